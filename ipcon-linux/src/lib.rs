@@ -1,0 +1,1 @@
+//! ipcon for Linux (skeleton; being written).
