@@ -1,1 +1,61 @@
-//! ipcon for Linux (skeleton; being written).
+//! ipcon for Linux: packet-based IPC between local processes over the
+//! `ipcon` generic netlink family.
+//!
+//! A [`Handler`] is one peer: it registers a name (or stays anonymous),
+//! sends unicast messages to other peers by name or port, owns groups and
+//! multicasts to their subscribers, joins other peers' groups, and learns of
+//! peers and groups coming and going from kernel events. A [`Directory`]
+//! looks peers and groups up without registering.
+//!
+//! ```no_run
+//! use ipcon_linux::{Handler, Message, MessageKind};
+//!
+//! let sender = Handler::new("message_sender")?;
+//! if sender.is_peer_present("string_service")? {
+//!     sender.send_unicast("string_service", b"Hello world!")?;
+//! }
+//!
+//! let subscriber = Handler::anonymous()?;
+//! subscriber.join_group("string_service", "str_msg", true)?;
+//! let mut msg = Message::new();
+//! subscriber.receive(&mut msg)?;
+//! if msg.kind() == MessageKind::Group {
+//!     println!("{}: {:?}", msg.group().unwrap(), msg.payload_str());
+//! }
+//! # Ok::<(), ipcon_linux::Error>(())
+//! ```
+//!
+//! The kernel module must be loaded (`modprobe ipcon`); without it every
+//! constructor fails with [`ErrorKind::ModuleNotLoaded`].
+
+#![deny(missing_docs)]
+#![deny(unsafe_code)]
+
+mod channel;
+mod control;
+mod directory;
+mod error;
+mod handler;
+mod info;
+mod message;
+mod name;
+mod proto;
+mod socket;
+mod sys;
+#[cfg(feature = "tokio")]
+mod tokio_io;
+mod wire;
+
+pub use directory::Directory;
+pub use error::{Error, ErrorKind, Result};
+pub use handler::{
+    Handler, HandlerOptions, MulticastReport, DEFAULT_RECV_BUFFER, DEFAULT_REQUEST_TIMEOUT,
+};
+pub use info::{GroupAccess, GroupInfo, JoinAccess, PeerInfo};
+pub use message::{
+    Kevent, Message, MessageKind, PeerFlags, PeerRef, RemoveReason, Sender, MAX_PAYLOAD_LEN,
+};
+pub use name::{Name, MAX_NAME_BYTES};
+pub use socket::Wait;
+#[cfg(feature = "tokio")]
+pub use tokio_io::AsyncHandler;

@@ -1,0 +1,581 @@
+//! The handler: one registered peer with its data socket (deliveries) and
+//! its control socket (requests).
+
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::channel::{Channel, RequestKind};
+use crate::control::{open_request_socket, Control, PeerKey};
+use crate::error::{Error, ErrorKind, Result};
+use crate::info::{GroupInfo, JoinAccess, PeerInfo};
+use crate::message::{Kevent, Message, MessageKind, MAX_PAYLOAD_LEN};
+use crate::name::Name;
+use crate::proto::{attr, cmd};
+use crate::socket::{NetlinkSocket, Wait};
+use crate::sys::NetlinkOption;
+use crate::wire::{get_u32, get_u64, GenlMessage, Messages};
+
+/// Receive buffer on the stack: one delivery is a full payload plus two
+/// names and a few numbers, well under this.
+const DELIVERY_BUF_LEN: usize = MAX_PAYLOAD_LEN + 512;
+
+/// Default receive buffer of the data socket.
+pub const DEFAULT_RECV_BUFFER: usize = 1024 * 1024;
+
+/// Default time to wait for the kernel's answer to a request.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How to create a [`Handler`].
+///
+/// ```no_run
+/// use ipcon_linux::HandlerOptions;
+/// let handler = HandlerOptions::named("my_peer")?
+///     .recv_buffer(4 << 20)
+///     .kevents(true)
+///     .open()?;
+/// # Ok::<(), ipcon_linux::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct HandlerOptions {
+    name: Option<Name>,
+    recv_buffer: usize,
+    request_timeout: Duration,
+    kevents: bool,
+}
+
+impl HandlerOptions {
+    /// Options for a peer named `name`.
+    pub fn named(name: &str) -> Result<Self> {
+        Ok(Self {
+            name: Some(Name::new(name)?),
+            ..Self::anonymous()
+        })
+    }
+
+    /// Options for an anonymous peer (reachable by port only).
+    pub fn anonymous() -> Self {
+        Self {
+            name: None,
+            recv_buffer: DEFAULT_RECV_BUFFER,
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            kevents: false,
+        }
+    }
+
+    /// The data socket's receive buffer in bytes (`SO_RCVBUF`; a process
+    /// with `CAP_NET_ADMIN` may exceed `net.core.rmem_max`).
+    pub fn recv_buffer(mut self, bytes: usize) -> Self {
+        self.recv_buffer = bytes;
+        self
+    }
+
+    /// How long a request waits for the kernel's answer.
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = timeout;
+        self
+    }
+
+    /// Subscribe to kernel events from the start (before registering, so
+    /// nothing after the handler exists is missed).
+    pub fn kevents(mut self, subscribe: bool) -> Self {
+        self.kevents = subscribe;
+        self
+    }
+
+    /// Creates the handler.
+    pub fn open(self) -> Result<Handler> {
+        Handler::open(self)
+    }
+}
+
+/// What a sync multicast reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct MulticastReport {
+    /// Subscribers the message was queued to.
+    pub delivered: u32,
+    /// Subscribers whose queue was full (they will learn it as `missed`).
+    pub dropped: u32,
+}
+
+/// A peer of the ipcon network: register groups, join others' groups, send
+/// and receive.
+///
+/// `Send + Sync`: share it with `Arc` and receive in one thread while others
+/// send, join or leave: requests use their own socket and never wait behind
+/// a blocked receive. Dropping it unregisters the peer (kernel events say
+/// `unregistered`); a process that dies shows `closed`.
+///
+/// ```no_run
+/// use ipcon_linux::{Handler, Message, MessageKind};
+/// let handler = Handler::new("string_service")?;
+/// handler.register_group("str_msg")?;
+/// let mut msg = Message::new();
+/// loop {
+///     handler.receive(&mut msg)?;
+///     if msg.kind() == MessageKind::Unicast {
+///         handler.send_multicast("str_msg", msg.payload())?;
+///     }
+/// }
+/// # Ok::<(), ipcon_linux::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct Handler {
+    data: NetlinkSocket,
+    control: Control,
+    name: Option<Name>,
+    foreign_dropped: AtomicU64,
+    malformed: AtomicU64,
+    last_kevent_seq: AtomicU64,
+}
+
+impl Handler {
+    /// Registers a peer named `name`.
+    pub fn new(name: &str) -> Result<Self> {
+        HandlerOptions::named(name)?.open()
+    }
+
+    /// Registers an anonymous peer.
+    pub fn anonymous() -> Result<Self> {
+        HandlerOptions::anonymous().open()
+    }
+
+    fn open(options: HandlerOptions) -> Result<Self> {
+        let control = Control::open(options.request_timeout)?;
+        let family = control.family();
+
+        let data = open_request_socket()?;
+        data.set_option(NetlinkOption::NoEnobufs, 1)
+            .map_err(|e| Error::from_io("set socket option", &e))?;
+        data.set_recv_buffer(options.recv_buffer)
+            .map_err(|e| Error::from_io("set receive buffer", &e))?;
+        if options.kevents {
+            join_kevents(&data, family.group)?;
+        }
+
+        // The data socket registers (its port becomes the peer's identity)...
+        let mut registrar = Channel::new(data, options.request_timeout);
+        let mut cookie = None;
+        registrar.request(
+            control.request("register peer", cmd::PEER_REGISTER, RequestKind::Do),
+            |b| {
+                if let Some(name) = &options.name {
+                    b.attr_str(attr::PEER_NAME, name.as_str());
+                }
+            },
+            |reply| {
+                cookie = reply
+                    .attrs
+                    .iter()
+                    .find(|&(ty, _)| ty == attr::COOKIE)
+                    .and_then(|(_, v)| get_u64(v));
+                Ok(())
+            },
+        )?;
+        let data = registrar.into_socket();
+        let cookie = cookie.ok_or_else(|| Error::protocol("register peer"))?;
+
+        // ... and the control socket attaches to it with the cookie.
+        control.command("attach control socket", cmd::PEER_ATTACH, |b| {
+            b.attr_u64(attr::COOKIE, cookie);
+        })?;
+
+        Ok(Self {
+            data,
+            control,
+            name: options.name,
+            foreign_dropped: AtomicU64::new(0),
+            malformed: AtomicU64::new(0),
+            last_kevent_seq: AtomicU64::new(0),
+        })
+    }
+
+    /// The peer's name; `None` when anonymous.
+    pub fn name(&self) -> Option<&Name> {
+        self.name.as_ref()
+    }
+
+    /// The peer's port (its identity; the data socket's netlink port).
+    pub fn port(&self) -> u32 {
+        self.data.port()
+    }
+
+    /// Registers a group owned by this peer, open to everyone.
+    pub fn register_group(&self, group: &str) -> Result<()> {
+        self.register_group_with(group, JoinAccess::Open)
+    }
+
+    /// Registers a group with restricted access.
+    pub fn register_group_with(&self, group: &str, access: JoinAccess) -> Result<()> {
+        let group = Name::new(group)?;
+        self.control.command("register group", cmd::GROUP_REGISTER, |b| {
+            b.attr_str(attr::GROUP_NAME, group.as_str());
+            match access {
+                JoinAccess::Open => b.attr_u32(attr::ACCESS, 1),
+                JoinAccess::SameUid => b.attr_u32(attr::ACCESS, 2),
+                JoinAccess::Gid(gid) => b.attr_u32(attr::ACCESS, 3).attr_u32(attr::GID, gid),
+            };
+        })
+    }
+
+    /// Unregisters one of this peer's groups; its subscribers are dropped.
+    pub fn unregister_group(&self, group: &str) -> Result<()> {
+        let group = Name::new(group)?;
+        self.control.command("unregister group", cmd::GROUP_UNREGISTER, |b| {
+            b.attr_str(attr::GROUP_NAME, group.as_str());
+        })
+    }
+
+    /// Joins group `group` of peer `owner`. With `replay`, the group's last
+    /// message is queued to this peer before this call returns, ahead of
+    /// any newer message of the group.
+    pub fn join_group(&self, owner: &str, group: &str, replay: bool) -> Result<()> {
+        let owner = Name::new(owner)?;
+        let group = Name::new(group)?;
+        self.control.command("join group", cmd::GROUP_JOIN, |b| {
+            b.attr_str(attr::PEER_NAME, owner.as_str())
+                .attr_str(attr::GROUP_NAME, group.as_str());
+            if replay {
+                b.attr_flag(attr::RCV_LAST_MSG);
+            }
+        })
+    }
+
+    /// Leaves group `group` of peer `owner`.
+    pub fn leave_group(&self, owner: &str, group: &str) -> Result<()> {
+        let owner = Name::new(owner)?;
+        let group = Name::new(group)?;
+        self.control.command("leave group", cmd::GROUP_LEAVE, |b| {
+            b.attr_str(attr::PEER_NAME, owner.as_str())
+                .attr_str(attr::GROUP_NAME, group.as_str());
+        })
+    }
+
+    /// Sends `payload` to the peer named `peer`. A full receive queue is
+    /// [`ErrorKind::QueueFull`] (the message was not queued).
+    pub fn send_unicast(&self, peer: &str, payload: &[u8]) -> Result<()> {
+        let peer = Name::new(peer)?;
+        check_payload("send unicast", payload)?;
+        self.control
+            .command("send unicast", cmd::UNICAST, |b| {
+                b.attr_str(attr::PEER_NAME, peer.as_str())
+                    .attr(attr::PAYLOAD, payload);
+            })
+            .map_err(unicast_error)
+    }
+
+    /// Sends `payload` to the peer at `port` (e.g. to reply to an anonymous
+    /// sender, [`Sender::port`](crate::Sender::port)).
+    pub fn send_unicast_to_port(&self, port: u32, payload: &[u8]) -> Result<()> {
+        check_payload("send unicast", payload)?;
+        self.control
+            .command("send unicast", cmd::UNICAST, |b| {
+                b.attr_u32(attr::PORT, port).attr(attr::PAYLOAD, payload);
+            })
+            .map_err(unicast_error)
+    }
+
+    /// Publishes `payload` to this peer's group `group` without waiting for
+    /// the fan-out report.
+    pub fn send_multicast(&self, group: &str, payload: &[u8]) -> Result<()> {
+        let group = Name::new(group)?;
+        check_payload("send multicast", payload)?;
+        self.control.command("send multicast", cmd::MULTICAST, |b| {
+            b.attr_str(attr::GROUP_NAME, group.as_str())
+                .attr(attr::PAYLOAD, payload);
+        })
+    }
+
+    /// Publishes `payload` to this peer's group `group` and reports how many
+    /// subscribers got it and how many had a full queue.
+    pub fn send_multicast_sync(&self, group: &str, payload: &[u8]) -> Result<MulticastReport> {
+        let group = Name::new(group)?;
+        check_payload("send multicast", payload)?;
+        let mut report = None;
+        self.control.lock().request(
+            self.control
+                .request("send multicast", cmd::MULTICAST, RequestKind::Do),
+            |b| {
+                b.attr_str(attr::GROUP_NAME, group.as_str())
+                    .attr(attr::PAYLOAD, payload)
+                    .attr_flag(attr::SYNC);
+            },
+            |reply| {
+                let mut r = MulticastReport::default();
+                for (ty, v) in reply.attrs.iter() {
+                    match ty {
+                        attr::DELIVERED => r.delivered = get_u32(v).unwrap_or(0),
+                        attr::DROPPED => r.dropped = get_u32(v).unwrap_or(0),
+                        _ => {}
+                    }
+                }
+                report = Some(r);
+                Ok(())
+            },
+        )?;
+        report.ok_or_else(|| Error::protocol("send multicast"))
+    }
+
+    /// Whether a peer named `peer` is registered.
+    pub fn is_peer_present(&self, peer: &str) -> Result<bool> {
+        match self.peer_info(peer) {
+            Ok(_) => Ok(true),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Describes the peer named `peer` ([`ErrorKind::NotFound`] if absent).
+    pub fn peer_info(&self, peer: &str) -> Result<PeerInfo> {
+        self.control.peer(PeerKey::Name(&Name::new(peer)?))
+    }
+
+    /// Describes the peer at `port`.
+    pub fn peer_info_by_port(&self, port: u32) -> Result<PeerInfo> {
+        self.control.peer(PeerKey::Port(port))
+    }
+
+    /// Describes group `group` of `owner`, or `None` if there is no such
+    /// group.
+    pub fn find_group(&self, owner: &str, group: &str) -> Result<Option<GroupInfo>> {
+        match self.control.group(&Name::new(owner)?, &Name::new(group)?) {
+            Ok(g) => Ok(Some(g)),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Lists every peer of the network namespace.
+    pub fn peers(&self) -> Result<Vec<PeerInfo>> {
+        let mut all = Vec::new();
+        self.control.each_peer(|p| all.push(*p))?;
+        Ok(all)
+    }
+
+    /// Lists every group (of `owner` only, if given).
+    pub fn groups(&self, owner: Option<&str>) -> Result<Vec<GroupInfo>> {
+        let owner = owner.map(Name::new).transpose()?;
+        let mut all = Vec::new();
+        self.control.each_group(owner.as_ref(), |g| all.push(*g))?;
+        Ok(all)
+    }
+
+    /// Starts receiving kernel events ([`MessageKind::Kevent`]).
+    pub fn subscribe_kevents(&self) -> Result<()> {
+        self.last_kevent_seq.store(0, Ordering::Relaxed);
+        join_kevents(&self.data, self.control.family().group)
+    }
+
+    /// Stops receiving kernel events (some may still be queued).
+    pub fn unsubscribe_kevents(&self) -> Result<()> {
+        let group = self
+            .control
+            .family()
+            .group
+            .ok_or_else(|| Error::protocol("unsubscribe kernel events"))?;
+        self.data
+            .set_option(NetlinkOption::DropMembership, group)
+            .map_err(|e| Error::from_io("unsubscribe kernel events", &e))
+    }
+
+    /// Waits for the next message and fills `msg` with it.
+    pub fn receive(&self, msg: &mut Message) -> Result<()> {
+        self.receive_with(msg, Wait::Forever)
+    }
+
+    /// Fills `msg` with a queued message, or fails with
+    /// [`ErrorKind::WouldBlock`] at once.
+    pub fn try_receive(&self, msg: &mut Message) -> Result<()> {
+        self.receive_with(msg, Wait::Never)
+    }
+
+    /// Waits at most `timeout` ([`ErrorKind::Timeout`] then).
+    pub fn receive_timeout(&self, msg: &mut Message, timeout: Duration) -> Result<()> {
+        self.receive_with(msg, Wait::Timeout(timeout))
+    }
+
+    /// Receives as `wait` says. Datagrams not from the kernel are dropped
+    /// and counted ([`Handler::foreign_dropped`]); no heap allocation.
+    pub fn receive_with(&self, msg: &mut Message, wait: Wait) -> Result<()> {
+        let deadline = match wait {
+            Wait::Timeout(t) => Instant::now().checked_add(t),
+            _ => None,
+        };
+        let mut buf = [0u8; DELIVERY_BUF_LEN];
+        loop {
+            let this_wait = match (wait, deadline) {
+                (Wait::Timeout(_), Some(d)) => {
+                    Wait::Timeout(d.saturating_duration_since(Instant::now()))
+                }
+                _ => wait,
+            };
+            let got = self
+                .data
+                .recv(&mut buf, this_wait)
+                .map_err(|e| Error::from_io("receive", &e))?;
+            if got.source_port != 0 {
+                self.foreign_dropped.fetch_add(1, Ordering::Relaxed);
+                continue;
+            }
+            if got.truncated {
+                self.malformed.fetch_add(1, Ordering::Relaxed);
+                continue;
+            }
+            if self.take_delivery(&buf[..got.len], msg) {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Fills `msg` from the first delivery in `datagram`; `false` when the
+    /// datagram held none (a late ACK, or something malformed).
+    fn take_delivery(&self, datagram: &[u8], msg: &mut Message) -> bool {
+        let family = self.control.family().id;
+        for nl in Messages::new(datagram) {
+            let Ok(nl) = nl else {
+                self.malformed.fetch_add(1, Ordering::Relaxed);
+                return false;
+            };
+            if nl.kind != family {
+                continue;
+            }
+            let Some(genl) = GenlMessage::parse(nl.payload)
+                .ok()
+                .filter(|g| g.attrs.validate().is_ok())
+            else {
+                self.malformed.fetch_add(1, Ordering::Relaxed);
+                continue;
+            };
+            let ok = match genl.cmd {
+                cmd::UNICAST => msg.fill_delivery(MessageKind::Unicast, genl.attrs),
+                cmd::MULTICAST => msg.fill_delivery(MessageKind::Group, genl.attrs),
+                cmd::KEVENT => match Kevent::parse(genl.attrs) {
+                    Some(kevent) => {
+                        let missed = self.note_kevent_seq(kevent.seq());
+                        msg.fill_kevent(kevent, missed);
+                        true
+                    }
+                    None => false,
+                },
+                _ => continue,
+            };
+            if ok {
+                return true;
+            }
+            self.malformed.fetch_add(1, Ordering::Relaxed);
+        }
+        false
+    }
+
+    /// Records a kernel event's sequence number; how many were skipped.
+    fn note_kevent_seq(&self, seq: u64) -> u64 {
+        kevent_gap(&self.last_kevent_seq, seq)
+    }
+
+    /// Datagrams dropped because they did not come from the kernel.
+    pub fn foreign_dropped(&self) -> u64 {
+        self.foreign_dropped.load(Ordering::Relaxed)
+    }
+
+    /// Datagrams dropped because they did not parse.
+    pub fn malformed_dropped(&self) -> u64 {
+        self.malformed.load(Ordering::Relaxed)
+    }
+}
+
+/// Records `seq` as the latest kernel event seen; how many were skipped
+/// since the previous one (0 for the first).
+fn kevent_gap(last_seq: &AtomicU64, seq: u64) -> u64 {
+    let previous = last_seq.fetch_max(seq, Ordering::Relaxed);
+    if previous != 0 && seq > previous + 1 {
+        seq - previous - 1
+    } else {
+        0
+    }
+}
+
+fn join_kevents(data: &NetlinkSocket, group: Option<u32>) -> Result<()> {
+    let group = group.ok_or_else(|| Error::protocol("subscribe kernel events"))?;
+    data.set_option(NetlinkOption::AddMembership, group)
+        .map_err(|e| Error::from_io("subscribe kernel events", &e))
+}
+
+fn check_payload(operation: &'static str, payload: &[u8]) -> Result<()> {
+    if payload.len() > MAX_PAYLOAD_LEN {
+        return Err(Error::new(operation, ErrorKind::TooBig));
+    }
+    Ok(())
+}
+
+/// For unicast, `EAGAIN` means the receiver's queue is full.
+fn unicast_error(err: Error) -> Error {
+    if err.errno() == Some(libc::EAGAIN) {
+        err.with_kind(ErrorKind::QueueFull)
+    } else {
+        err
+    }
+}
+
+impl Drop for Handler {
+    fn drop(&mut self) {
+        // Best effort: so kernel events say "unregistered", not "closed".
+        let _ = self
+            .control
+            .command("unregister peer", cmd::PEER_UNREGISTER, |_| {});
+    }
+}
+
+/// The data socket, for `poll`/`epoll`: readable when a message is queued.
+impl AsFd for Handler {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.data.as_fd()
+    }
+}
+
+impl AsRawFd for Handler {
+    fn as_raw_fd(&self) -> RawFd {
+        self.data.as_fd().as_raw_fd()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_send_sync<T: Send + Sync>() {}
+
+    #[test]
+    fn handler_is_send_and_sync() {
+        assert_send_sync::<Handler>();
+    }
+
+    #[test]
+    fn without_the_module_creation_says_how_to_load_it() {
+        // This host has generic netlink but no ipcon family.
+        if crate::Directory::open().is_ok() {
+            return; // module present (inside the VM): nothing to check here
+        }
+        let err = Handler::new("host_test").unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::ModuleNotLoaded);
+        assert!(err.to_string().contains("try: modprobe ipcon"), "{err}");
+    }
+
+    #[test]
+    fn bad_names_fail_before_any_io() {
+        assert_eq!(
+            HandlerOptions::named("a/b").unwrap_err().kind(),
+            ErrorKind::InvalidName
+        );
+    }
+
+    #[test]
+    fn kevent_gaps_are_counted() {
+        let last = AtomicU64::new(0);
+        assert_eq!(kevent_gap(&last, 5), 0, "the first event has no gap");
+        assert_eq!(kevent_gap(&last, 6), 0);
+        assert_eq!(kevent_gap(&last, 9), 2);
+        // A late, older event (another receiving thread) is no gap.
+        assert_eq!(kevent_gap(&last, 8), 0);
+        assert_eq!(kevent_gap(&last, 10), 0);
+    }
+}
