@@ -8,8 +8,7 @@ use crate::proto::ctrl;
 use crate::socket::{NetlinkSocket, Wait};
 use crate::wire::{
     get_str, get_u16, get_u32, parse_done, parse_error, Attrs, GenlMessage, Messages,
-    RequestBuilder, NLMSG_DONE, NLMSG_ERROR, NLMSG_MIN_TYPE, NLM_F_ACK, NLM_F_DUMP,
-    NLM_F_REQUEST,
+    RequestBuilder, NLMSG_DONE, NLMSG_ERROR, NLMSG_MIN_TYPE, NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST,
 };
 
 /// Room for the largest request: a full payload, two names and the headers.
@@ -82,7 +81,8 @@ impl Channel {
             RequestKind::Dump => NLM_F_REQUEST | NLM_F_DUMP,
         };
         let mut out = [0u8; REQUEST_BUF_LEN];
-        let mut builder = RequestBuilder::new(&mut out, req.family, flags, seq, req.cmd, req.version);
+        let mut builder =
+            RequestBuilder::new(&mut out, req.family, flags, seq, req.cmd, req.version);
         build(&mut builder);
         let datagram = builder
             .finish()

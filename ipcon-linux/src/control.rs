@@ -44,14 +44,18 @@ impl Control {
     /// family means the module is not loaded.
     pub fn open(timeout: Duration) -> Result<Self> {
         let mut channel = Channel::new(open_request_socket()?, timeout);
-        let family = resolve_family(&mut channel, FAMILY_NAME, crate::proto::spec::KEVENT_GROUP_NAME)
-            .map_err(|e| {
-                if e.kind() == ErrorKind::NotFound {
-                    Error::new("open ipcon", ErrorKind::ModuleNotLoaded)
-                } else {
-                    e
-                }
-            })?;
+        let family = resolve_family(
+            &mut channel,
+            FAMILY_NAME,
+            crate::proto::spec::KEVENT_GROUP_NAME,
+        )
+        .map_err(|e| {
+            if e.kind() == ErrorKind::NotFound {
+                Error::new("open ipcon", ErrorKind::ModuleNotLoaded)
+            } else {
+                e
+            }
+        })?;
         Ok(Self {
             channel: Mutex::new(channel),
             family,
@@ -75,8 +79,11 @@ impl Control {
         command: u8,
         build: impl FnOnce(&mut RequestBuilder<'_>),
     ) -> Result<()> {
-        self.lock()
-            .request(self.request(operation, command, RequestKind::Do), build, |_| Ok(()))
+        self.lock().request(
+            self.request(operation, command, RequestKind::Do),
+            build,
+            |_| Ok(()),
+        )
     }
 
     pub fn request(&self, operation: &'static str, command: u8, kind: RequestKind) -> Request {
@@ -104,7 +111,9 @@ impl Control {
             },
             |reply| {
                 found = PeerInfo::parse(reply.attrs);
-                found.map(|_| ()).ok_or_else(|| Error::protocol("look up peer"))
+                found
+                    .map(|_| ())
+                    .ok_or_else(|| Error::protocol("look up peer"))
             },
         )?;
         found.ok_or_else(|| Error::new("look up peer", ErrorKind::NotFound))
@@ -116,7 +125,8 @@ impl Control {
             self.request("list peers", cmd::PEER_GET, RequestKind::Dump),
             |_| {},
             |reply| {
-                let peer = PeerInfo::parse(reply.attrs).ok_or_else(|| Error::protocol("list peers"))?;
+                let peer =
+                    PeerInfo::parse(reply.attrs).ok_or_else(|| Error::protocol("list peers"))?;
                 each(&peer);
                 Ok(())
             },
@@ -134,7 +144,9 @@ impl Control {
             },
             |reply| {
                 found = GroupInfo::parse(reply.attrs);
-                found.map(|_| ()).ok_or_else(|| Error::protocol("look up group"))
+                found
+                    .map(|_| ())
+                    .ok_or_else(|| Error::protocol("look up group"))
             },
         )?;
         found.ok_or_else(|| Error::new("look up group", ErrorKind::NotFound))

@@ -94,7 +94,9 @@ impl Error {
     pub fn from_io(operation: &'static str, err: &io::Error) -> Self {
         match err.raw_os_error() {
             Some(errno) => Self::from_errno(operation, errno),
-            None if err.kind() == io::ErrorKind::TimedOut => Self::new(operation, ErrorKind::Timeout),
+            None if err.kind() == io::ErrorKind::TimedOut => {
+                Self::new(operation, ErrorKind::Timeout)
+            }
             None if err.kind() == io::ErrorKind::WouldBlock => {
                 Self::new(operation, ErrorKind::WouldBlock)
             }
@@ -298,7 +300,10 @@ mod tests {
     #[test]
     fn overrun_counts_and_io_conversion() {
         let err = Error::new("receive", ErrorKind::Overrun { missed: 3 });
-        assert_eq!(err.to_string(), "receive: receive queue overrun, 3 messages lost");
+        assert_eq!(
+            err.to_string(),
+            "receive: receive queue overrun, 3 messages lost"
+        );
         let io: io::Error = Error::new("receive", ErrorKind::Timeout).into();
         assert_eq!(io.kind(), io::ErrorKind::TimedOut);
         assert!(Error::new("send", ErrorKind::QueueFull).is_transient());

@@ -208,22 +208,24 @@ impl Handler {
     /// Registers a group with restricted access.
     pub fn register_group_with(&self, group: &str, access: JoinAccess) -> Result<()> {
         let group = Name::new(group)?;
-        self.control.command("register group", cmd::GROUP_REGISTER, |b| {
-            b.attr_str(attr::GROUP_NAME, group.as_str());
-            match access {
-                JoinAccess::Open => b.attr_u32(attr::ACCESS, 1),
-                JoinAccess::SameUid => b.attr_u32(attr::ACCESS, 2),
-                JoinAccess::Gid(gid) => b.attr_u32(attr::ACCESS, 3).attr_u32(attr::GID, gid),
-            };
-        })
+        self.control
+            .command("register group", cmd::GROUP_REGISTER, |b| {
+                b.attr_str(attr::GROUP_NAME, group.as_str());
+                match access {
+                    JoinAccess::Open => b.attr_u32(attr::ACCESS, 1),
+                    JoinAccess::SameUid => b.attr_u32(attr::ACCESS, 2),
+                    JoinAccess::Gid(gid) => b.attr_u32(attr::ACCESS, 3).attr_u32(attr::GID, gid),
+                };
+            })
     }
 
     /// Unregisters one of this peer's groups; its subscribers are dropped.
     pub fn unregister_group(&self, group: &str) -> Result<()> {
         let group = Name::new(group)?;
-        self.control.command("unregister group", cmd::GROUP_UNREGISTER, |b| {
-            b.attr_str(attr::GROUP_NAME, group.as_str());
-        })
+        self.control
+            .command("unregister group", cmd::GROUP_UNREGISTER, |b| {
+                b.attr_str(attr::GROUP_NAME, group.as_str());
+            })
     }
 
     /// Joins group `group` of peer `owner`. With `replay`, the group's last

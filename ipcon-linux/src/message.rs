@@ -409,7 +409,10 @@ mod tests {
         assert!(m.fill_delivery(MessageKind::Group, Attrs::new(&a)));
         assert_eq!(m.kind(), MessageKind::Group);
         assert_eq!(m.sender().name.unwrap(), "srv");
-        assert_eq!((m.sender().port, m.sender().pid, m.sender().uid), (77, 42, 1000));
+        assert_eq!(
+            (m.sender().port, m.sender().pid, m.sender().uid),
+            (77, 42, 1000)
+        );
         assert_eq!(m.group().unwrap(), "str_msg");
         assert_eq!(m.missed(), 3);
         assert!(m.is_replay());
@@ -420,15 +423,21 @@ mod tests {
     #[test]
     fn delivery_without_payload_is_rejected_and_state_cleared() {
         let mut buf = [0u8; 256];
-        let good = attrs_of(|b| {
-            b.attr(attr::PAYLOAD, b"x").attr_u32(attr::MISSED, 9);
-        }, &mut buf);
+        let good = attrs_of(
+            |b| {
+                b.attr(attr::PAYLOAD, b"x").attr_u32(attr::MISSED, 9);
+            },
+            &mut buf,
+        );
         let mut m = Message::new();
         assert!(m.fill_delivery(MessageKind::Unicast, Attrs::new(&good)));
         let mut buf = [0u8; 256];
-        let bad = attrs_of(|b| {
-            b.attr_u32(attr::PORT, 1);
-        }, &mut buf);
+        let bad = attrs_of(
+            |b| {
+                b.attr_u32(attr::PORT, 1);
+            },
+            &mut buf,
+        );
         assert!(!m.fill_delivery(MessageKind::Unicast, Attrs::new(&bad)));
         assert_eq!(m.kind(), MessageKind::Empty);
         assert_eq!(m.missed(), 0);
@@ -457,9 +466,13 @@ mod tests {
             "kevent #3 peer-remove name=ipcon_server port=1234 pid=42 uid=0 reason=closed"
         );
         let mut buf = [0u8; 256];
-        let no_group = attrs_of(|b| {
-            b.attr_u32(attr::KEVENT_TYPE, 3).attr_u64(attr::KEVENT_SEQ, 1);
-        }, &mut buf);
+        let no_group = attrs_of(
+            |b| {
+                b.attr_u32(attr::KEVENT_TYPE, 3)
+                    .attr_u64(attr::KEVENT_SEQ, 1);
+            },
+            &mut buf,
+        );
         assert!(Kevent::parse(Attrs::new(&no_group)).is_none());
     }
 }

@@ -64,6 +64,20 @@ pub(crate) fn set_netlink_option(
     }
 }
 
+/// Registers `handler`'s data socket with the current tokio reactor.
+#[cfg(feature = "tokio")]
+pub(crate) fn register_with_tokio(
+    handler: crate::Handler,
+) -> io::Result<tokio::io::unix::AsyncFd<crate::Handler>> {
+    use tokio::io::{unix::AsyncFd, Interest};
+    // SAFETY: a `Handler` owns its data socket (an `OwnedFd`) for as long as
+    // it lives, never replaces it, and `as_raw_fd` always returns that
+    // descriptor; the `AsyncFd` owns the handler, so the descriptor stays
+    // open and the same while registered.
+    unsafe { AsyncFd::register_with_interest(handler, Interest::READABLE) }
+        .map_err(|e| e.into_parts().1)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -49,14 +49,7 @@ pub(crate) struct RequestBuilder<'a> {
 impl<'a> RequestBuilder<'a> {
     /// Starts a message: netlink header (length filled by `finish`) and the
     /// generic netlink header.
-    pub fn new(
-        buf: &'a mut [u8],
-        family: u16,
-        flags: u16,
-        seq: u32,
-        cmd: u8,
-        version: u8,
-    ) -> Self {
+    pub fn new(buf: &'a mut [u8], family: u16, flags: u16, seq: u32, cmd: u8, version: u8) -> Self {
         let mut b = Self {
             buf,
             len: 0,
@@ -445,7 +438,13 @@ mod tests {
         assert_eq!(ack.message, Some("max_peers reached"));
         let zero = 0i32.to_ne_bytes();
         let plain = parse_error(&zero, 0).unwrap();
-        assert_eq!(plain, Ack { errno: 0, message: None });
+        assert_eq!(
+            plain,
+            Ack {
+                errno: 0,
+                message: None
+            }
+        );
         assert_eq!(parse_done(&(-2i32).to_ne_bytes(), 0).errno, 2);
     }
 
