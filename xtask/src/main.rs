@@ -1,7 +1,160 @@
+//! `cargo xtask`: ipcon's build, VM and test runner. See `cargo xtask help`.
+mod console;
+mod cpio;
+mod elf;
 mod fuzz;
+mod host_tools;
+mod initramfs;
+mod kernel;
+mod kmod;
 mod packaging;
+mod process;
 mod spec;
+mod vm;
+mod workspace;
 
-fn main() {
-    let _ = (spec::run, fuzz::run, packaging::run);
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use initramfs::GuestFile;
+use kernel::Arch;
+use workspace::Workspace;
+
+const HELP: &str = "\
+cargo xtask <command> [options]
+
+Commands:
+  test                 run every check (format, clippy, host tests, MSRV, no_std,
+                       spec, fuzz, kernel module checks, the VM suite, packaging,
+                       harness self-test) and print one summary line per step
+  demo                 boot the VM and show the tutorial's scenario live
+  vm [options]         boot the VM with kmod/ipcon.ko and the static binaries,
+                       run a command, judge the run (exit 0 only if it passed)
+      --run CMD        shell command to run inside the VM (default: /bin/ipcon-e2e)
+      --timeout SECS   host-side limit for the whole run (default 300)
+      --vcpus N        virtual CPUs (default 2)
+      --memory MIB     guest memory (default 1024)
+      --params P       module parameters for insmod, e.g. 'max_peers=4'
+      --module PATH    load this .ko instead of building kmod/
+      --no-module      do not load any module
+      --file HOST[:GUEST]  also copy a host file into the VM (default /bin/NAME)
+  selftest             only the harness self-test (deliberately broken modules)
+  help                 this text
+
+Environment:
+  XTASK_SKIP=a,b       skip `test` steps by name (reported as skipped)
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let workspace = Workspace::locate();
+    let result = match args.first().map(String::as_str) {
+        Some("vm") => vm_command(&workspace, &args[1..]),
+        Some("help" | "--help" | "-h") | None => {
+            print!("{HELP}");
+            Ok(())
+        }
+        Some(other) => Err(format!("unknown command {other:?}; try `cargo xtask help`")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("xtask: error: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Installs the host tools a VM run needs and returns the kernel to boot.
+fn prepare_vm_host(arch: Arch) -> Result<kernel::Kernel, String> {
+    host_tools::ensure_packages(host_tools::VM_PACKAGES)?;
+    host_tools::ensure_rust_target(arch.musl_triple())?;
+    kernel::debian_kernel(arch)
+}
+
+fn option_value<'a>(args: &'a [String], index: &mut usize, name: &str) -> Result<&'a str, String> {
+    *index += 1;
+    args.get(*index)
+        .map(String::as_str)
+        .ok_or_else(|| format!("{name} needs a value"))
+}
+
+fn parse_number(text: &str, name: &str) -> Result<u32, String> {
+    text.parse()
+        .map_err(|_| format!("{name}: {text:?} is not a number"))
+}
+
+fn vm_command(workspace: &Workspace, args: &[String]) -> Result<(), String> {
+    let arch = Arch::X86_64;
+    let mut command = String::from("/bin/ipcon-e2e");
+    let mut timeout = 300;
+    let mut vcpus = 2;
+    let mut memory = 1024;
+    let mut params = String::new();
+    let mut module_choice: Option<Option<PathBuf>> = None;
+    let mut extra_files = Vec::new();
+    let mut index = 0;
+    while index < args.len() {
+        let name = args[index].as_str();
+        match name {
+            "--run" => command = option_value(args, &mut index, name)?.to_owned(),
+            "--timeout" => timeout = parse_number(option_value(args, &mut index, name)?, name)?,
+            "--vcpus" => vcpus = parse_number(option_value(args, &mut index, name)?, name)?,
+            "--memory" => memory = parse_number(option_value(args, &mut index, name)?, name)?,
+            "--params" => params = option_value(args, &mut index, name)?.to_owned(),
+            "--module" => {
+                module_choice = Some(Some(PathBuf::from(option_value(args, &mut index, name)?)))
+            }
+            "--no-module" => module_choice = Some(None),
+            "--file" => {
+                let spec = option_value(args, &mut index, name)?;
+                let (host, guest) = match spec.split_once(':') {
+                    Some((host, guest)) => (PathBuf::from(host), Some(guest.to_owned())),
+                    None => (PathBuf::from(spec), None),
+                };
+                let mut file = GuestFile::binary(&host);
+                if let Some(guest) = guest {
+                    file.guest = guest;
+                }
+                extra_files.push(file);
+            }
+            other => return Err(format!("vm: unknown option {other:?}")),
+        }
+        index += 1;
+    }
+
+    let kernel = prepare_vm_host(arch)?;
+    let module = match module_choice {
+        Some(choice) => choice,
+        None if kmod::has_module(&workspace.root.join("kmod")) => {
+            Some(kmod::build_ipcon(workspace, &kernel)?)
+        }
+        None => {
+            println!("xtask: kmod/ has no Kbuild or Makefile yet; booting without a module");
+            None
+        }
+    };
+    let binaries = workspace::build_static_binaries(workspace, arch, workspace::VM_PACKAGES)?;
+    let mut run = vm::VmRun::new("vm", kernel, &command);
+    run.module = module;
+    run.module_params = params;
+    run.files = binaries.iter().map(|b| GuestFile::binary(b)).collect();
+    run.files.extend(extra_files);
+    run.timeout = Duration::from_secs(timeout.into());
+    run.vcpus = vcpus;
+    run.memory_mib = memory;
+    run.echo = vm::Echo::Live;
+    let outcome = vm::run(&run, &workspace.target_dir)?;
+    if outcome.passed() {
+        println!(
+            "vm-{}: run passed in {:.1}s",
+            arch.name(),
+            outcome.elapsed.as_secs_f64()
+        );
+        Ok(())
+    } else {
+        outcome.report_failure();
+        Err(format!("vm-{}: run failed", arch.name()))
+    }
 }

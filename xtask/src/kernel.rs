@@ -1,0 +1,156 @@
+//! Which kernel the VM boots and the module is built against: the one the
+//! Debian meta-packages (`linux-image-amd64`, `linux-headers-amd64`) point at.
+//! The host runs some other kernel, so `uname -r` would be wrong, and the ABI
+//! number changes with every Debian point release, so it is never hard-coded.
+use std::path::PathBuf;
+use std::process::Command;
+
+use crate::process;
+
+/// CPU architectures the VM harness knows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Arch {
+    X86_64,
+}
+
+impl Arch {
+    /// Short name used in summary lines (`vm-x86_64`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Arch::X86_64 => "x86_64",
+        }
+    }
+
+    /// Rust target the VM's user space is built for.
+    pub fn musl_triple(self) -> &'static str {
+        match self {
+            Arch::X86_64 => "x86_64-unknown-linux-musl",
+        }
+    }
+
+    /// Debian's kernel flavour suffix (meta-packages are `linux-image-<flavour>`).
+    pub fn debian_flavour(self) -> &'static str {
+        match self {
+            Arch::X86_64 => "amd64",
+        }
+    }
+
+    pub fn qemu_binary(self) -> &'static str {
+        match self {
+            Arch::X86_64 => "qemu-system-x86_64",
+        }
+    }
+
+    /// Serial console device name on the kernel command line.
+    pub fn console(self) -> &'static str {
+        match self {
+            Arch::X86_64 => "ttyS0",
+        }
+    }
+}
+
+/// A kernel to boot, with the build tree of the same release.
+#[derive(Clone, Debug)]
+pub struct Kernel {
+    pub arch: Arch,
+    /// `uname -r` of that kernel, e.g. "6.1.0-56-amd64".
+    pub release: String,
+    pub image: PathBuf,
+    pub build_dir: PathBuf,
+}
+
+/// First package named in a dpkg `Depends` field that starts with `prefix`,
+/// with the prefix removed: "linux-image-6.1.0-56-amd64 (= 6.1.192-2)" → "6.1.0-56-amd64".
+fn release_from_depends(depends: &str, prefix: &str, flavour: &str) -> Option<String> {
+    depends
+        .split([',', '|'])
+        .filter_map(|alternative| alternative.split_whitespace().next())
+        .filter_map(|package| package.strip_prefix(prefix))
+        .map(|release| release.trim_end_matches("-unsigned"))
+        .find(|release| {
+            release.starts_with(|c: char| c.is_ascii_digit()) && release.ends_with(flavour)
+        })
+        .map(str::to_owned)
+}
+
+fn meta_release(package: &str, prefix: &str, flavour: &str) -> Result<String, String> {
+    let depends =
+        process::output(Command::new("dpkg-query").args(["-W", "-f=${Depends}", package]))
+            .map_err(|e| format!("{package} is not installed ({e})"))?;
+    release_from_depends(&depends, prefix, flavour)
+        .ok_or_else(|| format!("cannot tell the kernel release from {package}: {depends:?}"))
+}
+
+/// The kernel the meta-packages installed for `arch`.
+pub fn debian_kernel(arch: Arch) -> Result<Kernel, String> {
+    let flavour = arch.debian_flavour();
+    let image_release = meta_release(&format!("linux-image-{flavour}"), "linux-image-", flavour)?;
+    let headers_release = meta_release(
+        &format!("linux-headers-{flavour}"),
+        "linux-headers-",
+        flavour,
+    )?;
+    if image_release != headers_release {
+        return Err(format!(
+            "linux-image-{flavour} ({image_release}) and linux-headers-{flavour} \
+             ({headers_release}) disagree; upgrade both"
+        ));
+    }
+    let image = PathBuf::from(format!("/boot/vmlinuz-{image_release}"));
+    let build_dir = PathBuf::from(format!("/usr/src/linux-headers-{image_release}"));
+    for path in [&image, &build_dir] {
+        if !path.exists() {
+            return Err(format!("{} is missing", path.display()));
+        }
+    }
+    Ok(Kernel {
+        arch,
+        release: image_release,
+        image,
+        build_dir,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn release_is_taken_from_the_dependency() {
+        assert_eq!(
+            release_from_depends(
+                "linux-image-6.1.0-56-amd64 (= 6.1.192-2)",
+                "linux-image-",
+                "amd64"
+            )
+            .as_deref(),
+            Some("6.1.0-56-amd64")
+        );
+        assert_eq!(
+            release_from_depends(
+                "linux-image-6.12.9-amd64-unsigned (= 6.12.9-1) | linux-image-6.12.9-amd64",
+                "linux-image-",
+                "amd64"
+            )
+            .as_deref(),
+            Some("6.12.9-amd64")
+        );
+    }
+
+    #[test]
+    fn unrelated_dependencies_are_skipped() {
+        assert_eq!(
+            release_from_depends(
+                "linux-headers-6.1.0-56-common (= 6.1.192-2), linux-headers-6.1.0-56-amd64",
+                "linux-headers-",
+                "amd64"
+            )
+            .as_deref(),
+            Some("6.1.0-56-amd64")
+        );
+        assert_eq!(
+            release_from_depends("initramfs-tools", "linux-image-", "amd64"),
+            None
+        );
+    }
+}

@@ -1,0 +1,270 @@
+//! Building out-of-tree kernel modules against the VM kernel's headers, and
+//! the module quality checks (W=1, sparse, checkpatch --strict).
+//!
+//! Sources are mirrored into the target directory and built there, so kbuild
+//! output never lands in the source tree and a build run by the harness never
+//! races one the kernel engineer runs by hand in `kmod/`.
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::kernel::Kernel;
+use crate::process;
+use crate::workspace::Workspace;
+
+/// Whether `dir` holds a kbuild module (a `Kbuild` or a `Makefile`).
+pub fn has_module(dir: &Path) -> bool {
+    dir.join("Kbuild").is_file() || dir.join("Makefile").is_file()
+}
+
+fn is_build_product(name: &str) -> bool {
+    name.starts_with('.')
+        || [".o", ".ko", ".mod", ".mod.c", ".symvers", ".order", ".a"]
+            .iter()
+            .any(|suffix| name.ends_with(suffix))
+}
+
+/// Copies the sources of `from` into `to`, rewriting only files whose content
+/// changed, so kbuild's timestamps keep the build incremental.
+pub fn mirror_sources(from: &Path, to: &Path) -> Result<(), String> {
+    let io = |path: &Path, e: std::io::Error| format!("{}: {e}", path.display());
+    std::fs::create_dir_all(to).map_err(|e| io(to, e))?;
+    for entry in std::fs::read_dir(from).map_err(|e| io(from, e))? {
+        let entry = entry.map_err(|e| io(from, e))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if is_build_product(&name) {
+            continue;
+        }
+        let source = entry.path();
+        let destination = to.join(&name);
+        if source.is_dir() {
+            mirror_sources(&source, &destination)?;
+        } else if source.is_file() {
+            let data = std::fs::read(&source).map_err(|e| io(&source, e))?;
+            if std::fs::read(&destination).ok().as_deref() != Some(&data[..]) {
+                std::fs::write(&destination, &data).map_err(|e| io(&destination, e))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A module build: the directory it happened in and kbuild's output.
+#[derive(Debug)]
+pub struct ModuleBuild {
+    pub dir: PathBuf,
+    pub output: process::Captured,
+}
+
+impl ModuleBuild {
+    /// The built `<name>.ko`.
+    pub fn module(&self, name: &str) -> PathBuf {
+        self.dir.join(format!("{name}.ko"))
+    }
+
+    /// Compiler and sparse diagnostics in the output.
+    pub fn diagnostics(&self) -> Vec<&str> {
+        self.output
+            .lines
+            .iter()
+            .map(String::as_str)
+            .filter(|line| line.contains("warning:") || line.contains("error:"))
+            .collect()
+    }
+}
+
+/// Builds the module in `source` (mirrored to `<target>/xtask/kmod/<label>`)
+/// against `kernel`; `extra` adds make variables such as `W=1`.
+pub fn build(
+    workspace: &Workspace,
+    kernel: &Kernel,
+    source: &Path,
+    label: &str,
+    extra: &[&str],
+) -> Result<ModuleBuild, String> {
+    let dir = workspace.xtask_dir().join("kmod").join(label);
+    mirror_sources(source, &dir)?;
+    let mut make = Command::new("make");
+    make.arg("-C")
+        .arg(&kernel.build_dir)
+        .arg(format!("M={}", dir.display()))
+        .arg("-j2")
+        .args(extra)
+        .arg("modules");
+    let output = process::capture(&mut make, false)?;
+    if !output.success {
+        for line in output.tail(60) {
+            println!("  | {line}");
+        }
+        return Err(format!(
+            "building the module in {} failed ({})",
+            source.display(),
+            output.status
+        ));
+    }
+    Ok(ModuleBuild { dir, output })
+}
+
+/// Builds `kmod/` for the VM and returns `ipcon.ko`.
+pub fn build_ipcon(workspace: &Workspace, kernel: &Kernel) -> Result<PathBuf, String> {
+    let source = workspace.root.join("kmod");
+    let build = build(workspace, kernel, &source, "ipcon", &[])?;
+    let module = build.module("ipcon");
+    if !module.is_file() {
+        return Err(format!("kbuild did not produce {}", module.display()));
+    }
+    Ok(module)
+}
+
+/// `W=1` build with sparse on every file (`C=2`); any diagnostic fails.
+/// Returns the summary line.
+pub fn check_warnings(workspace: &Workspace, kernel: &Kernel) -> Result<String, String> {
+    let source = workspace.root.join("kmod");
+    let build = build(workspace, kernel, &source, "ipcon-w1", &["W=1", "C=2"])?;
+    let diagnostics = build.diagnostics();
+    for line in &diagnostics {
+        println!("  | {line}");
+    }
+    let summary = format!("kmod W=1 + sparse: {} diagnostics", diagnostics.len());
+    if diagnostics.is_empty() {
+        Ok(summary)
+    } else {
+        Err(summary)
+    }
+}
+
+/// checkpatch.pl and its data files, taken from the kernel source tarball once.
+fn checkpatch(workspace: &Workspace) -> Result<PathBuf, String> {
+    const TARBALL: &str = "/usr/src/linux-source-6.1.tar.xz";
+    const MEMBERS: &[&str] = &[
+        "scripts/checkpatch.pl",
+        "scripts/spelling.txt",
+        "scripts/const_structs.checkpatch",
+    ];
+    let dir = workspace.xtask_dir().join("checkpatch");
+    let script = dir.join("scripts/checkpatch.pl");
+    if script.is_file() {
+        return Ok(script);
+    }
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    println!("xtask: extracting checkpatch.pl from {TARBALL} (once)");
+    let mut tar = Command::new("tar");
+    tar.arg("-xJf")
+        .arg(TARBALL)
+        .arg("-C")
+        .arg(&dir)
+        .arg("--strip-components=1")
+        .arg("--wildcards");
+    for member in MEMBERS {
+        tar.arg(format!("*/{member}"));
+    }
+    process::run(&mut tar)?;
+    if !script.is_file() {
+        return Err(format!("{TARBALL} holds no checkpatch.pl"));
+    }
+    Ok(script)
+}
+
+fn module_sources(dir: &Path, found: &mut Vec<PathBuf>) -> Result<(), String> {
+    let entries = std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            module_sources(&path, found)?;
+        } else if path
+            .extension()
+            .is_some_and(|extension| extension == "c" || extension == "h")
+            && !path.to_string_lossy().ends_with(".mod.c")
+        {
+            found.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// `checkpatch.pl --strict` over every C file and header of `kmod/`.
+pub fn check_style(workspace: &Workspace) -> Result<String, String> {
+    let script = checkpatch(workspace)?;
+    let mut sources = Vec::new();
+    module_sources(&workspace.root.join("kmod"), &mut sources)?;
+    sources.sort();
+    let mut perl = Command::new("perl");
+    perl.arg(&script)
+        .args(["--strict", "--no-tree", "--terse", "--show-types", "-f"])
+        .args(&sources)
+        .current_dir(&workspace.root);
+    let output = process::capture(&mut perl, false)?;
+    let findings: Vec<&String> = output
+        .lines
+        .iter()
+        .filter(|line| {
+            line.contains(": ERROR:") || line.contains(": WARNING:") || line.contains(": CHECK:")
+        })
+        .collect();
+    for line in &findings {
+        println!("  | {line}");
+    }
+    let summary = format!(
+        "checkpatch --strict: {} files, {} findings",
+        sources.len(),
+        findings.len()
+    );
+    if findings.is_empty() && output.success {
+        Ok(summary)
+    } else {
+        if findings.is_empty() {
+            for line in output.tail(20) {
+                println!("  | {line}");
+            }
+        }
+        Err(summary)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn build_products_are_not_mirrored() {
+        for name in [
+            "ipcon.o",
+            "ipcon.ko",
+            "ipcon.mod.c",
+            ".ipcon.o.cmd",
+            "modules.order",
+        ] {
+            assert!(is_build_product(name), "{name}");
+        }
+        for name in ["ipcon.c", "peers.h", "Kbuild", "Makefile"] {
+            assert!(!is_build_product(name), "{name}");
+        }
+    }
+
+    #[test]
+    fn mirroring_keeps_unchanged_files_untouched() {
+        let base = std::env::temp_dir().join(format!("xtask-mirror-{}", std::process::id()));
+        let (from, to) = (base.join("from"), base.join("to"));
+        std::fs::create_dir_all(from.join("uapi")).unwrap();
+        std::fs::write(from.join("a.c"), "int a;").unwrap();
+        std::fs::write(from.join("a.o"), "object").unwrap();
+        std::fs::write(from.join("uapi/x.h"), "#define X").unwrap();
+        mirror_sources(&from, &to).unwrap();
+        let before = std::fs::metadata(to.join("a.c"))
+            .unwrap()
+            .modified()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        mirror_sources(&from, &to).unwrap();
+        let after = std::fs::metadata(to.join("a.c"))
+            .unwrap()
+            .modified()
+            .unwrap();
+        assert_eq!(before, after);
+        assert!(!to.join("a.o").exists());
+        assert_eq!(
+            std::fs::read_to_string(to.join("uapi/x.h")).unwrap(),
+            "#define X"
+        );
+        std::fs::remove_dir_all(&base).unwrap();
+    }
+}

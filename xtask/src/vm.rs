@@ -1,0 +1,377 @@
+//! One VM run: pack the initramfs, boot QEMU (TCG), stream the serial console,
+//! enforce the host-side timeout, and judge the result.
+//!
+//! QEMU exits 0 even after a kernel panic, so a run passes only when the init
+//! script printed its final marker with status "ok" and the console holds no
+//! kernel problem (oops, WARN, BUG, unknown symbol, hung task, ...).
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::time::{Duration, Instant};
+
+use crate::console::{self, KernelProblem};
+use crate::initramfs::{self, GuestFile, InitConfig};
+use crate::kernel::Kernel;
+use crate::process;
+
+/// How much of the console the user sees while the VM runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Echo {
+    /// Nothing live; an excerpt is printed on failure by the caller.
+    Silent,
+    /// Everything from the moment init starts (boot chatter is hidden).
+    Live,
+}
+
+/// Everything one VM run needs; `bench` and the self-test reuse this.
+#[derive(Clone, Debug)]
+pub struct VmRun {
+    /// Names the work directory under `<target>/xtask/vm/`.
+    pub name: String,
+    pub kernel: Kernel,
+    /// Module loaded before the command and unloaded after it.
+    pub module: Option<PathBuf>,
+    pub module_params: String,
+    pub files: Vec<GuestFile>,
+    /// Shell script run (by busybox `sh`) once the module is loaded.
+    pub command: String,
+    /// Host-side limit for the whole run, boot included.
+    pub timeout: Duration,
+    pub vcpus: u32,
+    pub memory_mib: u32,
+    /// The guest's `hung_task_timeout_secs` (a hung task panics the kernel).
+    pub hung_task_secs: u32,
+    pub echo: Echo,
+}
+
+impl VmRun {
+    /// Defaults for running `command` in a 2-vCPU, 1 GiB VM.
+    pub fn new(name: &str, kernel: Kernel, command: &str) -> Self {
+        VmRun {
+            name: name.to_owned(),
+            kernel,
+            module: None,
+            module_params: String::new(),
+            files: Vec::new(),
+            command: command.to_owned(),
+            timeout: Duration::from_secs(300),
+            vcpus: 2,
+            memory_mib: 1024,
+            hung_task_secs: 30,
+            echo: Echo::Silent,
+        }
+    }
+}
+
+/// What happened in a VM run.
+#[derive(Debug)]
+pub struct VmOutcome {
+    pub name: String,
+    /// Serial console lines (and QEMU's own stderr, prefixed "qemu: ").
+    pub lines: Vec<String>,
+    nonce: String,
+    expects_module: bool,
+    pub timed_out: Option<Duration>,
+    pub elapsed: Duration,
+}
+
+impl VmOutcome {
+    fn marker(&self, event: &str) -> Option<&str> {
+        self.lines
+            .iter()
+            .filter_map(|line| console::marker(line, &self.nonce))
+            .find(|(name, _)| *name == event)
+            .map(|(_, args)| args)
+    }
+
+    /// Console lines printed after init started (what the command printed,
+    /// plus kernel messages); everything when init never started.
+    pub fn run_lines(&self) -> &[String] {
+        let boot = self
+            .lines
+            .iter()
+            .position(|line| console::marker(line, &self.nonce).is_some_and(|m| m.0 == "boot"));
+        &self.lines[boot.map_or(0, |index| index + 1)..]
+    }
+
+    pub fn kernel_problems(&self) -> Vec<KernelProblem> {
+        console::kernel_problems(&self.lines)
+    }
+
+    /// Why the run failed; empty when it passed.
+    pub fn failures(&self) -> Vec<String> {
+        let mut reasons = Vec::new();
+        let end = self.marker("end");
+        if let Some(limit) = self.timed_out.filter(|_| end.is_none()) {
+            reasons.push(format!(
+                "hang: no result within the {}s host timeout",
+                limit.as_secs()
+            ));
+        }
+        let mut kinds_seen = Vec::new();
+        for problem in self.kernel_problems() {
+            if !kinds_seen.contains(&problem.kind) {
+                kinds_seen.push(problem.kind);
+                reasons.push(format!("kernel {}: {}", problem.kind, problem.text));
+            }
+        }
+        if self.marker("boot").is_none() {
+            reasons.push("the VM's init never started".into());
+        }
+        if let Some(args) = self.marker("insmod").filter(|args| *args != "ok") {
+            reasons.push(format!("insmod {args}"));
+        } else if self.expects_module && self.marker("insmod").is_none() {
+            reasons.push("insmod never returned".into());
+        }
+        if let Some(code) = self.marker("command-exit").filter(|code| *code != "0") {
+            reasons.push(format!("the command exited with status {code}"));
+        }
+        if let Some(args) = self.marker("rmmod").filter(|args| *args != "ok") {
+            reasons.push(format!("rmmod {args}"));
+        }
+        if end.is_none() && self.timed_out.is_none() {
+            reasons.push("the VM stopped before init finished (kernel panic?)".into());
+        }
+        if let Some(status) = end.filter(|status| *status != "ok") {
+            if reasons.is_empty() {
+                reasons.push(format!("init finished with status {status}"));
+            }
+        }
+        reasons
+    }
+
+    pub fn passed(&self) -> bool {
+        self.failures().is_empty()
+    }
+
+    /// The part of the console worth showing on failure: around the first
+    /// kernel problem, else the last lines.
+    pub fn excerpt(&self) -> &[String] {
+        const BEFORE: usize = 15;
+        const AFTER: usize = 60;
+        match self.kernel_problems().first() {
+            Some(problem) => {
+                let start = problem.line.saturating_sub(BEFORE);
+                let end = (problem.line + AFTER).min(self.lines.len());
+                &self.lines[start..end]
+            }
+            None => &self.lines[self.lines.len().saturating_sub(AFTER)..],
+        }
+    }
+
+    /// Prints the failure reasons and the console excerpt.
+    pub fn report_failure(&self) {
+        println!("---- {}: console excerpt ----", self.name);
+        for line in self.excerpt() {
+            println!("  | {line}");
+        }
+        println!("---- {}: failed ----", self.name);
+        for reason in self.failures() {
+            println!("  - {reason}");
+        }
+    }
+}
+
+fn nonce() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_nanos();
+    format!("{:x}", nanos ^ (u128::from(std::process::id()) << 64))
+}
+
+fn kernel_command_line(run: &VmRun) -> String {
+    [
+        &format!("console={},115200", run.kernel.arch.console()),
+        "rdinit=/init",
+        // Any oops, lockup or hung task panics; a panic stops the VM at once
+        // (-no-reboot turns the reboot into QEMU exiting).
+        "oops=panic",
+        "panic=-1",
+        "softlockup_panic=1",
+        "hung_task_panic=1",
+        // Quiet boot; init raises the console level to everything.
+        "loglevel=4",
+        "printk.time=1",
+        "random.trust_cpu=on",
+        "mitigations=off",
+        "8250.nr_uarts=1",
+    ]
+    .join(" ")
+}
+
+/// Packs the initramfs for `run` into `work_dir`.
+fn pack(run: &VmRun, nonce: &str, work_dir: &Path) -> Result<PathBuf, String> {
+    std::fs::create_dir_all(work_dir).map_err(|e| format!("{}: {e}", work_dir.display()))?;
+    let config = InitConfig {
+        nonce: nonce.to_owned(),
+        module: run.module.clone(),
+        module_params: run.module_params.clone(),
+        command: run.command.clone(),
+        hung_task_secs: run.hung_task_secs,
+    };
+    let archive = initramfs::assemble(&config, &run.files)?;
+    let path = work_dir.join("initramfs.cpio.gz");
+    initramfs::write_gzip(&archive, &path)?;
+    Ok(path)
+}
+
+/// Boots the VM and waits for it to finish, crash or time out.
+/// `Err` only for host-side problems (QEMU missing, files unreadable).
+pub fn run(run: &VmRun, target_dir: &Path) -> Result<VmOutcome, String> {
+    let nonce = nonce();
+    let work_dir = target_dir.join("xtask").join("vm").join(&run.name);
+    let initrd = pack(run, &nonce, &work_dir)?;
+
+    let mut qemu = Command::new(run.kernel.arch.qemu_binary());
+    qemu.args(["-accel", "tcg", "-cpu", "max"])
+        .args(["-smp", &run.vcpus.to_string()])
+        .args(["-m", &run.memory_mib.to_string()])
+        .arg("-kernel")
+        .arg(&run.kernel.image)
+        .arg("-initrd")
+        .arg(&initrd)
+        .args(["-append", &kernel_command_line(run)])
+        .args(["-nodefaults", "-display", "none", "-no-reboot"])
+        .args(["-serial", "stdio"]);
+    println!(
+        "xtask: booting {} ({}, kernel {}, {} vCPUs, {} MiB, timeout {}s)",
+        run.name,
+        run.kernel.arch.name(),
+        run.kernel.release,
+        run.vcpus,
+        run.memory_mib,
+        run.timeout.as_secs()
+    );
+    let started = Instant::now();
+    let mut child = qemu
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot start {}: {e}", process::display(&qemu)))?;
+
+    let (sender, receiver) = mpsc::channel();
+    let stdout_reader = process::spawn_line_reader(child.stdout.take(), sender.clone());
+    let (err_sender, err_receiver) = mpsc::channel();
+    let stderr_reader = process::spawn_line_reader(child.stderr.take(), err_sender);
+    drop(sender);
+
+    let mut lines = Vec::new();
+    let mut deadline = started + run.timeout;
+    let mut timed_out = None;
+    let mut echoing = false;
+    loop {
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        match receiver.recv_timeout(remaining) {
+            Ok(line) => {
+                let marker = console::marker(&line, &nonce).map(|(event, _)| event);
+                if run.echo == Echo::Live && echoing && marker.is_none() {
+                    println!("{line}");
+                }
+                if marker == Some("boot") {
+                    echoing = true;
+                }
+                if marker == Some("end") {
+                    // Init is done; give the reboot a moment before killing QEMU.
+                    deadline = deadline.min(Instant::now() + Duration::from_secs(10));
+                }
+                lines.push(line);
+            }
+            Err(RecvTimeoutError::Timeout) => {
+                let finished = lines
+                    .iter()
+                    .any(|line| console::marker(line, &nonce).is_some_and(|m| m.0 == "end"));
+                if !finished {
+                    timed_out = Some(run.timeout);
+                }
+                let _ = child.kill();
+                break;
+            }
+            Err(RecvTimeoutError::Disconnected) => break,
+        }
+    }
+    let _ = child.wait();
+    let _ = stdout_reader.join();
+    let _ = stderr_reader.join();
+    lines.extend(err_receiver.try_iter().map(|line| format!("qemu: {line}")));
+
+    let outcome = VmOutcome {
+        name: run.name.clone(),
+        lines,
+        nonce,
+        expects_module: run.module.is_some(),
+        timed_out,
+        elapsed: started.elapsed(),
+    };
+    std::fs::write(
+        work_dir.join("console.log"),
+        outcome.lines.join("\n") + "\n",
+    )
+    .map_err(|e| format!("{}: {e}", work_dir.display()))?;
+    Ok(outcome)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn outcome(text: &str, timed_out: bool) -> VmOutcome {
+        VmOutcome {
+            name: "t".into(),
+            lines: text.lines().map(str::to_owned).collect(),
+            nonce: "n1".into(),
+            expects_module: true,
+            timed_out: timed_out.then(|| Duration::from_secs(9)),
+            elapsed: Duration::ZERO,
+        }
+    }
+
+    #[test]
+    fn clean_run_passes() {
+        let run = outcome(
+            "[    0.100000] boot noise\n@@xtask n1 boot\n@@xtask n1 insmod ok\nhello\n\
+             @@xtask n1 command-exit 0\n@@xtask n1 rmmod ok\n@@xtask n1 end ok",
+            false,
+        );
+        assert_eq!(run.failures(), Vec::<String>::new());
+        assert_eq!(run.run_lines()[1], "hello");
+    }
+
+    #[test]
+    fn panic_without_end_fails_with_the_reason() {
+        let run = outcome(
+            "@@xtask n1 boot\n@@xtask n1 insmod ok\n\
+             [    3.000000] BUG: kernel NULL pointer dereference, address: 0\n\
+             [    3.000100] Kernel panic - not syncing: Fatal exception",
+            false,
+        );
+        let failures = run.failures();
+        assert!(failures[0].starts_with("kernel NULL pointer dereference"));
+        assert!(failures.iter().any(|f| f.contains("kernel panic")));
+        assert!(failures.iter().any(|f| f.contains("stopped before init")));
+        assert!(run.excerpt().iter().any(|l| l.contains("Kernel panic")));
+    }
+
+    #[test]
+    fn hang_and_rmmod_failure_are_named() {
+        let hang = outcome("@@xtask n1 boot\n@@xtask n1 insmod ok", true);
+        assert!(hang.failures()[0].starts_with("hang:"));
+        let leak = outcome(
+            "@@xtask n1 boot\n@@xtask n1 insmod ok\n@@xtask n1 command-exit 0\n\
+             rmmod: can't unload module 'x': Resource temporarily unavailable\n\
+             @@xtask n1 rmmod failed 1\n@@xtask n1 end fail",
+            false,
+        );
+        assert_eq!(leak.failures(), ["rmmod failed 1"]);
+    }
+
+    #[test]
+    fn forged_markers_do_not_count() {
+        let run = outcome(
+            "@@xtask n1 boot\n@@xtask n1 insmod ok\n@@xtask other end ok",
+            false,
+        );
+        assert!(!run.passed());
+    }
+}
