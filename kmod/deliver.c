@@ -1,0 +1,334 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ipcon: building deliveries, unicast and group fan-out.
+ *
+ * Deliveries are queued with a non-blocking unicast from the namespace's
+ * generic netlink kernel socket, so a full receiver never blocks the sender:
+ * unicast reports EAGAIN to the sender, fan-out counts the loss in the
+ * receiver's missed counter, reported with its next delivery.
+ */
+#include <linux/overflow.h>
+#include <linux/rculist.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+
+#include "ipcon.h"
+
+static size_t ipcon_msg_size(const struct ipcon_msg_desc *desc)
+{
+	size_t size = nla_total_size(strlen(desc->stamp->name) + 1) +
+		      3 * nla_total_size(sizeof(u32)) +	/* port, pid, uid */
+		      nla_total_size(desc->len) +
+		      nla_total_size(sizeof(u32)) +	/* missed */
+		      nla_total_size(0);		/* replayed */
+
+	if (desc->group)
+		size += nla_total_size(strlen(desc->group) + 1);
+	return size;
+}
+
+static struct sk_buff *ipcon_msg_build(const struct ipcon_msg_desc *desc,
+				       u32 missed)
+{
+	const struct ipcon_stamp *stamp = desc->stamp;
+	struct sk_buff *skb;
+	void *hdr;
+
+	skb = genlmsg_new(ipcon_msg_size(desc), GFP_KERNEL);
+	if (!skb)
+		return NULL;
+	hdr = genlmsg_put(skb, 0, 0, &ipcon_family, 0, desc->cmd);
+	if (!hdr)
+		goto err;
+	if ((stamp->name[0] &&
+	     nla_put_string(skb, IPCON_A_PEER_NAME, stamp->name)) ||
+	    nla_put_u32(skb, IPCON_A_PORT, stamp->port) ||
+	    nla_put_u32(skb, IPCON_A_PID, stamp->pid) ||
+	    nla_put_u32(skb, IPCON_A_UID, stamp->uid) ||
+	    (desc->group &&
+	     nla_put_string(skb, IPCON_A_GROUP_NAME, desc->group)) ||
+	    nla_put(skb, IPCON_A_PAYLOAD, desc->len, desc->payload) ||
+	    (missed && nla_put_u32(skb, IPCON_A_MISSED, missed)) ||
+	    (desc->replayed && nla_put_flag(skb, IPCON_A_REPLAYED)))
+		goto err;
+	genlmsg_end(skb, hdr);
+	return skb;
+err:
+	nlmsg_free(skb);
+	return NULL;
+}
+
+/*
+ * Queue one delivery to @to's data socket.  @shared, when given, is the
+ * message already built without a missed count: a peer that missed nothing
+ * gets a clone of it, others their own copy carrying the count.  The missed
+ * counter drops only by what this delivery reported.  Returns 0, -EAGAIN when
+ * the queue is full, -ECONNREFUSED when the socket is gone, or -ENOMEM.
+ */
+int ipcon_deliver(struct net *net, struct ipcon_peer *to,
+		  const struct ipcon_msg_desc *desc, struct sk_buff *shared)
+{
+	u32 missed = atomic_read(&to->missed);
+	struct sk_buff *skb;
+	int err;
+
+	if (shared && !missed)
+		skb = skb_clone(shared, GFP_KERNEL);
+	else
+		skb = ipcon_msg_build(desc, missed);
+	if (!skb) {
+		err = -ENOMEM;
+		goto dropped;
+	}
+
+	err = genlmsg_unicast(net, skb, to->data.port);
+	if (err)
+		goto dropped;
+	if (missed)
+		atomic_sub(missed, &to->missed);
+	atomic64_inc(&to->rx_msgs);
+	return 0;
+
+dropped:
+	if (err != -ECONNREFUSED)
+		atomic64_inc(&to->rx_dropped);
+	return err;
+}
+
+/* Queue @group's last message to @to, marked replayed.  group->lock held. */
+int ipcon_replay_last(struct net *net, struct ipcon_group *group,
+		      struct ipcon_peer *to)
+{
+	const struct ipcon_last_msg *last = group->last;
+	struct ipcon_msg_desc desc = {
+		.cmd = IPCON_CMD_MULTICAST,
+		.stamp = &last->stamp,
+		.group = group->name,
+		.payload = last->data,
+		.len = last->len,
+		.replayed = true,
+	};
+	int err;
+
+	lockdep_assert_held(&group->lock);
+	err = ipcon_deliver(net, to, &desc, NULL);
+	if (err && err != -ECONNREFUSED)
+		atomic_inc(&to->missed);
+	return err;
+}
+
+static int ipcon_check_payload(struct genl_info *info)
+{
+	struct nlattr *payload = info->attrs[IPCON_A_PAYLOAD];
+
+	if (!payload) {
+		NL_SET_ERR_MSG(info->extack, "missing payload");
+		return -EINVAL;
+	}
+	if (nla_len(payload) > READ_ONCE(ipcon_max_payload)) {
+		NL_SET_ERR_MSG_ATTR(info->extack, payload,
+				    "payload exceeds module parameter max_payload");
+		return -EMSGSIZE;
+	}
+	return 0;
+}
+
+int ipcon_nl_unicast(struct sk_buff *skb, struct genl_info *info)
+{
+	struct net *net = genl_info_net(info);
+	struct ipcon_net *inet = ipcon_net(net);
+	struct nlattr *name_attr = info->attrs[IPCON_A_PEER_NAME];
+	struct nlattr *port_attr = info->attrs[IPCON_A_PORT];
+	struct nlattr *payload = info->attrs[IPCON_A_PAYLOAD];
+	struct ipcon_peer *from, *to;
+	struct ipcon_stamp stamp;
+	struct ipcon_msg_desc desc = {
+		.cmd = IPCON_CMD_UNICAST,
+		.stamp = &stamp,
+	};
+	int err;
+
+	err = ipcon_check_payload(info);
+	if (err)
+		return err;
+	if (!name_attr == !port_attr) {
+		NL_SET_ERR_MSG(info->extack, "give exactly one of peer-name or port");
+		return -EINVAL;
+	}
+
+	rcu_read_lock();
+	from = ipcon_peer_by_port_rcu(inet, info->snd_portid);
+	if (!from || !refcount_inc_not_zero(&from->ref)) {
+		rcu_read_unlock();
+		NL_SET_ERR_MSG(info->extack, "socket is not a registered peer");
+		return -ENOTCONN;
+	}
+	if (name_attr)
+		to = ipcon_peer_by_name_rcu(inet, nla_data(name_attr));
+	else
+		to = ipcon_peer_by_data_port_rcu(inet, nla_get_u32(port_attr));
+	if (!to || !refcount_inc_not_zero(&to->ref)) {
+		rcu_read_unlock();
+		NL_SET_ERR_MSG_ATTR(info->extack, name_attr ?: port_attr,
+				    "no such peer");
+		ipcon_peer_put(from);
+		return -ENOENT;
+	}
+	ipcon_stamp_current(&stamp, from, net);
+	rcu_read_unlock();
+
+	desc.payload = nla_data(payload);
+	desc.len = nla_len(payload);
+	err = ipcon_deliver(net, to, &desc, NULL);
+	if (!err) {
+		atomic64_inc(&from->tx_msgs);
+	} else if (err == -EAGAIN) {
+		NL_SET_ERR_MSG(info->extack, "receiver queue is full");
+	} else if (err == -ECONNREFUSED) {
+		NL_SET_ERR_MSG(info->extack, "receiver is gone");
+		err = -ENOENT;
+	}
+	ipcon_peer_put(to);
+	ipcon_peer_put(from);
+	return err;
+}
+
+/* Keep @len bytes as the group's last message.  group->lock held. */
+static int ipcon_store_last(struct ipcon_group *group,
+			    const struct ipcon_stamp *stamp,
+			    const void *payload, u32 len)
+{
+	struct ipcon_last_msg *last = group->last;
+
+	if (!last || last->cap < len) {
+		/* Grow once to the limit so a busy group allocates rarely. */
+		u32 cap = max_t(u32, len, READ_ONCE(ipcon_max_payload));
+
+		last = kmalloc(struct_size(last, data, cap), GFP_KERNEL);
+		if (!last)
+			return -ENOMEM;
+		last->cap = cap;
+		kfree(group->last);
+		group->last = last;
+	}
+	last->stamp = *stamp;
+	last->len = len;
+	memcpy(last->data, payload, len);
+	WRITE_ONCE(group->last_len, len);
+	WRITE_ONCE(group->has_last, true);
+	return 0;
+}
+
+static int ipcon_multicast_reply(struct sk_buff *reply, struct genl_info *info,
+				 u32 delivered, u32 dropped)
+{
+	void *hdr;
+
+	hdr = genlmsg_put_reply(reply, info, &ipcon_family, 0,
+				IPCON_CMD_MULTICAST);
+	if (!hdr ||
+	    nla_put_u32(reply, IPCON_A_DELIVERED, delivered) ||
+	    nla_put_u32(reply, IPCON_A_DROPPED, dropped)) {
+		nlmsg_free(reply);
+		return -EMSGSIZE;
+	}
+	genlmsg_end(reply, hdr);
+	return genlmsg_reply(reply, info);
+}
+
+int ipcon_nl_multicast(struct sk_buff *skb, struct genl_info *info)
+{
+	struct net *net = genl_info_net(info);
+	struct ipcon_net *inet = ipcon_net(net);
+	struct nlattr *group_attr = info->attrs[IPCON_A_GROUP_NAME];
+	struct nlattr *payload = info->attrs[IPCON_A_PAYLOAD];
+	bool sync = nla_get_flag(info->attrs[IPCON_A_SYNC]);
+	struct sk_buff *shared, *reply = NULL;
+	struct ipcon_group *group = NULL;
+	struct ipcon_peer *owner;
+	struct ipcon_stamp stamp;
+	struct ipcon_msg_desc desc = {
+		.cmd = IPCON_CMD_MULTICAST,
+		.stamp = &stamp,
+	};
+	u32 delivered = 0, dropped = 0;
+	struct ipcon_sub *sub;
+	int err;
+
+	err = ipcon_check_payload(info);
+	if (err)
+		return err;
+	if (!group_attr) {
+		NL_SET_ERR_MSG(info->extack, "missing group-name");
+		return -EINVAL;
+	}
+
+	rcu_read_lock();
+	owner = ipcon_peer_by_port_rcu(inet, info->snd_portid);
+	if (!owner) {
+		rcu_read_unlock();
+		NL_SET_ERR_MSG(info->extack, "socket is not a registered peer");
+		return -ENOTCONN;
+	}
+	group = ipcon_group_find_rcu(owner, nla_data(group_attr));
+	if (!group || !refcount_inc_not_zero(&group->ref)) {
+		rcu_read_unlock();
+		NL_SET_ERR_MSG_ATTR(info->extack, group_attr,
+				    "no such group of this peer");
+		return -ENOENT;
+	}
+	ipcon_stamp_current(&stamp, owner, net);
+	rcu_read_unlock();
+
+	desc.group = group->name;
+	desc.payload = nla_data(payload);
+	desc.len = nla_len(payload);
+
+	err = -ENOMEM;
+	shared = ipcon_msg_build(&desc, 0);
+	if (!shared)
+		goto out_put;
+	if (sync) {
+		reply = genlmsg_new(2 * nla_total_size(sizeof(u32)), GFP_KERNEL);
+		if (!reply)
+			goto out_free;
+	}
+
+	mutex_lock(&group->lock);
+	if (group->dead) {
+		err = -ENOENT;
+		NL_SET_ERR_MSG_ATTR(info->extack, group_attr,
+				    "no such group of this peer");
+		goto out_unlock;
+	}
+	err = ipcon_store_last(group, &stamp, desc.payload, desc.len);
+	if (err)
+		goto out_unlock;
+	list_for_each_entry(sub, &group->subs, group_node) {
+		err = ipcon_deliver(net, sub->peer, &desc, shared);
+		if (!err) {
+			delivered++;
+		} else if (err != -ECONNREFUSED) {
+			atomic_inc(&sub->peer->missed);
+			dropped++;
+		}
+	}
+	err = 0;
+	atomic64_inc(&group->tx_msgs);
+	atomic64_inc(&group->owner->tx_msgs);
+out_unlock:
+	mutex_unlock(&group->lock);
+out_free:
+	consume_skb(shared);
+out_put:
+	ipcon_group_put(group);
+
+	if (reply) {
+		if (err) {
+			nlmsg_free(reply);
+			return err;
+		}
+		return ipcon_multicast_reply(reply, info, delivered, dropped);
+	}
+	return err;
+}

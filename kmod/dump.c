@@ -1,0 +1,166 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ipcon: introspection - peer-get and group-get replies and dumps.
+ *
+ * Dumps walk the registry under RCU; a dump that spans registry changes is
+ * flagged NLM_F_DUMP_INTR through the namespace's generation counter.
+ */
+#include <linux/rculist.h>
+#include <linux/string.h>
+#include <net/sock.h>
+
+#include "ipcon.h"
+
+size_t ipcon_peer_info_size(void)
+{
+	return nla_total_size(IPCON_MAX_NAME_LEN) +
+	       5 * nla_total_size(sizeof(u32)) +	/* port pid uid flags groups */
+	       3 * nla_total_size_64bit(sizeof(u64));	/* tx rx rx-dropped */
+}
+
+int ipcon_fill_peer(struct sk_buff *skb, const struct ipcon_peer *peer,
+		    u32 portid, u32 seq, int flags,
+		    struct netlink_callback *cb)
+{
+	void *hdr;
+
+	hdr = genlmsg_put(skb, portid, seq, &ipcon_family, flags,
+			  IPCON_CMD_PEER_GET);
+	if (!hdr)
+		return -EMSGSIZE;
+	if (cb)
+		genl_dump_check_consistent(cb, hdr);
+
+	if ((!(peer->flags & IPCON_PEER_FLAGS_ANONYMOUS) &&
+	     nla_put_string(skb, IPCON_A_PEER_NAME, peer->name)) ||
+	    nla_put_u32(skb, IPCON_A_PORT, peer->data.port) ||
+	    nla_put_u32(skb, IPCON_A_PID, peer->pid) ||
+	    nla_put_u32(skb, IPCON_A_UID, peer->uid) ||
+	    nla_put_u32(skb, IPCON_A_PEER_FLAGS, peer->flags) ||
+	    nla_put_u64_64bit(skb, IPCON_A_TX_MSGS,
+			      atomic64_read(&peer->tx_msgs), IPCON_A_PAD) ||
+	    nla_put_u64_64bit(skb, IPCON_A_RX_MSGS,
+			      atomic64_read(&peer->rx_msgs), IPCON_A_PAD) ||
+	    nla_put_u64_64bit(skb, IPCON_A_RX_DROPPED,
+			      atomic64_read(&peer->rx_dropped), IPCON_A_PAD) ||
+	    nla_put_u32(skb, IPCON_A_GROUPS, READ_ONCE(peer->n_groups))) {
+		genlmsg_cancel(skb, hdr);
+		return -EMSGSIZE;
+	}
+	genlmsg_end(skb, hdr);
+	return 0;
+}
+
+size_t ipcon_group_info_size(void)
+{
+	return 2 * nla_total_size(IPCON_MAX_NAME_LEN) +
+	       5 * nla_total_size(sizeof(u32)) +	/* port access gid subs len */
+	       nla_total_size_64bit(sizeof(u64));	/* tx */
+}
+
+int ipcon_fill_group(struct sk_buff *skb, const struct ipcon_group *group,
+		     u32 portid, u32 seq, int flags,
+		     struct netlink_callback *cb)
+{
+	const struct ipcon_peer *owner = group->owner;
+	void *hdr;
+
+	hdr = genlmsg_put(skb, portid, seq, &ipcon_family, flags,
+			  IPCON_CMD_GROUP_GET);
+	if (!hdr)
+		return -EMSGSIZE;
+	if (cb)
+		genl_dump_check_consistent(cb, hdr);
+
+	if ((!(owner->flags & IPCON_PEER_FLAGS_ANONYMOUS) &&
+	     nla_put_string(skb, IPCON_A_PEER_NAME, owner->name)) ||
+	    nla_put_u32(skb, IPCON_A_PORT, owner->data.port) ||
+	    nla_put_string(skb, IPCON_A_GROUP_NAME, group->name) ||
+	    nla_put_u32(skb, IPCON_A_ACCESS, group->access) ||
+	    (group->access == IPCON_GROUP_ACCESS_GID &&
+	     nla_put_u32(skb, IPCON_A_GID, group->gid)) ||
+	    nla_put_u32(skb, IPCON_A_SUBSCRIBERS, READ_ONCE(group->n_subs)) ||
+	    nla_put_u64_64bit(skb, IPCON_A_TX_MSGS,
+			      atomic64_read(&group->tx_msgs), IPCON_A_PAD) ||
+	    (READ_ONCE(group->has_last) &&
+	     nla_put_u32(skb, IPCON_A_LAST_MSG_LEN,
+			 READ_ONCE(group->last_len)))) {
+		genlmsg_cancel(skb, hdr);
+		return -EMSGSIZE;
+	}
+	genlmsg_end(skb, hdr);
+	return 0;
+}
+
+int ipcon_nl_peer_dump(struct sk_buff *skb, struct netlink_callback *cb)
+{
+	struct ipcon_net *inet = ipcon_net(sock_net(skb->sk));
+	long start = cb->args[0], idx = 0;
+	struct ipcon_peer *peer;
+
+	rcu_read_lock();
+	cb->seq = atomic_read(&inet->gen);
+	list_for_each_entry_rcu(peer, &inet->peers, list) {
+		if (idx >= start &&
+		    ipcon_fill_peer(skb, peer, NETLINK_CB(cb->skb).portid,
+				    cb->nlh->nlmsg_seq, NLM_F_MULTI, cb))
+			break;
+		idx++;
+	}
+	rcu_read_unlock();
+
+	cb->args[0] = idx;
+	return skb->len;
+}
+
+/*
+ * Resumes at peer cb->args[0], group cb->args[1] of that peer.  The optional
+ * peer-name filter is re-read from the request on every pass (the request is
+ * kept for the whole dump).
+ */
+int ipcon_nl_group_dump(struct sk_buff *skb, struct netlink_callback *cb)
+{
+	struct ipcon_net *inet = ipcon_net(sock_net(skb->sk));
+	long peer_start = cb->args[0], group_start = cb->args[1];
+	long peer_idx = 0, group_idx = 0;
+	struct nlattr *tb[IPCON_A_MAX + 1];
+	const char *filter = NULL;
+	struct ipcon_group *group;
+	struct ipcon_peer *peer;
+	int err;
+
+	err = ipcon_group_dump_parse(cb, tb);
+	if (err)
+		return err;
+	if (tb[IPCON_A_PEER_NAME])
+		filter = nla_data(tb[IPCON_A_PEER_NAME]);
+
+	rcu_read_lock();
+	cb->seq = atomic_read(&inet->gen);
+	list_for_each_entry_rcu(peer, &inet->peers, list) {
+		if (peer_idx < peer_start ||
+		    (filter && strcmp(peer->name, filter))) {
+			peer_idx++;
+			continue;
+		}
+		group_idx = 0;
+		list_for_each_entry_rcu(group, &peer->groups, owner_node) {
+			if (group_idx >= group_start &&
+			    ipcon_fill_group(skb, group,
+					     NETLINK_CB(cb->skb).portid,
+					     cb->nlh->nlmsg_seq, NLM_F_MULTI,
+					     cb))
+				goto out;
+			group_idx++;
+		}
+		group_start = 0;
+		group_idx = 0;
+		peer_idx++;
+	}
+out:
+	rcu_read_unlock();
+
+	cb->args[0] = peer_idx;
+	cb->args[1] = group_idx;
+	return skb->len;
+}

@@ -1,0 +1,368 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ipcon: peers.
+ *
+ * A peer is a data socket (its port is the peer's identity) plus, optionally,
+ * a control socket attached with the cookie returned at registration.  Both
+ * ports map to the peer in the namespace's port table; named peers are also
+ * in the name table.  A peer lives until it unregisters or either of its
+ * sockets is released.
+ */
+#include <linux/cred.h>
+#include <linux/random.h>
+#include <linux/rculist.h>
+#include <linux/sched.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <linux/stringhash.h>
+
+#include "ipcon.h"
+
+/* 1..31 bytes, no '/', no control characters (names end up in logs/CLIs). */
+bool ipcon_name_valid(const char *name)
+{
+	size_t len = strnlen(name, IPCON_MAX_NAME_LEN);
+	size_t i;
+
+	if (!len || len >= IPCON_MAX_NAME_LEN)
+		return false;
+	for (i = 0; i < len; i++) {
+		unsigned char c = name[i];
+
+		if (c == '/' || c < 0x20 || c == 0x7f)
+			return false;
+	}
+	return true;
+}
+
+static u32 ipcon_name_hash(const char *name)
+{
+	return full_name_hash(NULL, name, strlen(name));
+}
+
+/* Callers hold rcu_read_lock(); the result is valid until they drop it. */
+struct ipcon_peer *ipcon_peer_by_port_rcu(struct ipcon_net *inet, u32 port)
+{
+	struct ipcon_port_ref *ref;
+
+	hash_for_each_possible_rcu(inet->ports, ref, node, port)
+		if (ref->port == port)
+			return ref->peer;
+	return NULL;
+}
+
+/* Like ipcon_peer_by_port_rcu() but only a data port (a peer's identity). */
+struct ipcon_peer *ipcon_peer_by_data_port_rcu(struct ipcon_net *inet,
+					       u32 port)
+{
+	struct ipcon_port_ref *ref;
+
+	hash_for_each_possible_rcu(inet->ports, ref, node, port)
+		if (ref->port == port && ref == &ref->peer->data)
+			return ref->peer;
+	return NULL;
+}
+
+struct ipcon_peer *ipcon_peer_by_name_rcu(struct ipcon_net *inet,
+					  const char *name)
+{
+	struct ipcon_peer *peer;
+
+	hash_for_each_possible_rcu(inet->names, peer, name_node,
+				   ipcon_name_hash(name))
+		if (!strcmp(peer->name, name))
+			return peer;
+	return NULL;
+}
+
+void ipcon_peer_put(struct ipcon_peer *peer)
+{
+	if (refcount_dec_and_test(&peer->ref))
+		kfree_rcu(peer, rcu);
+}
+
+/* Stamp a message sent now by the current task on behalf of @peer. */
+void ipcon_stamp_current(struct ipcon_stamp *stamp,
+			 const struct ipcon_peer *peer, struct net *net)
+{
+	memcpy(stamp->name, peer->name, sizeof(stamp->name));
+	stamp->port = peer->data.port;
+	stamp->pid = task_tgid_vnr(current);
+	stamp->uid = from_kuid_munged(net->user_ns, current_euid());
+}
+
+/*
+ * Remove @peer: its groups (each with a group-remove event), its memberships,
+ * its names and ports, then the peer-remove event.  @reason 0 removes
+ * silently (namespace or module teardown).  Called with inet->lock held.
+ */
+void ipcon_peer_remove(struct ipcon_net *inet, struct net *net,
+		       struct ipcon_peer *peer, u32 reason)
+{
+	struct ipcon_group *group, *gtmp;
+	struct ipcon_sub *sub, *stmp;
+
+	lockdep_assert_held(&inet->lock);
+
+	peer->dead = true;
+	list_for_each_entry_safe(group, gtmp, &peer->groups, owner_node)
+		ipcon_group_remove(inet, net, group, reason);
+	list_for_each_entry_safe(sub, stmp, &peer->subs, peer_node)
+		ipcon_sub_remove(sub);
+
+	if (!(peer->flags & IPCON_PEER_FLAGS_ANONYMOUS))
+		hash_del_rcu(&peer->name_node);
+	hash_del_rcu(&peer->data.node);
+	if (peer->ctrl.peer)
+		hash_del_rcu(&peer->ctrl.node);
+	list_del_rcu(&peer->list);
+	inet->n_peers--;
+	atomic_inc(&inet->gen);
+
+	if (reason)
+		ipcon_kevent_peer(inet, net, peer, IPCON_KEVENT_TYPE_PEER_REMOVE,
+				  reason);
+	ipcon_peer_put(peer);
+}
+
+/* Release notifier: @port of a NETLINK_GENERIC socket in @net is gone. */
+void ipcon_port_released(struct net *net, u32 port)
+{
+	struct ipcon_net *inet = ipcon_net(net);
+	struct ipcon_peer *peer;
+	bool known;
+
+	/* Most generic netlink sockets are not ours: skip the mutex for them. */
+	rcu_read_lock();
+	known = ipcon_peer_by_port_rcu(inet, port);
+	rcu_read_unlock();
+	if (!known)
+		return;
+
+	mutex_lock(&inet->lock);
+	rcu_read_lock();
+	peer = ipcon_peer_by_port_rcu(inet, port);
+	rcu_read_unlock();
+	if (peer)
+		ipcon_peer_remove(inet, net, peer, IPCON_REMOVE_REASON_CLOSED);
+	mutex_unlock(&inet->lock);
+}
+
+static size_t ipcon_register_reply_size(void)
+{
+	return nla_total_size(IPCON_MAX_NAME_LEN) +
+	       nla_total_size(sizeof(u32)) +
+	       nla_total_size_64bit(sizeof(u64));
+}
+
+int ipcon_nl_peer_register(struct sk_buff *skb, struct genl_info *info)
+{
+	struct net *net = genl_info_net(info);
+	struct ipcon_net *inet = ipcon_net(net);
+	struct nlattr *name_attr = info->attrs[IPCON_A_PEER_NAME];
+	u32 port = info->snd_portid;
+	struct ipcon_peer *peer;
+	struct sk_buff *reply;
+	void *hdr;
+	int err;
+
+	if (info->genlhdr->version != IPCON_FAMILY_VERSION) {
+		NL_SET_ERR_MSG(info->extack, "unsupported ipcon protocol version");
+		return -EPROTO;
+	}
+	if (name_attr && !ipcon_name_valid(nla_data(name_attr))) {
+		NL_SET_ERR_MSG_ATTR(info->extack, name_attr,
+				    "peer name must be 1..31 bytes without '/' or control characters");
+		return -EINVAL;
+	}
+
+	peer = kzalloc(sizeof(*peer), GFP_KERNEL);
+	if (!peer)
+		return -ENOMEM;
+	reply = genlmsg_new(ipcon_register_reply_size(), GFP_KERNEL);
+	if (!reply) {
+		kfree(peer);
+		return -ENOMEM;
+	}
+
+	refcount_set(&peer->ref, 1);
+	INIT_LIST_HEAD(&peer->groups);
+	INIT_LIST_HEAD(&peer->subs);
+	peer->data.port = port;
+	peer->data.peer = peer;
+	if (name_attr)
+		strscpy(peer->name, nla_data(name_attr), sizeof(peer->name));
+	else
+		peer->flags |= IPCON_PEER_FLAGS_ANONYMOUS;
+	do {
+		peer->cookie = get_random_u64();
+	} while (!peer->cookie);
+	peer->pid = task_tgid_vnr(current);
+	peer->kuid = current_euid();
+	peer->uid = from_kuid_munged(net->user_ns, peer->kuid);
+
+	hdr = genlmsg_put_reply(reply, info, &ipcon_family, 0,
+				IPCON_CMD_PEER_REGISTER);
+	if (!hdr ||
+	    (name_attr && nla_put_string(reply, IPCON_A_PEER_NAME, peer->name)) ||
+	    nla_put_u32(reply, IPCON_A_PORT, port) ||
+	    nla_put_u64_64bit(reply, IPCON_A_COOKIE, peer->cookie,
+			      IPCON_A_PAD)) {
+		err = -EMSGSIZE;
+		goto err_free;
+	}
+	genlmsg_end(reply, hdr);
+
+	mutex_lock(&inet->lock);
+	rcu_read_lock();
+	if (ipcon_peer_by_port_rcu(inet, port)) {
+		NL_SET_ERR_MSG(info->extack, "socket is already used by a peer");
+		err = -EALREADY;
+	} else if (name_attr && ipcon_peer_by_name_rcu(inet, peer->name)) {
+		NL_SET_ERR_MSG_ATTR(info->extack, name_attr,
+				    "peer name is taken");
+		err = -EEXIST;
+	} else if (inet->n_peers >= READ_ONCE(ipcon_max_peers)) {
+		NL_SET_ERR_MSG(info->extack,
+			       "peer limit reached (module parameter max_peers)");
+		err = -ENOSPC;
+	} else {
+		err = 0;
+	}
+	rcu_read_unlock();
+	if (err) {
+		mutex_unlock(&inet->lock);
+		goto err_free;
+	}
+
+	list_add_tail_rcu(&peer->list, &inet->peers);
+	hash_add_rcu(inet->ports, &peer->data.node, port);
+	if (name_attr)
+		hash_add_rcu(inet->names, &peer->name_node,
+			     ipcon_name_hash(peer->name));
+	inet->n_peers++;
+	atomic_inc(&inet->gen);
+	ipcon_kevent_peer(inet, net, peer, IPCON_KEVENT_TYPE_PEER_ADD, 0);
+	mutex_unlock(&inet->lock);
+
+	return genlmsg_reply(reply, info);
+
+err_free:
+	nlmsg_free(reply);
+	kfree(peer);
+	return err;
+}
+
+int ipcon_nl_peer_attach(struct sk_buff *skb, struct genl_info *info)
+{
+	struct ipcon_net *inet = ipcon_net(genl_info_net(info));
+	struct nlattr *cookie_attr = info->attrs[IPCON_A_COOKIE];
+	u32 port = info->snd_portid;
+	struct ipcon_peer *peer, *found = NULL;
+	u64 cookie;
+	int err = 0;
+
+	if (!cookie_attr) {
+		NL_SET_ERR_MSG(info->extack, "missing cookie");
+		return -EINVAL;
+	}
+	cookie = nla_get_u64(cookie_attr);
+
+	mutex_lock(&inet->lock);
+	rcu_read_lock();
+	if (ipcon_peer_by_port_rcu(inet, port)) {
+		rcu_read_unlock();
+		NL_SET_ERR_MSG(info->extack, "socket is already used by a peer");
+		err = -EALREADY;
+		goto out;
+	}
+	rcu_read_unlock();
+
+	list_for_each_entry(peer, &inet->peers, list) {
+		if (peer->cookie == cookie) {
+			found = peer;
+			break;
+		}
+	}
+	if (!found) {
+		NL_SET_ERR_MSG_ATTR(info->extack, cookie_attr,
+				    "no peer with this cookie");
+		err = -ENOENT;
+		goto out;
+	}
+	if (found->ctrl.peer) {
+		NL_SET_ERR_MSG(info->extack,
+			       "peer already has a control socket");
+		err = -EALREADY;
+		goto out;
+	}
+	found->ctrl.port = port;
+	found->ctrl.peer = found;
+	hash_add_rcu(inet->ports, &found->ctrl.node, port);
+out:
+	mutex_unlock(&inet->lock);
+	return err;
+}
+
+int ipcon_nl_peer_unregister(struct sk_buff *skb, struct genl_info *info)
+{
+	struct net *net = genl_info_net(info);
+	struct ipcon_net *inet = ipcon_net(net);
+	struct ipcon_peer *peer;
+	int err = 0;
+
+	mutex_lock(&inet->lock);
+	rcu_read_lock();
+	peer = ipcon_peer_by_port_rcu(inet, info->snd_portid);
+	rcu_read_unlock();
+	if (peer) {
+		ipcon_peer_remove(inet, net, peer,
+				  IPCON_REMOVE_REASON_UNREGISTERED);
+	} else {
+		NL_SET_ERR_MSG(info->extack, "socket is not a registered peer");
+		err = -ENOTCONN;
+	}
+	mutex_unlock(&inet->lock);
+	return err;
+}
+
+int ipcon_nl_peer_get(struct sk_buff *skb, struct genl_info *info)
+{
+	struct ipcon_net *inet = ipcon_net(genl_info_net(info));
+	struct nlattr *name_attr = info->attrs[IPCON_A_PEER_NAME];
+	struct nlattr *port_attr = info->attrs[IPCON_A_PORT];
+	struct ipcon_peer *peer;
+	struct sk_buff *reply;
+	int err;
+
+	if (!name_attr == !port_attr) {
+		NL_SET_ERR_MSG(info->extack, "give exactly one of peer-name or port");
+		return -EINVAL;
+	}
+
+	reply = genlmsg_new(ipcon_peer_info_size(), GFP_KERNEL);
+	if (!reply)
+		return -ENOMEM;
+
+	rcu_read_lock();
+	if (name_attr)
+		peer = ipcon_peer_by_name_rcu(inet, nla_data(name_attr));
+	else
+		peer = ipcon_peer_by_data_port_rcu(inet, nla_get_u32(port_attr));
+	if (peer)
+		err = ipcon_fill_peer(reply, peer, info->snd_portid,
+				      info->snd_seq, 0, NULL);
+	rcu_read_unlock();
+
+	if (!peer) {
+		NL_SET_ERR_MSG_ATTR(info->extack, name_attr ?: port_attr,
+				    "no such peer");
+		nlmsg_free(reply);
+		return -ENOENT;
+	}
+	if (err) {
+		nlmsg_free(reply);
+		return err;
+	}
+	return genlmsg_reply(reply, info);
+}
