@@ -2,23 +2,19 @@
 //! its control socket (requests).
 
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::channel::{Channel, RequestKind};
 use crate::control::{open_request_socket, Control, PeerKey};
 use crate::error::{Error, ErrorKind, Result};
 use crate::info::{GroupInfo, JoinAccess, PeerInfo};
-use crate::message::{Kevent, Message, MessageKind, MAX_PAYLOAD_LEN};
+use crate::message::{Message, MAX_PAYLOAD_LEN};
 use crate::name::Name;
 use crate::proto::{attr, cmd};
+use crate::receiver::Receiver;
 use crate::socket::{NetlinkSocket, Wait};
 use crate::sys::NetlinkOption;
-use crate::wire::{get_u32, get_u64, GenlMessage, Messages};
-
-/// Receive buffer on the stack: one delivery is a full payload plus two
-/// names and a few numbers, well under this.
-const DELIVERY_BUF_LEN: usize = MAX_PAYLOAD_LEN + 512;
+use crate::wire::{get_u32, get_u64};
 
 /// Default receive buffer of the data socket.
 pub const DEFAULT_RECV_BUFFER: usize = 1024 * 1024;
@@ -121,12 +117,9 @@ pub struct MulticastReport {
 /// ```
 #[derive(Debug)]
 pub struct Handler {
-    data: NetlinkSocket,
+    data: Receiver,
     control: Control,
     name: Option<Name>,
-    foreign_dropped: AtomicU64,
-    malformed: AtomicU64,
-    last_kevent_seq: AtomicU64,
 }
 
 impl Handler {
@@ -172,7 +165,7 @@ impl Handler {
                 Ok(())
             },
         )?;
-        let data = registrar.into_socket();
+        let data = Receiver::new(registrar.into_socket(), family.id);
         let cookie = cookie.ok_or_else(|| Error::protocol("register peer"))?;
 
         // ... and the control socket attaches to it with the cookie.
@@ -184,9 +177,6 @@ impl Handler {
             data,
             control,
             name: options.name,
-            foreign_dropped: AtomicU64::new(0),
-            malformed: AtomicU64::new(0),
-            last_kevent_seq: AtomicU64::new(0),
         })
     }
 
@@ -197,7 +187,7 @@ impl Handler {
 
     /// The peer's port (its identity; the data socket's netlink port).
     pub fn port(&self) -> u32 {
-        self.data.port()
+        self.data.socket().port()
     }
 
     /// Registers a group owned by this peer, open to everyone.
@@ -364,8 +354,8 @@ impl Handler {
 
     /// Starts receiving kernel events ([`MessageKind::Kevent`]).
     pub fn subscribe_kevents(&self) -> Result<()> {
-        self.last_kevent_seq.store(0, Ordering::Relaxed);
-        join_kevents(&self.data, self.control.family().group)
+        self.data.reset_kevent_seq();
+        join_kevents(self.data.socket(), self.control.family().group)
     }
 
     /// Stops receiving kernel events (some may still be queued).
@@ -376,6 +366,7 @@ impl Handler {
             .group
             .ok_or_else(|| Error::protocol("unsubscribe kernel events"))?;
         self.data
+            .socket()
             .set_option(NetlinkOption::DropMembership, group)
             .map_err(|e| Error::from_io("unsubscribe kernel events", &e))
     }
@@ -399,104 +390,21 @@ impl Handler {
     /// Receives as `wait` says. Datagrams not from the kernel are dropped
     /// and counted ([`Handler::foreign_dropped`]); no heap allocation.
     pub fn receive_with(&self, msg: &mut Message, wait: Wait) -> Result<()> {
-        let deadline = match wait {
-            Wait::Timeout(t) => Instant::now().checked_add(t),
-            _ => None,
-        };
-        let mut buf = [0u8; DELIVERY_BUF_LEN];
-        loop {
-            let this_wait = match (wait, deadline) {
-                (Wait::Timeout(_), Some(d)) => {
-                    Wait::Timeout(d.saturating_duration_since(Instant::now()))
-                }
-                _ => wait,
-            };
-            let got = self
-                .data
-                .recv(&mut buf, this_wait)
-                .map_err(|e| Error::from_io("receive", &e))?;
-            if got.source_port != 0 {
-                self.foreign_dropped.fetch_add(1, Ordering::Relaxed);
-                continue;
-            }
-            if got.truncated {
-                self.malformed.fetch_add(1, Ordering::Relaxed);
-                continue;
-            }
-            if self.take_delivery(&buf[..got.len], msg) {
-                return Ok(());
-            }
-        }
-    }
-
-    /// Fills `msg` from the first delivery in `datagram`; `false` when the
-    /// datagram held none (a late ACK, or something malformed).
-    fn take_delivery(&self, datagram: &[u8], msg: &mut Message) -> bool {
-        let family = self.control.family().id;
-        for nl in Messages::new(datagram) {
-            let Ok(nl) = nl else {
-                self.malformed.fetch_add(1, Ordering::Relaxed);
-                return false;
-            };
-            if nl.kind != family {
-                continue;
-            }
-            let Some(genl) = GenlMessage::parse(nl.payload)
-                .ok()
-                .filter(|g| g.attrs.validate().is_ok())
-            else {
-                self.malformed.fetch_add(1, Ordering::Relaxed);
-                continue;
-            };
-            let ok = match genl.cmd {
-                cmd::UNICAST => msg.fill_delivery(MessageKind::Unicast, genl.attrs),
-                cmd::MULTICAST => msg.fill_delivery(MessageKind::Group, genl.attrs),
-                cmd::KEVENT => match Kevent::parse(genl.attrs) {
-                    Some(kevent) => {
-                        let missed = self.note_kevent_seq(kevent.seq());
-                        msg.fill_kevent(kevent, missed);
-                        true
-                    }
-                    None => false,
-                },
-                _ => continue,
-            };
-            if ok {
-                return true;
-            }
-            self.malformed.fetch_add(1, Ordering::Relaxed);
-        }
-        false
-    }
-
-    /// Records a kernel event's sequence number; how many were skipped.
-    fn note_kevent_seq(&self, seq: u64) -> u64 {
-        kevent_gap(&self.last_kevent_seq, seq)
+        self.data.receive(msg, wait)
     }
 
     /// Datagrams dropped because they did not come from the kernel.
     pub fn foreign_dropped(&self) -> u64 {
-        self.foreign_dropped.load(Ordering::Relaxed)
+        self.data.foreign_dropped()
     }
 
     /// Datagrams dropped because they did not parse.
     pub fn malformed_dropped(&self) -> u64 {
-        self.malformed.load(Ordering::Relaxed)
+        self.data.malformed_dropped()
     }
 }
 
-/// Records `seq` as the latest kernel event seen; how many were skipped
-/// since the previous one (0 for the first).
-fn kevent_gap(last_seq: &AtomicU64, seq: u64) -> u64 {
-    let previous = last_seq.fetch_max(seq, Ordering::Relaxed);
-    if previous != 0 && seq > previous + 1 {
-        seq - previous - 1
-    } else {
-        0
-    }
-}
-
-fn join_kevents(data: &NetlinkSocket, group: Option<u32>) -> Result<()> {
+pub(crate) fn join_kevents(data: &NetlinkSocket, group: Option<u32>) -> Result<()> {
     let group = group.ok_or_else(|| Error::protocol("subscribe kernel events"))?;
     data.set_option(NetlinkOption::AddMembership, group)
         .map_err(|e| Error::from_io("subscribe kernel events", &e))
@@ -530,13 +438,13 @@ impl Drop for Handler {
 /// The data socket, for `poll`/`epoll`: readable when a message is queued.
 impl AsFd for Handler {
     fn as_fd(&self) -> BorrowedFd<'_> {
-        self.data.as_fd()
+        self.data.socket().as_fd()
     }
 }
 
 impl AsRawFd for Handler {
     fn as_raw_fd(&self) -> RawFd {
-        self.data.as_fd().as_raw_fd()
+        self.data.socket().as_fd().as_raw_fd()
     }
 }
 
@@ -568,16 +476,5 @@ mod tests {
             HandlerOptions::named("a/b").unwrap_err().kind(),
             ErrorKind::InvalidName
         );
-    }
-
-    #[test]
-    fn kevent_gaps_are_counted() {
-        let last = AtomicU64::new(0);
-        assert_eq!(kevent_gap(&last, 5), 0, "the first event has no gap");
-        assert_eq!(kevent_gap(&last, 6), 0);
-        assert_eq!(kevent_gap(&last, 9), 2);
-        // A late, older event (another receiving thread) is no gap.
-        assert_eq!(kevent_gap(&last, 8), 0);
-        assert_eq!(kevent_gap(&last, 10), 0);
     }
 }

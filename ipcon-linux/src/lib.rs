@@ -38,8 +38,10 @@ mod error;
 mod handler;
 mod info;
 mod message;
+mod monitor;
 mod name;
 mod proto;
+mod receiver;
 mod socket;
 mod sys;
 #[cfg(feature = "tokio")]
@@ -55,6 +57,7 @@ pub use info::{GroupAccess, GroupInfo, JoinAccess, PeerInfo};
 pub use message::{
     Kevent, Message, MessageKind, PeerFlags, PeerRef, RemoveReason, Sender, MAX_PAYLOAD_LEN,
 };
+pub use monitor::KeventMonitor;
 pub use name::{Name, MAX_NAME_BYTES};
 pub use socket::Wait;
 #[cfg(feature = "tokio")]
