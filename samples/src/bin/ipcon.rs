@@ -1,1 +1,219 @@
-fn main() {}
+//! `ipcon`: the operator's command line tool.
+
+use std::process::ExitCode;
+
+use ipcon_linux::{Directory, Handler, HandlerOptions, KeventMonitor, Message, MessageKind};
+use ipcon_samples::{message_line, parse_count, parse_text, run, CliError};
+
+const HELP: &str = "\
+Usage: ipcon COMMAND [ARGS]
+
+Commands:
+  peers                       list the registered peers
+  groups [OWNER]              list the groups (of OWNER only)
+  send PEER MESSAGE           send MESSAGE to peer PEER
+  listen [--name NAME] [--join OWNER/GROUP]... [--count N]
+                              register a peer (anonymous unless --name),
+                              join groups and print what arrives
+  monitor [--count N]         print kernel events
+
+Run `ipcon COMMAND --help` for a command's options.
+";
+
+const HELP_PEERS: &str = "\
+Usage: ipcon peers
+
+Lists every peer of this network namespace, one line each:
+  peer name=NAME port=P pid=P uid=U groups=N tx=N rx=N dropped=N
+";
+
+const HELP_GROUPS: &str = "\
+Usage: ipcon groups [OWNER]
+
+Lists every group (or OWNER's), one line each:
+  group OWNER/GROUP port=P access=open subscribers=N tx=N last=LEN|none
+";
+
+const HELP_SEND: &str = "\
+Usage: ipcon send PEER MESSAGE
+
+Sends MESSAGE once to peer PEER (as an anonymous peer).
+";
+
+const HELP_LISTEN: &str = "\
+Usage: ipcon listen [--name NAME] [--join OWNER/GROUP]... [--count N]
+
+Registers a peer (named NAME, else anonymous), joins each OWNER/GROUP
+(replaying its last message) and prints one line per message received.
+
+Options:
+  --name NAME          register under NAME
+  --join OWNER/GROUP   join GROUP of OWNER (repeatable)
+  --count N            exit after N messages
+  -h, --help           show this help
+";
+
+const HELP_MONITOR: &str = "\
+Usage: ipcon monitor [--count N]
+
+Prints one line per kernel event; exits after N events if given.
+";
+
+/// Parses a subcommand with no options besides `--help`; its positional
+/// values.
+fn positional(parser: &mut lexopt::Parser, help: &str) -> Result<Option<Vec<String>>, CliError> {
+    use lexopt::prelude::*;
+    let mut values = Vec::new();
+    while let Some(arg) = parser.next()? {
+        match arg {
+            Short('h') | Long("help") => {
+                print!("{help}");
+                return Ok(None);
+            }
+            Value(v) => values.push(parse_text(v)?),
+            _ => return Err(arg.unexpected().into()),
+        }
+    }
+    Ok(Some(values))
+}
+
+fn peers(parser: &mut lexopt::Parser) -> Result<(), CliError> {
+    let Some(values) = positional(parser, HELP_PEERS)? else {
+        return Ok(());
+    };
+    if let Some(extra) = values.first() {
+        return Err(CliError::Usage(format!("unexpected argument {extra:?}")));
+    }
+    Directory::open()?.for_each_peer(|p| println!("{p}"))?;
+    Ok(())
+}
+
+fn groups(parser: &mut lexopt::Parser) -> Result<(), CliError> {
+    let Some(values) = positional(parser, HELP_GROUPS)? else {
+        return Ok(());
+    };
+    if values.len() > 1 {
+        return Err(CliError::Usage(format!(
+            "unexpected argument {:?}",
+            values[1]
+        )));
+    }
+    let owner = values.first().map(String::as_str);
+    Directory::open()?.for_each_group(owner, |g| println!("{g}"))?;
+    Ok(())
+}
+
+fn send(parser: &mut lexopt::Parser) -> Result<(), CliError> {
+    let Some(values) = positional(parser, HELP_SEND)? else {
+        return Ok(());
+    };
+    match values.as_slice() {
+        [peer, message] => {
+            Handler::anonymous()?.send_unicast(peer, message.as_bytes())?;
+            Ok(())
+        }
+        [] => Err(CliError::Usage("missing PEER".into())),
+        [_] => Err(CliError::Usage("missing MESSAGE".into())),
+        [_, _, extra, ..] => Err(CliError::Usage(format!("unexpected argument {extra:?}"))),
+    }
+}
+
+fn listen(parser: &mut lexopt::Parser) -> Result<(), CliError> {
+    use lexopt::prelude::*;
+    let mut name = None;
+    let mut joins = Vec::new();
+    let mut count = None;
+    while let Some(arg) = parser.next()? {
+        match arg {
+            Long("name") => name = Some(parse_text(parser.value()?)?),
+            Long("join") => {
+                let spec = parse_text(parser.value()?)?;
+                let (owner, group) = spec.split_once('/').ok_or_else(|| {
+                    CliError::Usage(format!("--join wants OWNER/GROUP, got {spec:?}"))
+                })?;
+                joins.push((owner.to_owned(), group.to_owned()));
+            }
+            Long("count") => count = Some(parse_count(parser.value()?)?),
+            Short('h') | Long("help") => {
+                print!("{HELP_LISTEN}");
+                return Ok(());
+            }
+            _ => return Err(arg.unexpected().into()),
+        }
+    }
+    let handler = match &name {
+        Some(name) => HandlerOptions::named(name)?.open()?,
+        None => Handler::anonymous()?,
+    };
+    for (owner, group) in &joins {
+        handler.join_group(owner, group, true)?;
+    }
+    println!(
+        "listen: {} port={}",
+        name.as_deref().unwrap_or("anonymous"),
+        handler.port()
+    );
+    let mut msg = Message::new();
+    let mut received = 0u64;
+    while count.map_or(true, |n| received < n) {
+        handler.receive(&mut msg)?;
+        if msg.kind() != MessageKind::Empty {
+            println!("listen: {}", message_line(&msg));
+            received += 1;
+        }
+    }
+    Ok(())
+}
+
+fn monitor(parser: &mut lexopt::Parser) -> Result<(), CliError> {
+    use lexopt::prelude::*;
+    let mut count = None;
+    while let Some(arg) = parser.next()? {
+        match arg {
+            Long("count") => count = Some(parse_count(parser.value()?)?),
+            Short('h') | Long("help") => {
+                print!("{HELP_MONITOR}");
+                return Ok(());
+            }
+            _ => return Err(arg.unexpected().into()),
+        }
+    }
+    let monitor = KeventMonitor::open()?;
+    eprintln!("ipcon monitor: watching kernel events");
+    let mut msg = Message::new();
+    let mut seen = 0u64;
+    while count.map_or(true, |n| seen < n) {
+        monitor.receive(&mut msg)?;
+        println!("{}", message_line(&msg));
+        seen += 1;
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    run("ipcon", || {
+        use lexopt::prelude::*;
+        let mut parser = lexopt::Parser::from_env();
+        let command = match parser.next()? {
+            Some(Value(v)) => parse_text(v)?,
+            Some(Short('h') | Long("help")) => {
+                print!("{HELP}");
+                return Ok(());
+            }
+            Some(arg) => return Err(arg.unexpected().into()),
+            None => return Err(CliError::Usage("missing COMMAND".into())),
+        };
+        match command.as_str() {
+            "peers" => peers(&mut parser),
+            "groups" => groups(&mut parser),
+            "send" => send(&mut parser),
+            "listen" => listen(&mut parser),
+            "monitor" => monitor(&mut parser),
+            "help" => {
+                print!("{HELP}");
+                Ok(())
+            }
+            other => Err(CliError::Usage(format!("unknown command {other:?}"))),
+        }
+    })
+}

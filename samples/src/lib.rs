@@ -1,0 +1,205 @@
+//! Shared pieces of the ipcon samples and the `ipcon` CLI: error reporting,
+//! payload printing, message lines, and waiting for peers and groups.
+
+#![deny(missing_docs)]
+#![deny(unsafe_code)]
+
+use std::borrow::Cow;
+use std::fmt;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use ipcon_linux::{Directory, ErrorKind, Kevent, KeventMonitor, Message, MessageKind, Sender};
+
+/// Why a program stops with an error.
+#[derive(Debug)]
+pub enum CliError {
+    /// Bad command line; the text says what, `--help` says how.
+    Usage(String),
+    /// The library failed.
+    Ipcon(ipcon_linux::Error),
+}
+
+impl fmt::Display for CliError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Usage(text) => write!(f, "{text} (try --help)"),
+            Self::Ipcon(err) => write!(f, "{err}"),
+        }
+    }
+}
+
+impl From<ipcon_linux::Error> for CliError {
+    fn from(err: ipcon_linux::Error) -> Self {
+        Self::Ipcon(err)
+    }
+}
+
+impl From<lexopt::Error> for CliError {
+    fn from(err: lexopt::Error) -> Self {
+        Self::Usage(err.to_string())
+    }
+}
+
+/// Runs `body`; on error prints `program: error` to stderr and exits 2 for
+/// usage errors, 1 otherwise.
+pub fn run(program: &str, body: impl FnOnce() -> Result<(), CliError>) -> ExitCode {
+    match body() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("{program}: {err}");
+            match err {
+                CliError::Usage(_) => ExitCode::from(2),
+                CliError::Ipcon(_) => ExitCode::FAILURE,
+            }
+        }
+    }
+}
+
+/// A payload as one printable line: a trailing NUL (C senders add one) is
+/// dropped, invalid UTF-8 replaced, control characters escaped.
+pub fn payload_text(payload: &[u8]) -> Cow<'_, str> {
+    let payload = payload.strip_suffix(&[0]).unwrap_or(payload);
+    let text = String::from_utf8_lossy(payload);
+    if text.chars().any(char::is_control) {
+        Cow::Owned(text.chars().flat_map(char::escape_default).collect())
+    } else {
+        text
+    }
+}
+
+/// `name` of a sender, or `port:N` for an anonymous one.
+pub fn sender_label(sender: &Sender) -> String {
+    match &sender.name {
+        Some(name) => name.to_string(),
+        None => format!("port:{}", sender.port),
+    }
+}
+
+/// One line describing a received message, after `prefix: `:
+/// - unicast: `from NAME pid=P uid=U: TEXT`
+/// - group: `group OWNER/GROUP pid=P uid=U [replayed] [missed=N]: TEXT`
+/// - kernel event: `kevent #N ...` (preceded by `kevent missed=N` when
+///   events were lost, on its own line).
+pub fn message_line(msg: &Message) -> String {
+    let s = msg.sender();
+    let mut line = match msg.kind() {
+        MessageKind::Unicast => format!("from {} pid={} uid={}", sender_label(s), s.pid, s.uid),
+        MessageKind::Group => format!(
+            "group {}/{} pid={} uid={}",
+            sender_label(s),
+            msg.group().map_or("?", |g| g.as_str()),
+            s.pid,
+            s.uid
+        ),
+        MessageKind::Kevent => {
+            let event = msg.kevent().map(Kevent::to_string).unwrap_or_default();
+            return match msg.kevents_missed() {
+                0 => event,
+                n => format!("kevent missed={n}\n{event}"),
+            };
+        }
+        MessageKind::Empty => return "empty".to_owned(),
+    };
+    if msg.is_replay() {
+        line.push_str(" replayed");
+    }
+    if msg.missed() > 0 {
+        line.push_str(&format!(" missed={}", msg.missed()));
+    }
+    line.push_str(": ");
+    line.push_str(&payload_text(msg.payload()));
+    line
+}
+
+/// How often waiting re-checks with a look-up, in case an event was lost.
+const RECHECK: Duration = Duration::from_millis(500);
+
+/// Waits until a peer named `peer` is registered: watches kernel events
+/// (subscribed before the first look-up, so a peer arriving in between is
+/// not missed) and re-checks now and then.
+pub fn wait_for_peer(peer: &str) -> Result<(), ipcon_linux::Error> {
+    let monitor = KeventMonitor::open()?;
+    let directory = Directory::open()?;
+    let mut event = Message::new();
+    loop {
+        if directory.is_peer_present(peer)? {
+            return Ok(());
+        }
+        wait_for_event(
+            &monitor,
+            &mut event,
+            |k| matches!(k, Kevent::PeerAdd { peer: p, .. } if p.name.is_some_and(|n| n == peer)),
+        )?;
+    }
+}
+
+/// Waits until `owner` has registered group `group` (like [`wait_for_peer`]).
+pub fn wait_for_group(owner: &str, group: &str) -> Result<(), ipcon_linux::Error> {
+    let monitor = KeventMonitor::open()?;
+    let directory = Directory::open()?;
+    let mut event = Message::new();
+    loop {
+        if directory.group(owner, group)?.is_some() {
+            return Ok(());
+        }
+        wait_for_event(&monitor, &mut event, |k| {
+            matches!(k, Kevent::GroupAdd { owner: o, group: g, .. }
+                if o.name.is_some_and(|n| n == owner) && *g == group)
+        })?;
+    }
+}
+
+/// Waits until an event matching `wanted` or a re-check is due.
+fn wait_for_event(
+    monitor: &KeventMonitor,
+    event: &mut Message,
+    wanted: impl Fn(&Kevent) -> bool,
+) -> Result<(), ipcon_linux::Error> {
+    loop {
+        match monitor.receive_timeout(event, RECHECK) {
+            Ok(()) if event.kevent().is_some_and(&wanted) => return Ok(()),
+            Ok(()) => {}
+            Err(e) if e.kind() == ErrorKind::Timeout => return Ok(()),
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Parses a `--count` value.
+pub fn parse_count(value: std::ffi::OsString) -> Result<u64, CliError> {
+    let text = value.to_string_lossy();
+    text.parse()
+        .map_err(|_| CliError::Usage(format!("invalid count {text:?}")))
+}
+
+/// Parses a name-like argument into a `String`.
+pub fn parse_text(value: std::ffi::OsString) -> Result<String, CliError> {
+    value
+        .into_string()
+        .map_err(|v| CliError::Usage(format!("not UTF-8: {v:?}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn payload_text_is_one_line() {
+        assert_eq!(payload_text(b"hello\0"), "hello");
+        assert_eq!(payload_text(b"a\nb"), "a\\nb");
+        assert_eq!(payload_text(b"\xff"), "\u{fffd}");
+    }
+
+    #[test]
+    fn usage_errors_point_to_help() {
+        let err = CliError::Usage("missing MESSAGE".into());
+        assert_eq!(err.to_string(), "missing MESSAGE (try --help)");
+    }
+
+    #[test]
+    fn counts_are_checked() {
+        assert_eq!(parse_count("3".into()).unwrap(), 3);
+        assert!(parse_count("x".into()).is_err());
+    }
+}
