@@ -1,0 +1,196 @@
+//! [`Message`]: a received message in a fixed-capacity buffer that a receive fills in place.
+use heapless::Vec;
+
+use crate::error::WireError;
+use crate::kevent::Kevent;
+use crate::name::Name;
+use crate::spec::MAX_PAYLOAD_LEN;
+use crate::wire::ipcon::Delivery;
+
+/// What a received message is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum MessageKind {
+    /// A unicast message from a peer.
+    Unicast,
+    /// A message published to a group this peer joined.
+    Group,
+    /// A kernel event.
+    Kevent,
+}
+
+/// A received message with room for `N` payload bytes (default: the protocol maximum).
+///
+/// Reused across receives without allocation: [`Message::fill`] overwrites every field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message<const N: usize = MAX_PAYLOAD_LEN> {
+    kind: MessageKind,
+    sender: Option<Name>,
+    port: u32,
+    pid: u32,
+    uid: u32,
+    group: Option<Name>,
+    payload: Vec<u8, N>,
+    missed: u32,
+    replayed: bool,
+    kevent: Option<Kevent>,
+}
+
+impl<const N: usize> Default for Message<N> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<const N: usize> Message<N> {
+    /// An empty unicast message.
+    pub const fn new() -> Self {
+        Self {
+            kind: MessageKind::Unicast,
+            sender: None,
+            port: 0,
+            pid: 0,
+            uid: 0,
+            group: None,
+            payload: Vec::new(),
+            missed: 0,
+            replayed: false,
+            kevent: None,
+        }
+    }
+
+    /// Resets every field.
+    pub fn clear(&mut self) {
+        self.kind = MessageKind::Unicast;
+        self.sender = None;
+        self.port = 0;
+        self.pid = 0;
+        self.uid = 0;
+        self.group = None;
+        self.payload.clear();
+        self.missed = 0;
+        self.replayed = false;
+        self.kevent = None;
+    }
+
+    /// Copies a parsed delivery in. A payload larger than `N` is
+    /// [`WireError::PayloadTooLarge`] and leaves the message cleared.
+    pub fn fill(&mut self, delivery: &Delivery<'_>) -> Result<(), WireError> {
+        self.clear();
+        let (sender, payload) = match delivery {
+            Delivery::Unicast(u) => {
+                self.missed = u.missed;
+                (u.sender, u.payload)
+            }
+            Delivery::Group(g) => {
+                self.kind = MessageKind::Group;
+                self.group = Some(g.group);
+                self.missed = g.missed;
+                self.replayed = g.replayed;
+                (g.sender, g.payload)
+            }
+            Delivery::Kevent(e) => {
+                self.kind = MessageKind::Kevent;
+                self.kevent = Some(*e);
+                return Ok(());
+            }
+        };
+        if self.payload.extend_from_slice(payload).is_err() {
+            self.clear();
+            return Err(WireError::PayloadTooLarge);
+        }
+        self.sender = sender.name;
+        self.port = sender.port;
+        self.pid = sender.pid;
+        self.uid = sender.uid;
+        Ok(())
+    }
+
+    /// What the message is.
+    pub fn kind(&self) -> MessageKind {
+        self.kind
+    }
+
+    /// Sender's name (`None` for an anonymous sender and for kernel events).
+    pub fn sender(&self) -> Option<&Name> {
+        self.sender.as_ref()
+    }
+
+    /// Sender's port (0 for kernel events).
+    pub fn port(&self) -> u32 {
+        self.port
+    }
+
+    /// Sender's thread-group id, stamped by the kernel.
+    pub fn pid(&self) -> u32 {
+        self.pid
+    }
+
+    /// Sender's uid, stamped by the kernel.
+    pub fn uid(&self) -> u32 {
+        self.uid
+    }
+
+    /// Group name of a group message.
+    pub fn group(&self) -> Option<&Name> {
+        self.group.as_ref()
+    }
+
+    /// The payload.
+    pub fn payload(&self) -> &[u8] {
+        &self.payload
+    }
+
+    /// Messages for this peer dropped (queue full) since its previous delivery.
+    pub fn missed(&self) -> u32 {
+        self.missed
+    }
+
+    /// Whether this group message is the replay of the group's last message on join.
+    pub fn replayed(&self) -> bool {
+        self.replayed
+    }
+
+    /// The kernel event, for [`MessageKind::Kevent`].
+    pub fn kevent(&self) -> Option<&Kevent> {
+        self.kevent.as_ref()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kevent::KeventKind;
+    use crate::wire::ipcon::{GroupDelivery, Sender, UnicastDelivery};
+
+    #[test]
+    fn fill_overwrites_everything() {
+        let mut m: Message<4> = Message::new();
+        let sender = Sender { name: Some(Name::new("a").unwrap()), port: 1, pid: 2, uid: 3 };
+        let g = GroupDelivery { sender, group: Name::new("g").unwrap(), payload: b"abc", missed: 2, replayed: true };
+        m.fill(&Delivery::Group(g)).unwrap();
+        assert_eq!(m.kind(), MessageKind::Group);
+        assert_eq!(m.payload(), b"abc");
+        assert_eq!(m.group().unwrap(), "g");
+        assert!(m.replayed());
+        assert_eq!((m.port(), m.pid(), m.uid(), m.missed()), (1, 2, 3, 2));
+        let u = UnicastDelivery { sender: Sender { name: None, ..sender }, payload: b"x", missed: 0 };
+        m.fill(&Delivery::Unicast(u)).unwrap();
+        assert_eq!(m.kind(), MessageKind::Unicast);
+        assert!(m.group().is_none() && m.sender().is_none() && !m.replayed());
+        assert_eq!(m.payload(), b"x");
+        let e = Kevent { seq: 4, kind: KeventKind::Unknown(9) };
+        m.fill(&Delivery::Kevent(e)).unwrap();
+        assert_eq!(m.kevent(), Some(&e));
+        assert!(m.payload().is_empty());
+    }
+
+    #[test]
+    fn too_large_payload_is_an_error() {
+        let mut m: Message<2> = Message::new();
+        let u = UnicastDelivery { sender: Sender { name: None, port: 1, pid: 0, uid: 0 }, payload: b"abc", missed: 0 };
+        assert_eq!(m.fill(&Delivery::Unicast(u)), Err(WireError::PayloadTooLarge));
+        assert!(m.payload().is_empty());
+        assert_eq!(m.port(), 0);
+    }
+}
