@@ -81,6 +81,14 @@ int ipcon_group_dump_parse(struct netlink_callback *cb, struct nlattr **tb)
 			   ipcon_group_get_dump_policy, cb->extack);
 }
 
+/* Reject a bad group-get dump request with an error ACK, before dumping. */
+static int ipcon_group_get_dump_start(struct netlink_callback *cb)
+{
+	struct nlattr *tb[IPCON_A_MAX + 1];
+
+	return ipcon_group_dump_parse(cb, tb);
+}
+
 #define IPCON_OP(_cmd, _doit, _dumpit, _policy)			\
 	{							\
 		.cmd = (_cmd),					\
@@ -109,8 +117,14 @@ const struct genl_ops ipcon_ops[] = {
 		 ipcon_group_join_policy),
 	IPCON_OP(IPCON_CMD_GROUP_LEAVE, ipcon_nl_group_leave, NULL,
 		 ipcon_group_leave_policy),
-	IPCON_OP(IPCON_CMD_GROUP_GET, ipcon_nl_group_get, ipcon_nl_group_dump,
-		 ipcon_group_get_policy),
+	{
+		.cmd = IPCON_CMD_GROUP_GET,
+		.doit = ipcon_nl_group_get,
+		.start = ipcon_group_get_dump_start,
+		.dumpit = ipcon_nl_group_dump,
+		.policy = ipcon_group_get_policy,
+		.maxattr = ARRAY_SIZE(ipcon_group_get_policy) - 1,
+	},
 	IPCON_OP(IPCON_CMD_MULTICAST, ipcon_nl_multicast, NULL,
 		 ipcon_multicast_policy),
 };
