@@ -1,6 +1,7 @@
 //! `cargo xtask`: ipcon's build, VM and test runner. See `cargo xtask help`.
 mod console;
 mod cpio;
+mod demo;
 mod elf;
 mod fuzz;
 mod host_tools;
@@ -9,7 +10,9 @@ mod kernel;
 mod kmod;
 mod packaging;
 mod process;
+mod selftest;
 mod spec;
+mod suite;
 mod vm;
 mod workspace;
 
@@ -51,6 +54,9 @@ fn main() -> ExitCode {
     let workspace = Workspace::locate();
     let result = match args.first().map(String::as_str) {
         Some("vm") => vm_command(&workspace, &args[1..]),
+        Some("test") if args.len() == 1 => suite::run(&workspace),
+        Some("demo") if args.len() == 1 => demo::run(&workspace),
+        Some("selftest") if args.len() == 1 => selftest_command(&workspace),
         Some("help" | "--help" | "-h") | None => {
             print!("{HELP}");
             Ok(())
@@ -66,8 +72,15 @@ fn main() -> ExitCode {
     }
 }
 
+fn selftest_command(workspace: &Workspace) -> Result<(), String> {
+    let kernel = prepare_vm_host(Arch::X86_64)?;
+    let summary = selftest::run(workspace, &kernel)?;
+    println!("{summary}");
+    Ok(())
+}
+
 /// Installs the host tools a VM run needs and returns the kernel to boot.
-fn prepare_vm_host(arch: Arch) -> Result<kernel::Kernel, String> {
+pub fn prepare_vm_host(arch: Arch) -> Result<kernel::Kernel, String> {
     host_tools::ensure_packages(host_tools::VM_PACKAGES)?;
     host_tools::ensure_rust_target(arch.musl_triple())?;
     kernel::debian_kernel(arch)

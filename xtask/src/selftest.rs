@@ -1,0 +1,90 @@
+//! The harness self-test: a run must pass with a clean module and fail, with
+//! the right reason, with each deliberately broken one (`xtask/selftest/`).
+//! Without this, a harness that passes everything would go unnoticed.
+use std::time::Duration;
+
+use crate::kernel::Kernel;
+use crate::kmod;
+use crate::vm::{self, VmRun};
+use crate::workspace::Workspace;
+
+struct Case {
+    module: &'static str,
+    /// `None`: the run must pass. `Some(text)`: it must fail with a reason
+    /// containing `text`.
+    expected_failure: Option<&'static str>,
+    timeout_secs: u64,
+}
+
+const CASES: &[Case] = &[
+    Case {
+        module: "xtask_selftest_ok",
+        expected_failure: None,
+        timeout_secs: 90,
+    },
+    Case {
+        module: "xtask_selftest_oops",
+        expected_failure: Some("kernel NULL pointer dereference"),
+        timeout_secs: 90,
+    },
+    Case {
+        module: "xtask_selftest_leak",
+        expected_failure: Some("rmmod failed"),
+        timeout_secs: 90,
+    },
+    // Short: the boot takes a few seconds, the rest is the hang itself.
+    Case {
+        module: "xtask_selftest_hang",
+        expected_failure: Some("hang: no result within"),
+        timeout_secs: 25,
+    },
+];
+
+/// Judges one case; `Ok` holds what was reported, `Err` why the harness is wrong.
+fn judge(case: &Case, outcome: &vm::VmOutcome) -> Result<String, String> {
+    let failures = outcome.failures();
+    match case.expected_failure {
+        None if failures.is_empty() => Ok("passed".into()),
+        None => Err(format!("a clean module failed: {}", failures.join("; "))),
+        Some(expected) => match failures.iter().find(|reason| reason.contains(expected)) {
+            Some(reason) => Ok(format!("failed as it must: {reason}")),
+            None if failures.is_empty() => Err(format!("passed, but must fail with {expected:?}")),
+            None => Err(format!(
+                "failed without {expected:?}: {}",
+                failures.join("; ")
+            )),
+        },
+    }
+}
+
+/// Builds the self-test modules, runs every case, prints one line per case and
+/// the summary line; `Err` holds the summary when any case went wrong.
+pub fn run(workspace: &Workspace, kernel: &Kernel) -> Result<String, String> {
+    let source = workspace.root.join("xtask").join("selftest");
+    let build = kmod::build(workspace, kernel, &source, "selftest", &[])?;
+    let (mut passed, mut failed) = (0, 0);
+    for case in CASES {
+        let mut run = VmRun::new(&format!("selftest-{}", case.module), kernel.clone(), "true");
+        run.module = Some(build.module(case.module));
+        run.timeout = Duration::from_secs(case.timeout_secs);
+        run.hung_task_secs = 10;
+        let outcome = vm::run(&run, &workspace.target_dir)?;
+        match judge(case, &outcome) {
+            Ok(report) => {
+                passed += 1;
+                println!("selftest {}: ok, {report}", case.module);
+            }
+            Err(problem) => {
+                failed += 1;
+                println!("selftest {}: HARNESS BROKEN: {problem}", case.module);
+                outcome.report_failure();
+            }
+        }
+    }
+    let summary = format!("selftest: {passed} passed, {failed} failed");
+    if failed == 0 {
+        Ok(summary)
+    } else {
+        Err(summary)
+    }
+}

@@ -1,0 +1,463 @@
+//! `cargo xtask test`: every check, in order, with per-step durations and
+//! summary lines. A failing check does not stop the run (all results are
+//! wanted); a tooling error (the host cannot be set up) does.
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use crate::console;
+use crate::host_tools;
+use crate::initramfs::GuestFile;
+use crate::kernel::{self, Arch, Kernel};
+use crate::kmod;
+use crate::process;
+use crate::selftest;
+use crate::vm::{self, VmRun};
+use crate::workspace::{self, Workspace};
+use crate::{fuzz, packaging, spec};
+
+/// The MSRV the crates users build must keep compiling with.
+const MSRV: &str = "1.75";
+/// Crates built with the MSRV (what Yocto/Buildroot builds).
+const MSRV_PACKAGES: &[&str] = &["ipcon-core", "ipcon-linux", "ipcon-samples"];
+const NO_STD_TARGET: &str = "thumbv7em-none-eabihf";
+/// Host limit for the end-to-end suite's VM run.
+const VM_SUITE_TIMEOUT: Duration = Duration::from_secs(900);
+
+/// How a step ended.
+enum Outcome {
+    Passed,
+    Failed(String),
+    /// The host cannot run the checks at all; the run stops here.
+    ToolError(String),
+    Skipped,
+}
+
+/// What a step function reports: its summary lines, and `Err` with a reason
+/// when the check failed.
+type StepResult = Result<Vec<String>, (Vec<String>, String)>;
+
+struct Report {
+    name: &'static str,
+    outcome: Outcome,
+    summaries: Vec<String>,
+    duration: Duration,
+}
+
+fn fail(summary: String, reason: impl Into<String>) -> StepResult {
+    Err((vec![summary], reason.into()))
+}
+
+/// Turns `Result<summary, summary>` (the kmod/selftest convention) into a step result.
+fn from_summary(result: Result<String, String>) -> StepResult {
+    match result {
+        Ok(summary) => Ok(vec![summary]),
+        Err(summary) => Err((vec![summary.clone()], summary)),
+    }
+}
+
+/// Runs a cargo command; on failure shows the end of its output.
+fn cargo_step(workspace: &Workspace, args: &[&str], label: &str) -> StepResult {
+    let output = process::capture(workspace.cargo().args(args), false)
+        .map_err(|e| (vec![format!("{label}: not run")], e.to_string()))?;
+    if output.success {
+        Ok(vec![format!("{label}: ok")])
+    } else {
+        for line in output.tail(80) {
+            println!("  | {line}");
+        }
+        fail(format!("{label}: failed"), format!("{label} failed"))
+    }
+}
+
+fn setup() -> Result<Kernel, String> {
+    let mut packages = host_tools::VM_PACKAGES.to_vec();
+    packages.extend_from_slice(host_tools::CHECK_PACKAGES);
+    packages.extend_from_slice(host_tools::CROSS_PACKAGES);
+    host_tools::ensure_packages(&packages)?;
+    host_tools::ensure_rust_component("rustfmt")?;
+    host_tools::ensure_rust_component("clippy")?;
+    host_tools::ensure_rust_target(Arch::X86_64.musl_triple())?;
+    host_tools::ensure_rust_target(NO_STD_TARGET)?;
+    host_tools::ensure_rust_toolchain(MSRV)?;
+    let kernel = kernel::debian_kernel(Arch::X86_64)?;
+    println!(
+        "xtask: kernel {} ({})",
+        kernel.release,
+        kernel.image.display()
+    );
+    Ok(kernel)
+}
+
+fn format_check(workspace: &Workspace) -> StepResult {
+    let output = process::capture(
+        workspace.cargo().args(["fmt", "--all", "--", "--check"]),
+        false,
+    )
+    .map_err(|e| (vec!["fmt: not run".into()], e.to_string()))?;
+    let files: Vec<&String> = output
+        .lines
+        .iter()
+        .filter(|line| line.starts_with("Diff in "))
+        .collect();
+    if output.success {
+        return Ok(vec!["fmt: clean".into()]);
+    }
+    for line in output.tail(60) {
+        println!("  | {line}");
+    }
+    fail(
+        format!("fmt: {} places need `cargo fmt`", files.len()),
+        "code is not formatted",
+    )
+}
+
+fn clippy(workspace: &Workspace) -> StepResult {
+    cargo_step(
+        workspace,
+        &[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--quiet",
+            "--",
+            "-D",
+            "warnings",
+        ],
+        "clippy -D warnings",
+    )
+}
+
+/// Sums the "test result:" lines of `cargo test` into (passed, failed).
+fn cargo_test_counts(lines: &[String]) -> (u32, u32) {
+    let mut totals = (0, 0);
+    for line in lines {
+        let Some(rest) = line.trim().strip_prefix("test result: ") else {
+            continue;
+        };
+        for part in rest.split([';', '.']) {
+            let mut words = part.split_whitespace();
+            if let (Some(number), Some(label)) = (words.next(), words.next()) {
+                let number: u32 = number.parse().unwrap_or(0);
+                match label {
+                    "passed" => totals.0 += number,
+                    "failed" => totals.1 += number,
+                    _ => {}
+                }
+            }
+        }
+    }
+    totals
+}
+
+fn host_tests(workspace: &Workspace) -> StepResult {
+    let output = process::capture(
+        workspace
+            .cargo()
+            .args(["test", "--workspace", "--exclude", "ipcon-e2e"]),
+        false,
+    )
+    .map_err(|e| (vec!["host tests: not run".into()], e.to_string()))?;
+    let (passed, failed) = cargo_test_counts(&output.lines);
+    let summary = format!("host tests: {passed} passed, {failed} failed");
+    if output.success && failed == 0 {
+        return Ok(vec![summary]);
+    }
+    for line in output.tail(150) {
+        println!("  | {line}");
+    }
+    fail(summary, "host tests failed")
+}
+
+fn lock_file_version(root: &Path) -> Result<(), String> {
+    let lock =
+        std::fs::read_to_string(root.join("Cargo.lock")).map_err(|e| format!("Cargo.lock: {e}"))?;
+    if lock.lines().any(|line| line.trim() == "version = 3") {
+        Ok(())
+    } else {
+        Err("Cargo.lock is not `version = 3` (cargo 1.75 cannot read newer)".into())
+    }
+}
+
+fn msrv(workspace: &Workspace) -> StepResult {
+    let label = format!("msrv {MSRV}");
+    if let Err(reason) = lock_file_version(&workspace.root) {
+        return fail(format!("{label}: Cargo.lock version wrong"), reason);
+    }
+    let toolchain = format!("+{MSRV}");
+    let mut args = vec![toolchain.as_str(), "build", "--locked", "--quiet"];
+    for package in MSRV_PACKAGES {
+        args.extend(["--package", package]);
+    }
+    cargo_step(workspace, &args, &label)
+}
+
+fn no_std(workspace: &Workspace) -> StepResult {
+    let mut summaries = Vec::new();
+    for features in [None, Some("defmt")] {
+        let mut args = vec![
+            "build",
+            "--quiet",
+            "--package",
+            "ipcon-core",
+            "--target",
+            NO_STD_TARGET,
+        ];
+        if let Some(features) = features {
+            args.extend(["--features", features]);
+        }
+        let label = format!(
+            "no_std {NO_STD_TARGET}{}",
+            features.map_or(String::new(), |f| format!(" +{f}"))
+        );
+        match cargo_step(workspace, &args, &label) {
+            Ok(lines) => summaries.extend(lines),
+            Err((lines, reason)) => {
+                summaries.extend(lines);
+                return Err((summaries, reason));
+            }
+        }
+    }
+    Ok(summaries)
+}
+
+/// Runs a check owned by another module (`spec`, `fuzz`, `packaging`).
+fn external(name: &str, check: fn(&Path) -> Result<(), String>, root: &Path) -> StepResult {
+    match check(root) {
+        Ok(()) => Ok(vec![format!("{name}: ok")]),
+        Err(reason) => fail(format!("{name}: failed"), reason),
+    }
+}
+
+/// The end-to-end suite in the VM; the summary counts the e2e binary's tests,
+/// a crash or hang counting as one more failure.
+pub fn vm_suite(workspace: &Workspace, kernel: &Kernel, filter: Option<&str>) -> StepResult {
+    let arch = kernel.arch;
+    let label = format!("vm-{}", arch.name());
+    let not_run = |reason: String| (vec![format!("{label}: 0 passed, 1 failed")], reason);
+    let module = kmod::build_ipcon(workspace, kernel).map_err(not_run)?;
+    let binaries = workspace::build_static_binaries(workspace, arch, workspace::VM_PACKAGES)
+        .map_err(not_run)?;
+    if !binaries.iter().any(|b| b.ends_with("ipcon-e2e")) {
+        return Err(not_run("the build produced no ipcon-e2e binary".into()));
+    }
+    let command = match filter {
+        Some(filter) => format!("/bin/ipcon-e2e {}", shell_word(filter)),
+        None => "/bin/ipcon-e2e".to_owned(),
+    };
+    let mut run = VmRun::new("e2e", kernel.clone(), &command);
+    run.module = Some(module);
+    run.files = binaries.iter().map(|b| GuestFile::binary(b)).collect();
+    run.timeout = VM_SUITE_TIMEOUT;
+    let outcome = vm::run(&run, &workspace.target_dir).map_err(not_run)?;
+
+    let counts = console::e2e_counts(outcome.run_lines());
+    let mut failures = outcome.failures();
+    if !counts.complete {
+        failures.push("the e2e suite did not print its summary line".into());
+    } else if counts.passed + counts.failed == 0 {
+        failures.push("the e2e suite ran no tests".into());
+    }
+    for line in outcome.run_lines() {
+        if line.starts_with("FAIL ") {
+            println!("  {line}");
+        }
+    }
+    // A VM-level failure not already reflected in the e2e counts is one more failed test.
+    let vm_broken = outcome
+        .failures()
+        .iter()
+        .any(|f| !f.starts_with("the command exited"))
+        || !counts.complete
+        || counts.passed + counts.failed == 0;
+    let failed = counts.failed + u32::from(vm_broken);
+    let summary = format!("{label}: {} passed, {failed} failed", counts.passed);
+    println!(
+        "xtask: e2e VM run took {:.1}s",
+        outcome.elapsed.as_secs_f64()
+    );
+    if failures.is_empty() && failed == 0 {
+        Ok(vec![summary])
+    } else {
+        outcome.report_failure();
+        Err((vec![summary], failures.join("; ")))
+    }
+}
+
+fn shell_word(text: &str) -> String {
+    format!("'{}'", text.replace('\'', r"'\''"))
+}
+
+fn skipped_steps() -> Vec<String> {
+    std::env::var("XTASK_SKIP")
+        .unwrap_or_default()
+        .split(',')
+        .map(|name| name.trim().to_owned())
+        .filter(|name| !name.is_empty())
+        .collect()
+}
+
+/// Runs every step; `Err` when any failed.
+pub fn run(workspace: &Workspace) -> Result<(), String> {
+    let started = Instant::now();
+    let skip = skipped_steps();
+    let mut reports: Vec<Report> = Vec::new();
+
+    let setup_started = Instant::now();
+    let kernel = match setup() {
+        Ok(kernel) => {
+            reports.push(Report {
+                name: "setup",
+                outcome: Outcome::Passed,
+                summaries: Vec::new(),
+                duration: setup_started.elapsed(),
+            });
+            Some(kernel)
+        }
+        Err(reason) => {
+            reports.push(Report {
+                name: "setup",
+                outcome: Outcome::ToolError(reason),
+                summaries: Vec::new(),
+                duration: setup_started.elapsed(),
+            });
+            None
+        }
+    };
+
+    if let Some(kernel) = kernel {
+        let root = workspace.root.as_path();
+        type Step<'a> = (&'static str, Box<dyn Fn() -> StepResult + 'a>);
+        let steps: Vec<Step> = vec![
+            ("fmt", Box::new(|| format_check(workspace))),
+            ("clippy", Box::new(|| clippy(workspace))),
+            ("host-tests", Box::new(|| host_tests(workspace))),
+            ("msrv", Box::new(|| msrv(workspace))),
+            ("no-std", Box::new(|| no_std(workspace))),
+            ("spec", Box::new(|| external("spec", spec::run, root))),
+            ("fuzz", Box::new(|| external("fuzz", fuzz::run, root))),
+            (
+                "kmod-warnings",
+                Box::new(|| from_summary(kmod::check_warnings(workspace, &kernel))),
+            ),
+            (
+                "checkpatch",
+                Box::new(|| from_summary(kmod::check_style(workspace))),
+            ),
+            ("vm", Box::new(|| vm_suite(workspace, &kernel, None))),
+            (
+                "packaging",
+                Box::new(|| external("packaging", packaging::run, root)),
+            ),
+            (
+                "selftest",
+                Box::new(|| from_summary(selftest::run(workspace, &kernel))),
+            ),
+        ];
+        for (name, step) in steps {
+            if skip.iter().any(|s| s == name) {
+                println!("\n==> {name}: skipped (XTASK_SKIP)");
+                reports.push(Report {
+                    name,
+                    outcome: Outcome::Skipped,
+                    summaries: Vec::new(),
+                    duration: Duration::ZERO,
+                });
+                continue;
+            }
+            println!("\n==> {name}");
+            let step_started = Instant::now();
+            let (outcome, summaries) = match step() {
+                Ok(summaries) => (Outcome::Passed, summaries),
+                Err((summaries, reason)) => (Outcome::Failed(reason), summaries),
+            };
+            let duration = step_started.elapsed();
+            for summary in &summaries {
+                println!("{summary}");
+            }
+            println!(
+                "<== {name}: {} ({:.1}s)",
+                match &outcome {
+                    Outcome::Passed => "passed".to_owned(),
+                    Outcome::Failed(reason) => format!("FAILED: {reason}"),
+                    _ => String::new(),
+                },
+                duration.as_secs_f64()
+            );
+            reports.push(Report {
+                name,
+                outcome,
+                summaries,
+                duration,
+            });
+        }
+    }
+
+    print_summary(&reports, started.elapsed())
+}
+
+fn print_summary(reports: &[Report], total: Duration) -> Result<(), String> {
+    println!("\n==== xtask test summary ====");
+    let (mut passed, mut failed) = (0, 0);
+    for report in reports {
+        let status = match &report.outcome {
+            Outcome::Passed => {
+                passed += 1;
+                "passed".to_owned()
+            }
+            Outcome::Failed(reason) => {
+                failed += 1;
+                format!("FAILED: {reason}")
+            }
+            Outcome::ToolError(reason) => {
+                failed += 1;
+                format!("TOOLING ERROR (run stopped): {reason}")
+            }
+            Outcome::Skipped => "skipped (XTASK_SKIP)".to_owned(),
+        };
+        println!(
+            "{:>7.1}s  {:<14} {status}",
+            report.duration.as_secs_f64(),
+            report.name
+        );
+    }
+    println!("{:>7.1}s  total", total.as_secs_f64());
+    println!();
+    for report in reports {
+        for summary in &report.summaries {
+            println!("{summary}");
+        }
+    }
+    println!("xtask test: {passed} passed, {failed} failed");
+    if failed == 0 {
+        Ok(())
+    } else {
+        Err(format!("{failed} steps failed"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cargo_test_results_are_summed() {
+        let lines = [
+            "test result: ok. 31 passed; 0 failed; 1 ignored; 0 measured; 0 filtered out; finished in 0.13s",
+            "running 0 tests",
+            "test result: FAILED. 2 passed; 3 failed; 0 ignored; 0 measured; 0 filtered out",
+        ]
+        .map(str::to_owned);
+        assert_eq!(cargo_test_counts(&lines), (33, 3));
+    }
+
+    #[test]
+    fn lock_version_is_checked() {
+        let dir = std::env::temp_dir().join(format!("xtask-lock-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("Cargo.lock"), "# x\nversion = 4\n").unwrap();
+        assert!(lock_file_version(&dir).is_err());
+        std::fs::write(dir.join("Cargo.lock"), "# x\nversion = 3\n").unwrap();
+        assert!(lock_file_version(&dir).is_ok());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
