@@ -166,20 +166,41 @@ mod tests {
     #[test]
     fn fill_overwrites_everything() {
         let mut m: Message<4> = Message::new();
-        let sender = Sender { name: Some(Name::new("a").unwrap()), port: 1, pid: 2, uid: 3 };
-        let g = GroupDelivery { sender, group: Name::new("g").unwrap(), payload: b"abc", missed: 2, replayed: true };
+        let sender = Sender {
+            name: Some(Name::new("a").unwrap()),
+            port: 1,
+            pid: 2,
+            uid: 3,
+        };
+        let g = GroupDelivery {
+            sender,
+            group: Name::new("g").unwrap(),
+            payload: b"abc",
+            missed: 2,
+            replayed: true,
+        };
         m.fill(&Delivery::Group(g)).unwrap();
         assert_eq!(m.kind(), MessageKind::Group);
         assert_eq!(m.payload(), b"abc");
         assert_eq!(m.group().unwrap(), "g");
         assert!(m.replayed());
         assert_eq!((m.port(), m.pid(), m.uid(), m.missed()), (1, 2, 3, 2));
-        let u = UnicastDelivery { sender: Sender { name: None, ..sender }, payload: b"x", missed: 0 };
+        let u = UnicastDelivery {
+            sender: Sender {
+                name: None,
+                ..sender
+            },
+            payload: b"x",
+            missed: 0,
+        };
         m.fill(&Delivery::Unicast(u)).unwrap();
         assert_eq!(m.kind(), MessageKind::Unicast);
         assert!(m.group().is_none() && m.sender().is_none() && !m.replayed());
         assert_eq!(m.payload(), b"x");
-        let e = Kevent { seq: 4, kind: KeventKind::Unknown(9) };
+        let e = Kevent {
+            seq: 4,
+            kind: KeventKind::Unknown(9),
+        };
         m.fill(&Delivery::Kevent(e)).unwrap();
         assert_eq!(m.kevent(), Some(&e));
         assert!(m.payload().is_empty());
@@ -188,8 +209,20 @@ mod tests {
     #[test]
     fn too_large_payload_is_an_error() {
         let mut m: Message<2> = Message::new();
-        let u = UnicastDelivery { sender: Sender { name: None, port: 1, pid: 0, uid: 0 }, payload: b"abc", missed: 0 };
-        assert_eq!(m.fill(&Delivery::Unicast(u)), Err(WireError::PayloadTooLarge));
+        let u = UnicastDelivery {
+            sender: Sender {
+                name: None,
+                port: 1,
+                pid: 0,
+                uid: 0,
+            },
+            payload: b"abc",
+            missed: 0,
+        };
+        assert_eq!(
+            m.fill(&Delivery::Unicast(u)),
+            Err(WireError::PayloadTooLarge)
+        );
         assert!(m.payload().is_empty());
         assert_eq!(m.port(), 0);
     }

@@ -35,13 +35,19 @@ impl Name {
             return Err(NameError::TooLong);
         }
         let text = core::str::from_utf8(raw).map_err(|_| NameError::NotUtf8)?;
-        if text.chars().any(|c| c == '\0' || c == '/' || c.is_control()) {
+        if text
+            .chars()
+            .any(|c| c == '\0' || c == '/' || c.is_control())
+        {
             return Err(NameError::ForbiddenChar);
         }
         let mut bytes = [0u8; NAME_CAPACITY];
         bytes[..raw.len()].copy_from_slice(raw);
         // The length fits: checked against NAME_CAPACITY (31) above.
-        Ok(Self { len: raw.len() as u8, bytes })
+        Ok(Self {
+            len: raw.len() as u8,
+            bytes,
+        })
     }
 
     /// The name as text.
@@ -119,7 +125,14 @@ mod tests {
 
     #[test]
     fn accepts_valid_names() {
-        for ok in ["a", "server", "ipcon_kevent", "with space", "ünïcode", "a".repeat(31).as_str()] {
+        for ok in [
+            "a",
+            "server",
+            "ipcon_kevent",
+            "with space",
+            "ünïcode",
+            "a".repeat(31).as_str(),
+        ] {
             let n = Name::new(ok).unwrap();
             assert_eq!(n.as_str(), ok);
             assert_eq!(n.len(), ok.len());

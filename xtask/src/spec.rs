@@ -28,22 +28,32 @@ pub fn run(root: &Path) -> Result<(), String> {
     if std::env::var_os("IPCON_SPEC_WRITE").is_some_and(|v| v == "1") {
         write(root)?;
     }
-    let read = |rel: &str| {
-        std::fs::read_to_string(root.join(rel)).map_err(|e| format!("{rel}: {e}"))
-    };
+    let read =
+        |rel: &str| std::fs::read_to_string(root.join(rel)).map_err(|e| format!("{rel}: {e}"));
     let spec = Spec::parse(&read(YAML_PATH)?)?;
     let mut report = Report::default();
-    report.add("uapi header", read(HEADER_PATH).map(|h| check_header(&spec, &h)));
-    report.add("ipcon-core/src/spec.rs", read(RUST_PATH).map(|r| check_rust(&spec, &r)));
+    report.add(
+        "uapi header",
+        read(HEADER_PATH).map(|h| check_header(&spec, &h)),
+    );
+    report.add(
+        "ipcon-core/src/spec.rs",
+        read(RUST_PATH).map(|r| check_rust(&spec, &r)),
+    );
     let policy = match read(HEADER_PATH) {
         Ok(header) => match read(POLICY_PATH) {
             Ok(policy) => Ok(check_policy(&spec, &header, &policy)),
-            Err(e) => Err(format!("{e} (the kernel's attribute policies are not written yet?)")),
+            Err(e) => Err(format!(
+                "{e} (the kernel's attribute policies are not written yet?)"
+            )),
         },
         Err(e) => Err(e),
     };
     report.add("kernel policies", policy);
-    println!("spec-check: {} passed, {} failed", report.passed, report.failed);
+    println!(
+        "spec-check: {} passed, {} failed",
+        report.passed, report.failed
+    );
     if report.failed == 0 {
         Ok(())
     } else {
@@ -53,10 +63,12 @@ pub fn run(root: &Path) -> Result<(), String> {
 
 /// Regenerates `ipcon-core/src/spec.rs` from `kmod/ipcon.yaml`.
 pub fn write(root: &Path) -> Result<(), String> {
-    let yaml = std::fs::read_to_string(root.join(YAML_PATH)).map_err(|e| format!("{YAML_PATH}: {e}"))?;
+    let yaml =
+        std::fs::read_to_string(root.join(YAML_PATH)).map_err(|e| format!("{YAML_PATH}: {e}"))?;
     let spec = Spec::parse(&yaml)?;
     let path = root.join(RUST_PATH);
-    std::fs::write(&path, format_rust(&generate_rust(&spec))?).map_err(|e| format!("{RUST_PATH}: {e}"))?;
+    std::fs::write(&path, format_rust(&generate_rust(&spec))?)
+        .map_err(|e| format!("{RUST_PATH}: {e}"))?;
     println!("spec-check: wrote {RUST_PATH}");
     Ok(())
 }
@@ -217,7 +229,10 @@ impl Spec {
             attr_set_doc: set.doc.unwrap_or_default(),
             attrs: set.attributes,
             ops: y.operations.list,
-            mcast_groups: y.mcast_groups.map(|g| g.list.into_iter().map(|e| e.name).collect()).unwrap_or_default(),
+            mcast_groups: y
+                .mcast_groups
+                .map(|g| g.list.into_iter().map(|e| e.name).collect())
+                .unwrap_or_default(),
         };
         spec.validate()?;
         Ok(spec)
@@ -227,11 +242,17 @@ impl Spec {
     fn validate(&self) -> Result<(), String> {
         for d in &self.enums {
             if d.kind != "enum" && d.kind != "flags" {
-                return Err(format!("definition {}: unsupported type {}", d.name, d.kind));
+                return Err(format!(
+                    "definition {}: unsupported type {}",
+                    d.name, d.kind
+                ));
             }
         }
         for a in &self.attrs {
-            if !matches!(a.kind.as_str(), "string" | "binary" | "u32" | "u64" | "flag" | "pad") {
+            if !matches!(
+                a.kind.as_str(),
+                "string" | "binary" | "u32" | "u64" | "flag" | "pad"
+            ) {
                 return Err(format!("attribute {}: unsupported type {}", a.name, a.kind));
             }
         }
@@ -258,7 +279,11 @@ impl Spec {
             .iter()
             .enumerate()
             .map(|(i, e)| {
-                let v = if d.kind == "flags" { 1u64 << (start + i as u64) } else { start + i as u64 };
+                let v = if d.kind == "flags" {
+                    1u64 << (start + i as u64)
+                } else {
+                    start + i as u64
+                };
                 (e.name.clone(), v)
             })
             .collect()
@@ -303,7 +328,9 @@ fn camel(name: &str) -> String {
     name.split(['-', '_'])
         .map(|w| {
             let mut c = w.chars();
-            c.next().map(|f| f.to_ascii_uppercase().to_string() + c.as_str()).unwrap_or_default()
+            c.next()
+                .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+                .unwrap_or_default()
         })
         .collect()
 }
@@ -346,10 +373,18 @@ fn format_rust(source: &str) -> Result<String, String> {
     let input = source.to_string();
     // Feed stdin from a thread so a large output cannot dead-lock against the pipe.
     let feeder = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
-    let output = child.wait_with_output().map_err(|e| format!("rustfmt: {e}"))?;
-    feeder.join().map_err(|_| "rustfmt: writer panicked".to_string())?.map_err(|e| format!("rustfmt: {e}"))?;
+    let output = child
+        .wait_with_output()
+        .map_err(|e| format!("rustfmt: {e}"))?;
+    feeder
+        .join()
+        .map_err(|_| "rustfmt: writer panicked".to_string())?
+        .map_err(|e| format!("rustfmt: {e}"))?;
     if !output.status.success() {
-        return Err(format!("rustfmt failed: {}", String::from_utf8_lossy(&output.stderr)));
+        return Err(format!(
+            "rustfmt failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        ));
     }
     String::from_utf8(output.stdout).map_err(|e| format!("rustfmt: {e}"))
 }
@@ -406,7 +441,10 @@ fn write_enum(
     let _ = writeln!(out, "    Unknown({raw}),");
     out.push_str("}\n\n");
     let _ = writeln!(out, "impl {name} {{");
-    let _ = writeln!(out, "    /// Every value this version of the protocol knows, in wire order.");
+    let _ = writeln!(
+        out,
+        "    /// Every value this version of the protocol knows, in wire order."
+    );
     let _ = writeln!(out, "    pub const ALL: [{name}; {}] = [", entries.len());
     for (entry, _, _) in entries {
         let _ = writeln!(out, "        Self::{},", camel(entry));
@@ -427,9 +465,15 @@ fn write_enum(
     }
     out.push_str("            Self::Unknown(other) => other,\n        }\n    }\n}\n\n");
     let _ = writeln!(out, "impl From<{raw}> for {name} {{");
-    let _ = writeln!(out, "    fn from(raw: {raw}) -> Self {{\n        Self::from_raw(raw)\n    }}\n}}\n");
+    let _ = writeln!(
+        out,
+        "    fn from(raw: {raw}) -> Self {{\n        Self::from_raw(raw)\n    }}\n}}\n"
+    );
     let _ = writeln!(out, "impl From<{name}> for {raw} {{");
-    let _ = writeln!(out, "    fn from(value: {name}) -> Self {{\n        value.to_raw()\n    }}\n}}\n");
+    let _ = writeln!(
+        out,
+        "    fn from(value: {name}) -> Self {{\n        value.to_raw()\n    }}\n}}\n"
+    );
 }
 
 fn attr_list_literal(list: &[String]) -> String {
@@ -472,8 +516,12 @@ fn generate_rust(spec: &Spec) -> String {
             }
             out.push_str("    }\n}\n\n");
         } else {
-            let entries: Vec<_> =
-                d.entries.iter().zip(&values).map(|(e, (_, v))| (e.name.clone(), e.doc.clone(), *v)).collect();
+            let entries: Vec<_> = d
+                .entries
+                .iter()
+                .zip(&values)
+                .map(|(e, (_, v))| (e.name.clone(), e.doc.clone(), *v))
+                .collect();
             write_enum(
                 &mut out,
                 d.doc.as_deref(),
@@ -494,8 +542,12 @@ fn generate_rust(spec: &Spec) -> String {
          /// A native-endian `u32`.\n    U32,\n    /// A native-endian `u64`.\n    U64,\n    \
          /// Present or absent; no value.\n    Flag,\n    /// Alignment padding; carries nothing.\n    Pad,\n}\n\n",
     );
-    let attr_entries: Vec<_> =
-        spec.attrs.iter().enumerate().map(|(i, a)| (a.name.clone(), a.doc.clone(), i as u64 + 1)).collect();
+    let attr_entries: Vec<_> = spec
+        .attrs
+        .iter()
+        .enumerate()
+        .map(|(i, a)| (a.name.clone(), a.doc.clone(), i as u64 + 1))
+        .collect();
     write_enum(
         &mut out,
         Some(&spec.attr_set_doc),
@@ -518,7 +570,11 @@ fn generate_rust(spec: &Spec) -> String {
             "flag" => "Flag",
             _ => "Pad",
         };
-        let _ = writeln!(out, "            Self::{} => Some(AttrType::{t}),", camel(&a.name));
+        let _ = writeln!(
+            out,
+            "            Self::{} => Some(AttrType::{t}),",
+            camel(&a.name)
+        );
     }
     out.push_str("            Self::Unknown(_) => None,\n        }\n    }\n\n");
     out.push_str("    /// Largest value length the kernel accepts (strings: without the NUL).\n");
@@ -535,15 +591,24 @@ fn generate_rust(spec: &Spec) -> String {
         if let Some(c) = &a.checks {
             if c.min.is_some() || c.max.is_some() {
                 let max = c.max.map_or("u64::MAX".to_string(), |m| m.to_string());
-                let _ = writeln!(out, "            Self::{} => Some(({}, {max})),", camel(&a.name), c.min.unwrap_or(0));
+                let _ = writeln!(
+                    out,
+                    "            Self::{} => Some(({}, {max})),",
+                    camel(&a.name),
+                    c.min.unwrap_or(0)
+                );
             }
         }
     }
     out.push_str("            _ => None,\n        }\n    }\n}\n\n");
 
     // Commands.
-    let cmd_entries: Vec<_> =
-        spec.ops.iter().enumerate().map(|(i, o)| (o.name.clone(), o.doc.clone(), i as u64 + 1)).collect();
+    let cmd_entries: Vec<_> = spec
+        .ops
+        .iter()
+        .enumerate()
+        .map(|(i, o)| (o.name.clone(), o.doc.clone(), i as u64 + 1))
+        .collect();
     write_enum(
         &mut out,
         Some("A generic netlink command of the family (the `cmd` of the generic netlink header)."),
@@ -557,49 +622,94 @@ fn generate_rust(spec: &Spec) -> String {
     let _ = writeln!(out, "    pub const MAX: u8 = {};\n", spec.ops.len());
     let fns: [(&str, &str, fn(&Operation) -> Option<Vec<String>>); 5] = [
         ("request_attrs", "Attributes of the request (do).", |o| {
-            o.do_.as_ref().and_then(|d| d.request.as_ref()).map(|l| l.attributes.clone())
+            o.do_
+                .as_ref()
+                .and_then(|d| d.request.as_ref())
+                .map(|l| l.attributes.clone())
         }),
         ("reply_attrs", "Attributes of the reply (do).", |o| {
-            o.do_.as_ref().and_then(|d| d.reply.as_ref()).map(|l| l.attributes.clone())
+            o.do_
+                .as_ref()
+                .and_then(|d| d.reply.as_ref())
+                .map(|l| l.attributes.clone())
         }),
-        ("dump_request_attrs", "Attributes of the dump request.", |o| {
-            o.dump.as_ref().and_then(|d| d.request.as_ref()).map(|l| l.attributes.clone())
-        }),
+        (
+            "dump_request_attrs",
+            "Attributes of the dump request.",
+            |o| {
+                o.dump
+                    .as_ref()
+                    .and_then(|d| d.request.as_ref())
+                    .map(|l| l.attributes.clone())
+            },
+        ),
         ("dump_reply_attrs", "Attributes of each dump reply.", |o| {
-            o.dump.as_ref().and_then(|d| d.reply.as_ref()).map(|l| l.attributes.clone())
+            o.dump
+                .as_ref()
+                .and_then(|d| d.reply.as_ref())
+                .map(|l| l.attributes.clone())
         }),
-        ("event_attrs", "Attributes of a delivery or event the kernel sends with this command.", |o| {
-            o.event.as_ref().map(|l| l.attributes.clone())
-        }),
+        (
+            "event_attrs",
+            "Attributes of a delivery or event the kernel sends with this command.",
+            |o| o.event.as_ref().map(|l| l.attributes.clone()),
+        ),
     ];
     for (fname, doc, get) in fns {
         let _ = writeln!(out, "    /// {doc}");
-        let _ = writeln!(out, "    pub const fn {fname}(self) -> &'static [Attr] {{\n        match self {{");
+        let _ = writeln!(
+            out,
+            "    pub const fn {fname}(self) -> &'static [Attr] {{\n        match self {{"
+        );
         for o in &spec.ops {
             if let Some(list) = get(o) {
                 if !list.is_empty() {
-                    let _ = writeln!(out, "            Self::{} => {},", camel(&o.name), attr_list_literal(&list));
+                    let _ = writeln!(
+                        out,
+                        "            Self::{} => {},",
+                        camel(&o.name),
+                        attr_list_literal(&list)
+                    );
                 }
             }
         }
         out.push_str("            _ => &[],\n        }\n    }\n\n");
     }
-    out.push_str("    /// Whether the command has a do operation (a request user space may send).\n");
+    out.push_str(
+        "    /// Whether the command has a do operation (a request user space may send).\n",
+    );
     out.push_str("    pub const fn has_do(self) -> bool {\n        matches!(self, ");
-    let with_do: Vec<_> =
-        spec.ops.iter().filter(|o| o.do_.is_some()).map(|o| format!("Self::{}", camel(&o.name))).collect();
+    let with_do: Vec<_> = spec
+        .ops
+        .iter()
+        .filter(|o| o.do_.is_some())
+        .map(|o| format!("Self::{}", camel(&o.name)))
+        .collect();
     out.push_str(&with_do.join(" | "));
     out.push_str(")\n    }\n\n");
     out.push_str("    /// Whether the command has a dump operation.\n");
     out.push_str("    pub const fn has_dump(self) -> bool {\n        matches!(self, ");
-    let with_dump: Vec<_> =
-        spec.ops.iter().filter(|o| o.dump.is_some()).map(|o| format!("Self::{}", camel(&o.name))).collect();
-    out.push_str(&if with_dump.is_empty() { "Self::Unknown(_) if false".to_string() } else { with_dump.join(" | ") });
+    let with_dump: Vec<_> = spec
+        .ops
+        .iter()
+        .filter(|o| o.dump.is_some())
+        .map(|o| format!("Self::{}", camel(&o.name)))
+        .collect();
+    out.push_str(&if with_dump.is_empty() {
+        "Self::Unknown(_) if false".to_string()
+    } else {
+        with_dump.join(" | ")
+    });
     out.push_str(")\n    }\n}\n\n");
 
     out.push_str("/// The generic netlink multicast groups of the family.\n");
     let groups: Vec<String> = spec.mcast_groups.iter().map(|g| format!("{g:?}")).collect();
-    let _ = writeln!(out, "pub const MCAST_GROUPS: [&str; {}] = [{}];", groups.len(), groups.join(", "));
+    let _ = writeln!(
+        out,
+        "pub const MCAST_GROUPS: [&str; {}] = [{}];",
+        groups.len(),
+        groups.join(", ")
+    );
     out
 }
 
@@ -654,7 +764,10 @@ impl Header {
                 let (name, value) = match item.split_once('=') {
                     Some((n, v)) => {
                         let symbols: BTreeMap<String, i64> = entries.iter().cloned().collect();
-                        (n.trim().to_string(), eval(v.trim(), &symbols).map_err(|e| format!("{item}: {e}"))?)
+                        (
+                            n.trim().to_string(),
+                            eval(v.trim(), &symbols).map_err(|e| format!("{item}: {e}"))?,
+                        )
                     }
                     None => (item.to_string(), next),
                 };
@@ -719,7 +832,10 @@ fn find_word(text: &str, word: &str) -> Option<usize> {
     while let Some(p) = text[from..].find(word) {
         let at = from + p;
         let before = text[..at].chars().next_back().map_or(false, is_ident);
-        let after = text[at + word.len()..].chars().next().map_or(false, is_ident);
+        let after = text[at + word.len()..]
+            .chars()
+            .next()
+            .map_or(false, is_ident);
         if !before && !after {
             return Some(at);
         }
@@ -780,7 +896,11 @@ fn eval_sum(t: &[String], pos: &mut usize, symbols: &BTreeMap<String, i64>) -> R
     Ok(v)
 }
 
-fn eval_atom(t: &[String], pos: &mut usize, symbols: &BTreeMap<String, i64>) -> Result<i64, String> {
+fn eval_atom(
+    t: &[String],
+    pos: &mut usize,
+    symbols: &BTreeMap<String, i64>,
+) -> Result<i64, String> {
     let tok = t.get(*pos).ok_or("expression ends early")?;
     *pos += 1;
     if tok == "(" {
@@ -798,9 +918,15 @@ fn eval_atom(t: &[String], pos: &mut usize, symbols: &BTreeMap<String, i64>) -> 
         return i64::from_str_radix(hex, 16).map_err(|e| format!("{tok}: {e}"));
     }
     if tok.starts_with(|c: char| c.is_ascii_digit()) {
-        return tok.trim_end_matches(['u', 'U', 'l', 'L']).parse().map_err(|e| format!("{tok}: {e}"));
+        return tok
+            .trim_end_matches(['u', 'U', 'l', 'L'])
+            .parse()
+            .map_err(|e| format!("{tok}: {e}"));
     }
-    symbols.get(tok).copied().ok_or_else(|| format!("unknown symbol `{tok}`"))
+    symbols
+        .get(tok)
+        .copied()
+        .ok_or_else(|| format!("unknown symbol `{tok}`"))
 }
 
 fn check_header(spec: &Spec, text: &str) -> Vec<String> {
@@ -811,16 +937,27 @@ fn check_header(spec: &Spec, text: &str) -> Vec<String> {
     let mut problems = Vec::new();
 
     // Defines: the family name plus every const, nothing else.
-    let mut expected: Vec<(String, String)> = vec![("IPCON_FAMILY_NAME".into(), format!("{:?}", spec.family))];
+    let mut expected: Vec<(String, String)> =
+        vec![("IPCON_FAMILY_NAME".into(), format!("{:?}", spec.family))];
     for c in &spec.consts {
-        let name = if c.name == "version" { "IPCON_FAMILY_VERSION".to_string() } else { format!("IPCON_{}", upper_snake(&c.name)) };
+        let name = if c.name == "version" {
+            "IPCON_FAMILY_VERSION".to_string()
+        } else {
+            format!("IPCON_{}", upper_snake(&c.name))
+        };
         let value = c.value.clone().map(|v| const_value(&v)).unwrap_or_default();
         expected.push((name, value));
     }
-    let defines: Vec<(String, String)> =
-        header.defines.iter().filter(|(n, _)| n.starts_with("IPCON_")).cloned().collect();
+    let defines: Vec<(String, String)> = header
+        .defines
+        .iter()
+        .filter(|(n, _)| n.starts_with("IPCON_"))
+        .cloned()
+        .collect();
     if defines != expected {
-        problems.push(format!("defines: header has {defines:?}, YAML says {expected:?}"));
+        problems.push(format!(
+            "defines: header has {defines:?}, YAML says {expected:?}"
+        ));
     }
 
     // Enums: one per definition, then the attributes and the commands.
@@ -834,17 +971,30 @@ fn check_header(spec: &Spec, text: &str) -> Vec<String> {
         wanted.push((format!("ipcon_{}", lower_snake(&d.name)), entries));
     }
     let max_list = |prefix: &str, names: Vec<&str>| {
-        let mut entries: Vec<(String, i64)> =
-            names.iter().enumerate().map(|(i, n)| (format!("{prefix}{}", upper_snake(n)), i as i64 + 1)).collect();
+        let mut entries: Vec<(String, i64)> = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (format!("{prefix}{}", upper_snake(n)), i as i64 + 1))
+            .collect();
         let n = entries.len() as i64;
         entries.push((format!("__{prefix}MAX"), n + 1));
         entries.push((format!("{prefix}MAX"), n));
         (String::new(), entries)
     };
-    wanted.push(max_list("IPCON_A_", spec.attrs.iter().map(|a| a.name.as_str()).collect()));
-    wanted.push(max_list("IPCON_CMD_", spec.ops.iter().map(|o| o.name.as_str()).collect()));
+    wanted.push(max_list(
+        "IPCON_A_",
+        spec.attrs.iter().map(|a| a.name.as_str()).collect(),
+    ));
+    wanted.push(max_list(
+        "IPCON_CMD_",
+        spec.ops.iter().map(|o| o.name.as_str()).collect(),
+    ));
     if header.enums.len() != wanted.len() {
-        problems.push(format!("header has {} enums, YAML implies {}", header.enums.len(), wanted.len()));
+        problems.push(format!(
+            "header has {} enums, YAML implies {}",
+            header.enums.len(),
+            wanted.len()
+        ));
     }
     for (want_tag, want_entries) in &wanted {
         let first = want_entries.first().map(|e| e.0.as_str()).unwrap_or("");
@@ -856,7 +1006,14 @@ fn check_header(spec: &Spec, text: &str) -> Vec<String> {
             }
         });
         match found {
-            None => problems.push(format!("enum {} (starting {first}) missing", if want_tag.is_empty() { "<anonymous>" } else { want_tag })),
+            None => problems.push(format!(
+                "enum {} (starting {first}) missing",
+                if want_tag.is_empty() {
+                    "<anonymous>"
+                } else {
+                    want_tag
+                }
+            )),
             Some((_, entries)) if entries != want_entries => {
                 for i in 0..entries.len().max(want_entries.len()) {
                     let (h, y) = (entries.get(i), want_entries.get(i));
@@ -881,7 +1038,11 @@ enum PolicyEntry {
     /// `{ .type = NLA_X }` or `{ .type = NLA_X, .len = N }`.
     Typed { nla_type: String, len: Option<i64> },
     /// `NLA_POLICY_RANGE(NLA_X, min, max)`.
-    Range { nla_type: String, min: i64, max: i64 },
+    Range {
+        nla_type: String,
+        min: i64,
+        max: i64,
+    },
 }
 
 /// Parses `static const struct nla_policy NAME[...] = { [ATTR] = ENTRY, ... };` arrays.
@@ -907,9 +1068,17 @@ fn parse_policies(
             if line.is_empty() {
                 continue;
             }
-            let rest = line.strip_prefix('[').ok_or_else(|| at(format!("expected `[ATTR] = ...`, got `{line}`")))?;
-            let (attr, rest) = rest.split_once(']').ok_or_else(|| at("missing `]`".into()))?;
-            let rest = rest.trim().strip_prefix('=').ok_or_else(|| at("missing `=`".into()))?.trim();
+            let rest = line
+                .strip_prefix('[')
+                .ok_or_else(|| at(format!("expected `[ATTR] = ...`, got `{line}`")))?;
+            let (attr, rest) = rest
+                .split_once(']')
+                .ok_or_else(|| at("missing `]`".into()))?;
+            let rest = rest
+                .trim()
+                .strip_prefix('=')
+                .ok_or_else(|| at("missing `=`".into()))?
+                .trim();
             let rest = rest.strip_suffix(',').unwrap_or(rest).trim();
             let entry = parse_policy_entry(rest, symbols).map_err(at)?;
             if entries.iter().any(|(a, _)| a == attr.trim()) {
@@ -932,12 +1101,19 @@ fn parse_policies(
 }
 
 fn parse_policy_entry(text: &str, symbols: &BTreeMap<String, i64>) -> Result<PolicyEntry, String> {
-    if let Some(args) = text.strip_prefix("NLA_POLICY_RANGE(").and_then(|r| r.strip_suffix(')')) {
+    if let Some(args) = text
+        .strip_prefix("NLA_POLICY_RANGE(")
+        .and_then(|r| r.strip_suffix(')'))
+    {
         let parts: Vec<&str> = args.split(',').map(str::trim).collect();
         let [t, min, max] = parts[..] else {
             return Err(format!("NLA_POLICY_RANGE needs 3 arguments: `{text}`"));
         };
-        return Ok(PolicyEntry::Range { nla_type: t.to_string(), min: eval(min, symbols)?, max: eval(max, symbols)? });
+        return Ok(PolicyEntry::Range {
+            nla_type: t.to_string(),
+            min: eval(min, symbols)?,
+            max: eval(max, symbols)?,
+        });
     }
     let body = text
         .strip_prefix('{')
@@ -946,14 +1122,19 @@ fn parse_policy_entry(text: &str, symbols: &BTreeMap<String, i64>) -> Result<Pol
     let mut nla_type = None;
     let mut len = None;
     for field in body.split(',').map(str::trim).filter(|f| !f.is_empty()) {
-        let (key, value) = field.split_once('=').ok_or_else(|| format!("bad field `{field}`"))?;
+        let (key, value) = field
+            .split_once('=')
+            .ok_or_else(|| format!("bad field `{field}`"))?;
         match key.trim() {
             ".type" => nla_type = Some(value.trim().to_string()),
             ".len" => len = Some(eval(value.trim(), symbols)?),
             other => return Err(format!("unsupported field `{other}`")),
         }
     }
-    Ok(PolicyEntry::Typed { nla_type: nla_type.ok_or_else(|| format!("no .type in `{text}`"))?, len })
+    Ok(PolicyEntry::Typed {
+        nla_type: nla_type.ok_or_else(|| format!("no .type in `{text}`"))?,
+        len,
+    })
 }
 
 /// The policy entry the YAML implies for an attribute.
@@ -974,7 +1155,10 @@ fn expected_entry(a: &Attribute) -> PolicyEntry {
             max: checks.max.map_or(i64::from(u32::MAX), |m| m as i64),
         };
     }
-    PolicyEntry::Typed { nla_type: nla.to_string(), len: checks.max_len.map(|m| m as i64) }
+    PolicyEntry::Typed {
+        nla_type: nla.to_string(),
+        len: checks.max_len.map(|m| m as i64),
+    }
 }
 
 fn check_policy(spec: &Spec, header: &str, policy: &str) -> Vec<String> {
@@ -1023,7 +1207,9 @@ fn check_policy(spec: &Spec, header: &str, policy: &str) -> Vec<String> {
         }
         for (attr, _) in entries {
             if !want.iter().any(|(a, _)| a == attr) {
-                problems.push(format!("{name}: {attr} is not a request attribute of the operation"));
+                problems.push(format!(
+                    "{name}: {attr} is not a request attribute of the operation"
+                ));
             }
         }
     }
@@ -1040,7 +1226,10 @@ mod tests {
     use super::*;
 
     fn root() -> std::path::PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .unwrap()
+            .to_path_buf()
     }
 
     fn read(rel: &str) -> String {
@@ -1068,12 +1257,19 @@ mod tests {
                 }
             }
             for (name, attrs) in arrays {
-                let _ = writeln!(out, "static const struct nla_policy {name}[IPCON_A_MAX + 1] = {{");
+                let _ = writeln!(
+                    out,
+                    "static const struct nla_policy {name}[IPCON_A_MAX + 1] = {{"
+                );
                 for a in attrs {
                     let attr = spec.attr(&a).unwrap();
                     let entry = match (attr.kind.as_str(), &attr.checks) {
-                        ("string", _) => "{ .type = NLA_NUL_STRING, .len = IPCON_MAX_NAME_LEN - 1 }".to_string(),
-                        ("binary", _) => "{ .type = NLA_BINARY, .len = IPCON_MAX_PAYLOAD_LEN }".to_string(),
+                        ("string", _) => {
+                            "{ .type = NLA_NUL_STRING, .len = IPCON_MAX_NAME_LEN - 1 }".to_string()
+                        }
+                        ("binary", _) => {
+                            "{ .type = NLA_BINARY, .len = IPCON_MAX_PAYLOAD_LEN }".to_string()
+                        }
                         ("u32", Some(c)) if c.min.is_some() => format!(
                             "NLA_POLICY_RANGE(NLA_U32, IPCON_GROUP_ACCESS_OPEN, {})",
                             c.max.unwrap()
@@ -1100,7 +1296,10 @@ mod tests {
     #[test]
     fn committed_header_and_rust_match_the_yaml() {
         let spec = spec();
-        assert_eq!(check_header(&spec, &read(HEADER_PATH)), Vec::<String>::new());
+        assert_eq!(
+            check_header(&spec, &read(HEADER_PATH)),
+            Vec::<String>::new()
+        );
         assert_eq!(check_rust(&spec, &read(RUST_PATH)), Vec::<String>::new());
     }
 
@@ -1108,15 +1307,22 @@ mod tests {
     fn a_policy_in_the_promised_form_passes() {
         let spec = spec();
         let policy = policy_from(&spec);
-        assert_eq!(check_policy(&spec, &read(HEADER_PATH), &policy), Vec::<String>::new());
+        assert_eq!(
+            check_policy(&spec, &read(HEADER_PATH), &policy),
+            Vec::<String>::new()
+        );
     }
 
     #[test]
     fn header_value_change_alone_fails() {
         let spec = spec();
-        let header = read(HEADER_PATH).replace("IPCON_GROUP_ACCESS_OPEN = 1", "IPCON_GROUP_ACCESS_OPEN = 0");
+        let header =
+            read(HEADER_PATH).replace("IPCON_GROUP_ACCESS_OPEN = 1", "IPCON_GROUP_ACCESS_OPEN = 0");
         assert!(!check_header(&spec, &header).is_empty());
-        let header = read(HEADER_PATH).replace("#define IPCON_MAX_NAME_LEN\t32", "#define IPCON_MAX_NAME_LEN\t33");
+        let header = read(HEADER_PATH).replace(
+            "#define IPCON_MAX_NAME_LEN\t32",
+            "#define IPCON_MAX_NAME_LEN\t33",
+        );
         assert!(!check_header(&spec, &header).is_empty());
     }
 
@@ -1133,7 +1339,10 @@ mod tests {
 
     #[test]
     fn yaml_change_alone_fails_every_side() {
-        let yaml = read(YAML_PATH).replace("name: uid\n        type: u32", "name: uid\n        type: u64");
+        let yaml = read(YAML_PATH).replace(
+            "name: uid\n        type: u32",
+            "name: uid\n        type: u64",
+        );
         assert_ne!(yaml, read(YAML_PATH));
         let changed = Spec::parse(&yaml).unwrap();
         assert!(!check_rust(&changed, &read(RUST_PATH)).is_empty());
@@ -1154,7 +1363,10 @@ mod tests {
     #[test]
     fn rust_change_alone_fails() {
         let spec = spec();
-        let rust = read(RUST_PATH).replace("pub const MAX_PAYLOAD_LEN: usize = 2048;", "pub const MAX_PAYLOAD_LEN: usize = 4096;");
+        let rust = read(RUST_PATH).replace(
+            "pub const MAX_PAYLOAD_LEN: usize = 2048;",
+            "pub const MAX_PAYLOAD_LEN: usize = 4096;",
+        );
         assert!(!check_rust(&spec, &rust).is_empty());
     }
 
@@ -1167,19 +1379,42 @@ mod tests {
             // a wrong string length
             good.replacen("IPCON_MAX_NAME_LEN - 1", "IPCON_MAX_NAME_LEN", 1),
             // a wrong type
-            good.replacen("[IPCON_A_COOKIE] = { .type = NLA_U64 }", "[IPCON_A_COOKIE] = { .type = NLA_U32 }", 1),
+            good.replacen(
+                "[IPCON_A_COOKIE] = { .type = NLA_U64 }",
+                "[IPCON_A_COOKIE] = { .type = NLA_U32 }",
+                1,
+            ),
             // a wrong range
-            good.replacen("NLA_POLICY_RANGE(NLA_U32, IPCON_GROUP_ACCESS_OPEN, 3)", "NLA_POLICY_RANGE(NLA_U32, 0, 3)", 1),
+            good.replacen(
+                "NLA_POLICY_RANGE(NLA_U32, IPCON_GROUP_ACCESS_OPEN, 3)",
+                "NLA_POLICY_RANGE(NLA_U32, 0, 3)",
+                1,
+            ),
             // a missing attribute
-            good.replacen("\t[IPCON_A_PAYLOAD] = { .type = NLA_BINARY, .len = IPCON_MAX_PAYLOAD_LEN },\n", "", 1),
+            good.replacen(
+                "\t[IPCON_A_PAYLOAD] = { .type = NLA_BINARY, .len = IPCON_MAX_PAYLOAD_LEN },\n",
+                "",
+                1,
+            ),
             // an extra attribute
-            good.replacen("\t[IPCON_A_COOKIE]", "\t[IPCON_A_PID] = { .type = NLA_U32 },\n\t[IPCON_A_COOKIE]", 1),
+            good.replacen(
+                "\t[IPCON_A_COOKIE]",
+                "\t[IPCON_A_PID] = { .type = NLA_U32 },\n\t[IPCON_A_COOKIE]",
+                1,
+            ),
             // a missing array
-            good.replacen("ipcon_group_get_dump_policy", "ipcon_group_get_dumb_policy", 1),
+            good.replacen(
+                "ipcon_group_get_dump_policy",
+                "ipcon_group_get_dumb_policy",
+                1,
+            ),
         ];
         for (i, m) in mutations.iter().enumerate() {
             assert_ne!(m, &good, "mutation {i} changed nothing");
-            assert!(!check_policy(&spec, &header, m).is_empty(), "mutation {i} passed");
+            assert!(
+                !check_policy(&spec, &header, m).is_empty(),
+                "mutation {i} passed"
+            );
         }
     }
 

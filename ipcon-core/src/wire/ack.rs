@@ -102,7 +102,10 @@ impl<'a> ErrorRepr<'a> {
         let msg: &'a [u8] = packet.into_inner();
         let end = (packet.length() as usize).min(msg.len());
         let payload: &'a [u8] = msg.get(netlink::HEADER_LEN..end).unwrap_or(&[]);
-        let raw: [u8; 4] = payload.get(..4).and_then(|s| s.try_into().ok()).ok_or(WireError::Truncated)?;
+        let raw: [u8; 4] = payload
+            .get(..4)
+            .and_then(|s| s.try_into().ok())
+            .ok_or(WireError::Truncated)?;
         let error = i32::from_ne_bytes(raw);
         let inner_bytes = payload.get(4..).unwrap_or(&[]);
         if inner_bytes.len() < netlink::HEADER_LEN {
@@ -122,7 +125,11 @@ impl<'a> ErrorRepr<'a> {
         } else {
             ExtAck::default()
         };
-        Ok(Self { error, request, ext })
+        Ok(Self {
+            error,
+            request,
+            ext,
+        })
     }
 
     /// Whether this is an acknowledgement (no error).
@@ -182,7 +189,10 @@ impl<'a> DoneRepr<'a> {
         let msg: &'a [u8] = packet.into_inner();
         let end = (packet.length() as usize).min(msg.len());
         let payload: &'a [u8] = msg.get(netlink::HEADER_LEN..end).unwrap_or(&[]);
-        let error = payload.get(..4).and_then(|s| s.try_into().ok()).map_or(0, i32::from_ne_bytes);
+        let error = payload
+            .get(..4)
+            .and_then(|s| s.try_into().ok())
+            .map_or(0, i32::from_ne_bytes);
         let ext = if packet.flags().contains(NetlinkFlags::ACK_TLVS) {
             ExtAck::parse(payload.get(4..).unwrap_or(&[]))
         } else {
@@ -204,7 +214,12 @@ impl<'a> DoneRepr<'a> {
         if !self.ext.is_empty() {
             flags |= NetlinkFlags::ACK_TLVS;
         }
-        let hdr = NetlinkHeaderRepr { message_type: netlink::message_type::DONE, flags, seq, port_id };
+        let hdr = NetlinkHeaderRepr {
+            message_type: netlink::message_type::DONE,
+            flags,
+            seq,
+            port_id,
+        };
         hdr.emit(total - netlink::HEADER_LEN, buf)?;
         buf[16..20].copy_from_slice(&self.error.to_ne_bytes());
         self.ext.emit(&mut buf[20..])?;
@@ -231,7 +246,8 @@ mod tests {
         0x05, 0, // REQUEST | ACK
         5, 0, 0, 0, // seq 5
         0x39, 0x30, 0, 0, // port 12345
-        15, 0, 1, 0, b'n', b'a', b'm', b'e', b' ', b't', b'a', b'k', b'e', b'n', 0, 0, // MSG "name taken" + NUL + pad
+        15, 0, 1, 0, b'n', b'a', b'm', b'e', b' ', b't', b'a', b'k', b'e', b'n', 0,
+        0, // MSG "name taken" + NUL + pad
         8, 0, 2, 0, 20, 0, 0, 0, // OFFS = 20
     ];
 
@@ -270,9 +286,16 @@ mod tests {
             port_id: 1,
         };
         hdr.emit(buf.len() - 16, &mut buf).unwrap();
-        let req = NetlinkHeaderRepr { message_type: 30, flags: NetlinkFlags::REQUEST, seq: 9, port_id: 1 };
+        let req = NetlinkHeaderRepr {
+            message_type: 30,
+            flags: NetlinkFlags::REQUEST,
+            seq: 9,
+            port_id: 1,
+        };
         req.emit(8, &mut buf[20..]).unwrap();
-        AttrWriter::new(&mut buf[44..]).put_cstr(ext_attr::MSG, b"ok!").unwrap();
+        AttrWriter::new(&mut buf[44..])
+            .put_cstr(ext_attr::MSG, b"ok!")
+            .unwrap();
         let e = ErrorRepr::parse(&NetlinkPacket::new_checked(&buf[..]).unwrap()).unwrap();
         assert!(e.is_ack());
         assert_eq!(e.ext.message, Some("ok!"));
@@ -295,7 +318,14 @@ mod tests {
 
     #[test]
     fn done_round_trip() {
-        let d = DoneRepr { error: -4, ext: ExtAck { message: Some("dump interrupted"), offset: None, missing_type: None } };
+        let d = DoneRepr {
+            error: -4,
+            ext: ExtAck {
+                message: Some("dump interrupted"),
+                offset: None,
+                missing_type: None,
+            },
+        };
         let mut buf = [0u8; 64];
         let n = d.emit(3, 7, &mut buf).unwrap();
         assert_eq!(n, d.buffer_len());

@@ -52,26 +52,39 @@ impl<'a> Attribute<'a> {
 
     /// The value as a host-order `u16`.
     pub fn as_u16(&self) -> Result<u16, WireError> {
-        let raw: [u8; 2] = self.value.try_into().map_err(|_| WireError::BadAttribute(self.kind))?;
+        let raw: [u8; 2] = self
+            .value
+            .try_into()
+            .map_err(|_| WireError::BadAttribute(self.kind))?;
         Ok(u16::from_ne_bytes(raw))
     }
 
     /// The value as a host-order `u32`.
     pub fn as_u32(&self) -> Result<u32, WireError> {
-        let raw: [u8; 4] = self.value.try_into().map_err(|_| WireError::BadAttribute(self.kind))?;
+        let raw: [u8; 4] = self
+            .value
+            .try_into()
+            .map_err(|_| WireError::BadAttribute(self.kind))?;
         Ok(u32::from_ne_bytes(raw))
     }
 
     /// The value as a host-order `u64`.
     pub fn as_u64(&self) -> Result<u64, WireError> {
-        let raw: [u8; 8] = self.value.try_into().map_err(|_| WireError::BadAttribute(self.kind))?;
+        let raw: [u8; 8] = self
+            .value
+            .try_into()
+            .map_err(|_| WireError::BadAttribute(self.kind))?;
         Ok(u64::from_ne_bytes(raw))
     }
 
     /// The value as a NUL-terminated string: the bytes before the first NUL (all bytes when
     /// there is none).
     pub fn as_cstr_bytes(&self) -> &'a [u8] {
-        let end = self.value.iter().position(|&b| b == 0).unwrap_or(self.value.len());
+        let end = self
+            .value
+            .iter()
+            .position(|&b| b == 0)
+            .unwrap_or(self.value.len());
         self.value.get(..end).unwrap_or(&[])
     }
 
@@ -108,11 +121,19 @@ impl<'a> Iterator for Attributes<'a> {
         let raw_type = u16::from_ne_bytes([self.rest[2], self.rest[3]]);
         if len < HEADER_LEN || len > self.rest.len() {
             self.rest = &[];
-            return Some(Err(if len < HEADER_LEN { WireError::Malformed } else { WireError::Truncated }));
+            return Some(Err(if len < HEADER_LEN {
+                WireError::Malformed
+            } else {
+                WireError::Truncated
+            }));
         }
         let value = self.rest.get(HEADER_LEN..len).unwrap_or(&[]);
         self.rest = self.rest.get(align(len)..).unwrap_or(&[]);
-        Some(Ok(Attribute { kind: raw_type & TYPE_MASK, flags: raw_type & !TYPE_MASK, value }))
+        Some(Ok(Attribute {
+            kind: raw_type & TYPE_MASK,
+            flags: raw_type & !TYPE_MASK,
+            value,
+        }))
     }
 }
 
@@ -149,8 +170,14 @@ impl<'b> AttrWriter<'b> {
     fn header(&mut self, kind: u16, value_len: usize) -> Result<usize, WireError> {
         let size = attr_size(value_len);
         let len = u16::try_from(HEADER_LEN + value_len).map_err(|_| WireError::PayloadTooLarge)?;
-        let end = self.pos.checked_add(size).ok_or(WireError::BufferTooSmall)?;
-        let slot = self.buf.get_mut(self.pos..end).ok_or(WireError::BufferTooSmall)?;
+        let end = self
+            .pos
+            .checked_add(size)
+            .ok_or(WireError::BufferTooSmall)?;
+        let slot = self
+            .buf
+            .get_mut(self.pos..end)
+            .ok_or(WireError::BufferTooSmall)?;
         slot[..2].copy_from_slice(&len.to_ne_bytes());
         slot[2..4].copy_from_slice(&kind.to_ne_bytes());
         // Zero the padding so no stale bytes leak into the message.
@@ -207,7 +234,10 @@ impl<'b> AttrWriter<'b> {
     /// Closes a nested attribute, fixing its length.
     pub fn end_nested(&mut self, nest: Nest) -> Result<(), WireError> {
         let len = u16::try_from(self.pos - nest.start).map_err(|_| WireError::PayloadTooLarge)?;
-        let slot = self.buf.get_mut(nest.start..nest.start + 2).ok_or(WireError::BufferTooSmall)?;
+        let slot = self
+            .buf
+            .get_mut(nest.start..nest.start + 2)
+            .ok_or(WireError::BufferTooSmall)?;
         slot.copy_from_slice(&len.to_ne_bytes());
         Ok(())
     }
@@ -229,7 +259,8 @@ mod tests {
         w.end_nested(nest).unwrap();
         let len = w.len();
         assert_eq!(len, 8 + 8 + 4 + (4 + 12));
-        let attrs: heapless::Vec<Attribute, 8> = Attributes::new(&buf[..len]).map(Result::unwrap).collect();
+        let attrs: heapless::Vec<Attribute, 8> =
+            Attributes::new(&buf[..len]).map(Result::unwrap).collect();
         assert_eq!(attrs[0].as_u32(), Ok(7));
         assert_eq!(attrs[1].as_cstr_bytes(), b"abc");
         assert_eq!(attrs[1].value(), b"abc\0");
@@ -255,7 +286,10 @@ mod tests {
     #[test]
     fn out_of_space_is_an_error() {
         let mut buf = [0u8; 7];
-        assert_eq!(AttrWriter::new(&mut buf).put_u32(1, 1), Err(WireError::BufferTooSmall));
+        assert_eq!(
+            AttrWriter::new(&mut buf).put_u32(1, 1),
+            Err(WireError::BufferTooSmall)
+        );
         let mut w = AttrWriter::new(&mut buf);
         assert_eq!(w.put_bytes(1, &[0; 70000]), Err(WireError::PayloadTooLarge));
     }
@@ -267,7 +301,10 @@ mod tests {
         assert_eq!(it.next(), Some(Err(WireError::Malformed)));
         assert_eq!(it.next(), None);
         let long = [12u8, 0, 1, 0, 0, 0, 0, 0];
-        assert_eq!(Attributes::new(&long).next(), Some(Err(WireError::Truncated)));
+        assert_eq!(
+            Attributes::new(&long).next(),
+            Some(Err(WireError::Truncated))
+        );
         assert_eq!(Attributes::new(&[1, 2, 3]).next(), None);
     }
 }

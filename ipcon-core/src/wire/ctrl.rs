@@ -55,7 +55,9 @@ pub struct GetFamilyRequest<'a> {
 
 impl<'a> GetFamilyRequest<'a> {
     /// The ipcon family.
-    pub const IPCON: GetFamilyRequest<'static> = GetFamilyRequest { name: crate::spec::FAMILY_NAME };
+    pub const IPCON: GetFamilyRequest<'static> = GetFamilyRequest {
+        name: crate::spec::FAMILY_NAME,
+    };
 
     /// Netlink header for this request: `REQUEST | ACK` to the controller.
     pub fn header(seq: u32, port_id: u32) -> NetlinkHeaderRepr {
@@ -74,13 +76,20 @@ impl<'a> GetFamilyRequest<'a> {
 
     /// Writes the request; `hdr` is usually [`GetFamilyRequest::header`].
     pub fn emit(&self, hdr: &NetlinkHeaderRepr, buf: &mut [u8]) -> Result<usize, WireError> {
-        if self.name.is_empty() || self.name.len() >= GENL_NAMSIZ || self.name.as_bytes().contains(&0) {
+        if self.name.is_empty()
+            || self.name.len() >= GENL_NAMSIZ
+            || self.name.as_bytes().contains(&0)
+        {
             return Err(WireError::BadAttribute(ctrl_attr::FAMILY_NAME));
         }
         let total = self.buffer_len();
         let buf = buf.get_mut(..total).ok_or(WireError::BufferTooSmall)?;
         hdr.emit(total - netlink::HEADER_LEN, buf)?;
-        GenlHeaderRepr { command: CTRL_CMD_GETFAMILY, version: CTRL_VERSION }.emit(&mut buf[16..])?;
+        GenlHeaderRepr {
+            command: CTRL_CMD_GETFAMILY,
+            version: CTRL_VERSION,
+        }
+        .emit(&mut buf[16..])?;
         AttrWriter::new(&mut buf[20..]).put_cstr(ctrl_attr::FAMILY_NAME, self.name.as_bytes())?;
         Ok(total)
     }
@@ -93,7 +102,9 @@ impl<'a> GetFamilyRequest<'a> {
         if genl.command() != CTRL_CMD_GETFAMILY {
             return Err(WireError::UnexpectedCommand(genl.command()));
         }
-        let attrs: &'a [u8] = msg.get(netlink::HEADER_LEN + genl::HEADER_LEN..end).unwrap_or(&[]);
+        let attrs: &'a [u8] = msg
+            .get(netlink::HEADER_LEN + genl::HEADER_LEN..end)
+            .unwrap_or(&[]);
         for attr in Attributes::new(attrs) {
             let attr = attr?;
             if attr.kind() == ctrl_attr::FAMILY_NAME {
@@ -156,7 +167,9 @@ impl FamilyRepr {
             let attr = attr?;
             match attr.kind() {
                 ctrl_attr::FAMILY_ID => id = Some(attr.as_u16()?),
-                ctrl_attr::FAMILY_NAME => name = genl_name(attr.as_cstr_bytes(), ctrl_attr::FAMILY_NAME)?,
+                ctrl_attr::FAMILY_NAME => {
+                    name = genl_name(attr.as_cstr_bytes(), ctrl_attr::FAMILY_NAME)?
+                }
                 ctrl_attr::VERSION => version = attr.as_u32()?,
                 ctrl_attr::MAXATTR => max_attr = attr.as_u32()?,
                 ctrl_attr::MCAST_GROUPS => {
@@ -167,7 +180,10 @@ impl FamilyRepr {
                             let field = field?;
                             match field.kind() {
                                 ctrl_attr::MCAST_GRP_NAME => {
-                                    gname = Some(genl_name(field.as_cstr_bytes(), ctrl_attr::MCAST_GRP_NAME)?)
+                                    gname = Some(genl_name(
+                                        field.as_cstr_bytes(),
+                                        ctrl_attr::MCAST_GRP_NAME,
+                                    )?)
                                 }
                                 ctrl_attr::MCAST_GRP_ID => gid = Some(field.as_u32()?),
                                 _ => {}
@@ -185,12 +201,21 @@ impl FamilyRepr {
             }
         }
         let id = id.ok_or(WireError::MissingAttribute(ctrl_attr::FAMILY_ID))?;
-        Ok(Self { id, name, version, max_attr, mcast_groups })
+        Ok(Self {
+            id,
+            name,
+            version,
+            max_attr,
+            mcast_groups,
+        })
     }
 
     /// The id of the multicast group called `name`.
     pub fn mcast_group_id(&self, name: &str) -> Option<u32> {
-        self.mcast_groups.iter().find(|g| g.name == name).map(|g| g.id)
+        self.mcast_groups
+            .iter()
+            .find(|g| g.name == name)
+            .map(|g| g.id)
     }
 
     /// Length of the emitted reply.
@@ -205,7 +230,11 @@ impl FamilyRepr {
             + attr_size(2)
             + attr_size(self.name.len() + 1)
             + 2 * attr_size(4)
-            + if self.mcast_groups.is_empty() { 0 } else { attr_size(0) + groups }
+            + if self.mcast_groups.is_empty() {
+                0
+            } else {
+                attr_size(0) + groups
+            }
     }
 
     /// Writes the reply (the controller's side; used by tests and fuzzing).
@@ -213,7 +242,11 @@ impl FamilyRepr {
         let total = self.buffer_len();
         let buf = buf.get_mut(..total).ok_or(WireError::BufferTooSmall)?;
         hdr.emit(total - netlink::HEADER_LEN, buf)?;
-        GenlHeaderRepr { command: CTRL_CMD_NEWFAMILY, version: 2 }.emit(&mut buf[16..])?;
+        GenlHeaderRepr {
+            command: CTRL_CMD_NEWFAMILY,
+            version: 2,
+        }
+        .emit(&mut buf[16..])?;
         let mut w = AttrWriter::new(&mut buf[20..]);
         w.put_u16(ctrl_attr::FAMILY_ID, self.id)?;
         w.put_cstr(ctrl_attr::FAMILY_NAME, self.name.as_bytes())?;
@@ -255,7 +288,9 @@ mod tests {
     #[test]
     fn golden_getfamily_ipcon() {
         let mut buf = [0u8; 64];
-        let n = GetFamilyRequest::IPCON.emit(&GetFamilyRequest::header(1, 0), &mut buf).unwrap();
+        let n = GetFamilyRequest::IPCON
+            .emit(&GetFamilyRequest::header(1, 0), &mut buf)
+            .unwrap();
         assert_eq!(n, 32);
         assert_eq!(buf[..n], GOLDEN_GETFAMILY);
         let p = NetlinkPacket::new_checked(&buf[..n]).unwrap();
@@ -267,8 +302,15 @@ mod tests {
         let mut buf = [0u8; 64];
         let hdr = GetFamilyRequest::header(1, 0);
         assert!(GetFamilyRequest { name: "" }.emit(&hdr, &mut buf).is_err());
-        assert!(GetFamilyRequest { name: "0123456789abcdef" }.emit(&hdr, &mut buf).is_err());
-        assert_eq!(GetFamilyRequest::IPCON.emit(&hdr, &mut buf[..31]), Err(WireError::BufferTooSmall));
+        assert!(GetFamilyRequest {
+            name: "0123456789abcdef"
+        }
+        .emit(&hdr, &mut buf)
+        .is_err());
+        assert_eq!(
+            GetFamilyRequest::IPCON.emit(&hdr, &mut buf[..31]),
+            Err(WireError::BufferTooSmall)
+        );
     }
 
     #[test]
@@ -280,10 +322,25 @@ mod tests {
             max_attr: 26,
             mcast_groups: Vec::new(),
         };
-        f.mcast_groups.push(McastGroup { name: String::try_from("ipcon_kevent").unwrap(), id: 9 }).unwrap();
-        f.mcast_groups.push(McastGroup { name: String::try_from("other").unwrap(), id: 10 }).unwrap();
+        f.mcast_groups
+            .push(McastGroup {
+                name: String::try_from("ipcon_kevent").unwrap(),
+                id: 9,
+            })
+            .unwrap();
+        f.mcast_groups
+            .push(McastGroup {
+                name: String::try_from("other").unwrap(),
+                id: 10,
+            })
+            .unwrap();
         let mut buf = [0u8; 256];
-        let hdr = NetlinkHeaderRepr { message_type: GENL_ID_CTRL, flags: NetlinkFlags::empty(), seq: 1, port_id: 5 };
+        let hdr = NetlinkHeaderRepr {
+            message_type: GENL_ID_CTRL,
+            flags: NetlinkFlags::empty(),
+            seq: 1,
+            port_id: 5,
+        };
         let n = f.emit(&hdr, &mut buf).unwrap();
         assert_eq!(n, f.buffer_len());
         let p = NetlinkPacket::new_checked(&buf[..n]).unwrap();

@@ -59,7 +59,10 @@ pub struct GenlHeaderRepr {
 impl GenlHeaderRepr {
     /// Reads a checked header.
     pub fn parse<T: AsRef<[u8]>>(packet: &GenlPacket<T>) -> Self {
-        Self { command: packet.command(), version: packet.version() }
+        Self {
+            command: packet.command(),
+            version: packet.version(),
+        }
     }
 
     /// Writes the header into `buf`, returning its length.
@@ -77,12 +80,33 @@ mod tests {
     #[test]
     fn round_trip_and_short() {
         let mut b = [0xffu8; 6];
-        GenlHeaderRepr { command: 3, version: 2 }.emit(&mut b).unwrap();
+        GenlHeaderRepr {
+            command: 3,
+            version: 2,
+        }
+        .emit(&mut b)
+        .unwrap();
         assert_eq!(&b[..4], &[3, 2, 0, 0]);
         let p = GenlPacket::new_checked(&b[..]).unwrap();
-        assert_eq!(GenlHeaderRepr::parse(&p), GenlHeaderRepr { command: 3, version: 2 });
+        assert_eq!(
+            GenlHeaderRepr::parse(&p),
+            GenlHeaderRepr {
+                command: 3,
+                version: 2
+            }
+        );
         assert_eq!(p.attributes(), &[0xff, 0xff]);
-        assert_eq!(GenlPacket::new_checked(&b[..3]).err(), Some(WireError::Truncated));
-        assert_eq!(GenlHeaderRepr { command: 1, version: 1 }.emit(&mut b[..3]), Err(WireError::BufferTooSmall));
+        assert_eq!(
+            GenlPacket::new_checked(&b[..3]).err(),
+            Some(WireError::Truncated)
+        );
+        assert_eq!(
+            GenlHeaderRepr {
+                command: 1,
+                version: 1
+            }
+            .emit(&mut b[..3]),
+            Err(WireError::BufferTooSmall)
+        );
     }
 }

@@ -13,7 +13,9 @@
 use crate::error::WireError;
 use crate::kevent::{Kevent, KeventKind, PeerIdentity};
 use crate::name::Name;
-use crate::spec::{Attr, Command, GroupAccess, KeventType, PeerFlags, RemoveReason, MAX_PAYLOAD_LEN, VERSION};
+use crate::spec::{
+    Attr, Command, GroupAccess, KeventType, PeerFlags, RemoveReason, MAX_PAYLOAD_LEN, VERSION,
+};
 use crate::wire::ack::{DoneRepr, ErrorRepr, ExtAck};
 use crate::wire::attr::{attr_size, AttrWriter, Attribute, Attributes};
 use crate::wire::genl::{self, GenlHeaderRepr, GenlPacket};
@@ -41,7 +43,10 @@ impl<'a> AttrTable<'a> {
 
     /// The attribute, if present.
     pub fn get(&self, attr: Attr) -> Option<Attribute<'a>> {
-        self.slots.get(usize::from(attr.to_raw())).copied().flatten()
+        self.slots
+            .get(usize::from(attr.to_raw()))
+            .copied()
+            .flatten()
     }
 
     /// Whether a flag attribute is present.
@@ -61,30 +66,38 @@ impl<'a> AttrTable<'a> {
 
     /// A required `u32`.
     pub fn req_u32(&self, attr: Attr) -> Result<u32, WireError> {
-        self.u32(attr)?.ok_or(WireError::MissingAttribute(attr.to_raw()))
+        self.u32(attr)?
+            .ok_or(WireError::MissingAttribute(attr.to_raw()))
     }
 
     /// A required `u64`.
     pub fn req_u64(&self, attr: Attr) -> Result<u64, WireError> {
-        self.u64(attr)?.ok_or(WireError::MissingAttribute(attr.to_raw()))
+        self.u64(attr)?
+            .ok_or(WireError::MissingAttribute(attr.to_raw()))
     }
 
     /// An optional name.
     pub fn name(&self, attr: Attr) -> Result<Option<Name>, WireError> {
         match self.get(attr) {
             None => Ok(None),
-            Some(a) => Name::from_bytes(a.as_cstr_bytes()).map(Some).map_err(WireError::BadName),
+            Some(a) => Name::from_bytes(a.as_cstr_bytes())
+                .map(Some)
+                .map_err(WireError::BadName),
         }
     }
 
     /// A required name.
     pub fn req_name(&self, attr: Attr) -> Result<Name, WireError> {
-        self.name(attr)?.ok_or(WireError::MissingAttribute(attr.to_raw()))
+        self.name(attr)?
+            .ok_or(WireError::MissingAttribute(attr.to_raw()))
     }
 
     /// A required payload of at most [`MAX_PAYLOAD_LEN`] bytes.
     pub fn payload(&self) -> Result<&'a [u8], WireError> {
-        let p = self.get(Attr::Payload).ok_or(WireError::MissingAttribute(Attr::Payload.to_raw()))?.value();
+        let p = self
+            .get(Attr::Payload)
+            .ok_or(WireError::MissingAttribute(Attr::Payload.to_raw()))?
+            .value();
         if p.len() > MAX_PAYLOAD_LEN {
             return Err(WireError::PayloadTooLarge);
         }
@@ -128,7 +141,10 @@ impl Value<'_> {
 /// A message body: its command and its attributes, in emission order.
 trait Body {
     fn command(&self) -> Command;
-    fn visit(&self, f: &mut dyn FnMut(Attr, Value<'_>) -> Result<(), WireError>) -> Result<(), WireError>;
+    fn visit(
+        &self,
+        f: &mut dyn FnMut(Attr, Value<'_>) -> Result<(), WireError>,
+    ) -> Result<(), WireError>;
 
     fn body_len(&self) -> usize {
         let mut len = netlink::HEADER_LEN + genl::HEADER_LEN;
@@ -143,7 +159,11 @@ trait Body {
         let total = self.body_len();
         let buf = buf.get_mut(..total).ok_or(WireError::BufferTooSmall)?;
         hdr.emit(total - netlink::HEADER_LEN, buf)?;
-        GenlHeaderRepr { command: self.command().to_raw(), version: VERSION }.emit(&mut buf[netlink::HEADER_LEN..])?;
+        GenlHeaderRepr {
+            command: self.command().to_raw(),
+            version: VERSION,
+        }
+        .emit(&mut buf[netlink::HEADER_LEN..])?;
         let mut w = AttrWriter::new(&mut buf[netlink::HEADER_LEN + genl::HEADER_LEN..]);
         self.visit(&mut |a, v| v.write(a, &mut w))?;
         Ok(total)
@@ -190,7 +210,10 @@ pub enum PeerRef {
 }
 
 impl PeerRef {
-    fn visit(&self, f: &mut dyn FnMut(Attr, Value<'_>) -> Result<(), WireError>) -> Result<(), WireError> {
+    fn visit(
+        &self,
+        f: &mut dyn FnMut(Attr, Value<'_>) -> Result<(), WireError>,
+    ) -> Result<(), WireError> {
         match self {
             PeerRef::Name(n) => f(Attr::PeerName, Value::Name(n)),
             PeerRef::Port(p) => f(Attr::Port, Value::U32(*p)),
@@ -201,7 +224,9 @@ impl PeerRef {
         if let Some(n) = t.name(Attr::PeerName)? {
             return Ok(PeerRef::Name(n));
         }
-        t.u32(Attr::Port)?.map(PeerRef::Port).ok_or(WireError::MissingAttribute(Attr::PeerName.to_raw()))
+        t.u32(Attr::Port)?
+            .map(PeerRef::Port)
+            .ok_or(WireError::MissingAttribute(Attr::PeerName.to_raw()))
     }
 }
 
@@ -313,7 +338,12 @@ impl Request<'_> {
         if self.is_dump() {
             flags |= NetlinkFlags::DUMP;
         }
-        NetlinkHeaderRepr { message_type: family_id, flags, seq, port_id }
+        NetlinkHeaderRepr {
+            message_type: family_id,
+            flags,
+            seq,
+            port_id,
+        }
     }
 
     /// Length of the emitted message.
@@ -341,30 +371,45 @@ impl<'a> Request<'a> {
         let (cmd, t) = split(packet)?;
         let dump = packet.flags().contains(NetlinkFlags::DUMP);
         Ok(match Command::from_raw(cmd) {
-            Command::PeerRegister => Request::PeerRegister { name: t.name(Attr::PeerName)? },
-            Command::PeerAttach => Request::PeerAttach { cookie: t.req_u64(Attr::Cookie)? },
+            Command::PeerRegister => Request::PeerRegister {
+                name: t.name(Attr::PeerName)?,
+            },
+            Command::PeerAttach => Request::PeerAttach {
+                cookie: t.req_u64(Attr::Cookie)?,
+            },
             Command::PeerUnregister => Request::PeerUnregister,
             Command::PeerGet if dump => Request::PeerDump,
-            Command::PeerGet => Request::PeerGet { peer: PeerRef::parse(&t)? },
-            Command::Unicast => Request::Unicast { to: PeerRef::parse(&t)?, payload: t.payload()? },
+            Command::PeerGet => Request::PeerGet {
+                peer: PeerRef::parse(&t)?,
+            },
+            Command::Unicast => Request::Unicast {
+                to: PeerRef::parse(&t)?,
+                payload: t.payload()?,
+            },
             Command::GroupRegister => Request::GroupRegister {
                 group: t.req_name(Attr::GroupName)?,
                 access: t.u32(Attr::Access)?.map(GroupAccess::from_raw),
                 gid: t.u32(Attr::Gid)?,
             },
-            Command::GroupUnregister => Request::GroupUnregister { group: t.req_name(Attr::GroupName)? },
+            Command::GroupUnregister => Request::GroupUnregister {
+                group: t.req_name(Attr::GroupName)?,
+            },
             Command::GroupJoin => Request::GroupJoin {
                 owner: t.req_name(Attr::PeerName)?,
                 group: t.req_name(Attr::GroupName)?,
                 replay_last: t.flag(Attr::RcvLastMsg),
             },
-            Command::GroupLeave => {
-                Request::GroupLeave { owner: t.req_name(Attr::PeerName)?, group: t.req_name(Attr::GroupName)? }
-            }
-            Command::GroupGet if dump => Request::GroupDump { owner: t.name(Attr::PeerName)? },
-            Command::GroupGet => {
-                Request::GroupGet { owner: t.req_name(Attr::PeerName)?, group: t.req_name(Attr::GroupName)? }
-            }
+            Command::GroupLeave => Request::GroupLeave {
+                owner: t.req_name(Attr::PeerName)?,
+                group: t.req_name(Attr::GroupName)?,
+            },
+            Command::GroupGet if dump => Request::GroupDump {
+                owner: t.name(Attr::PeerName)?,
+            },
+            Command::GroupGet => Request::GroupGet {
+                owner: t.req_name(Attr::PeerName)?,
+                group: t.req_name(Attr::GroupName)?,
+            },
             Command::Multicast => Request::Multicast {
                 group: t.req_name(Attr::GroupName)?,
                 payload: t.payload()?,
@@ -392,7 +437,10 @@ impl Body for Request<'_> {
         }
     }
 
-    fn visit(&self, f: &mut dyn FnMut(Attr, Value<'_>) -> Result<(), WireError>) -> Result<(), WireError> {
+    fn visit(
+        &self,
+        f: &mut dyn FnMut(Attr, Value<'_>) -> Result<(), WireError>,
+    ) -> Result<(), WireError> {
         match self {
             Request::PeerRegister { name } => {
                 if let Some(n) = name {
@@ -416,7 +464,11 @@ impl Body for Request<'_> {
                 }
             }
             Request::GroupUnregister { group } => f(Attr::GroupName, Value::Name(group))?,
-            Request::GroupJoin { owner, group, replay_last } => {
+            Request::GroupJoin {
+                owner,
+                group,
+                replay_last,
+            } => {
                 f(Attr::PeerName, Value::Name(owner))?;
                 f(Attr::GroupName, Value::Name(group))?;
                 if *replay_last {
@@ -432,7 +484,11 @@ impl Body for Request<'_> {
                     f(Attr::PeerName, Value::Name(o))?;
                 }
             }
-            Request::Multicast { group, payload, sync } => {
+            Request::Multicast {
+                group,
+                payload,
+                sync,
+            } => {
                 f(Attr::GroupName, Value::Name(group))?;
                 f(Attr::Payload, Value::Bytes(payload))?;
                 if *sync {
@@ -463,11 +519,20 @@ pub struct PeerRegistered<'a> {
 impl PeerRegistered<'_> {
     /// Builds the reply.
     pub const fn new(name: Option<Name>, port: u32, cookie: u64) -> Self {
-        Self { name, port, cookie, _borrow: core::marker::PhantomData }
+        Self {
+            name,
+            port,
+            cookie,
+            _borrow: core::marker::PhantomData,
+        }
     }
 
     fn parse(t: &AttrTable<'_>) -> Result<Self, WireError> {
-        Ok(Self::new(t.name(Attr::PeerName)?, t.req_u32(Attr::Port)?, t.req_u64(Attr::Cookie)?))
+        Ok(Self::new(
+            t.name(Attr::PeerName)?,
+            t.req_u32(Attr::Port)?,
+            t.req_u64(Attr::Cookie)?,
+        ))
     }
 }
 
@@ -475,7 +540,10 @@ impl Body for PeerRegistered<'_> {
     fn command(&self) -> Command {
         Command::PeerRegister
     }
-    fn visit(&self, f: &mut dyn FnMut(Attr, Value<'_>) -> Result<(), WireError>) -> Result<(), WireError> {
+    fn visit(
+        &self,
+        f: &mut dyn FnMut(Attr, Value<'_>) -> Result<(), WireError>,
+    ) -> Result<(), WireError> {
         if let Some(n) = &self.name {
             f(Attr::PeerName, Value::Name(n))?;
         }
@@ -518,7 +586,10 @@ impl Body for PeerInfo<'_> {
     fn command(&self) -> Command {
         Command::PeerGet
     }
-    fn visit(&self, f: &mut dyn FnMut(Attr, Value<'_>) -> Result<(), WireError>) -> Result<(), WireError> {
+    fn visit(
+        &self,
+        f: &mut dyn FnMut(Attr, Value<'_>) -> Result<(), WireError>,
+    ) -> Result<(), WireError> {
         visit_identity(&self.peer, f)?;
         f(Attr::TxMsgs, Value::U64(self.tx_msgs))?;
         f(Attr::RxMsgs, Value::U64(self.rx_msgs))?;
@@ -556,7 +627,9 @@ impl GroupInfo<'_> {
             owner: t.name(Attr::PeerName)?,
             owner_port: t.req_u32(Attr::Port)?,
             group: t.req_name(Attr::GroupName)?,
-            access: t.u32(Attr::Access)?.map_or(GroupAccess::Open, GroupAccess::from_raw),
+            access: t
+                .u32(Attr::Access)?
+                .map_or(GroupAccess::Open, GroupAccess::from_raw),
             gid: t.u32(Attr::Gid)?,
             subscribers: t.u32(Attr::Subscribers)?.unwrap_or(0),
             tx_msgs: t.u64(Attr::TxMsgs)?.unwrap_or(0),
@@ -570,7 +643,10 @@ impl Body for GroupInfo<'_> {
     fn command(&self) -> Command {
         Command::GroupGet
     }
-    fn visit(&self, f: &mut dyn FnMut(Attr, Value<'_>) -> Result<(), WireError>) -> Result<(), WireError> {
+    fn visit(
+        &self,
+        f: &mut dyn FnMut(Attr, Value<'_>) -> Result<(), WireError>,
+    ) -> Result<(), WireError> {
         if let Some(n) = &self.owner {
             f(Attr::PeerName, Value::Name(n))?;
         }
@@ -603,7 +679,11 @@ pub struct MulticastOutcome<'a> {
 impl MulticastOutcome<'_> {
     /// Builds the reply.
     pub const fn new(delivered: u32, dropped: u32) -> Self {
-        Self { delivered, dropped, _borrow: core::marker::PhantomData }
+        Self {
+            delivered,
+            dropped,
+            _borrow: core::marker::PhantomData,
+        }
     }
 }
 
@@ -611,7 +691,10 @@ impl Body for MulticastOutcome<'_> {
     fn command(&self) -> Command {
         Command::Multicast
     }
-    fn visit(&self, f: &mut dyn FnMut(Attr, Value<'_>) -> Result<(), WireError>) -> Result<(), WireError> {
+    fn visit(
+        &self,
+        f: &mut dyn FnMut(Attr, Value<'_>) -> Result<(), WireError>,
+    ) -> Result<(), WireError> {
         f(Attr::Delivered, Value::U32(self.delivered))?;
         f(Attr::Dropped, Value::U32(self.dropped))
     }
@@ -678,7 +761,10 @@ impl Sender {
         })
     }
 
-    fn visit(&self, f: &mut dyn FnMut(Attr, Value<'_>) -> Result<(), WireError>) -> Result<(), WireError> {
+    fn visit(
+        &self,
+        f: &mut dyn FnMut(Attr, Value<'_>) -> Result<(), WireError>,
+    ) -> Result<(), WireError> {
         if let Some(n) = &self.name {
             f(Attr::PeerName, Value::Name(n))?;
         }
@@ -701,7 +787,11 @@ pub struct UnicastDelivery<'a> {
 
 impl<'a> UnicastDelivery<'a> {
     fn parse(t: &AttrTable<'a>) -> Result<Self, WireError> {
-        Ok(Self { sender: Sender::parse(t)?, payload: t.payload()?, missed: t.u32(Attr::Missed)?.unwrap_or(0) })
+        Ok(Self {
+            sender: Sender::parse(t)?,
+            payload: t.payload()?,
+            missed: t.u32(Attr::Missed)?.unwrap_or(0),
+        })
     }
 }
 
@@ -709,7 +799,10 @@ impl Body for UnicastDelivery<'_> {
     fn command(&self) -> Command {
         Command::Unicast
     }
-    fn visit(&self, f: &mut dyn FnMut(Attr, Value<'_>) -> Result<(), WireError>) -> Result<(), WireError> {
+    fn visit(
+        &self,
+        f: &mut dyn FnMut(Attr, Value<'_>) -> Result<(), WireError>,
+    ) -> Result<(), WireError> {
         self.sender.visit(f)?;
         f(Attr::Payload, Value::Bytes(self.payload))?;
         if self.missed != 0 {
@@ -750,7 +843,10 @@ impl Body for GroupDelivery<'_> {
     fn command(&self) -> Command {
         Command::Multicast
     }
-    fn visit(&self, f: &mut dyn FnMut(Attr, Value<'_>) -> Result<(), WireError>) -> Result<(), WireError> {
+    fn visit(
+        &self,
+        f: &mut dyn FnMut(Attr, Value<'_>) -> Result<(), WireError>,
+    ) -> Result<(), WireError> {
         self.sender.visit(f)?;
         f(Attr::GroupName, Value::Name(&self.group))?;
         f(Attr::Payload, Value::Bytes(self.payload))?;
@@ -803,15 +899,24 @@ pub struct KeventMessage<'a> {
 impl KeventMessage<'_> {
     /// Wraps an event.
     pub const fn new(event: Kevent) -> Self {
-        Self { event, _borrow: core::marker::PhantomData }
+        Self {
+            event,
+            _borrow: core::marker::PhantomData,
+        }
     }
 
     fn parse(t: &AttrTable<'_>) -> Result<Kevent, WireError> {
         let seq = t.req_u64(Attr::KeventSeq)?;
         let kind = match KeventType::from_raw(t.req_u32(Attr::KeventType)?) {
             KeventType::PeerAdd => KeventKind::PeerAdd(identity(t)?),
-            KeventType::PeerRemove => KeventKind::PeerRemove { peer: identity(t)?, reason: reason(t)? },
-            KeventType::GroupAdd => KeventKind::GroupAdd { owner: identity(t)?, group: t.req_name(Attr::GroupName)? },
+            KeventType::PeerRemove => KeventKind::PeerRemove {
+                peer: identity(t)?,
+                reason: reason(t)?,
+            },
+            KeventType::GroupAdd => KeventKind::GroupAdd {
+                owner: identity(t)?,
+                group: t.req_name(Attr::GroupName)?,
+            },
             KeventType::GroupRemove => KeventKind::GroupRemove {
                 owner: identity(t)?,
                 group: t.req_name(Attr::GroupName)?,
@@ -827,7 +932,10 @@ impl Body for KeventMessage<'_> {
     fn command(&self) -> Command {
         Command::Kevent
     }
-    fn visit(&self, f: &mut dyn FnMut(Attr, Value<'_>) -> Result<(), WireError>) -> Result<(), WireError> {
+    fn visit(
+        &self,
+        f: &mut dyn FnMut(Attr, Value<'_>) -> Result<(), WireError>,
+    ) -> Result<(), WireError> {
         let ty = match self.event.kind {
             KeventKind::PeerAdd(_) => KeventType::PeerAdd,
             KeventKind::PeerRemove { .. } => KeventType::PeerRemove,
@@ -847,7 +955,11 @@ impl Body for KeventMessage<'_> {
                 visit_identity(owner, f)?;
                 f(Attr::GroupName, Value::Name(group))
             }
-            KeventKind::GroupRemove { owner, group, reason } => {
+            KeventKind::GroupRemove {
+                owner,
+                group,
+                reason,
+            } => {
                 visit_identity(owner, f)?;
                 f(Attr::GroupName, Value::Name(group))?;
                 f(Attr::Reason, Value::U32(reason.to_raw()))
@@ -857,7 +969,15 @@ impl Body for KeventMessage<'_> {
     }
 }
 
-emit_methods!(PeerRegistered, PeerInfo, GroupInfo, MulticastOutcome, UnicastDelivery, GroupDelivery, KeventMessage);
+emit_methods!(
+    PeerRegistered,
+    PeerInfo,
+    GroupInfo,
+    MulticastOutcome,
+    UnicastDelivery,
+    GroupDelivery,
+    KeventMessage
+);
 
 /// A message the kernel sends unsolicited to a peer's data socket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -937,7 +1057,10 @@ pub enum Incoming<'a> {
 
 /// Classifies one checked netlink message received from the kernel; `family_id` is the
 /// resolved id of the ipcon family. Never panics, whatever the bytes.
-pub fn parse_incoming<'a>(packet: &NetlinkPacket<&'a [u8]>, family_id: u16) -> Result<Incoming<'a>, WireError> {
+pub fn parse_incoming<'a>(
+    packet: &NetlinkPacket<&'a [u8]>,
+    family_id: u16,
+) -> Result<Incoming<'a>, WireError> {
     let ty = packet.message_type();
     match ty {
         message_type::ERROR => {
@@ -945,14 +1068,23 @@ pub fn parse_incoming<'a>(packet: &NetlinkPacket<&'a [u8]>, family_id: u16) -> R
             return Ok(if e.is_ack() {
                 Incoming::Ack { seq: e.request.seq }
             } else {
-                Incoming::Error { seq: e.request.seq, errno: e.errno(), ext: e.ext }
+                Incoming::Error {
+                    seq: e.request.seq,
+                    errno: e.errno(),
+                    ext: e.ext,
+                }
             });
         }
         message_type::DONE => {
             let d = DoneRepr::parse(packet)?;
-            return Ok(Incoming::Done { seq: packet.seq(), errno: d.error.checked_neg().unwrap_or(i32::MAX) });
+            return Ok(Incoming::Done {
+                seq: packet.seq(),
+                errno: d.error.checked_neg().unwrap_or(i32::MAX),
+            });
         }
-        _ if ty != family_id || ty < message_type::MIN_RESERVED => return Ok(Incoming::Ignored { message_type: ty }),
+        _ if ty != family_id || ty < message_type::MIN_RESERVED => {
+            return Ok(Incoming::Ignored { message_type: ty })
+        }
         _ => {}
     }
     let (cmd, t) = split(packet)?;
@@ -963,13 +1095,21 @@ pub fn parse_incoming<'a>(packet: &NetlinkPacket<&'a [u8]>, family_id: u16) -> R
         Command::PeerRegister => reply(Reply::PeerRegistered(PeerRegistered::parse(&t)?)),
         Command::PeerGet => reply(Reply::Peer(PeerInfo::parse(&t)?)),
         Command::GroupGet => reply(Reply::Group(GroupInfo::parse(&t)?)),
-        Command::Multicast if t.get(Attr::Payload).is_none() => reply(Reply::Multicast(MulticastOutcome::new(
-            t.u32(Attr::Delivered)?.unwrap_or(0),
-            t.u32(Attr::Dropped)?.unwrap_or(0),
+        Command::Multicast if t.get(Attr::Payload).is_none() => {
+            reply(Reply::Multicast(MulticastOutcome::new(
+                t.u32(Attr::Delivered)?.unwrap_or(0),
+                t.u32(Attr::Dropped)?.unwrap_or(0),
+            )))
+        }
+        Command::Multicast => Ok(Incoming::Delivery(Delivery::Group(GroupDelivery::parse(
+            &t,
+        )?))),
+        Command::Unicast => Ok(Incoming::Delivery(Delivery::Unicast(
+            UnicastDelivery::parse(&t)?,
         ))),
-        Command::Multicast => Ok(Incoming::Delivery(Delivery::Group(GroupDelivery::parse(&t)?))),
-        Command::Unicast => Ok(Incoming::Delivery(Delivery::Unicast(UnicastDelivery::parse(&t)?))),
-        Command::Kevent => Ok(Incoming::Delivery(Delivery::Kevent(KeventMessage::parse(&t)?))),
+        Command::Kevent => Ok(Incoming::Delivery(Delivery::Kevent(KeventMessage::parse(
+            &t,
+        )?))),
         _ => Err(WireError::UnexpectedCommand(cmd)),
     }
 }
@@ -1001,7 +1141,10 @@ mod tests {
     #[cfg(target_endian = "little")]
     #[test]
     fn golden_unicast_request() {
-        let req = Request::Unicast { to: PeerRef::Name(name("server")), payload: b"hi" };
+        let req = Request::Unicast {
+            to: PeerRef::Name(name("server")),
+            payload: b"hi",
+        };
         let mut buf = [0u8; 64];
         let n = req.emit(&req.header(FAMILY, 2, 100), &mut buf).unwrap();
         assert_eq!(n, req.buffer_len());
@@ -1013,19 +1156,35 @@ mod tests {
     #[test]
     fn rejects_oversized_payload() {
         let big = [0u8; MAX_PAYLOAD_LEN + 1];
-        let req = Request::Unicast { to: PeerRef::Port(5), payload: &big };
+        let req = Request::Unicast {
+            to: PeerRef::Port(5),
+            payload: &big,
+        };
         let mut buf = [0u8; 4096];
-        assert_eq!(req.emit(&req.header(FAMILY, 1, 1), &mut buf), Err(WireError::PayloadTooLarge));
-        let req = Request::Unicast { to: PeerRef::Port(5), payload: &big[..MAX_PAYLOAD_LEN] };
+        assert_eq!(
+            req.emit(&req.header(FAMILY, 1, 1), &mut buf),
+            Err(WireError::PayloadTooLarge)
+        );
+        let req = Request::Unicast {
+            to: PeerRef::Port(5),
+            payload: &big[..MAX_PAYLOAD_LEN],
+        };
         assert!(req.emit(&req.header(FAMILY, 1, 1), &mut buf).is_ok());
-        assert_eq!(req.emit(&req.header(FAMILY, 1, 1), &mut buf[..100]), Err(WireError::BufferTooSmall));
+        assert_eq!(
+            req.emit(&req.header(FAMILY, 1, 1), &mut buf[..100]),
+            Err(WireError::BufferTooSmall)
+        );
     }
 
     #[test]
     fn dump_requests_carry_the_dump_flag() {
-        let req = Request::GroupDump { owner: Some(name("owner")) };
+        let req = Request::GroupDump {
+            owner: Some(name("owner")),
+        };
         let hdr = req.header(FAMILY, 3, 0);
-        assert!(hdr.flags.contains(NetlinkFlags::DUMP | NetlinkFlags::REQUEST));
+        assert!(hdr
+            .flags
+            .contains(NetlinkFlags::DUMP | NetlinkFlags::REQUEST));
         let mut buf = [0u8; 64];
         let n = req.emit(&hdr, &mut buf).unwrap();
         let p = NetlinkPacket::new_checked(&buf[..n]).unwrap();
@@ -1034,7 +1193,11 @@ mod tests {
         assert!(!Request::PeerUnregister.expects_reply());
     }
 
-    fn round_trip_incoming(hdr: NetlinkHeaderRepr, emit: impl Fn(&mut [u8]) -> usize, want: Incoming<'_>) {
+    fn round_trip_incoming(
+        hdr: NetlinkHeaderRepr,
+        emit: impl Fn(&mut [u8]) -> usize,
+        want: Incoming<'_>,
+    ) {
         let mut buf = [0u8; 512];
         let n = emit(&mut buf);
         let p = NetlinkPacket::new_checked(&buf[..n]).unwrap();
@@ -1044,27 +1207,67 @@ mod tests {
 
     #[test]
     fn classifies_replies_and_deliveries() {
-        let hdr = NetlinkHeaderRepr { message_type: FAMILY, flags: NetlinkFlags::empty(), seq: 9, port_id: 0 };
+        let hdr = NetlinkHeaderRepr {
+            message_type: FAMILY,
+            flags: NetlinkFlags::empty(),
+            seq: 9,
+            port_id: 0,
+        };
         let reg = PeerRegistered::new(Some(name("me")), 77, 0xdead_beef_cafe);
-        round_trip_incoming(hdr, |b| reg.emit(&hdr, b).unwrap(), Incoming::Reply {
-            seq: 9,
-            multi: false,
-            reply: Reply::PeerRegistered(reg),
-        });
+        round_trip_incoming(
+            hdr,
+            |b| reg.emit(&hdr, b).unwrap(),
+            Incoming::Reply {
+                seq: 9,
+                multi: false,
+                reply: Reply::PeerRegistered(reg),
+            },
+        );
         let outcome = MulticastOutcome::new(3, 1);
-        round_trip_incoming(hdr, |b| outcome.emit(&hdr, b).unwrap(), Incoming::Reply {
-            seq: 9,
-            multi: false,
-            reply: Reply::Multicast(outcome),
-        });
-        let sender = Sender { name: None, port: 5, pid: 6, uid: 7 };
+        round_trip_incoming(
+            hdr,
+            |b| outcome.emit(&hdr, b).unwrap(),
+            Incoming::Reply {
+                seq: 9,
+                multi: false,
+                reply: Reply::Multicast(outcome),
+            },
+        );
+        let sender = Sender {
+            name: None,
+            port: 5,
+            pid: 6,
+            uid: 7,
+        };
         let payload = [1u8, 2, 3];
-        let g = GroupDelivery { sender, group: name("g"), payload: &payload, missed: 4, replayed: true };
-        round_trip_incoming(hdr, |b| g.emit(&hdr, b).unwrap(), Incoming::Delivery(Delivery::Group(g)));
+        let g = GroupDelivery {
+            sender,
+            group: name("g"),
+            payload: &payload,
+            missed: 4,
+            replayed: true,
+        };
+        round_trip_incoming(
+            hdr,
+            |b| g.emit(&hdr, b).unwrap(),
+            Incoming::Delivery(Delivery::Group(g)),
+        );
         // An empty group payload is still a delivery, not a sync reply.
-        let g = GroupDelivery { payload: &[], missed: 0, replayed: false, ..g };
-        round_trip_incoming(hdr, |b| g.emit(&hdr, b).unwrap(), Incoming::Delivery(Delivery::Group(g)));
-        let multi = NetlinkHeaderRepr { flags: NetlinkFlags::MULTI, ..hdr };
+        let g = GroupDelivery {
+            payload: &[],
+            missed: 0,
+            replayed: false,
+            ..g
+        };
+        round_trip_incoming(
+            hdr,
+            |b| g.emit(&hdr, b).unwrap(),
+            Incoming::Delivery(Delivery::Group(g)),
+        );
+        let multi = NetlinkHeaderRepr {
+            flags: NetlinkFlags::MULTI,
+            ..hdr
+        };
         let info = GroupInfo {
             owner: Some(name("o")),
             owner_port: 1,
@@ -1076,51 +1279,111 @@ mod tests {
             last_msg_len: None,
             _borrow: core::marker::PhantomData,
         };
-        round_trip_incoming(multi, |b| info.emit(&multi, b).unwrap(), Incoming::Reply {
-            seq: 9,
-            multi: true,
-            reply: Reply::Group(info),
-        });
+        round_trip_incoming(
+            multi,
+            |b| info.emit(&multi, b).unwrap(),
+            Incoming::Reply {
+                seq: 9,
+                multi: true,
+                reply: Reply::Group(info),
+            },
+        );
     }
 
     #[test]
     fn other_families_and_noop_are_ignored() {
         let mut buf = [0u8; 20];
-        let hdr = NetlinkHeaderRepr { message_type: FAMILY + 1, flags: NetlinkFlags::empty(), seq: 1, port_id: 0 };
+        let hdr = NetlinkHeaderRepr {
+            message_type: FAMILY + 1,
+            flags: NetlinkFlags::empty(),
+            seq: 1,
+            port_id: 0,
+        };
         hdr.emit(4, &mut buf).unwrap();
         let p = NetlinkPacket::new_checked(&buf[..]).unwrap();
-        assert_eq!(parse_incoming(&p, FAMILY), Ok(Incoming::Ignored { message_type: FAMILY + 1 }));
-        let hdr = NetlinkHeaderRepr { message_type: message_type::NOOP, ..hdr };
+        assert_eq!(
+            parse_incoming(&p, FAMILY),
+            Ok(Incoming::Ignored {
+                message_type: FAMILY + 1
+            })
+        );
+        let hdr = NetlinkHeaderRepr {
+            message_type: message_type::NOOP,
+            ..hdr
+        };
         hdr.emit(4, &mut buf).unwrap();
         let p = NetlinkPacket::new_checked(&buf[..]).unwrap();
-        assert_eq!(parse_incoming(&p, FAMILY), Ok(Incoming::Ignored { message_type: 1 }));
+        assert_eq!(
+            parse_incoming(&p, FAMILY),
+            Ok(Incoming::Ignored { message_type: 1 })
+        );
     }
 
     #[test]
     fn missing_required_attributes_are_errors() {
         // A unicast delivery without port.
         let mut buf = [0u8; 64];
-        let hdr = NetlinkHeaderRepr { message_type: FAMILY, flags: NetlinkFlags::empty(), seq: 0, port_id: 0 };
+        let hdr = NetlinkHeaderRepr {
+            message_type: FAMILY,
+            flags: NetlinkFlags::empty(),
+            seq: 0,
+            port_id: 0,
+        };
         hdr.emit(4 + 8, &mut buf).unwrap();
-        GenlHeaderRepr { command: Command::Unicast.to_raw(), version: 1 }.emit(&mut buf[16..]).unwrap();
-        AttrWriter::new(&mut buf[20..]).put_bytes(Attr::Payload.to_raw(), b"abcd").unwrap();
+        GenlHeaderRepr {
+            command: Command::Unicast.to_raw(),
+            version: 1,
+        }
+        .emit(&mut buf[16..])
+        .unwrap();
+        AttrWriter::new(&mut buf[20..])
+            .put_bytes(Attr::Payload.to_raw(), b"abcd")
+            .unwrap();
         let p = NetlinkPacket::new_checked(&buf[..28]).unwrap();
-        assert_eq!(parse_incoming(&p, FAMILY), Err(WireError::MissingAttribute(Attr::Port.to_raw())));
+        assert_eq!(
+            parse_incoming(&p, FAMILY),
+            Err(WireError::MissingAttribute(Attr::Port.to_raw()))
+        );
     }
 
     #[test]
     fn kevents_round_trip() {
-        let hdr = NetlinkHeaderRepr { message_type: FAMILY, flags: NetlinkFlags::empty(), seq: 0, port_id: 0 };
-        let peer = PeerIdentity { name: None, port: 3, pid: 4, uid: 5, flags: PeerFlags::ANONYMOUS };
+        let hdr = NetlinkHeaderRepr {
+            message_type: FAMILY,
+            flags: NetlinkFlags::empty(),
+            seq: 0,
+            port_id: 0,
+        };
+        let peer = PeerIdentity {
+            name: None,
+            port: 3,
+            pid: 4,
+            uid: 5,
+            flags: PeerFlags::ANONYMOUS,
+        };
         for kind in [
             KeventKind::PeerAdd(peer),
-            KeventKind::PeerRemove { peer, reason: RemoveReason::Closed },
-            KeventKind::GroupAdd { owner: peer, group: name("grp") },
-            KeventKind::GroupRemove { owner: peer, group: name("grp"), reason: RemoveReason::Unknown(9) },
+            KeventKind::PeerRemove {
+                peer,
+                reason: RemoveReason::Closed,
+            },
+            KeventKind::GroupAdd {
+                owner: peer,
+                group: name("grp"),
+            },
+            KeventKind::GroupRemove {
+                owner: peer,
+                group: name("grp"),
+                reason: RemoveReason::Unknown(9),
+            },
             KeventKind::Unknown(77),
         ] {
             let ev = Kevent { seq: 1 << 40, kind };
-            round_trip_incoming(hdr, |b| KeventMessage::new(ev).emit(&hdr, b).unwrap(), Incoming::Delivery(Delivery::Kevent(ev)));
+            round_trip_incoming(
+                hdr,
+                |b| KeventMessage::new(ev).emit(&hdr, b).unwrap(),
+                Incoming::Delivery(Delivery::Kevent(ev)),
+            );
         }
     }
 }

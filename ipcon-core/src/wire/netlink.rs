@@ -219,7 +219,9 @@ impl NetlinkHeaderRepr {
 
     /// Writes the header for a message of `HEADER_LEN + payload_len` bytes into `buf`.
     pub fn emit(&self, payload_len: usize, buf: &mut [u8]) -> Result<usize, WireError> {
-        let total = HEADER_LEN.checked_add(payload_len).ok_or(WireError::BufferTooSmall)?;
+        let total = HEADER_LEN
+            .checked_add(payload_len)
+            .ok_or(WireError::BufferTooSmall)?;
         let len = u32::try_from(total).map_err(|_| WireError::BufferTooSmall)?;
         if buf.len() < HEADER_LEN {
             return Err(WireError::BufferTooSmall);
@@ -294,21 +296,36 @@ mod tests {
 
     #[test]
     fn rejects_bad_lengths() {
-        assert_eq!(NetlinkPacket::new_checked(&[0u8; 15][..]).err(), Some(WireError::Truncated));
+        assert_eq!(
+            NetlinkPacket::new_checked(&[0u8; 15][..]).err(),
+            Some(WireError::Truncated)
+        );
         let mut b = [0u8; 16];
         b[0] = 8;
-        assert_eq!(NetlinkPacket::new_checked(&b[..]).err(), Some(WireError::Malformed));
+        assert_eq!(
+            NetlinkPacket::new_checked(&b[..]).err(),
+            Some(WireError::Malformed)
+        );
         b[0] = 17;
-        assert_eq!(NetlinkPacket::new_checked(&b[..]).err(), Some(WireError::Truncated));
+        assert_eq!(
+            NetlinkPacket::new_checked(&b[..]).err(),
+            Some(WireError::Truncated)
+        );
     }
 
     #[test]
     fn iterates_aligned_messages() {
         let mut buf = [0u8; 16 + 1 + 3 + 16];
-        let h = NetlinkHeaderRepr { message_type: 3, flags: NetlinkFlags::MULTI, seq: 1, port_id: 0 };
+        let h = NetlinkHeaderRepr {
+            message_type: 3,
+            flags: NetlinkFlags::MULTI,
+            seq: 1,
+            port_id: 0,
+        };
         h.emit(1, &mut buf).unwrap();
         h.emit(0, &mut buf[20..]).unwrap();
-        let lens: heapless::Vec<u32, 4> = Messages::new(&buf).map(|m| m.unwrap().length()).collect();
+        let lens: heapless::Vec<u32, 4> =
+            Messages::new(&buf).map(|m| m.unwrap().length()).collect();
         assert_eq!(&lens[..], &[17, 16]);
         // The last message may lack its trailing padding.
         let lens = Messages::new(&buf[..17]).count();
