@@ -1,0 +1,269 @@
+//! Checks, against the loaded module, what host tests cannot: steady-state
+//! send and receive do no heap allocation, a blocked receive never holds up
+//! another thread's requests; and measures message rates.
+//!
+//! Prints `PASS name` / `FAIL name: reason` per check, then
+//! `ipcon-bench: N passed, N failed`; exits 0 only if all passed.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{mpsc, Arc};
+use std::time::{Duration, Instant};
+
+use ipcon_linux::{Handler, Message, MessageKind};
+use ipcon_samples::{parse_count, CliError};
+
+/// Counts heap allocations while `COUNTING` is set.
+struct CountingAllocator;
+
+static COUNTING: AtomicBool = AtomicBool::new(false);
+static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+
+// SAFETY: every call is forwarded unchanged to the system allocator; the
+// counter is a side effect that does not touch the memory.
+unsafe impl GlobalAlloc for CountingAllocator {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if COUNTING.load(Ordering::Relaxed) {
+            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        }
+        // SAFETY: the caller's contract for `layout` is passed on as is.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: `ptr` came from `System.alloc` with this `layout`.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        if COUNTING.load(Ordering::Relaxed) {
+            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        }
+        // SAFETY: as for `alloc` and `dealloc`.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: CountingAllocator = CountingAllocator;
+
+/// Runs `work` with allocation counting on; the number of allocations.
+fn count_allocations<T>(work: impl FnOnce() -> T) -> (T, u64) {
+    ALLOCATIONS.store(0, Ordering::SeqCst);
+    COUNTING.store(true, Ordering::SeqCst);
+    let out = work();
+    COUNTING.store(false, Ordering::SeqCst);
+    (out, ALLOCATIONS.load(Ordering::SeqCst))
+}
+
+const HELP: &str = "\
+Usage: ipcon-bench [--count N]
+
+Needs the ipcon module. Checks that steady-state unicast and multicast send
+and receive do no heap allocation and that a blocked receive does not hold up
+requests from other threads; prints message rates.
+
+Options:
+  --count N   messages per measurement (default 10000)
+  -h, --help  show this help
+";
+
+type Outcome = Result<String, String>;
+
+/// The counter itself works (else "0 allocations" would prove nothing).
+fn counter_counts() -> Outcome {
+    let (boxed, allocations) = count_allocations(|| std::hint::black_box(Box::new([0u8; 64])));
+    drop(boxed);
+    if allocations == 0 {
+        return Err("a Box::new was not counted".into());
+    }
+    Ok(format!("one Box::new counted as {allocations}"))
+}
+
+fn unicast_no_alloc(count: u64) -> Outcome {
+    let rx = Handler::new("bench_rx").map_err(|e| e.to_string())?;
+    let tx = Handler::anonymous().map_err(|e| e.to_string())?;
+    let payload = [0x5au8; 256];
+    let mut msg = Message::new();
+    let round = |msg: &mut Message| -> Result<(), ipcon_linux::Error> {
+        tx.send_unicast("bench_rx", &payload)?;
+        rx.receive(msg)
+    };
+    for _ in 0..100 {
+        round(&mut msg).map_err(|e| e.to_string())?;
+    }
+    let start = Instant::now();
+    let (result, allocations) = count_allocations(|| {
+        for _ in 0..count {
+            round(&mut msg)?;
+        }
+        Ok::<(), ipcon_linux::Error>(())
+    });
+    let elapsed = start.elapsed();
+    result.map_err(|e| e.to_string())?;
+    if msg.kind() != MessageKind::Unicast || msg.payload() != payload {
+        return Err("the received message differs from the one sent".into());
+    }
+    if allocations != 0 {
+        return Err(format!(
+            "{allocations} heap allocations in {count} send+receive"
+        ));
+    }
+    Ok(format!(
+        "{count} unicast send+receive of 256 bytes in {:.1} ms ({:.0} msg/s), 0 allocations",
+        elapsed.as_secs_f64() * 1e3,
+        count as f64 / elapsed.as_secs_f64()
+    ))
+}
+
+fn multicast_no_alloc(count: u64) -> Outcome {
+    let owner = Handler::new("bench_owner").map_err(|e| e.to_string())?;
+    owner.register_group("bench").map_err(|e| e.to_string())?;
+    let sub = Handler::anonymous().map_err(|e| e.to_string())?;
+    sub.join_group("bench_owner", "bench", false)
+        .map_err(|e| e.to_string())?;
+    let payload = [0xa5u8; 256];
+    let mut msg = Message::new();
+    let round = |msg: &mut Message, sync: bool| -> Result<(), String> {
+        if sync {
+            let report = owner
+                .send_multicast_sync("bench", &payload)
+                .map_err(|e| e.to_string())?;
+            if report.delivered != 1 || report.dropped != 0 {
+                return Err(format!("sync multicast reported {report:?}"));
+            }
+        } else {
+            owner
+                .send_multicast("bench", &payload)
+                .map_err(|e| e.to_string())?;
+        }
+        sub.receive(msg).map_err(|e| e.to_string())
+    };
+    for i in 0..100 {
+        round(&mut msg, i % 2 == 0)?;
+    }
+    let start = Instant::now();
+    let (result, allocations) = count_allocations(|| {
+        for i in 0..count {
+            round(&mut msg, i % 2 == 0)?;
+        }
+        Ok::<(), String>(())
+    });
+    let elapsed = start.elapsed();
+    result?;
+    if msg.kind() != MessageKind::Group || msg.group().map(|g| g.as_str()) != Some("bench") {
+        return Err("the received message is not the group message".into());
+    }
+    if allocations != 0 {
+        return Err(format!(
+            "{allocations} heap allocations in {count} publish+receive"
+        ));
+    }
+    Ok(format!(
+        "{count} multicast (half sync) publish+receive in {:.1} ms ({:.0} msg/s), 0 allocations",
+        elapsed.as_secs_f64() * 1e3,
+        count as f64 / elapsed.as_secs_f64()
+    ))
+}
+
+/// One thread blocks in `receive`; another thread's requests on the same
+/// handler must still complete at once.
+fn blocked_receive_does_not_block_requests() -> Outcome {
+    let handler = Arc::new(Handler::new("bench_blocked").map_err(|e| e.to_string())?);
+    let owner = Handler::new("bench_owner2").map_err(|e| e.to_string())?;
+    owner.register_group("g").map_err(|e| e.to_string())?;
+    let (done_tx, done_rx) = mpsc::channel();
+    let receiver = {
+        let handler = Arc::clone(&handler);
+        std::thread::spawn(move || {
+            let mut msg = Message::new();
+            let result = handler.receive(&mut msg);
+            let _ = done_tx.send(result.map(|()| msg.payload().to_vec()));
+        })
+    };
+    std::thread::sleep(Duration::from_millis(100));
+    let start = Instant::now();
+    let requests = (|| {
+        handler.join_group("bench_owner2", "g", false)?;
+        handler.leave_group("bench_owner2", "g")?;
+        handler.register_group("own")?;
+        handler.is_peer_present("bench_owner2")?;
+        handler.send_unicast("bench_owner2", b"ping")
+    })();
+    let elapsed = start.elapsed();
+    requests.map_err(|e| e.to_string())?;
+    if elapsed > Duration::from_secs(1) {
+        return Err(format!(
+            "requests took {elapsed:?} while a receive was blocked"
+        ));
+    }
+    owner
+        .send_unicast("bench_blocked", b"wake")
+        .map_err(|e| e.to_string())?;
+    let woke = done_rx
+        .recv_timeout(Duration::from_secs(5))
+        .map_err(|_| "the blocked receive did not return".to_owned())?
+        .map_err(|e| e.to_string())?;
+    let _ = receiver.join();
+    if woke != b"wake" {
+        return Err(format!("the blocked receive got {woke:?}"));
+    }
+    Ok(format!(
+        "5 requests in {:.2} ms while another thread was blocked in receive",
+        elapsed.as_secs_f64() * 1e3
+    ))
+}
+
+fn main() -> ExitCode {
+    let mut count = 10_000;
+    let parsed = (|| -> Result<bool, CliError> {
+        use lexopt::prelude::*;
+        let mut parser = lexopt::Parser::from_env();
+        while let Some(arg) = parser.next()? {
+            match arg {
+                Long("count") => count = parse_count(parser.value()?)?,
+                Short('h') | Long("help") => {
+                    print!("{HELP}");
+                    return Ok(false);
+                }
+                _ => return Err(arg.unexpected().into()),
+            }
+        }
+        Ok(true)
+    })();
+    match parsed {
+        Ok(true) => {}
+        Ok(false) => return ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("ipcon-bench: {e}");
+            return ExitCode::from(2);
+        }
+    }
+
+    let checks: [(&str, &dyn Fn() -> Outcome); 4] = [
+        ("allocation-counter", &counter_counts),
+        ("unicast-no-alloc", &|| unicast_no_alloc(count)),
+        ("multicast-no-alloc", &|| multicast_no_alloc(count)),
+        ("blocked-receive", &blocked_receive_does_not_block_requests),
+    ];
+    let (mut passed, mut failed) = (0, 0);
+    for (name, check) in checks {
+        match check() {
+            Ok(detail) => {
+                passed += 1;
+                println!("PASS {name}: {detail}");
+            }
+            Err(reason) => {
+                failed += 1;
+                println!("FAIL {name}: {reason}");
+            }
+        }
+    }
+    println!("ipcon-bench: {passed} passed, {failed} failed");
+    if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
