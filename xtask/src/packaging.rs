@@ -1,7 +1,61 @@
-//! Placeholder: owned by the helper writing this check; `main.rs` calls `run`.
+//! The packaging checks. CI has neither Yocto nor Buildroot, so what their
+//! builds would verify is verified here: `ipcon-crates.inc` against
+//! Cargo.lock, licence checksums and `.hash` files against the files,
+//! oelint-adv on the recipes, shellcheck on every shell script, and each
+//! recipe's build steps replayed with Debian's arm64 cross tools.
+
+mod crates_inc;
+mod licences;
+mod lint;
+mod reproduce;
+
 use std::path::Path;
 
-/// Runs this check from the repository root; prints its own summary line.
-pub fn run(_root: &Path) -> Result<(), String> {
-    Err("packaging: not written yet".into())
+type Check = fn(&Path) -> Result<String, String>;
+
+const CHECKS: &[(&str, Check)] = &[
+    ("ipcon-crates.inc matches Cargo.lock", crates_inc::check),
+    ("LIC_FILES_CHKSUM md5", licences::check_lic_files_chksum),
+    ("buildroot .hash sha256", licences::check_hash_files),
+    ("oelint-adv", lint::oelint),
+    ("shellcheck", lint::shellcheck),
+    ("yocto recipes' build steps (aarch64)", reproduce::yocto),
+    (
+        "buildroot packages' build steps (aarch64)",
+        reproduce::buildroot,
+    ),
+];
+
+/// Set to 1 to regenerate `ipcon-crates.inc` from Cargo.lock before checking
+/// (the `--write` mode: `XTASK_PACKAGING_WRITE=1 cargo xtask test`).
+pub const WRITE_ENV: &str = "XTASK_PACKAGING_WRITE";
+
+/// Runs every check from the repository root; prints one line per check and
+/// the summary line `packaging: N passed, N failed`.
+pub fn run(root: &Path) -> Result<(), String> {
+    if std::env::var(WRITE_ENV).is_ok_and(|v| v == "1") {
+        println!("packaging: {}", crates_inc::write(root)?);
+    }
+    let (mut passed, mut failed) = (0, 0);
+    for (name, check) in CHECKS {
+        match check(root) {
+            Ok(detail) => {
+                passed += 1;
+                println!("packaging: ok: {name} ({detail})");
+            }
+            Err(problem) => {
+                failed += 1;
+                println!("packaging: FAILED: {name}:");
+                for line in problem.lines() {
+                    println!("    {line}");
+                }
+            }
+        }
+    }
+    println!("packaging: {passed} passed, {failed} failed");
+    if failed == 0 {
+        Ok(())
+    } else {
+        Err(format!("packaging: {failed} check(s) failed"))
+    }
 }

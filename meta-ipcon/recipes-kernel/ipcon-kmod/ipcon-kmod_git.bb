@@ -1,0 +1,24 @@
+SUMMARY = "ipcon kernel module: the ipcon generic netlink family"
+DESCRIPTION = "Out-of-tree kernel module that registers the generic \
+               netlink family ipcon: per-namespace peers, groups with \
+               fan-out and the cached last message, and kernel events on \
+               the ipcon_kevent group."
+SECTION = "kernel/modules"
+CVE_PRODUCT = "ipcon"
+LICENSE = "GPL-2.0-only"
+LIC_FILES_CHKSUM = "file://main.c;beginline=1;endline=1;md5=50d2ba0afecd20f74c12a4bdbcfcfe61"
+
+require recipes-ipcon/ipcon/ipcon-source.inc
+
+inherit module
+
+# The module is built from kmod/ of the source tree: kmod/Makefile takes
+# KERNEL_SRC (set by module.bbclass) and provides all, modules_install and
+# clean; kmod/Kbuild holds obj-m. Appending to the default S keeps this
+# independent of where the release unpacks (${WORKDIR} or ${UNPACKDIR}).
+S .= "/kmod"
+
+RPROVIDES:${PN} += "kernel-module-ipcon"
+
+# Load at boot: user space only finds the family once the module is in.
+KERNEL_MODULE_AUTOLOAD += "ipcon"

@@ -1,0 +1,193 @@
+//! Linters run over the packaging: oelint-adv on every recipe (installed
+//! from PyPI into a venv under target/ when missing) and shellcheck on every
+//! shell script of the repository.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use super::licences::recipes;
+
+/// Rules switched off, each for a reason a reviewer can weigh:
+const OELINT_SUPPRESSED: &[(&str, &str)] = &[
+    (
+        "oelint.vars.inconspaces",
+        "ipcon-crates.inc keeps the exact layout oe-core's update_crates writes (`SRC_URI += \" \\`)",
+    ),
+    ("oelint.vars.notneededspace", "same generated ipcon-crates.inc layout"),
+    (
+        "oelint.vars.homepageping",
+        "HOMEPAGE names the project's placeholder host, and CI has no network but the registries",
+    ),
+    (
+        "oelint.vars.autorev",
+        "SRCREV defaults to the branch the in-tree layer ships with; releases pin it (README)",
+    ),
+    (
+        "oelint.var.bbclassextend",
+        "ipcon and ipcon-kmod are target-only: they drive the target kernel's module",
+    ),
+];
+
+/// The releases the layer declares in LAYERSERIES_COMPAT, linted each.
+const RELEASES: &[&str] = &["scarthgap", "whinlatter", "wrynose"];
+
+fn oelint_binary(root: &Path) -> Result<PathBuf, String> {
+    let venv = root.join("target/packaging/oelint-venv");
+    let binary = venv.join("bin/oelint-adv");
+    if binary.exists() {
+        return Ok(binary);
+    }
+    println!(
+        "packaging: installing oelint-adv from PyPI into {}",
+        venv.display()
+    );
+    let status = Command::new("python3")
+        .arg("-m")
+        .arg("venv")
+        .arg(&venv)
+        .status()
+        .map_err(|e| format!("python3 -m venv: {e}"))?;
+    if !status.success() {
+        return Err("python3 -m venv failed (is python3-venv installed?)".into());
+    }
+    let status = Command::new(venv.join("bin/pip"))
+        .args(["install", "--quiet", "oelint-adv"])
+        .status()
+        .map_err(|e| format!("pip install oelint-adv: {e}"))?;
+    if !status.success() || !binary.exists() {
+        return Err("pip install oelint-adv failed".into());
+    }
+    Ok(binary)
+}
+
+/// oelint-adv, `--mode all`, for every supported release; any finding fails.
+pub fn oelint(root: &Path) -> Result<String, String> {
+    let binary = oelint_binary(root)?;
+    let layer = root.join("meta-ipcon");
+    let files: Vec<PathBuf> = recipes(root);
+    if files.is_empty() {
+        return Err("no recipes under meta-ipcon/".into());
+    }
+    let suppress: Vec<String> = OELINT_SUPPRESSED
+        .iter()
+        .map(|(rule, _)| format!("--suppress={rule}"))
+        .collect();
+    let mut findings = String::new();
+    for release in RELEASES {
+        let out = Command::new(&binary)
+            .current_dir(&layer)
+            .args([
+                "--quiet",
+                "--mode",
+                "all",
+                "--relpaths",
+                "--release",
+                release,
+            ])
+            .arg("--constantmods=+scripts/oelint-constants.json")
+            .args(&suppress)
+            .args(&files)
+            .output()
+            .map_err(|e| format!("running oelint-adv: {e}"))?;
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        if !out.status.success() || !text.trim().is_empty() {
+            findings.push_str(&format!("[{release}]\n{text}"));
+        }
+    }
+    if findings.is_empty() {
+        Ok(format!(
+            "{} recipes x {} releases clean",
+            files.len(),
+            RELEASES.len()
+        ))
+    } else {
+        Err(findings)
+    }
+}
+
+/// Whether a file's first line names a POSIX-family shell interpreter.
+pub fn is_shell_shebang(first_line: &str) -> bool {
+    let Some(command) = first_line.strip_prefix("#!") else {
+        return false;
+    };
+    let mut words = command.split_whitespace();
+    let mut program = words.next().unwrap_or_default();
+    if program.ends_with("/env") {
+        program = words.find(|w| !w.starts_with('-')).unwrap_or_default();
+    }
+    let name = program.rsplit('/').next().unwrap_or_default();
+    matches!(name, "sh" | "bash" | "dash" | "ksh" | "mksh" | "ash")
+}
+
+/// Every shell script of the repository (tracked or new, not ignored),
+/// found by its shebang or a `.sh` name.
+pub fn shell_scripts(root: &Path) -> Result<Vec<PathBuf>, String> {
+    let out = Command::new("git")
+        .current_dir(root)
+        .args([
+            "ls-files",
+            "-z",
+            "--cached",
+            "--others",
+            "--exclude-standard",
+        ])
+        .output()
+        .map_err(|e| format!("git ls-files: {e}"))?;
+    if !out.status.success() {
+        return Err("git ls-files failed".into());
+    }
+    let mut scripts = Vec::new();
+    for name in out.stdout.split(|&b| b == 0).filter(|n| !n.is_empty()) {
+        let path = root.join(String::from_utf8_lossy(name).as_ref());
+        let Ok(bytes) = fs::read(&path) else {
+            continue; // deleted in the work tree
+        };
+        let first = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
+        let by_name = path.extension().is_some_and(|e| e == "sh");
+        if by_name || is_shell_shebang(&String::from_utf8_lossy(first)) {
+            scripts.push(path);
+        }
+    }
+    scripts.sort();
+    scripts.dedup();
+    Ok(scripts)
+}
+
+/// shellcheck over every shell script; any finding fails.
+pub fn shellcheck(root: &Path) -> Result<String, String> {
+    let scripts = shell_scripts(root)?;
+    if scripts.is_empty() {
+        return Err("no shell scripts found; the packaging scripts at least should be".into());
+    }
+    let out = Command::new("shellcheck")
+        .current_dir(root)
+        .args(&scripts)
+        .output()
+        .map_err(|e| format!("running shellcheck (apt-get install shellcheck): {e}"))?;
+    if out.status.success() {
+        Ok(format!("{} scripts clean", scripts.len()))
+    } else {
+        Err(String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recognises_shell_shebangs_only() {
+        assert!(is_shell_shebang("#!/bin/sh"));
+        assert!(is_shell_shebang("#!/usr/bin/env bash"));
+        assert!(is_shell_shebang("#!/usr/bin/env -S bash -eu"));
+        assert!(is_shell_shebang("#! /bin/bash -e"));
+        assert!(!is_shell_shebang("#!/usr/bin/env python3"));
+        assert!(!is_shell_shebang("#!/usr/bin/perl"));
+        assert!(!is_shell_shebang("# just a comment"));
+    }
+}
