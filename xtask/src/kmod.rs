@@ -124,7 +124,21 @@ pub fn check_warnings(workspace: &Workspace, kernel: &Kernel) -> Result<String, 
     for line in &diagnostics {
         println!("  | {line}");
     }
-    let summary = format!("kmod W=1 + sparse: {} diagnostics", diagnostics.len());
+    // kbuild prints "  CHECK   <file>" for each file sparse looked at; none
+    // means sparse silently did not run, and "clean" would be a lie.
+    let checked = build
+        .output
+        .lines
+        .iter()
+        .filter(|line| line.trim_start().starts_with("CHECK "))
+        .count();
+    if checked == 0 {
+        return Err("kmod W=1 + sparse: sparse checked no file".into());
+    }
+    let summary = format!(
+        "kmod W=1 + sparse: {checked} files checked, {} diagnostics",
+        diagnostics.len()
+    );
     if diagnostics.is_empty() {
         Ok(summary)
     } else {

@@ -100,7 +100,7 @@ fn parse_number(text: &str, name: &str) -> Result<u32, String> {
 
 fn vm_command(workspace: &Workspace, args: &[String]) -> Result<(), String> {
     let arch = Arch::X86_64;
-    let mut command = String::from("/bin/ipcon-e2e");
+    let mut command: Option<String> = None;
     let mut timeout = 300;
     let mut vcpus = 2;
     let mut memory = 1024;
@@ -111,7 +111,7 @@ fn vm_command(workspace: &Workspace, args: &[String]) -> Result<(), String> {
     while index < args.len() {
         let name = args[index].as_str();
         match name {
-            "--run" => command = option_value(args, &mut index, name)?.to_owned(),
+            "--run" => command = Some(option_value(args, &mut index, name)?.to_owned()),
             "--timeout" => timeout = parse_number(option_value(args, &mut index, name)?, name)?,
             "--vcpus" => vcpus = parse_number(option_value(args, &mut index, name)?, name)?,
             "--memory" => memory = parse_number(option_value(args, &mut index, name)?, name)?,
@@ -149,6 +149,8 @@ fn vm_command(workspace: &Workspace, args: &[String]) -> Result<(), String> {
         }
     };
     let binaries = workspace::build_static_binaries(workspace, arch, workspace::VM_PACKAGES)?;
+    let e2e = command.is_none();
+    let command = command.unwrap_or_else(|| "/bin/ipcon-e2e".to_owned());
     let mut run = vm::VmRun::new("vm", kernel, &command);
     run.module = module;
     run.module_params = params;
@@ -159,6 +161,17 @@ fn vm_command(workspace: &Workspace, args: &[String]) -> Result<(), String> {
     run.memory_mib = memory;
     run.echo = vm::Echo::Live;
     let outcome = vm::run(&run, &workspace.target_dir)?;
+    let label = format!("vm-{}", arch.name());
+    if e2e {
+        // The suite's own verdict: counts, and "no results" is a failure.
+        let (summary, failures) = suite::judge_e2e(&outcome, &label);
+        println!("{summary}");
+        return if failures.is_empty() {
+            Ok(())
+        } else {
+            Err(format!("{label}: e2e suite failed"))
+        };
+    }
     if outcome.passed() {
         println!(
             "vm-{}: run passed in {:.1}s",

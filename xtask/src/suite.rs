@@ -250,8 +250,25 @@ pub fn vm_suite(workspace: &Workspace, kernel: &Kernel, filter: Option<&str>) ->
     run.timeout = VM_SUITE_TIMEOUT;
     let outcome = vm::run(&run, &workspace.target_dir).map_err(not_run)?;
 
+    let (summary, failures) = judge_e2e(&outcome, &label);
+    println!(
+        "xtask: e2e VM run took {:.1}s",
+        outcome.elapsed.as_secs_f64()
+    );
+    if failures.is_empty() {
+        Ok(vec![summary])
+    } else {
+        Err((vec![summary], failures.join("; ")))
+    }
+}
+
+/// Judges a VM run of the e2e suite: its summary line (`<label>: N passed,
+/// N failed`, a crash or hang counting as one more failure) and every reason
+/// it failed, which are also printed with the console excerpt.
+pub fn judge_e2e(outcome: &vm::VmOutcome, label: &str) -> (String, Vec<String>) {
     let counts = console::e2e_counts(outcome.run_lines());
-    let mut failures = outcome.failures();
+    let vm_failures = outcome.failures();
+    let mut failures = vm_failures.clone();
     if !counts.complete {
         failures.push("the e2e suite did not print its summary line".into());
     } else if counts.passed + counts.failed == 0 {
@@ -262,25 +279,27 @@ pub fn vm_suite(workspace: &Workspace, kernel: &Kernel, filter: Option<&str>) ->
             println!("  {line}");
         }
     }
-    // A VM-level failure not already reflected in the e2e counts is one more failed test.
-    let vm_broken = outcome
-        .failures()
+    // A failure the e2e counts do not show (crash, hang, kernel problem, no
+    // results) is one more failed test.
+    let unaccounted = vm_failures
         .iter()
         .any(|f| !f.starts_with("the command exited"))
         || !counts.complete
         || counts.passed + counts.failed == 0;
-    let failed = counts.failed + u32::from(vm_broken);
-    let summary = format!("{label}: {} passed, {failed} failed", counts.passed);
-    println!(
-        "xtask: e2e VM run took {:.1}s",
-        outcome.elapsed.as_secs_f64()
-    );
-    if failures.is_empty() && failed == 0 {
-        Ok(vec![summary])
-    } else {
-        outcome.report_failure();
-        Err((vec![summary], failures.join("; ")))
+    let failed = counts.failed + u32::from(unaccounted);
+    if failed > 0 && failures.is_empty() {
+        failures.push(format!("{} e2e tests failed", counts.failed));
     }
+    if !failures.is_empty() {
+        outcome.report_failure();
+        for reason in &failures[vm_failures.len()..] {
+            println!("  - {reason}");
+        }
+    }
+    (
+        format!("{label}: {} passed, {failed} failed", counts.passed),
+        failures,
+    )
 }
 
 fn shell_word(text: &str) -> String {
