@@ -102,7 +102,7 @@ struct ipcon_group {
 	u32 gid;			/* munged into the netns user namespace */
 	kgid_t kgid;
 
-	struct mutex lock;		/* members below */
+	struct mutex lock;		/* guards the members below */
 	bool dead;
 	struct list_head subs;		/* ipcon_sub.group_node */
 	u32 n_subs;			/* also read locklessly by dumps */
@@ -121,7 +121,7 @@ struct ipcon_sub {
 };
 
 struct ipcon_net {
-	struct mutex lock;
+	struct mutex lock;		/* registry changes, kevents */
 	struct list_head peers;
 	DECLARE_HASHTABLE(names, IPCON_HASH_BITS);
 	DECLARE_HASHTABLE(ports, IPCON_HASH_BITS);

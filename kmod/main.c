@@ -46,7 +46,7 @@ struct genl_family ipcon_family __ro_after_init = {
 	.module		= THIS_MODULE,
 	.mcgrps		= ipcon_mcgrps,
 	.n_mcgrps	= ARRAY_SIZE(ipcon_mcgrps),
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 1, 0)
+#ifdef IPCON_HAVE_RESV_START_OP
 	/* Validate the reserved header bytes of every command. */
 	.resv_start_op	= IPCON_CMD_PEER_REGISTER,
 #endif
@@ -91,27 +91,30 @@ static int __init ipcon_init(void)
 	if (err)
 		return err;
 
-	err = genl_register_family(&ipcon_family);
+	/* Before the family: no peer may register unseen by the notifier. */
+	err = netlink_register_notifier(&ipcon_netlink_notifier);
 	if (err)
 		goto err_netns;
 
-	err = netlink_register_notifier(&ipcon_netlink_notifier);
+	err = genl_register_family(&ipcon_family);
 	if (err)
-		goto err_family;
+		goto err_notifier;
 
 	return 0;
 
-err_family:
-	genl_unregister_family(&ipcon_family);
+err_notifier:
+	netlink_unregister_notifier(&ipcon_netlink_notifier);
 err_netns:
 	ipcon_netns_unregister();
 	return err;
 }
 
 /*
- * Unload with live peers: stop learning of released sockets first, then
- * unregister the family (which waits for requests in flight), then free every
- * namespace's registry without sending events, then wait for RCU frees.
+ * Unload with live peers: stop learning of released sockets first (a removal
+ * after the family is gone would send events to a multicast group id that
+ * may already belong to another family), then unregister the family (which
+ * waits for requests in flight), then free every namespace's registry
+ * without sending events, then wait for RCU frees.
  */
 static void __exit ipcon_exit(void)
 {

@@ -89,34 +89,62 @@ static int ipcon_group_get_dump_start(struct netlink_callback *cb)
 	return ipcon_group_dump_parse(cb, tb);
 }
 
-#define IPCON_OP(_cmd, _doit, _dumpit, _policy)			\
-	{							\
-		.cmd = (_cmd),					\
-		.doit = (_doit),				\
-		.dumpit = (_dumpit),				\
-		.policy = (_policy),				\
-		.maxattr = ARRAY_SIZE(_policy) - 1,		\
-	}
-
 const struct genl_ops ipcon_ops[] = {
-	IPCON_OP(IPCON_CMD_PEER_REGISTER, ipcon_nl_peer_register, NULL,
-		 ipcon_peer_register_policy),
-	IPCON_OP(IPCON_CMD_PEER_ATTACH, ipcon_nl_peer_attach, NULL,
-		 ipcon_peer_attach_policy),
-	IPCON_OP(IPCON_CMD_PEER_UNREGISTER, ipcon_nl_peer_unregister, NULL,
-		 ipcon_peer_unregister_policy),
-	IPCON_OP(IPCON_CMD_PEER_GET, ipcon_nl_peer_get, ipcon_nl_peer_dump,
-		 ipcon_peer_get_policy),
-	IPCON_OP(IPCON_CMD_UNICAST, ipcon_nl_unicast, NULL,
-		 ipcon_unicast_policy),
-	IPCON_OP(IPCON_CMD_GROUP_REGISTER, ipcon_nl_group_register, NULL,
-		 ipcon_group_register_policy),
-	IPCON_OP(IPCON_CMD_GROUP_UNREGISTER, ipcon_nl_group_unregister, NULL,
-		 ipcon_group_unregister_policy),
-	IPCON_OP(IPCON_CMD_GROUP_JOIN, ipcon_nl_group_join, NULL,
-		 ipcon_group_join_policy),
-	IPCON_OP(IPCON_CMD_GROUP_LEAVE, ipcon_nl_group_leave, NULL,
-		 ipcon_group_leave_policy),
+	{
+		.cmd = IPCON_CMD_PEER_REGISTER,
+		.doit = ipcon_nl_peer_register,
+		.policy = ipcon_peer_register_policy,
+		.maxattr = ARRAY_SIZE(ipcon_peer_register_policy) - 1,
+	},
+	{
+		.cmd = IPCON_CMD_PEER_ATTACH,
+		.doit = ipcon_nl_peer_attach,
+		.policy = ipcon_peer_attach_policy,
+		.maxattr = ARRAY_SIZE(ipcon_peer_attach_policy) - 1,
+	},
+	{
+		.cmd = IPCON_CMD_PEER_UNREGISTER,
+		.doit = ipcon_nl_peer_unregister,
+		.policy = ipcon_peer_unregister_policy,
+		.maxattr = ARRAY_SIZE(ipcon_peer_unregister_policy) - 1,
+	},
+	{
+		.cmd = IPCON_CMD_PEER_GET,
+		.doit = ipcon_nl_peer_get,
+		.dumpit = ipcon_nl_peer_dump,
+		.policy = ipcon_peer_get_policy,
+		.maxattr = ARRAY_SIZE(ipcon_peer_get_policy) - 1,
+	},
+	{
+		.cmd = IPCON_CMD_UNICAST,
+		.doit = ipcon_nl_unicast,
+		.policy = ipcon_unicast_policy,
+		.maxattr = ARRAY_SIZE(ipcon_unicast_policy) - 1,
+	},
+	{
+		.cmd = IPCON_CMD_GROUP_REGISTER,
+		.doit = ipcon_nl_group_register,
+		.policy = ipcon_group_register_policy,
+		.maxattr = ARRAY_SIZE(ipcon_group_register_policy) - 1,
+	},
+	{
+		.cmd = IPCON_CMD_GROUP_UNREGISTER,
+		.doit = ipcon_nl_group_unregister,
+		.policy = ipcon_group_unregister_policy,
+		.maxattr = ARRAY_SIZE(ipcon_group_unregister_policy) - 1,
+	},
+	{
+		.cmd = IPCON_CMD_GROUP_JOIN,
+		.doit = ipcon_nl_group_join,
+		.policy = ipcon_group_join_policy,
+		.maxattr = ARRAY_SIZE(ipcon_group_join_policy) - 1,
+	},
+	{
+		.cmd = IPCON_CMD_GROUP_LEAVE,
+		.doit = ipcon_nl_group_leave,
+		.policy = ipcon_group_leave_policy,
+		.maxattr = ARRAY_SIZE(ipcon_group_leave_policy) - 1,
+	},
 	{
 		.cmd = IPCON_CMD_GROUP_GET,
 		.doit = ipcon_nl_group_get,
@@ -125,8 +153,12 @@ const struct genl_ops ipcon_ops[] = {
 		.policy = ipcon_group_get_policy,
 		.maxattr = ARRAY_SIZE(ipcon_group_get_policy) - 1,
 	},
-	IPCON_OP(IPCON_CMD_MULTICAST, ipcon_nl_multicast, NULL,
-		 ipcon_multicast_policy),
+	{
+		.cmd = IPCON_CMD_MULTICAST,
+		.doit = ipcon_nl_multicast,
+		.policy = ipcon_multicast_policy,
+		.maxattr = ARRAY_SIZE(ipcon_multicast_policy) - 1,
+	},
 };
 
 const unsigned int ipcon_n_ops = ARRAY_SIZE(ipcon_ops);

@@ -6,6 +6,11 @@
  *   ipcon-smoke            run every check; exit status 0 when all pass
  *   ipcon-smoke hold       register peers, a group and a membership, print
  *                          "holding" and sleep (to unload the module under it)
+ *   ipcon-smoke stress N   N seconds of concurrent publishers, subscribers
+ *                          joining and leaving, unicast into full queues, peer
+ *                          churn, dumps and a kernel event listener; exits 0
+ *                          when no invariant broke (the module may be unloaded
+ *                          meanwhile: requests then fail and workers stop)
  */
 #include <errno.h>
 #include <poll.h>
@@ -15,7 +20,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
+#include <sys/wait.h>
 #include <linux/genetlink.h>
 #include <linux/netlink.h>
 
@@ -199,6 +206,16 @@ static struct pending *pending_of(int fd)
 		if (pending[i].fd == fd && pending[i].len)
 			return &pending[i];
 	return NULL;
+}
+
+static void sock_close(struct sock *s)
+{
+	struct pending *p;
+
+	while ((p = pending_of(s->fd)))
+		p->len = 0;
+	close(s->fd);
+	s->fd = -1;
 }
 
 static int recv_msg(struct sock *s, struct msg *m, int timeout_ms)
@@ -514,6 +531,246 @@ static int hold(void)
 		pause();
 }
 
+static time_t deadline;
+
+static int running(void)
+{
+	return time(NULL) < deadline;
+}
+
+/* A request failing with these means the family is gone (module unloaded). */
+static int family_gone(int err)
+{
+	return err == -ETIMEDOUT || err == -ENOENT || err == -EOPNOTSUPP;
+}
+
+static int stress_publisher(void)
+{
+	struct sock s = nl_open();
+	uint32_t delivered, dropped;
+	char buf[512];
+	long sent = 0;
+	int err;
+
+	if (peer_register(&s, "pub", NULL, NULL) ||
+	    simple(&s, IPCON_CMD_GROUP_REGISTER, NULL, "g1", NULL) ||
+	    simple(&s, IPCON_CMD_GROUP_REGISTER, NULL, "g2", NULL))
+		return 1;
+	memset(buf, 'p', sizeof(buf));
+	while (running()) {
+		err = multicast(&s, sent & 1 ? "g1" : "g2", buf,
+				sent % sizeof(buf), sent % 3 == 0,
+				&delivered, &dropped);
+		if (err) {
+			printf("stress: publisher: error %d\n", err);
+			return family_gone(err) ? 0 : 1;
+		}
+		sent++;
+	}
+	printf("stress: publisher sent %ld\n", sent);
+	return 0;
+}
+
+/* Attach @ctrl to the peer registered on @data (the two-socket shape). */
+static int attach(struct sock *data, struct sock *ctrl, const char *name)
+{
+	uint64_t cookie;
+	struct req r;
+	int err;
+
+	err = peer_register(data, name, &cookie, NULL);
+	if (err)
+		return err;
+	req_init(&r, family_id, IPCON_CMD_PEER_ATTACH, 0);
+	req_put(&r, IPCON_A_COOKIE, &cookie, sizeof(cookie));
+	return transact(ctrl, &r, NULL, NULL);
+}
+
+static int stress_subscriber(int id)
+{
+	static struct msg m;
+	long rounds = 0, got = 0;
+	int err, i;
+
+	while (running()) {
+		struct sock data = nl_open(), ctrl = nl_open();
+		const char *group = rounds & 1 ? "g1" : "g2";
+
+		no_enobufs(&data);
+		if (id & 1)
+			set_rcvbuf(&data, 2048);	/* overruns: missed counts */
+		err = attach(&data, &ctrl, NULL);
+		if (!err)
+			err = simple(&ctrl, IPCON_CMD_GROUP_JOIN, "pub", group, NULL);
+		if (err && err != -ENOENT) {
+			printf("stress: subscriber %d: error %d\n", id, err);
+			return family_gone(err) ? 0 : 1;
+		}
+		for (i = 0; i < 20 && recv_msg(&data, &m, 5) > 0; i++)
+			got++;
+		if (rounds % 3 == 0)
+			simple(&ctrl, IPCON_CMD_GROUP_LEAVE, "pub", group, NULL);
+		if (rounds % 2 == 0) {
+			struct req r;
+
+			req_init(&r, family_id, IPCON_CMD_PEER_UNREGISTER, 0);
+			transact(&ctrl, &r, NULL, NULL);
+		}
+		/* Alternate which socket closes first: either ends the peer. */
+		if (rounds & 2) {
+			sock_close(&ctrl);
+			sock_close(&data);
+		} else {
+			sock_close(&data);
+			sock_close(&ctrl);
+		}
+		rounds++;
+	}
+	printf("stress: subscriber %d: %ld rounds, %ld messages\n", id, rounds, got);
+	return 0;
+}
+
+static int stress_unicast(void)
+{
+	struct sock a = nl_open(), b = nl_open();
+	long ok = 0, full = 0;
+	static struct msg m;
+	int err = 0;
+
+	set_rcvbuf(&b, 4096);
+	if (peer_register(&a, "ua", NULL, NULL) || peer_register(&b, "ub", NULL, NULL))
+		return 1;
+	while (running()) {
+		err = unicast(&a, "ub", "0123456789", 10, NULL);
+		if (!err)
+			ok++;
+		else if (err == -EAGAIN)
+			full++;
+		else
+			break;
+		if (full && full % 16 == 0)
+			drain(&b);
+		if ((ok + full) % 5 == 0)
+			recv_msg(&b, &m, 0);
+	}
+	printf("stress: unicast %ld queued, %ld EAGAIN\n", ok, full);
+	if (running() && !family_gone(err)) {
+		printf("stress: unicast: error %d\n", err);
+		return 1;
+	}
+	return 0;
+}
+
+static int stress_churn(void)
+{
+	long rounds = 0;
+	char name[IPCON_MAX_NAME_LEN];
+	int err;
+
+	while (running()) {
+		struct sock s = nl_open();
+
+		snprintf(name, sizeof(name), "churn%ld", rounds % 4);
+		err = peer_register(&s, name, NULL, NULL);
+		if (err && err != -EEXIST) {
+			sock_close(&s);
+			printf("stress: churn: error %d\n", err);
+			return family_gone(err) ? 0 : 1;
+		}
+		if (!err)
+			simple(&s, IPCON_CMD_GROUP_REGISTER, NULL, "cg", NULL);
+		sock_close(&s);
+		rounds++;
+	}
+	printf("stress: churn %ld rounds\n", rounds);
+	return 0;
+}
+
+static int stress_dumper(void)
+{
+	struct sock s = nl_open();
+	long rounds = 0;
+	int n;
+
+	while (running()) {
+		n = dump_count(&s, rounds & 1 ? IPCON_CMD_GROUP_GET : IPCON_CMD_PEER_GET,
+			       NULL);
+		if (n < 0) {
+			printf("stress: dump: error %d\n", n);
+			return family_gone(n) ? 0 : 1;
+		}
+		rounds++;
+	}
+	printf("stress: %ld dumps\n", rounds);
+	return 0;
+}
+
+/* Kernel events must arrive with strictly increasing kevent-seq. */
+static int stress_listener(void)
+{
+	struct sock k = nl_open();
+	static struct kev kev[64];
+	uint64_t last = 0;
+	long total = 0;
+	int n, i;
+
+	no_enobufs(&k);
+	if (setsockopt(k.fd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &kevent_grp,
+		       sizeof(kevent_grp)))
+		return 1;
+	while (running()) {
+		n = read_kevents(&k, kev, 64);
+		for (i = 0; i < n; i++) {
+			if (kev[i].seq <= last) {
+				printf("stress: kevent-seq %llu after %llu\n",
+				       (unsigned long long)kev[i].seq,
+				       (unsigned long long)last);
+				return 1;
+			}
+			last = kev[i].seq;
+		}
+		total += n;
+	}
+	printf("stress: %ld kernel events, last seq %llu\n", total,
+	       (unsigned long long)last);
+	return 0;
+}
+
+static int stress(int seconds)
+{
+	int (*const workers[])(void) = {
+		stress_publisher, stress_unicast, stress_churn, stress_dumper,
+		stress_listener,
+	};
+	int i, status, failed = 0, n = 0;
+	pid_t pid;
+
+	resolve_family();
+	deadline = time(NULL) + seconds;
+	for (i = 0; i < (int)(sizeof(workers) / sizeof(workers[0])) + 4; i++) {
+		fflush(stdout);
+		pid = fork();
+		if (pid < 0)
+			die("fork");
+		if (!pid) {
+			if (i < (int)(sizeof(workers) / sizeof(workers[0])))
+				exit(workers[i]());
+			usleep(100000);	/* let the publisher register */
+			exit(stress_subscriber(i));
+		}
+		n++;
+	}
+	while (n-- > 0) {
+		pid = wait(&status);
+		if (!WIFEXITED(status) || WEXITSTATUS(status)) {
+			printf("stress: worker %d failed (status %#x)\n", pid, status);
+			failed = 1;
+		}
+	}
+	printf("%s\n", failed ? "STRESS FAILED" : "STRESS OK");
+	return failed;
+}
+
 int main(int argc, char **argv)
 {
 	struct sock k, a_data, a_ctrl, b, c, stranger, a2;
@@ -527,6 +784,8 @@ int main(int argc, char **argv)
 
 	if (argc > 1 && !strcmp(argv[1], "hold"))
 		return hold();
+	if (argc > 2 && !strcmp(argv[1], "stress"))
+		return stress(atoi(argv[2]));
 
 	resolve_family();
 
@@ -727,7 +986,7 @@ int main(int argc, char **argv)
 	check(err == -ENOENT, "leave again -> ENOENT (err %d)", err);
 
 	/* Kill alpha by closing its data socket: group-remove, then peer-remove. */
-	close(a_data.fd);
+	sock_close(&a_data);
 	a2 = nl_open();
 	err = peer_register(&a2, "alpha", NULL, NULL);
 	check(!err, "name alpha is free once its data socket closed (err %d)", err);
