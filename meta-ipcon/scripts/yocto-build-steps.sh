@@ -84,8 +84,11 @@ local-registry = "/nonexistent"
 linker = "${cross}gcc"
 CONFIG
 
-# do_compile: oe_cargo_build with the recipe's CARGO_BUILD_FLAGS.
+# do_compile: oe_cargo_build with the recipe's CARGO_BUILD_FLAGS, run in
+# B (outside S: the source tree's .cargo/config.toml is not read).
 B="$work/build"
+mkdir -p "$B"
+cd "$B"
 export CARGO_TARGET_DIR="$B/target"
 export CARGO_PROFILE_RELEASE_STRIP=false # exported by the recipe
 package_flags=

@@ -117,7 +117,8 @@ pub fn is_shell_shebang(first_line: &str) -> bool {
     };
     let mut words = command.split_whitespace();
     let mut program = words.next().unwrap_or_default();
-    if program.ends_with("/env") {
+    // `env [-S] sh` and `busybox sh` name the shell in the next word.
+    if program.ends_with("/env") || program.ends_with("/busybox") {
         program = words.find(|w| !w.starts_with('-')).unwrap_or_default();
     }
     let name = program.rsplit('/').next().unwrap_or_default();
@@ -186,6 +187,8 @@ mod tests {
         assert!(is_shell_shebang("#!/usr/bin/env bash"));
         assert!(is_shell_shebang("#!/usr/bin/env -S bash -eu"));
         assert!(is_shell_shebang("#! /bin/bash -e"));
+        assert!(is_shell_shebang("#!/bin/busybox sh"));
+        assert!(!is_shell_shebang("#!/bin/busybox awk"));
         assert!(!is_shell_shebang("#!/usr/bin/env python3"));
         assert!(!is_shell_shebang("#!/usr/bin/perl"));
         assert!(!is_shell_shebang("# just a comment"));
