@@ -73,7 +73,19 @@ pub fn write(root: &Path) -> Result<(), String> {
     Ok(())
 }
 
-/// Counts checks; each is a named list of problems (empty = passed).
+/// One checked item (a define list, an enum, a policy array, ...) and what is wrong with it.
+type Item = (String, Vec<String>);
+
+/// Flattens the problems of checked items.
+#[cfg(test)]
+fn problems(items: &[Item]) -> Vec<String> {
+    items
+        .iter()
+        .flat_map(|(name, p)| p.iter().map(move |line| format!("{name}: {line}")))
+        .collect()
+}
+
+/// Counts checked items; an item passes when it has no problem.
 #[derive(Default)]
 struct Report {
     passed: usize,
@@ -81,17 +93,25 @@ struct Report {
 }
 
 impl Report {
-    fn add(&mut self, what: &str, problems: Result<Vec<String>, String>) {
-        match problems {
-            Ok(p) if p.is_empty() => {
-                self.passed += 1;
-                println!("spec-check: {what}: ok");
-            }
-            Ok(p) => {
-                self.failed += 1;
-                println!("spec-check: {what}: FAILED");
-                for line in p {
-                    println!("  - {line}");
+    fn add(&mut self, what: &str, items: Result<Vec<Item>, String>) {
+        match items {
+            Ok(items) => {
+                let bad: Vec<&Item> = items.iter().filter(|(_, p)| !p.is_empty()).collect();
+                self.passed += items.len() - bad.len();
+                self.failed += bad.len();
+                if bad.is_empty() {
+                    println!("spec-check: {what}: {} ok", items.len());
+                } else {
+                    println!(
+                        "spec-check: {what}: {} of {} FAILED",
+                        bad.len(),
+                        items.len()
+                    );
+                    for (name, p) in bad {
+                        for line in p {
+                            println!("  - {name}: {line}");
+                        }
+                    }
                 }
             }
             Err(e) => {
@@ -338,7 +358,11 @@ fn camel(name: &str) -> String {
 // ---------------------------------------------------------------------------------------
 // (2) The Rust constants.
 
-fn check_rust(spec: &Spec, committed: &str) -> Vec<String> {
+fn check_rust(spec: &Spec, committed: &str) -> Vec<Item> {
+    vec![(RUST_PATH.to_string(), rust_problems(spec, committed))]
+}
+
+fn rust_problems(spec: &Spec, committed: &str) -> Vec<String> {
     let generated = match format_rust(&generate_rust(spec)) {
         Ok(g) => g,
         Err(e) => return vec![e],
@@ -620,7 +644,8 @@ fn generate_rust(spec: &Spec) -> String {
     out.push_str("impl Command {\n");
     out.push_str("    /// The highest command number.\n");
     let _ = writeln!(out, "    pub const MAX: u8 = {};\n", spec.ops.len());
-    let fns: [(&str, &str, fn(&Operation) -> Option<Vec<String>>); 5] = [
+    type ListOf = fn(&Operation) -> Option<Vec<String>>;
+    let fns: [(&str, &str, ListOf); 5] = [
         ("request_attrs", "Attributes of the request (do).", |o| {
             o.do_
                 .as_ref()
@@ -831,11 +856,8 @@ fn find_word(text: &str, word: &str) -> Option<usize> {
     let mut from = 0;
     while let Some(p) = text[from..].find(word) {
         let at = from + p;
-        let before = text[..at].chars().next_back().map_or(false, is_ident);
-        let after = text[at + word.len()..]
-            .chars()
-            .next()
-            .map_or(false, is_ident);
+        let before = text[..at].chars().next_back().is_some_and(is_ident);
+        let after = text[at + word.len()..].chars().next().is_some_and(is_ident);
         if !before && !after {
             return Some(at);
         }
@@ -929,12 +951,12 @@ fn eval_atom(
         .ok_or_else(|| format!("unknown symbol `{tok}`"))
 }
 
-fn check_header(spec: &Spec, text: &str) -> Vec<String> {
+fn check_header(spec: &Spec, text: &str) -> Vec<Item> {
     let header = match Header::parse(text) {
         Ok(h) => h,
-        Err(e) => return vec![format!("{HEADER_PATH}: {e}")],
+        Err(e) => return vec![(HEADER_PATH.to_string(), vec![e])],
     };
-    let mut problems = Vec::new();
+    let mut items: Vec<Item> = Vec::new();
 
     // Defines: the family name plus every const, nothing else.
     let mut expected: Vec<(String, String)> =
@@ -954,11 +976,11 @@ fn check_header(spec: &Spec, text: &str) -> Vec<String> {
         .filter(|(n, _)| n.starts_with("IPCON_"))
         .cloned()
         .collect();
+    let mut defines_problems = Vec::new();
     if defines != expected {
-        problems.push(format!(
-            "defines: header has {defines:?}, YAML says {expected:?}"
-        ));
+        defines_problems.push(format!("header has {defines:?}, YAML says {expected:?}"));
     }
+    items.push(("defines".to_string(), defines_problems));
 
     // Enums: one per definition, then the attributes and the commands.
     let mut wanted: Vec<(String, Vec<(String, i64)>)> = Vec::new();
@@ -989,14 +1011,17 @@ fn check_header(spec: &Spec, text: &str) -> Vec<String> {
         "IPCON_CMD_",
         spec.ops.iter().map(|o| o.name.as_str()).collect(),
     ));
+    let mut count_problems = Vec::new();
     if header.enums.len() != wanted.len() {
-        problems.push(format!(
+        count_problems.push(format!(
             "header has {} enums, YAML implies {}",
             header.enums.len(),
             wanted.len()
         ));
     }
+    items.push(("enum count".to_string(), count_problems));
     for (want_tag, want_entries) in &wanted {
+        let mut problems = Vec::new();
         let first = want_entries.first().map(|e| e.0.as_str()).unwrap_or("");
         let found = header.enums.iter().find(|(tag, entries)| {
             if want_tag.is_empty() {
@@ -1025,8 +1050,14 @@ fn check_header(spec: &Spec, text: &str) -> Vec<String> {
             }
             Some(_) => {}
         }
+        let label = if want_tag.is_empty() {
+            format!("enum {}*", first.trim_end_matches(|c: char| c != '_'))
+        } else {
+            format!("enum {want_tag}")
+        };
+        items.push((label, problems));
     }
-    problems
+    items
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1161,16 +1192,16 @@ fn expected_entry(a: &Attribute) -> PolicyEntry {
     }
 }
 
-fn check_policy(spec: &Spec, header: &str, policy: &str) -> Vec<String> {
+fn check_policy(spec: &Spec, header: &str, policy: &str) -> Vec<Item> {
     let symbols = match Header::parse(header) {
         Ok(h) => h.symbols(),
-        Err(e) => return vec![format!("{HEADER_PATH}: {e}")],
+        Err(e) => return vec![(HEADER_PATH.to_string(), vec![e])],
     };
     let policies = match parse_policies(policy, &symbols) {
         Ok(p) => p,
-        Err(e) => return vec![e],
+        Err(e) => return vec![(POLICY_PATH.to_string(), vec![e])],
     };
-    let mut problems = Vec::new();
+    let mut items: Vec<Item> = Vec::new();
     let mut expected: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for op in &spec.ops {
         let base = format!("ipcon_{}", lower_snake(&op.name));
@@ -1184,11 +1215,13 @@ fn check_policy(spec: &Spec, header: &str, policy: &str) -> Vec<String> {
         }
     }
     for (name, attrs) in &expected {
+        let mut problems = Vec::new();
         let Some(entries) = policies.get(name) else {
             // An operation without request attributes needs no policy array.
             if !attrs.is_empty() {
-                problems.push(format!("{name} missing (request attributes {attrs:?})"));
+                problems.push(format!("missing (request attributes {attrs:?})"));
             }
+            items.push((name.clone(), problems));
             continue;
         };
         let mut want: Vec<(String, PolicyEntry)> = Vec::new();
@@ -1198,9 +1231,9 @@ fn check_policy(spec: &Spec, header: &str, policy: &str) -> Vec<String> {
         }
         for (attr, entry) in &want {
             match entries.iter().find(|(a, _)| a == attr) {
-                None => problems.push(format!("{name}: {attr} missing")),
+                None => problems.push(format!("{attr} missing")),
                 Some((_, got)) if got != entry => {
-                    problems.push(format!("{name}: {attr} is {got:?}, YAML implies {entry:?}"))
+                    problems.push(format!("{attr} is {got:?}, YAML implies {entry:?}"))
                 }
                 Some(_) => {}
             }
@@ -1208,22 +1241,33 @@ fn check_policy(spec: &Spec, header: &str, policy: &str) -> Vec<String> {
         for (attr, _) in entries {
             if !want.iter().any(|(a, _)| a == attr) {
                 problems.push(format!(
-                    "{name}: {attr} is not a request attribute of the operation"
+                    "{attr} is not a request attribute of the operation"
                 ));
             }
         }
+        items.push((name.clone(), problems));
     }
+    let mut extra = Vec::new();
     for name in policies.keys() {
         if !expected.contains_key(name) {
-            problems.push(format!("{name}: no such operation request in the YAML"));
+            extra.push(format!("{name}: no such operation request in the YAML"));
         }
     }
-    problems
+    items.push(("no other policy arrays".to_string(), extra));
+    items
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn header_problems(spec: &Spec, text: &str) -> Vec<String> {
+        problems(&check_header(spec, text))
+    }
+
+    fn policy_problems(spec: &Spec, header: &str, policy: &str) -> Vec<String> {
+        problems(&check_policy(spec, header, policy))
+    }
 
     fn root() -> std::path::PathBuf {
         Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -1293,14 +1337,48 @@ mod tests {
         write(&root()).unwrap();
     }
 
+    /// `cargo test -p xtask -- --ignored run_on_repository` runs the whole check.
+    #[test]
+    #[ignore]
+    fn run_on_repository() {
+        run(&root()).unwrap();
+    }
+
     #[test]
     fn committed_header_and_rust_match_the_yaml() {
         let spec = spec();
         assert_eq!(
-            check_header(&spec, &read(HEADER_PATH)),
+            header_problems(&spec, &read(HEADER_PATH)),
             Vec::<String>::new()
         );
-        assert_eq!(check_rust(&spec, &read(RUST_PATH)), Vec::<String>::new());
+        assert_eq!(
+            problems(&check_rust(&spec, &read(RUST_PATH))),
+            Vec::<String>::new()
+        );
+    }
+
+    #[test]
+    fn the_kernel_policy_file_is_checked_item_by_item() {
+        let path = root().join(POLICY_PATH);
+        let Ok(policy) = std::fs::read_to_string(path) else {
+            return; // not written yet: `run` reports that
+        };
+        let spec = spec();
+        let header = read(HEADER_PATH);
+        let items = check_policy(&spec, &header, &policy);
+        // One item per operation request with a policy array, plus "no other arrays".
+        assert!(items.len() >= 12, "{items:?}");
+        let mutated = policy.replacen(
+            "NLA_POLICY_RANGE(NLA_U32, 1, 3)",
+            "NLA_POLICY_RANGE(NLA_U32, 0, 3)",
+            1,
+        );
+        if mutated != policy {
+            assert!(!policy_problems(&spec, &header, &mutated).is_empty());
+        }
+        let mutated = policy.replacen("NLA_NUL_STRING", "NLA_STRING", 1);
+        assert_ne!(mutated, policy);
+        assert!(!policy_problems(&spec, &header, &mutated).is_empty());
     }
 
     #[test]
@@ -1308,7 +1386,7 @@ mod tests {
         let spec = spec();
         let policy = policy_from(&spec);
         assert_eq!(
-            check_policy(&spec, &read(HEADER_PATH), &policy),
+            problems(&check_policy(&spec, &read(HEADER_PATH), &policy)),
             Vec::<String>::new()
         );
     }
@@ -1318,12 +1396,12 @@ mod tests {
         let spec = spec();
         let header =
             read(HEADER_PATH).replace("IPCON_GROUP_ACCESS_OPEN = 1", "IPCON_GROUP_ACCESS_OPEN = 0");
-        assert!(!check_header(&spec, &header).is_empty());
+        assert!(!header_problems(&spec, &header).is_empty());
         let header = read(HEADER_PATH).replace(
             "#define IPCON_MAX_NAME_LEN\t32",
             "#define IPCON_MAX_NAME_LEN\t33",
         );
-        assert!(!check_header(&spec, &header).is_empty());
+        assert!(!header_problems(&spec, &header).is_empty());
     }
 
     #[test]
@@ -1334,7 +1412,7 @@ mod tests {
             "\tIPCON_A_UID,\n\tIPCON_A_PID,",
         );
         assert_ne!(header, read(HEADER_PATH));
-        assert!(!check_header(&spec, &header).is_empty());
+        assert!(!header_problems(&spec, &header).is_empty());
     }
 
     #[test]
@@ -1345,19 +1423,19 @@ mod tests {
         );
         assert_ne!(yaml, read(YAML_PATH));
         let changed = Spec::parse(&yaml).unwrap();
-        assert!(!check_rust(&changed, &read(RUST_PATH)).is_empty());
+        assert!(!rust_problems(&changed, &read(RUST_PATH)).is_empty());
         // A new attribute at the end changes the header's attribute enum.
         let yaml = read(YAML_PATH).replace(
             "      -\n        name: pad\n",
             "      -\n        name: extra\n        type: u32\n      -\n        name: pad\n",
         );
         let changed = Spec::parse(&yaml).unwrap();
-        assert!(!check_header(&changed, &read(HEADER_PATH)).is_empty());
+        assert!(!header_problems(&changed, &read(HEADER_PATH)).is_empty());
         let original = spec();
         let policy = policy_from(&original);
         let yaml = read(YAML_PATH).replace("attributes: [ cookie ]", "attributes: [ cookie, pid ]");
         let changed = Spec::parse(&yaml).unwrap();
-        assert!(!check_policy(&changed, &read(HEADER_PATH), &policy).is_empty());
+        assert!(!policy_problems(&changed, &read(HEADER_PATH), &policy).is_empty());
     }
 
     #[test]
@@ -1367,7 +1445,7 @@ mod tests {
             "pub const MAX_PAYLOAD_LEN: usize = 2048;",
             "pub const MAX_PAYLOAD_LEN: usize = 4096;",
         );
-        assert!(!check_rust(&spec, &rust).is_empty());
+        assert!(!rust_problems(&spec, &rust).is_empty());
     }
 
     #[test]

@@ -883,8 +883,10 @@ fn visit_identity(
     f(Attr::PeerFlags, Value::U32(p.flags.bits()))
 }
 
+/// The reason of a remove event; an absent one reads as `Unknown(0)` so that the removal
+/// itself is never lost.
 fn reason(t: &AttrTable<'_>) -> Result<RemoveReason, WireError> {
-    Ok(RemoveReason::from_raw(t.req_u32(Attr::Reason)?))
+    Ok(RemoveReason::from_raw(t.u32(Attr::Reason)?.unwrap_or(0)))
 }
 
 /// A kernel event as a message body (the kernel's side; used by tests and fuzzing).
