@@ -538,10 +538,15 @@ static int running(void)
 	return time(NULL) < deadline;
 }
 
-/* A request failing with these means the family is gone (module unloaded). */
+/*
+ * A request failing with these means the family is gone (module unloaded):
+ * ENOENT for an unknown family id, EPROTONOSUPPORT for a dump started while
+ * the module is going away.
+ */
 static int family_gone(int err)
 {
-	return err == -ETIMEDOUT || err == -ENOENT || err == -EOPNOTSUPP;
+	return err == -ETIMEDOUT || err == -ENOENT || err == -EOPNOTSUPP ||
+	       err == -EPROTONOSUPPORT;
 }
 
 static int stress_publisher(void)
