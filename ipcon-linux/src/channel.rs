@@ -1,49 +1,42 @@
-//! Request/acknowledgement exchanges with the kernel over one socket, and
-//! generic netlink family resolution through `nlctrl`.
+//! Request/acknowledgement exchanges with the kernel over one socket,
+//! driving `ipcon-core`'s request tracker, and generic netlink family
+//! look-ups through `nlctrl`.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use ipcon_core::machine::request::{RequestTracker, Tracked};
+use ipcon_core::wire::ctrl::{FamilyRepr, GetFamilyRequest, GENL_ID_CTRL};
+use ipcon_core::wire::ipcon::{parse_incoming, Incoming, Reply, Request};
+use ipcon_core::wire::netlink::{Messages, NetlinkPacket};
+use ipcon_core::WireError;
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::proto::ctrl;
 use crate::socket::{NetlinkSocket, Wait};
-use crate::wire::{
-    get_str, get_u16, get_u32, parse_done, parse_error, Attrs, GenlMessage, Messages,
-    RequestBuilder, NLMSG_DONE, NLMSG_ERROR, NLMSG_MIN_TYPE, NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST,
-};
 
 /// Room for the largest request: a full payload, two names and the headers.
-pub(crate) const REQUEST_BUF_LEN: usize = crate::proto::spec::MAX_PAYLOAD_LEN + 256;
+pub(crate) const REQUEST_BUF_LEN: usize = ipcon_core::spec::MAX_PAYLOAD_LEN + 256;
 
-/// Receive buffer for replies; a dump datagram holds up to 32 KiB.
+/// Receive buffer for answers; a dump datagram holds up to 32 KiB.
 pub(crate) const REPLY_BUF_LEN: usize = 32 * 1024;
 
-/// Whether a request is a single `do` or a `dump`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum RequestKind {
-    /// One reply (optional) then the ACK.
-    Do,
-    /// Many replies ended by `NLMSG_DONE`.
-    Dump,
+/// An answer the caller of [`Channel::request`] gets to see.
+#[derive(Debug)]
+pub(crate) enum Answer<'a> {
+    /// A reply of the ipcon family.
+    Ipcon(Reply<'a>),
+    /// A reply of `nlctrl` (for family look-ups).
+    Ctrl(&'a NetlinkPacket<&'a [u8]>),
 }
 
-/// One request's identity: what it is for (error messages), where it goes.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Request {
-    pub operation: &'static str,
-    pub family: u16,
-    pub version: u8,
-    pub cmd: u8,
-    pub kind: RequestKind,
-}
-
-/// A socket used for requests, with its sequence counter and reply buffer
-/// (allocated once, so requests in steady state do not allocate).
+/// A socket used for requests, with its request tracker and its answer
+/// buffer (allocated once: requests in steady state do not allocate).
 #[derive(Debug)]
 pub(crate) struct Channel {
     socket: NetlinkSocket,
-    seq: u32,
-    replies: Box<[u8]>,
+    tracker: RequestTracker<1>,
+    answers: Box<[u8]>,
     timeout: Duration,
+    epoch: Instant,
 }
 
 impl Channel {
@@ -52,9 +45,10 @@ impl Channel {
     pub fn new(socket: NetlinkSocket, timeout: Duration) -> Self {
         Self {
             socket,
-            seq: 0,
-            replies: vec![0u8; REPLY_BUF_LEN].into_boxed_slice(),
+            tracker: RequestTracker::new(),
+            answers: vec![0u8; REPLY_BUF_LEN].into_boxed_slice(),
             timeout,
+            epoch: Instant::now(),
         }
     }
 
@@ -63,152 +57,159 @@ impl Channel {
         self.socket
     }
 
-    /// Sends a request built by `build` and feeds every reply message to
+    fn now_ms(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// Sends `request` to the ipcon family `family` and feeds every reply to
     /// `on_reply` until the kernel's ACK (or `NLMSG_DONE` for a dump).
-    ///
-    /// An error from `on_reply` is returned after the exchange completed, so
-    /// the socket is left clean for the next request.
     pub fn request(
         &mut self,
-        req: Request,
-        build: impl FnOnce(&mut RequestBuilder<'_>),
-        mut on_reply: impl FnMut(GenlMessage<'_>) -> Result<()>,
+        operation: &'static str,
+        family: u16,
+        request: &Request<'_>,
+        mut on_reply: impl FnMut(&Reply<'_>) -> Result<()>,
     ) -> Result<()> {
-        self.seq = self.seq.wrapping_add(1).max(1);
-        let seq = self.seq;
-        let flags = match req.kind {
-            RequestKind::Do => NLM_F_REQUEST | NLM_F_ACK,
-            RequestKind::Dump => NLM_F_REQUEST | NLM_F_DUMP,
-        };
+        let seq = self.begin(operation, request.is_dump())?;
         let mut out = [0u8; REQUEST_BUF_LEN];
-        let mut builder =
-            RequestBuilder::new(&mut out, req.family, flags, seq, req.cmd, req.version);
-        build(&mut builder);
-        let datagram = builder
-            .finish()
-            .map_err(|_| Error::new(req.operation, ErrorKind::TooBig))?;
+        let len = request
+            .emit(&request.header(family, seq, 0), &mut out)
+            .map_err(|e| self.abandon(seq, wire_error(operation, e)))?;
+        self.send(operation, seq, &out[..len])?;
+        self.await_completion(operation, seq, family, |answer| match answer {
+            Answer::Ipcon(reply) => on_reply(&reply),
+            Answer::Ctrl(_) => Ok(()),
+        })
+    }
+
+    /// Looks a generic netlink family up by name ([`ErrorKind::NotFound`]
+    /// when there is none).
+    pub fn lookup_family(&mut self, name: &str) -> Result<FamilyRepr> {
+        const OPERATION: &str = "look up generic netlink family";
+        let seq = self.begin(OPERATION, false)?;
+        let mut out = [0u8; 64];
+        let request = GetFamilyRequest { name };
+        let len = request
+            .emit(&GetFamilyRequest::header(seq, 0), &mut out)
+            .map_err(|e| self.abandon(seq, wire_error(OPERATION, e)))?;
+        self.send(OPERATION, seq, &out[..len])?;
+        let mut found = None;
+        self.await_completion(OPERATION, seq, GENL_ID_CTRL, |answer| {
+            if let Answer::Ctrl(packet) = answer {
+                found = Some(FamilyRepr::parse(packet).map_err(|e| wire_error(OPERATION, e))?);
+            }
+            Ok(())
+        })?;
+        found.ok_or_else(|| Error::protocol(OPERATION))
+    }
+
+    fn begin(&mut self, operation: &'static str, dump: bool) -> Result<u32> {
+        let now = self.now_ms();
+        let timeout = u64::try_from(self.timeout.as_millis()).unwrap_or(u64::MAX);
+        // A request that timed out earlier is forgotten: its late answer is stale.
+        while self.tracker.expire(u64::MAX).is_some() {}
+        self.tracker
+            .begin(dump, now, timeout)
+            .map_err(|_| Error::protocol(operation))
+    }
+
+    fn abandon(&mut self, seq: u32, err: Error) -> Error {
+        self.tracker.cancel(seq);
+        err
+    }
+
+    fn send(&mut self, operation: &'static str, seq: u32, datagram: &[u8]) -> Result<()> {
         self.socket
             .send(datagram)
-            .map_err(|e| Error::from_io(req.operation, &e))?;
+            .map_err(|e| self.abandon(seq, Error::from_io(operation, &e)))
+    }
 
+    /// Receives until request `seq` completed, failed or timed out.
+    ///
+    /// An error from `on_answer` is returned once the exchange is over, so
+    /// the socket is left clean for the next request.
+    fn await_completion(
+        &mut self,
+        operation: &'static str,
+        seq: u32,
+        family: u16,
+        mut on_answer: impl FnMut(Answer<'_>) -> Result<()>,
+    ) -> Result<()> {
         let mut deferred: Option<Error> = None;
+        let deadline = self.tracker.next_deadline().unwrap_or(0);
         loop {
-            let got = self
-                .socket
-                .recv(&mut self.replies, Wait::Timeout(self.timeout))
-                .map_err(|e| Error::from_io(req.operation, &e))?;
+            let left = deadline.saturating_sub(self.now_ms());
+            let got = match self.socket.recv(
+                &mut self.answers,
+                Wait::Timeout(Duration::from_millis(left)),
+            ) {
+                Ok(got) => got,
+                Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {
+                    self.tracker.cancel(seq);
+                    return Err(Error::new(operation, ErrorKind::Timeout));
+                }
+                Err(e) => return Err(self.abandon(seq, Error::from_io(operation, &e))),
+            };
             if got.source_port != 0 {
                 continue;
             }
             if got.truncated {
-                return Err(Error::protocol(req.operation));
+                deferred.get_or_insert(Error::protocol(operation));
+                continue;
             }
-            for msg in Messages::new(&self.replies[..got.len]) {
-                let msg = msg.map_err(|_| Error::protocol(req.operation))?;
-                if msg.seq != seq {
-                    // An answer to an earlier request that timed out.
+            for packet in Messages::new(&self.answers[..got.len]) {
+                let Ok(packet) = packet else {
+                    deferred.get_or_insert(Error::protocol(operation));
+                    break;
+                };
+                if packet.message_type() == GENL_ID_CTRL
+                    && family == GENL_ID_CTRL
+                    && packet.seq() == seq
+                {
+                    if let Err(e) = on_answer(Answer::Ctrl(&packet)) {
+                        deferred.get_or_insert(e);
+                    }
                     continue;
                 }
-                match msg.kind {
-                    NLMSG_ERROR => {
-                        let ack = parse_error(msg.payload, msg.flags)
-                            .map_err(|_| Error::protocol(req.operation))?;
-                        if ack.errno != 0 {
-                            return Err(Error::from_errno(req.operation, ack.errno)
-                                .with_kernel_message(ack.message.unwrap_or("")));
+                let incoming = match parse_incoming(&packet, family) {
+                    Ok(incoming) => incoming,
+                    Err(e) => {
+                        if packet.seq() == seq {
+                            deferred.get_or_insert(wire_error(operation, e));
                         }
-                        return deferred.map_or(Ok(()), Err);
+                        continue;
                     }
-                    NLMSG_DONE if req.kind == RequestKind::Dump => {
-                        let done = parse_done(msg.payload, msg.flags);
-                        if done.errno != 0 {
-                            return Err(Error::from_errno(req.operation, done.errno)
-                                .with_kernel_message(done.message.unwrap_or("")));
-                        }
-                        return deferred.map_or(Ok(()), Err);
-                    }
-                    kind if kind < NLMSG_MIN_TYPE => {}
-                    kind if kind == req.family => {
-                        let result = GenlMessage::parse(msg.payload)
-                            .map_err(|_| Error::protocol(req.operation))
-                            .and_then(&mut on_reply);
-                        if let Err(e) = result {
-                            deferred.get_or_insert(e);
+                };
+                match self.tracker.handle(&incoming) {
+                    Tracked::Reply { .. } => {
+                        if let Incoming::Reply { reply, .. } = incoming {
+                            if let Err(e) = on_answer(Answer::Ipcon(reply)) {
+                                deferred.get_or_insert(e);
+                            }
                         }
                     }
-                    _ => {}
+                    Tracked::Completed { .. } => return deferred.map_or(Ok(()), Err),
+                    Tracked::Failed { errno, .. } => {
+                        let mut err = Error::from_errno(operation, errno);
+                        if let Incoming::Error { ext, .. } = incoming {
+                            err = err.with_kernel_message(ext.message.unwrap_or(""));
+                        }
+                        return Err(err);
+                    }
+                    Tracked::Stale { .. } | Tracked::Unsolicited | Tracked::Ignored => {}
                 }
             }
         }
     }
 }
 
-/// A resolved generic netlink family.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Family {
-    /// Its dynamic id (the netlink message type of its messages).
-    pub id: u16,
-    /// The version the kernel side registered.
-    pub version: u32,
-    /// The id of the multicast group asked for, if the family has it.
-    pub group: Option<u32>,
-}
-
-/// Asks `nlctrl` for family `name` and the id of its multicast group
-/// `group`. A missing family is `NotFound`.
-pub(crate) fn resolve_family(channel: &mut Channel, name: &str, group: &str) -> Result<Family> {
-    let mut family = None;
-    channel.request(
-        Request {
-            operation: "resolve family",
-            family: ctrl::FAMILY_ID,
-            version: ctrl::VERSION,
-            cmd: ctrl::CMD_GETFAMILY,
-            kind: RequestKind::Do,
-        },
-        |b| {
-            b.attr_str(ctrl::ATTR_FAMILY_NAME, name);
-        },
-        |reply| {
-            let mut id = None;
-            let mut version = 0;
-            let mut group_id = None;
-            for (ty, v) in reply.attrs.iter() {
-                match ty {
-                    ctrl::ATTR_FAMILY_ID => id = get_u16(v),
-                    ctrl::ATTR_VERSION => version = get_u32(v).unwrap_or(0),
-                    ctrl::ATTR_MCAST_GROUPS => {
-                        group_id = group_id.or_else(|| find_group(Attrs::new(v), group));
-                    }
-                    _ => {}
-                }
-            }
-            let id = id.ok_or_else(|| Error::protocol("resolve family"))?;
-            family = Some(Family {
-                id,
-                version,
-                group: group_id,
-            });
-            Ok(())
-        },
-    )?;
-    family.ok_or_else(|| Error::protocol("resolve family"))
-}
-
-/// Finds `name` in a nested `CTRL_ATTR_MCAST_GROUPS` list.
-fn find_group(groups: Attrs<'_>, name: &str) -> Option<u32> {
-    groups.iter().find_map(|(_, entry)| {
-        let mut id = None;
-        let mut matches = false;
-        for (ty, v) in Attrs::new(entry).iter() {
-            match ty {
-                ctrl::ATTR_MCAST_GRP_NAME => matches = get_str(v) == Some(name),
-                ctrl::ATTR_MCAST_GRP_ID => id = get_u32(v),
-                _ => {}
-            }
-        }
-        id.filter(|_| matches)
-    })
+/// A wire-format failure while doing `operation`.
+pub(crate) fn wire_error(operation: &'static str, err: WireError) -> Error {
+    match err {
+        WireError::PayloadTooLarge => Error::new(operation, ErrorKind::TooBig),
+        WireError::BadName(e) => Error::from(e).in_operation(operation),
+        _ => Error::protocol(operation).with_detail_text(err),
+    }
 }
 
 #[cfg(test)]
@@ -222,65 +223,40 @@ mod tests {
     #[test]
     fn resolves_nlctrl_itself_and_its_notify_group() {
         let mut ch = channel();
-        let family = resolve_family(&mut ch, "nlctrl", "notify").unwrap();
-        assert_eq!(family.id, ctrl::FAMILY_ID);
+        let family = ch.lookup_family("nlctrl").unwrap();
+        assert_eq!(family.id, GENL_ID_CTRL);
         assert!(family.version >= 1);
-        assert_eq!(family.group, Some(0x10));
+        assert_eq!(family.mcast_group_id("notify"), Some(0x10));
         // The channel stays usable: a second request works too.
-        let again = resolve_family(&mut ch, "nlctrl", "no-such-group").unwrap();
-        assert_eq!(again.group, None);
+        let again = ch.lookup_family("nlctrl").unwrap();
+        assert_eq!(again.mcast_group_id("no-such-group"), None);
     }
 
     #[test]
     fn a_missing_family_is_not_found() {
         let mut ch = channel();
-        let err = resolve_family(&mut ch, "no_such_fam", "g").unwrap_err();
+        let err = ch.lookup_family("no_such_fam").unwrap_err();
         assert_eq!(err.kind(), ErrorKind::NotFound);
         assert_eq!(err.errno(), Some(libc::ENOENT));
+        // And the next request still gets its own answer.
+        assert_eq!(ch.lookup_family("nlctrl").unwrap().id, GENL_ID_CTRL);
     }
 
     #[test]
-    fn a_dump_of_all_families_ends_with_done() {
+    fn an_overlong_family_name_fails_before_sending() {
         let mut ch = channel();
-        let mut names = Vec::new();
-        ch.request(
-            Request {
-                operation: "dump families",
-                family: ctrl::FAMILY_ID,
-                version: ctrl::VERSION,
-                cmd: ctrl::CMD_GETFAMILY,
-                kind: RequestKind::Dump,
-            },
-            |_| {},
-            |reply| {
-                for (ty, v) in reply.attrs.iter() {
-                    if ty == ctrl::ATTR_FAMILY_NAME {
-                        names.push(get_str(v).unwrap_or("?").to_owned());
-                    }
-                }
-                Ok(())
-            },
-        )
-        .unwrap();
-        assert!(names.iter().any(|n| n == "nlctrl"), "{names:?}");
+        let err = ch.lookup_family("a_name_longer_than_15").unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Protocol);
+        assert_eq!(ch.lookup_family("nlctrl").unwrap().id, GENL_ID_CTRL);
     }
 
     #[test]
-    fn an_invalid_request_reports_the_errno() {
+    fn a_request_to_a_missing_family_is_rejected_by_the_kernel() {
         let mut ch = channel();
-        // nlctrl has no command 200: the kernel answers EOPNOTSUPP.
+        // 0x7ff0 is no registered generic netlink family: the kernel answers
+        // with an errno, which must come back as the error of this request.
         let err = ch
-            .request(
-                Request {
-                    operation: "bogus",
-                    family: ctrl::FAMILY_ID,
-                    version: ctrl::VERSION,
-                    cmd: 200,
-                    kind: RequestKind::Do,
-                },
-                |_| {},
-                |_| Ok(()),
-            )
+            .request("peer dump", 0x7ff0, &Request::PeerDump, |_| Ok(()))
             .unwrap_err();
         assert!(err.errno().is_some(), "{err}");
     }

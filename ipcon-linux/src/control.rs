@@ -5,17 +5,24 @@
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-use crate::channel::{resolve_family, Channel, Family, Request, RequestKind};
+use ipcon_core::spec::{FAMILY_NAME, KEVENT_GROUP_NAME, VERSION};
+use ipcon_core::wire::ipcon::{PeerRef, Reply, Request};
+use ipcon_core::Name;
+
+use crate::channel::Channel;
 use crate::error::{Error, ErrorKind, Result};
 use crate::info::{GroupInfo, PeerInfo};
-use crate::name::Name;
-use crate::proto::{attr, cmd};
 use crate::socket::NetlinkSocket;
 use crate::sys::NetlinkOption;
-use crate::wire::RequestBuilder;
 
-/// The generic netlink family name.
-const FAMILY_NAME: &str = crate::proto::spec::FAMILY_NAME;
+/// The ipcon family as resolved at start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Family {
+    /// Its id: the netlink message type of ipcon messages.
+    pub id: u16,
+    /// The id of the `ipcon_kevent` multicast group.
+    pub kevent_group: u32,
+}
 
 /// Opens a socket with the options every request socket wants: the
 /// kernel's error text, short error messages.
@@ -32,6 +39,33 @@ pub(crate) fn open_request_socket() -> Result<NetlinkSocket> {
     Ok(socket)
 }
 
+/// Resolves the ipcon family on `channel`: a missing family means the
+/// module is not loaded; another version or no kernel event group is a
+/// protocol error.
+fn resolve_ipcon(channel: &mut Channel) -> Result<Family> {
+    const OPERATION: &str = "open ipcon";
+    let repr = channel.lookup_family(FAMILY_NAME).map_err(|e| {
+        if e.kind() == ErrorKind::NotFound {
+            Error::new(OPERATION, ErrorKind::ModuleNotLoaded)
+        } else {
+            e
+        }
+    })?;
+    if repr.version != u32::from(VERSION) {
+        return Err(Error::protocol(OPERATION).with_detail_text(format_args!(
+            "the module speaks protocol version {}, this library {VERSION}",
+            repr.version
+        )));
+    }
+    let kevent_group = repr.mcast_group_id(KEVENT_GROUP_NAME).ok_or_else(|| {
+        Error::protocol(OPERATION).with_detail_text("the family has no ipcon_kevent group")
+    })?;
+    Ok(Family {
+        id: repr.id,
+        kevent_group,
+    })
+}
+
 /// The request socket and what it resolved.
 #[derive(Debug)]
 pub(crate) struct Control {
@@ -40,22 +74,10 @@ pub(crate) struct Control {
 }
 
 impl Control {
-    /// Opens a request socket and resolves the ipcon family; a missing
-    /// family means the module is not loaded.
+    /// Opens a request socket and resolves the ipcon family.
     pub fn open(timeout: Duration) -> Result<Self> {
         let mut channel = Channel::new(open_request_socket()?, timeout);
-        let family = resolve_family(
-            &mut channel,
-            FAMILY_NAME,
-            crate::proto::spec::KEVENT_GROUP_NAME,
-        )
-        .map_err(|e| {
-            if e.kind() == ErrorKind::NotFound {
-                Error::new("open ipcon", ErrorKind::ModuleNotLoaded)
-            } else {
-                e
-            }
-        })?;
+        let family = resolve_ipcon(&mut channel)?;
         Ok(Self {
             channel: Mutex::new(channel),
             family,
@@ -67,113 +89,84 @@ impl Control {
     }
 
     /// The channel; a panic in another thread while holding it leaves it
-    /// usable (each request starts from a fresh sequence number).
-    pub fn lock(&self) -> MutexGuard<'_, Channel> {
+    /// usable (the tracker forgets unfinished requests).
+    fn lock(&self) -> MutexGuard<'_, Channel> {
         self.channel.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// A `do` request of the ipcon family with no reply content.
-    pub fn command(
+    /// Sends `request` and hands each reply to `on_reply`.
+    pub fn request(
         &self,
         operation: &'static str,
-        command: u8,
-        build: impl FnOnce(&mut RequestBuilder<'_>),
+        request: &Request<'_>,
+        on_reply: impl FnMut(&Reply<'_>) -> Result<()>,
     ) -> Result<()> {
-        self.lock().request(
-            self.request(operation, command, RequestKind::Do),
-            build,
-            |_| Ok(()),
-        )
+        self.lock()
+            .request(operation, self.family.id, request, on_reply)
     }
 
-    pub fn request(&self, operation: &'static str, command: u8, kind: RequestKind) -> Request {
-        Request {
-            operation,
-            family: self.family.id,
-            version: crate::proto::spec::VERSION,
-            cmd: command,
-            kind,
-        }
+    /// Sends `request`, expecting no reply content.
+    pub fn command(&self, operation: &'static str, request: &Request<'_>) -> Result<()> {
+        self.request(operation, request, |_| Ok(()))
     }
 
     /// Looks a peer up by name or port.
-    pub fn peer(&self, by: PeerKey<'_>) -> Result<PeerInfo> {
+    pub fn peer(&self, peer: PeerRef) -> Result<PeerInfo> {
+        const OPERATION: &str = "look up peer";
         let mut found = None;
-        self.lock().request(
-            self.request("look up peer", cmd::PEER_GET, RequestKind::Do),
-            |b| match by {
-                PeerKey::Name(name) => {
-                    b.attr_str(attr::PEER_NAME, name.as_str());
-                }
-                PeerKey::Port(port) => {
-                    b.attr_u32(attr::PORT, port);
-                }
-            },
-            |reply| {
-                found = PeerInfo::parse(reply.attrs);
-                found
-                    .map(|_| ())
-                    .ok_or_else(|| Error::protocol("look up peer"))
-            },
-        )?;
-        found.ok_or_else(|| Error::new("look up peer", ErrorKind::NotFound))
+        self.request(OPERATION, &Request::PeerGet { peer }, |reply| match reply {
+            Reply::Peer(p) => {
+                found = Some(PeerInfo::from_wire(p));
+                Ok(())
+            }
+            _ => Err(Error::protocol(OPERATION)),
+        })?;
+        found.ok_or_else(|| Error::new(OPERATION, ErrorKind::NotFound))
     }
 
     /// Calls `each` for every peer of the network namespace.
     pub fn each_peer(&self, mut each: impl FnMut(&PeerInfo)) -> Result<()> {
-        self.lock().request(
-            self.request("list peers", cmd::PEER_GET, RequestKind::Dump),
-            |_| {},
-            |reply| {
-                let peer =
-                    PeerInfo::parse(reply.attrs).ok_or_else(|| Error::protocol("list peers"))?;
-                each(&peer);
+        const OPERATION: &str = "list peers";
+        self.request(OPERATION, &Request::PeerDump, |reply| match reply {
+            Reply::Peer(p) => {
+                each(&PeerInfo::from_wire(p));
                 Ok(())
-            },
-        )
+            }
+            _ => Err(Error::protocol(OPERATION)),
+        })
     }
 
     /// Looks a group up by owner and name.
-    pub fn group(&self, owner: &Name, group: &Name) -> Result<GroupInfo> {
+    pub fn group(&self, owner: Name, group: Name) -> Result<GroupInfo> {
+        const OPERATION: &str = "look up group";
         let mut found = None;
-        self.lock().request(
-            self.request("look up group", cmd::GROUP_GET, RequestKind::Do),
-            |b| {
-                b.attr_str(attr::PEER_NAME, owner.as_str())
-                    .attr_str(attr::GROUP_NAME, group.as_str());
-            },
-            |reply| {
-                found = GroupInfo::parse(reply.attrs);
-                found
-                    .map(|_| ())
-                    .ok_or_else(|| Error::protocol("look up group"))
+        self.request(
+            OPERATION,
+            &Request::GroupGet { owner, group },
+            |reply| match reply {
+                Reply::Group(g) => {
+                    found = Some(GroupInfo::from_wire(g));
+                    Ok(())
+                }
+                _ => Err(Error::protocol(OPERATION)),
             },
         )?;
-        found.ok_or_else(|| Error::new("look up group", ErrorKind::NotFound))
+        found.ok_or_else(|| Error::new(OPERATION, ErrorKind::NotFound))
     }
 
     /// Calls `each` for every group (of `owner` only, if given).
-    pub fn each_group(&self, owner: Option<&Name>, mut each: impl FnMut(&GroupInfo)) -> Result<()> {
-        self.lock().request(
-            self.request("list groups", cmd::GROUP_GET, RequestKind::Dump),
-            |b| {
-                if let Some(owner) = owner {
-                    b.attr_str(attr::PEER_NAME, owner.as_str());
+    pub fn each_group(&self, owner: Option<Name>, mut each: impl FnMut(&GroupInfo)) -> Result<()> {
+        const OPERATION: &str = "list groups";
+        self.request(
+            OPERATION,
+            &Request::GroupDump { owner },
+            |reply| match reply {
+                Reply::Group(g) => {
+                    each(&GroupInfo::from_wire(g));
+                    Ok(())
                 }
-            },
-            |reply| {
-                let group =
-                    GroupInfo::parse(reply.attrs).ok_or_else(|| Error::protocol("list groups"))?;
-                each(&group);
-                Ok(())
+                _ => Err(Error::protocol(OPERATION)),
             },
         )
     }
-}
-
-/// How to find a peer.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum PeerKey<'a> {
-    Name(&'a Name),
-    Port(u32),
 }

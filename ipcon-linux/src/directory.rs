@@ -2,11 +2,13 @@
 
 use std::time::Duration;
 
-use crate::control::{Control, PeerKey};
+use ipcon_core::wire::ipcon::PeerRef;
+use ipcon_core::Name;
+
+use crate::control::Control;
 use crate::error::{ErrorKind, Result};
 use crate::handler::DEFAULT_REQUEST_TIMEOUT;
 use crate::info::{GroupInfo, PeerInfo};
-use crate::name::Name;
 
 /// Read-only access to the peers and groups of the network namespace.
 ///
@@ -40,12 +42,12 @@ impl Directory {
 
     /// Describes the peer named `peer` ([`ErrorKind::NotFound`] if absent).
     pub fn peer(&self, peer: &str) -> Result<PeerInfo> {
-        self.control.peer(PeerKey::Name(&Name::new(peer)?))
+        self.control.peer(PeerRef::Name(Name::new(peer)?))
     }
 
     /// Describes the peer at `port`.
     pub fn peer_by_port(&self, port: u32) -> Result<PeerInfo> {
-        self.control.peer(PeerKey::Port(port))
+        self.control.peer(PeerRef::Port(port))
     }
 
     /// Whether a peer named `peer` is registered.
@@ -59,7 +61,7 @@ impl Directory {
 
     /// Describes group `group` of `owner`, or `None`.
     pub fn group(&self, owner: &str, group: &str) -> Result<Option<GroupInfo>> {
-        match self.control.group(&Name::new(owner)?, &Name::new(group)?) {
+        match self.control.group(Name::new(owner)?, Name::new(group)?) {
             Ok(g) => Ok(Some(g)),
             Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
             Err(e) => Err(e),
@@ -74,7 +76,7 @@ impl Directory {
     /// Calls `each` for every group (of `owner` only, if given).
     pub fn for_each_group(&self, owner: Option<&str>, each: impl FnMut(&GroupInfo)) -> Result<()> {
         let owner = owner.map(Name::new).transpose()?;
-        self.control.each_group(owner.as_ref(), each)
+        self.control.each_group(owner, each)
     }
 
     /// Lists every peer.

@@ -63,6 +63,7 @@ pub struct Error {
     errno: Option<i32>,
     operation: &'static str,
     kernel_message: Option<Box<str>>,
+    detail: Option<Box<str>>,
 }
 
 /// The result type of this library.
@@ -76,6 +77,7 @@ impl Error {
             errno: None,
             operation,
             kernel_message: None,
+            detail: None,
         }
     }
 
@@ -87,6 +89,7 @@ impl Error {
             errno: Some(errno),
             operation,
             kernel_message: None,
+            detail: None,
         }
     }
 
@@ -114,6 +117,18 @@ impl Error {
         if !text.is_empty() {
             self.kernel_message = Some(text.into());
         }
+        self
+    }
+
+    /// Attaches the library's own explanation (e.g. why a name is invalid).
+    pub(crate) fn with_detail_text(mut self, detail: impl fmt::Display) -> Self {
+        self.detail = Some(detail.to_string().into());
+        self
+    }
+
+    /// Sets what the library was doing.
+    pub(crate) fn in_operation(mut self, operation: &'static str) -> Self {
+        self.operation = operation;
         self
     }
 
@@ -207,6 +222,9 @@ impl fmt::Display for Error {
                 None => write!(f, " ({code})")?,
             }
         }
+        if let Some(text) = &self.detail {
+            write!(f, " ({text})")?;
+        }
         if let Some(text) = &self.kernel_message {
             write!(f, ": {text}")?;
         }
@@ -236,6 +254,12 @@ fn errno_name(errno: i32) -> Option<&'static str> {
 }
 
 impl std::error::Error for Error {}
+
+impl From<ipcon_core::NameError> for Error {
+    fn from(err: ipcon_core::NameError) -> Self {
+        Self::new("check name", ErrorKind::InvalidName).with_detail_text(err)
+    }
+}
 
 impl From<Error> for io::Error {
     fn from(err: Error) -> Self {
@@ -286,6 +310,20 @@ mod tests {
             "register group: ipcon limit reached (ENOSPC): max_groups_per_peer reached"
         );
         assert_eq!(err.kernel_message(), Some("max_groups_per_peer reached"));
+    }
+
+    #[test]
+    fn name_errors_say_what_is_wrong() {
+        let err = Error::from(ipcon_linux_name_error());
+        assert_eq!(err.kind(), ErrorKind::InvalidName);
+        assert_eq!(
+            err.to_string(),
+            "check name: invalid name or argument (name is longer than 31 bytes)"
+        );
+    }
+
+    fn ipcon_linux_name_error() -> ipcon_core::NameError {
+        ipcon_core::Name::new(&"x".repeat(40)).unwrap_err()
     }
 
     #[test]

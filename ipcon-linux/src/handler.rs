@@ -4,17 +4,17 @@
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::time::Duration;
 
-use crate::channel::{Channel, RequestKind};
-use crate::control::{open_request_socket, Control, PeerKey};
+use ipcon_core::spec::MAX_PAYLOAD_LEN;
+use ipcon_core::wire::ipcon::{PeerRef, Reply, Request};
+use ipcon_core::{Message, Name};
+
+use crate::channel::Channel;
+use crate::control::{open_request_socket, Control};
 use crate::error::{Error, ErrorKind, Result};
 use crate::info::{GroupInfo, JoinAccess, PeerInfo};
-use crate::message::{Message, MAX_PAYLOAD_LEN};
-use crate::name::Name;
-use crate::proto::{attr, cmd};
 use crate::receiver::Receiver;
 use crate::socket::{NetlinkSocket, Wait};
 use crate::sys::NetlinkOption;
-use crate::wire::{get_u32, get_u64};
 
 /// Default receive buffer of the data socket.
 pub const DEFAULT_RECV_BUFFER: usize = 1024 * 1024;
@@ -143,35 +143,29 @@ impl Handler {
         data.set_recv_buffer(options.recv_buffer)
             .map_err(|e| Error::from_io("set receive buffer", &e))?;
         if options.kevents {
-            join_kevents(&data, family.group)?;
+            join_kevents(&data, family.kevent_group)?;
         }
 
         // The data socket registers (its port becomes the peer's identity)...
         let mut registrar = Channel::new(data, options.request_timeout);
         let mut cookie = None;
         registrar.request(
-            control.request("register peer", cmd::PEER_REGISTER, RequestKind::Do),
-            |b| {
-                if let Some(name) = &options.name {
-                    b.attr_str(attr::PEER_NAME, name.as_str());
+            "register peer",
+            family.id,
+            &Request::PeerRegister { name: options.name },
+            |reply| match reply {
+                Reply::PeerRegistered(r) => {
+                    cookie = Some(r.cookie);
+                    Ok(())
                 }
-            },
-            |reply| {
-                cookie = reply
-                    .attrs
-                    .iter()
-                    .find(|&(ty, _)| ty == attr::COOKIE)
-                    .and_then(|(_, v)| get_u64(v));
-                Ok(())
+                _ => Err(Error::protocol("register peer")),
             },
         )?;
         let data = Receiver::new(registrar.into_socket(), family.id);
         let cookie = cookie.ok_or_else(|| Error::protocol("register peer"))?;
 
         // ... and the control socket attaches to it with the cookie.
-        control.command("attach control socket", cmd::PEER_ATTACH, |b| {
-            b.attr_u64(attr::COOKIE, cookie);
-        })?;
+        control.command("attach control socket", &Request::PeerAttach { cookie })?;
 
         Ok(Self {
             data,
@@ -198,24 +192,18 @@ impl Handler {
     /// Registers a group with restricted access.
     pub fn register_group_with(&self, group: &str, access: JoinAccess) -> Result<()> {
         let group = Name::new(group)?;
-        self.control
-            .command("register group", cmd::GROUP_REGISTER, |b| {
-                b.attr_str(attr::GROUP_NAME, group.as_str());
-                match access {
-                    JoinAccess::Open => b.attr_u32(attr::ACCESS, 1),
-                    JoinAccess::SameUid => b.attr_u32(attr::ACCESS, 2),
-                    JoinAccess::Gid(gid) => b.attr_u32(attr::ACCESS, 3).attr_u32(attr::GID, gid),
-                };
-            })
+        let (access, gid) = access.to_wire();
+        self.control.command(
+            "register group",
+            &Request::GroupRegister { group, access, gid },
+        )
     }
 
     /// Unregisters one of this peer's groups; its subscribers are dropped.
     pub fn unregister_group(&self, group: &str) -> Result<()> {
         let group = Name::new(group)?;
         self.control
-            .command("unregister group", cmd::GROUP_UNREGISTER, |b| {
-                b.attr_str(attr::GROUP_NAME, group.as_str());
-            })
+            .command("unregister group", &Request::GroupUnregister { group })
     }
 
     /// Joins group `group` of peer `owner`. With `replay`, the group's last
@@ -224,23 +212,22 @@ impl Handler {
     pub fn join_group(&self, owner: &str, group: &str, replay: bool) -> Result<()> {
         let owner = Name::new(owner)?;
         let group = Name::new(group)?;
-        self.control.command("join group", cmd::GROUP_JOIN, |b| {
-            b.attr_str(attr::PEER_NAME, owner.as_str())
-                .attr_str(attr::GROUP_NAME, group.as_str());
-            if replay {
-                b.attr_flag(attr::RCV_LAST_MSG);
-            }
-        })
+        self.control.command(
+            "join group",
+            &Request::GroupJoin {
+                owner,
+                group,
+                replay_last: replay,
+            },
+        )
     }
 
     /// Leaves group `group` of peer `owner`.
     pub fn leave_group(&self, owner: &str, group: &str) -> Result<()> {
         let owner = Name::new(owner)?;
         let group = Name::new(group)?;
-        self.control.command("leave group", cmd::GROUP_LEAVE, |b| {
-            b.attr_str(attr::PEER_NAME, owner.as_str())
-                .attr_str(attr::GROUP_NAME, group.as_str());
-        })
+        self.control
+            .command("leave group", &Request::GroupLeave { owner, group })
     }
 
     /// Sends `payload` to the peer named `peer`. A full receive queue is
@@ -249,10 +236,13 @@ impl Handler {
         let peer = Name::new(peer)?;
         check_payload("send unicast", payload)?;
         self.control
-            .command("send unicast", cmd::UNICAST, |b| {
-                b.attr_str(attr::PEER_NAME, peer.as_str())
-                    .attr(attr::PAYLOAD, payload);
-            })
+            .command(
+                "send unicast",
+                &Request::Unicast {
+                    to: PeerRef::Name(peer),
+                    payload,
+                },
+            )
             .map_err(unicast_error)
     }
 
@@ -261,9 +251,13 @@ impl Handler {
     pub fn send_unicast_to_port(&self, port: u32, payload: &[u8]) -> Result<()> {
         check_payload("send unicast", payload)?;
         self.control
-            .command("send unicast", cmd::UNICAST, |b| {
-                b.attr_u32(attr::PORT, port).attr(attr::PAYLOAD, payload);
-            })
+            .command(
+                "send unicast",
+                &Request::Unicast {
+                    to: PeerRef::Port(port),
+                    payload,
+                },
+            )
             .map_err(unicast_error)
     }
 
@@ -272,10 +266,14 @@ impl Handler {
     pub fn send_multicast(&self, group: &str, payload: &[u8]) -> Result<()> {
         let group = Name::new(group)?;
         check_payload("send multicast", payload)?;
-        self.control.command("send multicast", cmd::MULTICAST, |b| {
-            b.attr_str(attr::GROUP_NAME, group.as_str())
-                .attr(attr::PAYLOAD, payload);
-        })
+        self.control.command(
+            "send multicast",
+            &Request::Multicast {
+                group,
+                payload,
+                sync: false,
+            },
+        )
     }
 
     /// Publishes `payload` to this peer's group `group` and reports how many
@@ -284,25 +282,22 @@ impl Handler {
         let group = Name::new(group)?;
         check_payload("send multicast", payload)?;
         let mut report = None;
-        self.control.lock().request(
-            self.control
-                .request("send multicast", cmd::MULTICAST, RequestKind::Do),
-            |b| {
-                b.attr_str(attr::GROUP_NAME, group.as_str())
-                    .attr(attr::PAYLOAD, payload)
-                    .attr_flag(attr::SYNC);
+        self.control.request(
+            "send multicast",
+            &Request::Multicast {
+                group,
+                payload,
+                sync: true,
             },
-            |reply| {
-                let mut r = MulticastReport::default();
-                for (ty, v) in reply.attrs.iter() {
-                    match ty {
-                        attr::DELIVERED => r.delivered = get_u32(v).unwrap_or(0),
-                        attr::DROPPED => r.dropped = get_u32(v).unwrap_or(0),
-                        _ => {}
-                    }
+            |reply| match reply {
+                Reply::Multicast(outcome) => {
+                    report = Some(MulticastReport {
+                        delivered: outcome.delivered,
+                        dropped: outcome.dropped,
+                    });
+                    Ok(())
                 }
-                report = Some(r);
-                Ok(())
+                _ => Err(Error::protocol("send multicast")),
             },
         )?;
         report.ok_or_else(|| Error::protocol("send multicast"))
@@ -319,18 +314,18 @@ impl Handler {
 
     /// Describes the peer named `peer` ([`ErrorKind::NotFound`] if absent).
     pub fn peer_info(&self, peer: &str) -> Result<PeerInfo> {
-        self.control.peer(PeerKey::Name(&Name::new(peer)?))
+        self.control.peer(PeerRef::Name(Name::new(peer)?))
     }
 
     /// Describes the peer at `port`.
     pub fn peer_info_by_port(&self, port: u32) -> Result<PeerInfo> {
-        self.control.peer(PeerKey::Port(port))
+        self.control.peer(PeerRef::Port(port))
     }
 
     /// Describes group `group` of `owner`, or `None` if there is no such
     /// group.
     pub fn find_group(&self, owner: &str, group: &str) -> Result<Option<GroupInfo>> {
-        match self.control.group(&Name::new(owner)?, &Name::new(group)?) {
+        match self.control.group(Name::new(owner)?, Name::new(group)?) {
             Ok(g) => Ok(Some(g)),
             Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
             Err(e) => Err(e),
@@ -348,23 +343,19 @@ impl Handler {
     pub fn groups(&self, owner: Option<&str>) -> Result<Vec<GroupInfo>> {
         let owner = owner.map(Name::new).transpose()?;
         let mut all = Vec::new();
-        self.control.each_group(owner.as_ref(), |g| all.push(*g))?;
+        self.control.each_group(owner, |g| all.push(*g))?;
         Ok(all)
     }
 
     /// Starts receiving kernel events ([`MessageKind::Kevent`]).
     pub fn subscribe_kevents(&self) -> Result<()> {
         self.data.reset_kevent_seq();
-        join_kevents(self.data.socket(), self.control.family().group)
+        join_kevents(self.data.socket(), self.control.family().kevent_group)
     }
 
     /// Stops receiving kernel events (some may still be queued).
     pub fn unsubscribe_kevents(&self) -> Result<()> {
-        let group = self
-            .control
-            .family()
-            .group
-            .ok_or_else(|| Error::protocol("unsubscribe kernel events"))?;
+        let group = self.control.family().kevent_group;
         self.data
             .socket()
             .set_option(NetlinkOption::DropMembership, group)
@@ -390,7 +381,19 @@ impl Handler {
     /// Receives as `wait` says. Datagrams not from the kernel are dropped
     /// and counted ([`Handler::foreign_dropped`]); no heap allocation.
     pub fn receive_with(&self, msg: &mut Message, wait: Wait) -> Result<()> {
+        self.data.receive(msg, wait).map(|_missed| ())
+    }
+
+    /// Like [`Handler::receive_with`], also returning how many kernel
+    /// events were lost just before this one (a gap in their sequence
+    /// numbers; 0 for anything but a kernel event).
+    pub fn receive_counting_gaps(&self, msg: &mut Message, wait: Wait) -> Result<u64> {
         self.data.receive(msg, wait)
+    }
+
+    /// Kernel events lost (sequence gaps) since the handler subscribed.
+    pub fn kevents_missed(&self) -> u64 {
+        self.data.kevents_missed()
     }
 
     /// Datagrams dropped because they did not come from the kernel.
@@ -404,8 +407,7 @@ impl Handler {
     }
 }
 
-pub(crate) fn join_kevents(data: &NetlinkSocket, group: Option<u32>) -> Result<()> {
-    let group = group.ok_or_else(|| Error::protocol("subscribe kernel events"))?;
+pub(crate) fn join_kevents(data: &NetlinkSocket, group: u32) -> Result<()> {
     data.set_option(NetlinkOption::AddMembership, group)
         .map_err(|e| Error::from_io("subscribe kernel events", &e))
 }
@@ -431,7 +433,7 @@ impl Drop for Handler {
         // Best effort: so kernel events say "unregistered", not "closed".
         let _ = self
             .control
-            .command("unregister peer", cmd::PEER_UNREGISTER, |_| {});
+            .command("unregister peer", &Request::PeerUnregister);
     }
 }
 

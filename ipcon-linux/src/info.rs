@@ -2,12 +2,8 @@
 
 use std::fmt;
 
-pub use crate::proto::GroupAccess;
-
-use crate::message::PeerFlags;
-use crate::name::Name;
-use crate::proto::attr;
-use crate::wire::{get_str, get_u32, get_u64, Attrs};
+use ipcon_core::wire::ipcon as wire;
+use ipcon_core::{GroupAccess, Name, PeerFlags};
 
 /// A registered peer (from `peer-get`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -33,27 +29,18 @@ pub struct PeerInfo {
 }
 
 impl PeerInfo {
-    pub(crate) fn parse(attrs: Attrs<'_>) -> Option<Self> {
-        let mut p = Self::default();
-        let mut has_port = false;
-        for (ty, v) in attrs.iter() {
-            match ty {
-                attr::PEER_NAME => p.name = get_str(v).and_then(|s| Name::new(s).ok()),
-                attr::PORT => {
-                    p.port = get_u32(v)?;
-                    has_port = true;
-                }
-                attr::PID => p.pid = get_u32(v)?,
-                attr::UID => p.uid = get_u32(v)?,
-                attr::PEER_FLAGS => p.flags = PeerFlags::from_bits_retain(get_u32(v)?),
-                attr::TX_MSGS => p.tx_msgs = get_u64(v)?,
-                attr::RX_MSGS => p.rx_msgs = get_u64(v)?,
-                attr::RX_DROPPED => p.rx_dropped = get_u64(v)?,
-                attr::GROUPS => p.groups = get_u32(v)?,
-                _ => {}
-            }
+    pub(crate) fn from_wire(p: &wire::PeerInfo<'_>) -> Self {
+        Self {
+            name: p.peer.name,
+            port: p.peer.port,
+            pid: p.peer.pid,
+            uid: p.peer.uid,
+            flags: p.peer.flags,
+            tx_msgs: p.tx_msgs,
+            rx_msgs: p.rx_msgs,
+            rx_dropped: p.rx_dropped,
+            groups: p.groups,
         }
-        has_port.then_some(p)
     }
 }
 
@@ -94,38 +81,17 @@ pub struct GroupInfo {
 }
 
 impl GroupInfo {
-    pub(crate) fn parse(attrs: Attrs<'_>) -> Option<Self> {
-        let mut owner = None;
-        let mut owner_port = 0;
-        let mut name = None;
-        let mut access = GroupAccess::Open;
-        let mut gid = None;
-        let mut subscribers = 0;
-        let mut tx_msgs = 0;
-        let mut last_msg_len = None;
-        for (ty, v) in attrs.iter() {
-            match ty {
-                attr::PEER_NAME => owner = get_str(v).and_then(|s| Name::new(s).ok()),
-                attr::PORT => owner_port = get_u32(v)?,
-                attr::GROUP_NAME => name = get_str(v).and_then(|s| Name::new(s).ok()),
-                attr::ACCESS => access = GroupAccess::from_raw(get_u32(v)?),
-                attr::GID => gid = Some(get_u32(v)?),
-                attr::SUBSCRIBERS => subscribers = get_u32(v)?,
-                attr::TX_MSGS => tx_msgs = get_u64(v)?,
-                attr::LAST_MSG_LEN => last_msg_len = Some(get_u32(v)?),
-                _ => {}
-            }
+    pub(crate) fn from_wire(g: &wire::GroupInfo<'_>) -> Self {
+        Self {
+            owner: g.owner,
+            owner_port: g.owner_port,
+            name: g.group,
+            access: g.access,
+            gid: g.gid,
+            subscribers: g.subscribers,
+            tx_msgs: g.tx_msgs,
+            last_msg_len: g.last_msg_len,
         }
-        Some(Self {
-            owner,
-            owner_port,
-            name: name?,
-            access,
-            gid,
-            subscribers,
-            tx_msgs,
-            last_msg_len,
-        })
     }
 }
 
@@ -172,4 +138,52 @@ pub enum JoinAccess {
     SameUid,
     /// Only processes in this group id.
     Gid(u32),
+}
+
+impl JoinAccess {
+    /// The `access` and `gid` attributes of a group-register request.
+    pub(crate) fn to_wire(self) -> (Option<GroupAccess>, Option<u32>) {
+        match self {
+            Self::Open => (Some(GroupAccess::Open), None),
+            Self::SameUid => (Some(GroupAccess::SameUid), None),
+            Self::Gid(gid) => (Some(GroupAccess::Gid), Some(gid)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_are_greppable() {
+        let peer = PeerInfo {
+            name: Some(Name::new("srv").unwrap()),
+            port: 12,
+            pid: 42,
+            uid: 0,
+            groups: 1,
+            tx_msgs: 3,
+            rx_msgs: 4,
+            ..PeerInfo::default()
+        };
+        assert_eq!(
+            peer.to_string(),
+            "peer name=srv port=12 pid=42 uid=0 groups=1 tx=3 rx=4 dropped=0"
+        );
+        let group = GroupInfo {
+            owner: None,
+            owner_port: 7,
+            name: Name::new("g").unwrap(),
+            access: GroupAccess::Gid,
+            gid: Some(100),
+            subscribers: 2,
+            tx_msgs: 5,
+            last_msg_len: None,
+        };
+        assert_eq!(
+            group.to_string(),
+            "group port:7/g port=7 access=gid gid=100 subscribers=2 tx=5 last=none"
+        );
+    }
 }

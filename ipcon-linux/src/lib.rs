@@ -20,7 +20,7 @@
 //! let mut msg = Message::new();
 //! subscriber.receive(&mut msg)?;
 //! if msg.kind() == MessageKind::Group {
-//!     println!("{}: {:?}", msg.group().unwrap(), msg.payload_str());
+//!     println!("{}: {:?}", msg.group().unwrap(), msg.payload());
 //! }
 //! # Ok::<(), ipcon_linux::Error>(())
 //! ```
@@ -37,28 +37,26 @@ mod directory;
 mod error;
 mod handler;
 mod info;
-mod message;
 mod monitor;
-mod name;
-mod proto;
 mod receiver;
 mod socket;
 mod sys;
 #[cfg(feature = "tokio")]
 mod tokio_io;
-mod wire;
 
 pub use directory::Directory;
 pub use error::{Error, ErrorKind, Result};
 pub use handler::{
     Handler, HandlerOptions, MulticastReport, DEFAULT_RECV_BUFFER, DEFAULT_REQUEST_TIMEOUT,
 };
-pub use info::{GroupAccess, GroupInfo, JoinAccess, PeerInfo};
-pub use message::{
-    Kevent, Message, MessageKind, PeerFlags, PeerRef, RemoveReason, Sender, MAX_PAYLOAD_LEN,
+pub use info::{GroupInfo, JoinAccess, PeerInfo};
+pub use ipcon_core;
+pub use ipcon_core::spec::{MAX_NAME_LEN, MAX_PAYLOAD_LEN};
+pub use ipcon_core::{
+    GroupAccess, Kevent, KeventKind, Message, MessageKind, Name, PeerFlags, PeerIdentity,
+    RemoveReason,
 };
 pub use monitor::KeventMonitor;
-pub use name::{Name, MAX_NAME_BYTES};
 pub use socket::Wait;
 #[cfg(feature = "tokio")]
 pub use tokio_io::AsyncHandler;

@@ -4,9 +4,10 @@ use std::os::fd::{AsFd, BorrowedFd};
 use std::time::Duration;
 
 use crate::control::{open_request_socket, Control};
+use ipcon_core::Message;
+
 use crate::error::{Error, Result};
 use crate::handler::{join_kevents, DEFAULT_RECV_BUFFER, DEFAULT_REQUEST_TIMEOUT};
-use crate::message::Message;
 use crate::receiver::Receiver;
 use crate::socket::Wait;
 use crate::sys::NetlinkOption;
@@ -15,7 +16,7 @@ use crate::sys::NetlinkOption;
 /// with kernel events it is no peer, so watching adds no events of its own.
 ///
 /// Every received message is [`MessageKind::Kevent`]; a gap in the sequence
-/// shows as [`Message::kevents_missed`].
+/// is returned by each receive.
 ///
 /// ```no_run
 /// use ipcon_linux::{KeventMonitor, Message};
@@ -24,7 +25,7 @@ use crate::sys::NetlinkOption;
 /// loop {
 ///     monitor.receive(&mut msg)?;
 ///     if let Some(event) = msg.kevent() {
-///         println!("{event}");
+///         println!("kevent #{} {:?}", event.seq, event.kind);
 ///     }
 /// }
 /// # Ok::<(), ipcon_linux::Error>(())
@@ -49,25 +50,34 @@ impl KeventMonitor {
         socket
             .set_recv_buffer(DEFAULT_RECV_BUFFER)
             .map_err(|e| Error::from_io("set receive buffer", &e))?;
-        join_kevents(&socket, family.group)?;
+        join_kevents(&socket, family.kevent_group)?;
         Ok(Self {
             events: Receiver::new(socket, family.id),
         })
     }
 
     /// Waits for the next kernel event.
-    pub fn receive(&self, msg: &mut Message) -> Result<()> {
+    ///
+    /// Returns how many events were lost just before this one (a gap in
+    /// the sequence numbers), usually 0.
+    pub fn receive(&self, msg: &mut Message) -> Result<u64> {
         self.events.receive(msg, Wait::Forever)
     }
 
-    /// Takes a queued event or fails with `WouldBlock`.
-    pub fn try_receive(&self, msg: &mut Message) -> Result<()> {
+    /// Takes a queued event or fails with `WouldBlock`; returns the events
+    /// lost before it.
+    pub fn try_receive(&self, msg: &mut Message) -> Result<u64> {
         self.events.receive(msg, Wait::Never)
     }
 
-    /// Waits at most `timeout`.
-    pub fn receive_timeout(&self, msg: &mut Message, timeout: Duration) -> Result<()> {
+    /// Waits at most `timeout`; returns the events lost before this one.
+    pub fn receive_timeout(&self, msg: &mut Message, timeout: Duration) -> Result<u64> {
         self.events.receive(msg, Wait::Timeout(timeout))
+    }
+
+    /// Events lost (sequence gaps) since the monitor was opened.
+    pub fn missed(&self) -> u64 {
+        self.events.kevents_missed()
     }
 }
 

@@ -1,13 +1,16 @@
 //! The receiving side: the data socket, its sanity checks and counters.
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
 use std::time::Instant;
 
+use ipcon_core::spec::MAX_PAYLOAD_LEN;
+use ipcon_core::wire::ipcon::{parse_incoming, Delivery, Incoming};
+use ipcon_core::wire::netlink::Messages;
+use ipcon_core::{KeventSeq, Message};
+
 use crate::error::{Error, Result};
-use crate::message::{Kevent, Message, MessageKind, MAX_PAYLOAD_LEN};
-use crate::proto::cmd;
 use crate::socket::{NetlinkSocket, Wait};
-use crate::wire::{GenlMessage, Messages};
 
 /// Receive buffer on the stack: one delivery is a full payload plus two
 /// names and a few numbers, well under this.
@@ -20,7 +23,8 @@ pub(crate) struct Receiver {
     family: u16,
     foreign_dropped: AtomicU64,
     malformed: AtomicU64,
-    last_kevent_seq: AtomicU64,
+    kevents_missed: AtomicU64,
+    kevent_seq: Mutex<KeventSeq>,
 }
 
 impl Receiver {
@@ -30,7 +34,8 @@ impl Receiver {
             family,
             foreign_dropped: AtomicU64::new(0),
             malformed: AtomicU64::new(0),
-            last_kevent_seq: AtomicU64::new(0),
+            kevents_missed: AtomicU64::new(0),
+            kevent_seq: Mutex::new(KeventSeq::new()),
         }
     }
 
@@ -40,12 +45,14 @@ impl Receiver {
 
     /// Forgets the last kernel event seen (on a new subscription).
     pub fn reset_kevent_seq(&self) {
-        self.last_kevent_seq.store(0, Ordering::Relaxed);
+        *self.kevent_seq.lock().unwrap_or_else(|e| e.into_inner()) = KeventSeq::new();
     }
 
-    /// Receives as `wait` says; datagrams not from the kernel or not
-    /// parsing are dropped and counted. No heap allocation.
-    pub fn receive(&self, msg: &mut Message, wait: Wait) -> Result<()> {
+    /// Receives as `wait` says into `msg`; returns how many kernel events
+    /// were missed just before this one (0 for anything but a kernel event).
+    /// Datagrams not from the kernel or not parsing are dropped and counted.
+    /// No heap allocation.
+    pub fn receive(&self, msg: &mut Message, wait: Wait) -> Result<u64> {
         let deadline = match wait {
             Wait::Timeout(t) => Instant::now().checked_add(t),
             _ => None,
@@ -70,50 +77,48 @@ impl Receiver {
                 self.malformed.fetch_add(1, Ordering::Relaxed);
                 continue;
             }
-            if self.take_delivery(&buf[..got.len], msg) {
-                return Ok(());
+            if let Some(missed) = self.take_delivery(&buf[..got.len], msg) {
+                return Ok(missed);
             }
         }
     }
 
-    /// Fills `msg` from the first delivery in `datagram`; `false` when the
-    /// datagram held none (a late ACK, or something malformed).
-    fn take_delivery(&self, datagram: &[u8], msg: &mut Message) -> bool {
-        let family = self.family;
-        for nl in Messages::new(datagram) {
-            let Ok(nl) = nl else {
+    /// Fills `msg` from the first delivery in `datagram` (the kernel sends
+    /// one per datagram); `None` when it held none (a late ACK, or something
+    /// malformed).
+    fn take_delivery(&self, datagram: &[u8], msg: &mut Message) -> Option<u64> {
+        for packet in Messages::new(datagram) {
+            let Ok(packet) = packet else {
                 self.malformed.fetch_add(1, Ordering::Relaxed);
-                return false;
+                return None;
             };
-            if nl.kind != family {
+            let delivery = match parse_incoming(&packet, self.family) {
+                Ok(Incoming::Delivery(delivery)) => delivery,
+                Ok(_) => continue,
+                Err(_) => {
+                    self.malformed.fetch_add(1, Ordering::Relaxed);
+                    continue;
+                }
+            };
+            if msg.fill(&delivery).is_err() {
+                self.malformed.fetch_add(1, Ordering::Relaxed);
                 continue;
             }
-            let Some(genl) = GenlMessage::parse(nl.payload)
-                .ok()
-                .filter(|g| g.attrs.validate().is_ok())
-            else {
-                self.malformed.fetch_add(1, Ordering::Relaxed);
-                continue;
+            let missed = match delivery {
+                Delivery::Kevent(event) => {
+                    let missed = self
+                        .kevent_seq
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .observe(event.seq);
+                    self.kevents_missed.fetch_add(missed, Ordering::Relaxed);
+                    missed
+                }
+                _ => 0,
             };
-            let ok = match genl.cmd {
-                cmd::UNICAST => msg.fill_delivery(MessageKind::Unicast, genl.attrs),
-                cmd::MULTICAST => msg.fill_delivery(MessageKind::Group, genl.attrs),
-                cmd::KEVENT => match Kevent::parse(genl.attrs) {
-                    Some(kevent) => {
-                        let missed = kevent_gap(&self.last_kevent_seq, kevent.seq());
-                        msg.fill_kevent(kevent, missed);
-                        true
-                    }
-                    None => false,
-                },
-                _ => continue,
-            };
-            if ok {
-                return true;
-            }
-            self.malformed.fetch_add(1, Ordering::Relaxed);
+            return Some(missed);
         }
-        false
+        None
     }
 
     /// Datagrams dropped because they did not come from the kernel.
@@ -125,31 +130,87 @@ impl Receiver {
     pub fn malformed_dropped(&self) -> u64 {
         self.malformed.load(Ordering::Relaxed)
     }
-}
 
-/// Records `seq` as the latest kernel event seen; how many were skipped
-/// since the previous one (0 for the first).
-fn kevent_gap(last_seq: &AtomicU64, seq: u64) -> u64 {
-    let previous = last_seq.fetch_max(seq, Ordering::Relaxed);
-    if previous != 0 && seq > previous + 1 {
-        seq - previous - 1
-    } else {
-        0
+    /// Kernel events missed (sequence gaps) since the handler was created.
+    pub fn kevents_missed(&self) -> u64 {
+        self.kevents_missed.load(Ordering::Relaxed)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ipcon_core::wire::ipcon::UnicastDelivery;
+    use ipcon_core::wire::netlink::{NetlinkFlags, NetlinkHeaderRepr};
+    use ipcon_core::MessageKind;
 
     #[test]
-    fn kevent_gaps_are_counted() {
-        let last = AtomicU64::new(0);
-        assert_eq!(kevent_gap(&last, 5), 0, "the first event has no gap");
-        assert_eq!(kevent_gap(&last, 6), 0);
-        assert_eq!(kevent_gap(&last, 9), 2);
-        // A late, older event (another receiving thread) is no gap.
-        assert_eq!(kevent_gap(&last, 8), 0);
-        assert_eq!(kevent_gap(&last, 10), 0);
+    fn foreign_datagrams_are_dropped_and_counted() {
+        // A second socket of this process sends a well-formed-looking
+        // datagram straight to the receiver's port; it must not be taken
+        // for a delivery.
+        let receiver = Receiver::new(NetlinkSocket::open().unwrap(), 0x20);
+        let sender = NetlinkSocket::open().unwrap();
+        let fake = NetlinkHeaderRepr {
+            message_type: 0x20,
+            flags: NetlinkFlags::empty(),
+            seq: 0,
+            port_id: 0,
+        };
+        let mut datagram = [0u8; 64];
+        let len = fake.emit(4, &mut datagram).unwrap();
+        let target = rustix::net::netlink::SocketAddrNetlink::new(receiver.socket().port(), 0);
+        // Root may send to another port (unprivileged processes may not).
+        if rustix::net::sendto(
+            &sender,
+            &datagram[..len + 4],
+            rustix::net::SendFlags::empty(),
+            &target,
+        )
+        .is_err()
+        {
+            return;
+        }
+        let mut msg = Message::new();
+        let err = receiver
+            .receive(
+                &mut msg,
+                Wait::Timeout(std::time::Duration::from_millis(100)),
+            )
+            .unwrap_err();
+        assert_eq!(err.kind(), crate::ErrorKind::Timeout);
+        assert_eq!(receiver.foreign_dropped(), 1);
+    }
+
+    #[test]
+    fn a_kernel_delivery_fills_the_message() {
+        let receiver = Receiver::new(NetlinkSocket::open().unwrap(), 0x20);
+        let sender = ipcon_core::wire::ipcon::Sender {
+            name: Some(ipcon_core::Name::new("srv").unwrap()),
+            port: 9,
+            pid: 42,
+            uid: 1000,
+        };
+        let delivery = Delivery::Unicast(UnicastDelivery {
+            sender,
+            payload: b"hi",
+            missed: 0,
+        });
+        let mut buf = [0u8; 256];
+        let hdr = NetlinkHeaderRepr {
+            message_type: 0x20,
+            flags: NetlinkFlags::empty(),
+            seq: 0,
+            port_id: 0,
+        };
+        let len = delivery.emit(&hdr, &mut buf).unwrap();
+        let mut msg = Message::new();
+        assert_eq!(receiver.take_delivery(&buf[..len], &mut msg), Some(0));
+        assert_eq!(msg.kind(), MessageKind::Unicast);
+        assert_eq!(msg.payload(), b"hi");
+        assert_eq!((msg.port(), msg.pid(), msg.uid()), (9, 42, 1000));
+        // Garbage is counted, not delivered.
+        assert_eq!(receiver.take_delivery(&buf[..10], &mut msg), None);
+        assert_eq!(receiver.malformed_dropped(), 1);
     }
 }

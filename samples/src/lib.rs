@@ -9,7 +9,10 @@ use std::fmt;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use ipcon_linux::{Directory, ErrorKind, Kevent, KeventMonitor, Message, MessageKind, Sender};
+use ipcon_linux::{
+    Directory, ErrorKind, Kevent, KeventKind, KeventMonitor, Message, MessageKind, Name,
+    PeerIdentity, RemoveReason,
+};
 
 /// Why a program stops with an error.
 #[derive(Debug)]
@@ -68,40 +71,79 @@ pub fn payload_text(payload: &[u8]) -> Cow<'_, str> {
     }
 }
 
-/// `name` of a sender, or `port:N` for an anonymous one.
-pub fn sender_label(sender: &Sender) -> String {
-    match &sender.name {
+/// `name`, or `port:N` for an anonymous peer.
+pub fn peer_label(name: Option<&Name>, port: u32) -> String {
+    match name {
         Some(name) => name.to_string(),
-        None => format!("port:{}", sender.port),
+        None => format!("port:{port}"),
     }
 }
 
-/// One line describing a received message, after `prefix: `:
-/// - unicast: `from NAME pid=P uid=U: TEXT`
-/// - group: `group OWNER/GROUP pid=P uid=U [replayed] [missed=N]: TEXT`
-/// - kernel event: `kevent #N ...` (preceded by `kevent missed=N` when
-///   events were lost, on its own line).
-pub fn message_line(msg: &Message) -> String {
-    let s = msg.sender();
-    let mut line = match msg.kind() {
-        MessageKind::Unicast => format!("from {} pid={} uid={}", sender_label(s), s.pid, s.uid),
-        MessageKind::Group => format!(
-            "group {}/{} pid={} uid={}",
-            sender_label(s),
-            msg.group().map_or("?", |g| g.as_str()),
-            s.pid,
-            s.uid
-        ),
-        MessageKind::Kevent => {
-            let event = msg.kevent().map(Kevent::to_string).unwrap_or_default();
-            return match msg.kevents_missed() {
-                0 => event,
-                n => format!("kevent missed={n}\n{event}"),
-            };
-        }
-        MessageKind::Empty => return "empty".to_owned(),
+fn identity(peer: &PeerIdentity) -> String {
+    let name = match &peer.name {
+        Some(name) => format!("name={name}"),
+        None => "anonymous".to_owned(),
     };
-    if msg.is_replay() {
+    format!(
+        "{name} port={} pid={} uid={}",
+        peer.port, peer.pid, peer.uid
+    )
+}
+
+fn reason(reason: RemoveReason) -> &'static str {
+    match reason {
+        RemoveReason::Unregistered => "unregistered",
+        RemoveReason::Closed => "closed",
+        RemoveReason::Unknown(_) => "unknown",
+    }
+}
+
+/// One greppable line per kernel event:
+/// `kevent #3 peer-add name=ipcon_server port=1234 pid=42 uid=0`,
+/// `kevent #5 group-remove group=str_msg owner name=srv ... reason=closed`.
+pub fn kevent_line(event: &Kevent) -> String {
+    let seq = event.seq;
+    match &event.kind {
+        KeventKind::PeerAdd(peer) => format!("kevent #{seq} peer-add {}", identity(peer)),
+        KeventKind::PeerRemove { peer, reason: why } => format!(
+            "kevent #{seq} peer-remove {} reason={}",
+            identity(peer),
+            reason(*why)
+        ),
+        KeventKind::GroupAdd { owner, group } => format!(
+            "kevent #{seq} group-add group={group} owner {}",
+            identity(owner)
+        ),
+        KeventKind::GroupRemove {
+            owner,
+            group,
+            reason: why,
+        } => format!(
+            "kevent #{seq} group-remove group={group} owner {} reason={}",
+            identity(owner),
+            reason(*why)
+        ),
+        KeventKind::Unknown(kind) => format!("kevent #{seq} unknown type={kind}"),
+    }
+}
+
+/// One line describing a received message (after the program's prefix):
+/// - unicast: `from NAME pid=P uid=U: TEXT` (NAME is `port:N` if anonymous)
+/// - group: `group OWNER/GROUP pid=P uid=U [replayed] [missed=N]: TEXT`
+/// - kernel event: see [`kevent_line`].
+pub fn message_line(msg: &Message) -> String {
+    let sender = peer_label(msg.sender(), msg.port());
+    let mut line = match msg.kind() {
+        MessageKind::Unicast => format!("from {sender} pid={} uid={}", msg.pid(), msg.uid()),
+        MessageKind::Group => format!(
+            "group {sender}/{} pid={} uid={}",
+            msg.group().map_or("?", |g| g.as_str()),
+            msg.pid(),
+            msg.uid()
+        ),
+        MessageKind::Kevent => return msg.kevent().map(kevent_line).unwrap_or_default(),
+    };
+    if msg.replayed() {
         line.push_str(" replayed");
     }
     if msg.missed() > 0 {
@@ -110,6 +152,15 @@ pub fn message_line(msg: &Message) -> String {
     line.push_str(": ");
     line.push_str(&payload_text(msg.payload()));
     line
+}
+
+/// Prints a kernel event, preceded by `kevent missed=N` when `missed`
+/// events were lost before it.
+pub fn print_kevent(msg: &Message, missed: u64) {
+    if missed > 0 {
+        println!("kevent missed={missed}");
+    }
+    println!("{}", message_line(msg));
 }
 
 /// How often waiting re-checks with a look-up, in case an event was lost.
@@ -129,7 +180,7 @@ pub fn wait_for_peer(peer: &str) -> Result<(), ipcon_linux::Error> {
         wait_for_event(
             &monitor,
             &mut event,
-            |k| matches!(k, Kevent::PeerAdd { peer: p, .. } if p.name.is_some_and(|n| n == peer)),
+            |k| matches!(&k.kind, KeventKind::PeerAdd(p) if p.name.is_some_and(|n| n == peer)),
         )?;
     }
 }
@@ -144,7 +195,7 @@ pub fn wait_for_group(owner: &str, group: &str) -> Result<(), ipcon_linux::Error
             return Ok(());
         }
         wait_for_event(&monitor, &mut event, |k| {
-            matches!(k, Kevent::GroupAdd { owner: o, group: g, .. }
+            matches!(&k.kind, KeventKind::GroupAdd { owner: o, group: g }
                 if o.name.is_some_and(|n| n == owner) && *g == group)
         })?;
     }
@@ -158,12 +209,19 @@ fn wait_for_event(
 ) -> Result<(), ipcon_linux::Error> {
     loop {
         match monitor.receive_timeout(event, RECHECK) {
-            Ok(()) if event.kevent().is_some_and(&wanted) => return Ok(()),
-            Ok(()) => {}
+            Ok(_) if event.kevent().is_some_and(&wanted) => return Ok(()),
+            Ok(_) => {}
             Err(e) if e.kind() == ErrorKind::Timeout => return Ok(()),
             Err(e) => return Err(e),
         }
     }
+}
+
+/// Checks a peer or group name given on the command line.
+pub fn check_name(what: &str, name: &str) -> Result<(), CliError> {
+    Name::new(name)
+        .map(drop)
+        .map_err(|e| CliError::Usage(format!("invalid {what} {name:?}: {e}")))
 }
 
 /// Parses a `--count` value.
@@ -195,6 +253,37 @@ mod tests {
     fn usage_errors_point_to_help() {
         let err = CliError::Usage("missing MESSAGE".into());
         assert_eq!(err.to_string(), "missing MESSAGE (try --help)");
+    }
+
+    #[test]
+    fn kevent_lines() {
+        let peer = PeerIdentity {
+            name: Some(Name::new("ipcon_server").unwrap()),
+            port: 1234,
+            pid: 42,
+            uid: 0,
+            flags: Default::default(),
+        };
+        let add = Kevent {
+            seq: 3,
+            kind: KeventKind::PeerAdd(peer),
+        };
+        assert_eq!(
+            kevent_line(&add),
+            "kevent #3 peer-add name=ipcon_server port=1234 pid=42 uid=0"
+        );
+        let gone = Kevent {
+            seq: 5,
+            kind: KeventKind::GroupRemove {
+                owner: PeerIdentity { name: None, ..peer },
+                group: Name::new("str_msg").unwrap(),
+                reason: RemoveReason::Closed,
+            },
+        };
+        assert_eq!(
+            kevent_line(&gone),
+            "kevent #5 group-remove group=str_msg owner anonymous port=1234 pid=42 uid=0 reason=closed"
+        );
     }
 
     #[test]

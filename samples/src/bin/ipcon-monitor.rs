@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use ipcon_linux::{KeventMonitor, Message};
-use ipcon_samples::{message_line, parse_count, run};
+use ipcon_samples::{parse_count, print_kevent, run};
 
 const HELP: &str = "\
 Usage: ipcon-monitor [--count N]
@@ -38,8 +38,8 @@ fn main() -> ExitCode {
         let mut msg = Message::new();
         let mut seen = 0u64;
         while count.map_or(true, |n| seen < n) {
-            monitor.receive(&mut msg)?;
-            println!("{}", message_line(&msg));
+            let missed = monitor.receive(&mut msg)?;
+            print_kevent(&msg, missed);
             seen += 1;
         }
         Ok(())

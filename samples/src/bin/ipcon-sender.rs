@@ -6,7 +6,9 @@ use std::thread::sleep;
 use std::time::Duration;
 
 use ipcon_linux::{ErrorKind, Handler};
-use ipcon_samples::{parse_count, parse_text, payload_text, run, wait_for_peer, CliError};
+use ipcon_samples::{
+    check_name, parse_count, parse_text, payload_text, run, wait_for_peer, CliError,
+};
 
 const HELP: &str = "\
 Usage: ipcon-sender [--to NAME] [--interval-ms MS] [--count N] [--name NAME] MESSAGE
@@ -67,7 +69,7 @@ fn send(args: &Args) -> Result<(), CliError> {
         Some(name) => Handler::new(name)?,
         None => Handler::anonymous()?,
     };
-    ipcon_linux::Name::new(&args.to)?;
+    check_name("peer name", &args.to)?;
     wait_for_peer(&args.to)?;
     let mut sent = 0u64;
     while args.count.map_or(true, |n| sent < n) {

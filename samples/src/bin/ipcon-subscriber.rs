@@ -3,7 +3,9 @@
 use std::process::ExitCode;
 
 use ipcon_linux::{Handler, Message, MessageKind};
-use ipcon_samples::{message_line, parse_count, parse_text, run, wait_for_group, CliError};
+use ipcon_samples::{
+    check_name, message_line, parse_count, parse_text, run, wait_for_group, CliError,
+};
 
 const HELP: &str = "\
 Usage: ipcon-subscriber [--server NAME] [--group GROUP] [--count N] [--no-replay]
@@ -52,10 +54,10 @@ fn parse_args() -> Result<Option<Args>, CliError> {
 }
 
 fn subscribe(args: &Args) -> Result<(), CliError> {
-    let handler = Handler::anonymous()?;
     // Check the names before waiting on them.
-    ipcon_linux::Name::new(&args.server)?;
-    ipcon_linux::Name::new(&args.group)?;
+    check_name("server name", &args.server)?;
+    check_name("group name", &args.group)?;
+    let handler = Handler::anonymous()?;
     wait_for_group(&args.server, &args.group)?;
     handler.join_group(&args.server, &args.group, args.replay)?;
     println!(

@@ -2,8 +2,8 @@
 
 use std::process::ExitCode;
 
-use ipcon_linux::{Directory, Handler, HandlerOptions, KeventMonitor, Message, MessageKind};
-use ipcon_samples::{message_line, parse_count, parse_text, run, CliError};
+use ipcon_linux::{Directory, Handler, HandlerOptions, KeventMonitor, Message};
+use ipcon_samples::{message_line, parse_count, parse_text, print_kevent, run, CliError};
 
 const HELP: &str = "\
 Usage: ipcon COMMAND [ARGS]
@@ -157,10 +157,8 @@ fn listen(parser: &mut lexopt::Parser) -> Result<(), CliError> {
     let mut received = 0u64;
     while count.map_or(true, |n| received < n) {
         handler.receive(&mut msg)?;
-        if msg.kind() != MessageKind::Empty {
-            println!("listen: {}", message_line(&msg));
-            received += 1;
-        }
+        println!("listen: {}", message_line(&msg));
+        received += 1;
     }
     Ok(())
 }
@@ -183,8 +181,8 @@ fn monitor(parser: &mut lexopt::Parser) -> Result<(), CliError> {
     let mut msg = Message::new();
     let mut seen = 0u64;
     while count.map_or(true, |n| seen < n) {
-        monitor.receive(&mut msg)?;
-        println!("{}", message_line(&msg));
+        let missed = monitor.receive(&mut msg)?;
+        print_kevent(&msg, missed);
         seen += 1;
     }
     Ok(())
