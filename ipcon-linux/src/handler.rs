@@ -6,12 +6,13 @@ use std::time::Duration;
 
 use ipcon_core::spec::MAX_PAYLOAD_LEN;
 use ipcon_core::wire::ipcon::{PeerRef, Reply, Request};
-use ipcon_core::{Message, Name};
+use ipcon_core::Name;
 
 use crate::channel::Channel;
 use crate::control::{open_request_socket, Control};
 use crate::error::{Error, ErrorKind, Result};
 use crate::info::{GroupInfo, JoinAccess, PeerInfo};
+use crate::message::Message;
 use crate::receiver::Receiver;
 use crate::socket::{NetlinkSocket, Wait};
 use crate::sys::NetlinkOption;
@@ -381,14 +382,7 @@ impl Handler {
     /// Receives as `wait` says. Datagrams not from the kernel are dropped
     /// and counted ([`Handler::foreign_dropped`]); no heap allocation.
     pub fn receive_with(&self, msg: &mut Message, wait: Wait) -> Result<()> {
-        self.data.receive(msg, wait).map(|_missed| ())
-    }
-
-    /// Like [`Handler::receive_with`], also returning how many kernel
-    /// events were lost just before this one (a gap in their sequence
-    /// numbers; 0 for anything but a kernel event).
-    pub fn receive_counting_gaps(&self, msg: &mut Message, wait: Wait) -> Result<u64> {
-        self.data.receive(msg, wait)
+        self.data.receive(msg, wait).map(drop)
     }
 
     /// Kernel events lost (sequence gaps) since the handler subscribed.

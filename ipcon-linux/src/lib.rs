@@ -20,7 +20,7 @@
 //! let mut msg = Message::new();
 //! subscriber.receive(&mut msg)?;
 //! if msg.kind() == MessageKind::Group {
-//!     println!("{}: {:?}", msg.group().unwrap(), msg.payload());
+//!     println!("{}: {:?}", msg.group().unwrap(), msg.payload_str());
 //! }
 //! # Ok::<(), ipcon_linux::Error>(())
 //! ```
@@ -37,6 +37,7 @@ mod directory;
 mod error;
 mod handler;
 mod info;
+mod message;
 mod monitor;
 mod receiver;
 mod socket;
@@ -52,10 +53,8 @@ pub use handler::{
 pub use info::{GroupInfo, JoinAccess, PeerInfo};
 pub use ipcon_core;
 pub use ipcon_core::spec::{MAX_NAME_LEN, MAX_PAYLOAD_LEN};
-pub use ipcon_core::{
-    GroupAccess, Kevent, KeventKind, Message, MessageKind, Name, PeerFlags, PeerIdentity,
-    RemoveReason,
-};
+pub use ipcon_core::{GroupAccess, Name, PeerFlags, RemoveReason};
+pub use message::{Kevent, Message, MessageKind, PeerRef, Sender};
 pub use monitor::KeventMonitor;
 pub use socket::Wait;
 #[cfg(feature = "tokio")]

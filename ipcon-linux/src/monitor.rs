@@ -4,10 +4,9 @@ use std::os::fd::{AsFd, BorrowedFd};
 use std::time::Duration;
 
 use crate::control::{open_request_socket, Control};
-use ipcon_core::Message;
-
 use crate::error::{Error, Result};
 use crate::handler::{join_kevents, DEFAULT_RECV_BUFFER, DEFAULT_REQUEST_TIMEOUT};
+use crate::message::Message;
 use crate::receiver::Receiver;
 use crate::socket::Wait;
 use crate::sys::NetlinkOption;
@@ -16,7 +15,7 @@ use crate::sys::NetlinkOption;
 /// with kernel events it is no peer, so watching adds no events of its own.
 ///
 /// Every received message is [`MessageKind::Kevent`]; a gap in the sequence
-/// is returned by each receive.
+/// shows as [`Message::kevents_missed`].
 ///
 /// ```no_run
 /// use ipcon_linux::{KeventMonitor, Message};
@@ -25,7 +24,7 @@ use crate::sys::NetlinkOption;
 /// loop {
 ///     monitor.receive(&mut msg)?;
 ///     if let Some(event) = msg.kevent() {
-///         println!("kevent #{} {:?}", event.seq, event.kind);
+///         println!("{event}");
 ///     }
 /// }
 /// # Ok::<(), ipcon_linux::Error>(())
@@ -57,22 +56,18 @@ impl KeventMonitor {
     }
 
     /// Waits for the next kernel event.
-    ///
-    /// Returns how many events were lost just before this one (a gap in
-    /// the sequence numbers), usually 0.
-    pub fn receive(&self, msg: &mut Message) -> Result<u64> {
-        self.events.receive(msg, Wait::Forever)
+    pub fn receive(&self, msg: &mut Message) -> Result<()> {
+        self.events.receive(msg, Wait::Forever).map(drop)
     }
 
-    /// Takes a queued event or fails with `WouldBlock`; returns the events
-    /// lost before it.
-    pub fn try_receive(&self, msg: &mut Message) -> Result<u64> {
-        self.events.receive(msg, Wait::Never)
+    /// Takes a queued event or fails with `WouldBlock`.
+    pub fn try_receive(&self, msg: &mut Message) -> Result<()> {
+        self.events.receive(msg, Wait::Never).map(drop)
     }
 
-    /// Waits at most `timeout`; returns the events lost before this one.
-    pub fn receive_timeout(&self, msg: &mut Message, timeout: Duration) -> Result<u64> {
-        self.events.receive(msg, Wait::Timeout(timeout))
+    /// Waits at most `timeout`.
+    pub fn receive_timeout(&self, msg: &mut Message, timeout: Duration) -> Result<()> {
+        self.events.receive(msg, Wait::Timeout(timeout)).map(drop)
     }
 
     /// Events lost (sequence gaps) since the monitor was opened.

@@ -7,9 +7,10 @@ use std::time::Instant;
 use ipcon_core::spec::MAX_PAYLOAD_LEN;
 use ipcon_core::wire::ipcon::{parse_incoming, Delivery, Incoming};
 use ipcon_core::wire::netlink::Messages;
-use ipcon_core::{KeventSeq, Message};
+use ipcon_core::KeventSeq;
 
 use crate::error::{Error, Result};
+use crate::message::Message;
 use crate::socket::{NetlinkSocket, Wait};
 
 /// Receive buffer on the stack: one delivery is a full payload plus two
@@ -100,10 +101,6 @@ impl Receiver {
                     continue;
                 }
             };
-            if msg.fill(&delivery).is_err() {
-                self.malformed.fetch_add(1, Ordering::Relaxed);
-                continue;
-            }
             let missed = match delivery {
                 Delivery::Kevent(event) => {
                     let missed = self
@@ -116,6 +113,10 @@ impl Receiver {
                 }
                 _ => 0,
             };
+            if msg.fill(&delivery, missed).is_err() {
+                self.malformed.fetch_add(1, Ordering::Relaxed);
+                continue;
+            }
             return Some(missed);
         }
         None
@@ -140,9 +141,9 @@ impl Receiver {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::message::MessageKind;
     use ipcon_core::wire::ipcon::UnicastDelivery;
     use ipcon_core::wire::netlink::{NetlinkFlags, NetlinkHeaderRepr};
-    use ipcon_core::MessageKind;
 
     #[test]
     fn foreign_datagrams_are_dropped_and_counted() {
@@ -208,7 +209,10 @@ mod tests {
         assert_eq!(receiver.take_delivery(&buf[..len], &mut msg), Some(0));
         assert_eq!(msg.kind(), MessageKind::Unicast);
         assert_eq!(msg.payload(), b"hi");
-        assert_eq!((msg.port(), msg.pid(), msg.uid()), (9, 42, 1000));
+        assert_eq!(
+            (msg.sender().port, msg.sender().pid, msg.sender().uid),
+            (9, 42, 1000)
+        );
         // Garbage is counted, not delivered.
         assert_eq!(receiver.take_delivery(&buf[..10], &mut msg), None);
         assert_eq!(receiver.malformed_dropped(), 1);

@@ -8,7 +8,7 @@ use tokio::io::unix::AsyncFd;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::handler::Handler;
-use ipcon_core::Message;
+use crate::message::Message;
 
 /// A [`Handler`] whose receives are `async`. Everything else (send, join,
 /// look-ups) is reached through `Deref` and stays a quick request.

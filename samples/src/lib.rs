@@ -9,10 +9,7 @@ use std::fmt;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use ipcon_linux::{
-    Directory, ErrorKind, Kevent, KeventKind, KeventMonitor, Message, MessageKind, Name,
-    PeerIdentity, RemoveReason,
-};
+use ipcon_linux::{Directory, ErrorKind, Kevent, KeventMonitor, Message, MessageKind, Name};
 
 /// Why a program stops with an error.
 #[derive(Debug)]
@@ -79,71 +76,25 @@ pub fn peer_label(name: Option<&Name>, port: u32) -> String {
     }
 }
 
-fn identity(peer: &PeerIdentity) -> String {
-    let name = match &peer.name {
-        Some(name) => format!("name={name}"),
-        None => "anonymous".to_owned(),
-    };
-    format!(
-        "{name} port={} pid={} uid={}",
-        peer.port, peer.pid, peer.uid
-    )
-}
-
-fn reason(reason: RemoveReason) -> &'static str {
-    match reason {
-        RemoveReason::Unregistered => "unregistered",
-        RemoveReason::Closed => "closed",
-        RemoveReason::Unknown(_) => "unknown",
-    }
-}
-
-/// One greppable line per kernel event:
-/// `kevent #3 peer-add name=ipcon_server port=1234 pid=42 uid=0`,
-/// `kevent #5 group-remove group=str_msg owner name=srv ... reason=closed`.
-pub fn kevent_line(event: &Kevent) -> String {
-    let seq = event.seq;
-    match &event.kind {
-        KeventKind::PeerAdd(peer) => format!("kevent #{seq} peer-add {}", identity(peer)),
-        KeventKind::PeerRemove { peer, reason: why } => format!(
-            "kevent #{seq} peer-remove {} reason={}",
-            identity(peer),
-            reason(*why)
-        ),
-        KeventKind::GroupAdd { owner, group } => format!(
-            "kevent #{seq} group-add group={group} owner {}",
-            identity(owner)
-        ),
-        KeventKind::GroupRemove {
-            owner,
-            group,
-            reason: why,
-        } => format!(
-            "kevent #{seq} group-remove group={group} owner {} reason={}",
-            identity(owner),
-            reason(*why)
-        ),
-        KeventKind::Unknown(kind) => format!("kevent #{seq} unknown type={kind}"),
-    }
-}
-
 /// One line describing a received message (after the program's prefix):
 /// - unicast: `from NAME pid=P uid=U: TEXT` (NAME is `port:N` if anonymous)
 /// - group: `group OWNER/GROUP pid=P uid=U [replayed] [missed=N]: TEXT`
-/// - kernel event: see [`kevent_line`].
+/// - kernel event: `kevent #N ...` (see [`Kevent`]'s `Display`).
 pub fn message_line(msg: &Message) -> String {
-    let sender = peer_label(msg.sender(), msg.port());
+    let s = msg.sender();
+    let sender = peer_label(s.name.as_ref(), s.port);
     let mut line = match msg.kind() {
-        MessageKind::Unicast => format!("from {sender} pid={} uid={}", msg.pid(), msg.uid()),
+        MessageKind::Unicast => format!("from {sender} pid={} uid={}", s.pid, s.uid),
         MessageKind::Group => format!(
             "group {sender}/{} pid={} uid={}",
             msg.group().map_or("?", |g| g.as_str()),
-            msg.pid(),
-            msg.uid()
+            s.pid,
+            s.uid
         ),
-        MessageKind::Kevent => return msg.kevent().map(kevent_line).unwrap_or_default(),
+        MessageKind::Kevent => return msg.kevent().map(Kevent::to_string).unwrap_or_default(),
+        MessageKind::Empty => return "empty".to_owned(),
     };
-    if msg.replayed() {
+    if msg.is_replay() {
         line.push_str(" replayed");
     }
     if msg.missed() > 0 {
@@ -154,9 +105,10 @@ pub fn message_line(msg: &Message) -> String {
     line
 }
 
-/// Prints a kernel event, preceded by `kevent missed=N` when `missed`
-/// events were lost before it.
-pub fn print_kevent(msg: &Message, missed: u64) {
+/// Prints a kernel event, preceded by `kevent missed=N` when N events
+/// were lost before it.
+pub fn print_kevent(msg: &Message) {
+    let missed = msg.kevents_missed();
     if missed > 0 {
         println!("kevent missed={missed}");
     }
@@ -180,7 +132,7 @@ pub fn wait_for_peer(peer: &str) -> Result<(), ipcon_linux::Error> {
         wait_for_event(
             &monitor,
             &mut event,
-            |k| matches!(&k.kind, KeventKind::PeerAdd(p) if p.name.is_some_and(|n| n == peer)),
+            |k| matches!(k, Kevent::PeerAdd { peer: p, .. } if p.name.is_some_and(|n| n == peer)),
         )?;
     }
 }
@@ -195,7 +147,7 @@ pub fn wait_for_group(owner: &str, group: &str) -> Result<(), ipcon_linux::Error
             return Ok(());
         }
         wait_for_event(&monitor, &mut event, |k| {
-            matches!(&k.kind, KeventKind::GroupAdd { owner: o, group: g }
+            matches!(k, Kevent::GroupAdd { owner: o, group: g, .. }
                 if o.name.is_some_and(|n| n == owner) && *g == group)
         })?;
     }
@@ -253,37 +205,6 @@ mod tests {
     fn usage_errors_point_to_help() {
         let err = CliError::Usage("missing MESSAGE".into());
         assert_eq!(err.to_string(), "missing MESSAGE (try --help)");
-    }
-
-    #[test]
-    fn kevent_lines() {
-        let peer = PeerIdentity {
-            name: Some(Name::new("ipcon_server").unwrap()),
-            port: 1234,
-            pid: 42,
-            uid: 0,
-            flags: Default::default(),
-        };
-        let add = Kevent {
-            seq: 3,
-            kind: KeventKind::PeerAdd(peer),
-        };
-        assert_eq!(
-            kevent_line(&add),
-            "kevent #3 peer-add name=ipcon_server port=1234 pid=42 uid=0"
-        );
-        let gone = Kevent {
-            seq: 5,
-            kind: KeventKind::GroupRemove {
-                owner: PeerIdentity { name: None, ..peer },
-                group: Name::new("str_msg").unwrap(),
-                reason: RemoveReason::Closed,
-            },
-        };
-        assert_eq!(
-            kevent_line(&gone),
-            "kevent #5 group-remove group=str_msg owner anonymous port=1234 pid=42 uid=0 reason=closed"
-        );
     }
 
     #[test]
