@@ -115,31 +115,60 @@ pub fn build_ipcon(workspace: &Workspace, kernel: &Kernel) -> Result<PathBuf, St
     Ok(module)
 }
 
-/// `W=1` build with sparse on every file (`C=2`); any diagnostic fails.
-/// Returns the summary line.
-pub fn check_warnings(workspace: &Workspace, kernel: &Kernel) -> Result<String, String> {
-    let source = workspace.root.join("kmod");
-    let build = build(workspace, kernel, &source, "ipcon-w1", &["W=1", "C=2"])?;
-    let diagnostics = build.diagnostics();
-    for line in &diagnostics {
-        println!("  | {line}");
+/// What a from-scratch `W=1` build with sparse on every file (`C=2`) reported.
+#[derive(Debug)]
+pub struct WarningScan {
+    /// Files sparse looked at.
+    pub checked: usize,
+    /// Compiler and sparse diagnostics.
+    pub diagnostics: Vec<String>,
+}
+
+/// Builds `source` from scratch with `W=1 C=2` in `<target>/xtask/kmod/<label>`.
+pub fn scan_warnings(
+    workspace: &Workspace,
+    kernel: &Kernel,
+    source: &Path,
+    label: &str,
+) -> Result<WarningScan, String> {
+    // From scratch: an up-to-date object would not be recompiled and its
+    // compiler warnings would go unseen.
+    let dir = workspace.xtask_dir().join("kmod").join(label);
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     }
-    // kbuild prints "  CHECK   <file>" for each file sparse looked at; none
-    // means sparse silently did not run, and "clean" would be a lie.
+    let build = build(workspace, kernel, source, label, &["W=1", "C=2"])?;
+    // kbuild prints "  CHECK   <file>" for each file sparse looked at.
     let checked = build
         .output
         .lines
         .iter()
         .filter(|line| line.trim_start().starts_with("CHECK "))
         .count();
-    if checked == 0 {
+    let diagnostics = build.diagnostics().into_iter().map(str::to_owned).collect();
+    Ok(WarningScan {
+        checked,
+        diagnostics,
+    })
+}
+
+/// `W=1` + sparse over `kmod/`: any diagnostic fails. Returns the summary line.
+pub fn check_warnings(workspace: &Workspace, kernel: &Kernel) -> Result<String, String> {
+    let source = workspace.root.join("kmod");
+    let scan = scan_warnings(workspace, kernel, &source, "ipcon-w1")?;
+    for line in &scan.diagnostics {
+        println!("  | {line}");
+    }
+    // None checked means sparse silently did not run; "clean" would be a lie.
+    if scan.checked == 0 {
         return Err("kmod W=1 + sparse: sparse checked no file".into());
     }
     let summary = format!(
-        "kmod W=1 + sparse: {checked} files checked, {} diagnostics",
-        diagnostics.len()
+        "kmod W=1 + sparse: {} files checked, {} diagnostics",
+        scan.checked,
+        scan.diagnostics.len()
     );
-    if diagnostics.is_empty() {
+    if scan.diagnostics.is_empty() {
         Ok(summary)
     } else {
         Err(summary)

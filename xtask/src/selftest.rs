@@ -1,6 +1,7 @@
 //! The harness self-test: a run must pass with a clean module and fail, with
 //! the right reason, with each deliberately broken one (`xtask/selftest/`).
 //! Without this, a harness that passes everything would go unnoticed.
+use std::path::Path;
 use std::time::Duration;
 
 use crate::kernel::Kernel;
@@ -57,12 +58,50 @@ fn judge(case: &Case, outcome: &vm::VmOutcome) -> Result<String, String> {
     }
 }
 
+/// The module warning check must see both the compiler's W=1 warning and
+/// sparse's in a module written to draw them.
+fn check_warning_scan(
+    workspace: &Workspace,
+    kernel: &Kernel,
+    source: &Path,
+) -> Result<String, String> {
+    let scan = kmod::scan_warnings(workspace, kernel, source, "selftest-warnings")?;
+    let compiler = scan
+        .diagnostics
+        .iter()
+        .any(|line| line.contains("no previous prototype"));
+    let sparse = scan
+        .diagnostics
+        .iter()
+        .any(|line| line.contains("address space"));
+    match (compiler, sparse, scan.checked) {
+        (true, true, 1..) => Ok(format!(
+            "W=1 and sparse reported {} diagnostics",
+            scan.diagnostics.len()
+        )),
+        _ => Err(format!(
+            "W=1 warning seen: {compiler}, sparse warning seen: {sparse}, files sparse checked: {}",
+            scan.checked
+        )),
+    }
+}
+
 /// Builds the self-test modules, runs every case, prints one line per case and
 /// the summary line; `Err` holds the summary when any case went wrong.
 pub fn run(workspace: &Workspace, kernel: &Kernel) -> Result<String, String> {
     let source = workspace.root.join("xtask").join("selftest");
     let build = kmod::build(workspace, kernel, &source, "selftest", &[])?;
     let (mut passed, mut failed) = (0, 0);
+    match check_warning_scan(workspace, kernel, &source.join("warnings")) {
+        Ok(report) => {
+            passed += 1;
+            println!("selftest module warnings: ok, {report}");
+        }
+        Err(problem) => {
+            failed += 1;
+            println!("selftest module warnings: HARNESS BROKEN: {problem}");
+        }
+    }
     for case in CASES {
         let mut run = VmRun::new(&format!("selftest-{}", case.module), kernel.clone(), "true");
         run.module = Some(build.module(case.module));

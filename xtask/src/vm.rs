@@ -360,10 +360,10 @@ mod tests {
         let leak = outcome(
             "@@xtask n1 boot\n@@xtask n1 insmod ok\n@@xtask n1 command-exit 0\n\
              rmmod: can't unload module 'x': Resource temporarily unavailable\n\
-             @@xtask n1 rmmod failed 1\n@@xtask n1 end fail",
+             @@xtask n1 rmmod failed (exit 1): rmmod: busy\n@@xtask n1 end fail",
             false,
         );
-        assert_eq!(leak.failures(), ["rmmod failed 1"]);
+        assert_eq!(leak.failures(), ["rmmod failed (exit 1): rmmod: busy"]);
     }
 
     #[test]

@@ -34,10 +34,12 @@ status=ok
 if [ -n "$XTASK_MODULE" ]; then
 	echo "xtask-vm: insmod $XTASK_MODULE $XTASK_MODULE_PARAMS"
 	# shellcheck disable=SC2086  # parameters are separate words
-	if insmod "$XTASK_MODULE" $XTASK_MODULE_PARAMS; then
+	if output=$(insmod "$XTASK_MODULE" $XTASK_MODULE_PARAMS 2>&1); then
 		mark insmod ok
 	else
-		mark insmod failed "$?"
+		rc=$?
+		echo "$output"
+		mark insmod failed "(exit $rc): $(printf %s "$output" | tr "\n" " ")"
 		status=fail
 	fi
 fi
@@ -53,10 +55,12 @@ fi
 
 if [ -n "$XTASK_MODULE" ] && grep -q "^$XTASK_MODULE_NAME " /proc/modules; then
 	echo "xtask-vm: rmmod $XTASK_MODULE_NAME"
-	if rmmod "$XTASK_MODULE_NAME"; then
+	if output=$(rmmod "$XTASK_MODULE_NAME" 2>&1); then
 		mark rmmod ok
 	else
-		mark rmmod failed "$?"
+		rc=$?
+		echo "$output"
+		mark rmmod failed "(exit $rc): $(printf %s "$output" | tr "\n" " ")"
 		status=fail
 	fi
 fi
