@@ -11,6 +11,26 @@ use std::time::Duration;
 
 use ipcon_linux::{Directory, ErrorKind, Kevent, KeventMonitor, Message, MessageKind, Name};
 
+/// Writes one line to stdout. A closed pipe (`ipcon peers | head -1`) ends
+/// the program quietly with status 0 instead of a panic.
+pub fn write_line(line: fmt::Arguments<'_>) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = writeln!(stdout, "{line}").and_then(|()| stdout.flush()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+    }
+}
+
+/// `println!` that survives a closed pipe (see [`write_line`]).
+#[macro_export]
+macro_rules! out {
+    ($($arg:tt)*) => {
+        $crate::write_line(format_args!($($arg)*))
+    };
+}
+
 /// Why a program stops with an error.
 #[derive(Debug)]
 pub enum CliError {
@@ -110,9 +130,9 @@ pub fn message_line(msg: &Message) -> String {
 pub fn print_kevent(msg: &Message) {
     let missed = msg.kevents_missed();
     if missed > 0 {
-        println!("kevent missed={missed}");
+        out!("kevent missed={missed}");
     }
-    println!("{}", message_line(msg));
+    out!("{}", message_line(msg));
 }
 
 /// How often waiting re-checks with a look-up, in case an event was lost.

@@ -1,6 +1,7 @@
 //! Checks, against the loaded module, what host tests cannot: steady-state
 //! send and receive do no heap allocation, a blocked receive never holds up
-//! another thread's requests; and measures message rates.
+//! another thread's requests, the tokio receive really waits asynchronously;
+//! and measures message rates.
 //!
 //! Prints `PASS name` / `FAIL name: reason` per check, then
 //! `ipcon-bench: N passed, N failed`; exits 0 only if all passed.
@@ -12,7 +13,7 @@ use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
 use ipcon_linux::{Handler, Message, MessageKind};
-use ipcon_samples::{parse_count, CliError};
+use ipcon_samples::{out, parse_count, CliError};
 
 /// Counts heap allocations while `COUNTING` is set.
 struct CountingAllocator;
@@ -215,6 +216,50 @@ fn blocked_receive_does_not_block_requests() -> Outcome {
     ))
 }
 
+/// An `AsyncHandler` receive parks the task, not the thread: on a
+/// single-threaded runtime a timer task keeps ticking while the receive
+/// waits, and the receive completes when a message arrives.
+fn async_receive_parks_the_task() -> Outcome {
+    use ipcon_linux::AsyncHandler;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .enable_time()
+        .build()
+        .map_err(|e| e.to_string())?;
+    runtime.block_on(async {
+        let handler = AsyncHandler::new(Handler::new("bench_async").map_err(|e| e.to_string())?)
+            .map_err(|e| e.to_string())?;
+        let sender = Handler::anonymous().map_err(|e| e.to_string())?;
+        let ticks = tokio::spawn(async move {
+            let mut ticks = 0u32;
+            for _ in 0..5 {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                ticks += 1;
+            }
+            // Only now does the message go out.
+            sender
+                .send_unicast("bench_async", b"async")
+                .map(|()| ticks)
+                .map_err(|e| e.to_string())
+        });
+        let mut msg = Message::new();
+        let received =
+            tokio::time::timeout(Duration::from_secs(5), handler.receive(&mut msg)).await;
+        let ticks = ticks
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| format!("send: {e}"))?;
+        match received {
+            Err(_) => Err("the async receive never completed".to_owned()),
+            Ok(Err(e)) => Err(e.to_string()),
+            Ok(Ok(())) if msg.payload() != b"async" => Err(format!("received {:?}", msg.payload())),
+            Ok(Ok(())) => Ok(format!(
+                "a timer task ticked {ticks} times on the same thread while the receive waited"
+            )),
+        }
+    })
+}
+
 fn main() -> ExitCode {
     let mut count = 10_000;
     let parsed = (|| -> Result<bool, CliError> {
@@ -241,26 +286,27 @@ fn main() -> ExitCode {
         }
     }
 
-    let checks: [(&str, &dyn Fn() -> Outcome); 4] = [
+    let checks: [(&str, &dyn Fn() -> Outcome); 5] = [
         ("allocation-counter", &counter_counts),
         ("unicast-no-alloc", &|| unicast_no_alloc(count)),
         ("multicast-no-alloc", &|| multicast_no_alloc(count)),
         ("blocked-receive", &blocked_receive_does_not_block_requests),
+        ("async-receive", &async_receive_parks_the_task),
     ];
     let (mut passed, mut failed) = (0, 0);
     for (name, check) in checks {
         match check() {
             Ok(detail) => {
                 passed += 1;
-                println!("PASS {name}: {detail}");
+                out!("PASS {name}: {detail}");
             }
             Err(reason) => {
                 failed += 1;
-                println!("FAIL {name}: {reason}");
+                out!("FAIL {name}: {reason}");
             }
         }
     }
-    println!("ipcon-bench: {passed} passed, {failed} failed");
+    out!("ipcon-bench: {passed} passed, {failed} failed");
     if failed == 0 {
         ExitCode::SUCCESS
     } else {

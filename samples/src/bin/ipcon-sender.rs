@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use ipcon_linux::{ErrorKind, Handler};
 use ipcon_samples::{
-    check_name, parse_count, parse_text, payload_text, run, wait_for_peer, CliError,
+    check_name, out, parse_count, parse_text, payload_text, run, wait_for_peer, CliError,
 };
 
 const HELP: &str = "\
@@ -79,7 +79,7 @@ fn send(args: &Args) -> Result<(), CliError> {
         match handler.send_unicast(&args.to, args.message.as_bytes()) {
             Ok(()) => {
                 sent += 1;
-                println!(
+                out!(
                     "sender: sent #{sent} to {}: {}",
                     args.to,
                     payload_text(args.message.as_bytes())

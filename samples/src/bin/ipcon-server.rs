@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use ipcon_linux::{Handler, HandlerOptions, Message, MessageKind};
-use ipcon_samples::{message_line, parse_text, run, CliError};
+use ipcon_samples::{message_line, out, parse_text, run, CliError};
 
 const HELP: &str = "\
 Usage: ipcon-server [--name NAME] [--group GROUP]
@@ -48,7 +48,7 @@ fn parse_args() -> Result<Option<Args>, CliError> {
 fn serve(args: &Args) -> Result<(), CliError> {
     let handler: Handler = HandlerOptions::named(&args.name)?.open()?;
     handler.register_group(&args.group)?;
-    println!(
+    out!(
         "server: {} port={} serving group {}",
         args.name,
         handler.port(),
@@ -57,14 +57,16 @@ fn serve(args: &Args) -> Result<(), CliError> {
     let mut msg = Message::new();
     loop {
         handler.receive(&mut msg)?;
-        println!("server: {}", message_line(&msg));
+        out!("server: {}", message_line(&msg));
         if msg.kind() != MessageKind::Unicast {
             continue;
         }
         match handler.send_multicast_sync(&args.group, msg.payload()) {
-            Ok(report) => println!(
+            Ok(report) => out!(
                 "server: forwarded to {} delivered={} dropped={}",
-                args.group, report.delivered, report.dropped
+                args.group,
+                report.delivered,
+                report.dropped
             ),
             Err(err) => eprintln!("server: forwarding to {} failed: {err}", args.group),
         }

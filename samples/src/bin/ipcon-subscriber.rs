@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use ipcon_linux::{Handler, Message, MessageKind};
 use ipcon_samples::{
-    check_name, message_line, parse_count, parse_text, run, wait_for_group, CliError,
+    check_name, message_line, out, parse_count, parse_text, run, wait_for_group, CliError,
 };
 
 const HELP: &str = "\
@@ -60,7 +60,7 @@ fn subscribe(args: &Args) -> Result<(), CliError> {
     let handler = Handler::anonymous()?;
     wait_for_group(&args.server, &args.group)?;
     handler.join_group(&args.server, &args.group, args.replay)?;
-    println!(
+    out!(
         "subscriber: joined {}/{} port={}",
         args.server,
         args.group,
@@ -70,7 +70,7 @@ fn subscribe(args: &Args) -> Result<(), CliError> {
     let mut received = 0;
     while args.count.map_or(true, |n| received < n) {
         handler.receive(&mut msg)?;
-        println!("subscriber: {}", message_line(&msg));
+        out!("subscriber: {}", message_line(&msg));
         if msg.kind() == MessageKind::Group {
             received += 1;
         }

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use ipcon_linux::{Directory, Handler, HandlerOptions, KeventMonitor, Message};
-use ipcon_samples::{message_line, parse_count, parse_text, print_kevent, run, CliError};
+use ipcon_samples::{message_line, out, parse_count, parse_text, print_kevent, run, CliError};
 
 const HELP: &str = "\
 Usage: ipcon COMMAND [ARGS]
@@ -84,7 +84,7 @@ fn peers(parser: &mut lexopt::Parser) -> Result<(), CliError> {
     if let Some(extra) = values.first() {
         return Err(CliError::Usage(format!("unexpected argument {extra:?}")));
     }
-    Directory::open()?.for_each_peer(|p| println!("{p}"))?;
+    Directory::open()?.for_each_peer(|p| out!("{p}"))?;
     Ok(())
 }
 
@@ -99,7 +99,7 @@ fn groups(parser: &mut lexopt::Parser) -> Result<(), CliError> {
         )));
     }
     let owner = values.first().map(String::as_str);
-    Directory::open()?.for_each_group(owner, |g| println!("{g}"))?;
+    Directory::open()?.for_each_group(owner, |g| out!("{g}"))?;
     Ok(())
 }
 
@@ -148,7 +148,7 @@ fn listen(parser: &mut lexopt::Parser) -> Result<(), CliError> {
     for (owner, group) in &joins {
         handler.join_group(owner, group, true)?;
     }
-    println!(
+    out!(
         "listen: {} port={}",
         name.as_deref().unwrap_or("anonymous"),
         handler.port()
@@ -157,7 +157,7 @@ fn listen(parser: &mut lexopt::Parser) -> Result<(), CliError> {
     let mut received = 0u64;
     while count.map_or(true, |n| received < n) {
         handler.receive(&mut msg)?;
-        println!("listen: {}", message_line(&msg));
+        out!("listen: {}", message_line(&msg));
         received += 1;
     }
     Ok(())
