@@ -19,8 +19,9 @@ pub const VM_PACKAGES: &[&str] = &[
     "perl",
     "file",
 ];
-/// Extra packages for the kernel module quality checks.
-pub const CHECK_PACKAGES: &[&str] = &["sparse", "linux-source-6.1", "xz-utils"];
+/// Extra packages for the kernel module quality checks (plus the kernel's
+/// `linux-source-X.Y`, see `kernel::Kernel::source_package`).
+pub const CHECK_PACKAGES: &[&str] = &["sparse", "xz-utils"];
 /// Cross compilers for the ARM builds.
 pub const CROSS_PACKAGES: &[&str] = &["gcc-aarch64-linux-gnu", "gcc-arm-linux-gnueabihf"];
 

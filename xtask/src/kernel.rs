@@ -59,6 +59,26 @@ pub struct Kernel {
     pub build_dir: PathBuf,
 }
 
+impl Kernel {
+    /// "6.1" of "6.1.0-56-amd64": Debian's source package and tarball are
+    /// named after it (`linux-source-6.1`, `/usr/src/linux-source-6.1.tar.xz`).
+    pub fn series(&self) -> String {
+        self.release
+            .split('.')
+            .take(2)
+            .collect::<Vec<_>>()
+            .join(".")
+    }
+
+    pub fn source_package(&self) -> String {
+        format!("linux-source-{}", self.series())
+    }
+
+    pub fn source_tarball(&self) -> PathBuf {
+        PathBuf::from(format!("/usr/src/linux-source-{}.tar.xz", self.series()))
+    }
+}
+
 /// First package named in a dpkg `Depends` field that starts with `prefix`,
 /// with the prefix removed: "linux-image-6.1.0-56-amd64 (= 6.1.192-2)" → "6.1.0-56-amd64".
 fn release_from_depends(depends: &str, prefix: &str, flavour: &str) -> Option<String> {
@@ -134,6 +154,21 @@ mod tests {
             )
             .as_deref(),
             Some("6.12.9-amd64")
+        );
+    }
+
+    #[test]
+    fn source_is_named_after_the_series() {
+        let kernel = Kernel {
+            arch: Arch::X86_64,
+            release: "6.1.0-56-amd64".into(),
+            image: PathBuf::new(),
+            build_dir: PathBuf::new(),
+        };
+        assert_eq!(kernel.source_package(), "linux-source-6.1");
+        assert_eq!(
+            kernel.source_tarball(),
+            PathBuf::from("/usr/src/linux-source-6.1.tar.xz")
         );
     }
 

@@ -176,8 +176,8 @@ pub fn check_warnings(workspace: &Workspace, kernel: &Kernel) -> Result<String, 
 }
 
 /// checkpatch.pl and its data files, taken from the kernel source tarball once.
-fn checkpatch(workspace: &Workspace) -> Result<PathBuf, String> {
-    const TARBALL: &str = "/usr/src/linux-source-6.1.tar.xz";
+fn checkpatch(workspace: &Workspace, kernel: &Kernel) -> Result<PathBuf, String> {
+    let tarball = kernel.source_tarball();
     const MEMBERS: &[&str] = &[
         "scripts/checkpatch.pl",
         "scripts/spelling.txt",
@@ -189,10 +189,13 @@ fn checkpatch(workspace: &Workspace) -> Result<PathBuf, String> {
         return Ok(script);
     }
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    println!("xtask: extracting checkpatch.pl from {TARBALL} (once)");
+    println!(
+        "xtask: extracting checkpatch.pl from {} (once)",
+        tarball.display()
+    );
     let mut tar = Command::new("tar");
     tar.arg("-xJf")
-        .arg(TARBALL)
+        .arg(&tarball)
         .arg("-C")
         .arg(&dir)
         .arg("--strip-components=1")
@@ -202,7 +205,7 @@ fn checkpatch(workspace: &Workspace) -> Result<PathBuf, String> {
     }
     process::run(&mut tar)?;
     if !script.is_file() {
-        return Err(format!("{TARBALL} holds no checkpatch.pl"));
+        return Err(format!("{} holds no checkpatch.pl", tarball.display()));
     }
     Ok(script)
 }
@@ -225,8 +228,8 @@ fn module_sources(dir: &Path, found: &mut Vec<PathBuf>) -> Result<(), String> {
 }
 
 /// `checkpatch.pl --strict` over every C file and header of `kmod/`.
-pub fn check_style(workspace: &Workspace) -> Result<String, String> {
-    let script = checkpatch(workspace)?;
+pub fn check_style(workspace: &Workspace, kernel: &Kernel) -> Result<String, String> {
+    let script = checkpatch(workspace, kernel)?;
     let mut sources = Vec::new();
     module_sources(&workspace.root.join("kmod"), &mut sources)?;
     sources.sort();

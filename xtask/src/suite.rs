@@ -80,6 +80,7 @@ fn setup() -> Result<Kernel, String> {
     host_tools::ensure_rust_target(NO_STD_TARGET)?;
     host_tools::ensure_rust_toolchain(MSRV)?;
     let kernel = kernel::debian_kernel(Arch::X86_64)?;
+    host_tools::ensure_packages(&[kernel.source_package().as_str()])?;
     println!(
         "xtask: kernel {} ({})",
         kernel.release,
@@ -360,7 +361,7 @@ pub fn run(workspace: &Workspace) -> Result<(), String> {
             ),
             (
                 "checkpatch",
-                Box::new(|| from_summary(kmod::check_style(workspace))),
+                Box::new(|| from_summary(kmod::check_style(workspace, &kernel))),
             ),
             ("vm", Box::new(|| vm_suite(workspace, &kernel, None))),
             (
