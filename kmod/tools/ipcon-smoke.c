@@ -6,11 +6,13 @@
  *   ipcon-smoke            run every check; exit status 0 when all pass
  *   ipcon-smoke hold       register peers, a group and a membership, print
  *                          "holding" and sleep (to unload the module under it)
- *   ipcon-smoke stress N   N seconds of concurrent publishers, subscribers
+ *   ipcon-smoke stress N [unload]
+ *                          N seconds of concurrent publishers, subscribers
  *                          joining and leaving, unicast into full queues, peer
  *                          churn, dumps and a kernel event listener; exits 0
- *                          when no invariant broke (the module may be unloaded
- *                          meanwhile: requests then fail and workers stop)
+ *                          when no invariant broke.  With "unload" the module
+ *                          is expected to go away meanwhile: workers stop on
+ *                          the errors that follow from that
  */
 #include <errno.h>
 #include <poll.h>
@@ -543,10 +545,19 @@ static int running(void)
  * ENOENT for an unknown family id, EPROTONOSUPPORT for a dump started while
  * the module is going away.
  */
+static int unloading;
+
 static int family_gone(int err)
 {
-	return err == -ETIMEDOUT || err == -ENOENT || err == -EOPNOTSUPP ||
-	       err == -EPROTONOSUPPORT;
+	if (err == -ETIMEDOUT || err == -ENOENT || err == -EOPNOTSUPP ||
+	    err == -EPROTONOSUPPORT)
+		return 1;
+	/*
+	 * The module stops watching socket releases before it unregisters the
+	 * family: a peer closed in between stays registered until the module
+	 * frees everything, so its port or name is refused meanwhile.
+	 */
+	return unloading && (err == -EALREADY || err == -EEXIST);
 }
 
 static int stress_publisher(void)
@@ -789,8 +800,10 @@ int main(int argc, char **argv)
 
 	if (argc > 1 && !strcmp(argv[1], "hold"))
 		return hold();
-	if (argc > 2 && !strcmp(argv[1], "stress"))
+	if (argc > 2 && !strcmp(argv[1], "stress")) {
+		unloading = argc > 3 && !strcmp(argv[3], "unload");
 		return stress(atoi(argv[2]));
+	}
 
 	resolve_family();
 

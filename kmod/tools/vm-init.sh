@@ -28,6 +28,13 @@ h2=$!
 wait_holding /tmp/hold1.out || fail "holder in init netns: $(cat /tmp/hold1.out)"
 wait_holding /tmp/hold2.out || fail "holder in new netns: $(cat /tmp/hold2.out)"
 echo "=== same peer names held in two namespaces"
+# A third namespace sees none of them (the smoke test counts peers and groups).
+if unshare -n /ipcon-smoke > /tmp/ns-smoke.out 2>&1; then
+	echo "=== smoke in a fresh namespace beside live peers: $(tail -1 /tmp/ns-smoke.out)"
+else
+	fail "smoke in a fresh namespace"
+	cat /tmp/ns-smoke.out
+fi
 if rmmod ipcon; then
 	echo "=== rmmod with live peers in two namespaces: ok"
 else
@@ -39,7 +46,7 @@ wait "$h1" "$h2" 2>/dev/null
 # Concurrency: everything at once, then unload in the middle of it.
 insmod /ipcon.ko || fail insmod
 /ipcon-smoke stress 8 || fail stress
-/ipcon-smoke stress 30 > /tmp/stress2.out 2>&1 &
+/ipcon-smoke stress 30 unload > /tmp/stress2.out 2>&1 &
 st=$!
 sleep 4
 # A dump in flight holds a module reference: retry briefly.
@@ -58,6 +65,12 @@ tail -1 /tmp/stress2.out
 
 # Reload after all that and run the smoke test again.
 insmod /ipcon.ko max_payload=1024 || fail insmod
+# A namespace dies with the module loaded and its peers' process killed.
+unshare -n /ipcon-smoke hold > /tmp/hold3.out 2>&1 &
+h3=$!
+wait_holding /tmp/hold3.out || fail "holder in a dying namespace"
+kill "$h3"
+wait "$h3" 2>/dev/null
 /ipcon-smoke > /tmp/again.out 2>&1 || { fail smoke-again; cat /tmp/again.out; }
 tail -1 /tmp/again.out
 rmmod ipcon || fail "rmmod idle"
