@@ -7,8 +7,18 @@ use libfuzzer_sys::fuzz_target;
 
 fn walk(attrs: Attributes<'_>, depth: u32) {
     for a in attrs {
-        let Ok(a): Result<Attribute<'_>, _> = a else { return };
-        let _ = (a.as_u8(), a.as_u16(), a.as_u32(), a.as_u64(), a.as_cstr_bytes(), a.kind(), a.is_nested());
+        let Ok(a): Result<Attribute<'_>, _> = a else {
+            return;
+        };
+        let _ = (
+            a.as_u8(),
+            a.as_u16(),
+            a.as_u32(),
+            a.as_u64(),
+            a.as_cstr_bytes(),
+            a.kind(),
+            a.is_nested(),
+        );
         if depth < 4 {
             walk(a.nested(), depth + 1);
         }

@@ -11,7 +11,10 @@ fuzz_target!(|data: &[u8]| {
             let mut buf = vec![0u8; f.buffer_len()];
             let hdr = ipcon_core::wire::netlink::NetlinkHeaderRepr::parse(&packet);
             let n = f.emit(&hdr, &mut buf).unwrap();
-            assert_eq!(FamilyRepr::parse(&NetlinkPacket::new_checked(&buf[..n]).unwrap()).unwrap(), f);
+            assert_eq!(
+                FamilyRepr::parse(&NetlinkPacket::new_checked(&buf[..n]).unwrap()).unwrap(),
+                f
+            );
         }
         let _ = GetFamilyRequest::parse(&packet);
     }

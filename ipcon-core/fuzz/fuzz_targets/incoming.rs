@@ -19,7 +19,9 @@ fuzz_target!(|data: &[u8]| {
                     let mut buf = vec![0u8; d.buffer_len()];
                     let hdr = ipcon_core::wire::netlink::NetlinkHeaderRepr::parse(&packet);
                     let n = d.emit(&hdr, &mut buf).unwrap();
-                    let again = parse_incoming(&NetlinkPacket::new_checked(&buf[..n]).unwrap(), family).unwrap();
+                    let again =
+                        parse_incoming(&NetlinkPacket::new_checked(&buf[..n]).unwrap(), family)
+                            .unwrap();
                     assert_eq!(again, Incoming::Delivery(d));
                 }
                 Ok(Incoming::Reply { reply, .. }) => {

@@ -18,5 +18,12 @@ fuzz_target!(|data: &[u8]| {
     }
     assert!(total <= data.len());
     let p = NetlinkPacket::new_unchecked(data);
-    let _ = (p.length(), p.message_type(), p.flags(), p.seq(), p.port_id(), p.payload());
+    let _ = (
+        p.length(),
+        p.message_type(),
+        p.flags(),
+        p.seq(),
+        p.port_id(),
+        p.payload(),
+    );
 });

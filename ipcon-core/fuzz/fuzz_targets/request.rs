@@ -10,7 +10,10 @@ fuzz_target!(|data: &[u8]| {
             let hdr = NetlinkHeaderRepr::parse(&packet);
             let mut buf = vec![0u8; req.buffer_len()];
             let n = req.emit(&hdr, &mut buf).unwrap();
-            assert_eq!(Request::parse(&NetlinkPacket::new_checked(&buf[..n]).unwrap()).unwrap(), req);
+            assert_eq!(
+                Request::parse(&NetlinkPacket::new_checked(&buf[..n]).unwrap()).unwrap(),
+                req
+            );
         }
     }
 });
