@@ -1,0 +1,416 @@
+//! Groups: register, join, leave, multicast (sync and async), last-message
+//! replay, fan-out to many subscribers, removal while subscribed.
+
+use ipcon_linux::{
+    Directory, ErrorKind, Handler, HandlerOptions, Kevent, Message, MessageKind, RemoveReason,
+};
+
+use crate::common::{expect_error, expect_silence, receive, receive_kind};
+use crate::harness::{Context, Test, TestResult};
+use crate::{ensure, ensure_eq};
+
+pub const TESTS: &[Test] = &[
+    Test::new("group_multicast_is_stamped", multicast_is_stamped),
+    Test::new("group_join_leave", join_leave),
+    Test::new("group_replay_last_message", replay_last_message),
+    Test::new("group_no_replay_unless_asked", no_replay_unless_asked),
+    Test::new("group_errors", errors),
+    Test::new("group_sync_and_async_multicast", sync_and_async),
+    Test::new("group_fanout_32_subscribers_in_order", fanout_32_in_order).timeout(60),
+    Test::new(
+        "group_unregister_tells_subscribers",
+        unregister_tells_subscribers,
+    ),
+];
+
+fn multicast_is_stamped() -> TestResult {
+    let owner = Handler::new("e2e_g_owner").ctx("register owner")?;
+    owner.register_group("news").ctx("register group")?;
+    let sub = Handler::anonymous().ctx("register subscriber")?;
+    sub.join_group("e2e_g_owner", "news", false).ctx("join")?;
+    owner.send_multicast("news", b"headline").ctx("multicast")?;
+    let mut msg = Message::new();
+    let text = receive_kind(&sub, &mut msg, MessageKind::Group)?;
+    ensure_eq!(text, "headline", "payload");
+    ensure_eq!(
+        msg.group().map(|g| g.to_string()),
+        Some("news".to_owned()),
+        "group"
+    );
+    ensure_eq!(
+        msg.sender().name.map(|n| n.to_string()),
+        Some("e2e_g_owner".to_owned()),
+        "sender"
+    );
+    ensure_eq!(msg.sender().port, owner.port(), "sender port");
+    ensure_eq!(msg.sender().pid, std::process::id(), "sender pid");
+    ensure!(!msg.is_replay(), "a live message marked replayed");
+    ensure_eq!(msg.missed(), 0, "missed");
+    // The owner is not its own subscriber.
+    expect_silence(&owner, "owner's queue")?;
+    expect_silence(&sub, "after one message")
+}
+
+fn join_leave() -> TestResult {
+    let owner = Handler::new("e2e_g_jl").ctx("register owner")?;
+    owner.register_group("g").ctx("register group")?;
+    let sub = Handler::anonymous().ctx("register subscriber")?;
+    let dir = Directory::open().ctx("directory")?;
+    let subscribers = |what: &str| -> Result<u32, String> {
+        Ok(dir.group("e2e_g_jl", "g").ctx(what)?.ctx(what)?.subscribers)
+    };
+    ensure_eq!(subscribers("before join")?, 0, "subscribers before join");
+    sub.join_group("e2e_g_jl", "g", false).ctx("join")?;
+    ensure_eq!(subscribers("after join")?, 1, "subscribers after join");
+    owner.send_multicast("g", b"one").ctx("multicast one")?;
+    let mut msg = Message::new();
+    ensure_eq!(
+        receive_kind(&sub, &mut msg, MessageKind::Group)?,
+        "one",
+        "first"
+    );
+    sub.leave_group("e2e_g_jl", "g").ctx("leave")?;
+    ensure_eq!(subscribers("after leave")?, 0, "subscribers after leave");
+    let report = owner
+        .send_multicast_sync("g", b"two")
+        .ctx("multicast two")?;
+    ensure_eq!(
+        (report.delivered, report.dropped),
+        (0, 0),
+        "report after leave"
+    );
+    expect_silence(&sub, "after leaving")?;
+    expect_error(
+        sub.leave_group("e2e_g_jl", "g"),
+        ErrorKind::NotFound,
+        Some(libc::ENOENT),
+        "leave twice",
+    )?;
+    // Rejoin: delivery resumes.
+    sub.join_group("e2e_g_jl", "g", false).ctx("rejoin")?;
+    owner.send_multicast("g", b"three").ctx("multicast three")?;
+    ensure_eq!(
+        receive_kind(&sub, &mut msg, MessageKind::Group)?,
+        "three",
+        "after rejoin"
+    );
+    Ok(())
+}
+
+fn replay_last_message() -> TestResult {
+    let owner = Handler::new("e2e_g_replay").ctx("register owner")?;
+    owner.register_group("state").ctx("register group")?;
+    owner
+        .send_multicast("state", b"inserted")
+        .ctx("first state")?;
+    owner
+        .send_multicast("state", b"removed")
+        .ctx("second state")?;
+    let dir = Directory::open().ctx("directory")?;
+    let info = dir
+        .group("e2e_g_replay", "state")
+        .ctx("group")?
+        .ctx("group")?;
+    ensure_eq!(info.last_msg_len, Some(7), "cached last message length");
+    ensure_eq!(info.tx_msgs, 2, "group tx");
+
+    let sub = Handler::anonymous().ctx("register subscriber")?;
+    sub.join_group("e2e_g_replay", "state", true)
+        .ctx("join with replay")?;
+    // The replay is queued before join returns: no waiting needed.
+    let mut msg = Message::new();
+    sub.try_receive(&mut msg)
+        .ctx("the replay is queued when join returns")?;
+    ensure_eq!(msg.kind(), MessageKind::Group, "replay kind");
+    ensure_eq!(
+        msg.payload(),
+        b"removed",
+        "replayed payload is the last one"
+    );
+    ensure!(msg.is_replay(), "replay not marked replayed");
+    ensure_eq!(
+        msg.sender().port,
+        owner.port(),
+        "replay keeps the owner's stamp"
+    );
+    ensure_eq!(
+        msg.sender().name.map(|n| n.to_string()),
+        Some("e2e_g_replay".into()),
+        "replay sender"
+    );
+    ensure_eq!(
+        msg.group().map(|g| g.to_string()),
+        Some("state".into()),
+        "replay group"
+    );
+
+    owner
+        .send_multicast("state", b"inserted")
+        .ctx("third state")?;
+    ensure_eq!(
+        receive_kind(&sub, &mut msg, MessageKind::Group)?,
+        "inserted",
+        "live after replay"
+    );
+    ensure!(!msg.is_replay(), "live message marked replayed");
+    expect_silence(&sub, "after replay + one live message")?;
+
+    // A later joiner gets the newest message, once.
+    let late = Handler::anonymous().ctx("register late subscriber")?;
+    late.join_group("e2e_g_replay", "state", true)
+        .ctx("late join")?;
+    ensure_eq!(
+        receive_kind(&late, &mut msg, MessageKind::Group)?,
+        "inserted",
+        "late replay"
+    );
+    ensure!(msg.is_replay(), "late replay not marked");
+    expect_silence(&late, "after the late replay")
+}
+
+fn no_replay_unless_asked() -> TestResult {
+    let owner = Handler::new("e2e_g_noreplay").ctx("register owner")?;
+    owner.register_group("state").ctx("register group")?;
+    // No message yet: asking for a replay gives nothing.
+    let early = Handler::anonymous().ctx("register early subscriber")?;
+    early
+        .join_group("e2e_g_noreplay", "state", true)
+        .ctx("join empty group with replay")?;
+    expect_silence(&early, "replay of a group without messages")?;
+    owner.send_multicast("state", b"on").ctx("publish")?;
+    let mut msg = Message::new();
+    ensure_eq!(
+        receive_kind(&early, &mut msg, MessageKind::Group)?,
+        "on",
+        "live message"
+    );
+    ensure!(!msg.is_replay(), "live message marked replayed");
+    // Joining without asking: no replay of "on".
+    let plain = Handler::anonymous().ctx("register plain subscriber")?;
+    plain
+        .join_group("e2e_g_noreplay", "state", false)
+        .ctx("join without replay")?;
+    expect_silence(&plain, "join without replay")?;
+    owner.send_multicast("state", b"off").ctx("publish again")?;
+    ensure_eq!(
+        receive_kind(&plain, &mut msg, MessageKind::Group)?,
+        "off",
+        "next live message"
+    );
+    ensure!(!msg.is_replay(), "marked replayed");
+    Ok(())
+}
+
+fn errors() -> TestResult {
+    let owner = Handler::new("e2e_g_err_owner").ctx("register owner")?;
+    owner.register_group("g").ctx("register group")?;
+    let other = Handler::new("e2e_g_err_other").ctx("register other")?;
+    expect_error(
+        owner.register_group("g"),
+        ErrorKind::AlreadyExists,
+        Some(libc::EEXIST),
+        "register the same group twice",
+    )?;
+    // Another peer may use the same group name for its own group.
+    other
+        .register_group("g")
+        .ctx("same group name, other owner")?;
+    expect_error(
+        other.join_group("e2e_g_nobody", "g", false),
+        ErrorKind::NotFound,
+        Some(libc::ENOENT),
+        "join a group of a missing owner",
+    )?;
+    expect_error(
+        other.join_group("e2e_g_err_owner", "nothing", false),
+        ErrorKind::NotFound,
+        Some(libc::ENOENT),
+        "join a missing group",
+    )?;
+    other
+        .join_group("e2e_g_err_owner", "g", false)
+        .ctx("join")?;
+    expect_error(
+        other.join_group("e2e_g_err_owner", "g", false),
+        ErrorKind::AlreadyExists,
+        Some(libc::EALREADY),
+        "join twice",
+    )?;
+    // Publishing or unregistering acts on the sender's own groups only.
+    expect_error(
+        other.send_multicast("nothing", b"x"),
+        ErrorKind::NotFound,
+        Some(libc::ENOENT),
+        "publish to a group nobody has",
+    )?;
+    let stranger = Handler::anonymous().ctx("register stranger")?;
+    expect_error(
+        stranger.send_multicast("g", b"x"),
+        ErrorKind::NotFound,
+        Some(libc::ENOENT),
+        "publish to another peer's group",
+    )?;
+    expect_error(
+        stranger.unregister_group("g"),
+        ErrorKind::NotFound,
+        Some(libc::ENOENT),
+        "unregister another peer's group",
+    )?;
+    expect_silence(&other, "nothing was published to e2e_g_err_owner/g")?;
+    let dir = Directory::open().ctx("directory")?;
+    ensure!(
+        dir.group("e2e_g_err_owner", "g").ctx("look up")?.is_some(),
+        "the group survived"
+    );
+    expect_error(
+        owner.unregister_group("nothing"),
+        ErrorKind::NotFound,
+        Some(libc::ENOENT),
+        "unregister a missing group",
+    )?;
+    Ok(())
+}
+
+fn sync_and_async() -> TestResult {
+    let owner = Handler::new("e2e_g_sync").ctx("register owner")?;
+    owner.register_group("g").ctx("register group")?;
+    let report = owner
+        .send_multicast_sync("g", b"nobody")
+        .ctx("sync, no subscribers")?;
+    ensure_eq!(
+        (report.delivered, report.dropped),
+        (0, 0),
+        "report without subscribers"
+    );
+    owner
+        .send_multicast("g", b"nobody")
+        .ctx("async, no subscribers")?;
+    let subs: Vec<Handler> = (0..3)
+        .map(|_| Handler::anonymous())
+        .collect::<Result<_, _>>()
+        .ctx("register subscribers")?;
+    for sub in &subs {
+        sub.join_group("e2e_g_sync", "g", false).ctx("join")?;
+    }
+    let report = owner
+        .send_multicast_sync("g", b"sync")
+        .ctx("sync multicast")?;
+    ensure_eq!((report.delivered, report.dropped), (3, 0), "sync report");
+    owner.send_multicast("g", b"async").ctx("async multicast")?;
+    let mut msg = Message::new();
+    for (i, sub) in subs.iter().enumerate() {
+        ensure_eq!(
+            receive_kind(sub, &mut msg, MessageKind::Group)?,
+            "sync",
+            "subscriber {i} first"
+        );
+        ensure_eq!(
+            receive_kind(sub, &mut msg, MessageKind::Group)?,
+            "async",
+            "subscriber {i} second"
+        );
+        expect_silence(sub, "after two messages")?;
+    }
+    Ok(())
+}
+
+fn fanout_32_in_order() -> TestResult {
+    const SUBSCRIBERS: usize = 32;
+    const MESSAGES: u32 = 100;
+    let owner = Handler::new("e2e_g_fanout").ctx("register owner")?;
+    owner.register_group("wide").ctx("register group")?;
+    let subs: Vec<Handler> = (0..SUBSCRIBERS)
+        .map(|_| Handler::anonymous())
+        .collect::<Result<_, _>>()
+        .ctx("register subscribers")?;
+    for sub in &subs {
+        sub.join_group("e2e_g_fanout", "wide", false).ctx("join")?;
+    }
+    for i in 0..MESSAGES {
+        let report = owner
+            .send_multicast_sync("wide", format!("m{i}").as_bytes())
+            .ctx(&format!("multicast {i}"))?;
+        ensure_eq!(
+            (report.delivered, report.dropped),
+            (SUBSCRIBERS as u32, 0),
+            "report of message {i}"
+        );
+    }
+    let mut msg = Message::new();
+    for (s, sub) in subs.iter().enumerate() {
+        for i in 0..MESSAGES {
+            receive(sub, &mut msg).map_err(|e| format!("subscriber {s}, message {i}: {e}"))?;
+            ensure_eq!(
+                msg.payload_str(),
+                Some(format!("m{i}").as_str()),
+                "subscriber {s} message {i}"
+            );
+            ensure_eq!(msg.missed(), 0, "subscriber {s} missed");
+        }
+        expect_silence(sub, "after all messages")?;
+    }
+    let dir = Directory::open().ctx("directory")?;
+    let info = dir
+        .group("e2e_g_fanout", "wide")
+        .ctx("group")?
+        .ctx("group")?;
+    ensure_eq!(info.subscribers, SUBSCRIBERS as u32, "subscribers");
+    ensure_eq!(info.tx_msgs, u64::from(MESSAGES), "group tx");
+    Ok(())
+}
+
+fn unregister_tells_subscribers() -> TestResult {
+    let owner = Handler::new("e2e_g_unreg").ctx("register owner")?;
+    owner.register_group("g").ctx("register group")?;
+    let sub = HandlerOptions::anonymous()
+        .kevents(true)
+        .open()
+        .ctx("register subscriber with kernel events")?;
+    sub.join_group("e2e_g_unreg", "g", false).ctx("join")?;
+    owner.unregister_group("g").ctx("unregister")?;
+    let mut msg = Message::new();
+    // The subscriber's own peer-add came before it joined; skip to the removal.
+    let event = loop {
+        receive(&sub, &mut msg)?;
+        ensure_eq!(
+            msg.kind(),
+            MessageKind::Kevent,
+            "only kernel events are expected"
+        );
+        let event = *msg.kevent().ctx("kevent")?;
+        if !matches!(event, Kevent::PeerAdd { .. }) {
+            break event;
+        }
+    };
+    match event {
+        Kevent::GroupRemove {
+            owner: o,
+            group,
+            reason,
+            ..
+        } => {
+            ensure_eq!(group.to_string(), "g", "removed group");
+            ensure_eq!(o.port, owner.port(), "removed group's owner");
+            ensure_eq!(reason, RemoveReason::Unregistered, "reason");
+        }
+        other => return Err(format!("expected group-remove, got {other}")),
+    }
+    expect_error(
+        owner.send_multicast("g", b"x"),
+        ErrorKind::NotFound,
+        Some(libc::ENOENT),
+        "publish after unregister",
+    )?;
+    // Re-registering gives a fresh group: the old membership is gone.
+    owner.register_group("g").ctx("register again")?;
+    let dir = Directory::open().ctx("directory")?;
+    let info = dir.group("e2e_g_unreg", "g").ctx("group")?.ctx("group")?;
+    ensure_eq!(info.subscribers, 0, "subscribers of the new group");
+    ensure_eq!(info.last_msg_len, None, "last message of the new group");
+    sub.unsubscribe_kevents().ctx("unsubscribe kernel events")?;
+    while sub.try_receive(&mut msg).is_ok() {}
+    owner
+        .send_multicast("g", b"fresh")
+        .ctx("publish to the new group")?;
+    expect_silence(&sub, "old subscriber of a re-registered group")
+}

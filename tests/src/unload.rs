@@ -1,0 +1,172 @@
+//! Module unload with live peers (runs last): `rmmod` must succeed while
+//! processes hold peers, groups, subscriptions and blocked receives; the
+//! tools must say the module is missing; a reload must work from scratch.
+
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ipcon_linux::{Directory, ErrorKind, Handler, KeventMonitor, Message, MessageKind};
+
+use crate::common::{next_kevent, receive_kind};
+use crate::harness::{shell, wait_deadline, Context, Helper, Test, TestResult};
+use crate::{ensure, ensure_eq};
+
+pub const TESTS: &[Test] =
+    &[Test::new("module_unload_with_live_peers", unload_with_live_peers).timeout(60)];
+
+const MODULE: &str = "/lib/modules/ipcon.ko";
+const NOT_LOADED: &str = "ipcon kernel module not loaded (try: modprobe ipcon)";
+
+/// The running module's parameters, to load it again the same way.
+fn current_params() -> Result<Vec<String>, String> {
+    let mut params = Vec::new();
+    for name in [
+        "max_peers",
+        "max_groups_per_peer",
+        "max_subscriptions_per_peer",
+        "max_payload",
+    ] {
+        params.push(format!("{name}={}", crate::common::module_param(name)?));
+    }
+    Ok(params)
+}
+
+/// Runs a module tool with a deadline; its exit code.
+fn run_tool(program: &str, args: &[String]) -> Result<i32, String> {
+    let mut child = Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .spawn()
+        .ctx(&format!("start {program}"))?;
+    let status = wait_deadline(&mut child, Duration::from_secs(20))
+        .ok_or_else(|| format!("{program} {args:?} hung for 20s"))?;
+    Ok(status.code().unwrap_or(-1))
+}
+
+fn unload_with_live_peers() -> TestResult {
+    let params = current_params()?;
+    let mut owner = Helper::start("hold", &["e2e_ul_owner", "g"])?;
+    owner.ready()?;
+    let mut subscriber = Helper::start("subscribe", &["e2e_ul_owner", "g"])?;
+    subscriber.ready()?;
+    let mut anonymous = Helper::start("hold", &["-"])?;
+    anonymous.ready()?;
+    let mut monitor = Helper::program("/bin/ipcon", &["monitor"])?;
+    std::thread::sleep(Duration::from_millis(300));
+    // A thread of this process blocked in receive, too.
+    let local = Arc::new(Handler::new("e2e_ul_local").ctx("register local peer")?);
+    local
+        .join_group("e2e_ul_owner", "g", true)
+        .ctx("local join")?;
+    let (tx, blocked_result) = mpsc::channel();
+    {
+        let local = Arc::clone(&local);
+        std::thread::spawn(move || {
+            let mut msg = Message::new();
+            let _ = tx.send(local.receive(&mut msg).map(|()| msg.kind()));
+        });
+    }
+    std::thread::sleep(Duration::from_millis(200));
+
+    let code = run_tool("/bin/rmmod", &["ipcon".to_owned()])?;
+    ensure_eq!(code, 0, "rmmod ipcon with live peers");
+    ensure!(
+        !std::path::Path::new("/sys/module/ipcon").exists(),
+        "/sys/module/ipcon still exists after rmmod"
+    );
+
+    // Blocked receivers either woke with an error or stay harmlessly
+    // blocked; either way they can be killed at once.
+    match blocked_result.recv_timeout(Duration::from_millis(500)) {
+        Ok(Ok(kind)) => {
+            ensure!(
+                kind != MessageKind::Empty,
+                "the blocked receive returned an empty message"
+            );
+        }
+        Ok(Err(e)) => eprintln!("unload: blocked receive woke with: {e}"),
+        Err(_) => eprintln!("unload: blocked receive still waiting (harmless)"),
+    }
+    for (what, helper) in [
+        ("owner", &mut owner),
+        ("subscriber", &mut subscriber),
+        ("anonymous", &mut anonymous),
+        ("monitor", &mut monitor),
+    ] {
+        for line in helper.drain() {
+            eprintln!("unload: {what} said {line:?}");
+        }
+        helper.kill();
+    }
+
+    // Without the module: clear errors, no hangs.
+    let err = Directory::open()
+        .err()
+        .ctx("Directory::open without the module")?;
+    ensure_eq!(
+        err.kind(),
+        ErrorKind::ModuleNotLoaded,
+        "kind without the module ({err})"
+    );
+    ensure!(err.to_string().contains(NOT_LOADED), "error text: {err}");
+    let err = Handler::new("e2e_ul_none")
+        .err()
+        .ctx("Handler::new without the module")?;
+    ensure_eq!(
+        err.kind(),
+        ErrorKind::ModuleNotLoaded,
+        "handler without the module ({err})"
+    );
+    ensure!(
+        local.send_unicast("e2e_ul_owner", b"x").is_err(),
+        "a send succeeded without the module"
+    );
+    for command in [
+        "/bin/ipcon peers",
+        "/bin/ipcon-cmd somebody hello",
+        "/bin/ipcon monitor --count 1",
+        "/bin/ipcon-server",
+    ] {
+        let (code, out) = shell(command)?;
+        ensure_eq!(code, 1, "{command} without the module (output {out:?})");
+        ensure!(
+            out.contains(NOT_LOADED),
+            "{command} without the module says: {out}"
+        );
+    }
+
+    let mut insmod_args = vec![MODULE.to_owned()];
+    insmod_args.extend(params);
+    let code = run_tool("/bin/insmod", &insmod_args)?;
+    ensure_eq!(code, 0, "insmod {insmod_args:?}");
+
+    // A fresh module: fresh state, working round trip.
+    let monitor = KeventMonitor::open().ctx("monitor after reload")?;
+    let dir = Directory::open().ctx("directory after reload")?;
+    ensure!(
+        dir.peers().ctx("list")?.is_empty(),
+        "peers survived the reload"
+    );
+    let receiver = Handler::new("e2e_ul_owner").ctx("register a name from before the unload")?;
+    let first = next_kevent(&monitor)?;
+    ensure_eq!(first.seq(), 1, "kevent seq of a fresh module ({first})");
+    let sender = Handler::anonymous().ctx("sender after reload")?;
+    sender
+        .send_unicast("e2e_ul_owner", b"reloaded")
+        .ctx("unicast after reload")?;
+    let mut msg = Message::new();
+    ensure_eq!(
+        receive_kind(&receiver, &mut msg, MessageKind::Unicast)?,
+        "reloaded",
+        "round trip"
+    );
+    // A handler from before the unload is no peer of the new module.
+    match local.send_unicast("e2e_ul_owner", b"stale") {
+        Ok(()) => return Err("a handler from before the reload could still send".into()),
+        Err(e) => eprintln!("unload: stale handler after reload: {e}"),
+    }
+    crate::common::expect_silence(&receiver, "nothing from the stale handler")?;
+    Ok(())
+}
