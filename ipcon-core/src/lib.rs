@@ -18,6 +18,46 @@
 //! - [`machine`]: sans-IO state machines (family resolution, request tracking, peer session,
 //!   group memberships). They never read a clock: the caller passes `now` in milliseconds.
 //!
+//! ## Example: one request out, one delivery in
+//!
+//! ```
+//! use ipcon_core::wire::ipcon::{parse_incoming, Delivery, Incoming, PeerRef, Request};
+//! use ipcon_core::wire::netlink::Messages;
+//! use ipcon_core::{Message, MessageKind, Name};
+//!
+//! # fn main() -> Result<(), ipcon_core::WireError> {
+//! let family_id = 0x1a; // from machine::FamilyResolver
+//! let server = Name::new("server").unwrap();
+//! let request = Request::Unicast { to: PeerRef::Name(server), payload: b"hello" };
+//! let mut buf = [0u8; 128];
+//! let len = request.emit(&request.header(family_id, 1, 4242), &mut buf)?;
+//! // ... send(&buf[..len]) on the control socket; later, on the data socket:
+//! # let datagram = {
+//! #     use ipcon_core::wire::ipcon::{Sender, UnicastDelivery};
+//! #     use ipcon_core::wire::netlink::{NetlinkFlags, NetlinkHeaderRepr};
+//! #     let d = Delivery::Unicast(UnicastDelivery {
+//! #         sender: Sender { name: Name::new("client").ok(), port: 4242, pid: 1, uid: 0 },
+//! #         payload: b"hello",
+//! #         missed: 0,
+//! #     });
+//! #     let hdr = NetlinkHeaderRepr { message_type: family_id, flags: NetlinkFlags::empty(), seq: 0, port_id: 0 };
+//! #     let n = d.emit(&hdr, &mut buf)?;
+//! #     buf[..n].to_vec()
+//! # };
+//! let mut message: Message = Message::new();
+//! for packet in Messages::new(&datagram) {
+//!     if let Incoming::Delivery(delivery) = parse_incoming(&packet?, family_id)? {
+//!         message.fill(&delivery)?;
+//!     }
+//! }
+//! assert_eq!(message.kind(), MessageKind::Unicast);
+//! assert_eq!(message.sender().map(Name::as_str), Some("client"));
+//! assert_eq!(message.payload(), b"hello");
+//! # let _ = len;
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! ## Features
 //! - `std`: implements `std::error::Error` for the error types. (`core::error::Error` is
 //!   stable only since Rust 1.81; the MSRV is 1.75.)
