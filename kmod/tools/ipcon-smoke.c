@@ -6,6 +6,8 @@
  *   ipcon-smoke            run every check; exit status 0 when all pass
  *   ipcon-smoke hold       register peers, a group and a membership, print
  *                          "holding" and sleep (to unload the module under it)
+ *   ipcon-smoke churn N    N rounds of a peer with everything it can own,
+ *                          then closed (a leak probe)
  *   ipcon-smoke stress N [unload]
  *                          N seconds of concurrent publishers, subscribers
  *                          joining and leaving, unicast into full queues, peer
@@ -752,6 +754,43 @@ static int stress_listener(void)
 	return 0;
 }
 
+/*
+ * Leak probe: @n times a peer with a control socket, a group with a cached
+ * message, a membership and a unicast, then both sockets closed.
+ */
+static int churn(int n)
+{
+	static struct msg m;
+	char name[IPCON_MAX_NAME_LEN];
+	int i, err;
+
+	resolve_family();
+	for (i = 0; i < n; i++) {
+		struct sock data = nl_open(), ctrl = nl_open();
+
+		snprintf(name, sizeof(name), "leak%d", i % 8);
+		err = attach(&data, &ctrl, name);
+		if (!err)
+			err = simple(&ctrl, IPCON_CMD_GROUP_REGISTER, NULL, "lg", NULL);
+		if (!err)
+			err = simple(&ctrl, IPCON_CMD_GROUP_JOIN, name, "lg", NULL);
+		if (!err)
+			err = multicast(&ctrl, "lg", "cached", 6, 0, NULL, NULL);
+		if (!err)
+			err = unicast(&ctrl, name, "self", 4, NULL);
+		if (err) {
+			printf("churn: round %d: error %d\n", i, err);
+			return 1;
+		}
+		while (recv_msg(&data, &m, 0) > 0)
+			;
+		sock_close(i & 1 ? &data : &ctrl);
+		sock_close(i & 1 ? &ctrl : &data);
+	}
+	printf("churn: %d rounds\n", n);
+	return 0;
+}
+
 static int stress(int seconds)
 {
 	int (*const workers[])(void) = {
@@ -800,6 +839,8 @@ int main(int argc, char **argv)
 
 	if (argc > 1 && !strcmp(argv[1], "hold"))
 		return hold();
+	if (argc > 2 && !strcmp(argv[1], "churn"))
+		return churn(atoi(argv[2]));
 	if (argc > 2 && !strcmp(argv[1], "stress")) {
 		unloading = argc > 3 && !strcmp(argv[3], "unload");
 		return stress(atoi(argv[2]));

@@ -43,9 +43,26 @@ fi
 kill "$h1" "$h2"
 wait "$h1" "$h2" 2>/dev/null
 
-# Concurrency: everything at once, then unload in the middle of it.
+# Leak probe: thousands of peers, each with a control socket, a group with a
+# cached message, a membership and a delivery, come and go; a leak of any
+# object kind would grow the kmalloc caches by thousands of objects.
+kmalloc_objs() { awk '/^kmalloc-/ { n += $2 } END { print n }' /proc/slabinfo; }
 insmod /ipcon.ko || fail insmod
+/ipcon-smoke churn 500 > /dev/null || fail "churn warm-up"
+sleep 1
+before=$(kmalloc_objs)
+/ipcon-smoke churn 4000 || fail churn
+sleep 1
+after=$(kmalloc_objs)
+echo "=== kmalloc objects before 4000 peers $before, after $after"
+[ $((after - before)) -lt 1000 ] || fail "kmalloc objects grew by $((after - before))"
+
+# Concurrency: everything at once.
 /ipcon-smoke stress 8 || fail stress
+rmmod ipcon || fail "rmmod after stress"
+
+# Then unload in the middle of a stress run.
+insmod /ipcon.ko || fail insmod
 /ipcon-smoke stress 30 unload > /tmp/stress2.out 2>&1 &
 st=$!
 sleep 4
