@@ -23,6 +23,18 @@ pub fn run(root: &Path) -> Result<(), String> {
     ensure_nightly()?;
     ensure_cargo_fuzz()?;
 
+    // Build every target first, so a build failure is not mistaken for a crash.
+    println!("fuzz: building {} targets", targets.len());
+    let built = Command::new("cargo")
+        .current_dir(root.join("ipcon-core"))
+        .env_remove("CARGO_TARGET_DIR")
+        .args(["+nightly", "fuzz", "build"])
+        .status()
+        .map_err(|e| format!("fuzz: cannot run cargo fuzz: {e}"))?;
+    if !built.success() {
+        return Err(format!("fuzz: building the targets failed ({built})"));
+    }
+
     let (mut passed, mut failed) = (0, 0);
     for target in &targets {
         println!("fuzz: {target}: {seconds} s");
