@@ -348,7 +348,7 @@ impl Handler {
         Ok(all)
     }
 
-    /// Starts receiving kernel events ([`MessageKind::Kevent`]).
+    /// Starts receiving kernel events ([`MessageKind::Kevent`](crate::MessageKind::Kevent)).
     pub fn subscribe_kevents(&self) -> Result<()> {
         self.data.reset_kevent_seq();
         join_kevents(self.data.socket(), self.control.family().kevent_group)

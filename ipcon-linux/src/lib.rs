@@ -31,6 +31,9 @@
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
 
+#[cfg(test)]
+#[allow(unsafe_code)]
+mod alloc_check;
 mod channel;
 mod control;
 mod directory;
