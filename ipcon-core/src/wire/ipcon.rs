@@ -1388,4 +1388,177 @@ mod tests {
             );
         }
     }
+
+    /// The attributes a body emits.
+    fn emitted(body: &dyn Body) -> heapless::Vec<Attr, 32> {
+        let mut out = heapless::Vec::new();
+        body.visit(&mut |a, _| {
+            if !out.contains(&a) {
+                out.push(a).unwrap();
+            }
+            Ok(())
+        })
+        .unwrap();
+        out
+    }
+
+    fn same_set(got: &[Attr], want: &[Attr]) -> bool {
+        got.len() == want.len() && got.iter().all(|a| want.contains(a))
+    }
+
+    /// The hand-written messages use exactly the attributes `kmod/ipcon.yaml` lists for
+    /// each operation (through the generated spec): a YAML change that the wire code does
+    /// not follow fails here.
+    #[test]
+    fn messages_use_exactly_the_yaml_attributes() {
+        let n = name("n");
+        let payload = b"p";
+        // Requests: the union over variants of one command (PeerRef by name or port).
+        let requests: [&[Request<'_>]; 13] = [
+            &[Request::PeerRegister { name: Some(n) }],
+            &[Request::PeerAttach { cookie: 1 }],
+            &[Request::PeerUnregister],
+            &[
+                Request::PeerGet {
+                    peer: PeerRef::Name(n),
+                },
+                Request::PeerGet {
+                    peer: PeerRef::Port(1),
+                },
+            ],
+            &[Request::PeerDump],
+            &[
+                Request::Unicast {
+                    to: PeerRef::Name(n),
+                    payload,
+                },
+                Request::Unicast {
+                    to: PeerRef::Port(1),
+                    payload,
+                },
+            ],
+            &[Request::GroupRegister {
+                group: n,
+                access: Some(GroupAccess::Gid),
+                gid: Some(1),
+            }],
+            &[Request::GroupUnregister { group: n }],
+            &[Request::GroupJoin {
+                owner: n,
+                group: n,
+                replay_last: true,
+            }],
+            &[Request::GroupLeave { owner: n, group: n }],
+            &[Request::GroupGet { owner: n, group: n }],
+            &[Request::GroupDump { owner: Some(n) }],
+            &[Request::Multicast {
+                group: n,
+                payload,
+                sync: true,
+            }],
+        ];
+        for variants in requests {
+            let mut union: heapless::Vec<Attr, 32> = heapless::Vec::new();
+            for r in variants {
+                for a in emitted(r) {
+                    if !union.contains(&a) {
+                        union.push(a).unwrap();
+                    }
+                }
+            }
+            let r = &variants[0];
+            let want = if r.is_dump() {
+                r.command().dump_request_attrs()
+            } else {
+                r.command().request_attrs()
+            };
+            assert!(
+                same_set(&union, want),
+                "{r:?}: emits {union:?}, YAML lists {want:?}"
+            );
+        }
+
+        let peer = PeerIdentity {
+            name: Some(n),
+            port: 1,
+            pid: 2,
+            uid: 3,
+            flags: PeerFlags::empty(),
+        };
+        let sender = Sender {
+            name: Some(n),
+            port: 1,
+            pid: 2,
+            uid: 3,
+        };
+        let reg = PeerRegistered::new(Some(n), 1, 2);
+        assert!(same_set(
+            &emitted(&reg),
+            Command::PeerRegister.reply_attrs()
+        ));
+        let info = PeerInfo {
+            peer,
+            tx_msgs: 1,
+            rx_msgs: 2,
+            rx_dropped: 3,
+            groups: 4,
+            _borrow: core::marker::PhantomData,
+        };
+        assert!(same_set(&emitted(&info), Command::PeerGet.reply_attrs()));
+        assert!(same_set(
+            &emitted(&info),
+            Command::PeerGet.dump_reply_attrs()
+        ));
+        let group = GroupInfo {
+            owner: Some(n),
+            owner_port: 1,
+            group: n,
+            access: GroupAccess::Open,
+            gid: Some(1),
+            subscribers: 1,
+            tx_msgs: 1,
+            last_msg_len: Some(1),
+            _borrow: core::marker::PhantomData,
+        };
+        assert!(same_set(&emitted(&group), Command::GroupGet.reply_attrs()));
+        assert!(same_set(
+            &emitted(&group),
+            Command::GroupGet.dump_reply_attrs()
+        ));
+        assert!(same_set(
+            &emitted(&MulticastOutcome::new(1, 2)),
+            Command::Multicast.reply_attrs()
+        ));
+        let unicast = UnicastDelivery {
+            sender,
+            payload,
+            missed: 1,
+        };
+        assert!(same_set(&emitted(&unicast), Command::Unicast.event_attrs()));
+        let grp = GroupDelivery {
+            sender,
+            group: n,
+            payload,
+            missed: 1,
+            replayed: true,
+        };
+        assert!(same_set(&emitted(&grp), Command::Multicast.event_attrs()));
+        // Kernel events: the union over kinds.
+        let mut union: heapless::Vec<Attr, 32> = heapless::Vec::new();
+        for kind in [
+            KeventKind::PeerAdd(peer),
+            KeventKind::GroupRemove {
+                owner: peer,
+                group: n,
+                reason: RemoveReason::Closed,
+            },
+        ] {
+            for a in emitted(&KeventMessage::new(Kevent { seq: 1, kind })) {
+                if !union.contains(&a) {
+                    union.push(a).unwrap();
+                }
+            }
+        }
+        assert!(same_set(&union, Command::Kevent.event_attrs()), "{union:?}");
+    }
 }
