@@ -99,7 +99,7 @@ fn threads_unicast() -> TestResult {
     counter
         .join()
         .map_err(|_| "receiver thread panicked".to_owned())??;
-    eprintln!("threads_unicast: {retries} retries on a full queue");
+    crate::harness::note(&format!("{retries} sends retried on a full queue"));
     let info = receiver.peer_info("e2e_c_sink").ctx("info")?;
     ensure_eq!(
         info.rx_msgs,

@@ -345,10 +345,10 @@ fn malformed_input() -> TestResult {
             sockets[index] = fuzz_socket(index, n + 1, family)?;
         }
     }
-    eprintln!(
-        "fuzz: {MESSAGES} messages in {:.1}s, {send_errors} refused by sendmsg",
+    crate::harness::note(&format!(
+        "{MESSAGES} messages (seed {SEED:#x}) in {:.1}s, {send_errors} refused by sendmsg",
         started.elapsed().as_secs_f64()
-    );
+    ));
     drop(sockets);
     // The module still works.
     let receiver = Handler::new("e2e_f_after").ctx("register after fuzzing")?;
@@ -403,4 +403,49 @@ fn malformed_input() -> TestResult {
         bad.join(" | ")
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generation_is_reproducible_and_never_panics() {
+        let targets = Targets {
+            family: 0x20,
+            target_port: 1234,
+        };
+        let run = || {
+            let mut rng = Rng(SEED);
+            let mut digest = 0u64;
+            for n in 0..MESSAGES {
+                let msg = generate(&mut rng, &targets, n);
+                digest = digest.rotate_left(5)
+                    ^ msg.len() as u64
+                    ^ u64::from(msg.first().copied().unwrap_or(0));
+            }
+            digest
+        };
+        assert_eq!(run(), run());
+    }
+
+    #[test]
+    fn every_strategy_is_used() {
+        let targets = Targets {
+            family: 0x20,
+            target_port: 1,
+        };
+        let mut rng = Rng(SEED);
+        let (mut oversized, mut short, mut multi) = (0, 0, 0);
+        for n in 0..10_000 {
+            let msg = generate(&mut rng, &targets, n);
+            oversized += usize::from(msg.len() > 2100);
+            short += usize::from(msg.len() < 20);
+            multi += usize::from(crate::rawnl::split_messages(&msg).len() > 1);
+        }
+        assert!(
+            oversized > 100 && short > 100 && multi > 100,
+            "{oversized} {short} {multi}"
+        );
+    }
 }

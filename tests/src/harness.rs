@@ -91,6 +91,15 @@ impl<T> Context<T> for Option<T> {
 /// The marker a test process prints before its failure reason.
 const REASON_MARKER: &str = "e2e-failure-reason: ";
 
+/// Lines a test prints with this prefix are shown under its result line
+/// (figures worth seeing in the VM log: counts, rates).
+const NOTE_MARKER: &str = "e2e-note: ";
+
+/// Prints a note shown under the test's result line.
+pub fn note(text: &str) {
+    println!("{NOTE_MARKER}{text}");
+}
+
 /// Body of a test process (`ipcon-e2e __test NAME`): runs the test and
 /// reports through the exit status and the reason line.
 pub fn run_in_this_process(test: &Test) -> i32 {
@@ -111,7 +120,8 @@ pub fn run_all(tests: &[Test]) -> bool {
     let (mut passed, mut failed) = (0u32, 0u32);
     for test in tests {
         let started = Instant::now();
-        match run_isolated(test) {
+        let (result, notes) = run_isolated(test);
+        match result {
             Ok(()) => {
                 passed += 1;
                 println!("PASS {}", test.name);
@@ -121,8 +131,11 @@ pub fn run_all(tests: &[Test]) -> bool {
                 println!("FAIL {}: {reason}", test.name);
             }
         }
-        eprintln!(
-            "e2e: {} took {:.2}s",
+        for line in notes {
+            println!("  note: {line}");
+        }
+        println!(
+            "  note: {} took {:.2}s",
             test.name,
             started.elapsed().as_secs_f64()
         );
@@ -132,7 +145,19 @@ pub fn run_all(tests: &[Test]) -> bool {
     failed == 0
 }
 
-fn run_isolated(test: &Test) -> TestResult {
+/// Runs one test process; its result and the notes it printed.
+fn run_isolated(test: &Test) -> (TestResult, Vec<String>) {
+    let mut output = String::new();
+    let result = run_process(test, &mut output);
+    let notes = output
+        .lines()
+        .filter_map(|l| l.strip_prefix(NOTE_MARKER))
+        .map(str::to_owned)
+        .collect();
+    (result, notes)
+}
+
+fn run_process(test: &Test, output: &mut String) -> TestResult {
     let log_path = format!("/tmp/ipcon-e2e-{}.log", test.name);
     let log = File::create(&log_path).ctx("create the test log")?;
     let mut child = Command::new("/proc/self/exe")
@@ -149,23 +174,25 @@ fn run_isolated(test: &Test) -> TestResult {
     let status = wait_deadline(&mut child, test.timeout);
     // Whatever the test left running goes too (helpers it forgot).
     kill_group(group);
-    let mut output = String::new();
-    let _ = File::open(&log_path).and_then(|mut f| f.read_to_string(&mut output));
+    let _ = File::open(&log_path).and_then(|mut f| f.read_to_string(output));
     let reason = output
         .lines()
         .find_map(|l| l.strip_prefix(REASON_MARKER))
         .map(str::to_owned);
+
     match status {
         Some(status) if status.success() => {
             let _ = std::fs::remove_file(&log_path);
             Ok(())
         }
-        Some(status) => Err(reason
-            .unwrap_or_else(|| format!("test process {status}; output: {}", tail(&output, 5)))),
+        Some(status) => {
+            Err(reason
+                .unwrap_or_else(|| format!("test process {status}; output: {}", tail(output, 5))))
+        }
         None => Err(format!(
             "timed out after {}s; output: {}",
             test.timeout.as_secs(),
-            tail(&output, 5)
+            tail(output, 5)
         )),
     }
 }

@@ -22,6 +22,7 @@ mod limits;
 mod netns;
 mod noalloc;
 mod overrun;
+mod protocol;
 mod rawnl;
 mod roles;
 mod samples;
@@ -40,6 +41,7 @@ static ALLOCATOR: alloc_count::CountingAllocator = alloc_count::CountingAllocato
 fn all_tests() -> Vec<Test> {
     let mut tests = Vec::new();
     tests.extend_from_slice(unicast::TESTS);
+    tests.extend_from_slice(protocol::TESTS);
     tests.extend_from_slice(groups::TESTS);
     tests.extend_from_slice(kevents::TESTS);
     tests.extend_from_slice(overrun::TESTS);

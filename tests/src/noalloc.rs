@@ -57,6 +57,16 @@ fn steady_state() -> TestResult {
     for _ in 0..50 {
         round(&peer, &sub, &mut msg, &payload)?;
     }
+    // The counter must see an allocation, or a 0 below would prove nothing.
+    let probe_before = allocations();
+    let probe = std::hint::black_box(Box::new([0u8; 64]));
+    drop(probe);
+    ensure_eq!(
+        allocations() - probe_before,
+        1,
+        "allocations counted for one Box"
+    );
+
     let before = allocations();
     let mut failure = None;
     for _ in 0..ROUNDS {

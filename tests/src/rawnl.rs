@@ -28,6 +28,9 @@ const NETLINK_NO_ENOBUFS: i32 = 5;
 /// ipcon command numbers (`kmod/ipcon.yaml`).
 pub mod cmd {
     pub const PEER_REGISTER: u8 = 1;
+    pub const PEER_ATTACH: u8 = 2;
+    pub const PEER_UNREGISTER: u8 = 3;
+    pub const GROUP_JOIN: u8 = 8;
     pub const PEER_GET: u8 = 4;
     pub const UNICAST: u8 = 5;
     pub const GROUP_REGISTER: u8 = 6;
@@ -40,6 +43,7 @@ pub mod attr {
     pub const GROUP_NAME: u16 = 2;
     pub const PAYLOAD: u16 = 3;
     pub const PORT: u16 = 4;
+    pub const COOKIE: u16 = 9;
     pub const MAX: u16 = 25;
 }
 
@@ -108,6 +112,7 @@ pub struct Ack {
 #[derive(Debug)]
 pub struct RawSocket {
     fd: OwnedFd,
+    port: u32,
 }
 
 fn check(ret: libc::c_int) -> io::Result<libc::c_int> {
@@ -144,11 +149,28 @@ impl RawSocket {
                 len,
             )
         })?;
-        let socket = Self { fd };
+        let mut got_len = len;
+        // SAFETY: `addr` has room for `got_len` bytes.
+        check(unsafe {
+            libc::getsockname(
+                fd.as_raw_fd(),
+                &mut addr as *mut libc::sockaddr_nl as *mut libc::sockaddr,
+                &mut got_len,
+            )
+        })?;
+        let socket = Self {
+            fd,
+            port: addr.nl_pid,
+        };
         socket.set_netlink_option(NETLINK_EXT_ACK, 1)?;
         socket.set_netlink_option(NETLINK_CAP_ACK, 1)?;
         socket.set_netlink_option(NETLINK_NO_ENOBUFS, 1)?;
         Ok(socket)
+    }
+
+    /// The socket's netlink port id.
+    pub fn port(&self) -> u32 {
+        self.port
     }
 
     fn set_netlink_option(&self, option: i32, value: i32) -> io::Result<()> {
@@ -350,4 +372,57 @@ pub fn parse_ack(flags: u16, payload: &[u8]) -> Option<Ack> {
         }
     }
     Some(Ack { errno, message })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn built_messages_split_back() {
+        let msg = MsgBuilder::new(0x20, NLM_F_REQUEST, 7, cmd::UNICAST, 1)
+            .attr_str(attr::PEER_NAME, "abc")
+            .attr(attr::PAYLOAD, b"hello")
+            .finish();
+        assert_eq!(msg.len() % 4, 0);
+        let mut two = msg.clone();
+        two.extend_from_slice(&msg);
+        let split = split_messages(&two);
+        assert_eq!(split.len(), 2);
+        let (kind, flags, seq, payload) = split[0];
+        assert_eq!((kind, flags, seq), (0x20, NLM_F_REQUEST, 7));
+        assert_eq!(payload[0], cmd::UNICAST);
+        let attrs = split_attrs(&payload[GENL_HDRLEN..]);
+        assert_eq!(
+            attrs,
+            vec![
+                (attr::PEER_NAME, &b"abc\0"[..]),
+                (attr::PAYLOAD, &b"hello"[..])
+            ]
+        );
+    }
+
+    #[test]
+    fn splitting_garbage_stops_cleanly() {
+        assert!(split_messages(&[0xff; 15]).is_empty());
+        assert!(split_messages(&[0xff; 64]).is_empty());
+        assert!(split_attrs(&[3, 0, 1, 0]).is_empty());
+    }
+
+    #[test]
+    fn ack_with_extended_text() {
+        // errno -90, capped echo of a 16-byte header, then NLMSGERR_ATTR_MSG.
+        let mut payload = (-90i32).to_ne_bytes().to_vec();
+        payload.extend_from_slice(&16u32.to_ne_bytes());
+        payload.extend_from_slice(&[0; 12]);
+        payload.extend_from_slice(&8u16.to_ne_bytes());
+        payload.extend_from_slice(&NLMSGERR_ATTR_MSG.to_ne_bytes());
+        payload.extend_from_slice(b"big\0");
+        let ack = parse_ack(NLM_F_CAPPED | NLM_F_ACK_TLVS, &payload).unwrap();
+        assert_eq!(ack.errno, 90);
+        assert_eq!(ack.message.as_deref(), Some("big"));
+        let plain = parse_ack(NLM_F_CAPPED, &payload).unwrap();
+        assert_eq!(plain.message, None);
+        assert!(parse_ack(0, &payload[..10]).is_none());
+    }
 }

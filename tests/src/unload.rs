@@ -86,8 +86,8 @@ fn unload_with_live_peers() -> TestResult {
                 "the blocked receive returned an empty message"
             );
         }
-        Ok(Err(e)) => eprintln!("unload: blocked receive woke with: {e}"),
-        Err(_) => eprintln!("unload: blocked receive still waiting (harmless)"),
+        Ok(Err(e)) => crate::harness::note(&format!("the blocked receive woke with: {e}")),
+        Err(_) => crate::harness::note("the blocked receive is still waiting (harmless)"),
     }
     for (what, helper) in [
         ("owner", &mut owner),
@@ -96,7 +96,7 @@ fn unload_with_live_peers() -> TestResult {
         ("monitor", &mut monitor),
     ] {
         for line in helper.drain() {
-            eprintln!("unload: {what} said {line:?}");
+            crate::harness::note(&format!("{what} said {line:?}"));
         }
         helper.kill();
     }
@@ -165,7 +165,7 @@ fn unload_with_live_peers() -> TestResult {
     // A handler from before the unload is no peer of the new module.
     match local.send_unicast("e2e_ul_owner", b"stale") {
         Ok(()) => return Err("a handler from before the reload could still send".into()),
-        Err(e) => eprintln!("unload: stale handler after reload: {e}"),
+        Err(e) => crate::harness::note(&format!("a stale handler after reload: {e}")),
     }
     crate::common::expect_silence(&receiver, "nothing from the stale handler")?;
     Ok(())
