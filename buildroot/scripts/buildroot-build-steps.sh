@@ -13,14 +13,40 @@
 #   ipcon-kmod  (kernel-module)  $(MAKE) -C $(LINUX_DIR) M=$(@D)/kmod
 #               modules, then modules_install with INSTALL_MOD_PATH
 #
-#   buildroot-build-steps.sh WORK_DIR
+#   buildroot-build-steps.sh aarch64|armv7 WORK_DIR
 #
-# Variables are read from the .mk files. The Rust target is
-# aarch64-unknown-linux-musl, as in configs/ipcon_qemu_aarch64_virt_defconfig;
-# Debian's arm64 kernel headers stand in for $(LINUX_DIR).
+# Variables are read from the .mk files. The machines follow the defconfigs:
+# aarch64 = configs/ipcon_qemu_aarch64_virt_defconfig (musl,
+# aarch64-unknown-linux-musl), armv7 = configs/ipcon_qemu_arm_vexpress_defconfig
+# (glibc, armv7-unknown-linux-gnueabihf). Debian's arm64 / armhf (armmp)
+# kernel headers stand in for $(LINUX_DIR).
 set -eu
 
-work=${1:?usage: buildroot-build-steps.sh WORK_DIR}
+usage="usage: buildroot-build-steps.sh aarch64|armv7 WORK_DIR"
+machine=${1:?$usage}
+work=${2:?$usage}
+# pkg-cargo.mk adds a linker flag on 32-bit ARM (a compiler-builtins
+# workaround); extra_rustflags carries it.
+case $machine in
+aarch64)
+	rust_target=aarch64-unknown-linux-musl
+	cross=aarch64-linux-gnu-
+	kernel_arch=arm64
+	debian_arch=arm64
+	extra_rustflags=
+	;;
+armv7)
+	rust_target=armv7-unknown-linux-gnueabihf
+	cross=arm-linux-gnueabihf-
+	kernel_arch=arm
+	debian_arch=armhf
+	extra_rustflags=-Clink-arg=-Wl,--allow-multiple-definition
+	;;
+*)
+	echo "$usage" >&2
+	exit 2
+	;;
+esac
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 mkdir -p "$work"
@@ -42,17 +68,15 @@ fi
 # change the build.
 unset CARGO_TARGET_DIR CARGO_BUILD_TARGET_DIR RUSTFLAGS CARGO_BUILD_RUSTFLAGS
 
-rust_target=aarch64-unknown-linux-musl
-cross=aarch64-linux-gnu-
 target_dir="$work/target-rootfs"
 staging_dir="$work/staging"
 rm -rf "$target_dir" "$staging_dir"
 
 # rsync of the local site into $(@D), with RSYNC_VCS_EXCLUSIONS and the
-# package's OVERRIDE_SRCDIR_RSYNC_EXCLUSIONS.
+# package's OVERRIDE_SRCDIR_RSYNC_EXCLUSIONS (what git ignores).
 build_dir="$work/build/ipcon-custom"
 mkdir -p "$build_dir"
-rsync -a --delete --exclude .git --exclude /target --exclude '/target-*' \
+rsync -a --delete --exclude .git --filter=':- .gitignore' \
 	"$root/" "$build_dir/"
 
 # IPCON_CARGO_VENDOR (pre-configure hook): cargo vendor through the cargo
@@ -69,6 +93,9 @@ done
 target_env=$(printf '%s' "$rust_target" | tr 'a-z-' 'A-Z_')
 (
 	cd "$build_dir"
+	if [ -n "$extra_rustflags" ]; then
+		export "CARGO_TARGET_${target_env}_RUSTFLAGS=$extra_rustflags"
+	fi
 	# shellcheck disable=SC2086 # the flags are words on purpose
 	env CARGO_BUILD_TARGET="$rust_target" \
 		"CARGO_TARGET_${target_env}_LINKER=${cross}gcc" \
@@ -92,16 +119,16 @@ install -D -m 0644 "$build_dir/kmod/uapi/ipcon.h" \
 
 # ipcon-kmod: the kernel-module infrastructure with
 # IPCON_KMOD_MODULE_SUBDIRS = kmod.
-linux_dir=$("$root/meta-ipcon/scripts/debian-arm64-kernel-headers.sh" \
-	"$root/target/packaging/kernel-arm64")
+linux_dir=$("$root/meta-ipcon/scripts/debian-kernel-headers.sh" \
+	"$debian_arch" "$root/target/packaging/kernel-headers")
 kmod_dir="$work/build/ipcon-kmod-custom"
 mkdir -p "$kmod_dir"
-rsync -a --delete --exclude .git --exclude /target --exclude '/target-*' \
+rsync -a --delete --exclude .git --filter=':- .gitignore' \
 	"$root/" "$kmod_dir/"
-make -C "$linux_dir" -j2 ARCH=arm64 CROSS_COMPILE="$cross" \
+make -C "$linux_dir" -j2 ARCH="$kernel_arch" CROSS_COMPILE="$cross" \
 	INSTALL_MOD_PATH="$target_dir" DEPMOD=true \
 	PWD="$kmod_dir/kmod" M="$kmod_dir/kmod" modules
-make -C "$linux_dir" ARCH=arm64 CROSS_COMPILE="$cross" \
+make -C "$linux_dir" ARCH="$kernel_arch" CROSS_COMPILE="$cross" \
 	INSTALL_MOD_PATH="$target_dir" DEPMOD=true \
 	PWD="$kmod_dir/kmod" M="$kmod_dir/kmod" modules_install
 echo "target: $target_dir"

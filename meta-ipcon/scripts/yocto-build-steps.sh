@@ -19,7 +19,7 @@
 # The Rust target is aarch64-unknown-linux-musl (Yocto would use its own
 # aarch64-poky-linux target; the flags and layout are the same). The module
 # is built against Debian's arm64 kernel headers (see
-# debian-arm64-kernel-headers.sh), standing in for STAGING_KERNEL_DIR.
+# debian-kernel-headers.sh), standing in for STAGING_KERNEL_DIR.
 set -eu
 
 work=${1:?usage: yocto-build-steps.sh WORK_DIR}
@@ -111,7 +111,7 @@ install -m 0644 "$S/kmod/uapi/ipcon.h" "$D/usr/include/ipcon/ipcon.h"
 
 # ipcon-kmod: module-base exports ARCH and CROSS_COMPILE; module.bbclass
 # runs make in B (= S = <source>/kmod).
-ksrc=$("$here/debian-arm64-kernel-headers.sh" "$root/target/packaging/kernel-arm64")
+ksrc=$("$here/debian-kernel-headers.sh" arm64 "$root/target/packaging/kernel-headers")
 kver=$(sed -n 's/^#define UTS_RELEASE "\(.*\)"$/\1/p' "$ksrc/include/generated/utsrelease.h")
 export ARCH=arm64 CROSS_COMPILE="$cross"
 unset CFLAGS CPPFLAGS CXXFLAGS LDFLAGS

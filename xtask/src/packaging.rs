@@ -2,7 +2,7 @@
 //! builds would verify is verified here: `ipcon-crates.inc` against
 //! Cargo.lock, licence checksums and `.hash` files against the files,
 //! oelint-adv on the recipes, shellcheck on every shell script, and each
-//! recipe's build steps replayed with Debian's arm64 cross tools.
+//! recipe's build steps replayed with Debian's ARM cross tools.
 
 mod crates_inc;
 mod licences;
@@ -10,6 +10,7 @@ mod lint;
 mod reproduce;
 
 use std::path::Path;
+use std::time::Instant;
 
 type Check = fn(&Path) -> Result<String, String>;
 
@@ -21,8 +22,12 @@ const CHECKS: &[(&str, Check)] = &[
     ("shellcheck", lint::shellcheck),
     ("yocto recipes' build steps (aarch64)", reproduce::yocto),
     (
-        "buildroot packages' build steps (aarch64)",
-        reproduce::buildroot,
+        "buildroot packages' build steps (aarch64, musl)",
+        reproduce::buildroot_aarch64,
+    ),
+    (
+        "buildroot packages' build steps (armv7, glibc)",
+        reproduce::buildroot_armv7,
     ),
 ];
 
@@ -38,14 +43,17 @@ pub fn run(root: &Path) -> Result<(), String> {
     }
     let (mut passed, mut failed) = (0, 0);
     for (name, check) in CHECKS {
-        match check(root) {
+        let started = Instant::now();
+        let result = check(root);
+        let seconds = started.elapsed().as_secs_f64();
+        match result {
             Ok(detail) => {
                 passed += 1;
-                println!("packaging: ok: {name} ({detail})");
+                println!("packaging: ok: {name} ({detail}) [{seconds:.1}s]");
             }
             Err(problem) => {
                 failed += 1;
-                println!("packaging: FAILED: {name}:");
+                println!("packaging: FAILED: {name} [{seconds:.1}s]:");
                 for line in problem.lines() {
                     println!("    {line}");
                 }

@@ -8,7 +8,7 @@
 IPCON_KMOD_VERSION = 0.1.0
 IPCON_KMOD_SITE = $(BR2_EXTERNAL_IPCON_PATH)/..
 IPCON_KMOD_SITE_METHOD = local
-IPCON_KMOD_OVERRIDE_SRCDIR_RSYNC_EXCLUSIONS = --exclude /target --exclude '/target-*'
+IPCON_KMOD_OVERRIDE_SRCDIR_RSYNC_EXCLUSIONS = --filter=':- .gitignore'
 IPCON_KMOD_LICENSE = GPL-2.0
 # kmod/Kbuild holds obj-m; the kernel-module infrastructure runs
 # $(MAKE) -C $(LINUX_DIR) M=$(@D)/kmod modules and modules_install.

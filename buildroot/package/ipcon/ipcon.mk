@@ -9,8 +9,8 @@
 IPCON_VERSION = 0.1.0
 IPCON_SITE = $(BR2_EXTERNAL_IPCON_PATH)/..
 IPCON_SITE_METHOD = local
-# Build outputs and caches of the checkout are not sources.
-IPCON_OVERRIDE_SRCDIR_RSYNC_EXCLUSIONS = --exclude /target --exclude '/target-*'
+# What git ignores in the checkout (build outputs, caches) is not source.
+IPCON_OVERRIDE_SRCDIR_RSYNC_EXCLUSIONS = --filter=':- .gitignore'
 IPCON_LICENSE = MIT or Apache-2.0 (tools), GPL-2.0 WITH Linux-syscall-note or BSD-3-Clause (uapi header)
 IPCON_LICENSE_FILES = LICENSE-MIT LICENSE-APACHE
 IPCON_INSTALL_STAGING = YES
