@@ -243,9 +243,23 @@ int ipcon_nl_peer_register(struct sk_buff *skb, struct genl_info *info)
 	inet->n_peers++;
 	atomic_inc(&inet->gen);
 	ipcon_kevent_peer(inet, net, peer, IPCON_KEVENT_TYPE_PEER_ADD, 0);
+	refcount_inc(&peer->ref);	/* survives a removal racing the reply */
 	mutex_unlock(&inet->lock);
 
-	return genlmsg_reply(reply, info);
+	/*
+	 * Without the reply the caller has no cookie and believes it failed:
+	 * undo the registration rather than leave a name it cannot use.
+	 */
+	err = genlmsg_reply(reply, info);
+	if (err) {
+		mutex_lock(&inet->lock);
+		if (!peer->dead)
+			ipcon_peer_remove(inet, net, peer,
+					  IPCON_REMOVE_REASON_UNREGISTERED);
+		mutex_unlock(&inet->lock);
+	}
+	ipcon_peer_put(peer);
+	return err;
 
 err_free:
 	nlmsg_free(reply);
