@@ -210,16 +210,15 @@ fn checkpatch(workspace: &Workspace, kernel: &Kernel) -> Result<PathBuf, String>
     Ok(script)
 }
 
-fn module_sources(dir: &Path, found: &mut Vec<PathBuf>) -> Result<(), String> {
+/// The C files and headers of `dir` itself (not of its subdirectories).
+fn c_sources(dir: &Path, found: &mut Vec<PathBuf>) -> Result<(), String> {
     let entries = std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     for entry in entries.flatten() {
         let path = entry.path();
-        if path.is_dir() {
-            module_sources(&path, found)?;
-        } else if path
-            .extension()
-            .is_some_and(|extension| extension == "c" || extension == "h")
-            && !path.to_string_lossy().ends_with(".mod.c")
+        let name = path.to_string_lossy();
+        if path.is_file()
+            && (name.ends_with(".c") || name.ends_with(".h"))
+            && !name.ends_with(".mod.c")
         {
             found.push(path);
         }
@@ -227,11 +226,17 @@ fn module_sources(dir: &Path, found: &mut Vec<PathBuf>) -> Result<(), String> {
     Ok(())
 }
 
-/// `checkpatch.pl --strict` over every C file and header of `kmod/`.
+/// `checkpatch.pl --strict` over the module's C files and headers (`kmod/`
+/// and `kmod/uapi/`; user-space helpers such as `kmod/tools/` follow other
+/// rules, e.g. there is no ARRAY_SIZE outside the kernel).
 pub fn check_style(workspace: &Workspace, kernel: &Kernel) -> Result<String, String> {
     let script = checkpatch(workspace, kernel)?;
     let mut sources = Vec::new();
-    module_sources(&workspace.root.join("kmod"), &mut sources)?;
+    let kmod = workspace.root.join("kmod");
+    c_sources(&kmod, &mut sources)?;
+    if kmod.join("uapi").is_dir() {
+        c_sources(&kmod.join("uapi"), &mut sources)?;
+    }
     sources.sort();
     let mut perl = Command::new("perl");
     perl.arg(&script)

@@ -152,9 +152,13 @@ fn cargo_test_counts(lines: &[String]) -> (u32, u32) {
 
 fn host_tests(workspace: &Workspace) -> StepResult {
     let output = process::capture(
-        workspace
-            .cargo()
-            .args(["test", "--workspace", "--exclude", "ipcon-e2e"]),
+        workspace.cargo().args([
+            "test",
+            "--workspace",
+            "--exclude",
+            "ipcon-e2e",
+            "--no-fail-fast",
+        ]),
         false,
     )
     .map_err(|e| (vec!["host tests: not run".into()], e.to_string()))?;
