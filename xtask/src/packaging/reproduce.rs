@@ -211,6 +211,16 @@ pub fn yocto(root: &Path) -> Result<String, String> {
     let image = work.join("image");
     let programs: Vec<String> = tools.iter().chain(&samples).cloned().collect();
     check_programs(&AARCH64, &image.join("usr/bin"), &programs)?;
+    // The recipe leaves stripping to do_package (-dbg split, and no
+    // already-stripped QA error): the installed programs must be unstripped.
+    for program in &programs {
+        let description = describe(&image.join("usr/bin").join(program))?;
+        if !description.contains("not stripped") {
+            return Err(format!(
+                "{program} is stripped before do_package: {description}"
+            ));
+        }
+    }
     if !image.join("usr/include/ipcon/ipcon.h").exists() {
         return Err("usr/include/ipcon/ipcon.h was not installed".into());
     }
