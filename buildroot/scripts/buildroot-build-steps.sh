@@ -83,7 +83,9 @@ rsync -a --delete --exclude .git --filter=':- .gitignore' \
 # home in DL_DIR, the replacement appended to the build's cargo config.
 export CARGO_HOME="$work/dl/br-cargo-home"
 mkdir -p "$CARGO_HOME"
-(cd "$build_dir" && cargo vendor --locked VENDOR >>"$build_dir/.cargo/config.toml")
+if ! grep -q '^\[source\.vendored-sources\]' "$build_dir/.cargo/config.toml"; then
+	(cd "$build_dir" && cargo vendor --locked VENDOR >>"$build_dir/.cargo/config.toml")
+fi
 
 # Build step of pkg-cargo.mk (the environment part that matters here).
 package_flags=

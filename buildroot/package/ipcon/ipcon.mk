@@ -30,10 +30,12 @@ IPCON_PROFILE_DIR = $(if $(BR2_ENABLE_DEBUG),debug,release)
 # local package is never downloaded, so vendor here (after host-rustc is
 # built), through the same cargo home in DL_DIR, so later builds run
 # offline. cargo vendor prints the source replacement for the build's
-# cargo configuration.
+# cargo configuration (appended once: a reconfigure must not repeat it).
 define IPCON_CARGO_VENDOR
-	cd $(@D) && $(HOST_MAKE_ENV) $(PKG_COMMON_CARGO_ENV) \
-		cargo vendor --locked VENDOR >> $(@D)/.cargo/config.toml
+	if ! grep -q '^\[source\.vendored-sources\]' $(@D)/.cargo/config.toml; then \
+		cd $(@D) && $(HOST_MAKE_ENV) $(PKG_COMMON_CARGO_ENV) \
+			cargo vendor --locked VENDOR >> $(@D)/.cargo/config.toml; \
+	fi
 endef
 IPCON_PRE_CONFIGURE_HOOKS += IPCON_CARGO_VENDOR
 
