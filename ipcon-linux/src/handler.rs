@@ -175,6 +175,16 @@ impl Handler {
         })
     }
 
+    /// Unregisters the peer now (its groups and memberships go, kernel
+    /// events say `unregistered`); every later request fails with
+    /// [`ErrorKind::NotRegistered`]. For a shutdown path (e.g. a signal
+    /// handler thread) that cannot drop a shared handler; dropping does the
+    /// same.
+    pub fn unregister(&self) -> Result<()> {
+        self.control
+            .command("unregister peer", &Request::PeerUnregister)
+    }
+
     /// The peer's name; `None` when anonymous.
     pub fn name(&self) -> Option<&Name> {
         self.name.as_ref()

@@ -135,6 +135,24 @@ pub fn print_kevent(msg: &Message) {
     out!("{}", message_line(msg));
 }
 
+/// On SIGTERM, SIGINT or SIGHUP: unregister `handler` (so kernel events say
+/// `unregistered`, not `closed`) and exit with status 0. A service stopped
+/// by its init system then leaves cleanly.
+pub fn unregister_on_termination(handler: std::sync::Arc<ipcon_linux::Handler>) {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGTERM, SIGINT, SIGHUP]) else {
+        // Without the handler the process still ends on the signal, as
+        // `closed`.
+        return;
+    };
+    std::thread::spawn(move || {
+        if signals.forever().next().is_some() {
+            let _ = handler.unregister();
+            std::process::exit(0);
+        }
+    });
+}
+
 /// How often waiting re-checks with a look-up, in case an event was lost.
 const RECHECK: Duration = Duration::from_millis(500);
 

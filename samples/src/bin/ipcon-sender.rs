@@ -6,8 +6,11 @@ use std::thread::sleep;
 use std::time::Duration;
 
 use ipcon_linux::{ErrorKind, Handler};
+use std::sync::Arc;
+
 use ipcon_samples::{
-    check_name, out, parse_count, parse_text, payload_text, run, wait_for_peer, CliError,
+    check_name, out, parse_count, parse_text, payload_text, run, unregister_on_termination,
+    wait_for_peer, CliError,
 };
 
 const HELP: &str = "\
@@ -65,10 +68,11 @@ fn parse_args() -> Result<Option<Args>, CliError> {
 }
 
 fn send(args: &Args) -> Result<(), CliError> {
-    let handler = match &args.name {
+    let handler = Arc::new(match &args.name {
         Some(name) => Handler::new(name)?,
         None => Handler::anonymous()?,
-    };
+    });
+    unregister_on_termination(Arc::clone(&handler));
     check_name("peer name", &args.to)?;
     wait_for_peer(&args.to)?;
     let mut sent = 0u64;

@@ -4,7 +4,9 @@
 use std::process::ExitCode;
 
 use ipcon_linux::{Handler, HandlerOptions, Message, MessageKind};
-use ipcon_samples::{message_line, out, parse_text, run, CliError};
+use std::sync::Arc;
+
+use ipcon_samples::{message_line, out, parse_text, run, unregister_on_termination, CliError};
 
 const HELP: &str = "\
 Usage: ipcon-server [--name NAME] [--group GROUP]
@@ -46,7 +48,8 @@ fn parse_args() -> Result<Option<Args>, CliError> {
 }
 
 fn serve(args: &Args) -> Result<(), CliError> {
-    let handler: Handler = HandlerOptions::named(&args.name)?.open()?;
+    let handler: Arc<Handler> = Arc::new(HandlerOptions::named(&args.name)?.open()?);
+    unregister_on_termination(Arc::clone(&handler));
     handler.register_group(&args.group)?;
     out!(
         "server: {} port={} serving group {}",

@@ -3,8 +3,11 @@
 use std::process::ExitCode;
 
 use ipcon_linux::{Handler, Message, MessageKind};
+use std::sync::Arc;
+
 use ipcon_samples::{
-    check_name, message_line, out, parse_count, parse_text, run, wait_for_group, CliError,
+    check_name, message_line, out, parse_count, parse_text, run, unregister_on_termination,
+    wait_for_group, CliError,
 };
 
 const HELP: &str = "\
@@ -57,7 +60,8 @@ fn subscribe(args: &Args) -> Result<(), CliError> {
     // Check the names before waiting on them.
     check_name("server name", &args.server)?;
     check_name("group name", &args.group)?;
-    let handler = Handler::anonymous()?;
+    let handler = Arc::new(Handler::anonymous()?);
+    unregister_on_termination(Arc::clone(&handler));
     wait_for_group(&args.server, &args.group)?;
     handler.join_group(&args.server, &args.group, args.replay)?;
     out!(

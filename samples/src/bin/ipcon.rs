@@ -3,7 +3,12 @@
 use std::process::ExitCode;
 
 use ipcon_linux::{Directory, Handler, HandlerOptions, KeventMonitor, Message};
-use ipcon_samples::{message_line, out, parse_count, parse_text, print_kevent, run, CliError};
+use std::sync::Arc;
+
+use ipcon_samples::{
+    message_line, out, parse_count, parse_text, print_kevent, run, unregister_on_termination,
+    CliError,
+};
 
 const HELP: &str = "\
 Usage: ipcon COMMAND [ARGS]
@@ -141,10 +146,11 @@ fn listen(parser: &mut lexopt::Parser) -> Result<(), CliError> {
             _ => return Err(arg.unexpected().into()),
         }
     }
-    let handler = match &name {
+    let handler = Arc::new(match &name {
         Some(name) => HandlerOptions::named(name)?.open()?,
         None => Handler::anonymous()?,
-    };
+    });
+    unregister_on_termination(Arc::clone(&handler));
     for (owner, group) in &joins {
         handler.join_group(owner, group, true)?;
     }
