@@ -61,14 +61,17 @@ err:
 /*
  * Queue one delivery to @to's data socket.  @shared, when given, is the
  * message already built without a missed count: a peer that missed nothing
- * gets a clone of it, others their own copy carrying the count.  The missed
- * counter drops only by what this delivery reported.  Returns 0, -EAGAIN when
- * the queue is full, -ECONNREFUSED when the socket is gone, or -ENOMEM.
+ * gets a clone of it, others their own copy carrying the count.
+ *
+ * The count is claimed atomically, so concurrent deliveries to one peer (two
+ * groups, or a unicast) never report the same drops twice; a delivery that
+ * fails gives its claim back.  Returns 0, -EAGAIN when the queue is full,
+ * -ECONNREFUSED when the socket is gone, or -ENOMEM.
  */
 int ipcon_deliver(struct net *net, struct ipcon_peer *to,
 		  const struct ipcon_msg_desc *desc, struct sk_buff *shared)
 {
-	u32 missed = atomic_read(&to->missed);
+	u32 missed = atomic_xchg(&to->missed, 0);
 	struct sk_buff *skb;
 	int err;
 
@@ -84,12 +87,12 @@ int ipcon_deliver(struct net *net, struct ipcon_peer *to,
 	err = genlmsg_unicast(net, skb, to->data.port);
 	if (err)
 		goto dropped;
-	if (missed)
-		atomic_sub(missed, &to->missed);
 	atomic64_inc(&to->rx_msgs);
 	return 0;
 
 dropped:
+	if (missed)
+		atomic_add(missed, &to->missed);
 	if (err != -ECONNREFUSED)
 		atomic64_inc(&to->rx_dropped);
 	return err;

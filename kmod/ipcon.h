@@ -77,7 +77,7 @@ struct ipcon_peer {
 	u32 n_groups;
 	u32 n_subs;
 
-	/* Messages dropped for this peer since its last delivery. */
+	/* Drops not yet reported; claimed by the delivery reporting them. */
 	atomic_t missed;
 	atomic64_t tx_msgs;
 	atomic64_t rx_msgs;
