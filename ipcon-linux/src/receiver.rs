@@ -72,10 +72,17 @@ impl Receiver {
                 .map_err(|e| Error::from_io("receive", &e))?;
             if got.source_port != 0 {
                 self.foreign_dropped.fetch_add(1, Ordering::Relaxed);
+                #[cfg(feature = "log")]
+                log::warn!(
+                    "ipcon: dropped a datagram from port {} (only the kernel may deliver)",
+                    got.source_port
+                );
                 continue;
             }
             if got.truncated {
                 self.malformed.fetch_add(1, Ordering::Relaxed);
+                #[cfg(feature = "log")]
+                log::warn!("ipcon: dropped a truncated datagram");
                 continue;
             }
             if let Some(missed) = self.take_delivery(&buf[..got.len], msg) {
@@ -96,8 +103,10 @@ impl Receiver {
             let delivery = match parse_incoming(&packet, self.family) {
                 Ok(Incoming::Delivery(delivery)) => delivery,
                 Ok(_) => continue,
-                Err(_) => {
+                Err(_e) => {
                     self.malformed.fetch_add(1, Ordering::Relaxed);
+                    #[cfg(feature = "log")]
+                    log::warn!("ipcon: dropped a malformed delivery: {_e}");
                     continue;
                 }
             };
