@@ -90,6 +90,12 @@ pub fn unprivileged_case(args: &[&str]) -> TestResult {
                 me.receive(&mut msg).ctx("receive")?;
             }
         }
+        ["fuzz", count, target_port] => {
+            let count = count.parse().ctx("count")?;
+            let port = target_port.parse().ctx("port")?;
+            crate::fuzz::fuzz_run(crate::fuzz::USER_SEED, count, port, "e2e_f_user", || {})
+                .map(drop)
+        }
         _ => Err(format!("unknown unprivileged case {args:?}")),
     }
 }

@@ -3,12 +3,12 @@
 //! reproduces), then the module must still work and the kernel log must be
 //! free of warnings. The VM harness also judges the console.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use ipcon_linux::{Handler, Message, MessageKind};
 
-use crate::common::receive_kind;
-use crate::harness::{shell, Context, Test, TestResult};
+use crate::common::{helper_outcome, receive_kind};
+use crate::harness::{shell, Context, Helper, Test, TestResult};
 use crate::rawnl::{attr, cmd, MsgBuilder, RawSocket, NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST};
 use crate::{ensure, ensure_eq};
 
@@ -17,6 +17,9 @@ pub const TESTS: &[Test] = &[Test::new("malformed_input_fuzz_100k", malformed_in
 const SEED: u64 = 0x1bc0_2026_f00d_5eed;
 const MESSAGES: u32 = 100_000;
 const SOCKETS: usize = 4;
+/// What the unprivileged helper sends, concurrently, with its own seed.
+pub const USER_SEED: u64 = 0x0bad_cafe_1000_0001;
+const USER_MESSAGES: u32 = 20_000;
 
 /// xorshift64*: small, fast, reproducible.
 #[derive(Debug)]
@@ -291,11 +294,11 @@ fn generate(rng: &mut Rng, t: &Targets, seq: u32) -> Vec<u8> {
 
 /// Opens a fuzzing socket; some register as peers (with a group) so that
 /// commands get past the "not a peer" check.
-fn fuzz_socket(index: usize, generation: u32, family: u16) -> Result<RawSocket, String> {
+fn fuzz_socket(index: usize, name: &str, family: u16) -> Result<RawSocket, String> {
     let socket = RawSocket::open().ctx("raw socket")?;
     let mut b = MsgBuilder::new(family, NLM_F_REQUEST | NLM_F_ACK, 1, cmd::PEER_REGISTER, 1);
     match index {
-        0 => b = b.attr_str(attr::PEER_NAME, &format!("e2e_f_peer{generation}")),
+        0 => b = b.attr_str(attr::PEER_NAME, name),
         1 => {}
         _ => return Ok(socket),
     }
@@ -309,23 +312,26 @@ fn fuzz_socket(index: usize, generation: u32, family: u16) -> Result<RawSocket, 
     Ok(socket)
 }
 
-fn malformed_input() -> TestResult {
-    let target = Handler::new("e2e_f_target").ctx("register target")?;
-    target.register_group("g").ctx("target group")?;
-    let probe = RawSocket::open().ctx("raw socket")?;
-    let family = probe.ipcon_family()?;
+/// Sends `count` generated messages from rotating raw sockets (peers named
+/// `PREFIX<n>`), calling `tick` every 1000; how many sendmsg refused.
+pub fn fuzz_run(
+    seed: u64,
+    count: u32,
+    target_port: u32,
+    prefix: &str,
+    mut tick: impl FnMut(),
+) -> Result<u32, String> {
+    let family = RawSocket::open().ctx("raw socket")?.ipcon_family()?;
     let targets = Targets {
         family,
-        target_port: target.port(),
+        target_port,
     };
     let mut sockets: Vec<RawSocket> = (0..SOCKETS)
-        .map(|i| fuzz_socket(i, 0, family))
+        .map(|i| fuzz_socket(i, &format!("{prefix}0"), family))
         .collect::<Result<_, _>>()?;
-    let mut rng = Rng(SEED);
+    let mut rng = Rng(seed);
     let mut send_errors = 0u32;
-    let mut msg = Message::new();
-    let started = Instant::now();
-    for n in 0..MESSAGES {
+    for n in 0..count {
         let which = rng.below(SOCKETS as u64) as usize;
         let bytes = generate(&mut rng, &targets, n + 10);
         if sockets[which].send(&bytes).is_err() {
@@ -337,19 +343,39 @@ fn malformed_input() -> TestResult {
             }
         }
         if n % 1000 == 999 {
-            while target.try_receive(&mut msg).is_ok() {}
+            tick();
         }
         if n % 5000 == 4999 {
             // Close one socket with whatever state the fuzz gave it.
             let index = rng.below(SOCKETS as u64) as usize;
-            sockets[index] = fuzz_socket(index, n + 1, family)?;
+            sockets[index] = fuzz_socket(index, &format!("{prefix}{}", n + 1), family)?;
         }
     }
+    Ok(send_errors)
+}
+
+fn malformed_input() -> TestResult {
+    let target = Handler::new("e2e_f_target").ctx("register target")?;
+    target.register_group("g").ctx("target group")?;
+    // An unprivileged user fuzzes at the same time (other permission
+    // paths, and concurrency inside the module).
+    let port = target.port().to_string();
+    let user_count = USER_MESSAGES.to_string();
+    let user = Helper::start("unpriv", &["1000", "fuzz", &user_count, &port])?;
+    let mut msg = Message::new();
+    let started = Instant::now();
+    let send_errors = fuzz_run(SEED, MESSAGES, target.port(), "e2e_f_peer", || {
+        while target.try_receive(&mut msg).is_ok() {}
+    })?;
     crate::harness::note(&format!(
-        "{MESSAGES} messages (seed {SEED:#x}) in {:.1}s, {send_errors} refused by sendmsg",
+        "{MESSAGES} messages as root (seed {SEED:#x}) in {:.1}s, {send_errors} refused by sendmsg",
         started.elapsed().as_secs_f64()
     ));
-    drop(sockets);
+    helper_outcome(&user, Duration::from_secs(120))
+        .map_err(|e| format!("unprivileged fuzzing: {e}"))?;
+    crate::harness::note(&format!(
+        "{USER_MESSAGES} more as uid 1000 (seed {USER_SEED:#x})"
+    ));
     // The module still works.
     let receiver = Handler::new("e2e_f_after").ctx("register after fuzzing")?;
     let sender = Handler::anonymous().ctx("sender after fuzzing")?;

@@ -21,6 +21,7 @@ pub const TESTS: &[Test] = &[
         "group_unregister_tells_subscribers",
         unregister_tells_subscribers,
     ),
+    Test::new("group_replay_races_publisher", replay_races_publisher).timeout(60),
 ];
 
 fn multicast_is_stamped() -> TestResult {
@@ -413,4 +414,73 @@ fn unregister_tells_subscribers() -> TestResult {
         .send_multicast("g", b"fresh")
         .ctx("publish to the new group")?;
     expect_silence(&sub, "old subscriber of a re-registered group")
+}
+
+fn replay_races_publisher() -> TestResult {
+    // Subscribers join with replay while the owner publishes 0, 1, 2, ...
+    // from another thread: each must see the replay of some k, then exactly
+    // k+1, k+2, ... to the end: no gap, no duplicate, replay first.
+    const PUBLISHED: u32 = 300;
+    const JOINERS: usize = 12;
+    let owner = std::sync::Arc::new(Handler::new("e2e_g_race").ctx("register owner")?);
+    owner.register_group("counter").ctx("register group")?;
+    owner.send_multicast("counter", b"0").ctx("first message")?;
+    let joiners: Vec<Handler> = (0..JOINERS)
+        .map(|_| HandlerOptions::anonymous().recv_buffer(4 << 20).open())
+        .collect::<Result<_, _>>()
+        .ctx("register subscribers")?;
+    let publisher = {
+        let owner = std::sync::Arc::clone(&owner);
+        std::thread::spawn(move || -> TestResult {
+            for i in 1..PUBLISHED {
+                owner
+                    .send_multicast("counter", i.to_string().as_bytes())
+                    .ctx(&format!("publish {i}"))?;
+                // Paced so the joins below land in the middle of it.
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+            Ok(())
+        })
+    };
+    for (j, sub) in joiners.iter().enumerate() {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        sub.join_group("e2e_g_race", "counter", true)
+            .ctx(&format!("join {j}"))?;
+    }
+    publisher
+        .join()
+        .map_err(|_| "publisher panicked".to_owned())??;
+    let mut msg = Message::new();
+    let mut replayed_at = Vec::new();
+    for (j, sub) in joiners.iter().enumerate() {
+        receive(sub, &mut msg)?;
+        ensure!(
+            msg.is_replay(),
+            "subscriber {j}: first message is not the replay: {msg:?}"
+        );
+        let first: u32 = msg
+            .payload_str()
+            .and_then(|s| s.parse().ok())
+            .ctx("index")?;
+        replayed_at.push(first);
+        for expected in first + 1..PUBLISHED {
+            receive(sub, &mut msg)
+                .map_err(|e| format!("subscriber {j} waiting for {expected}: {e}"))?;
+            ensure!(!msg.is_replay(), "subscriber {j}: a second replay");
+            ensure_eq!(
+                msg.payload_str(),
+                Some(expected.to_string().as_str()),
+                "subscriber {j} (replayed {first}) next message"
+            );
+            ensure_eq!(msg.missed(), 0, "subscriber {j} missed");
+        }
+        expect_silence(sub, "after the last message")?;
+    }
+    crate::harness::note(&format!("replays started at {replayed_at:?}"));
+    ensure!(
+        replayed_at.iter().any(|&k| k + 1 < PUBLISHED)
+            && replayed_at.windows(2).any(|w| w[0] != w[1]),
+        "the joins did not overlap the publishing (replays at {replayed_at:?})"
+    );
+    Ok(())
 }
