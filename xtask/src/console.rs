@@ -35,6 +35,12 @@ const PROBLEMS: &[(&str, &str)] = &[
     ("detected stalls", "RCU stall"),
     ("UBSAN:", "undefined behaviour (UBSAN)"),
     ("corruption", "memory corruption"),
+    // SLUB debug reports: "BUG kmalloc-64 (Tainted: ...): Object already free".
+    ("Object already free", "double free (slab)"),
+    ("Poison overwritten", "use after free (slab)"),
+    ("Redzone overwritten", "buffer overflow (slab)"),
+    ("Object padding overwritten", "buffer overflow (slab)"),
+    ("Freepointer corrupt", "slab corruption"),
     ("refcount_t:", "refcount error"),
     ("Call Trace:", "stack trace"),
 ];

@@ -41,6 +41,7 @@ Commands:
       --params P       module parameters for insmod, e.g. 'max_peers=4'
       --module PATH    load this .ko instead of building kmod/
       --no-module      do not load any module
+      --no-slab-debug  boot without slub_debug/page_poison (for measurements)
       --file HOST[:GUEST]  also copy a host file into the VM (default /bin/NAME)
   selftest             only the harness self-test (deliberately broken modules)
   help                 this text
@@ -107,6 +108,7 @@ fn vm_command(workspace: &Workspace, args: &[String]) -> Result<(), String> {
     let mut params = String::new();
     let mut module_choice: Option<Option<PathBuf>> = None;
     let mut extra_files = Vec::new();
+    let mut slab_debug = true;
     let mut index = 0;
     while index < args.len() {
         let name = args[index].as_str();
@@ -120,6 +122,7 @@ fn vm_command(workspace: &Workspace, args: &[String]) -> Result<(), String> {
                 module_choice = Some(Some(PathBuf::from(option_value(args, &mut index, name)?)))
             }
             "--no-module" => module_choice = Some(None),
+            "--no-slab-debug" => slab_debug = false,
             "--file" => {
                 let spec = option_value(args, &mut index, name)?;
                 let (host, guest) = match spec.split_once(':') {
@@ -159,6 +162,7 @@ fn vm_command(workspace: &Workspace, args: &[String]) -> Result<(), String> {
     run.timeout = Duration::from_secs(timeout.into());
     run.vcpus = vcpus;
     run.memory_mib = memory;
+    run.slab_debug = slab_debug;
     run.echo = vm::Echo::Live;
     let outcome = vm::run(&run, &workspace.target_dir)?;
     let label = format!("vm-{}", arch.name());

@@ -33,6 +33,11 @@ const CASES: &[Case] = &[
         expected_failure: Some("rmmod failed"),
         timeout_secs: 90,
     },
+    Case {
+        module: "xtask_selftest_dfree",
+        expected_failure: Some("kernel double free"),
+        timeout_secs: 90,
+    },
     // Short: the boot takes a few seconds, the rest is the hang itself.
     Case {
         module: "xtask_selftest_hang",

@@ -41,6 +41,9 @@ pub struct VmRun {
     pub memory_mib: u32,
     /// The guest's `hung_task_timeout_secs` (a hung task panics the kernel).
     pub hung_task_secs: u32,
+    /// Allocator debugging (slub_debug, page poisoning): on for tests, off
+    /// for measurements.
+    pub slab_debug: bool,
     pub echo: Echo,
 }
 
@@ -58,6 +61,7 @@ impl VmRun {
             vcpus: 2,
             memory_mib: 1024,
             hung_task_secs: 30,
+            slab_debug: true,
             echo: Echo::Silent,
         }
     }
@@ -181,8 +185,9 @@ fn nonce() -> String {
 }
 
 fn kernel_command_line(run: &VmRun) -> String {
-    [
-        &format!("console={},115200", run.kernel.arch.console()),
+    let console = format!("console={},115200", run.kernel.arch.console());
+    let mut words = vec![
+        console.as_str(),
         "rdinit=/init",
         // Any oops, lockup or hung task panics; a panic stops the VM at once
         // (-no-reboot turns the reboot into QEMU exiting).
@@ -196,8 +201,14 @@ fn kernel_command_line(run: &VmRun) -> String {
         "random.trust_cpu=on",
         "mitigations=off",
         "8250.nr_uarts=1",
-    ]
-    .join(" ")
+    ];
+    if run.slab_debug {
+        // The distribution kernel has no KASAN; SLUB's own checks (sanity,
+        // red zones, poisoning, owner tracking) still catch double frees,
+        // overflows and many use-after-frees of the module's allocations.
+        words.extend(["slub_debug=FZPU", "page_poison=1"]);
+    }
+    words.join(" ")
 }
 
 /// Packs the initramfs for `run` into `work_dir`.
