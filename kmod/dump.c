@@ -139,7 +139,8 @@ int ipcon_nl_group_dump(struct sk_buff *skb, struct netlink_callback *cb)
 	cb->seq = atomic_read(&inet->gen);
 	list_for_each_entry_rcu(peer, &inet->peers, list) {
 		if (peer_idx < peer_start ||
-		    (filter && strcmp(peer->name, filter))) {
+		    (filter && ((peer->flags & IPCON_PEER_FLAGS_ANONYMOUS) ||
+				strcmp(peer->name, filter)))) {
 			peer_idx++;
 			continue;
 		}
