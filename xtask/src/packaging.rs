@@ -12,9 +12,43 @@ mod reproduce;
 use std::path::Path;
 use std::time::Instant;
 
+use crate::host_tools;
+
 type Check = fn(&Path) -> Result<String, String>;
 
+/// Debian packages the checks run (apt-get, dpkg-deb, git, make and the
+/// compilers come with the machine or the suite's setup).
+const PACKAGES: &[&str] = &[
+    "rsync",
+    "shellcheck",
+    "file",
+    "kmod",
+    "python3-venv",
+    "gcc-aarch64-linux-gnu",
+    "gcc-arm-linux-gnueabihf",
+];
+
+/// Rust targets of the replayed builds (aarch64 musl, 32-bit ARM glibc).
+const RUST_TARGETS: &[&str] = &[
+    "aarch64-unknown-linux-musl",
+    "armv7-unknown-linux-gnueabihf",
+];
+
+/// Installs what is missing of the above (printing what it installs).
+fn prerequisites(_root: &Path) -> Result<String, String> {
+    host_tools::ensure_packages(PACKAGES)?;
+    for target in RUST_TARGETS {
+        host_tools::ensure_rust_target(target)?;
+    }
+    Ok(format!(
+        "{} Debian packages, {} Rust targets",
+        PACKAGES.len(),
+        RUST_TARGETS.len()
+    ))
+}
+
 const CHECKS: &[(&str, Check)] = &[
+    ("prerequisites", prerequisites),
     ("ipcon-crates.inc matches Cargo.lock", crates_inc::check),
     ("LIC_FILES_CHKSUM md5", licences::check_lic_files_chksum),
     ("buildroot .hash sha256", licences::check_hash_files),
