@@ -221,6 +221,23 @@ SRC_URI[rustix-1.0.7.sha256sum] = \"c71e83d6afe7ff64890ec6b71d6a69bb8a610ab78ce3
     }
 
     #[test]
+    fn check_accepts_only_what_the_lock_generates() {
+        let root = std::env::temp_dir().join(format!("ipcon-crates-inc-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&root);
+        fs::create_dir_all(root.join(CRATES_INC).parent().unwrap()).unwrap();
+        fs::write(root.join("Cargo.lock"), LOCK).unwrap();
+        assert!(check(&root).unwrap_err().contains("reading"));
+        write(&root).unwrap();
+        assert_eq!(check(&root).unwrap(), "2 crates");
+        // A dependency bump without regenerating is caught.
+        fs::write(root.join("Cargo.lock"), LOCK.replace("1.0.7", "1.0.8")).unwrap();
+        assert!(check(&root)
+            .unwrap_err()
+            .contains("does not match Cargo.lock"));
+        fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[test]
     fn an_empty_lock_gives_an_empty_uri_list() {
         let text = generate("version = 3\n").unwrap();
         assert!(text.contains("SRC_URI += \" \\\n\"\n"));

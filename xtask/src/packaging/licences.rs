@@ -370,6 +370,67 @@ mod tests {
         );
     }
 
+    /// A scratch repository with one recipe and one Buildroot package.
+    fn scratch_repo(name: &str, recipe: &str, hash: &str) -> PathBuf {
+        let root =
+            std::env::temp_dir().join(format!("ipcon-packaging-{name}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&root);
+        fs::create_dir_all(root.join("meta-ipcon/recipes-x/x")).unwrap();
+        fs::create_dir_all(root.join("buildroot/package/x")).unwrap();
+        fs::create_dir_all(root.join("kmod")).unwrap();
+        fs::write(root.join("LICENSE-MIT"), "MIT text\n").unwrap();
+        fs::write(
+            root.join("kmod/main.c"),
+            "// SPDX-License-Identifier: GPL-2.0\nint x;\n",
+        )
+        .unwrap();
+        fs::write(root.join("meta-ipcon/recipes-x/x/x_git.bb"), recipe).unwrap();
+        fs::write(
+            root.join("buildroot/package/x/x.mk"),
+            "X_LICENSE_FILES = LICENSE-MIT\n",
+        )
+        .unwrap();
+        fs::write(root.join("buildroot/package/x/x.hash"), hash).unwrap();
+        root
+    }
+
+    #[test]
+    fn checksums_pass_when_right_and_fail_when_wrong() {
+        let mit_md5 = digest("md5sum", b"MIT text\n").unwrap();
+        let spdx_md5 = digest("md5sum", b"// SPDX-License-Identifier: GPL-2.0\n").unwrap();
+        let mit_sha = digest("sha256sum", b"MIT text\n").unwrap();
+        let recipe = format!(
+            "SRC_URI = \"git://x\"\nS .= \"/kmod\"\nLIC_FILES_CHKSUM = \"file://main.c;beginline=1;endline=1;md5={spdx_md5} \\\n    file://../LICENSE-MIT;md5={mit_md5}\"\n"
+        );
+        let good = scratch_repo(
+            "good",
+            &recipe,
+            &format!("sha256  {mit_sha}  LICENSE-MIT\n"),
+        );
+        assert_eq!(check_lic_files_chksum(&good).unwrap(), "2 licence files");
+        assert_eq!(check_hash_files(&good).unwrap(), "1 hashes");
+
+        let wrong_md5 = recipe.replace(&mit_md5, "0123456789abcdef0123456789abcdef");
+        let bad = scratch_repo("bad", &wrong_md5, "sha256  00  LICENSE-MIT\n");
+        assert!(check_lic_files_chksum(&bad)
+            .unwrap_err()
+            .contains("LICENSE-MIT md5"));
+        assert!(check_hash_files(&bad)
+            .unwrap_err()
+            .contains("LICENSE-MIT is"));
+
+        let unhashed = scratch_repo("unhashed", &recipe, "# nothing\n");
+        let error = check_hash_files(&unhashed).unwrap_err();
+        assert!(error.contains("no hash for licence file LICENSE-MIT"));
+        let no_lic = scratch_repo("nolic", "SRC_URI = \"git://x\"\n", "");
+        assert!(check_lic_files_chksum(&no_lic)
+            .unwrap_err()
+            .contains("no LIC_FILES_CHKSUM"));
+        for root in [good, bad, unhashed, no_lic] {
+            fs::remove_dir_all(root).unwrap();
+        }
+    }
+
     #[test]
     fn source_dir_follows_an_appended_s() {
         let root = Path::new("/r");
