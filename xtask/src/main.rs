@@ -35,7 +35,7 @@ Commands:
   vm [options]         boot the VM with kmod/ipcon.ko and the static binaries,
                        run a command, judge the run (exit 0 only if it passed)
       --run CMD        shell command to run inside the VM (default: /bin/ipcon-e2e)
-      --timeout SECS   host-side limit for the whole run (default 300)
+      --timeout SECS   host-side limit for the whole run (default 900)
       --vcpus N        virtual CPUs (default 2)
       --memory MIB     guest memory (default 1024)
       --params P       module parameters for insmod, e.g. 'max_peers=4'
@@ -102,7 +102,7 @@ fn parse_number(text: &str, name: &str) -> Result<u32, String> {
 fn vm_command(workspace: &Workspace, args: &[String]) -> Result<(), String> {
     let arch = Arch::X86_64;
     let mut command: Option<String> = None;
-    let mut timeout = 300;
+    let mut timeout = 900;
     let mut vcpus = 2;
     let mut memory = 1024;
     let mut params = String::new();
