@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use ipcon_linux::{Handler, Message, MessageKind};
+use ipcon_linux::{Handler, Kevent, KeventMonitor, Message, MessageKind, RemoveReason};
 
 use crate::common::{receive_kind, SOON};
 use crate::harness::{shell, Context, Helper, Test, TestResult};
@@ -11,6 +11,11 @@ use crate::{ensure, ensure_eq};
 pub const TESTS: &[Test] = &[
     Test::new("samples_server_subscriber_sender", server_subscriber_sender).timeout(40),
     Test::new("samples_subscriber_replay", subscriber_replay).timeout(30),
+    Test::new(
+        "samples_server_sigterm_unregisters",
+        server_sigterm_unregisters,
+    )
+    .timeout(30),
     Test::new("cli_peers_groups_send_listen", cli_commands).timeout(30),
     Test::new("cli_monitor", cli_monitor).timeout(30),
     Test::new("cli_help_and_usage_errors", help_and_usage).timeout(30),
@@ -193,8 +198,9 @@ fn cli_commands() -> TestResult {
 fn cli_monitor() -> TestResult {
     let ipcon = Helper::program("/bin/ipcon", &["monitor", "--count", "2"])?;
     let mut sample = Helper::program("/bin/ipcon-monitor", &["--count", "2"])?;
-    // Both subscribe before the events happen: give them a moment.
-    std::thread::sleep(Duration::from_millis(500));
+    // Both subscribe before the events happen: give them a moment (a
+    // static binary starts in well under 100 ms even under TCG).
+    std::thread::sleep(Duration::from_millis(1000));
     let peer = Handler::new("e2e_s_mon").ctx("register")?;
     let port = peer.port();
     drop(peer);
@@ -249,5 +255,63 @@ fn help_and_usage() -> TestResult {
             "{command}: {out}"
         );
     }
+    Ok(())
+}
+
+fn server_sigterm_unregisters() -> TestResult {
+    // A service stopped by its init system (SIGTERM) leaves as
+    // "unregistered", not "closed".
+    let monitor = KeventMonitor::open().ctx("monitor")?;
+    let mut server = Helper::program(
+        "/bin/ipcon-server",
+        &["--name", "e2e_s_term", "--group", "tg"],
+    )?;
+    let banner = server.expect("server: e2e_s_term port=", LONG)?;
+    let port: u32 = banner
+        .split_whitespace()
+        .next()
+        .and_then(|p| p.parse().ok())
+        .ctx("port in the banner")?;
+    // SAFETY: kill(2) with a child's pid and a signal number.
+    if unsafe { libc::kill(server.pid() as i32, libc::SIGTERM) } != 0 {
+        return Err(format!("kill: {}", std::io::Error::last_os_error()));
+    }
+    let status = server.wait(LONG)?;
+    ensure_eq!(
+        status.code(),
+        Some(0),
+        "ipcon-server exit on SIGTERM ({status})"
+    );
+    let mut removals = Vec::new();
+    while removals.len() < 2 {
+        let event = crate::common::next_kevent(&monitor)?;
+        if event.peer().port == port
+            && !matches!(event, Kevent::PeerAdd { .. } | Kevent::GroupAdd { .. })
+        {
+            removals.push(event);
+        }
+    }
+    ensure!(
+        matches!(
+            removals[0],
+            Kevent::GroupRemove {
+                reason: RemoveReason::Unregistered,
+                ..
+            }
+        ),
+        "first removal: {}",
+        removals[0]
+    );
+    ensure!(
+        matches!(
+            removals[1],
+            Kevent::PeerRemove {
+                reason: RemoveReason::Unregistered,
+                ..
+            }
+        ),
+        "second removal: {}",
+        removals[1]
+    );
     Ok(())
 }

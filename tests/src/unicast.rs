@@ -3,7 +3,10 @@
 
 use std::time::Duration;
 
-use ipcon_linux::{Directory, ErrorKind, Handler, Message, MessageKind, PeerFlags};
+use ipcon_linux::{
+    Directory, ErrorKind, Handler, Kevent, KeventMonitor, Message, MessageKind, PeerFlags,
+    RemoveReason,
+};
 
 use crate::common::{euid, expect_error, expect_silence, receive, receive_kind};
 use crate::harness::{Context, Helper, Test, TestResult};
@@ -18,6 +21,7 @@ pub const TESTS: &[Test] = &[
     Test::new("name_unique_eexist", name_unique),
     Test::new("name_free_after_drop", name_free_after_drop),
     Test::new("name_free_right_after_sigkill", name_free_after_sigkill),
+    Test::new("peer_unregister_explicit", unregister_explicit),
 ];
 
 fn by_name_is_stamped() -> TestResult {
@@ -245,4 +249,66 @@ fn name_free_after_sigkill() -> TestResult {
         .register_group("victim_group")
         .ctx("re-register the group")?;
     Ok(())
+}
+
+fn unregister_explicit() -> TestResult {
+    let monitor = KeventMonitor::open().ctx("monitor")?;
+    let handler = Handler::new("e2e_u_unreg").ctx("register")?;
+    handler.register_group("g").ctx("group")?;
+    let port = handler.port();
+    handler.unregister().ctx("unregister")?;
+    let events = crate::common::kevents(&monitor, 4)?;
+    let shape: Vec<String> = events.iter().map(ToString::to_string).collect();
+    ensure!(
+        matches!(events[0], Kevent::PeerAdd { peer, .. } if peer.port == port),
+        "{shape:?}"
+    );
+    ensure!(matches!(events[1], Kevent::GroupAdd { .. }), "{shape:?}");
+    ensure!(
+        matches!(
+            events[2],
+            Kevent::GroupRemove {
+                reason: RemoveReason::Unregistered,
+                ..
+            }
+        ),
+        "{shape:?}"
+    );
+    ensure!(
+        matches!(events[3], Kevent::PeerRemove { reason: RemoveReason::Unregistered, peer, .. } if peer.port == port),
+        "{shape:?}"
+    );
+    // Every later request says the peer is gone.
+    let gone = |result: Result<(), ipcon_linux::Error>, what: &str| {
+        expect_error(result, ErrorKind::NotRegistered, Some(libc::ENOTCONN), what).map(drop)
+    };
+    gone(
+        handler.send_unicast("e2e_u_unreg", b"x"),
+        "unicast after unregister",
+    )?;
+    gone(
+        handler.register_group("h"),
+        "group register after unregister",
+    )?;
+    gone(
+        handler.send_multicast("g", b"x"),
+        "multicast after unregister",
+    )?;
+    gone(handler.unregister(), "unregister twice")?;
+    // The name is free at once, and dropping the old handler adds no event.
+    let again = Handler::new("e2e_u_unreg").ctx("register the name again")?;
+    drop(handler);
+    let next = crate::common::next_kevent(&monitor)?;
+    ensure!(
+        matches!(next, Kevent::PeerAdd { peer, .. } if peer.port == again.port()),
+        "the next event should be the new peer-add: {next}"
+    );
+    ensure_eq!(next.seq(), events[3].seq() + 1, "seq");
+    let mut msg = Message::new();
+    match monitor.receive_timeout(&mut msg, crate::common::QUIET) {
+        Err(e) if e.kind() == ErrorKind::Timeout => Ok(()),
+        other => Err(format!(
+            "an event after dropping an unregistered handler: {other:?} {msg:?}"
+        )),
+    }
 }
