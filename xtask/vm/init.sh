@@ -35,6 +35,7 @@ if [ -n "$XTASK_MODULE" ]; then
 	echo "xtask-vm: insmod $XTASK_MODULE $XTASK_MODULE_PARAMS"
 	# shellcheck disable=SC2086  # parameters are separate words
 	if output=$(insmod "$XTASK_MODULE" $XTASK_MODULE_PARAMS 2>&1); then
+		echo "xtask-vm: module $XTASK_MODULE_NAME loaded"
 		mark insmod ok
 	else
 		rc=$?
@@ -56,6 +57,7 @@ fi
 if [ -n "$XTASK_MODULE" ] && grep -q "^$XTASK_MODULE_NAME " /proc/modules; then
 	echo "xtask-vm: rmmod $XTASK_MODULE_NAME"
 	if output=$(rmmod "$XTASK_MODULE_NAME" 2>&1); then
+		echo "xtask-vm: module $XTASK_MODULE_NAME unloaded"
 		mark rmmod ok
 	else
 		rc=$?
