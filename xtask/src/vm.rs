@@ -4,6 +4,20 @@
 //! QEMU exits 0 even after a kernel panic, so a run passes only when the init
 //! script printed its final marker with status "ok" and the console holds no
 //! kernel problem (oops, WARN, BUG, unknown symbol, hung task, ...).
+//!
+//! Reuse (e.g. a `bench` command):
+//! ```text
+//! let kernel = prepare_vm_host(Arch::X86_64)?;            // installs, picks the kernel
+//! let module = kmod::build_ipcon(&workspace, &kernel)?;
+//! let binaries = workspace::build_static_binaries(&workspace, kernel.arch, &["ipcon-samples"])?;
+//! let mut run = VmRun::new("bench", kernel, "/bin/ipcon-bench --json");
+//! run.module = Some(module);
+//! run.files = binaries.iter().map(|b| GuestFile::binary(b)).collect();
+//! run.vcpus = 2;
+//! run.timeout = Duration::from_secs(600);
+//! run.slab_debug = false;                                  // measure without allocator debugging
+//! let outcome = vm::run(&run, &workspace.target_dir)?;     // outcome.run_lines(): what the command printed
+//! ```
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::mpsc::{self, RecvTimeoutError};
