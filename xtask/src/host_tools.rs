@@ -26,8 +26,13 @@ pub const CHECK_PACKAGES: &[&str] = &["sparse", "xz-utils"];
 pub const CROSS_PACKAGES: &[&str] = &["gcc-aarch64-linux-gnu", "gcc-arm-linux-gnueabihf"];
 
 fn is_installed(package: &str) -> bool {
-    process::output(Command::new("dpkg-query").args(["-W", "-f=${Status}", package]))
-        .map(|status| status.trim_end() == "install ok installed")
+    // Quiet: dpkg-query complains on stderr about every package it does not know.
+    Command::new("dpkg-query")
+        .args(["-W", "-f=${Status}", package])
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .output()
+        .map(|out| String::from_utf8_lossy(&out.stdout).trim_end() == "install ok installed")
         .unwrap_or(false)
 }
 
