@@ -7,6 +7,7 @@
 mod crates_inc;
 mod licences;
 mod lint;
+mod programs;
 mod reproduce;
 
 use std::path::Path;
@@ -51,6 +52,7 @@ const CHECKS: &[(&str, Check)] = &[
     ("prerequisites", prerequisites),
     ("ipcon-crates.inc matches Cargo.lock", crates_inc::check),
     ("LIC_FILES_CHKSUM md5", licences::check_lic_files_chksum),
+    ("every program packaged", programs::check),
     ("buildroot .hash sha256", licences::check_hash_files),
     ("oelint-adv", lint::oelint),
     ("shellcheck", lint::shellcheck),

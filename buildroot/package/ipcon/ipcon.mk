@@ -22,7 +22,7 @@ IPCON_CARGO_PACKAGES = ipcon-core ipcon-linux ipcon-samples
 IPCON_CARGO_BUILD_OPTS = $(addprefix --package ,$(IPCON_CARGO_PACKAGES))
 
 IPCON_TOOLS = ipcon
-IPCON_SAMPLES = ipcon-server ipcon-subscriber ipcon-sender ipcon-cmd ipcon-monitor
+IPCON_SAMPLES = ipcon-server ipcon-subscriber ipcon-sender ipcon-cmd ipcon-monitor ipcon-bench
 IPCON_BINARIES = $(IPCON_TOOLS) $(if $(BR2_PACKAGE_IPCON_SAMPLES),$(IPCON_SAMPLES))
 IPCON_PROFILE_DIR = $(if $(BR2_ENABLE_DEBUG),debug,release)
 

@@ -1,9 +1,9 @@
 SUMMARY = "ipcon: packet-based IPC over generic netlink (tools and samples)"
 DESCRIPTION = "User space of ipcon: the ipcon operator CLI and the sample \
-               server, subscriber, sender, one-shot command and event \
-               monitor, built from the ipcon Rust workspace (ipcon-core, \
-               ipcon-linux, ipcon-samples). The kernel side is the \
-               ipcon-kmod recipe."
+               server, subscriber, sender, one-shot command, event \
+               monitor and on-target benchmark/self-check, built from the \
+               ipcon Rust workspace (ipcon-core, ipcon-linux, \
+               ipcon-samples). The kernel side is the ipcon-kmod recipe."
 SECTION = "net"
 CVE_PRODUCT = "ipcon"
 # The Rust workspace is MIT OR Apache-2.0. The C user API header shipped in
@@ -43,7 +43,7 @@ export CARGO_PROFILE_RELEASE_STRIP = "false"
 # What goes where: the operator CLI is the product, the samples are
 # optional (tutorial programs and handy test tools).
 IPCON_TOOLS = "ipcon"
-IPCON_SAMPLES = "ipcon-server ipcon-subscriber ipcon-sender ipcon-cmd ipcon-monitor"
+IPCON_SAMPLES = "ipcon-server ipcon-subscriber ipcon-sender ipcon-cmd ipcon-monitor ipcon-bench"
 
 # Installed explicitly rather than by cargo_do_install (which copies every
 # executable it finds): a renamed or missing binary fails the build instead
@@ -66,7 +66,8 @@ FILES:${PN}-samples += "${bindir}/ipcon-server \
                         ${bindir}/ipcon-subscriber \
                         ${bindir}/ipcon-sender \
                         ${bindir}/ipcon-cmd \
-                        ${bindir}/ipcon-monitor"
+                        ${bindir}/ipcon-monitor \
+                        ${bindir}/ipcon-bench"
 
 # Both need the module at run time; kernel-module-ipcon is provided by
 # ipcon-kmod (its name comes from the module file, ipcon.ko).
