@@ -61,14 +61,18 @@ fn oelint_binary(root: &Path) -> Result<PathBuf, String> {
     Ok(binary)
 }
 
-/// oelint-adv, `--mode all`, for every supported release; any finding fails.
+/// oelint-adv, `--mode all`, on every recipe and the layer configuration
+/// for every supported release; any finding fails.
 pub fn oelint(root: &Path) -> Result<String, String> {
     let binary = oelint_binary(root)?;
     let layer = root.join("meta-ipcon");
-    let files: Vec<PathBuf> = recipes(root);
-    if files.is_empty() {
+    let recipe_count = recipes(root).len();
+    if recipe_count == 0 {
         return Err("no recipes under meta-ipcon/".into());
     }
+    // The layer configuration has its own rules (what a layer.conf may set).
+    let mut files = recipes(root);
+    files.push(layer.join("conf/layer.conf"));
     let suppress: Vec<String> = OELINT_SUPPRESSED
         .iter()
         .map(|(rule, _)| format!("--suppress={rule}"))
@@ -101,8 +105,7 @@ pub fn oelint(root: &Path) -> Result<String, String> {
     }
     if findings.is_empty() {
         Ok(format!(
-            "{} recipes x {} releases clean",
-            files.len(),
+            "{recipe_count} recipes and layer.conf x {} releases clean",
             RELEASES.len()
         ))
     } else {
