@@ -36,13 +36,34 @@ pub fn raw_request(
 }
 
 fn expect_ack(ack: Ack, errno: i32, what: &str) -> Result<Ack, String> {
-    ensure_eq!(
-        ack.errno,
-        errno,
-        "errno of {what} (kernel text {:?})",
+    ensure!(
+        ack.errno == errno,
+        "{what}: expected {}, got {} (kernel text {:?})",
+        errno_name(errno),
+        errno_name(ack.errno),
         ack.message
     );
     Ok(ack)
+}
+
+/// `EMSGSIZE (90)`: errno values as the protocol documents them.
+fn errno_name(errno: i32) -> String {
+    let name = match errno {
+        0 => "success",
+        libc::EMSGSIZE => "EMSGSIZE",
+        libc::ERANGE => "ERANGE",
+        libc::EINVAL => "EINVAL",
+        libc::ENOSPC => "ENOSPC",
+        libc::ENOENT => "ENOENT",
+        libc::EEXIST => "EEXIST",
+        libc::EALREADY => "EALREADY",
+        libc::ENOTCONN => "ENOTCONN",
+        libc::EPROTO => "EPROTO",
+        libc::EACCES => "EACCES",
+        libc::EPERM => "EPERM",
+        _ => "errno",
+    };
+    format!("{name} ({errno})")
 }
 
 fn payload_too_big() -> TestResult {
