@@ -18,7 +18,7 @@
 
 #include "ipcon.h"
 
-/* 1..31 bytes, no '/', no control characters (names end up in logs/CLIs). */
+/* 1..31 bytes of printable ASCII other than '/'; the Rust Name type agrees. */
 bool ipcon_name_valid(const char *name)
 {
 	size_t len = strnlen(name, IPCON_MAX_NAME_LEN);
@@ -29,7 +29,7 @@ bool ipcon_name_valid(const char *name)
 	for (i = 0; i < len; i++) {
 		unsigned char c = name[i];
 
-		if (c == '/' || c < 0x20 || c == 0x7f)
+		if (c == '/' || c < 0x20 || c > 0x7e)
 			return false;
 	}
 	return true;

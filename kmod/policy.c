@@ -31,7 +31,7 @@ static const struct nla_policy ipcon_peer_get_policy[IPCON_A_MAX + 1] = {
 static const struct nla_policy ipcon_unicast_policy[IPCON_A_MAX + 1] = {
 	[IPCON_A_PEER_NAME] = { .type = NLA_NUL_STRING, .len = IPCON_MAX_NAME_LEN - 1 },
 	[IPCON_A_PORT] = { .type = NLA_U32 },
-	[IPCON_A_PAYLOAD] = { .type = NLA_BINARY, .len = IPCON_MAX_PAYLOAD_LEN },
+	[IPCON_A_PAYLOAD] = { .type = NLA_BINARY },
 };
 
 static const struct nla_policy ipcon_group_register_policy[IPCON_A_MAX + 1] = {
@@ -66,7 +66,7 @@ static const struct nla_policy ipcon_group_get_dump_policy[IPCON_A_MAX + 1] = {
 
 static const struct nla_policy ipcon_multicast_policy[IPCON_A_MAX + 1] = {
 	[IPCON_A_GROUP_NAME] = { .type = NLA_NUL_STRING, .len = IPCON_MAX_NAME_LEN - 1 },
-	[IPCON_A_PAYLOAD] = { .type = NLA_BINARY, .len = IPCON_MAX_PAYLOAD_LEN },
+	[IPCON_A_PAYLOAD] = { .type = NLA_BINARY },
 	[IPCON_A_SYNC] = { .type = NLA_FLAG },
 };
 

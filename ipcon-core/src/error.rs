@@ -12,10 +12,8 @@ pub enum NameError {
     Empty,
     /// The name is longer than 31 bytes.
     TooLong,
-    /// The name contains a NUL, a `/` or a control character.
+    /// The name contains `/` or a byte that is not printable ASCII (0x20..=0x7e).
     ForbiddenChar,
-    /// The name is not valid UTF-8.
-    NotUtf8,
 }
 
 impl fmt::Display for NameError {
@@ -23,8 +21,7 @@ impl fmt::Display for NameError {
         f.write_str(match self {
             Self::Empty => "name is empty",
             Self::TooLong => "name is longer than 31 bytes",
-            Self::ForbiddenChar => "name contains NUL, '/' or a control character",
-            Self::NotUtf8 => "name is not valid UTF-8",
+            Self::ForbiddenChar => "name may hold only printable ASCII other than '/'",
         })
     }
 }

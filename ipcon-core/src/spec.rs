@@ -210,13 +210,15 @@ pub enum AttrType {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum Attr {
-    /// A peer name: 1..31 bytes, NUL-terminated, no '/' and no control
-    /// characters. The destination in unicast; the sender in deliveries; the
+    /// A peer name: 1..31 bytes of printable ASCII (0x20..0x7e) other than
+    /// '/', NUL-terminated. The destination in unicast; the sender in deliveries; the
     /// group owner in group commands.
     PeerName,
     /// A group name, same rules as peer-name.
     GroupName,
-    /// Message payload, 0..max-payload-len bytes.
+    /// Message payload, 0..max-payload-len bytes. The module checks the length
+    /// against its max_payload parameter itself (not in the attribute policy),
+    /// so every oversized payload gets EMSGSIZE with an extended-ACK message.
     Payload,
     /// Netlink port id of a peer's data socket, the peer's identity. A
     /// destination in unicast (instead of peer-name), the sender in
@@ -426,7 +428,6 @@ impl Attr {
         match self {
             Self::PeerName => Some(31),
             Self::GroupName => Some(31),
-            Self::Payload => Some(2048),
             _ => None,
         }
     }

@@ -16,7 +16,7 @@ use proptest::prelude::*;
 const FAMILY: u16 = 0x1c;
 
 fn name() -> impl Strategy<Value = Name> {
-    "[a-zA-Z0-9_.: -]{1,31}|[äöü€x]{1,7}".prop_map(|s| Name::new(&s).unwrap())
+    "[ -.0-~]{1,31}".prop_map(|s| Name::new(&s).unwrap())
 }
 
 fn payload() -> impl Strategy<Value = Vec<u8>> {

@@ -1312,9 +1312,10 @@ mod tests {
                         ("string", _) => {
                             "{ .type = NLA_NUL_STRING, .len = IPCON_MAX_NAME_LEN - 1 }".to_string()
                         }
-                        ("binary", _) => {
+                        ("binary", Some(c)) if c.max_len.is_some() => {
                             "{ .type = NLA_BINARY, .len = IPCON_MAX_PAYLOAD_LEN }".to_string()
                         }
+                        ("binary", _) => "{ .type = NLA_BINARY }".to_string(),
                         ("u32", Some(c)) if c.min.is_some() => format!(
                             "NLA_POLICY_RANGE(NLA_U32, IPCON_GROUP_ACCESS_OPEN, {})",
                             c.max.unwrap()
@@ -1471,7 +1472,7 @@ mod tests {
             ),
             // a missing attribute
             good.replacen(
-                "\t[IPCON_A_PAYLOAD] = { .type = NLA_BINARY, .len = IPCON_MAX_PAYLOAD_LEN },\n",
+                "\t[IPCON_A_PAYLOAD] = { .type = NLA_BINARY },\n",
                 "",
                 1,
             ),
