@@ -10,7 +10,7 @@ use crate::elf;
 
 const INIT_SCRIPT: &str = include_str!("../vm/init.sh");
 /// Where the host's busybox-static package puts busybox.
-const BUSYBOX: &str = "/bin/busybox";
+pub const HOST_BUSYBOX: &str = "/bin/busybox";
 
 /// A host file copied into the VM.
 #[derive(Clone, Debug)]
@@ -43,6 +43,8 @@ pub struct InitConfig {
     /// Shell script text run by `sh` as the command.
     pub command: String,
     pub hung_task_secs: u32,
+    /// Static busybox for the guest's architecture.
+    pub busybox: PathBuf,
 }
 
 /// `insmod` takes a file; `rmmod` the module's name ("my-mod.ko" → "my_mod").
@@ -83,9 +85,9 @@ fn read(path: &Path) -> Result<Vec<u8>, String> {
 /// Builds the archive; every executable must be static (the VM has no loader).
 pub fn assemble(config: &InitConfig, files: &[GuestFile]) -> Result<Archive, String> {
     let mut archive = Archive::new();
-    elf::require_static(Path::new(BUSYBOX))
+    elf::require_static(&config.busybox)
         .map_err(|e| format!("{e} (install busybox-static, not busybox)"))?;
-    archive.file("bin/busybox", 0o755, read(Path::new(BUSYBOX))?);
+    archive.file("bin/busybox", 0o755, read(&config.busybox)?);
     archive.symlink("bin/sh", "busybox");
     archive.symlink("sbin", "bin");
     archive.file("init", 0o755, INIT_SCRIPT.as_bytes().to_vec());
@@ -160,6 +162,7 @@ mod tests {
             module_params: "max_peers=2 x='y'".into(),
             command: String::new(),
             hung_task_secs: 20,
+            busybox: PathBuf::from(HOST_BUSYBOX),
         });
         assert!(text.contains("XTASK_MODULE='/lib/modules/ipcon.ko'\n"));
         assert!(text.contains("XTASK_MODULE_NAME='ipcon'\n"));

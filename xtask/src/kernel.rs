@@ -11,6 +11,8 @@ use crate::process;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Arch {
     X86_64,
+    /// 64-bit ARM (arm64), booted as `-M virt -cpu cortex-a57`.
+    Aarch64,
 }
 
 impl Arch {
@@ -18,6 +20,7 @@ impl Arch {
     pub fn name(self) -> &'static str {
         match self {
             Arch::X86_64 => "x86_64",
+            Arch::Aarch64 => "aarch64",
         }
     }
 
@@ -25,6 +28,7 @@ impl Arch {
     pub fn musl_triple(self) -> &'static str {
         match self {
             Arch::X86_64 => "x86_64-unknown-linux-musl",
+            Arch::Aarch64 => "aarch64-unknown-linux-musl",
         }
     }
 
@@ -32,12 +36,40 @@ impl Arch {
     pub fn debian_flavour(self) -> &'static str {
         match self {
             Arch::X86_64 => "amd64",
+            Arch::Aarch64 => "arm64",
+        }
+    }
+
+    /// Debian's architecture name (`linux-image-arm64:arm64`).
+    pub fn debian_arch(self) -> &'static str {
+        match self {
+            Arch::X86_64 => "amd64",
+            Arch::Aarch64 => "arm64",
+        }
+    }
+
+    /// kbuild variables for building a module for this architecture on the
+    /// x86_64 host (Debian's cross compiler).
+    pub fn kbuild_vars(self) -> &'static [&'static str] {
+        match self {
+            Arch::X86_64 => &[],
+            Arch::Aarch64 => &["ARCH=arm64", "CROSS_COMPILE=aarch64-linux-gnu-"],
+        }
+    }
+
+    /// QEMU machine and CPU. `-cpu max` on arm64 makes Debian's kernel boot
+    /// far slower under TCG (pointer authentication emulation).
+    pub fn qemu_machine(self) -> &'static [&'static str] {
+        match self {
+            Arch::X86_64 => &["-cpu", "max"],
+            Arch::Aarch64 => &["-M", "virt", "-cpu", "cortex-a57"],
         }
     }
 
     pub fn qemu_binary(self) -> &'static str {
         match self {
             Arch::X86_64 => "qemu-system-x86_64",
+            Arch::Aarch64 => "qemu-system-aarch64",
         }
     }
 
@@ -45,6 +77,7 @@ impl Arch {
     pub fn console(self) -> &'static str {
         match self {
             Arch::X86_64 => "ttyS0",
+            Arch::Aarch64 => "ttyAMA0",
         }
     }
 }
@@ -57,6 +90,9 @@ pub struct Kernel {
     pub release: String,
     pub image: PathBuf,
     pub build_dir: PathBuf,
+    /// Extra kbuild variables (cross compiler, `CC=gcc` for headers that
+    /// ask for a compiler this host lacks).
+    pub make_vars: Vec<String>,
 }
 
 impl Kernel {
@@ -81,7 +117,7 @@ impl Kernel {
 
 /// First package named in a dpkg `Depends` field that starts with `prefix`,
 /// with the prefix removed: "linux-image-6.1.0-56-amd64 (= 6.1.192-2)" → "6.1.0-56-amd64".
-fn release_from_depends(depends: &str, prefix: &str, flavour: &str) -> Option<String> {
+pub fn release_from_depends(depends: &str, prefix: &str, flavour: &str) -> Option<String> {
     depends
         .split([',', '|'])
         .filter_map(|alternative| alternative.split_whitespace().next())
@@ -128,6 +164,7 @@ pub fn debian_kernel(arch: Arch) -> Result<Kernel, String> {
         release: image_release,
         image,
         build_dir,
+        make_vars: Vec::new(),
     })
 }
 
@@ -164,6 +201,7 @@ mod tests {
             release: "6.1.0-56-amd64".into(),
             image: PathBuf::new(),
             build_dir: PathBuf::new(),
+            make_vars: Vec::new(),
         };
         assert_eq!(kernel.source_package(), "linux-source-6.1");
         assert_eq!(

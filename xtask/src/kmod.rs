@@ -88,6 +88,7 @@ pub fn build(
         .arg(&kernel.build_dir)
         .arg(format!("M={}", dir.display()))
         .arg("-j2")
+        .args(&kernel.make_vars)
         .args(extra)
         .arg("modules");
     let output = process::capture(&mut make, false)?;
@@ -107,7 +108,9 @@ pub fn build(
 /// Builds `kmod/` for the VM and returns `ipcon.ko`.
 pub fn build_ipcon(workspace: &Workspace, kernel: &Kernel) -> Result<PathBuf, String> {
     let source = workspace.root.join("kmod");
-    let build = build(workspace, kernel, &source, "ipcon", &[])?;
+    // One build directory per kernel: the matrix builds for several.
+    let label = format!("ipcon-{}", kernel.release);
+    let build = build(workspace, kernel, &source, &label, &[])?;
     let module = build.module("ipcon");
     if !module.is_file() {
         return Err(format!("kbuild did not produce {}", module.display()));

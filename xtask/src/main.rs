@@ -1,6 +1,8 @@
 //! `cargo xtask`: ipcon's build, VM and test runner. See `cargo xtask help`.
 mod console;
 mod cpio;
+mod cross;
+mod debian;
 mod demo;
 mod elf;
 mod fuzz;
@@ -8,6 +10,7 @@ mod host_tools;
 mod initramfs;
 mod kernel;
 mod kmod;
+mod matrix;
 mod packaging;
 mod process;
 mod selftest;
@@ -29,8 +32,10 @@ cargo xtask <command> [options]
 
 Commands:
   test                 run every check (format, clippy, host tests, MSRV, no_std,
-                       spec, fuzz, kernel module checks, the VM suite, packaging,
-                       harness self-test) and print one summary line per step
+                       spec, fuzz, kernel module checks, the VM suite, ARM cross
+                       builds and sizes, the VM suite on arm64 and on the 5.10 and
+                       6.12 kernels, packaging, harness self-test) and print one
+                       summary line per step
   demo                 boot the VM and show the tutorial's scenario live
   vm [options]         boot the VM with kmod/ipcon.ko and the static binaries,
                        run a command, judge the run (exit 0 only if it passed)
@@ -43,6 +48,9 @@ Commands:
       --no-module      do not load any module
       --no-slab-debug  boot without slub_debug/page_poison (for measurements)
       --file HOST[:GUEST]  also copy a host file into the VM (default /bin/NAME)
+  matrix [LABEL...]    the VM suite on the kernel matrix (aarch64, x86_64-5.10,
+                       x86_64-6.12; default all), kernels fetched into target/
+  cross                ARM cross builds (static) and their size report
   selftest             only the harness self-test (deliberately broken modules)
   help                 this text
 
@@ -58,6 +66,8 @@ fn main() -> ExitCode {
         Some("test") if args.len() == 1 => suite::run(&workspace),
         Some("demo") if args.len() == 1 => demo::run(&workspace),
         Some("selftest") if args.len() == 1 => selftest_command(&workspace),
+        Some("matrix") => matrix::command(&workspace, &args[1..]),
+        Some("cross") if args.len() == 1 => cross::command(&workspace),
         Some("help" | "--help" | "-h") | None => {
             print!("{HELP}");
             Ok(())

@@ -13,7 +13,7 @@ use crate::process;
 use crate::selftest;
 use crate::vm::{self, VmRun};
 use crate::workspace::{self, Workspace};
-use crate::{fuzz, packaging, spec};
+use crate::{cross, fuzz, matrix, packaging, spec};
 
 /// The MSRV the crates users build must keep compiling with.
 const MSRV: &str = "1.75";
@@ -34,7 +34,7 @@ enum Outcome {
 
 /// What a step function reports: its summary lines, and `Err` with a reason
 /// when the check failed.
-type StepResult = Result<Vec<String>, (Vec<String>, String)>;
+pub type StepResult = Result<Vec<String>, (Vec<String>, String)>;
 
 struct Report {
     name: &'static str,
@@ -236,8 +236,23 @@ fn external(name: &str, check: fn(&Path) -> Result<(), String>, root: &Path) -> 
 /// The end-to-end suite in the VM; the summary counts the e2e binary's tests,
 /// a crash or hang counting as one more failure.
 pub fn vm_suite(workspace: &Workspace, kernel: &Kernel, filter: Option<&str>) -> StepResult {
+    let label = format!("vm-{}", kernel.arch.name());
+    let busybox = std::path::PathBuf::from(crate::initramfs::HOST_BUSYBOX);
+    vm_suite_on(workspace, kernel, &busybox, &label, filter, VM_SUITE_TIMEOUT)
+}
+
+/// [`vm_suite`] on any kernel (the matrix's), with the guest's busybox and
+/// the summary line's label.
+pub fn vm_suite_on(
+    workspace: &Workspace,
+    kernel: &Kernel,
+    busybox: &Path,
+    label: &str,
+    filter: Option<&str>,
+    timeout: Duration,
+) -> StepResult {
     let arch = kernel.arch;
-    let label = format!("vm-{}", arch.name());
+    let label = label.to_owned();
     let not_run = |reason: String| (vec![format!("{label}: 0 passed, 1 failed")], reason);
     let module = kmod::build_ipcon(workspace, kernel).map_err(not_run)?;
     let binaries = workspace::build_static_binaries(workspace, arch, workspace::VM_PACKAGES)
@@ -249,10 +264,16 @@ pub fn vm_suite(workspace: &Workspace, kernel: &Kernel, filter: Option<&str>) ->
         Some(filter) => format!("/bin/ipcon-e2e {}", shell_word(filter)),
         None => "/bin/ipcon-e2e".to_owned(),
     };
-    let mut run = VmRun::new("e2e", kernel.clone(), &command);
+    let name = if label == format!("vm-{}", Arch::X86_64.name()) {
+        "e2e".to_owned()
+    } else {
+        format!("e2e-{}", label.trim_start_matches("vm-"))
+    };
+    let mut run = VmRun::new(&name, kernel.clone(), &command);
+    run.busybox = busybox.to_owned();
     run.module = Some(module);
     run.files = binaries.iter().map(|b| GuestFile::binary(b)).collect();
-    run.timeout = VM_SUITE_TIMEOUT;
+    run.timeout = timeout;
     let outcome = vm::run(&run, &workspace.target_dir).map_err(not_run)?;
 
     let (summary, failures) = judge_e2e(&outcome, &label);
@@ -368,6 +389,19 @@ pub fn run(workspace: &Workspace) -> Result<(), String> {
                 Box::new(|| from_summary(kmod::check_style(workspace, &kernel))),
             ),
             ("vm", Box::new(|| vm_suite(workspace, &kernel, None))),
+            ("cross", Box::new(|| cross::step(workspace))),
+            (
+                "vm-aarch64",
+                Box::new(|| matrix::vm_suite(workspace, &matrix::BOOKWORM_ARM64)),
+            ),
+            (
+                "vm-x86_64-5.10",
+                Box::new(|| matrix::vm_suite(workspace, &matrix::BULLSEYE_5_10)),
+            ),
+            (
+                "vm-x86_64-6.12",
+                Box::new(|| matrix::vm_suite(workspace, &matrix::BACKPORTS_6_12)),
+            ),
             (
                 "packaging",
                 Box::new(|| external("packaging", packaging::run, root)),

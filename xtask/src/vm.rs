@@ -59,6 +59,8 @@ pub struct VmRun {
     /// for measurements.
     pub slab_debug: bool,
     pub echo: Echo,
+    /// Static busybox of the guest's architecture.
+    pub busybox: PathBuf,
 }
 
 impl VmRun {
@@ -77,6 +79,7 @@ impl VmRun {
             hung_task_secs: 30,
             slab_debug: true,
             echo: Echo::Silent,
+            busybox: PathBuf::from(initramfs::HOST_BUSYBOX),
         }
     }
 }
@@ -234,6 +237,7 @@ fn pack(run: &VmRun, nonce: &str, work_dir: &Path) -> Result<PathBuf, String> {
         module_params: run.module_params.clone(),
         command: run.command.clone(),
         hung_task_secs: run.hung_task_secs,
+        busybox: run.busybox.clone(),
     };
     let archive = initramfs::assemble(&config, &run.files)?;
     let path = work_dir.join("initramfs.cpio.gz");
@@ -249,7 +253,8 @@ pub fn run(run: &VmRun, target_dir: &Path) -> Result<VmOutcome, String> {
     let initrd = pack(run, &nonce, &work_dir)?;
 
     let mut qemu = Command::new(run.kernel.arch.qemu_binary());
-    qemu.args(["-accel", "tcg", "-cpu", "max"])
+    qemu.args(["-accel", "tcg"])
+        .args(run.kernel.arch.qemu_machine())
         .args(["-smp", &run.vcpus.to_string()])
         .args(["-m", &run.memory_mib.to_string()])
         .arg("-kernel")

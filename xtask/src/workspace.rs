@@ -74,11 +74,22 @@ pub fn build_static_binaries(
     arch: Arch,
     packages: &[&str],
 ) -> Result<Vec<PathBuf>, String> {
-    let triple = arch.musl_triple();
+    build_static(workspace, arch.musl_triple(), "release", packages)
+}
+
+/// Builds `packages` for `triple` in cargo profile `profile`, checks every
+/// program is static and returns them (the ARM builds use `min-size`).
+pub fn build_static(
+    workspace: &Workspace,
+    triple: &str,
+    profile: &str,
+    packages: &[&str],
+) -> Result<Vec<PathBuf>, String> {
     let mut cargo = workspace.cargo();
     cargo.args([
         "build",
-        "--release",
+        "--profile",
+        profile,
         "--message-format=json-render-diagnostics",
     ]);
     cargo.args(["--target", triple]);
@@ -103,7 +114,7 @@ pub fn build_static_binaries(
             captured.status
         ));
     }
-    let out_dir = workspace.target_dir.join(triple).join("release");
+    let out_dir = workspace.target_dir.join(triple).join(profile);
     let binaries = executables_in(&captured.lines, &out_dir);
     for binary in &binaries {
         elf::require_static(binary)?;

@@ -1,0 +1,166 @@
+//! ARM cross builds of what users ship (the library, the samples and the
+//! `ipcon` CLI) as static binaries in the small-binary profile, and their
+//! size report. Routers run them from small flash, so the CLI has a budget.
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::elf;
+use crate::host_tools;
+use crate::process;
+use crate::suite::StepResult;
+use crate::workspace::{self, Workspace};
+
+/// The profile of `[profile.min-size]` in the root Cargo.toml.
+pub const PROFILE: &str = "min-size";
+/// Crates built for ARM: the library and every program users ship.
+const PACKAGES: &[&str] = &["ipcon-linux", "ipcon-samples"];
+/// ARM targets: fully static musl for arm64; for 32-bit ARM glibc with
+/// `+crt-static` (the armv7 musl standard library is not installed here).
+pub const TARGETS: &[&str] = &[
+    "aarch64-unknown-linux-musl",
+    "armv7-unknown-linux-gnueabihf",
+];
+/// The size budget: the `ipcon` CLI for aarch64 musl, stripped.
+const BUDGET: (&str, &str, u64) = ("aarch64-unknown-linux-musl", "ipcon", 400 * 1024);
+
+/// A built binary and its (already stripped) size.
+#[derive(Debug)]
+struct Binary {
+    path: PathBuf,
+    size: u64,
+}
+
+fn build(workspace: &Workspace, triple: &str) -> Result<Vec<Binary>, String> {
+    let mut binaries = Vec::new();
+    for path in workspace::build_static(workspace, triple, PROFILE, PACKAGES)? {
+        require_static_file(&path)?;
+        let size = std::fs::metadata(&path)
+            .map_err(|e| format!("{}: {e}", path.display()))?
+            .len();
+        binaries.push(Binary { path, size });
+    }
+    if binaries.is_empty() {
+        return Err(format!("the {triple} build produced no programs"));
+    }
+    binaries.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(binaries)
+}
+
+/// Static per the ELF headers and per `file(1)`, which is what users check.
+fn require_static_file(path: &Path) -> Result<(), String> {
+    elf::require_static(path)?;
+    let description = process::output(Command::new("file").arg("-b").arg(path))
+        .map_err(|e| format!("file {}: {e}", path.display()))?;
+    if description.contains("statically linked") || description.contains("static-pie linked") {
+        Ok(())
+    } else {
+        Err(format!("{} is not static: {description}", path.display()))
+    }
+}
+
+fn name(path: &Path) -> String {
+    path.file_name()
+        .unwrap_or_default()
+        .to_string_lossy()
+        .into_owned()
+}
+
+fn kib(bytes: u64) -> String {
+    format!("{:.0} KiB", bytes as f64 / 1024.0)
+}
+
+/// `size-<triple>: ipcon 312 KiB, ...` plus the budget check.
+fn report(triple: &str, binaries: &[Binary]) -> (String, Option<String>) {
+    let sizes: Vec<String> = binaries
+        .iter()
+        .map(|b| format!("{} {}", name(&b.path), kib(b.size)))
+        .collect();
+    let line = format!("size-{triple} ({PROFILE}, stripped): {}", sizes.join(", "));
+    let (budget_triple, budget_name, limit) = BUDGET;
+    let over = (triple == budget_triple)
+        .then(|| binaries.iter().find(|b| name(&b.path) == budget_name))
+        .flatten()
+        .filter(|b| b.size > limit)
+        .map(|b| {
+            format!(
+                "{budget_name} for {triple} is {} (budget {})",
+                kib(b.size),
+                kib(limit)
+            )
+        });
+    (line, over)
+}
+
+/// The `cross` step of `cargo xtask test`.
+pub fn step(workspace: &Workspace) -> StepResult {
+    let mut summaries = Vec::new();
+    let mut failures = Vec::new();
+    if let Err(e) = host_tools::ensure_packages(host_tools::CROSS_PACKAGES) {
+        return Err((vec!["cross: not run".into()], e));
+    }
+    for triple in TARGETS {
+        if let Err(e) = host_tools::ensure_rust_target(triple) {
+            return Err((vec![format!("cross {triple}: not run")], e));
+        }
+        match build(workspace, triple) {
+            Ok(binaries) => {
+                summaries.push(format!(
+                    "cross {triple}: {} static programs",
+                    binaries.len()
+                ));
+                let (line, over) = report(triple, &binaries);
+                summaries.push(line);
+                if let Some(over) = over {
+                    failures.push(over);
+                }
+            }
+            Err(e) => {
+                summaries.push(format!("cross {triple}: failed"));
+                failures.push(e);
+            }
+        }
+    }
+    if failures.is_empty() {
+        Ok(summaries)
+    } else {
+        Err((summaries, failures.join("; ")))
+    }
+}
+
+/// `cargo xtask cross`.
+pub fn command(workspace: &Workspace) -> Result<(), String> {
+    let (lines, result) = match step(workspace) {
+        Ok(lines) => (lines, Ok(())),
+        Err((lines, reason)) => (lines, Err(reason)),
+    };
+    for line in lines {
+        println!("{line}");
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cli_budget_is_enforced() {
+        let binaries = [
+            Binary {
+                path: PathBuf::from("/t/ipcon"),
+                size: 401 * 1024,
+            },
+            Binary {
+                path: PathBuf::from("/t/ipcon-server"),
+                size: 300 * 1024,
+            },
+        ];
+        let (line, over) = report("aarch64-unknown-linux-musl", &binaries);
+        assert!(
+            line.ends_with("ipcon 401 KiB, ipcon-server 300 KiB"),
+            "{line}"
+        );
+        assert!(over.unwrap().contains("budget 400 KiB"));
+        assert_eq!(report("armv7-unknown-linux-gnueabihf", &binaries).1, None);
+    }
+}

@@ -1,0 +1,275 @@
+//! Debian packages for other kernels and architectures, fetched without
+//! touching the host: a private apt configuration (its own sources, lists
+//! and cache under the target directory), `apt-get download` and
+//! `dpkg-deb -x`. Nothing is installed and the host's dpkg architecture list
+//! is never changed.
+//!
+//! Versions are always resolved from the meta-packages in the lists at run
+//! time (`linux-image-amd64` → `linux-image-6.1.0-56-amd64`), never
+//! hard-coded; downloads and unpacked trees are cached and reused.
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::process;
+
+const MIRROR: &str = "http://deb.debian.org/debian";
+const SECURITY: &str = "http://deb.debian.org/debian-security";
+const KEYRING: &str = "/usr/share/keyrings/debian-archive-keyring.gpg";
+
+/// One private apt configuration: a set of suites for a set of architectures.
+#[derive(Clone, Debug)]
+pub struct PrivateApt {
+    root: PathBuf,
+    /// Debian architectures, the first one native (`amd64` for host tools).
+    architectures: Vec<String>,
+    /// `deb` lines (without the `[arch=... signed-by=...]` options).
+    sources: Vec<String>,
+}
+
+impl PrivateApt {
+    /// A configuration in `root` for `suites` of the main archive; suites
+    /// ending in `-security` come from the security archive.
+    pub fn new(root: PathBuf, architectures: &[&str], suites: &[&str]) -> Self {
+        let sources = suites
+            .iter()
+            .map(|suite| {
+                let archive = if suite.ends_with("-security") {
+                    SECURITY
+                } else {
+                    MIRROR
+                };
+                format!("{archive} {suite} main")
+            })
+            .collect();
+        PrivateApt {
+            root,
+            architectures: architectures.iter().map(|a| (*a).to_owned()).collect(),
+            sources,
+        }
+    }
+
+    fn sources_list(&self) -> String {
+        let options = format!(
+            "[arch={} signed-by={KEYRING}]",
+            self.architectures.join(",")
+        );
+        self.sources
+            .iter()
+            .map(|source| format!("deb {options} {source}\n"))
+            .collect()
+    }
+
+    /// `program` (apt-get, apt-cache) with every path apt would share with
+    /// the host redirected into `root`.
+    fn command(&self, program: &str) -> Command {
+        let root = &self.root;
+        let mut command = Command::new(program);
+        for (name, path) in [
+            ("Dir::State::Lists", root.join("lists")),
+            ("Dir::Cache", root.join("cache")),
+            ("Dir::Etc::sourcelist", root.join("sources.list")),
+            ("Dir::Etc::sourceparts", root.join("sources.list.d")),
+        ] {
+            command.arg("-o").arg(format!("{name}={}", path.display()));
+        }
+        command.args(["-o", "APT::Sandbox::User=root", "-q"]);
+        command
+            .arg("-o")
+            .arg(format!("APT::Architecture={}", self.architectures[0]));
+        for architecture in &self.architectures {
+            command
+                .arg("-o")
+                .arg(format!("APT::Architectures::={architecture}"));
+        }
+        command
+    }
+
+    /// Writes the configuration and refreshes the lists at most once a day
+    /// (a fresh clone fetches them, later runs stay offline).
+    pub fn update(&self) -> Result<(), String> {
+        let io = |path: &Path, e: std::io::Error| format!("{}: {e}", path.display());
+        for dir in [
+            "lists/partial",
+            "cache/archives/partial",
+            "sources.list.d",
+            "debs",
+        ] {
+            let path = self.root.join(dir);
+            std::fs::create_dir_all(&path).map_err(|e| io(&path, e))?;
+        }
+        let list = self.root.join("sources.list");
+        let text = self.sources_list();
+        let changed = std::fs::read_to_string(&list).ok().as_deref() != Some(text.as_str());
+        if changed {
+            std::fs::write(&list, &text).map_err(|e| io(&list, e))?;
+        }
+        let stamp = self.root.join("lists/.updated");
+        let fresh = std::fs::metadata(&stamp)
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|time| time.elapsed().ok())
+            .is_some_and(|age| age.as_secs() < 24 * 3600);
+        if fresh && !changed {
+            return Ok(());
+        }
+        println!(
+            "xtask: apt-get update (private lists in {})",
+            self.root.display()
+        );
+        // A mirror being synced fails an index now and then: retry a few times.
+        let mut last_error = String::new();
+        for attempt in 0..3 {
+            if attempt > 0 {
+                std::thread::sleep(std::time::Duration::from_secs(5));
+            }
+            match process::capture(self.command("apt-get").arg("update"), false) {
+                Ok(output) if output.success => {
+                    std::fs::write(&stamp, b"").map_err(|e| io(&stamp, e))?;
+                    return Ok(());
+                }
+                Ok(output) => last_error = output.tail(5).join(" / "),
+                Err(e) => last_error = e.to_string(),
+            }
+        }
+        Err(format!(
+            "apt-get update (private lists) failed: {last_error}"
+        ))
+    }
+
+    /// The `Depends` field of `package` (e.g. `linux-image-arm64:arm64`).
+    pub fn depends(&self, package: &str) -> Result<String, String> {
+        Ok(first_field(&self.show(package)?, "Depends").unwrap_or_default())
+    }
+
+    /// The candidate version of `package`.
+    pub fn version(&self, package: &str) -> Result<String, String> {
+        first_field(&self.show(package)?, "Version")
+            .ok_or_else(|| format!("{package} has no version"))
+    }
+
+    /// The candidate's record (the lists may hold several versions).
+    fn show(&self, package: &str) -> Result<String, String> {
+        process::output(
+            self.command("apt-cache")
+                .args(["show", "--no-all-versions", package]),
+        )
+        .map_err(|e| format!("apt-cache show {package}: {e}"))
+    }
+
+    /// Downloads `package` (`name[:arch]`) unless a `.deb` of it is cached;
+    /// returns the `.deb`.
+    pub fn download(&self, package: &str) -> Result<PathBuf, String> {
+        let (name, architecture) = match package.split_once(':') {
+            Some((name, architecture)) => (name, Some(architecture)),
+            None => (package, None),
+        };
+        let debs = self.root.join("debs");
+        let find = || -> Option<PathBuf> {
+            std::fs::read_dir(&debs).ok()?.flatten().find_map(|entry| {
+                let file = entry.file_name().to_string_lossy().into_owned();
+                let matches = file.starts_with(&format!("{name}_"))
+                    && file.ends_with(".deb")
+                    && architecture.map_or(true, |a| {
+                        file.ends_with(&format!("_{a}.deb")) || file.ends_with("_all.deb")
+                    });
+                matches.then(|| entry.path())
+            })
+        };
+        if let Some(deb) = find() {
+            return Ok(deb);
+        }
+        println!("xtask: apt-get download {package}");
+        let output = process::capture(
+            self.command("apt-get")
+                .args(["download", package])
+                .current_dir(&debs),
+            false,
+        )?;
+        if !output.success {
+            return Err(format!(
+                "apt-get download {package} failed: {}",
+                output.tail(5).join(" / ")
+            ));
+        }
+        find().ok_or_else(|| format!("apt-get download {package} left no .deb"))
+    }
+
+    /// Unpacks `debs` side by side into `tree` once (a `.complete` stamp
+    /// marks a finished tree; an interrupted one is redone).
+    pub fn unpack(&self, debs: &[PathBuf], tree: &Path) -> Result<bool, String> {
+        let stamp = tree.join(".complete");
+        if stamp.is_file() {
+            return Ok(false);
+        }
+        if tree.exists() {
+            std::fs::remove_dir_all(tree).map_err(|e| format!("{}: {e}", tree.display()))?;
+        }
+        std::fs::create_dir_all(tree).map_err(|e| format!("{}: {e}", tree.display()))?;
+        for deb in debs {
+            process::run(Command::new("dpkg-deb").arg("-x").arg(deb).arg(tree))
+                .map_err(|e| format!("dpkg-deb -x {}: {e}", deb.display()))?;
+        }
+        Ok(true)
+    }
+
+    /// Marks `tree` finished (after any fix-ups the caller made).
+    pub fn finish(tree: &Path) -> Result<(), String> {
+        let stamp = tree.join(".complete");
+        std::fs::write(&stamp, b"").map_err(|e| format!("{}: {e}", stamp.display()))
+    }
+}
+
+/// The first `Field: value` of an apt-cache record.
+fn first_field(record: &str, field: &str) -> Option<String> {
+    let prefix = format!("{field}: ");
+    record
+        .lines()
+        .find_map(|line| line.strip_prefix(prefix.as_str()))
+        .map(str::to_owned)
+}
+
+/// Package names of a `Depends` field (alternatives and versions dropped).
+pub fn dependency_names(depends: &str) -> Vec<String> {
+    depends
+        .split([',', '|'])
+        .filter_map(|alternative| alternative.split_whitespace().next())
+        .map(|name| name.split(':').next().unwrap_or(name).to_owned())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_and_dependencies_are_parsed() {
+        let record = "Package: linux-headers-6.1.0-56-amd64\nVersion: 6.1.192-2\n\
+                      Depends: linux-headers-6.1.0-56-common (= 6.1.192-2), \
+                      linux-kbuild-6.1 (= 6.1.192-2), gcc-12 | gcc:arm64\n\
+                      Package: other\nVersion: 1\n";
+        assert_eq!(first_field(record, "Version").as_deref(), Some("6.1.192-2"));
+        let depends = first_field(record, "Depends").unwrap();
+        assert_eq!(
+            dependency_names(&depends),
+            [
+                "linux-headers-6.1.0-56-common",
+                "linux-kbuild-6.1",
+                "gcc-12",
+                "gcc"
+            ]
+        );
+    }
+
+    #[test]
+    fn sources_name_every_architecture() {
+        let apt = PrivateApt::new(
+            PathBuf::from("/t"),
+            &["amd64", "arm64"],
+            &["bookworm", "bookworm-security"],
+        );
+        let list = apt.sources_list();
+        assert!(list.contains("[arch=amd64,arm64 signed-by="));
+        assert!(list.contains("http://deb.debian.org/debian bookworm main\n"));
+        assert!(list.contains("http://deb.debian.org/debian-security bookworm-security main\n"));
+    }
+}
