@@ -238,7 +238,14 @@ fn external(name: &str, check: fn(&Path) -> Result<(), String>, root: &Path) -> 
 pub fn vm_suite(workspace: &Workspace, kernel: &Kernel, filter: Option<&str>) -> StepResult {
     let label = format!("vm-{}", kernel.arch.name());
     let busybox = std::path::PathBuf::from(crate::initramfs::HOST_BUSYBOX);
-    vm_suite_on(workspace, kernel, &busybox, &label, filter, VM_SUITE_TIMEOUT)
+    vm_suite_on(
+        workspace,
+        kernel,
+        &busybox,
+        &label,
+        filter,
+        VM_SUITE_TIMEOUT,
+    )
 }
 
 /// [`vm_suite`] on any kernel (the matrix's), with the guest's busybox and
