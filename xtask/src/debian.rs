@@ -69,6 +69,9 @@ impl PrivateApt {
             ("Dir::Cache", root.join("cache")),
             ("Dir::Etc::sourcelist", root.join("sources.list")),
             ("Dir::Etc::sourceparts", root.join("sources.list.d")),
+            // An empty dpkg status: the host's installed packages (its own
+            // linux-image-amd64) must not become the candidates.
+            ("Dir::State::status", root.join("status")),
         ] {
             command.arg("-o").arg(format!("{name}={}", path.display()));
         }
@@ -96,6 +99,10 @@ impl PrivateApt {
         ] {
             let path = self.root.join(dir);
             std::fs::create_dir_all(&path).map_err(|e| io(&path, e))?;
+        }
+        let status = self.root.join("status");
+        if !status.is_file() {
+            std::fs::write(&status, b"").map_err(|e| io(&status, e))?;
         }
         let list = self.root.join("sources.list");
         let text = self.sources_list();
@@ -156,18 +163,20 @@ impl PrivateApt {
         .map_err(|e| format!("apt-cache show {package}: {e}"))
     }
 
-    /// Downloads `package` (`name[:arch]`) unless a `.deb` of it is cached;
-    /// returns the `.deb`.
+    /// Downloads the candidate of `package` (`name[:arch]`) unless its
+    /// `.deb` is cached; returns the `.deb`.
     pub fn download(&self, package: &str) -> Result<PathBuf, String> {
         let (name, architecture) = match package.split_once(':') {
             Some((name, architecture)) => (name, Some(architecture)),
             None => (package, None),
         };
+        // apt names files `<name>_<version, ':' escaped>_<arch>.deb`.
+        let prefix = format!("{name}_{}_", self.version(package)?.replace(':', "%3a"));
         let debs = self.root.join("debs");
         let find = || -> Option<PathBuf> {
             std::fs::read_dir(&debs).ok()?.flatten().find_map(|entry| {
                 let file = entry.file_name().to_string_lossy().into_owned();
-                let matches = file.starts_with(&format!("{name}_"))
+                let matches = file.starts_with(&prefix)
                     && file.ends_with(".deb")
                     && architecture.map_or(true, |a| {
                         file.ends_with(&format!("_{a}.deb")) || file.ends_with("_all.deb")

@@ -238,24 +238,28 @@ fn external(name: &str, check: fn(&Path) -> Result<(), String>, root: &Path) -> 
 pub fn vm_suite(workspace: &Workspace, kernel: &Kernel, filter: Option<&str>) -> StepResult {
     let label = format!("vm-{}", kernel.arch.name());
     let busybox = std::path::PathBuf::from(crate::initramfs::HOST_BUSYBOX);
+    let command = match filter {
+        Some(filter) => format!("/bin/ipcon-e2e {}", shell_word(filter)),
+        None => "/bin/ipcon-e2e".to_owned(),
+    };
     vm_suite_on(
         workspace,
         kernel,
         &busybox,
         &label,
-        filter,
+        &command,
         VM_SUITE_TIMEOUT,
     )
 }
 
-/// [`vm_suite`] on any kernel (the matrix's), with the guest's busybox and
-/// the summary line's label.
+/// [`vm_suite`] on any kernel (the matrix's), with the guest's busybox, the
+/// summary line's label and the shell command that runs `/bin/ipcon-e2e`.
 pub fn vm_suite_on(
     workspace: &Workspace,
     kernel: &Kernel,
     busybox: &Path,
     label: &str,
-    filter: Option<&str>,
+    command: &str,
     timeout: Duration,
 ) -> StepResult {
     let arch = kernel.arch;
@@ -267,16 +271,12 @@ pub fn vm_suite_on(
     if !binaries.iter().any(|b| b.ends_with("ipcon-e2e")) {
         return Err(not_run("the build produced no ipcon-e2e binary".into()));
     }
-    let command = match filter {
-        Some(filter) => format!("/bin/ipcon-e2e {}", shell_word(filter)),
-        None => "/bin/ipcon-e2e".to_owned(),
-    };
     let name = if label == format!("vm-{}", Arch::X86_64.name()) {
         "e2e".to_owned()
     } else {
         format!("e2e-{}", label.trim_start_matches("vm-"))
     };
-    let mut run = VmRun::new(&name, kernel.clone(), &command);
+    let mut run = VmRun::new(&name, kernel.clone(), command);
     run.busybox = busybox.to_owned();
     run.module = Some(module);
     run.files = binaries.iter().map(|b| GuestFile::binary(b)).collect();
