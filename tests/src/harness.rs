@@ -171,7 +171,8 @@ fn run_process(test: &Test, output: &mut String) -> TestResult {
         .spawn()
         .ctx("start the test process")?;
     let group = child.id() as i32;
-    let status = wait_deadline(&mut child, test.timeout);
+    let deadline = test.timeout * timeout_scale();
+    let status = wait_deadline(&mut child, deadline);
     // Whatever the test left running goes too (helpers it forgot).
     kill_group(group);
     let _ = File::open(&log_path).and_then(|mut f| f.read_to_string(output));
@@ -191,10 +192,21 @@ fn run_process(test: &Test, output: &mut String) -> TestResult {
         }
         None => Err(format!(
             "timed out after {}s; output: {}",
-            test.timeout.as_secs(),
+            deadline.as_secs(),
             tail(output, 5)
         )),
     }
+}
+
+/// `IPCON_E2E_TIMEOUT_SCALE=N` multiplies every test's deadline: an
+/// emulated foreign CPU (arm64 under TCG) runs the heavy tests several times
+/// slower than the x86_64 VM they were sized for.
+fn timeout_scale() -> u32 {
+    std::env::var("IPCON_E2E_TIMEOUT_SCALE")
+        .ok()
+        .and_then(|text| text.parse().ok())
+        .filter(|scale| *scale >= 1)
+        .unwrap_or(1)
 }
 
 fn tail(text: &str, lines: usize) -> String {
