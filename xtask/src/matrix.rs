@@ -5,11 +5,12 @@
 //! module is built against exactly the kernel that boots (vermagic matches).
 use std::path::{Path, PathBuf};
 
+use crate::cross;
 use crate::debian::{self, PrivateApt};
 use crate::host_tools;
 use crate::kernel::{self, Arch, Kernel};
 use crate::suite::{self, StepResult};
-use crate::workspace::Workspace;
+use crate::workspace::{self, Workspace};
 
 /// A Debian kernel of the matrix: where its packages come from.
 #[derive(Clone, Copy, Debug)]
@@ -62,10 +63,20 @@ pub fn vm_suite(workspace: &Workspace, kernel: &MatrixKernel) -> StepResult {
     let not_run = |reason: String| (vec![format!("{label}: 0 passed, 1 failed")], reason);
     prepare_host(kernel.arch).map_err(not_run)?;
     let fetched = kernel.fetch(workspace).map_err(not_run)?;
+    // arm64 runs the shipped (min-size) binaries the cross step built; the
+    // x86_64 kernels share the main VM step's build.
+    let binaries = match kernel.arch {
+        Arch::X86_64 => {
+            workspace::build_static_binaries(workspace, kernel.arch, workspace::VM_PACKAGES)
+        }
+        _ => cross::build_programs(workspace, kernel.arch.musl_triple()),
+    }
+    .map_err(not_run)?;
     suite::vm_suite_on(
         workspace,
         &fetched.kernel,
         &fetched.busybox,
+        &binaries,
         &label,
         &format!(
             "IPCON_E2E_TIMEOUT_SCALE={} /bin/ipcon-e2e",

@@ -242,10 +242,14 @@ pub fn vm_suite(workspace: &Workspace, kernel: &Kernel, filter: Option<&str>) ->
         Some(filter) => format!("/bin/ipcon-e2e {}", shell_word(filter)),
         None => "/bin/ipcon-e2e".to_owned(),
     };
+    let not_run = |reason: String| (vec![format!("{label}: 0 passed, 1 failed")], reason);
+    let binaries = workspace::build_static_binaries(workspace, kernel.arch, workspace::VM_PACKAGES)
+        .map_err(not_run)?;
     vm_suite_on(
         workspace,
         kernel,
         &busybox,
+        &binaries,
         &label,
         &command,
         VM_SUITE_TIMEOUT,
@@ -253,21 +257,20 @@ pub fn vm_suite(workspace: &Workspace, kernel: &Kernel, filter: Option<&str>) ->
 }
 
 /// [`vm_suite`] on any kernel (the matrix's), with the guest's busybox, the
-/// summary line's label and the shell command that runs `/bin/ipcon-e2e`.
+/// static binaries (`ipcon-e2e` among them), the summary line's label and the
+/// shell command that runs `/bin/ipcon-e2e`.
 pub fn vm_suite_on(
     workspace: &Workspace,
     kernel: &Kernel,
     busybox: &Path,
+    binaries: &[std::path::PathBuf],
     label: &str,
     command: &str,
     timeout: Duration,
 ) -> StepResult {
-    let arch = kernel.arch;
     let label = label.to_owned();
     let not_run = |reason: String| (vec![format!("{label}: 0 passed, 1 failed")], reason);
     let module = kmod::build_ipcon(workspace, kernel).map_err(not_run)?;
-    let binaries = workspace::build_static_binaries(workspace, arch, workspace::VM_PACKAGES)
-        .map_err(not_run)?;
     if !binaries.iter().any(|b| b.ends_with("ipcon-e2e")) {
         return Err(not_run("the build produced no ipcon-e2e binary".into()));
     }
