@@ -49,7 +49,8 @@ Commands:
       --no-slab-debug  boot without slub_debug/page_poison (for measurements)
       --file HOST[:GUEST]  also copy a host file into the VM (default /bin/NAME)
   matrix [LABEL...]    the VM suite on the kernel matrix (aarch64, x86_64-5.10,
-                       x86_64-6.12; default all), kernels fetched into target/
+                       x86_64-6.12; default all, side by side), the kernels
+                       fetched into target/ through private apt lists
   cross                ARM cross builds (static) and their size report
   selftest             only the harness self-test (deliberately broken modules)
   help                 this text

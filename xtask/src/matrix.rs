@@ -59,6 +59,78 @@ const SUITE_TIMEOUT_SECS: u64 = 900;
 /// Fetches `kernel` and runs the end-to-end suite on it; the summary line is
 /// `vm-<label>: N passed, N failed`.
 pub fn vm_suite(workspace: &Workspace, kernel: &MatrixKernel) -> StepResult {
+    let prepared = prepare(workspace, kernel)?;
+    prepared.run(workspace)
+}
+
+/// The whole matrix as one step: kernels fetched and binaries built one
+/// after the other (that is CPU work), then the VMs booted side by side.
+/// The suite mostly waits (sleeps, deadlines, the other side of a socket),
+/// so three VMs at once take little longer than the slowest one alone.
+pub fn step(workspace: &Workspace) -> StepResult {
+    let mut summaries = Vec::new();
+    let mut failures = Vec::new();
+    let mut ready = Vec::new();
+    for kernel in ALL {
+        match prepare(workspace, kernel) {
+            Ok(prepared) => ready.push(prepared),
+            Err((lines, reason)) => {
+                summaries.extend(lines);
+                failures.push(format!("vm-{}: {reason}", kernel.label));
+            }
+        }
+    }
+    let results: Vec<(String, StepResult)> = std::thread::scope(|scope| {
+        let runs: Vec<_> = ready
+            .iter()
+            .map(|prepared| {
+                (
+                    prepared.label.clone(),
+                    scope.spawn(|| prepared.run(workspace)),
+                )
+            })
+            .collect();
+        runs.into_iter()
+            .map(|(label, run)| {
+                let result = run.join().unwrap_or_else(|_| {
+                    Err((
+                        vec![format!("{label}: 0 passed, 1 failed")],
+                        "the VM runner panicked".into(),
+                    ))
+                });
+                (label, result)
+            })
+            .collect()
+    });
+    for (label, result) in results {
+        match result {
+            Ok(lines) => summaries.extend(lines),
+            Err((lines, reason)) => {
+                summaries.extend(lines);
+                failures.push(format!("{label}: {reason}"));
+            }
+        }
+    }
+    if failures.is_empty() {
+        Ok(summaries)
+    } else {
+        Err((summaries, failures.join("; ")))
+    }
+}
+
+/// A matrix kernel ready to boot: fetched, with its binaries built.
+#[derive(Debug)]
+struct Prepared {
+    label: String,
+    fetched: Fetched,
+    binaries: Vec<PathBuf>,
+    command: String,
+}
+
+fn prepare(
+    workspace: &Workspace,
+    kernel: &MatrixKernel,
+) -> Result<Prepared, (Vec<String>, String)> {
     let label = format!("vm-{}", kernel.label);
     let not_run = |reason: String| (vec![format!("{label}: 0 passed, 1 failed")], reason);
     prepare_host(kernel.arch).map_err(not_run)?;
@@ -72,18 +144,30 @@ pub fn vm_suite(workspace: &Workspace, kernel: &MatrixKernel) -> StepResult {
         _ => cross::build_programs(workspace, kernel.arch.musl_triple()),
     }
     .map_err(not_run)?;
-    suite::vm_suite_on(
-        workspace,
-        &fetched.kernel,
-        &fetched.busybox,
-        &binaries,
-        &label,
-        &format!(
-            "IPCON_E2E_TIMEOUT_SCALE={} /bin/ipcon-e2e",
-            kernel.timeout_scale
-        ),
-        std::time::Duration::from_secs(SUITE_TIMEOUT_SECS),
-    )
+    let command = format!(
+        "IPCON_E2E_TIMEOUT_SCALE={} /bin/ipcon-e2e",
+        kernel.timeout_scale
+    );
+    Ok(Prepared {
+        label,
+        fetched,
+        binaries,
+        command,
+    })
+}
+
+impl Prepared {
+    fn run(&self, workspace: &Workspace) -> StepResult {
+        suite::vm_suite_on(
+            workspace,
+            &self.fetched.kernel,
+            &self.fetched.busybox,
+            &self.binaries,
+            &self.label,
+            &self.command,
+            std::time::Duration::from_secs(SUITE_TIMEOUT_SECS),
+        )
+    }
 }
 
 /// QEMU for the architecture and the Rust target of its user space.
@@ -99,19 +183,27 @@ fn prepare_host(arch: Arch) -> Result<(), String> {
 
 /// `cargo xtask matrix [LABEL...]`.
 pub fn command(workspace: &Workspace, labels: &[String]) -> Result<(), String> {
-    let chosen: Vec<&MatrixKernel> = if labels.is_empty() {
-        ALL.iter().collect()
-    } else {
-        labels
-            .iter()
-            .map(|label| {
-                ALL.iter().find(|k| k.label == label).ok_or_else(|| {
-                    let known: Vec<&str> = ALL.iter().map(|k| k.label).collect();
-                    format!("unknown matrix kernel {label:?} (known: {known:?})")
-                })
+    if labels.is_empty() {
+        let (lines, result) = match step(workspace) {
+            Ok(lines) => (lines, Ok(())),
+            Err((lines, reason)) => (lines, Err(reason)),
+        };
+        for line in lines {
+            println!("{line}");
+        }
+        return result;
+    }
+    // Named kernels run one after the other (their console output stays
+    // readable); all of them run side by side, as in `cargo xtask test`.
+    let chosen: Vec<&MatrixKernel> = labels
+        .iter()
+        .map(|label| {
+            ALL.iter().find(|k| k.label == label).ok_or_else(|| {
+                let known: Vec<&str> = ALL.iter().map(|k| k.label).collect();
+                format!("unknown matrix kernel {label:?} (known: {known:?})")
             })
-            .collect::<Result<_, _>>()?
-    };
+        })
+        .collect::<Result<_, _>>()?;
     let mut failed = Vec::new();
     for kernel in chosen {
         let (lines, result) = match vm_suite(workspace, kernel) {

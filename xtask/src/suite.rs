@@ -400,18 +400,7 @@ pub fn run(workspace: &Workspace) -> Result<(), String> {
             ),
             ("vm", Box::new(|| vm_suite(workspace, &kernel, None))),
             ("cross", Box::new(|| cross::step(workspace))),
-            (
-                "vm-aarch64",
-                Box::new(|| matrix::vm_suite(workspace, &matrix::BOOKWORM_ARM64)),
-            ),
-            (
-                "vm-x86_64-5.10",
-                Box::new(|| matrix::vm_suite(workspace, &matrix::BULLSEYE_5_10)),
-            ),
-            (
-                "vm-x86_64-6.12",
-                Box::new(|| matrix::vm_suite(workspace, &matrix::BACKPORTS_6_12)),
-            ),
+            ("vm-matrix", Box::new(|| matrix::step(workspace))),
             (
                 "packaging",
                 Box::new(|| external("packaging", packaging::run, root)),
