@@ -1471,11 +1471,7 @@ mod tests {
                 1,
             ),
             // a missing attribute
-            good.replacen(
-                "\t[IPCON_A_PAYLOAD] = { .type = NLA_BINARY },\n",
-                "",
-                1,
-            ),
+            good.replacen("\t[IPCON_A_PAYLOAD] = { .type = NLA_BINARY },\n", "", 1),
             // an extra attribute
             good.replacen(
                 "\t[IPCON_A_COOKIE]",
