@@ -19,8 +19,6 @@ pub struct Machine {
     /// `file`'s class and architecture words for the machine's ELF files.
     pub elf: &'static str,
     pub arch: &'static str,
-    /// musl machines ship static programs; glibc ones use the loader.
-    pub static_programs: bool,
     /// The architecture word of the module's vermagic.
     pub vermagic_arch: &'static str,
 }
@@ -30,7 +28,6 @@ pub const AARCH64: Machine = Machine {
     name: "aarch64",
     elf: "ELF 64-bit LSB",
     arch: "ARM aarch64",
-    static_programs: true,
     vermagic_arch: "aarch64",
 };
 
@@ -39,7 +36,6 @@ pub const ARMV7: Machine = Machine {
     name: "armv7",
     elf: "ELF 32-bit LSB",
     arch: "ARM, EABI5",
-    static_programs: false,
     vermagic_arch: "ARMv7",
 };
 
@@ -94,11 +90,12 @@ pub fn judge_program(machine: &Machine, description: &str) -> Result<(), String>
     }
     let is_static =
         description.contains("statically linked") || description.contains("static-pie linked");
-    if machine.static_programs && !is_static {
+    // Every machine gets static programs: musl ones by nature, armv7 glibc ones
+    // because the tree's .cargo/config.toml links them with +crt-static (one
+    // binary for any armhf firmware, whatever its glibc), and the recipes'
+    // cargo builds run in the tree, so they inherit it.
+    if !is_static {
         return Err(format!("not statically linked: {description}"));
-    }
-    if !machine.static_programs && !description.contains("interpreter") {
-        return Err(format!("expected a dynamic glibc program: {description}"));
     }
     Ok(())
 }
@@ -243,13 +240,8 @@ fn buildroot(root: &Path, machine: &Machine) -> Result<String, String> {
         return Err("staging usr/include/ipcon/ipcon.h was not installed".into());
     }
     let release = check_module(machine, &target.join("lib/modules"))?;
-    let linkage = if machine.static_programs {
-        "static"
-    } else {
-        "glibc"
-    };
     Ok(format!(
-        "{} {} {linkage} programs, ipcon.ko for {release}",
+        "{} {} static programs, ipcon.ko for {release}",
         programs.len(),
         machine.name
     ))
@@ -283,10 +275,12 @@ mod tests {
     }
 
     #[test]
-    fn glibc_programs_must_use_the_loader_for_the_machine() {
-        let good = "ELF 32-bit LSB pie executable, ARM, EABI5 version 1 (SYSV), dynamically linked, interpreter /lib/ld-linux-armhf.so.3, for GNU/Linux 3.2.0";
+    fn armv7_programs_must_be_static_for_the_machine() {
+        let good = "ELF 32-bit LSB executable, ARM, EABI5 version 1 (SYSV), statically linked, for GNU/Linux 3.2.0, stripped";
         assert!(judge_program(&ARMV7, good).is_ok());
-        let aarch64 = "ELF 64-bit LSB pie executable, ARM aarch64, dynamically linked, interpreter /lib/ld-linux-aarch64.so.1";
+        let dynamic = "ELF 32-bit LSB pie executable, ARM, EABI5 version 1 (SYSV), dynamically linked, interpreter /lib/ld-linux-armhf.so.3, for GNU/Linux 3.2.0";
+        assert!(judge_program(&ARMV7, dynamic).is_err());
+        let aarch64 = "ELF 64-bit LSB executable, ARM aarch64, version 1 (SYSV), statically linked";
         assert!(judge_program(&ARMV7, aarch64).is_err());
     }
 
