@@ -135,6 +135,35 @@ pub fn print_kevent(msg: &Message) {
     out!("{}", message_line(msg));
 }
 
+/// The monitor loop shared by `ipcon-monitor` and `ipcon monitor`: parses
+/// `--count N` / `--help` from `parser`, then prints every kernel event.
+/// `who` prefixes the "watching" notice on stderr that tells scripts the
+/// subscription is in place.
+pub fn watch_kevents(parser: &mut lexopt::Parser, who: &str, help: &str) -> Result<(), CliError> {
+    use lexopt::prelude::*;
+    let mut count = None;
+    while let Some(arg) = parser.next()? {
+        match arg {
+            Long("count") => count = Some(parse_count(parser.value()?)?),
+            Short('h') | Long("help") => {
+                print!("{help}");
+                return Ok(());
+            }
+            _ => return Err(arg.unexpected().into()),
+        }
+    }
+    let monitor = KeventMonitor::open()?;
+    eprintln!("{who}: watching kernel events");
+    let mut msg = Message::new();
+    let mut seen = 0u64;
+    while count.map_or(true, |n| seen < n) {
+        monitor.receive(&mut msg)?;
+        print_kevent(&msg);
+        seen += 1;
+    }
+    Ok(())
+}
+
 /// On SIGTERM, SIGINT or SIGHUP: unregister `handler` (so kernel events say
 /// `unregistered`, not `closed`) and exit with status 0. A service stopped
 /// by its init system then leaves cleanly.

@@ -2,8 +2,7 @@
 
 use std::process::ExitCode;
 
-use ipcon_linux::{KeventMonitor, Message};
-use ipcon_samples::{parse_count, print_kevent, run};
+use ipcon_samples::{run, watch_kevents};
 
 const HELP: &str = "\
 Usage: ipcon-monitor [--count N]
@@ -19,29 +18,6 @@ Options:
 
 fn main() -> ExitCode {
     run("ipcon-monitor", || {
-        use lexopt::prelude::*;
-        let mut count = None;
-        let mut parser = lexopt::Parser::from_env();
-        while let Some(arg) = parser.next()? {
-            match arg {
-                Long("count") => count = Some(parse_count(parser.value()?)?),
-                Short('h') | Long("help") => {
-                    print!("{HELP}");
-                    return Ok(());
-                }
-                _ => return Err(arg.unexpected().into()),
-            }
-        }
-        let monitor = KeventMonitor::open()?;
-        // Tells scripts the subscription is in place.
-        eprintln!("ipcon-monitor: watching kernel events");
-        let mut msg = Message::new();
-        let mut seen = 0u64;
-        while count.map_or(true, |n| seen < n) {
-            monitor.receive(&mut msg)?;
-            print_kevent(&msg);
-            seen += 1;
-        }
-        Ok(())
+        watch_kevents(&mut lexopt::Parser::from_env(), "ipcon-monitor", HELP)
     })
 }

@@ -2,11 +2,11 @@
 
 use std::process::ExitCode;
 
-use ipcon_linux::{Directory, Handler, HandlerOptions, KeventMonitor, Message};
+use ipcon_linux::{Directory, Handler, HandlerOptions, Message};
 use std::sync::Arc;
 
 use ipcon_samples::{
-    message_line, out, parse_count, parse_text, print_kevent, run, unregister_on_termination,
+    message_line, out, parse_count, parse_text, run, unregister_on_termination, watch_kevents,
     CliError,
 };
 
@@ -170,28 +170,7 @@ fn listen(parser: &mut lexopt::Parser) -> Result<(), CliError> {
 }
 
 fn monitor(parser: &mut lexopt::Parser) -> Result<(), CliError> {
-    use lexopt::prelude::*;
-    let mut count = None;
-    while let Some(arg) = parser.next()? {
-        match arg {
-            Long("count") => count = Some(parse_count(parser.value()?)?),
-            Short('h') | Long("help") => {
-                print!("{HELP_MONITOR}");
-                return Ok(());
-            }
-            _ => return Err(arg.unexpected().into()),
-        }
-    }
-    let monitor = KeventMonitor::open()?;
-    eprintln!("ipcon monitor: watching kernel events");
-    let mut msg = Message::new();
-    let mut seen = 0u64;
-    while count.map_or(true, |n| seen < n) {
-        monitor.receive(&mut msg)?;
-        print_kevent(&msg);
-        seen += 1;
-    }
-    Ok(())
+    watch_kevents(parser, "ipcon monitor", HELP_MONITOR)
 }
 
 fn main() -> ExitCode {
