@@ -22,8 +22,14 @@ pub const VM_PACKAGES: &[&str] = &[
 /// Extra packages for the kernel module quality checks (plus the kernel's
 /// `linux-source-X.Y`, see `kernel::Kernel::source_package`).
 pub const CHECK_PACKAGES: &[&str] = &["sparse", "xz-utils"];
-/// Cross compilers for the ARM builds.
-pub const CROSS_PACKAGES: &[&str] = &["gcc-aarch64-linux-gnu", "gcc-arm-linux-gnueabihf"];
+/// Cross compilers for the ARM builds, and the armhf C library the static
+/// armv7 gnueabihf programs link (only a recommendation of the compiler, so
+/// `--no-install-recommends` leaves it out; the musl targets bring their own).
+pub const CROSS_PACKAGES: &[&str] = &[
+    "gcc-aarch64-linux-gnu",
+    "gcc-arm-linux-gnueabihf",
+    "libc6-dev-armhf-cross",
+];
 
 fn is_installed(package: &str) -> bool {
     // Quiet: dpkg-query complains on stderr about every package it does not know.
