@@ -59,7 +59,7 @@ unsafe impl GlobalAlloc for CountingAllocator {
 static GLOBAL: CountingAllocator = CountingAllocator;
 
 /// Runs `work` counting this thread's allocations.
-fn allocations_in(work: impl FnOnce()) -> u64 {
+pub(crate) fn allocations_in(work: impl FnOnce()) -> u64 {
     ALLOCATIONS.with(|n| n.set(0));
     COUNTING.with(|c| c.set(true));
     work();

@@ -7,9 +7,10 @@ use std::time::{Duration, Instant};
 use ipcon_core::machine::request::{RequestTracker, Tracked};
 use ipcon_core::wire::ctrl::{FamilyRepr, GetFamilyRequest, GENL_ID_CTRL};
 use ipcon_core::wire::ipcon::{parse_incoming, Incoming, Reply, Request};
-use ipcon_core::wire::netlink::{Messages, NetlinkPacket};
+use ipcon_core::wire::netlink::{align, Messages, NetlinkFlags, NetlinkPacket};
 use ipcon_core::WireError;
 
+use crate::batch::MAX_BATCH_MESSAGES;
 use crate::error::{Error, ErrorKind, Result};
 use crate::socket::{NetlinkSocket, Wait};
 
@@ -33,7 +34,8 @@ pub(crate) enum Answer<'a> {
 #[derive(Debug)]
 pub(crate) struct Channel {
     socket: NetlinkSocket,
-    tracker: RequestTracker<1>,
+    /// Room for one request, or for every request of one batch.
+    tracker: RequestTracker<MAX_BATCH_MESSAGES>,
     answers: Box<[u8]>,
     timeout: Duration,
     epoch: Instant,
@@ -104,13 +106,34 @@ impl Channel {
     }
 
     fn begin(&mut self, operation: &'static str, dump: bool) -> Result<u32> {
+        let mut seq = [0u32; 1];
+        self.begin_many(operation, dump, &mut seq)?;
+        Ok(seq[0])
+    }
+
+    /// Starts tracking one request per entry of `seqs` and writes their
+    /// sequence numbers there.
+    fn begin_many(&mut self, operation: &'static str, dump: bool, seqs: &mut [u32]) -> Result<()> {
         let now = self.now_ms();
         let timeout = u64::try_from(self.timeout.as_millis()).unwrap_or(u64::MAX);
         // A request that timed out earlier is forgotten: its late answer is stale.
         while self.tracker.expire(u64::MAX).is_some() {}
-        self.tracker
-            .begin(dump, now, timeout)
-            .map_err(|_| Error::protocol(operation))
+        for i in 0..seqs.len() {
+            match self.tracker.begin(dump, now, timeout) {
+                Ok(seq) => seqs[i] = seq,
+                Err(_) => {
+                    self.cancel_all(&seqs[..i]);
+                    return Err(Error::protocol(operation));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn cancel_all(&mut self, seqs: &[u32]) {
+        for &seq in seqs {
+            self.tracker.cancel(seq);
+        }
     }
 
     fn abandon(&mut self, seq: u32, err: Error) -> Error {
@@ -200,6 +223,179 @@ impl Channel {
                 }
             }
         }
+    }
+
+    /// Sends the `count` ipcon requests encoded back to back in `datagram`
+    /// (each at a 4-byte aligned offset; type, flags and sequence number are
+    /// filled in here) as ONE datagram, and waits for the kernel's verdict on
+    /// all of them.
+    ///
+    /// The kernel handles the messages of a datagram in order, inside the
+    /// `sendmsg`, and answers a message when it failed or asks for an ACK. So
+    /// only the last one asks: its answer comes after every other one, and
+    /// each error answer before it names a failed message, reported as
+    /// `on_failure(index, errno, kernel text)`. Messages without an answer
+    /// were done. Lost answers (`ENOBUFS`) fail the whole call.
+    pub fn request_batch(
+        &mut self,
+        operation: &'static str,
+        family: u16,
+        datagram: &mut [u8],
+        count: usize,
+        on_failure: impl FnMut(usize, i32, &str),
+    ) -> Result<()> {
+        if count == 0 {
+            return Ok(());
+        }
+        let mut seqs = [0u32; MAX_BATCH_MESSAGES];
+        let seqs = seqs
+            .get_mut(..count)
+            .ok_or_else(|| Error::new(operation, ErrorKind::BatchFull))?;
+        self.begin_many(operation, false, seqs)?;
+        if let Err(e) = stamp_batch(datagram, family, seqs) {
+            self.cancel_all(seqs);
+            return Err(wire_error(operation, e));
+        }
+        if let Err(e) = self.socket.send(datagram) {
+            self.cancel_all(seqs);
+            return Err(Error::from_io(operation, &e));
+        }
+        let outcome = self.await_batch(operation, family, seqs, on_failure);
+        // The messages that got no answer succeeded; and after an error the
+        // remaining answers are stale.
+        self.cancel_all(seqs);
+        outcome
+    }
+
+    /// Receives the answers to a batch until the last message's one.
+    fn await_batch(
+        &mut self,
+        operation: &'static str,
+        family: u16,
+        seqs: &[u32],
+        mut on_failure: impl FnMut(usize, i32, &str),
+    ) -> Result<()> {
+        let mut deferred: Option<Error> = None;
+        let deadline = self.tracker.next_deadline().unwrap_or(0);
+        loop {
+            let left = deadline.saturating_sub(self.now_ms());
+            let got = match self.socket.recv(
+                &mut self.answers,
+                Wait::Timeout(Duration::from_millis(left)),
+            ) {
+                Ok(got) => got,
+                Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {
+                    return Err(Error::new(operation, ErrorKind::Timeout));
+                }
+                // The kernel could not queue some answers: keep reading to
+                // the end of the batch so the socket is clean, then fail.
+                Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => {
+                    deferred.get_or_insert(Error::from_io(operation, &e).with_detail_text(
+                        "answers were lost; which messages were queued is unknown",
+                    ));
+                    continue;
+                }
+                Err(e) => return Err(Error::from_io(operation, &e)),
+            };
+            if got.source_port != 0 {
+                continue;
+            }
+            if got.truncated {
+                deferred.get_or_insert(Error::protocol(operation));
+                continue;
+            }
+            let finished = match_batch_answers(
+                &mut self.tracker,
+                operation,
+                family,
+                seqs,
+                &self.answers[..got.len],
+                &mut deferred,
+                &mut on_failure,
+            );
+            if finished {
+                return deferred.map_or(Ok(()), Err);
+            }
+        }
+    }
+}
+
+/// Matches the answers in one received datagram to the requests of a
+/// batch (`seqs`, in batch order): reports each failure of one of them with
+/// its index, notes protocol surprises in `deferred`. Returns whether the
+/// last request's answer came, which ends the batch.
+fn match_batch_answers<const N: usize>(
+    tracker: &mut RequestTracker<N>,
+    operation: &'static str,
+    family: u16,
+    seqs: &[u32],
+    datagram: &[u8],
+    deferred: &mut Option<Error>,
+    on_failure: &mut impl FnMut(usize, i32, &str),
+) -> bool {
+    let last = seqs.last().copied();
+    for packet in Messages::new(datagram) {
+        let Ok(packet) = packet else {
+            deferred.get_or_insert(Error::protocol(operation));
+            break;
+        };
+        let incoming = match parse_incoming(&packet, family) {
+            Ok(incoming) => incoming,
+            Err(e) => {
+                if seqs.contains(&packet.seq()) {
+                    deferred.get_or_insert(wire_error(operation, e));
+                }
+                continue;
+            }
+        };
+        match tracker.handle(&incoming) {
+            Tracked::Failed { seq, errno } => {
+                if let Some(index) = seqs.iter().position(|&s| s == seq) {
+                    let text = match incoming {
+                        Incoming::Error { ext, .. } => ext.message.unwrap_or(""),
+                        _ => "",
+                    };
+                    on_failure(index, errno, text);
+                }
+                if Some(seq) == last {
+                    return true;
+                }
+            }
+            Tracked::Completed { seq } if Some(seq) == last => return true,
+            // Unicast and multicast requests have no reply content.
+            Tracked::Reply { .. } => {
+                deferred.get_or_insert(Error::protocol(operation));
+            }
+            Tracked::Completed { .. }
+            | Tracked::Stale { .. }
+            | Tracked::Unsolicited
+            | Tracked::Ignored => {}
+        }
+    }
+    false
+}
+
+/// Fills in the header of every message of a batch: the family, its
+/// sequence number, `REQUEST`, and `ACK` on the last one only. The messages
+/// must be exactly `seqs.len()` and fill `datagram` exactly.
+fn stamp_batch(datagram: &mut [u8], family: u16, seqs: &[u32]) -> Result<(), WireError> {
+    let mut offset = 0;
+    for (i, &seq) in seqs.iter().enumerate() {
+        let rest = datagram.get_mut(offset..).ok_or(WireError::Truncated)?;
+        let mut packet = NetlinkPacket::new_checked(rest)?;
+        let mut flags = NetlinkFlags::REQUEST;
+        if i + 1 == seqs.len() {
+            flags |= NetlinkFlags::ACK;
+        }
+        packet.set_message_type(family);
+        packet.set_flags(flags);
+        packet.set_seq(seq);
+        offset += align(packet.length() as usize);
+    }
+    if offset == datagram.len() {
+        Ok(())
+    } else {
+        Err(WireError::Malformed)
     }
 }
 

@@ -9,6 +9,7 @@ use ipcon_core::spec::{FAMILY_NAME, KEVENT_GROUP_NAME, VERSION};
 use ipcon_core::wire::ipcon::{PeerRef, Reply, Request};
 use ipcon_core::Name;
 
+use crate::batch::MAX_BATCH_BYTES;
 use crate::channel::Channel;
 use crate::error::{Error, ErrorKind, Result};
 use crate::info::{GroupInfo, PeerInfo};
@@ -66,6 +67,17 @@ fn resolve_ipcon(channel: &mut Channel) -> Result<Family> {
     })
 }
 
+/// Socket buffers of the control socket, asked for in bytes (the kernel
+/// doubles the value for its bookkeeping and caps it at `wmem_max`/`rmem_max`
+/// times two unless `SO_*BUFFORCE` is allowed). Sending: a full batch
+/// (`MAX_BATCH_BYTES`) must fit, as netlink rejects datagrams larger than the
+/// send buffer. Receiving: the error answers to a full batch, one small
+/// datagram each (`NETLINK_CAP_ACK`: they do not echo the request), must
+/// fit, or the kernel drops them (`ENOBUFS`). The defaults (`wmem_default`,
+/// `rmem_default`) are only ~108 KiB on 32-bit kernels.
+const CONTROL_SEND_BUFFER: usize = MAX_BATCH_BYTES + 32 * 1024;
+const CONTROL_RECV_BUFFER: usize = 128 * 1024;
+
 /// The request socket and what it resolved.
 #[derive(Debug)]
 pub(crate) struct Control {
@@ -76,7 +88,14 @@ pub(crate) struct Control {
 impl Control {
     /// Opens a request socket and resolves the ipcon family.
     pub fn open(timeout: Duration) -> Result<Self> {
-        let mut channel = Channel::new(open_request_socket()?, timeout);
+        let socket = open_request_socket()?;
+        socket
+            .set_send_buffer(CONTROL_SEND_BUFFER)
+            .map_err(|e| Error::from_io("set send buffer", &e))?;
+        socket
+            .set_recv_buffer(CONTROL_RECV_BUFFER)
+            .map_err(|e| Error::from_io("set receive buffer", &e))?;
+        let mut channel = Channel::new(socket, timeout);
         let family = resolve_ipcon(&mut channel)?;
         Ok(Self {
             channel: Mutex::new(channel),
@@ -103,6 +122,19 @@ impl Control {
     ) -> Result<()> {
         self.lock()
             .request(operation, self.family.id, request, on_reply)
+    }
+
+    /// Sends the `count` requests encoded in `datagram` in one datagram; see
+    /// [`Channel::request_batch`].
+    pub fn batch(
+        &self,
+        operation: &'static str,
+        datagram: &mut [u8],
+        count: usize,
+        on_failure: impl FnMut(usize, i32, &str),
+    ) -> Result<()> {
+        self.lock()
+            .request_batch(operation, self.family.id, datagram, count, on_failure)
     }
 
     /// Sends `request`, expecting no reply content.

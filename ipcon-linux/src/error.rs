@@ -46,6 +46,10 @@ pub enum ErrorKind {
     Protocol,
     /// Any other operating-system error.
     Os,
+    /// A [`Batch`](crate::Batch) holds as many messages or bytes as one
+    /// system call may carry ([`MAX_BATCH_MESSAGES`](crate::MAX_BATCH_MESSAGES),
+    /// [`MAX_BATCH_BYTES`](crate::MAX_BATCH_BYTES)): send it first.
+    BatchFull,
 }
 
 /// An error of the ipcon library: a kind, the errno behind it (if any), what
@@ -208,6 +212,7 @@ impl fmt::Display for ErrorKind {
             Self::NotRegistered => f.write_str("peer not registered"),
             Self::Protocol => f.write_str("protocol error"),
             Self::Os => f.write_str("system error"),
+            Self::BatchFull => f.write_str("batch is full"),
         }
     }
 }

@@ -8,6 +8,7 @@ use ipcon_core::spec::MAX_PAYLOAD_LEN;
 use ipcon_core::wire::ipcon::{PeerRef, Reply, Request};
 use ipcon_core::Name;
 
+use crate::batch::{Batch, BatchFailure, BatchReport};
 use crate::channel::Channel;
 use crate::control::{open_request_socket, Control};
 use crate::error::{Error, ErrorKind, Result};
@@ -312,6 +313,63 @@ impl Handler {
             },
         )?;
         report.ok_or_else(|| Error::protocol("send multicast"))
+    }
+
+    /// Sends every message of `batch` with ONE system call and waits for the
+    /// kernel's verdict on each; the batch is emptied (its buffer kept).
+    ///
+    /// The kernel handles the messages in batch order, so messages to one
+    /// receiver arrive in that order. A failed message does not stop the
+    /// later ones: [`BatchReport::failures`] names each failed message by
+    /// its index, with the error its per-message call
+    /// ([`send_unicast`](Self::send_unicast), [`send_multicast`](Self::send_multicast))
+    /// would have returned, e.g. [`ErrorKind::QueueFull`] for a unicast to a
+    /// full queue or [`ErrorKind::NotFound`] for an unknown peer; every
+    /// other message was queued.
+    ///
+    /// `Err` means no verdict per message: nothing was sent (e.g. the
+    /// `sendmsg` failed), or the kernel's answers were lost
+    /// ([`ErrorKind::Overrun`]) or late ([`ErrorKind::Timeout`]) and which
+    /// messages were queued is unknown. No heap allocation unless a message
+    /// failed.
+    pub fn send_batch(&self, batch: &mut Batch) -> Result<BatchReport> {
+        let unicasts = batch.unicast_mask();
+        let (encoded, count) = batch.encoded_mut();
+        let mut failures = Vec::new();
+        let outcome = self
+            .control
+            .batch("send batch", encoded, count, |index, errno, text| {
+                let unicast = index < 64 && unicasts & (1 << index) != 0;
+                let error = if unicast {
+                    unicast_error(Error::from_errno("send unicast", errno))
+                } else {
+                    Error::from_errno("send multicast", errno)
+                };
+                failures.push(BatchFailure {
+                    index,
+                    error: error.with_kernel_message(text),
+                });
+            });
+        // Sent or not, the batch is done with: sending it again could
+        // deliver its messages twice.
+        batch.clear();
+        outcome?;
+        Ok(BatchReport {
+            sent: count,
+            failures,
+        })
+    }
+
+    /// Fills up to `msgs.len()` messages with the queued deliveries, taking
+    /// several datagrams per system call (`recvmmsg`); waits as `wait` says
+    /// for the first message only. Returns how many of `msgs` were filled,
+    /// in arrival order (at least 1; 0 only for an empty `msgs`).
+    ///
+    /// Each message is checked as by [`receive_with`](Self::receive_with):
+    /// datagrams not from the kernel or malformed are dropped and counted,
+    /// kernel events are checked for sequence gaps. No heap allocation.
+    pub fn receive_many(&self, msgs: &mut [Message], wait: Wait) -> Result<usize> {
+        self.data.receive_many(msgs, wait)
     }
 
     /// Whether a peer named `peer` is registered.

@@ -34,6 +34,7 @@
 #[cfg(test)]
 #[allow(unsafe_code)]
 mod alloc_check;
+mod batch;
 mod channel;
 mod control;
 mod directory;
@@ -48,6 +49,7 @@ mod sys;
 #[cfg(feature = "tokio")]
 mod tokio_io;
 
+pub use batch::{Batch, BatchFailure, BatchReport, MAX_BATCH_BYTES, MAX_BATCH_MESSAGES};
 pub use directory::Directory;
 pub use error::{Error, ErrorKind, Result};
 pub use handler::{

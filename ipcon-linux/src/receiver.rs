@@ -11,11 +11,16 @@ use ipcon_core::KeventSeq;
 
 use crate::error::{Error, Result};
 use crate::message::Message;
-use crate::socket::{NetlinkSocket, Wait};
+use crate::socket::{Datagram, NetlinkSocket, Wait};
+use crate::sys::RECVMMSG_MAX;
 
 /// Receive buffer on the stack: one delivery is a full payload plus two
 /// names and a few numbers, well under this.
 const DELIVERY_BUF_LEN: usize = MAX_PAYLOAD_LEN + 512;
+
+/// Datagrams one `recvmmsg` of [`Receiver::receive_many`] takes: its
+/// buffers are on the stack (40 KiB).
+const RECV_MANY_CHUNK: usize = RECVMMSG_MAX;
 
 /// A data socket and what it counted.
 #[derive(Debug)]
@@ -70,25 +75,81 @@ impl Receiver {
                 .socket
                 .recv(&mut buf, this_wait)
                 .map_err(|e| Error::from_io("receive", &e))?;
-            if got.source_port != 0 {
-                self.foreign_dropped.fetch_add(1, Ordering::Relaxed);
-                #[cfg(feature = "log")]
-                log::warn!(
-                    "ipcon: dropped a datagram from port {} (only the kernel may deliver)",
-                    got.source_port
-                );
-                continue;
-            }
-            if got.truncated {
-                self.malformed.fetch_add(1, Ordering::Relaxed);
-                #[cfg(feature = "log")]
-                log::warn!("ipcon: dropped a truncated datagram");
-                continue;
-            }
-            if let Some(missed) = self.take_delivery(&buf[..got.len], msg) {
+            if let Some(missed) = self.accept(&got, &buf, msg) {
                 return Ok(missed);
             }
         }
+    }
+
+    /// Receives up to `msgs.len()` deliveries, several per `recvmmsg`,
+    /// waiting as `wait` says for the first only; returns how many of `msgs`
+    /// were filled (at least 1, unless `msgs` is empty). Every datagram goes
+    /// through the checks of [`Receiver::receive`]. No heap allocation.
+    pub fn receive_many(&self, msgs: &mut [Message], wait: Wait) -> Result<usize> {
+        let deadline = match wait {
+            Wait::Timeout(t) => Instant::now().checked_add(t),
+            _ => None,
+        };
+        let mut storage = [0u8; RECV_MANY_CHUNK * DELIVERY_BUF_LEN];
+        let mut got = [Datagram::default(); RECV_MANY_CHUNK];
+        let mut filled = 0;
+        while filled < msgs.len() {
+            // Once something arrived, only take what is already queued.
+            let this_wait = match (filled, wait, deadline) {
+                (1.., _, _) => Wait::Never,
+                (0, Wait::Timeout(_), Some(d)) => {
+                    Wait::Timeout(d.saturating_duration_since(Instant::now()))
+                }
+                _ => wait,
+            };
+            let want = (msgs.len() - filled).min(RECV_MANY_CHUNK);
+            let received = match self.socket.recv_many(
+                &mut storage,
+                DELIVERY_BUF_LEN,
+                &mut got[..want],
+                this_wait,
+            ) {
+                Ok(n) => n,
+                // What was received is returned; a lasting error shows
+                // again on the next call.
+                Err(_) if filled > 0 => break,
+                Err(e) => return Err(Error::from_io("receive", &e)),
+            };
+            for (datagram, slot) in got[..received]
+                .iter()
+                .zip(storage.chunks_exact(DELIVERY_BUF_LEN))
+            {
+                if self.accept(datagram, slot, &mut msgs[filled]).is_some() {
+                    filled += 1;
+                }
+            }
+            // A short read means the queue is empty.
+            if filled > 0 && received < want {
+                break;
+            }
+        }
+        Ok(filled)
+    }
+
+    /// Fills `msg` from the datagram `got` described, received into `buf`,
+    /// if it is a delivery from the kernel; otherwise counts it as dropped.
+    fn accept(&self, got: &Datagram, buf: &[u8], msg: &mut Message) -> Option<u64> {
+        if got.source_port != 0 {
+            self.foreign_dropped.fetch_add(1, Ordering::Relaxed);
+            #[cfg(feature = "log")]
+            log::warn!(
+                "ipcon: dropped a datagram from port {} (only the kernel may deliver)",
+                got.source_port
+            );
+            return None;
+        }
+        if got.truncated {
+            self.malformed.fetch_add(1, Ordering::Relaxed);
+            #[cfg(feature = "log")]
+            log::warn!("ipcon: dropped a truncated datagram");
+            return None;
+        }
+        self.take_delivery(&buf[..got.len.min(buf.len())], msg)
     }
 
     /// Fills `msg` from the first delivery in `datagram` (the kernel sends

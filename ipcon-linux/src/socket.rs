@@ -12,7 +12,7 @@ use rustix::net::{
     SocketFlags, SocketType,
 };
 
-use crate::sys::{set_netlink_option, NetlinkOption};
+use crate::sys::{recv_datagrams, set_netlink_option, NetlinkOption, RecvMode};
 
 /// How long a receive may wait for a datagram.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,7 +28,7 @@ pub enum Wait {
 }
 
 /// One received datagram: its length and the port that sent it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub(crate) struct Datagram {
     /// Bytes written to the buffer.
     pub len: usize,
@@ -83,6 +83,14 @@ impl NetlinkSocket {
         Ok(())
     }
 
+    /// Sets the send buffer size, which bounds the largest datagram
+    /// (`SO_SNDBUFFORCE` first, as for the receive buffer).
+    pub fn set_send_buffer(&self, bytes: usize) -> io::Result<()> {
+        rustix::net::sockopt::set_socket_send_buffer_size_force(&self.fd, bytes)
+            .or_else(|_| rustix::net::sockopt::set_socket_send_buffer_size(&self.fd, bytes))?;
+        Ok(())
+    }
+
     /// Sends one datagram to the kernel.
     pub fn send(&self, datagram: &[u8]) -> io::Result<()> {
         loop {
@@ -130,6 +138,43 @@ impl NetlinkSocket {
                 // Another thread took the datagram poll announced: wait again.
                 Err(Errno::AGAIN) if deadline.is_some() => continue,
                 Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// Receives up to `out.len()` datagrams with one `recvmmsg` (at most
+    /// [`RECVMMSG_MAX`](crate::sys::RECVMMSG_MAX)), datagram `i` into the
+    /// `i`-th `slot_len`-byte chunk of `storage`; waits as `wait` says for
+    /// the first one only. Returns how many arrived (at least 1); errors as
+    /// [`NetlinkSocket::recv`].
+    pub fn recv_many(
+        &self,
+        storage: &mut [u8],
+        slot_len: usize,
+        out: &mut [Datagram],
+        wait: Wait,
+    ) -> io::Result<usize> {
+        let deadline = match wait {
+            Wait::Timeout(t) => Some(Instant::now().checked_add(t).unwrap_or_else(far_future)),
+            _ => None,
+        };
+        loop {
+            if let Some(deadline) = deadline {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if !self.wait_readable(left)? {
+                    return Err(io::ErrorKind::TimedOut.into());
+                }
+            }
+            let mode = match wait {
+                Wait::Forever => RecvMode::WaitForOne,
+                _ => RecvMode::DontWait,
+            };
+            match recv_datagrams(&self.fd, storage, slot_len, out, mode) {
+                Ok(n) => return Ok(n),
+                Err(e) if e.raw_os_error() == Some(libc::EINTR) => continue,
+                // Another thread took the datagram poll announced: wait again.
+                Err(e) if e.raw_os_error() == Some(libc::EAGAIN) && deadline.is_some() => continue,
+                Err(e) => return Err(e),
             }
         }
     }

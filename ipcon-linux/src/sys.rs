@@ -1,7 +1,9 @@
-//! The netlink socket options rustix does not wrap (`SOL_NETLINK` level).
+//! The system calls rustix does not wrap: the `SOL_NETLINK` socket options
+//! and `recvmmsg(2)`.
 //!
 //! This is the only module of the crate allowed to use `unsafe`: each option
-//! is a plain `setsockopt(2)` call with an `int` value.
+//! is a plain `setsockopt(2)` call with an `int` value; `recvmmsg` fills
+//! caller-owned buffers described by arrays on the stack.
 
 #![allow(unsafe_code)]
 
@@ -62,6 +64,92 @@ pub(crate) fn set_netlink_option(
     } else {
         Err(io::Error::last_os_error())
     }
+}
+
+/// Most datagrams one [`recv_datagrams`] call takes (its arrays live on the
+/// stack).
+pub(crate) const RECVMMSG_MAX: usize = 16;
+
+/// How [`recv_datagrams`] waits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RecvMode {
+    /// Block until the first datagram, then take only what is queued
+    /// (`MSG_WAITFORONE`).
+    WaitForOne,
+    /// Take only what is queued; `EAGAIN` if nothing is (`MSG_DONTWAIT`).
+    DontWait,
+}
+
+/// `recvmmsg(2)` on a netlink socket: receives up to `out.len()` datagrams
+/// (at most [`RECVMMSG_MAX`]), datagram `i` into
+/// `storage[i * slot_len..(i + 1) * slot_len]`, and describes each in
+/// `out[i]`. Returns how many were received (at least 1).
+pub(crate) fn recv_datagrams(
+    fd: impl AsFd,
+    storage: &mut [u8],
+    slot_len: usize,
+    out: &mut [crate::socket::Datagram],
+    mode: RecvMode,
+) -> io::Result<usize> {
+    if slot_len == 0 {
+        return Err(io::ErrorKind::InvalidInput.into());
+    }
+    let count = out.len().min(storage.len() / slot_len).min(RECVMMSG_MAX);
+    if count == 0 {
+        return Err(io::ErrorKind::InvalidInput.into());
+    }
+    // SAFETY: sockaddr_nl, iovec and mmsghdr are plain C structs for which
+    // all-zero bytes are a valid value (null pointers, zero lengths).
+    let (mut names, mut iovs, mut headers) = unsafe {
+        (
+            std::mem::zeroed::<[libc::sockaddr_nl; RECVMMSG_MAX]>(),
+            std::mem::zeroed::<[libc::iovec; RECVMMSG_MAX]>(),
+            std::mem::zeroed::<[libc::mmsghdr; RECVMMSG_MAX]>(),
+        )
+    };
+    for (iov, slot) in iovs.iter_mut().zip(storage.chunks_exact_mut(slot_len)) {
+        iov.iov_base = slot.as_mut_ptr().cast();
+        iov.iov_len = slot.len();
+    }
+    for ((header, name), iov) in headers.iter_mut().zip(&mut names).zip(&mut iovs) {
+        header.msg_hdr.msg_name = std::ptr::addr_of_mut!(*name).cast();
+        header.msg_hdr.msg_namelen = std::mem::size_of::<libc::sockaddr_nl>() as libc::socklen_t;
+        header.msg_hdr.msg_iov = iov;
+        header.msg_hdr.msg_iovlen = 1;
+    }
+    let flags = match mode {
+        RecvMode::WaitForOne => libc::MSG_WAITFORONE,
+        RecvMode::DontWait => libc::MSG_DONTWAIT,
+    };
+    let fd = fd.as_fd();
+    // SAFETY: `fd` is a live descriptor borrowed for the call. The first
+    // `count` headers point to their own `sockaddr_nl` (with its exact size)
+    // and to one iovec each, which covers a distinct `slot_len`-byte chunk of
+    // `storage` (`count` chunks fit in it); all of these outlive the call and
+    // nothing else accesses them during it. The timeout pointer is null.
+    let rc = unsafe {
+        libc::recvmmsg(
+            fd.as_raw_fd(),
+            headers.as_mut_ptr(),
+            count as libc::c_uint,
+            flags as _,
+            std::ptr::null_mut(),
+        )
+    };
+    if rc < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let received = usize::try_from(rc).unwrap_or(0).min(count);
+    for ((slot, header), name) in out.iter_mut().zip(&headers).zip(&names).take(received) {
+        let named = header.msg_hdr.msg_namelen as usize >= std::mem::size_of::<libc::sockaddr_nl>()
+            && libc::c_int::from(name.nl_family) == libc::AF_NETLINK;
+        *slot = crate::socket::Datagram {
+            len: (header.msg_len as usize).min(slot_len),
+            source_port: if named { name.nl_pid } else { u32::MAX },
+            truncated: header.msg_hdr.msg_flags & libc::MSG_TRUNC != 0,
+        };
+    }
+    Ok(received)
 }
 
 /// Registers `handler`'s data socket with the current tokio reactor.

@@ -1,0 +1,289 @@
+//! Batches: several unicast/multicast messages sent with one system call
+//! ([`Handler::send_batch`](crate::Handler::send_batch)).
+//!
+//! A netlink datagram may carry several netlink messages; the kernel handles
+//! them one after the other inside the sender's `sendmsg`, and a failed one
+//! does not stop the next. A [`Batch`] encodes the requests back to back in
+//! a buffer it keeps from one batch to the next.
+
+use ipcon_core::spec::MAX_PAYLOAD_LEN;
+use ipcon_core::wire::ipcon::{PeerRef, Request};
+use ipcon_core::wire::netlink::{align, NetlinkFlags, NetlinkHeaderRepr};
+use ipcon_core::Name;
+
+use crate::channel::wire_error;
+use crate::error::{Error, ErrorKind, Result};
+
+/// Most messages one batch may hold.
+///
+/// Every message of a batch may fail, and each failure is one answer
+/// datagram queued to the control socket before the sender reads any: the
+/// limit keeps all of them within the socket's receive buffer.
+pub const MAX_BATCH_MESSAGES: usize = 64;
+
+/// Most bytes of encoded requests one batch may hold (headers included, about
+/// 60 bytes per message besides its payload): netlink refuses a datagram
+/// larger than the socket's send buffer. A batch of full-size payloads
+/// ([`MAX_PAYLOAD_LEN`]) holds 46 messages (47 with short names).
+pub const MAX_BATCH_BYTES: usize = 96 * 1024;
+
+/// Messages to send with one system call.
+///
+/// Appending checks the name and the payload size at once (the errors the
+/// per-message calls would give: [`ErrorKind::InvalidName`],
+/// [`ErrorKind::TooBig`]), and [`ErrorKind::BatchFull`] when the message
+/// would exceed [`MAX_BATCH_MESSAGES`] or [`MAX_BATCH_BYTES`].
+///
+/// The buffer is kept when the batch is sent or cleared: once it has grown
+/// to its working size, batches do not allocate.
+///
+/// ```no_run
+/// use ipcon_linux::{Batch, Handler};
+/// let handler = Handler::new("sensor")?;
+/// let mut batch = Batch::new();
+/// for reading in [b"21.5", b"21.7", b"21.6"] {
+///     batch.unicast("logger", reading)?;
+/// }
+/// let report = handler.send_batch(&mut batch)?;
+/// for failure in &report.failures {
+///     eprintln!("message {}: {}", failure.index, failure.error);
+/// }
+/// # Ok::<(), ipcon_linux::Error>(())
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct Batch {
+    /// The requests, each at a 4-byte aligned offset, with placeholders for
+    /// the family id and sequence number (filled in when sent).
+    encoded: Vec<u8>,
+    count: usize,
+    /// Bit `i` set: message `i` is a unicast (for which `EAGAIN` means the
+    /// receiver's queue is full).
+    unicast: u64,
+}
+
+// The unicast mask has one bit per message.
+const _: () = assert!(MAX_BATCH_MESSAGES <= u64::BITS as usize);
+
+impl Batch {
+    /// An empty batch; it allocates when the first message is added.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Appends a unicast of `payload` to the peer named `peer`.
+    pub fn unicast(&mut self, peer: &str, payload: &[u8]) -> Result<()> {
+        let peer = Name::new(peer)?;
+        self.push(
+            "send unicast",
+            &Request::Unicast {
+                to: PeerRef::Name(peer),
+                payload,
+            },
+        )
+    }
+
+    /// Appends a unicast of `payload` to the peer at `port`.
+    pub fn unicast_to_port(&mut self, port: u32, payload: &[u8]) -> Result<()> {
+        self.push(
+            "send unicast",
+            &Request::Unicast {
+                to: PeerRef::Port(port),
+                payload,
+            },
+        )
+    }
+
+    /// Appends a publication of `payload` to this peer's group `group`
+    /// (without a fan-out report, as
+    /// [`Handler::send_multicast`](crate::Handler::send_multicast)).
+    pub fn multicast(&mut self, group: &str, payload: &[u8]) -> Result<()> {
+        let group = Name::new(group)?;
+        self.push(
+            "send multicast",
+            &Request::Multicast {
+                group,
+                payload,
+                sync: false,
+            },
+        )
+    }
+
+    /// How many messages the batch holds.
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    /// Whether the batch holds no message.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// Removes every message (the buffer is kept).
+    pub fn clear(&mut self) {
+        self.encoded.clear();
+        self.count = 0;
+        self.unicast = 0;
+    }
+
+    /// The encoded requests and how many there are, for sending.
+    pub(crate) fn encoded_mut(&mut self) -> (&mut [u8], usize) {
+        (&mut self.encoded, self.count)
+    }
+
+    /// Bit `i` set: message `i` is a unicast.
+    pub(crate) fn unicast_mask(&self) -> u64 {
+        self.unicast
+    }
+
+    fn push(&mut self, operation: &'static str, request: &Request<'_>) -> Result<()> {
+        if let Request::Unicast { payload, .. } | Request::Multicast { payload, .. } = request {
+            if payload.len() > MAX_PAYLOAD_LEN {
+                return Err(Error::new(operation, ErrorKind::TooBig));
+            }
+        }
+        let start = self.encoded.len();
+        let len = align(request.buffer_len());
+        if self.count >= MAX_BATCH_MESSAGES || start + len > MAX_BATCH_BYTES {
+            return Err(Error::new(operation, ErrorKind::BatchFull));
+        }
+        // Type and sequence number are the channel's to fill in when sending.
+        let header = NetlinkHeaderRepr {
+            message_type: 0,
+            flags: NetlinkFlags::REQUEST,
+            seq: 0,
+            port_id: 0,
+        };
+        self.encoded.resize(start + len, 0);
+        if let Err(e) = request.emit(&header, &mut self.encoded[start..]) {
+            self.encoded.truncate(start);
+            return Err(wire_error(operation, e));
+        }
+        if matches!(request, Request::Unicast { .. }) {
+            self.unicast |= 1 << self.count;
+        }
+        self.count += 1;
+        Ok(())
+    }
+}
+
+/// What [`Handler::send_batch`](crate::Handler::send_batch) reports.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct BatchReport {
+    /// Messages handed to the kernel: the whole batch. The kernel handled
+    /// each of them; those not in `failures` were queued.
+    pub sent: usize,
+    /// The messages that failed, in batch order; empty when every message
+    /// was queued.
+    pub failures: Vec<BatchFailure>,
+}
+
+impl BatchReport {
+    /// Messages queued to their receivers (`sent` minus the failures).
+    pub fn queued(&self) -> usize {
+        self.sent.saturating_sub(self.failures.len())
+    }
+}
+
+/// One message of a batch that failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchFailure {
+    /// Its position in the batch (0 = the first message added).
+    pub index: usize,
+    /// The error the per-message call would have returned (e.g.
+    /// [`ErrorKind::QueueFull`], [`ErrorKind::NotFound`]).
+    pub error: Error,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ipcon_core::wire::netlink::{Messages, NetlinkPacket};
+
+    #[test]
+    fn messages_are_encoded_back_to_back_and_aligned() {
+        let mut batch = Batch::new();
+        batch.unicast("server", b"abc").unwrap();
+        batch.multicast("news", b"hello").unwrap();
+        batch.unicast_to_port(77, &[]).unwrap();
+        assert_eq!(batch.len(), 3);
+        assert_eq!(batch.unicast_mask(), 0b101);
+        let (encoded, count) = batch.encoded_mut();
+        assert_eq!(count, 3);
+        assert_eq!(encoded.len() % 4, 0);
+        let mut offset = 0;
+        let mut requests = Vec::new();
+        for packet in Messages::new(encoded) {
+            let packet = packet.unwrap();
+            assert_eq!(packet.flags(), NetlinkFlags::REQUEST);
+            offset += align(packet.length() as usize);
+            let packet = NetlinkPacket::new_unchecked(packet.message());
+            requests.push(format!("{:?}", Request::parse(&packet).unwrap()));
+        }
+        assert_eq!(offset, encoded.len());
+        assert_eq!(requests.len(), 3);
+        assert!(requests[0].contains("server") && requests[0].contains("Unicast"));
+        assert!(requests[1].contains("news") && requests[1].contains("Multicast"));
+        assert!(requests[2].contains("Port(77)"));
+    }
+
+    #[test]
+    fn bad_input_is_refused_and_leaves_the_batch_as_it_was() {
+        let mut batch = Batch::new();
+        batch.unicast("server", b"x").unwrap();
+        let before = batch.encoded_mut().0.to_vec();
+        let err = batch.unicast("a/b", b"x").unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidName);
+        let err = batch
+            .multicast("news", &[0; MAX_PAYLOAD_LEN + 1])
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::TooBig);
+        assert_eq!(err.operation(), "send multicast");
+        assert_eq!(batch.len(), 1);
+        assert_eq!(batch.encoded_mut().0, &before[..]);
+    }
+
+    #[test]
+    fn the_message_limit_is_enforced() {
+        let mut batch = Batch::new();
+        for _ in 0..MAX_BATCH_MESSAGES {
+            batch.unicast_to_port(5, b"m").unwrap();
+        }
+        let err = batch.unicast_to_port(5, b"m").unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::BatchFull);
+        assert_eq!(batch.len(), MAX_BATCH_MESSAGES);
+        batch.clear();
+        assert!(batch.is_empty());
+        assert!(batch.encoded_mut().0.is_empty());
+        batch.unicast_to_port(5, b"m").unwrap();
+        assert_eq!(batch.unicast_mask(), 1);
+    }
+
+    #[test]
+    fn the_byte_limit_is_enforced() {
+        let mut batch = Batch::new();
+        let payload = [7u8; MAX_PAYLOAD_LEN];
+        let longest_name = "n".repeat(ipcon_core::spec::MAX_NAME_LEN - 1);
+        while batch.unicast(&longest_name, &payload).is_ok() {}
+        let (encoded, count) = batch.encoded_mut();
+        assert!(encoded.len() <= MAX_BATCH_BYTES);
+        assert!(encoded.len() + encoded.len() / count > MAX_BATCH_BYTES);
+        assert!(count < MAX_BATCH_MESSAGES);
+        assert_eq!(count, 46, "the documented figure");
+    }
+
+    #[test]
+    fn a_reused_batch_does_not_allocate() {
+        let mut batch = Batch::new();
+        for _ in 0..8 {
+            batch.multicast("news", &[1; 512]).unwrap();
+        }
+        batch.clear();
+        let allocations = crate::alloc_check::allocations_in(|| {
+            for _ in 0..8 {
+                batch.multicast("news", &[1; 512]).unwrap();
+            }
+            batch.clear();
+        });
+        assert_eq!(allocations, 0);
+    }
+}
