@@ -11,6 +11,7 @@
 
 mod access;
 mod alloc_count;
+mod batch;
 mod common;
 mod concurrency;
 mod dumps;
@@ -51,6 +52,7 @@ fn all_tests() -> Vec<Test> {
     tests.extend_from_slice(concurrency::TESTS);
     tests.extend_from_slice(dumps::TESTS);
     tests.extend_from_slice(noalloc::TESTS);
+    tests.extend_from_slice(batch::TESTS);
     tests.extend_from_slice(samples::TESTS);
     tests.extend_from_slice(fuzz::TESTS);
     tests.extend_from_slice(unload::TESTS);
