@@ -1,4 +1,5 @@
 //! `cargo xtask`: ipcon's build, VM and test runner. See `cargo xtask help`.
+mod bench;
 mod console;
 mod cpio;
 mod cross;
@@ -52,6 +53,16 @@ Commands:
                        x86_64-6.12; default all, side by side), the kernels
                        fetched into target/ through private apt lists
   cross                ARM cross builds (static) and their size report
+  bench [options]      benchmarks (not part of `test`): ipcon-core micro-benchmarks
+                       on the host, then ipcon against Unix sockets, pipes and a
+                       raw netlink loop in one VM boot (1 vCPU, no slub_debug);
+                       prints the median table and ratios, writes
+                       target/bench/results.json and results.md
+      --runs N         runs of every measurement (default 3; median reported)
+      --quick          one short run (smoke test)
+      --only SHAPE     only unicast, rtt or fanout
+      --no-micro       skip the host micro-benchmarks
+      --timeout SECS   host-side limit for the VM run (default 300 + 300 per run)
   selftest             only the harness self-test (deliberately broken modules)
   help                 this text
 
@@ -69,6 +80,7 @@ fn main() -> ExitCode {
         Some("selftest") if args.len() == 1 => selftest_command(&workspace),
         Some("matrix") => matrix::command(&workspace, &args[1..]),
         Some("cross") if args.len() == 1 => cross::command(&workspace),
+        Some("bench") => bench::command(&workspace, &args[1..]),
         Some("help" | "--help" | "-h") | None => {
             print!("{HELP}");
             Ok(())
