@@ -456,4 +456,131 @@ mod tests {
             .unwrap_err();
         assert!(err.errno().is_some(), "{err}");
     }
+
+    /// An `NLMSG_ERROR` answer as the kernel sends it to a request socket
+    /// (capped, with the extended-ACK text): `errno` 0 is an ACK.
+    fn answer(seq: u32, errno: i32, text: Option<&'static str>) -> Vec<u8> {
+        use ipcon_core::wire::ack::{ErrorRepr, ExtAck};
+        use ipcon_core::wire::netlink::NetlinkHeaderRepr;
+        let repr = ErrorRepr {
+            error: -errno,
+            request: NetlinkHeaderRepr {
+                message_type: 0x20,
+                flags: NetlinkFlags::REQUEST,
+                seq,
+                port_id: 4242,
+            },
+            ext: ExtAck {
+                message: text,
+                ..ExtAck::default()
+            },
+        };
+        let mut buf = vec![0u8; repr.buffer_len()];
+        let len = repr.emit(&mut buf).unwrap();
+        buf.truncate(len);
+        buf
+    }
+
+    /// A tracker with `n` requests of one batch in flight, and their seqs.
+    fn batch_in_flight(n: usize) -> (RequestTracker<MAX_BATCH_MESSAGES>, Vec<u32>) {
+        let mut tracker = RequestTracker::with_first_seq(10);
+        let seqs = (0..n)
+            .map(|_| tracker.begin(false, 0, 1000).unwrap())
+            .collect();
+        (tracker, seqs)
+    }
+
+    #[test]
+    fn batch_answers_name_failures_by_index_until_the_last_ack() {
+        let (mut tracker, seqs) = batch_in_flight(4);
+        let mut failures = Vec::new();
+        let mut deferred = None;
+        let mut feed = |tracker: &mut RequestTracker<MAX_BATCH_MESSAGES>, datagram: &[u8]| {
+            match_batch_answers(
+                tracker,
+                "op",
+                0x20,
+                &seqs,
+                datagram,
+                &mut deferred,
+                &mut |index, errno, text: &str| failures.push((index, errno, text.to_owned())),
+            )
+        };
+        // An answer to a request that timed out before: not ours.
+        assert!(!feed(&mut tracker, &answer(3, libc::ENOENT, None)));
+        assert!(!feed(
+            &mut tracker,
+            &answer(11, libc::ENOENT, Some("no such peer"))
+        ));
+        assert!(!feed(&mut tracker, &answer(12, libc::EAGAIN, None)));
+        // The ACK of the last message ends the batch.
+        assert!(feed(&mut tracker, &answer(13, 0, None)));
+        assert!(deferred.is_none());
+        assert_eq!(
+            failures,
+            vec![
+                (1, libc::ENOENT, "no such peer".to_owned()),
+                (2, libc::EAGAIN, String::new())
+            ]
+        );
+    }
+
+    #[test]
+    fn a_failed_last_message_ends_the_batch_and_garbage_is_an_error() {
+        let (mut tracker, seqs) = batch_in_flight(2);
+        let mut failures = Vec::new();
+        let mut deferred = None;
+        let mut on_failure = |index, errno, _: &str| failures.push((index, errno));
+        // A truncated datagram: the outcome can no longer be trusted.
+        let finished = match_batch_answers(
+            &mut tracker,
+            "op",
+            0x20,
+            &seqs,
+            &[1, 2, 3],
+            &mut deferred,
+            &mut on_failure,
+        );
+        assert!(!finished);
+        let finished = match_batch_answers(
+            &mut tracker,
+            "op",
+            0x20,
+            &seqs,
+            &answer(11, libc::ENOENT, None),
+            &mut deferred,
+            &mut on_failure,
+        );
+        assert!(finished);
+        assert_eq!(failures, vec![(1, libc::ENOENT)]);
+        assert_eq!(deferred.map(|e| e.kind()), Some(ErrorKind::Protocol));
+    }
+
+    #[test]
+    fn batch_headers_get_family_seqs_and_one_ack_on_the_last() {
+        let mut batch = crate::Batch::new();
+        batch.unicast("a", b"1").unwrap();
+        batch.multicast("g", b"22").unwrap();
+        batch.unicast_to_port(9, b"333").unwrap();
+        let (encoded, count) = batch.encoded_mut();
+        stamp_batch(encoded, 0x1b, &[7, 8, 9][..count]).unwrap();
+        let stamped: Vec<(u16, u32, NetlinkFlags)> = Messages::new(encoded)
+            .map(|p| {
+                let p = p.unwrap();
+                (p.message_type(), p.seq(), p.flags())
+            })
+            .collect();
+        let plain = NetlinkFlags::REQUEST;
+        assert_eq!(
+            stamped,
+            vec![
+                (0x1b, 7, plain),
+                (0x1b, 8, plain),
+                (0x1b, 9, plain | NetlinkFlags::ACK)
+            ]
+        );
+        // A count that does not match the encoded messages is refused.
+        assert!(stamp_batch(encoded, 0x1b, &[1, 2]).is_err());
+        assert!(stamp_batch(encoded, 0x1b, &[1, 2, 3, 4]).is_err());
+    }
 }

@@ -287,4 +287,41 @@ mod tests {
         assert_eq!(receiver.take_delivery(&buf[..10], &mut msg), None);
         assert_eq!(receiver.malformed_dropped(), 1);
     }
+
+    #[test]
+    fn receive_many_drops_and_counts_foreign_datagrams() {
+        let receiver = Receiver::new(NetlinkSocket::open().unwrap(), 0x20);
+        let sender = NetlinkSocket::open().unwrap();
+        let fake = NetlinkHeaderRepr {
+            message_type: 0x20,
+            flags: NetlinkFlags::empty(),
+            seq: 0,
+            port_id: 0,
+        };
+        let mut datagram = [0u8; 64];
+        let len = fake.emit(4, &mut datagram).unwrap();
+        let target = rustix::net::netlink::SocketAddrNetlink::new(receiver.socket().port(), 0);
+        for _ in 0..3 {
+            let sent = rustix::net::sendto(
+                &sender,
+                &datagram[..len + 4],
+                rustix::net::SendFlags::empty(),
+                &target,
+            );
+            if sent.is_err() {
+                return; // unprivileged: cannot send to another port
+            }
+        }
+        let mut msgs = [Message::new(), Message::new()];
+        let err = receiver
+            .receive_many(
+                &mut msgs,
+                Wait::Timeout(std::time::Duration::from_millis(100)),
+            )
+            .unwrap_err();
+        assert_eq!(err.kind(), crate::ErrorKind::Timeout);
+        assert_eq!(receiver.foreign_dropped(), 3);
+        assert_eq!(msgs[0].kind(), MessageKind::Empty);
+        assert_eq!(receiver.receive_many(&mut [], Wait::Never).unwrap(), 0);
+    }
 }

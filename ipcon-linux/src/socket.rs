@@ -247,4 +247,59 @@ mod tests {
         // without CAP_NET_ADMIN; either way it grew past the tiny default floor.
         assert!(got >= 4096, "got {got}");
     }
+
+    /// Sends `len` bytes from `from` to `to`'s port; false when this process
+    /// may not (only root may send to another socket's port).
+    fn send_foreign(from: &NetlinkSocket, to: &NetlinkSocket, len: usize) -> bool {
+        let mut datagram = vec![0u8; len];
+        datagram[..4].copy_from_slice(&u32::try_from(len).unwrap().to_ne_bytes());
+        let target = SocketAddrNetlink::new(to.port(), 0);
+        sendto(from, &datagram, SendFlags::empty(), &target).is_ok()
+    }
+
+    #[test]
+    fn recv_many_takes_several_datagrams_with_their_sources() {
+        let receiver = NetlinkSocket::open().unwrap();
+        let sender = NetlinkSocket::open().unwrap();
+        for len in [20, 24, 40, 100] {
+            if !send_foreign(&sender, &receiver, len) {
+                return;
+            }
+        }
+        let mut storage = [0u8; 8 * 64];
+        let mut out = [Datagram::default(); 8];
+        let n = receiver
+            .recv_many(
+                &mut storage,
+                64,
+                &mut out,
+                Wait::Timeout(Duration::from_secs(1)),
+            )
+            .unwrap();
+        assert_eq!(n, 4);
+        let lens: Vec<(usize, bool)> = out[..n].iter().map(|d| (d.len, d.truncated)).collect();
+        // The 100-byte one did not fit its 64-byte slot.
+        assert_eq!(
+            lens,
+            vec![(20, false), (24, false), (40, false), (64, true)]
+        );
+        assert!(out[..n].iter().all(|d| d.source_port == sender.port()));
+        assert_eq!(&storage[64..68], &24u32.to_ne_bytes());
+        let err = receiver
+            .recv_many(&mut storage, 64, &mut out, Wait::Never)
+            .unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::WouldBlock);
+        // At most `out.len()` per call; the rest stays queued.
+        for _ in 0..3 {
+            assert!(send_foreign(&sender, &receiver, 16));
+        }
+        let n = receiver
+            .recv_many(&mut storage, 64, &mut out[..2], Wait::Forever)
+            .unwrap();
+        assert_eq!(n, 2);
+        let n = receiver
+            .recv_many(&mut storage, 64, &mut out, Wait::Never)
+            .unwrap();
+        assert_eq!(n, 1);
+    }
 }
