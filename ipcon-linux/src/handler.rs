@@ -8,7 +8,7 @@ use ipcon_core::spec::MAX_PAYLOAD_LEN;
 use ipcon_core::wire::ipcon::{PeerRef, Reply, Request};
 use ipcon_core::Name;
 
-use crate::batch::{Batch, BatchFailure, BatchReport};
+use crate::batch::{Batch, BatchFailure, BatchReport, MAX_BATCH_MESSAGES};
 use crate::channel::Channel;
 use crate::control::{open_request_socket, Control};
 use crate::error::{Error, ErrorKind, Result};
@@ -339,7 +339,7 @@ impl Handler {
         let outcome = self
             .control
             .batch("send batch", encoded, count, |index, errno, text| {
-                let unicast = index < 64 && unicasts & (1 << index) != 0;
+                let unicast = index < MAX_BATCH_MESSAGES && unicasts & (1 << index) != 0;
                 let error = if unicast {
                     unicast_error(Error::from_errno("send unicast", errno))
                 } else {

@@ -19,6 +19,7 @@ pub const TESTS: &[Test] = &[
     Test::new("batch_unicast_in_order", unicast_in_order),
     Test::new("batch_failure_in_the_middle", failure_in_the_middle),
     Test::new("batch_queue_full_exact", queue_full_exact),
+    Test::new("batch_limits_hold", limits_hold),
     Test::new("batch_multicast", multicast),
     Test::new("batch_receive_many", receive_many),
     Test::new("batch_interleaved_with_requests", interleaved_with_requests).timeout(60),
@@ -224,6 +225,70 @@ fn queue_full_exact() -> TestResult {
     ));
     // Exactly the messages not reported failed arrive, in order, nothing else.
     expect_messages(&receiver, MessageKind::Unicast, &expected, "queued ones")
+}
+
+/// The largest batches go through: every message failing (64 error
+/// answers queued before the sender reads one), and the byte limit filled
+/// with full-size payloads (one datagram of ~96 KiB).
+fn limits_hold() -> TestResult {
+    let receiver = HandlerOptions::named("e2e_b_limits")
+        .ctx("options")?
+        .recv_buffer(4 << 20)
+        .open()
+        .ctx("register receiver")?;
+    let sender = Handler::anonymous().ctx("register sender")?;
+    let mut batch = Batch::new();
+    for i in 0..MAX_BATCH_MESSAGES {
+        batch
+            .unicast("e2e_b_nobody_at_all_here", &payload(i, 64))
+            .ctx("add")?;
+    }
+    let report = sender
+        .send_batch(&mut batch)
+        .ctx("send all-failing batch")?;
+    let indexes: Vec<usize> = report.failures.iter().map(|f| f.index).collect();
+    ensure_eq!(
+        indexes,
+        (0..MAX_BATCH_MESSAGES).collect::<Vec<_>>(),
+        "every message failed"
+    );
+    ensure!(
+        report
+            .failures
+            .iter()
+            .all(|f| f.error.kind() == ErrorKind::NotFound
+                && f.error.kernel_message() == Some("no such peer")),
+        "failures: {:?}",
+        report.failures.first()
+    );
+
+    let mut expected = Vec::new();
+    loop {
+        let p = payload(expected.len(), MAX_PAYLOAD_LEN);
+        match batch.unicast_to_port(receiver.port(), &p) {
+            Ok(()) => expected.push(p),
+            Err(e) if e.kind() == ErrorKind::BatchFull => break,
+            Err(e) => return Err(format!("add: {e}")),
+        }
+    }
+    note(&format!(
+        "{} full-size messages in one batch",
+        expected.len()
+    ));
+    let report = sender
+        .send_batch(&mut batch)
+        .ctx("send a byte-full batch")?;
+    ensure!(
+        report.failures.is_empty(),
+        "failures: {:?}",
+        report.failures
+    );
+    expect_messages(
+        &receiver,
+        MessageKind::Unicast,
+        &expected,
+        "byte-full batch",
+    )
 }
 
 fn multicast() -> TestResult {
