@@ -77,6 +77,10 @@ pub fn build_static_binaries(
     build_static(workspace, arch.musl_triple(), "release", packages)
 }
 
+/// Cargo configuration files that go with a profile: flags stable cargo
+/// cannot put in `[profile.*]` (the link flags of `min-size`, see the file).
+const PROFILE_CONFIG: &[(&str, &str)] = &[("min-size", ".cargo/min-size.toml")];
+
 /// Builds `packages` for `triple` in cargo profile `profile`, checks every
 /// program is static and returns them (the ARM builds use `min-size`).
 pub fn build_static(
@@ -92,6 +96,11 @@ pub fn build_static(
         profile,
         "--message-format=json-render-diagnostics",
     ]);
+    for (name, config) in PROFILE_CONFIG {
+        if *name == profile {
+            cargo.arg("--config").arg(workspace.root.join(config));
+        }
+    }
     cargo.args(["--target", triple]);
     for package in packages {
         cargo.args(["--package", package]);
