@@ -1,0 +1,202 @@
+//! ipcon through ipcon-linux: the per-message API ([`Handler`]) and the
+//! batch API ([`Batch`], [`Handler::receive_many`]).
+
+use ipcon_linux::{ErrorKind, Handler, HandlerOptions, Message, MessageKind};
+
+use crate::error::{bail, Context, Result};
+use crate::payload::{self, Arrival};
+use crate::rtt::{Request, Respond};
+use crate::stream::{back_off, Consume, Publish};
+
+/// Receive buffer of fan-out subscribers: room for several bursts of every
+/// size, as a subscriber that must not miss messages would ask for (the
+/// benchmark runs as root, so `SO_RCVBUFFORCE` grants it).
+pub const SUBSCRIBER_RECV_BUFFER: usize = 4 << 20;
+
+/// Sends `payload` to the peer `to`, waiting while its queue is full
+/// (for end markers, which must arrive).
+fn unicast_until_queued(handler: &Handler, to: &str, payload: &[u8]) -> Result<()> {
+    loop {
+        match handler.send_unicast(to, payload) {
+            Ok(()) => return Ok(()),
+            Err(e) if e.kind() == ErrorKind::QueueFull => back_off(),
+            Err(e) => bail!("send to {to}: {e}"),
+        }
+    }
+}
+
+/// Where a stream goes: one peer (unicast) or a group (fan-out, whose
+/// subscribers get the end marker by unicast: a full queue makes a unicast
+/// wait, a multicast would drop it).
+#[derive(Debug, Clone)]
+pub enum Target {
+    /// The peer of this name.
+    Peer(String),
+    /// This peer's group, and the names of its subscribers.
+    Group {
+        /// The group.
+        group: String,
+        /// Its subscribers' names.
+        subscribers: Vec<String>,
+    },
+}
+
+/// Sends a stream with one [`Handler`] call per message.
+#[derive(Debug)]
+pub struct IpconSender {
+    handler: Handler,
+    target: Target,
+}
+
+impl IpconSender {
+    /// A sender to `target` (for a group: its owner, already registered
+    /// with the group by [`register_publisher`]).
+    pub fn new(handler: Handler, target: Target) -> Self {
+        Self { handler, target }
+    }
+
+    fn finish_to(handler: &Handler, target: &Target, marker: &[u8]) -> Result<()> {
+        match target {
+            Target::Peer(to) => unicast_until_queued(handler, to, marker),
+            Target::Group { subscribers, .. } => subscribers
+                .iter()
+                .try_for_each(|to| unicast_until_queued(handler, to, marker)),
+        }
+    }
+}
+
+impl Publish for IpconSender {
+    fn send(&mut self, payloads: &[u8], size: usize, full: &mut Vec<usize>) -> Result<()> {
+        for (i, p) in payloads.chunks(size).enumerate() {
+            let sent = match &self.target {
+                Target::Peer(to) => self.handler.send_unicast(to, p),
+                Target::Group { group, .. } => self.handler.send_multicast(group, p),
+            };
+            match sent {
+                Ok(()) => {}
+                Err(e) if e.kind() == ErrorKind::QueueFull => full.push(i),
+                Err(e) => bail!("send: {e}"),
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, marker: &[u8]) -> Result<()> {
+        Self::finish_to(&self.handler, &self.target, marker)
+    }
+}
+
+/// Registers the publisher `name` and its group `group`.
+pub fn register_publisher(name: &str, group: &str) -> Result<Handler> {
+    let handler = Handler::new(name).context("register the publisher")?;
+    handler
+        .register_group(group)
+        .context("register the group")?;
+    Ok(handler)
+}
+
+/// Registers a fan-out subscriber `name` with a large receive buffer and
+/// joins `group` of `owner`.
+pub fn register_subscriber(name: &str, owner: &str, group: &str) -> Result<Handler> {
+    let handler = HandlerOptions::named(name)
+        .and_then(|o| o.recv_buffer(SUBSCRIBER_RECV_BUFFER).open())
+        .context("register the subscriber")?;
+    handler
+        .join_group(owner, group, false)
+        .context("join the group")?;
+    Ok(handler)
+}
+
+/// Receives with one [`Handler::receive`] per message.
+#[derive(Debug)]
+pub struct IpconReceiver {
+    handler: Handler,
+    msg: Message,
+}
+
+impl IpconReceiver {
+    /// Receives on `handler`.
+    pub fn new(handler: Handler) -> Self {
+        Self {
+            handler,
+            msg: Message::new(),
+        }
+    }
+}
+
+fn take(msg: &Message, each: &mut dyn FnMut(&[u8], u64) -> Result<Arrival>) -> Result<Arrival> {
+    match msg.kind() {
+        MessageKind::Unicast | MessageKind::Group => each(msg.payload(), u64::from(msg.missed())),
+        other => bail!("unexpected {other:?} message"),
+    }
+}
+
+impl Consume for IpconReceiver {
+    fn receive(&mut self, each: &mut dyn FnMut(&[u8], u64) -> Result<Arrival>) -> Result<Arrival> {
+        self.handler.receive(&mut self.msg).context("receive")?;
+        take(&self.msg, each)
+    }
+}
+
+/// The client of round trips: unicast by name, receive the answer.
+#[derive(Debug)]
+pub struct IpconClient {
+    handler: Handler,
+    server: String,
+    msg: Message,
+}
+
+impl IpconClient {
+    /// An anonymous client of the server named `server`.
+    pub fn open(server: &str) -> Result<Self> {
+        Ok(Self {
+            handler: Handler::anonymous().context("register the client")?,
+            server: server.to_string(),
+            msg: Message::new(),
+        })
+    }
+}
+
+impl Request for IpconClient {
+    fn round_trip(&mut self, request: &[u8], reply: &mut [u8]) -> Result<usize> {
+        self.handler
+            .send_unicast(&self.server, request)
+            .context("send the request")?;
+        self.handler
+            .receive(&mut self.msg)
+            .context("receive the answer")?;
+        let answer = self.msg.payload();
+        let len = answer.len().min(reply.len());
+        reply[..len].copy_from_slice(&answer[..len]);
+        Ok(answer.len())
+    }
+}
+
+/// The server of round trips: answers to the sender's port.
+#[derive(Debug)]
+pub struct IpconServer {
+    handler: Handler,
+    msg: Message,
+}
+
+impl IpconServer {
+    /// Registers the server as `name`.
+    pub fn open(name: &str) -> Result<Self> {
+        Ok(Self {
+            handler: Handler::new(name).context("register the server")?,
+            msg: Message::new(),
+        })
+    }
+}
+
+impl Respond for IpconServer {
+    fn serve_one(&mut self) -> Result<Option<u64>> {
+        self.handler
+            .receive(&mut self.msg)
+            .context("receive a request")?;
+        self.handler
+            .send_unicast_to_port(self.msg.sender().port, self.msg.payload())
+            .context("answer")?;
+        Ok(payload::seq_of(self.msg.payload()))
+    }
+}

@@ -1,0 +1,204 @@
+//! The orchestrator's side of one measurement: start its processes, wait
+//! until every one is ready, start the active one, collect the reports,
+//! check that every message is accounted for and compute the values.
+
+use std::time::{Duration, Instant};
+
+use crate::clock::rate;
+use crate::error::{bail, Result};
+use crate::handshake::Fields;
+use crate::output::Measurement;
+use crate::role::{Impl, Role, RoleArgs};
+use crate::spawn::Process;
+
+/// The longest one measurement may take (set-up included) before it counts
+/// as hung.
+const DEADLINE: Duration = Duration::from_secs(180);
+
+/// What [`unicast`] and [`fanout`] learned besides their values.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    /// The `PERF` values.
+    pub measurements: Vec<Measurement>,
+    /// Sends repeated because a queue was full.
+    pub retries: u64,
+}
+
+fn start(what: String, args: &RoleArgs, deadline: Instant) -> Result<Process> {
+    let mut process = Process::spawn(what, &args.to_args())?;
+    process.expect_ready(deadline)?;
+    Ok(process)
+}
+
+/// One-way unicast throughput: a sender process streams `args.count`
+/// messages to a receiver process. The value is messages received per
+/// second from the sender's start to the receiver's last message.
+pub fn unicast(args: &RoleArgs, run: u32) -> Result<Outcome> {
+    let deadline = Instant::now() + DEADLINE;
+    let name = args.imp.name();
+    let mut receiver = start(
+        format!("{name} receiver"),
+        &args.as_role(Role::Receiver),
+        deadline,
+    )?;
+    let mut sender = start(
+        format!("{name} sender"),
+        &args.as_role(Role::Sender),
+        deadline,
+    )?;
+    sender.go()?;
+    let sent = sender.expect_done(deadline)?;
+    let got = receiver.expect_done(deadline)?;
+
+    let (count, received, missed) = (sent.get("sent")?, got.get("received")?, got.get("missed")?);
+    if received != count || missed != 0 {
+        bail!(
+            "{name} unicast: sent {count}, received {received}, reported missed {missed}: \
+             messages lost"
+        );
+    }
+    Ok(Outcome {
+        measurements: vec![Measurement {
+            shape: "unicast",
+            metric: "throughput",
+            size: args.size,
+            subscribers: 1,
+            implementation: name,
+            run,
+            value: rate(received, sent.get("start_ns")?, got.get("last_ns")?),
+            unit: "msg/s",
+            sent: count,
+            received,
+            lost: 0,
+        }],
+        retries: sent.get("retries")?,
+    })
+}
+
+/// Round trips: a client process times `args.count` request/answer pairs
+/// with a server process (for pipes, the client starts its own echo).
+pub fn round_trip(args: &RoleArgs, run: u32) -> Result<Vec<Measurement>> {
+    let deadline = Instant::now() + DEADLINE;
+    let name = args.imp.name();
+    let mut server = match args.imp {
+        Impl::Pipe => None,
+        _ => Some(start(
+            format!("{name} server"),
+            &args.as_role(Role::Server),
+            deadline,
+        )?),
+    };
+    let mut client = start(
+        format!("{name} client"),
+        &args.as_role(Role::Client),
+        deadline,
+    )?;
+    client.go()?;
+    let trips = client.expect_done(deadline)?;
+    if let Some(server) = &mut server {
+        let served = server.expect_done(deadline)?.get("served")?;
+        if served != args.warmup + args.count {
+            bail!(
+                "{name} server answered {served} requests of {}",
+                args.warmup + args.count
+            );
+        }
+    }
+    let count = trips.get("trips")?;
+    let value = |metric: &'static str, ns: u64| Measurement {
+        shape: "rtt",
+        metric,
+        size: args.size,
+        subscribers: 1,
+        implementation: name,
+        run,
+        value: ns as f64 / 1000.0,
+        unit: "us",
+        sent: count,
+        received: count,
+        lost: 0,
+    };
+    Ok(vec![
+        value("median", trips.get("median_ns")?),
+        value("p99", trips.get("p99_ns")?),
+    ])
+}
+
+/// Fan-out: a publisher process sends `args.count` messages to each of
+/// `args.subscribers` subscriber processes. `total` is deliveries per
+/// second over all subscribers (publisher start to the last subscriber's
+/// last message); `per-subscriber` is the mean of each subscriber's own
+/// rate. `sent` counts deliveries (messages × subscribers) and `lost` the
+/// messages the kernel reported as missed; a message neither received nor
+/// reported missed fails the measurement.
+pub fn fanout(args: &RoleArgs, run: u32) -> Result<Outcome> {
+    let deadline = Instant::now() + DEADLINE;
+    let name = args.imp.name();
+    let n = args.subscribers;
+    let mut publisher = start(
+        format!("{name} publisher"),
+        &args.as_role(Role::Publisher),
+        deadline,
+    )?;
+    // Started all at once, then awaited: their set-ups overlap.
+    let mut subscribers = (0..n)
+        .map(|index| {
+            let sub = RoleArgs {
+                index,
+                ..args.as_role(Role::Subscriber)
+            };
+            Process::spawn(format!("{name} subscriber {index}"), &sub.to_args())
+        })
+        .collect::<Result<Vec<_>>>()?;
+    for sub in &mut subscribers {
+        sub.expect_ready(deadline)?;
+    }
+    publisher.go()?;
+    let published = publisher.expect_done(deadline)?;
+    let reports = subscribers
+        .iter_mut()
+        .map(|s| s.expect_done(deadline))
+        .collect::<Result<Vec<Fields>>>()?;
+
+    let count = published.get("sent")?;
+    let start_ns = published.get("start_ns")?;
+    let (mut received, mut missed, mut last_ns, mut rates) = (0, 0, 0, 0.0);
+    for (index, report) in reports.iter().enumerate() {
+        let (got, lost, last) = (
+            report.get("received")?,
+            report.get("missed")?,
+            report.get("last_ns")?,
+        );
+        if got + lost != count {
+            bail!(
+                "{name} subscriber {index}: received {got} + missed {lost} of {count} published: \
+                 {} messages unaccounted for",
+                count as i128 - (got + lost) as i128
+            );
+        }
+        received += got;
+        missed += lost;
+        last_ns = last_ns.max(last);
+        rates += rate(got, start_ns, last);
+    }
+    let value = |metric: &'static str, value: f64| Measurement {
+        shape: "fanout",
+        metric,
+        size: args.size,
+        subscribers: n,
+        implementation: name,
+        run,
+        value,
+        unit: "msg/s",
+        sent: count * n as u64,
+        received,
+        lost: missed,
+    };
+    Ok(Outcome {
+        measurements: vec![
+            value("total", rate(received, start_ns, last_ns)),
+            value("per-subscriber", rates / n as f64),
+        ],
+        retries: published.get("retries")?,
+    })
+}

@@ -1,0 +1,295 @@
+//! What one invocation measures, in which order, with how many messages.
+//!
+//! Every run measures every shape with every implementation, one after the
+//! other, so the ratios of one run compare measurements taken under the
+//! same conditions (under emulation, absolute numbers vary between boots).
+
+use std::io::Write;
+
+use crate::error::Result;
+use crate::measure;
+use crate::output::{self, Measurement};
+use crate::role::{Impl, Role, RoleArgs};
+
+/// `--help`.
+pub const USAGE: &str = "\
+usage: ipcon-perf [--runs N] [--quick] [--only unicast|rtt|fanout]
+  --runs N      repeat every measurement N times (default 3)
+  --quick       one run with about a tenth of the messages (a smoke test)
+  --only SHAPE  measure one shape only
+Runs as root with the ipcon module loaded; prints PERF lines (see bench/README).";
+
+/// A kind of measurement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// One-way unicast throughput.
+    Unicast,
+    /// Request/response round trips.
+    Rtt,
+    /// One publisher to many subscribers.
+    Fanout,
+}
+
+impl Shape {
+    const ALL: [Shape; 3] = [Shape::Unicast, Shape::Rtt, Shape::Fanout];
+
+    fn name(self) -> &'static str {
+        match self {
+            Shape::Unicast => "unicast",
+            Shape::Rtt => "rtt",
+            Shape::Fanout => "fanout",
+        }
+    }
+
+    /// The shape called `name`.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.name() == name)
+    }
+}
+
+/// The command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Options {
+    /// Runs of every measurement.
+    pub runs: u32,
+    /// Fewer messages, one run.
+    pub quick: bool,
+    /// Only this shape.
+    pub only: Option<Shape>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            runs: 3,
+            quick: false,
+            only: None,
+        }
+    }
+}
+
+/// Unicast payload sizes.
+const UNICAST_SIZES: [usize; 2] = [64, 2048];
+/// Round-trip and fan-out payload size.
+const SMALL: usize = 64;
+/// Fan-out subscriber counts.
+const SUBSCRIBERS: [usize; 4] = [1, 4, 16, 64];
+/// Fan-out pacing: the publisher yields after this many messages; with
+/// [`SUBSCRIBER_RECV_BUFFER`](crate::ipcon::SUBSCRIBER_RECV_BUFFER) a
+/// subscriber's queue holds many bursts.
+const BURST: usize = 64;
+
+/// Message counts, calibrated so one measurement takes roughly 0.3–1 s in
+/// the emulated (TCG) VM with one vCPU.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Counts {
+    /// Unicast messages of 64 bytes.
+    unicast_small: u64,
+    /// Unicast messages of 2048 bytes.
+    unicast_large: u64,
+    /// Timed round trips.
+    rtt: u64,
+    /// Untimed round trips before them.
+    rtt_warmup: u64,
+    /// Fan-out deliveries (messages × subscribers) per measurement.
+    fanout_deliveries: u64,
+}
+
+impl Counts {
+    const FULL: Counts = Counts {
+        unicast_small: 8_000,
+        unicast_large: 5_000,
+        rtt: 2_000,
+        rtt_warmup: 100,
+        fanout_deliveries: 5_000,
+    };
+
+    fn new(quick: bool) -> Self {
+        if quick {
+            let c = Self::FULL;
+            Counts {
+                unicast_small: c.unicast_small / 10,
+                unicast_large: c.unicast_large / 10,
+                rtt: c.rtt / 10,
+                rtt_warmup: c.rtt_warmup / 10,
+                fanout_deliveries: c.fanout_deliveries / 10,
+            }
+        } else {
+            Self::FULL
+        }
+    }
+
+    /// Messages published to `subscribers` (the same deliveries for every
+    /// fan-out width, so each takes about as long).
+    fn fanout_messages(&self, subscribers: usize) -> u64 {
+        (self.fanout_deliveries / subscribers as u64).max(100)
+    }
+}
+
+/// The implementations of each shape.
+fn impls(shape: Shape) -> &'static [Impl] {
+    match shape {
+        Shape::Unicast => &[Impl::Ipcon, Impl::RawNetlink, Impl::UdsSeqpacket],
+        Shape::Rtt => &[
+            Impl::Ipcon,
+            Impl::RawNetlink,
+            Impl::UdsSeqpacket,
+            Impl::Pipe,
+        ],
+        Shape::Fanout => &[Impl::Ipcon, Impl::UdsSeqpacket],
+    }
+}
+
+/// Prints one line to stdout at once (the orchestrator's reader sees
+/// progress, and a crash loses nothing printed).
+fn emit(line: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}");
+    let _ = out.flush();
+}
+
+/// Context for the reader of the results.
+fn print_context(options: &Options, runs: u32, counts: &Counts) {
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_else(|_| "unknown".to_string());
+    let vcpus = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let fanout: Vec<String> = SUBSCRIBERS
+        .iter()
+        .map(|&n| format!("{n}:{}", counts.fanout_messages(n)))
+        .collect();
+    for (key, value) in [
+        ("kernel", kernel),
+        ("vcpus", vcpus.to_string()),
+        ("runs", runs.to_string()),
+        ("quick", options.quick.to_string()),
+        ("unicast_messages_64", counts.unicast_small.to_string()),
+        ("unicast_messages_2048", counts.unicast_large.to_string()),
+        ("rtt_round_trips", counts.rtt.to_string()),
+        ("rtt_warmup", counts.rtt_warmup.to_string()),
+        ("fanout_messages_per_subscriber_count", fanout.join(",")),
+        ("fanout_burst", BURST.to_string()),
+        (
+            "note",
+            "emulated VM: compare implementations within one run, not absolute numbers".to_string(),
+        ),
+    ] {
+        emit(&output::info_line(key, &value));
+    }
+}
+
+/// Runs everything `options` asks for and prints the results.
+pub fn run_all(options: &Options) -> Result<()> {
+    let runs = if options.quick { 1 } else { options.runs };
+    let counts = Counts::new(options.quick);
+    print_context(options, runs, &counts);
+    let shapes: Vec<Shape> = match options.only {
+        Some(shape) => vec![shape],
+        None => Shape::ALL.to_vec(),
+    };
+    let mut tags = 0u32;
+    let mut next_tag = || {
+        tags += 1;
+        format!("p{}m{tags}", std::process::id())
+    };
+    let mut printed = 0usize;
+    let mut print = |measurements: &[Measurement]| {
+        for m in measurements {
+            emit(&m.line());
+        }
+        printed += measurements.len();
+    };
+    for run in 1..=runs {
+        for &shape in &shapes {
+            for &imp in impls(shape) {
+                let base = RoleArgs {
+                    role: Role::Sender,
+                    imp,
+                    size: SMALL,
+                    count: 0,
+                    warmup: 0,
+                    tag: String::new(),
+                    index: 0,
+                    subscribers: 1,
+                    burst: BURST,
+                };
+                match shape {
+                    Shape::Unicast => {
+                        for size in UNICAST_SIZES {
+                            let count = if size == SMALL {
+                                counts.unicast_small
+                            } else {
+                                counts.unicast_large
+                            };
+                            let args = RoleArgs {
+                                size,
+                                count,
+                                tag: next_tag(),
+                                ..base.clone()
+                            };
+                            let outcome = measure::unicast(&args, run)?;
+                            emit(&output::info_line(
+                                &format!("retries unicast {size} {} run {run}", imp.name()),
+                                &outcome.retries.to_string(),
+                            ));
+                            print(&outcome.measurements);
+                        }
+                    }
+                    Shape::Rtt => {
+                        let args = RoleArgs {
+                            count: counts.rtt,
+                            warmup: counts.rtt_warmup,
+                            tag: next_tag(),
+                            ..base.clone()
+                        };
+                        print(&measure::round_trip(&args, run)?);
+                    }
+                    Shape::Fanout => {
+                        for n in SUBSCRIBERS {
+                            let args = RoleArgs {
+                                count: counts.fanout_messages(n),
+                                subscribers: n,
+                                tag: next_tag(),
+                                ..base.clone()
+                            };
+                            let outcome = measure::fanout(&args, run)?;
+                            print(&outcome.measurements);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    emit(&output::end_line(runs, printed));
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quick_is_a_tenth_and_fanout_keeps_deliveries_about_constant() {
+        let full = Counts::new(false);
+        let quick = Counts::new(true);
+        assert_eq!(quick.unicast_small * 10, full.unicast_small);
+        for n in SUBSCRIBERS {
+            let messages = full.fanout_messages(n);
+            assert!(messages >= 100, "{n}: a stream of at least 100 messages");
+            assert!(
+                messages * n as u64 * 10 >= full.fanout_deliveries * 9,
+                "{n}: deliveries within 10% of the target or above"
+            );
+        }
+        assert_eq!(full.fanout_messages(1), full.fanout_deliveries);
+        assert_eq!(quick.fanout_messages(64), 100);
+    }
+
+    #[test]
+    fn shapes_by_name() {
+        for shape in Shape::ALL {
+            assert_eq!(Shape::from_name(shape.name()), Some(shape));
+        }
+        assert_eq!(Shape::from_name("pipe"), None);
+    }
+}

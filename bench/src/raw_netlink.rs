@@ -1,0 +1,412 @@
+//! The raw netlink loop: a peer of the ipcon module made of hand-written
+//! system calls, no ipcon-linux — the floor of our own stack.
+//!
+//! It does what the library does on the wire: resolve the family through
+//! `nlctrl`, register the data socket (`peer-register`, which returns the
+//! cookie), attach a control socket (`peer-attach`), then send every
+//! unicast as a request with `NLM_F_ACK` on the control socket and wait for
+//! its acknowledgement; the receiver reads deliveries from the data socket
+//! and parses only what it needs. What it leaves out is the library's own
+//! work (request tracking, timeouts, full parsing, the message copy).
+
+use std::os::fd::OwnedFd;
+
+use ipcon_core::spec::{Attr, Command, FAMILY_NAME, VERSION};
+use ipcon_core::wire::ctrl::{ctrl_attr, CTRL_CMD_GETFAMILY, CTRL_VERSION, GENL_ID_CTRL};
+use rustix::io::Errno;
+use rustix::net::netlink::{self, SocketAddrNetlink};
+use rustix::net::{
+    bind, recvfrom, sendto, socket_with, AddressFamily, RecvFlags, SendFlags, SocketFlags,
+    SocketType,
+};
+
+use crate::error::{bail, Context, Result};
+use crate::netlink_wire::{packets, Packet, RequestBuf};
+use crate::payload::{self, Arrival};
+use crate::rtt::{Request, Respond};
+use crate::stream::{back_off, Consume, Publish};
+
+/// The data socket's receive buffer: ipcon-linux's default, so both queue
+/// the same number of messages.
+const RECV_BUFFER: usize = 1024 * 1024;
+
+/// Room for one delivery: a full payload, names and numbers.
+const DELIVERY_BUF: usize = ipcon_core::spec::MAX_PAYLOAD_LEN + 512;
+
+/// Room for answers to requests (the family description is the largest).
+const ANSWER_BUF: usize = 8192;
+
+/// The kernel's netlink address.
+const KERNEL: SocketAddrNetlink = SocketAddrNetlink::new(0, 0);
+
+fn open_socket() -> Result<OwnedFd> {
+    let fd = socket_with(
+        AddressFamily::NETLINK,
+        SocketType::RAW,
+        SocketFlags::CLOEXEC,
+        Some(netlink::GENERIC),
+    )
+    .context("open a generic netlink socket")?;
+    bind(&fd, &SocketAddrNetlink::new(0, 0)).context("bind a generic netlink socket")?;
+    Ok(fd)
+}
+
+/// One datagram from the kernel into `buf` (others are skipped); its length.
+fn recv_from_kernel(fd: &OwnedFd, buf: &mut [u8]) -> Result<usize> {
+    loop {
+        match recvfrom(fd, &mut *buf, RecvFlags::empty()) {
+            Ok((len, _, Some(addr))) => {
+                let from_kernel = SocketAddrNetlink::try_from(addr).is_ok_and(|a| a.pid() == 0);
+                if from_kernel {
+                    return Ok(len);
+                }
+            }
+            Ok((_, _, None)) => {}
+            Err(Errno::INTR) => {}
+            Err(e) => bail!("receive: {e}"),
+        }
+    }
+}
+
+/// A socket that sends requests and waits for their acknowledgement.
+#[derive(Debug)]
+struct Requester {
+    fd: OwnedFd,
+    seq: u32,
+    out: RequestBuf,
+    answers: Vec<u8>,
+}
+
+impl Requester {
+    fn new(fd: OwnedFd) -> Self {
+        Self {
+            fd,
+            seq: 0,
+            out: RequestBuf::new(),
+            answers: vec![0; ANSWER_BUF],
+        }
+    }
+
+    /// Sends one request (built by `attrs`) and hands each reply to
+    /// `on_reply` until the acknowledgement; returns its errno (0: done).
+    fn request(
+        &mut self,
+        family: u16,
+        command: u8,
+        version: u8,
+        attrs: impl FnOnce(&mut RequestBuf),
+        mut on_reply: impl FnMut(&Packet<'_>),
+    ) -> Result<i32> {
+        self.seq = self.seq.wrapping_add(1);
+        let seq = self.seq;
+        self.out.begin(family, seq, command, version);
+        attrs(&mut self.out);
+        let request = self.out.finish();
+        loop {
+            match sendto(&self.fd, request, SendFlags::empty(), &KERNEL) {
+                Ok(n) if n == request.len() => break,
+                Ok(n) => bail!("sent {n} of {} bytes", request.len()),
+                Err(Errno::INTR) => {}
+                Err(e) => bail!("send request: {e}"),
+            }
+        }
+        loop {
+            let len = recv_from_kernel(&self.fd, &mut self.answers)?;
+            for packet in packets(&self.answers[..len]) {
+                if packet.seq != seq {
+                    continue;
+                }
+                if let Some(errno) = packet.ack_errno() {
+                    return Ok(errno);
+                }
+                on_reply(&packet);
+            }
+        }
+    }
+}
+
+/// Where a unicast goes.
+#[derive(Debug, Clone, Copy)]
+pub enum Dest<'a> {
+    /// The peer of this name.
+    Name(&'a str),
+    /// The peer at this port.
+    Port(u32),
+}
+
+/// What the kernel said to a unicast.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Queued to the receiver.
+    Queued,
+    /// The receiver's queue was full; nothing was queued (`EAGAIN`).
+    QueueFull,
+}
+
+/// One delivery as the raw receiver reads it.
+#[derive(Debug, Clone, Copy)]
+pub struct Delivery<'a> {
+    /// The payload.
+    pub payload: &'a [u8],
+    /// Messages missed before this one.
+    pub missed: u32,
+    /// The sender's port.
+    pub from_port: u32,
+}
+
+/// A registered peer: a data socket and an attached control socket.
+#[derive(Debug)]
+pub struct RawPeer {
+    family: u16,
+    data: OwnedFd,
+    control: Requester,
+    delivery: Vec<u8>,
+}
+
+impl RawPeer {
+    /// Registers a peer named `name` (anonymous for `None`).
+    pub fn open(name: Option<&str>) -> Result<Self> {
+        let mut control = Requester::new(open_socket()?);
+        let mut family = None;
+        let errno = control.request(
+            GENL_ID_CTRL,
+            CTRL_CMD_GETFAMILY,
+            CTRL_VERSION,
+            |b| b.attr_str(ctrl_attr::FAMILY_NAME, FAMILY_NAME),
+            |reply| {
+                if let Some((_, attrs)) = reply.genl() {
+                    family = attrs.u16(ctrl_attr::FAMILY_ID);
+                }
+            },
+        )?;
+        if errno != 0 {
+            bail!("look up the ipcon family: errno {errno} (module not loaded?)");
+        }
+        let Some(family) = family else {
+            bail!("look up the ipcon family: no family id in the answer");
+        };
+
+        let data = open_socket()?;
+        rustix::net::sockopt::set_socket_recv_buffer_size_force(&data, RECV_BUFFER)
+            .or_else(|_| rustix::net::sockopt::set_socket_recv_buffer_size(&data, RECV_BUFFER))
+            .context("set the data socket's receive buffer")?;
+        let mut registrar = Requester::new(data);
+        let mut cookie = None;
+        let errno = registrar.request(
+            family,
+            Command::PeerRegister.to_raw(),
+            VERSION,
+            |b| {
+                if let Some(name) = name {
+                    b.attr_str(Attr::PeerName.to_raw(), name);
+                }
+            },
+            |reply| {
+                if let Some((_, attrs)) = reply.genl() {
+                    cookie = attrs.u64(Attr::Cookie.to_raw());
+                }
+            },
+        )?;
+        if errno != 0 {
+            bail!("register peer {name:?}: errno {errno}");
+        }
+        let Some(cookie) = cookie else {
+            bail!("register peer {name:?}: no cookie in the answer");
+        };
+        let errno = control.request(
+            family,
+            Command::PeerAttach.to_raw(),
+            VERSION,
+            |b| b.attr(Attr::Cookie.to_raw(), &cookie.to_ne_bytes()),
+            |_| {},
+        )?;
+        if errno != 0 {
+            bail!("attach the control socket: errno {errno}");
+        }
+        Ok(Self {
+            family,
+            data: registrar.fd,
+            control,
+            delivery: vec![0; DELIVERY_BUF],
+        })
+    }
+
+    /// Sends `payload` to `to` and waits for the kernel's verdict.
+    pub fn unicast(&mut self, to: Dest<'_>, payload: &[u8]) -> Result<Verdict> {
+        let errno = self.control.request(
+            self.family,
+            Command::Unicast.to_raw(),
+            VERSION,
+            |b| {
+                match to {
+                    Dest::Name(name) => b.attr_str(Attr::PeerName.to_raw(), name),
+                    Dest::Port(port) => b.attr(Attr::Port.to_raw(), &port.to_ne_bytes()),
+                }
+                b.attr(Attr::Payload.to_raw(), payload);
+            },
+            |_| {},
+        )?;
+        match errno {
+            0 => Ok(Verdict::Queued),
+            e if e == Errno::AGAIN.raw_os_error() => Ok(Verdict::QueueFull),
+            e => bail!("unicast: errno {e}"),
+        }
+    }
+
+    /// Waits for the next delivery (anything else on the data socket is
+    /// skipped).
+    pub fn receive(&mut self) -> Result<Delivery<'_>> {
+        loop {
+            let len = recv_from_kernel(&self.data, &mut self.delivery)?;
+            // Offsets, not a slice: a loop that refills the buffer cannot
+            // return a borrow of it (a limit of today's borrow checker).
+            let Some((payload, missed, from_port)) =
+                parse_delivery(&self.delivery[..len], self.family)
+            else {
+                continue;
+            };
+            return Ok(Delivery {
+                payload: &self.delivery[payload.0..payload.1],
+                missed,
+                from_port,
+            });
+        }
+    }
+}
+
+/// The payload's byte range, the missed count and the sender's port of the
+/// delivery in `datagram`; `None` for anything else.
+fn parse_delivery(datagram: &[u8], family: u16) -> Option<((usize, usize), u32, u32)> {
+    let packet = packets(datagram).next()?;
+    if packet.kind != family {
+        return None;
+    }
+    let (command, attrs) = packet.genl()?;
+    if command != Command::Unicast.to_raw() && command != Command::Multicast.to_raw() {
+        return None;
+    }
+    let payload = attrs.get(Attr::Payload.to_raw())?;
+    let start = payload.as_ptr() as usize - datagram.as_ptr() as usize;
+    Some((
+        (start, start + payload.len()),
+        attrs.u32(Attr::Missed.to_raw()).unwrap_or(0),
+        attrs.u32(Attr::Port.to_raw())?,
+    ))
+}
+
+/// Sends a stream to the peer named `to`, one acknowledged request per
+/// message.
+#[derive(Debug)]
+pub struct RawSender {
+    peer: RawPeer,
+    to: String,
+}
+
+impl RawSender {
+    /// Registers an anonymous sender to `to`.
+    pub fn open(to: &str) -> Result<Self> {
+        Ok(Self {
+            peer: RawPeer::open(None)?,
+            to: to.to_string(),
+        })
+    }
+}
+
+impl Publish for RawSender {
+    fn send(&mut self, payloads: &[u8], size: usize, full: &mut Vec<usize>) -> Result<()> {
+        for (i, p) in payloads.chunks(size).enumerate() {
+            if self.peer.unicast(Dest::Name(&self.to), p)? == Verdict::QueueFull {
+                full.push(i);
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, marker: &[u8]) -> Result<()> {
+        while self.peer.unicast(Dest::Name(&self.to), marker)? == Verdict::QueueFull {
+            back_off();
+        }
+        Ok(())
+    }
+}
+
+/// Receives a stream.
+#[derive(Debug)]
+pub struct RawReceiver {
+    peer: RawPeer,
+}
+
+impl RawReceiver {
+    /// Registers the receiver as `name`.
+    pub fn open(name: &str) -> Result<Self> {
+        Ok(Self {
+            peer: RawPeer::open(Some(name))?,
+        })
+    }
+}
+
+impl Consume for RawReceiver {
+    fn receive(&mut self, each: &mut dyn FnMut(&[u8], u64) -> Result<Arrival>) -> Result<Arrival> {
+        let delivery = self.peer.receive()?;
+        each(delivery.payload, u64::from(delivery.missed))
+    }
+}
+
+/// The client of round trips: unicast by name, wait for the answer.
+#[derive(Debug)]
+pub struct RawClient {
+    peer: RawPeer,
+    server: String,
+}
+
+impl RawClient {
+    /// Registers an anonymous client of the server named `server`.
+    pub fn open(server: &str) -> Result<Self> {
+        Ok(Self {
+            peer: RawPeer::open(None)?,
+            server: server.to_string(),
+        })
+    }
+}
+
+impl Request for RawClient {
+    fn round_trip(&mut self, request: &[u8], reply: &mut [u8]) -> Result<usize> {
+        if self.peer.unicast(Dest::Name(&self.server), request)? != Verdict::Queued {
+            bail!("the server's queue is full with one request outstanding");
+        }
+        let answer = self.peer.receive()?.payload;
+        let len = answer.len().min(reply.len());
+        reply[..len].copy_from_slice(&answer[..len]);
+        Ok(answer.len())
+    }
+}
+
+/// The server of round trips: answers to the sender's port.
+#[derive(Debug)]
+pub struct RawServer {
+    peer: RawPeer,
+    request: Vec<u8>,
+}
+
+impl RawServer {
+    /// Registers the server as `name`.
+    pub fn open(name: &str) -> Result<Self> {
+        Ok(Self {
+            peer: RawPeer::open(Some(name))?,
+            request: Vec::with_capacity(DELIVERY_BUF),
+        })
+    }
+}
+
+impl Respond for RawServer {
+    fn serve_one(&mut self) -> Result<Option<u64>> {
+        let delivery = self.peer.receive()?;
+        let port = delivery.from_port;
+        self.request.clear();
+        self.request.extend_from_slice(delivery.payload);
+        if self.peer.unicast(Dest::Port(port), &self.request)? != Verdict::Queued {
+            bail!("the client's queue is full with one answer outstanding");
+        }
+        Ok(payload::seq_of(&self.request))
+    }
+}
