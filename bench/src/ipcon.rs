@@ -1,7 +1,10 @@
 //! ipcon through ipcon-linux: the per-message API ([`Handler`]) and the
 //! batch API ([`Batch`], [`Handler::receive_many`]).
 
-use ipcon_linux::{ErrorKind, Handler, HandlerOptions, Message, MessageKind};
+use ipcon_linux::{
+    Batch, ErrorKind, Handler, HandlerOptions, Message, MessageKind, Wait, MAX_BATCH_BYTES,
+    MAX_BATCH_MESSAGES,
+};
 
 use crate::error::{bail, Context, Result};
 use crate::payload::{self, Arrival};
@@ -12,6 +15,14 @@ use crate::stream::{back_off, Consume, Publish};
 /// size, as a subscriber that must not miss messages would ask for (the
 /// benchmark runs as root, so `SO_RCVBUFFORCE` grants it).
 pub const SUBSCRIBER_RECV_BUFFER: usize = 4 << 20;
+
+/// Messages per batch (sent and received): a batch of the largest
+/// payloads still fits one `sendmsg` ([`MAX_BATCH_BYTES`]).
+pub const BATCH_MESSAGES: usize = 32;
+
+const _: () = assert!(BATCH_MESSAGES <= MAX_BATCH_MESSAGES);
+// About 64 bytes of headers and names per message besides the payload.
+const _: () = assert!(BATCH_MESSAGES * (ipcon_linux::MAX_PAYLOAD_LEN + 64) <= MAX_BATCH_BYTES);
 
 /// Sends `payload` to the peer `to`, waiting while its queue is full
 /// (for end markers, which must arrive).
@@ -86,6 +97,57 @@ impl Publish for IpconSender {
     }
 }
 
+/// Sends a stream in batches: [`BATCH_MESSAGES`] messages per
+/// [`Handler::send_batch`] (one system call).
+#[derive(Debug)]
+pub struct IpconBatchSender {
+    handler: Handler,
+    target: Target,
+    batch: Batch,
+}
+
+impl IpconBatchSender {
+    /// A batch sender to `target` (see [`IpconSender::new`]).
+    pub fn new(handler: Handler, target: Target) -> Self {
+        Self {
+            handler,
+            target,
+            batch: Batch::new(),
+        }
+    }
+}
+
+impl Publish for IpconBatchSender {
+    fn batch_limit(&self) -> usize {
+        BATCH_MESSAGES
+    }
+
+    fn send(&mut self, payloads: &[u8], size: usize, full: &mut Vec<usize>) -> Result<()> {
+        for p in payloads.chunks(size) {
+            match &self.target {
+                Target::Peer(to) => self.batch.unicast(to, p),
+                Target::Group { group, .. } => self.batch.multicast(group, p),
+            }
+            .context("add to the batch")?;
+        }
+        let report = self
+            .handler
+            .send_batch(&mut self.batch)
+            .context("send a batch")?;
+        for failure in report.failures {
+            if failure.error.kind() != ErrorKind::QueueFull {
+                bail!("message {} of a batch: {}", failure.index, failure.error);
+            }
+            full.push(failure.index);
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, marker: &[u8]) -> Result<()> {
+        IpconSender::finish_to(&self.handler, &self.target, marker)
+    }
+}
+
 /// Registers the publisher `name` and its group `group`.
 pub fn register_publisher(name: &str, group: &str) -> Result<Handler> {
     let handler = Handler::new(name).context("register the publisher")?;
@@ -135,6 +197,40 @@ impl Consume for IpconReceiver {
     fn receive(&mut self, each: &mut dyn FnMut(&[u8], u64) -> Result<Arrival>) -> Result<Arrival> {
         self.handler.receive(&mut self.msg).context("receive")?;
         take(&self.msg, each)
+    }
+}
+
+/// Receives up to [`BATCH_MESSAGES`] messages per
+/// [`Handler::receive_many`] (one system call).
+#[derive(Debug)]
+pub struct IpconBatchReceiver {
+    handler: Handler,
+    msgs: Vec<Message>,
+}
+
+impl IpconBatchReceiver {
+    /// Receives on `handler`.
+    pub fn new(handler: Handler) -> Self {
+        Self {
+            handler,
+            msgs: vec![Message::new(); BATCH_MESSAGES],
+        }
+    }
+}
+
+impl Consume for IpconBatchReceiver {
+    fn receive(&mut self, each: &mut dyn FnMut(&[u8], u64) -> Result<Arrival>) -> Result<Arrival> {
+        let n = self
+            .handler
+            .receive_many(&mut self.msgs, Wait::Forever)
+            .context("receive")?;
+        let mut arrival = Arrival::Data;
+        for msg in &self.msgs[..n] {
+            if take(msg, each)? == Arrival::End {
+                arrival = Arrival::End;
+            }
+        }
+        Ok(arrival)
     }
 }
 

@@ -97,8 +97,8 @@ struct Counts {
 
 impl Counts {
     const FULL: Counts = Counts {
-        unicast_small: 8_000,
-        unicast_large: 5_000,
+        unicast_small: 6_000,
+        unicast_large: 4_000,
         rtt: 2_000,
         rtt_warmup: 100,
         fanout_deliveries: 5_000,
@@ -129,14 +129,19 @@ impl Counts {
 /// The implementations of each shape.
 fn impls(shape: Shape) -> &'static [Impl] {
     match shape {
-        Shape::Unicast => &[Impl::Ipcon, Impl::RawNetlink, Impl::UdsSeqpacket],
+        Shape::Unicast => &[
+            Impl::Ipcon,
+            Impl::IpconBatch,
+            Impl::RawNetlink,
+            Impl::UdsSeqpacket,
+        ],
         Shape::Rtt => &[
             Impl::Ipcon,
             Impl::RawNetlink,
             Impl::UdsSeqpacket,
             Impl::Pipe,
         ],
-        Shape::Fanout => &[Impl::Ipcon, Impl::UdsSeqpacket],
+        Shape::Fanout => &[Impl::Ipcon, Impl::IpconBatch, Impl::UdsSeqpacket],
     }
 }
 
@@ -169,6 +174,7 @@ fn print_context(options: &Options, runs: u32, counts: &Counts) {
         ("rtt_warmup", counts.rtt_warmup.to_string()),
         ("fanout_messages_per_subscriber_count", fanout.join(",")),
         ("fanout_burst", BURST.to_string()),
+        ("batch_messages", crate::ipcon::BATCH_MESSAGES.to_string()),
         (
             "note",
             "emulated VM: compare implementations within one run, not absolute numbers".to_string(),

@@ -4,7 +4,10 @@
 
 use crate::error::{bail, Context, Error, Result};
 use crate::handshake::{await_go, say, Fields, Line};
-use crate::ipcon::{IpconClient, IpconReceiver, IpconSender, IpconServer, Target};
+use crate::ipcon::{
+    IpconBatchReceiver, IpconBatchSender, IpconClient, IpconReceiver, IpconSender, IpconServer,
+    Target,
+};
 use crate::raw_netlink::{RawClient, RawReceiver, RawSender, RawServer};
 use crate::stream::{receive_stream, send_stream, Consume, Publish};
 use crate::uds::{UdsClient, UdsReceiver, UdsSender, UdsServer};
@@ -286,6 +289,7 @@ fn open_sender(args: &RoleArgs) -> Result<Box<dyn Publish>> {
     };
     Ok(match (args.imp, fanout) {
         (Impl::Ipcon, _) => Box::new(IpconSender::new(handler()?, target())),
+        (Impl::IpconBatch, _) => Box::new(IpconBatchSender::new(handler()?, target())),
         (Impl::RawNetlink, false) => Box::new(RawSender::open(&args.receiver_name())?),
         (Impl::UdsSeqpacket, false) => {
             Box::new(UdsSender::Unicast(uds::connect_to(&args.socket_name())?))
@@ -299,15 +303,20 @@ fn open_sender(args: &RoleArgs) -> Result<Box<dyn Publish>> {
 
 fn open_receiver(args: &RoleArgs) -> Result<Box<dyn Consume>> {
     let fanout = args.role == Role::Subscriber;
+    let handler = || -> Result<ipcon_linux::Handler> {
+        if fanout {
+            ipcon::register_subscriber(
+                &args.subscriber_name(args.index),
+                &args.publisher_name(),
+                &args.group_name(),
+            )
+        } else {
+            ipcon_linux::Handler::new(&args.receiver_name()).context("register the receiver")
+        }
+    };
     Ok(match (args.imp, fanout) {
-        (Impl::Ipcon, false) => Box::new(IpconReceiver::new(
-            ipcon_linux::Handler::new(&args.receiver_name()).context("register the receiver")?,
-        )),
-        (Impl::Ipcon, true) => Box::new(IpconReceiver::new(ipcon::register_subscriber(
-            &args.subscriber_name(args.index),
-            &args.publisher_name(),
-            &args.group_name(),
-        )?)),
+        (Impl::Ipcon, _) => Box::new(IpconReceiver::new(handler()?)),
+        (Impl::IpconBatch, _) => Box::new(IpconBatchReceiver::new(handler()?)),
         (Impl::RawNetlink, false) => Box::new(RawReceiver::open(&args.receiver_name())?),
         (Impl::UdsSeqpacket, false) => Box::new(UdsReceiver::Listening(uds::listen_on(
             &args.socket_name(),
