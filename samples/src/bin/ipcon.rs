@@ -3,11 +3,10 @@
 use std::process::ExitCode;
 
 use ipcon_linux::{Directory, Handler, HandlerOptions, Message};
-use std::sync::Arc;
 
 use ipcon_samples::{
-    message_line, out, parse_count, parse_text, run, unregister_on_termination, watch_kevents,
-    CliError,
+    message_line, out, parse_count, parse_text, receive_unless_terminated, run, watch_kevents,
+    CliError, TerminationSignals, Wakeup,
 };
 
 const HELP: &str = "\
@@ -146,11 +145,15 @@ fn listen(parser: &mut lexopt::Parser) -> Result<(), CliError> {
             _ => return Err(arg.unexpected().into()),
         }
     }
-    let handler = Arc::new(match &name {
+    let handler = match &name {
         Some(name) => HandlerOptions::named(name)?.open()?,
         None => Handler::anonymous()?,
-    });
-    unregister_on_termination(Arc::clone(&handler));
+    };
+    // On SIGTERM, SIGINT or SIGHUP: unregister (kernel events then say
+    // `unregistered`, not `closed`) and exit 0, as the samples do. Waiting
+    // with poll, not in a signal thread, keeps the CLI small. If the
+    // signals cannot be caught, they end the process (as `closed`).
+    let signals = TerminationSignals::catch().ok();
     for (owner, group) in &joins {
         handler.join_group(owner, group, true)?;
     }
@@ -162,7 +165,15 @@ fn listen(parser: &mut lexopt::Parser) -> Result<(), CliError> {
     let mut msg = Message::new();
     let mut received = 0u64;
     while count.map_or(true, |n| received < n) {
-        handler.receive(&mut msg)?;
+        match &signals {
+            Some(signals) => {
+                if receive_unless_terminated(&handler, signals, &mut msg)? == Wakeup::Terminated {
+                    let _ = handler.unregister();
+                    return Ok(());
+                }
+            }
+            None => handler.receive(&mut msg)?,
+        }
         out!("listen: {}", message_line(&msg));
         received += 1;
     }
