@@ -789,19 +789,34 @@ impl Table {
     }
 }
 
-fn targets_text(checks: &[TargetCheck]) -> String {
-    let mut text = String::new();
-    for check in checks {
-        text.push_str(&format!(
-            "  {:<26} {:>8}  target {} {:<5} {}\n",
-            check.ratio,
-            ratio_figure(check.value),
-            check.bound,
-            check.limit,
-            check.status()
-        ));
-    }
-    text
+/// Every ratio as (name, value, target, status): the targets first (also
+/// when not measured), then the other ratios, which have no target.
+fn ratio_rows(ratios: &[(String, f64)], checks: &[TargetCheck]) -> Vec<[String; 4]> {
+    let mut rows: Vec<[String; 4]> = checks
+        .iter()
+        .map(|check| {
+            [
+                check.ratio.to_owned(),
+                ratio_figure(check.value),
+                format!("{} {}", check.bound, check.limit),
+                check.status().to_owned(),
+            ]
+        })
+        .collect();
+    rows.extend(
+        ratios
+            .iter()
+            .filter(|(name, _)| !checks.iter().any(|check| check.ratio == name))
+            .map(|(name, value)| {
+                [
+                    name.clone(),
+                    ratio_figure(Some(*value)),
+                    String::new(),
+                    String::new(),
+                ]
+            }),
+    );
+    rows
 }
 
 fn lost_text(lost: &BTreeMap<String, u64>) -> String {
@@ -1115,16 +1130,11 @@ impl Report {
             "Values: medians over runs; msg/s (higher is better) or us (lower is better).\n\n",
         );
         text.push_str(&table.render_text());
-        text.push_str("\nTargets:\n");
-        text.push_str(&targets_text(&self.targets));
-        let other: Vec<String> = self
-            .ratios
-            .iter()
-            .filter(|(name, _)| !TARGETS.iter().any(|(target, _, _)| target == name))
-            .map(|(name, value)| format!("{name} {value:.2}"))
-            .collect();
-        if !other.is_empty() {
-            text.push_str(&format!("Other ratios: {}\n", other.join(", ")));
+        text.push_str("\nRatios (of the medians above) and the targets:\n");
+        for [name, value, target, status] in ratio_rows(&self.ratios, &self.targets) {
+            let line = format!("  {name:<30} {value:>6}  {target:<7} {status}");
+            text.push_str(line.trim_end());
+            text.push('\n');
         }
         text.push_str(&format!("Messages lost: {}\n", lost_text(&self.lost)));
         if let Some(micro) = &self.micro {
@@ -1146,15 +1156,8 @@ impl Report {
         );
         text.push_str(&table.render_markdown());
         text.push_str("\n| ratio | value | target | status |\n| --- | ---: | --- | --- |\n");
-        for check in &self.targets {
-            text.push_str(&format!(
-                "| `{}` | {} | {} {} | {} |\n",
-                check.ratio,
-                ratio_figure(check.value),
-                check.bound,
-                check.limit,
-                check.status()
-            ));
+        for [name, value, target, status] in ratio_rows(&self.ratios, &self.targets) {
+            text.push_str(&format!("| `{name}` | {value} | {target} | {status} |\n"));
         }
         text.push_str(&format!("\nMessages lost: {}.\n", lost_text(&self.lost)));
         text
@@ -1693,9 +1696,12 @@ mod tests {
         assert!(text.contains("TCG"));
         assert!(text.contains("library_overhead_vs_raw"));
         assert!(text.contains("NOT MET"));
-        assert!(report
-            .render_markdown()
-            .contains("| `rtt_64_vs_uds` | 1.45 | <= 1.5 | met |"));
+        let markdown = report.render_markdown();
+        assert!(markdown.contains("| `rtt_64_vs_uds` | 1.45 | <= 1.5 | met |"));
+        // Ratios without a target are listed too, after the targets.
+        let pipe = markdown.find("| `rtt_64_vs_pipe` | 2.67 |  |  |").unwrap();
+        assert!(pipe > markdown.find("| `fanout_16_vs_uds_loop` |").unwrap());
+        assert!(text.contains("rtt_64_vs_pipe"));
     }
 
     #[test]
