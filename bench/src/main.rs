@@ -25,6 +25,7 @@ mod plan;
 mod raw_netlink;
 mod role;
 mod rtt;
+mod sched;
 mod spawn;
 mod stats;
 mod stream;

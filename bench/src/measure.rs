@@ -22,6 +22,17 @@ pub struct Outcome {
     pub measurements: Vec<Measurement>,
     /// Sends repeated because a queue was full.
     pub retries: u64,
+    /// The receivers' blocking waits per message received (about 1: woken
+    /// for every message; much less: queues drained in batches).
+    pub waits_per_message: f64,
+}
+
+fn per_message(waits: u64, messages: u64) -> f64 {
+    if messages == 0 {
+        0.0
+    } else {
+        waits as f64 / messages as f64
+    }
 }
 
 fn start(what: String, args: &RoleArgs, deadline: Instant) -> Result<Process> {
@@ -72,6 +83,7 @@ pub fn unicast(args: &RoleArgs, run: u32) -> Result<Outcome> {
             lost: 0,
         }],
         retries: sent.get("retries")?,
+        waits_per_message: per_message(got.get("waits")?, received),
     })
 }
 
@@ -162,7 +174,7 @@ pub fn fanout(args: &RoleArgs, run: u32) -> Result<Outcome> {
 
     let count = published.get("sent")?;
     let start_ns = published.get("start_ns")?;
-    let (mut received, mut missed, mut last_ns, mut rates) = (0, 0, 0, 0.0);
+    let (mut received, mut missed, mut last_ns, mut rates, mut waits) = (0, 0, 0, 0.0, 0);
     for (index, report) in reports.iter().enumerate() {
         let (got, lost, last) = (
             report.get("received")?,
@@ -178,6 +190,7 @@ pub fn fanout(args: &RoleArgs, run: u32) -> Result<Outcome> {
         }
         received += got;
         missed += lost;
+        waits += report.get("waits")?;
         last_ns = last_ns.max(last);
         rates += rate(got, start_ns, last);
     }
@@ -200,5 +213,6 @@ pub fn fanout(args: &RoleArgs, run: u32) -> Result<Outcome> {
             value("per-subscriber", rates / n as f64),
         ],
         retries: published.get("retries")?,
+        waits_per_message: per_message(waits, received),
     })
 }

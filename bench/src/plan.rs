@@ -184,6 +184,20 @@ fn print_context(options: &Options, runs: u32, counts: &Counts) {
     }
 }
 
+/// What explains a stream's throughput: sends repeated on a full queue,
+/// and how often the receivers blocked per message.
+fn print_diagnostics(what: &str, imp: Impl, run: u32, outcome: &measure::Outcome) {
+    let name = imp.name();
+    emit(&output::info_line(
+        &format!("retries {what} {name} run {run}"),
+        &outcome.retries.to_string(),
+    ));
+    emit(&output::info_line(
+        &format!("receiver waits per message {what} {name} run {run}"),
+        &format!("{:.3}", outcome.waits_per_message),
+    ));
+}
+
 /// Runs everything `options` asks for and prints the results.
 pub fn run_all(options: &Options) -> Result<()> {
     let runs = if options.quick { 1 } else { options.runs };
@@ -234,10 +248,7 @@ pub fn run_all(options: &Options) -> Result<()> {
                                 ..base.clone()
                             };
                             let outcome = measure::unicast(&args, run)?;
-                            emit(&output::info_line(
-                                &format!("retries unicast {size} {} run {run}", imp.name()),
-                                &outcome.retries.to_string(),
-                            ));
+                            print_diagnostics(&format!("unicast {size}"), imp, run, &outcome);
                             print(&outcome.measurements);
                         }
                     }
@@ -259,6 +270,7 @@ pub fn run_all(options: &Options) -> Result<()> {
                                 ..base.clone()
                             };
                             let outcome = measure::fanout(&args, run)?;
+                            print_diagnostics(&format!("fanout {n}"), imp, run, &outcome);
                             print(&outcome.measurements);
                         }
                     }

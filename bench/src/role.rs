@@ -9,6 +9,7 @@ use crate::ipcon::{
     Target,
 };
 use crate::raw_netlink::{RawClient, RawReceiver, RawSender, RawServer};
+use crate::sched::voluntary_switches;
 use crate::stream::{receive_stream, send_stream, Consume, Publish};
 use crate::uds::{UdsClient, UdsReceiver, UdsSender, UdsServer};
 use crate::{ipcon, pipe, rtt, uds};
@@ -225,11 +226,16 @@ pub fn run(args: &RoleArgs) -> Result<()> {
         Role::Receiver | Role::Subscriber => {
             let mut source = open_receiver(args)?;
             say(&Line::Ready)?;
+            let waits_before = voluntary_switches();
             let tally = receive_stream(source.as_mut(), args.count, args.size)?;
+            let waits = voluntary_switches()
+                .zip(waits_before)
+                .map_or(0, |(after, before)| after.saturating_sub(before));
             say(&Line::Done(Fields::from_pairs(&[
                 ("received", tally.received),
                 ("missed", tally.missed),
                 ("last_ns", tally.last_ns),
+                ("waits", waits),
             ])))
         }
         Role::Client => {
