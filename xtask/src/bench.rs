@@ -338,6 +338,12 @@ pub fn output_problems(output: &PerfOutput) -> Vec<String> {
     problems
 }
 
+/// The program must have done the runs it was asked for (`--quick`: one).
+pub fn runs_problem(output: &PerfOutput, expected: u64) -> Option<String> {
+    let (runs, _) = output.end?;
+    (runs != expected).then(|| format!("asked for {expected} runs, PERF-END reports {runs}"))
+}
+
 /// Messages lost per implementation over every run (each run's counts
 /// once, although two metrics print them).
 pub fn lost_per_implementation(measurements: &[Measurement]) -> BTreeMap<String, u64> {
@@ -1220,6 +1226,8 @@ pub fn command(workspace: &Workspace, args: &[String]) -> Result<(), String> {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |elapsed| elapsed.as_secs());
     let output = parse_output(outcome.run_lines());
+    let expected_runs = if options.quick { 1 } else { options.runs };
+    failures.extend(runs_problem(&output, expected_runs.into()));
     let mut report = Report::new(utc_timestamp(now), machine, output, micro);
     failures.extend(report.problems.iter().cloned());
     report.problems = failures.clone();
@@ -1405,6 +1413,18 @@ mod tests {
         let short = format!("{good}\nPERF-END {{\"runs\":1,\"measurements\":3}}");
         let problems = output_problems(&parse_output(&lines(&short)));
         assert_eq!(problems, ["PERF-END announces 3 measurements, 1 were read"]);
+    }
+
+    #[test]
+    fn the_runs_asked_for_must_be_done() {
+        let output = parse_output(&full_output());
+        assert_eq!(runs_problem(&output, 3), None);
+        assert_eq!(
+            runs_problem(&output, 5).as_deref(),
+            Some("asked for 5 runs, PERF-END reports 3")
+        );
+        // No PERF-END at all is output_problems' finding.
+        assert_eq!(runs_problem(&PerfOutput::default(), 3), None);
     }
 
     #[test]
