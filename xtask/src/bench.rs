@@ -557,6 +557,26 @@ pub fn ratios(medians: &[Median]) -> Vec<(String, f64)> {
         .collect()
 }
 
+/// Every ratio computed within each run alone (in run order): how far a
+/// ratio moves between the runs of one boot, next to the ratio of the medians.
+pub fn ratios_per_run(measurements: &[Measurement]) -> BTreeMap<String, Vec<f64>> {
+    let mut runs: Vec<u32> = measurements.iter().map(|m| m.run).collect();
+    runs.sort_unstable();
+    runs.dedup();
+    let mut per_run: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    for run in runs {
+        let of_run: Vec<Measurement> = measurements
+            .iter()
+            .filter(|m| m.run == run)
+            .cloned()
+            .collect();
+        for (name, value) in ratios(&medians(&of_run)) {
+            per_run.entry(name).or_default().push(value);
+        }
+    }
+    per_run
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Bound {
     AtMost,
@@ -795,15 +815,29 @@ impl Table {
     }
 }
 
-/// Every ratio as (name, value, target, status): the targets first (also
-/// when not measured), then the other ratios, which have no target.
-fn ratio_rows(ratios: &[(String, f64)], checks: &[TargetCheck]) -> Vec<[String; 4]> {
-    let mut rows: Vec<[String; 4]> = checks
+/// Every ratio as (name, value, per-run range, target, status): the
+/// targets first (also when not measured), then the other ratios, which have
+/// no target.
+fn ratio_rows(
+    ratios: &[(String, f64)],
+    per_run: &BTreeMap<String, Vec<f64>>,
+    checks: &[TargetCheck],
+) -> Vec<[String; 5]> {
+    let range = |name: &str| match per_run.get(name) {
+        Some(values) if values.len() > 1 => {
+            let low = values.iter().copied().fold(f64::INFINITY, f64::min);
+            let high = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            format!("{low:.2}..{high:.2}")
+        }
+        _ => String::new(),
+    };
+    let mut rows: Vec<[String; 5]> = checks
         .iter()
         .map(|check| {
             [
                 check.ratio.to_owned(),
                 ratio_figure(check.value),
+                range(check.ratio),
                 format!("{} {}", check.bound, check.limit),
                 check.status().to_owned(),
             ]
@@ -817,6 +851,7 @@ fn ratio_rows(ratios: &[(String, f64)], checks: &[TargetCheck]) -> Vec<[String; 
                 [
                     name.clone(),
                     ratio_figure(Some(*value)),
+                    range(name),
                     String::new(),
                     String::new(),
                 ]
@@ -1015,6 +1050,17 @@ fn host_machine() -> (String, usize, String) {
     (cpu, cores, kernel)
 }
 
+/// The host's 1-minute load average: other work on the host slows the
+/// emulated CPU unevenly, so it goes into the results.
+fn host_load() -> Option<f64> {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
 fn qemu_version(arch: Arch) -> String {
     process::output(std::process::Command::new(arch.qemu_binary()).arg("--version"))
         .ok()
@@ -1033,6 +1079,8 @@ pub struct Report {
     pub output: PerfOutput,
     pub medians: Vec<Median>,
     pub ratios: Vec<(String, f64)>,
+    /// Each ratio within each run alone.
+    pub ratios_per_run: BTreeMap<String, Vec<f64>>,
     pub targets: Vec<TargetCheck>,
     pub lost: BTreeMap<String, u64>,
     pub micro: Option<Vec<Micro>>,
@@ -1048,6 +1096,7 @@ impl Report {
     ) -> Self {
         let medians = medians(&output.measurements);
         let ratios = ratios(&medians);
+        let ratios_per_run = ratios_per_run(&output.measurements);
         let targets = check_targets(&ratios);
         let lost = lost_per_implementation(&output.measurements);
         let problems = output_problems(&output);
@@ -1057,6 +1106,7 @@ impl Report {
             output,
             medians,
             ratios,
+            ratios_per_run,
             targets,
             lost,
             micro,
@@ -1118,6 +1168,7 @@ impl Report {
             "measurements": self.output.measurements,
             "medians": self.medians,
             "ratios": ratios,
+            "ratios_per_run": self.ratios_per_run,
             "targets": targets,
             "lost": self.lost,
             "problems": self.problems,
@@ -1132,13 +1183,30 @@ impl Report {
         let table = table(&self.medians);
         let mut text = format!("ipcon benchmarks, {}\n{}\n", self.date, self.machine_line());
         text.push_str(&format!("{EMULATION_NOTE}\n"));
+        if let (Some(before), Some(after)) = (
+            self.machine["host_load_before"].as_f64(),
+            self.machine["host_load_after"].as_f64(),
+        ) {
+            text.push_str(&format!(
+                "Host load average (1 min) before / after the VM run: {before:.2} / {after:.2}.\n"
+            ));
+        }
         text.push_str(
             "Values: medians over runs; msg/s (higher is better) or us (lower is better).\n\n",
         );
         text.push_str(&table.render_text());
-        text.push_str("\nRatios (of the medians above) and the targets:\n");
-        for [name, value, target, status] in ratio_rows(&self.ratios, &self.targets) {
-            let line = format!("  {name:<30} {value:>6}  {target:<7} {status}");
+        text.push_str(
+            "\nRatios of the medians above (and their range over the runs) against the targets:\n",
+        );
+        for [name, value, range, target, status] in
+            ratio_rows(&self.ratios, &self.ratios_per_run, &self.targets)
+        {
+            let range = if range.is_empty() {
+                range
+            } else {
+                format!("({range})")
+            };
+            let line = format!("  {name:<30} {value:>6} {range:<13} {target:<7} {status}");
             text.push_str(line.trim_end());
             text.push('\n');
         }
@@ -1161,9 +1229,16 @@ impl Report {
             self.machine_line()
         );
         text.push_str(&table.render_markdown());
-        text.push_str("\n| ratio | value | target | status |\n| --- | ---: | --- | --- |\n");
-        for [name, value, target, status] in ratio_rows(&self.ratios, &self.targets) {
-            text.push_str(&format!("| `{name}` | {value} | {target} | {status} |\n"));
+        text.push_str(
+            "\n| ratio | value | runs (min..max) | target | status |\n\
+             | --- | ---: | ---: | --- | --- |\n",
+        );
+        for [name, value, range, target, status] in
+            ratio_rows(&self.ratios, &self.ratios_per_run, &self.targets)
+        {
+            text.push_str(&format!(
+                "| `{name}` | {value} | {range} | {target} | {status} |\n"
+            ));
         }
         text.push_str(&format!("\nMessages lost: {}.\n", lost_text(&self.lost)));
         text
@@ -1205,7 +1280,9 @@ pub fn command(workspace: &Workspace, args: &[String]) -> Result<(), String> {
     run.slab_debug = false;
     run.timeout = options.vm_timeout();
     run.echo = Echo::Live;
+    let load_before = host_load();
     let outcome = vm::run(&run, &workspace.target_dir)?;
+    let load_after = host_load();
     if !outcome.passed() {
         outcome.report_failure();
         failures.extend(outcome.failures());
@@ -1221,6 +1298,8 @@ pub fn command(workspace: &Workspace, args: &[String]) -> Result<(), String> {
         "accel": "tcg",
         "qemu": qemu_version(arch),
         "slab_debug": false,
+        "host_load_before": load_before,
+        "host_load_after": load_after,
     });
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -1659,7 +1738,14 @@ mod tests {
 
     #[test]
     fn report_json_has_the_agreed_keys() {
-        let machine = json!({"host_cpu": "cpu", "host_cores": 2, "vcpus": 1, "accel": "tcg"});
+        let machine = json!({
+            "host_cpu": "cpu",
+            "host_cores": 2,
+            "vcpus": 1,
+            "accel": "tcg",
+            "host_load_before": 1.5,
+            "host_load_after": 2.25,
+        });
         let micro = vec![Micro {
             name: "name_new/a".into(),
             median_ns: 6.9,
@@ -1714,12 +1800,23 @@ mod tests {
         assert_eq!(json["micro"][0]["median_ns"], 6.9);
         let text = report.render_text();
         assert!(text.contains("TCG"));
+        assert!(text.contains("before / after the VM run: 1.50 / 2.25"));
         assert!(text.contains("library_overhead_vs_raw"));
         assert!(text.contains("NOT MET"));
         let markdown = report.render_markdown();
-        assert!(markdown.contains("| `rtt_64_vs_uds` | 1.45 | <= 1.5 | met |"));
+        // Runs add 1, 2, 3 to every value: per run, rtt_64_vs_uds is 31/21, 32/22, 33/23.
+        assert!(markdown.contains("| `rtt_64_vs_uds` | 1.45 | 1.43..1.48 | <= 1.5 | met |"));
+        assert_eq!(
+            json["ratios_per_run"]["rtt_64_vs_uds"]
+                .as_array()
+                .unwrap()
+                .len(),
+            3
+        );
         // Ratios without a target are listed too, after the targets.
-        let pipe = markdown.find("| `rtt_64_vs_pipe` | 2.67 |  |  |").unwrap();
+        let pipe = markdown
+            .find("| `rtt_64_vs_pipe` | 2.67 | 2.54..2.82 |  |  |")
+            .unwrap();
         assert!(pipe > markdown.find("| `fanout_16_vs_uds_loop` |").unwrap());
         assert!(text.contains("rtt_64_vs_pipe"));
     }
