@@ -35,6 +35,26 @@ fn per_message(waits: u64, messages: u64) -> f64 {
     }
 }
 
+/// How long a failed measurement waits for the other processes to say why.
+const ERROR_GRACE: Duration = Duration::from_secs(2);
+
+/// `outcome` of the active process; if it failed, with what the passive
+/// processes reported (a receiver that died makes its sender fail too).
+fn with_causes<T>(outcome: Result<T>, passive: &mut [&mut Process]) -> Result<T> {
+    outcome.map_err(|e| {
+        let mut text = e.to_string();
+        let until = Instant::now() + ERROR_GRACE;
+        for process in passive {
+            let wait = until.saturating_duration_since(Instant::now());
+            if let Some(cause) = process.error_report(wait) {
+                text.push_str("; ");
+                text.push_str(&cause);
+            }
+        }
+        crate::error::Error::new(text)
+    })
+}
+
 fn start(what: String, args: &RoleArgs, deadline: Instant) -> Result<Process> {
     let mut process = Process::spawn(what, &args.to_args())?;
     process.expect_ready(deadline)?;
@@ -58,7 +78,7 @@ pub fn unicast(args: &RoleArgs, run: u32) -> Result<Outcome> {
         deadline,
     )?;
     sender.go()?;
-    let sent = sender.expect_done(deadline)?;
+    let sent = with_causes(sender.expect_done(deadline), &mut [&mut receiver])?;
     let got = receiver.expect_done(deadline)?;
 
     let (count, received, missed) = (sent.get("sent")?, got.get("received")?, got.get("missed")?);
@@ -106,7 +126,10 @@ pub fn round_trip(args: &RoleArgs, run: u32) -> Result<Vec<Measurement>> {
         deadline,
     )?;
     client.go()?;
-    let trips = client.expect_done(deadline)?;
+    let trips = with_causes(
+        client.expect_done(deadline),
+        &mut server.iter_mut().collect::<Vec<_>>(),
+    )?;
     if let Some(server) = &mut server {
         let served = server.expect_done(deadline)?.get("served")?;
         if served != args.warmup + args.count {
@@ -166,7 +189,10 @@ pub fn fanout(args: &RoleArgs, run: u32) -> Result<Outcome> {
         sub.expect_ready(deadline)?;
     }
     publisher.go()?;
-    let published = publisher.expect_done(deadline)?;
+    let published = with_causes(
+        publisher.expect_done(deadline),
+        &mut subscribers.iter_mut().collect::<Vec<_>>(),
+    )?;
     let reports = subscribers
         .iter_mut()
         .map(|s| s.expect_done(deadline))

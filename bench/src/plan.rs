@@ -17,7 +17,7 @@ usage: ipcon-perf [--runs N] [--quick] [--only unicast|rtt|fanout]
   --runs N      repeat every measurement N times (default 3)
   --quick       one run with about a tenth of the messages (a smoke test)
   --only SHAPE  measure one shape only
-Runs as root with the ipcon module loaded; prints PERF lines (see bench/README).";
+Runs as root with the ipcon module loaded; prints PERF lines (see bench/README.md).";
 
 /// A kind of measurement.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -73,6 +73,18 @@ impl Process {
         }
     }
 
+    /// The child's own error, if it reports one within `wait` (when another
+    /// process of the measurement failed, the cause is often here).
+    pub fn error_report(&mut self, wait: Duration) -> Option<String> {
+        match self.lines.recv_timeout(wait) {
+            Ok(Ok(text)) => match Line::parse(&text) {
+                Ok(Line::Error(text)) => Some(format!("{}: {text}", self.what)),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
     /// Waits for `READY`.
     pub fn expect_ready(&mut self, deadline: Instant) -> Result<()> {
         match self.next_line(deadline)? {
