@@ -1114,6 +1114,18 @@ impl Report {
         }
     }
 
+    /// A failed run's figures are printed (they help to find the problem)
+    /// but must not be mistaken for results.
+    fn failure_banner(&self) -> String {
+        if self.problems.is_empty() {
+            return String::new();
+        }
+        format!(
+            "**THE RUN FAILED; these figures are incomplete and not results:** {}\n\n",
+            self.problems.join("; ")
+        )
+    }
+
     fn machine_line(&self) -> String {
         let field = |name: &str| match &self.machine[name] {
             Value::String(text) => text.clone(),
@@ -1181,7 +1193,12 @@ impl Report {
 
     pub fn render_text(&self) -> String {
         let table = table(&self.medians);
-        let mut text = format!("ipcon benchmarks, {}\n{}\n", self.date, self.machine_line());
+        let mut text = self.failure_banner();
+        text.push_str(&format!(
+            "ipcon benchmarks, {}\n{}\n",
+            self.date,
+            self.machine_line()
+        ));
         text.push_str(&format!("{EMULATION_NOTE}\n"));
         if let (Some(before), Some(after)) = (
             self.machine["host_load_before"].as_f64(),
@@ -1228,6 +1245,7 @@ impl Report {
             self.date,
             self.machine_line()
         );
+        text.insert_str(0, &self.failure_banner());
         text.push_str(&table.render_markdown());
         text.push_str(
             "\n| ratio | value | runs (min..max) | target | status |\n\
@@ -1761,6 +1779,7 @@ mod tests {
             Some(micro),
         );
         assert!(report.problems.is_empty());
+        assert!(!report.render_markdown().contains("FAILED"));
         let json = report.to_json();
         for key in [
             "date",
@@ -1819,6 +1838,17 @@ mod tests {
             .unwrap();
         assert!(pipe > markdown.find("| `fanout_16_vs_uds_loop` |").unwrap());
         assert!(text.contains("rtt_64_vs_pipe"));
+    }
+
+    #[test]
+    fn a_failed_run_is_marked_in_every_rendering() {
+        let mut lines = full_output();
+        lines.pop(); // no PERF-END: the VM hung
+        let report = Report::new("d".into(), json!({}), parse_output(&lines), None);
+        assert_eq!(report.problems, ["the program never printed PERF-END"]);
+        for text in [report.render_text(), report.render_markdown()] {
+            assert!(text.starts_with("**THE RUN FAILED"), "{text}");
+        }
     }
 
     #[test]
