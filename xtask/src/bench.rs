@@ -75,19 +75,21 @@ const EMULATION_NOTE: &str = "The VM runs under QEMU TCG emulation (no KVM): abs
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Options {
     quick: bool,
-    runs: u32,
+    /// `--runs`; `None`: the program's default.
+    runs: Option<u32>,
     only: Option<String>,
     micro: bool,
     /// Host-side limit for the VM run; `None`: derived from the runs.
     timeout: Option<u32>,
 }
 
+/// ipcon-perf's own default, always passed explicitly: the runs PERF-END reports are checked.
 const DEFAULT_RUNS: u32 = 3;
 
 fn parse_options(args: &[String]) -> Result<Options, String> {
     let mut options = Options {
         quick: false,
-        runs: DEFAULT_RUNS,
+        runs: None,
         only: None,
         micro: true,
         timeout: None,
@@ -99,11 +101,11 @@ fn parse_options(args: &[String]) -> Result<Options, String> {
             "--quick" => options.quick = true,
             "--no-micro" => options.micro = false,
             "--runs" => {
-                options.runs =
-                    crate::parse_number(crate::option_value(args, &mut index, name)?, name)?;
-                if options.runs == 0 {
+                let runs = crate::parse_number(crate::option_value(args, &mut index, name)?, name)?;
+                if runs == 0 {
                     return Err("--runs: at least 1".into());
                 }
+                options.runs = Some(runs);
             }
             "--only" => {
                 options.only = Some(crate::option_value(args, &mut index, name)?.to_owned())
@@ -118,20 +120,29 @@ fn parse_options(args: &[String]) -> Result<Options, String> {
         }
         index += 1;
     }
-    if options.quick && options.runs != DEFAULT_RUNS {
+    if options.quick && options.runs.is_some() {
         return Err("bench: --quick is one short run; it does not take --runs".into());
     }
     Ok(options)
 }
 
 impl Options {
+    /// How many runs the program makes (`--quick`: one).
+    fn runs(&self) -> u32 {
+        if self.quick {
+            1
+        } else {
+            self.runs.unwrap_or(DEFAULT_RUNS)
+        }
+    }
+
     /// The guest command line.
     fn perf_command(&self) -> String {
         let mut command = format!("/bin/{PERF_PACKAGE}");
         if self.quick {
             command.push_str(" --quick");
         } else {
-            command.push_str(&format!(" --runs {}", self.runs));
+            command.push_str(&format!(" --runs {}", self.runs()));
         }
         if let Some(shape) = &self.only {
             command.push_str(&format!(" --only '{}'", shape.replace('\'', r"'\''")));
@@ -145,7 +156,7 @@ impl Options {
         let seconds = match self.timeout {
             Some(seconds) => seconds,
             None if self.quick => 600,
-            None => 300 + 300 * self.runs,
+            None => 300 + 300 * self.runs(),
         };
         Duration::from_secs(seconds.into())
     }
@@ -1323,7 +1334,7 @@ pub fn command(workspace: &Workspace, args: &[String]) -> Result<(), String> {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |elapsed| elapsed.as_secs());
     let output = parse_output(outcome.run_lines());
-    let expected_runs = if options.quick { 1 } else { options.runs };
+    let expected_runs = options.runs();
     failures.extend(runs_problem(&output, expected_runs.into()));
     let mut report = Report::new(utc_timestamp(now), machine, output, micro);
     failures.extend(report.problems.iter().cloned());
@@ -1924,7 +1935,9 @@ done";
             "/bin/ipcon-perf --quick --only 'fanout'"
         );
         assert!(!quick.micro);
-        assert_eq!(parse_options(&args("--runs 5")).unwrap().runs, 5);
+        assert_eq!(parse_options(&args("--runs 5")).unwrap().runs(), 5);
+        assert_eq!(quick.runs(), 1);
+        assert!(parse_options(&args("--quick --runs 3")).is_err());
         assert!(parse_options(&args("--runs 0")).is_err());
         assert!(parse_options(&args("--quick --runs 5")).is_err());
         assert!(parse_options(&args("--fast")).is_err());
