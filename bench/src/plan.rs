@@ -198,6 +198,72 @@ fn print_diagnostics(what: &str, imp: Impl, run: u32, outcome: &measure::Outcome
     ));
 }
 
+/// The measurements of run `run`, in order: by shape, then by payload size
+/// or subscriber count, then by implementation, so the implementations
+/// compared with each other are measured back to back (a change of the
+/// host's load then hits them alike). Every second run takes the
+/// implementations in reverse order, so a drift during a run does not
+/// always favour the same one. The tags are left to fill in.
+fn schedule(shapes: &[Shape], counts: &Counts, run: u32) -> Vec<(Shape, RoleArgs)> {
+    let base = RoleArgs {
+        role: Role::Sender,
+        imp: Impl::Ipcon,
+        size: SMALL,
+        count: 0,
+        warmup: 0,
+        tag: String::new(),
+        index: 0,
+        subscribers: 1,
+        burst: BURST,
+    };
+    let mut jobs = Vec::new();
+    for &shape in shapes {
+        let configs: Vec<RoleArgs> = match shape {
+            Shape::Unicast => UNICAST_SIZES
+                .iter()
+                .map(|&size| RoleArgs {
+                    size,
+                    count: if size == SMALL {
+                        counts.unicast_small
+                    } else {
+                        counts.unicast_large
+                    },
+                    ..base.clone()
+                })
+                .collect(),
+            Shape::Rtt => vec![RoleArgs {
+                count: counts.rtt,
+                warmup: counts.rtt_warmup,
+                ..base.clone()
+            }],
+            Shape::Fanout => SUBSCRIBERS
+                .iter()
+                .map(|&n| RoleArgs {
+                    count: counts.fanout_messages(n),
+                    subscribers: n,
+                    ..base.clone()
+                })
+                .collect(),
+        };
+        for config in configs {
+            let mut order = impls(shape).to_vec();
+            if run % 2 == 0 {
+                order.reverse();
+            }
+            for imp in order {
+                jobs.push((
+                    shape,
+                    RoleArgs {
+                        imp,
+                        ..config.clone()
+                    },
+                ));
+            }
+        }
+    }
+    jobs
+}
+
 /// Runs everything `options` asks for and prints the results.
 pub fn run_all(options: &Options) -> Result<()> {
     let runs = if options.quick { 1 } else { options.runs };
@@ -220,60 +286,22 @@ pub fn run_all(options: &Options) -> Result<()> {
         printed += measurements.len();
     };
     for run in 1..=runs {
-        for &shape in &shapes {
-            for &imp in impls(shape) {
-                let base = RoleArgs {
-                    role: Role::Sender,
-                    imp,
-                    size: SMALL,
-                    count: 0,
-                    warmup: 0,
-                    tag: String::new(),
-                    index: 0,
-                    subscribers: 1,
-                    burst: BURST,
-                };
-                match shape {
-                    Shape::Unicast => {
-                        for size in UNICAST_SIZES {
-                            let count = if size == SMALL {
-                                counts.unicast_small
-                            } else {
-                                counts.unicast_large
-                            };
-                            let args = RoleArgs {
-                                size,
-                                count,
-                                tag: next_tag(),
-                                ..base.clone()
-                            };
-                            let outcome = measure::unicast(&args, run)?;
-                            print_diagnostics(&format!("unicast {size}"), imp, run, &outcome);
-                            print(&outcome.measurements);
-                        }
-                    }
-                    Shape::Rtt => {
-                        let args = RoleArgs {
-                            count: counts.rtt,
-                            warmup: counts.rtt_warmup,
-                            tag: next_tag(),
-                            ..base.clone()
-                        };
-                        print(&measure::round_trip(&args, run)?);
-                    }
-                    Shape::Fanout => {
-                        for n in SUBSCRIBERS {
-                            let args = RoleArgs {
-                                count: counts.fanout_messages(n),
-                                subscribers: n,
-                                tag: next_tag(),
-                                ..base.clone()
-                            };
-                            let outcome = measure::fanout(&args, run)?;
-                            print_diagnostics(&format!("fanout {n}"), imp, run, &outcome);
-                            print(&outcome.measurements);
-                        }
-                    }
+        for (shape, mut args) in schedule(&shapes, &counts, run) {
+            args.tag = next_tag();
+            let imp = args.imp;
+            match shape {
+                Shape::Unicast => {
+                    let outcome = measure::unicast(&args, run)?;
+                    let what = format!("unicast {}", args.size);
+                    print_diagnostics(&what, imp, run, &outcome);
+                    print(&outcome.measurements);
+                }
+                Shape::Rtt => print(&measure::round_trip(&args, run)?),
+                Shape::Fanout => {
+                    let outcome = measure::fanout(&args, run)?;
+                    let what = format!("fanout {}", args.subscribers);
+                    print_diagnostics(&what, imp, run, &outcome);
+                    print(&outcome.measurements);
                 }
             }
         }
@@ -301,6 +329,56 @@ mod tests {
         }
         assert_eq!(full.fanout_messages(1), full.fanout_deliveries);
         assert_eq!(quick.fanout_messages(64), 100);
+    }
+
+    #[test]
+    fn compared_implementations_run_back_to_back_alternating_order() {
+        let counts = Counts::new(false);
+        let label = |jobs: &[(Shape, RoleArgs)]| -> Vec<String> {
+            jobs.iter()
+                .map(|(shape, a)| {
+                    format!(
+                        "{} {} {} {}",
+                        shape.name(),
+                        a.size,
+                        a.subscribers,
+                        a.imp.name()
+                    )
+                })
+                .collect()
+        };
+        let odd = schedule(&[Shape::Unicast, Shape::Rtt], &counts, 1);
+        assert_eq!(
+            label(&odd),
+            [
+                "unicast 64 1 ipcon",
+                "unicast 64 1 ipcon-batch",
+                "unicast 64 1 raw-netlink",
+                "unicast 64 1 uds-seqpacket",
+                "unicast 2048 1 ipcon",
+                "unicast 2048 1 ipcon-batch",
+                "unicast 2048 1 raw-netlink",
+                "unicast 2048 1 uds-seqpacket",
+                "rtt 64 1 ipcon",
+                "rtt 64 1 raw-netlink",
+                "rtt 64 1 uds-seqpacket",
+                "rtt 64 1 pipe",
+            ]
+        );
+        assert_eq!(odd[4].1.count, counts.unicast_large);
+        assert_eq!(odd[8].1.warmup, counts.rtt_warmup);
+        let even = schedule(&[Shape::Fanout], &counts, 2);
+        assert_eq!(even.len(), SUBSCRIBERS.len() * 3);
+        assert_eq!(
+            label(&even[..3]),
+            [
+                "fanout 64 1 uds-seqpacket",
+                "fanout 64 1 ipcon-batch",
+                "fanout 64 1 ipcon",
+            ]
+        );
+        assert_eq!(even[3].1.subscribers, 4);
+        assert_eq!(even[3].1.count, counts.fanout_messages(4));
     }
 
     #[test]
