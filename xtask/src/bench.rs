@@ -210,7 +210,7 @@ impl Measurement {
     /// published messages or the deliveries to all subscribers), and loss
     /// is only acceptable where the receivers are told about it.
     fn unaccounted(&self) -> Option<String> {
-        let accounted = self.received + self.lost;
+        let accounted = self.received.saturating_add(self.lost);
         let expected_fanout = self.sent.saturating_mul(u64::from(self.subscribers));
         let balanced =
             accounted == self.sent || (self.shape == "fanout" && accounted == expected_fanout);
