@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use crate::clock::rate;
-use crate::error::{bail, Result};
+use crate::error::{bail, Error, Result};
 use crate::handshake::Fields;
 use crate::output::Measurement;
 use crate::role::{Impl, Role, RoleArgs};
@@ -51,7 +51,7 @@ fn with_causes<T>(outcome: Result<T>, passive: &mut [&mut Process]) -> Result<T>
                 text.push_str(&cause);
             }
         }
-        crate::error::Error::new(text)
+        Error::new(text)
     })
 }
 

@@ -273,11 +273,7 @@ pub fn run_all(options: &Options) -> Result<()> {
         Some(shape) => vec![shape],
         None => Shape::ALL.to_vec(),
     };
-    let mut tags = 0u32;
-    let mut next_tag = || {
-        tags += 1;
-        format!("p{}m{tags}", std::process::id())
-    };
+    let mut measured = 0u32;
     let mut printed = 0usize;
     let mut print = |measurements: &[Measurement]| {
         for m in measurements {
@@ -287,7 +283,9 @@ pub fn run_all(options: &Options) -> Result<()> {
     };
     for run in 1..=runs {
         for (shape, mut args) in schedule(&shapes, &counts, run) {
-            args.tag = next_tag();
+            // Peer, group and socket names unique to the measurement.
+            measured += 1;
+            args.tag = format!("p{}m{measured}", std::process::id());
             let imp = args.imp;
             match shape {
                 Shape::Unicast => {
