@@ -27,6 +27,25 @@ static size_t ipcon_msg_size(const struct ipcon_msg_desc *desc)
 	return size;
 }
 
+/*
+ * Every delivery wakes its receiver, and a blocking allocation is a voluntary
+ * preemption point: allocating the next delivery of a fan-out (or of a batch
+ * of requests) with GFP_KERNEL would switch to the receiver just woken after
+ * every single message, so receivers could never take several at once.
+ * Allocate without blocking first; block only when memory is short.
+ */
+static struct sk_buff *ipcon_skb_new(size_t payload)
+{
+	return genlmsg_new(payload, GFP_NOWAIT | __GFP_NOWARN) ?:
+	       genlmsg_new(payload, GFP_KERNEL);
+}
+
+static struct sk_buff *ipcon_skb_clone(struct sk_buff *skb)
+{
+	return skb_clone(skb, GFP_NOWAIT | __GFP_NOWARN) ?:
+	       skb_clone(skb, GFP_KERNEL);
+}
+
 static struct sk_buff *ipcon_msg_build(const struct ipcon_msg_desc *desc,
 				       u32 missed)
 {
@@ -34,7 +53,7 @@ static struct sk_buff *ipcon_msg_build(const struct ipcon_msg_desc *desc,
 	struct sk_buff *skb;
 	void *hdr;
 
-	skb = genlmsg_new(ipcon_msg_size(desc), GFP_KERNEL);
+	skb = ipcon_skb_new(ipcon_msg_size(desc));
 	if (!skb)
 		return NULL;
 	hdr = genlmsg_put(skb, 0, 0, &ipcon_family, 0, desc->cmd);
@@ -76,7 +95,7 @@ int ipcon_deliver(struct net *net, struct ipcon_peer *to,
 	int err;
 
 	if (shared && !missed)
-		skb = skb_clone(shared, GFP_KERNEL);
+		skb = ipcon_skb_clone(shared);
 	else
 		skb = ipcon_msg_build(desc, missed);
 	if (!skb) {
