@@ -2,7 +2,7 @@
 //! driving `ipcon-core`'s request tracker, and generic netlink family
 //! look-ups through `nlctrl`.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use ipcon_core::machine::request::{RequestTracker, Tracked};
 use ipcon_core::wire::ctrl::{FamilyRepr, GetFamilyRequest, GENL_ID_CTRL};
@@ -12,7 +12,7 @@ use ipcon_core::WireError;
 
 use crate::batch::MAX_BATCH_MESSAGES;
 use crate::error::{Error, ErrorKind, Result};
-use crate::socket::{NetlinkSocket, Wait};
+use crate::socket::{Deadline, NetlinkSocket};
 
 /// Room for the largest request: a full payload, two names and the headers.
 pub(crate) const REQUEST_BUF_LEN: usize = ipcon_core::spec::MAX_PAYLOAD_LEN + 256;
@@ -29,38 +29,41 @@ pub(crate) enum Answer<'a> {
     Ctrl(&'a NetlinkPacket<&'a [u8]>),
 }
 
-/// A socket used for requests, with its request tracker and its answer
-/// buffer (allocated once: requests in steady state do not allocate).
+/// The tracker's own deadlines are not used: the channel keeps the time
+/// limit of an exchange itself ([`Deadline`], which reads the clock only
+/// when an answer is not there yet). Every entry gets this one, and
+/// `expire(u64::MAX)` forgets them all.
+const UNUSED_TRACKER_DEADLINE: (u64, u64) = (0, u64::MAX);
+
+/// A socket used for requests, with its request tracker and its request and
+/// answer buffers (allocated once: requests in steady state do not
+/// allocate, nor clear a buffer).
 #[derive(Debug)]
 pub(crate) struct Channel {
     socket: NetlinkSocket,
     /// Room for one request, or for every request of one batch.
     tracker: RequestTracker<MAX_BATCH_MESSAGES>,
+    request: Box<[u8]>,
     answers: Box<[u8]>,
     timeout: Duration,
-    epoch: Instant,
 }
 
 impl Channel {
-    /// Wraps `socket`; requests fail with `Timeout` when the kernel does not
-    /// answer within `timeout`.
+    /// Wraps `socket`; requests fail with `Timeout` when the kernel's
+    /// answers do not come within `timeout` once sent.
     pub fn new(socket: NetlinkSocket, timeout: Duration) -> Self {
         Self {
             socket,
             tracker: RequestTracker::new(),
+            request: vec![0u8; REQUEST_BUF_LEN].into_boxed_slice(),
             answers: vec![0u8; REPLY_BUF_LEN].into_boxed_slice(),
             timeout,
-            epoch: Instant::now(),
         }
     }
 
     /// Gives the socket back (after registering on it).
     pub fn into_socket(self) -> NetlinkSocket {
         self.socket
-    }
-
-    fn now_ms(&self) -> u64 {
-        u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
     }
 
     /// Sends `request` to the ipcon family `family` and feeds every reply to
@@ -73,11 +76,13 @@ impl Channel {
         mut on_reply: impl FnMut(&Reply<'_>) -> Result<()>,
     ) -> Result<()> {
         let seq = self.begin(operation, request.is_dump())?;
-        let mut out = [0u8; REQUEST_BUF_LEN];
-        let len = request
-            .emit(&request.header(family, seq, 0), &mut out)
-            .map_err(|e| self.abandon(seq, wire_error(operation, e)))?;
-        self.send(operation, seq, &out[..len])?;
+        let len = match request.emit(&request.header(family, seq, 0), &mut self.request) {
+            Ok(len) => len,
+            Err(e) => return Err(self.abandon(seq, wire_error(operation, e))),
+        };
+        if let Err(e) = self.socket.send(&self.request[..len]) {
+            return Err(self.abandon(seq, Error::from_io(operation, &e)));
+        }
         self.await_completion(operation, seq, family, |answer| match answer {
             Answer::Ipcon(reply) => on_reply(&reply),
             Answer::Ctrl(_) => Ok(()),
@@ -94,7 +99,9 @@ impl Channel {
         let len = request
             .emit(&GetFamilyRequest::header(seq, 0), &mut out)
             .map_err(|e| self.abandon(seq, wire_error(OPERATION, e)))?;
-        self.send(OPERATION, seq, &out[..len])?;
+        if let Err(e) = self.socket.send(&out[..len]) {
+            return Err(self.abandon(seq, Error::from_io(OPERATION, &e)));
+        }
         let mut found = None;
         self.await_completion(OPERATION, seq, GENL_ID_CTRL, |answer| {
             if let Answer::Ctrl(packet) = answer {
@@ -114,8 +121,7 @@ impl Channel {
     /// Starts tracking one request per entry of `seqs` and writes their
     /// sequence numbers there.
     fn begin_many(&mut self, operation: &'static str, dump: bool, seqs: &mut [u32]) -> Result<()> {
-        let now = self.now_ms();
-        let timeout = u64::try_from(self.timeout.as_millis()).unwrap_or(u64::MAX);
+        let (now, timeout) = UNUSED_TRACKER_DEADLINE;
         // A request that timed out earlier is forgotten: its late answer is stale.
         while self.tracker.expire(u64::MAX).is_some() {}
         for i in 0..seqs.len() {
@@ -141,12 +147,6 @@ impl Channel {
         err
     }
 
-    fn send(&mut self, operation: &'static str, seq: u32, datagram: &[u8]) -> Result<()> {
-        self.socket
-            .send(datagram)
-            .map_err(|e| self.abandon(seq, Error::from_io(operation, &e)))
-    }
-
     /// Receives until request `seq` completed, failed or timed out.
     ///
     /// An error from `on_answer` is returned once the exchange is over, so
@@ -159,13 +159,9 @@ impl Channel {
         mut on_answer: impl FnMut(Answer<'_>) -> Result<()>,
     ) -> Result<()> {
         let mut deferred: Option<Error> = None;
-        let deadline = self.tracker.next_deadline().unwrap_or(0);
+        let mut deadline = Deadline::after(self.timeout);
         loop {
-            let left = deadline.saturating_sub(self.now_ms());
-            let got = match self.socket.recv(
-                &mut self.answers,
-                Wait::Timeout(Duration::from_millis(left)),
-            ) {
+            let got = match self.socket.recv_before(&mut self.answers, &mut deadline) {
                 Ok(got) => got,
                 Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {
                     self.tracker.cancel(seq);
@@ -276,13 +272,9 @@ impl Channel {
         mut on_failure: impl FnMut(usize, i32, &str),
     ) -> Result<()> {
         let mut deferred: Option<Error> = None;
-        let deadline = self.tracker.next_deadline().unwrap_or(0);
+        let mut deadline = Deadline::after(self.timeout);
         loop {
-            let left = deadline.saturating_sub(self.now_ms());
-            let got = match self.socket.recv(
-                &mut self.answers,
-                Wait::Timeout(Duration::from_millis(left)),
-            ) {
+            let got = match self.socket.recv_before(&mut self.answers, &mut deadline) {
                 Ok(got) => got,
                 Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {
                     return Err(Error::new(operation, ErrorKind::Timeout));

@@ -38,6 +38,38 @@ pub(crate) struct Datagram {
     pub truncated: bool,
 }
 
+/// A time limit that starts when it is first asked how much time is left:
+/// a receive reads the clock only once it has to wait, never for a
+/// datagram that is already queued.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Deadline {
+    limit: Duration,
+    at: Option<Instant>,
+}
+
+impl Deadline {
+    /// `limit` from the first wait on.
+    pub fn after(limit: Duration) -> Self {
+        Self { limit, at: None }
+    }
+
+    /// The time left; the first call starts the clock and returns the
+    /// whole limit.
+    fn left(&mut self) -> Duration {
+        match self.at {
+            Some(at) => at.saturating_duration_since(Instant::now()),
+            None => {
+                self.at = Some(
+                    Instant::now()
+                        .checked_add(self.limit)
+                        .unwrap_or_else(far_future),
+                );
+                self.limit
+            }
+        }
+    }
+}
+
 /// A bound generic netlink socket and its port id.
 #[derive(Debug)]
 pub(crate) struct NetlinkSocket {
@@ -108,21 +140,36 @@ impl NetlinkSocket {
     /// Errors: `WouldBlock` (for [`Wait::Never`]), `TimedOut` (for
     /// [`Wait::Timeout`]), or the socket's error (e.g. `ENOBUFS`).
     pub fn recv(&self, buf: &mut [u8], wait: Wait) -> io::Result<Datagram> {
-        let deadline = match wait {
-            Wait::Timeout(t) => Some(Instant::now().checked_add(t).unwrap_or_else(far_future)),
-            _ => None,
-        };
+        match wait {
+            Wait::Forever => Ok(self.recv_once(buf, RecvFlags::TRUNC)?),
+            Wait::Never => Ok(self.recv_once(buf, RecvFlags::TRUNC | RecvFlags::DONTWAIT)?),
+            Wait::Timeout(limit) => self.recv_before(buf, &mut Deadline::after(limit)),
+        }
+    }
+
+    /// Receives one datagram into `buf` before `deadline` (`TimedOut`
+    /// after it). A datagram already queued is taken at once, without
+    /// reading the clock or polling: the kernel answers a request inside the
+    /// `sendmsg` that carried it, so its answer is usually there already.
+    pub fn recv_before(&self, buf: &mut [u8], deadline: &mut Deadline) -> io::Result<Datagram> {
         loop {
-            if let Some(deadline) = deadline {
-                let left = deadline.saturating_duration_since(Instant::now());
-                if !self.wait_readable(left)? {
-                    return Err(io::ErrorKind::TimedOut.into());
-                }
+            match self.recv_once(buf, RecvFlags::TRUNC | RecvFlags::DONTWAIT) {
+                // Nothing queued, or another thread took the datagram poll
+                // announced: wait (again).
+                Err(Errno::AGAIN) => {}
+                other => return Ok(other?),
             }
-            let flags = match wait {
-                Wait::Forever => RecvFlags::TRUNC,
-                _ => RecvFlags::TRUNC | RecvFlags::DONTWAIT,
-            };
+            if !self.wait_readable(deadline.left())? {
+                return Err(io::ErrorKind::TimedOut.into());
+            }
+        }
+    }
+
+    /// One `recvfrom` (retried when interrupted by a signal). With
+    /// `MSG_TRUNC` netlink returns the datagram's full length, so a
+    /// datagram longer than `buf` is reported as truncated.
+    fn recv_once(&self, buf: &mut [u8], flags: RecvFlags) -> Result<Datagram, Errno> {
+        loop {
             match recvfrom(&self.fd, &mut *buf, flags) {
                 Ok((_, full_len, addr)) => {
                     let source_port = addr
@@ -135,9 +182,7 @@ impl NetlinkSocket {
                     });
                 }
                 Err(Errno::INTR) => continue,
-                // Another thread took the datagram poll announced: wait again.
-                Err(Errno::AGAIN) if deadline.is_some() => continue,
-                Err(e) => return Err(e.into()),
+                Err(e) => return Err(e),
             }
         }
     }
@@ -154,17 +199,11 @@ impl NetlinkSocket {
         out: &mut [Datagram],
         wait: Wait,
     ) -> io::Result<usize> {
-        let deadline = match wait {
-            Wait::Timeout(t) => Some(Instant::now().checked_add(t).unwrap_or_else(far_future)),
+        let mut deadline = match wait {
+            Wait::Timeout(limit) => Some(Deadline::after(limit)),
             _ => None,
         };
         loop {
-            if let Some(deadline) = deadline {
-                let left = deadline.saturating_duration_since(Instant::now());
-                if !self.wait_readable(left)? {
-                    return Err(io::ErrorKind::TimedOut.into());
-                }
-            }
             let mode = match wait {
                 Wait::Forever => RecvMode::WaitForOne,
                 _ => RecvMode::DontWait,
@@ -172,8 +211,16 @@ impl NetlinkSocket {
             match recv_datagrams(&self.fd, storage, slot_len, out, mode) {
                 Ok(n) => return Ok(n),
                 Err(e) if e.raw_os_error() == Some(libc::EINTR) => continue,
-                // Another thread took the datagram poll announced: wait again.
-                Err(e) if e.raw_os_error() == Some(libc::EAGAIN) && deadline.is_some() => continue,
+                // Nothing queued yet (as for `recv_before`: try before
+                // polling), or another thread took what poll announced.
+                Err(e) if e.raw_os_error() == Some(libc::EAGAIN) => {
+                    let Some(deadline) = deadline.as_mut() else {
+                        return Err(e);
+                    };
+                    if !self.wait_readable(deadline.left())? {
+                        return Err(io::ErrorKind::TimedOut.into());
+                    }
+                }
                 Err(e) => return Err(e),
             }
         }
