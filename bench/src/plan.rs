@@ -7,9 +7,9 @@
 use std::io::Write;
 
 use crate::error::Result;
-use crate::measure;
 use crate::output::{self, Measurement};
 use crate::role::{Impl, Role, RoleArgs};
+use crate::{measure, sched};
 
 /// `--help`.
 pub const USAGE: &str = "\
@@ -74,9 +74,11 @@ const UNICAST_SIZES: [usize; 2] = [64, 2048];
 const SMALL: usize = 64;
 /// Fan-out subscriber counts.
 const SUBSCRIBERS: [usize; 4] = [1, 4, 16, 64];
-/// Fan-out pacing: the publisher yields after this many messages; with
-/// [`SUBSCRIBER_RECV_BUFFER`](crate::ipcon::SUBSCRIBER_RECV_BUFFER) a
-/// subscriber's queue holds many bursts.
+/// Pacing of the one-way shapes (unicast and fan-out, every
+/// implementation): the sender yields after this many messages. It fits
+/// every receiver's queue (ipcon's default 1 MiB holds a few hundred of the
+/// largest payloads, [`SUBSCRIBER_RECV_BUFFER`](crate::ipcon::SUBSCRIBER_RECV_BUFFER)
+/// many bursts); a UDS sender blocks earlier, at `net.unix.max_dgram_qlen`.
 const BURST: usize = 64;
 
 /// Message counts, calibrated so one measurement takes roughly 0.3–1 s in
@@ -173,8 +175,17 @@ fn print_context(options: &Options, runs: u32, counts: &Counts) {
         ("rtt_round_trips", counts.rtt.to_string()),
         ("rtt_warmup", counts.rtt_warmup.to_string()),
         ("fanout_messages_per_subscriber_count", fanout.join(",")),
-        ("fanout_burst", BURST.to_string()),
+        ("burst", BURST.to_string()),
         ("batch_messages", crate::ipcon::BATCH_MESSAGES.to_string()),
+        (
+            "receiver_policy",
+            format!(
+                "unicast and fanout receivers {}, senders {}; rtt both sides {}",
+                sched::THROUGHPUT_RECEIVER_POLICY,
+                sched::ROUND_TRIP_POLICY,
+                sched::ROUND_TRIP_POLICY
+            ),
+        ),
         (
             "note",
             "emulated VM: compare implementations within one run, not absolute numbers".to_string(),

@@ -12,7 +12,7 @@ use crate::raw_netlink::{RawClient, RawReceiver, RawSender, RawServer};
 use crate::sched::voluntary_switches;
 use crate::stream::{receive_stream, send_stream, Consume, Publish};
 use crate::uds::{UdsClient, UdsReceiver, UdsSender, UdsServer};
-use crate::{ipcon, pipe, rtt, uds};
+use crate::{ipcon, pipe, rtt, sched, uds};
 
 /// What is measured: one of the implementations compared.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -214,8 +214,7 @@ pub fn run(args: &RoleArgs) -> Result<()> {
             let mut sink = open_sender(args)?;
             say(&Line::Ready)?;
             await_go()?;
-            let burst = (args.role == Role::Publisher).then_some(args.burst);
-            let sent = send_stream(sink.as_mut(), args.count, args.size, burst)?;
+            let sent = send_stream(sink.as_mut(), args.count, args.size, args.burst)?;
             say(&Line::Done(Fields::from_pairs(&[
                 ("sent", sent.sent),
                 ("retries", sent.retries),
@@ -224,6 +223,9 @@ pub fn run(args: &RoleArgs) -> Result<()> {
             ])))
         }
         Role::Receiver | Role::Subscriber => {
+            // Throughput shapes: a woken receiver waits for its sender to
+            // yield or block instead of preempting it (see crate::sched).
+            sched::become_batch()?;
             let mut source = open_receiver(args)?;
             say(&Line::Ready)?;
             let waits_before = voluntary_switches();

@@ -31,6 +31,15 @@ pub trait Publish {
     /// queued, is appended to `full`; the caller sends it again later.
     fn send(&mut self, payloads: &[u8], size: usize, full: &mut Vec<usize>) -> Result<()>;
 
+    /// Appends the sequence numbers of messages sent earlier that the
+    /// kernel has since reported as not queued because a receiver's queue
+    /// was full; the caller sends them again. For an API whose sends do not
+    /// wait for the verdict (failures arrive later, as notices); nothing to
+    /// do where [`Publish::send`] reports every failure itself.
+    fn collect_failed(&mut self, _seqs: &mut Vec<u64>) -> Result<()> {
+        Ok(())
+    }
+
     /// Delivers `marker` to every receiver without loss (waiting while a
     /// queue is full): the end of the stream.
     fn finish(&mut self, marker: &[u8]) -> Result<()>;
@@ -71,20 +80,18 @@ pub fn back_off() {
 }
 
 /// Sends messages `0..count` of `size` bytes, resending each that found a
-/// full queue, then the end marker. With `burst`, the sender yields the CPU
-/// after every `burst` messages queued (fan-out pacing: the publisher is
-/// never blocked, so it lets its subscribers run instead of overrunning
-/// their queues).
-pub fn send_stream(
-    sink: &mut dyn Publish,
-    count: u64,
-    size: usize,
-    burst: Option<usize>,
-) -> Result<Sent> {
+/// full queue, then the end marker. The sender yields the CPU after every
+/// `burst` messages queued: a sender that is never blocked lets its
+/// receivers (which do not preempt it, see [`crate::sched`]) drain their
+/// queues instead of overrunning them, so `burst` must fit every
+/// receiver's queue. At each pause and at the end it collects the failures
+/// reported late ([`Publish::collect_failed`]) and sends those again.
+pub fn send_stream(sink: &mut dyn Publish, count: u64, size: usize, burst: usize) -> Result<Sent> {
     let limit = sink.batch_limit().max(1);
     let mut packed = payload::template(size).repeat(limit);
     let mut seqs: Vec<u64> = Vec::with_capacity(limit);
     let mut full = Vec::with_capacity(limit);
+    let mut late = Vec::new();
     let mut again: VecDeque<u64> = VecDeque::new();
     let mut next = 0u64;
     let mut retries = 0u64;
@@ -92,35 +99,50 @@ pub fn send_stream(
 
     sink.connect_peers()?;
     let start_ns = now_ns();
-    while next < count || !again.is_empty() {
-        seqs.clear();
-        while seqs.len() < limit {
-            if let Some(seq) = again.pop_front() {
-                seqs.push(seq);
-            } else if next < count {
-                seqs.push(next);
-                next += 1;
-            } else {
-                break;
+    loop {
+        while next < count || !again.is_empty() {
+            seqs.clear();
+            while seqs.len() < limit {
+                if let Some(seq) = again.pop_front() {
+                    seqs.push(seq);
+                } else if next < count {
+                    seqs.push(next);
+                    next += 1;
+                } else {
+                    break;
+                }
+            }
+            for (slot, &seq) in packed.chunks_mut(size).zip(&seqs) {
+                payload::stamp(slot, seq);
+            }
+            full.clear();
+            sink.send(&packed[..seqs.len() * size], size, &mut full)?;
+            for &index in &full {
+                again.push_back(seqs[index]);
+            }
+            retries += full.len() as u64;
+            if !full.is_empty() {
+                back_off();
+            }
+            since_pause += seqs.len() - full.len();
+            if since_pause >= burst {
+                since_pause = 0;
+                back_off();
+                late.clear();
+                sink.collect_failed(&mut late)?;
+                retries += late.len() as u64;
+                again.extend(&late);
             }
         }
-        for (slot, &seq) in packed.chunks_mut(size).zip(&seqs) {
-            payload::stamp(slot, seq);
+        // Everything was sent once; what failed late is sent again.
+        late.clear();
+        sink.collect_failed(&mut late)?;
+        if late.is_empty() {
+            break;
         }
-        full.clear();
-        sink.send(&packed[..seqs.len() * size], size, &mut full)?;
-        for &index in &full {
-            again.push_back(seqs[index]);
-        }
-        retries += full.len() as u64;
-        if !full.is_empty() {
-            back_off();
-        }
-        since_pause += seqs.len() - full.len();
-        if burst.is_some_and(|b| since_pause >= b) {
-            since_pause = 0;
-            back_off();
-        }
+        retries += late.len() as u64;
+        again.extend(&late);
+        back_off();
     }
     let end_ns = now_ns();
 
@@ -192,12 +214,56 @@ mod tests {
                 limit,
                 finished: false,
             };
-            let sent = send_stream(&mut link, 1000, 64, Some(100)).unwrap();
+            let sent = send_stream(&mut link, 1000, 64, 100).unwrap();
             assert_eq!((sent.sent, sent.retries), (1000, 0));
             assert!(link.finished);
             let tally = receive_stream(&mut link, 1000, 64).unwrap();
             assert_eq!((tally.received, tally.missed), (1000, 0));
         }
+    }
+
+    #[test]
+    fn failures_reported_late_are_sent_again_before_the_end() {
+        /// Every fifth message "fails" after it was sent: its notice is
+        /// only handed out by the next collect_failed.
+        struct Posting {
+            got: Vec<u64>,
+            failed: Vec<u64>,
+            finished_after: Option<usize>,
+        }
+        impl Publish for Posting {
+            fn send(&mut self, payloads: &[u8], size: usize, _full: &mut Vec<usize>) -> Result<()> {
+                for p in payloads.chunks(size) {
+                    let seq = payload::seq_of(p).unwrap();
+                    let attempt = self.got.len() + self.failed.len();
+                    if attempt % 5 == 0 {
+                        self.failed.push(seq);
+                    } else {
+                        self.got.push(seq);
+                    }
+                }
+                Ok(())
+            }
+            fn collect_failed(&mut self, seqs: &mut Vec<u64>) -> Result<()> {
+                seqs.append(&mut self.failed);
+                Ok(())
+            }
+            fn finish(&mut self, _marker: &[u8]) -> Result<()> {
+                assert!(self.failed.is_empty(), "the end waits for every failure");
+                self.finished_after = Some(self.got.len());
+                Ok(())
+            }
+        }
+        let mut sink = Posting {
+            got: Vec::new(),
+            failed: Vec::new(),
+            finished_after: None,
+        };
+        let sent = send_stream(&mut sink, 1000, 16, 64).unwrap();
+        assert!(sent.retries >= 200, "{}", sent.retries);
+        assert_eq!(sink.finished_after, Some(1000));
+        sink.got.sort_unstable();
+        assert_eq!(sink.got, (0..1000).collect::<Vec<u64>>());
     }
 
     #[test]
@@ -230,7 +296,7 @@ mod tests {
             calls: 0,
             got: Vec::new(),
         };
-        let sent = send_stream(&mut sink, 500, 16, None).unwrap();
+        let sent = send_stream(&mut sink, 500, 16, 64).unwrap();
         assert!(sent.retries > 0);
         sink.got.sort_unstable();
         assert_eq!(sink.got, (0..500).collect::<Vec<u64>>());
