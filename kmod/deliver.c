@@ -155,14 +155,119 @@ static int ipcon_check_payload(struct genl_info *info)
 	return 0;
 }
 
-int ipcon_nl_unicast(struct sk_buff *skb, struct genl_info *info)
+static size_t ipcon_failure_size(const char *text)
 {
-	struct net *net = genl_info_net(info);
+	size_t size = 4 * nla_total_size(sizeof(u32)) +	/* ticket, errno, port, missed */
+		      2 * nla_total_size(IPCON_MAX_NAME_LEN);	/* peer-, group-name */
+
+	if (text)
+		size += nla_total_size(strlen(text) + 1);
+	return size;
+}
+
+/* Copy the target attributes of the failed request, as it gave them. */
+static int ipcon_put_target(struct sk_buff *skb, struct genl_info *info)
+{
+	static const int types[] = {
+		IPCON_A_PEER_NAME, IPCON_A_PORT, IPCON_A_GROUP_NAME,
+	};
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(types); i++) {
+		struct nlattr *attr = info->attrs[types[i]];
+
+		if (!attr)
+			continue;
+		/* Names passed the NUL-string policy: strlen stays in bounds. */
+		if (types[i] == IPCON_A_PORT ?
+		    nla_put_u32(skb, types[i], nla_get_u32(attr)) :
+		    nla_put_string(skb, types[i], nla_data(attr)))
+			return -EMSGSIZE;
+	}
+	return 0;
+}
+
+/*
+ * A posted request (one with a ticket) of @from failed with @err after @from
+ * was identified: queue a send-failed notice to its data socket instead of
+ * the error ACK it did not ask for.  Like any delivery the notice claims the
+ * pending missed count; when it cannot be queued (the sender's own queue is
+ * full, no memory) the sender's missed counter grows by one more, so its next
+ * delivery tells it that something was lost: never silent.
+ */
+static void ipcon_post_failed(struct net *net, struct ipcon_peer *from,
+			      struct genl_info *info, int err)
+{
+	const char *text = info->extack ? info->extack->_msg : NULL;
+	u32 missed = atomic_xchg(&from->missed, 0);
+	struct sk_buff *skb;
+	void *hdr;
+	int ret = -ENOMEM;
+
+	skb = ipcon_skb_new(ipcon_failure_size(text));
+	if (!skb)
+		goto lost;
+	hdr = genlmsg_put(skb, 0, info->snd_seq, &ipcon_family, 0,
+			  IPCON_CMD_SEND_FAILED);
+	if (!hdr ||
+	    nla_put_u32(skb, IPCON_A_TICKET,
+			nla_get_u32(info->attrs[IPCON_A_TICKET])) ||
+	    nla_put_u32(skb, IPCON_A_ERRNO, -err) ||
+	    (text && nla_put_string(skb, IPCON_A_ERROR_MSG, text)) ||
+	    ipcon_put_target(skb, info) ||
+	    (missed && nla_put_u32(skb, IPCON_A_MISSED, missed))) {
+		nlmsg_free(skb);
+		goto lost;
+	}
+	genlmsg_end(skb, hdr);
+	ret = genlmsg_unicast(net, skb, from->data.port);
+	if (!ret)
+		return;
+lost:
+	/* A sender whose data socket is gone learns nothing any more. */
+	if (ret == -ECONNREFUSED)
+		return;
+	atomic_add(missed + 1, &from->missed);
+	atomic64_inc(&from->rx_dropped);
+}
+
+/*
+ * Turn the failure of a request of @from into a send-failed notice if the
+ * request was posted: netlink then sees success and sends no error ACK.
+ */
+static int ipcon_request_done(struct net *net, struct ipcon_peer *from,
+			      struct genl_info *info, int err)
+{
+	if (!err || !info->attrs[IPCON_A_TICKET])
+		return err;
+	ipcon_post_failed(net, from, info, err);
+	return 0;
+}
+
+/* The sending socket's peer, pinned, or NULL (with the extack set). */
+static struct ipcon_peer *ipcon_sender_get(struct ipcon_net *inet,
+					   struct genl_info *info)
+{
+	struct ipcon_peer *from;
+
+	rcu_read_lock();
+	from = ipcon_peer_by_port_rcu(inet, info->snd_portid);
+	if (from && !refcount_inc_not_zero(&from->ref))
+		from = NULL;
+	rcu_read_unlock();
+	if (!from)
+		NL_SET_ERR_MSG(info->extack, "socket is not a registered peer");
+	return from;
+}
+
+static int ipcon_unicast(struct net *net, struct ipcon_peer *from,
+			 struct genl_info *info)
+{
 	struct ipcon_net *inet = ipcon_net(net);
 	struct nlattr *name_attr = info->attrs[IPCON_A_PEER_NAME];
 	struct nlattr *port_attr = info->attrs[IPCON_A_PORT];
 	struct nlattr *payload = info->attrs[IPCON_A_PAYLOAD];
-	struct ipcon_peer *from, *to;
+	struct ipcon_peer *to;
 	struct ipcon_stamp stamp;
 	struct ipcon_msg_desc desc = {
 		.cmd = IPCON_CMD_UNICAST,
@@ -179,12 +284,6 @@ int ipcon_nl_unicast(struct sk_buff *skb, struct genl_info *info)
 	}
 
 	rcu_read_lock();
-	from = ipcon_peer_by_port_rcu(inet, info->snd_portid);
-	if (!from || !refcount_inc_not_zero(&from->ref)) {
-		rcu_read_unlock();
-		NL_SET_ERR_MSG(info->extack, "socket is not a registered peer");
-		return -ENOTCONN;
-	}
 	if (name_attr)
 		to = ipcon_peer_by_name_rcu(inet, nla_data(name_attr));
 	else
@@ -193,7 +292,6 @@ int ipcon_nl_unicast(struct sk_buff *skb, struct genl_info *info)
 		rcu_read_unlock();
 		NL_SET_ERR_MSG_ATTR(info->extack, name_attr ?: port_attr,
 				    "no such peer");
-		ipcon_peer_put(from);
 		return -ENOENT;
 	}
 	ipcon_stamp_current(&stamp, from, net);
@@ -211,6 +309,20 @@ int ipcon_nl_unicast(struct sk_buff *skb, struct genl_info *info)
 		err = -ENOENT;
 	}
 	ipcon_peer_put(to);
+	return err;
+}
+
+int ipcon_nl_unicast(struct sk_buff *skb, struct genl_info *info)
+{
+	struct net *net = genl_info_net(info);
+	struct ipcon_peer *from;
+	int err;
+
+	from = ipcon_sender_get(ipcon_net(net), info);
+	if (!from)
+		return -ENOTCONN;
+	err = ipcon_unicast(net, from, info);
+	err = ipcon_request_done(net, from, info, err);
 	ipcon_peer_put(from);
 	return err;
 }
@@ -258,16 +370,14 @@ static int ipcon_multicast_reply(struct sk_buff *reply, struct genl_info *info,
 	return genlmsg_reply(reply, info);
 }
 
-int ipcon_nl_multicast(struct sk_buff *skb, struct genl_info *info)
+static int ipcon_multicast(struct net *net, struct ipcon_peer *owner,
+			   struct genl_info *info)
 {
-	struct net *net = genl_info_net(info);
-	struct ipcon_net *inet = ipcon_net(net);
 	struct nlattr *group_attr = info->attrs[IPCON_A_GROUP_NAME];
 	struct nlattr *payload = info->attrs[IPCON_A_PAYLOAD];
 	bool sync = nla_get_flag(info->attrs[IPCON_A_SYNC]);
 	struct sk_buff *shared, *reply = NULL;
 	struct ipcon_group *group = NULL;
-	struct ipcon_peer *owner;
 	struct ipcon_stamp stamp;
 	struct ipcon_msg_desc desc = {
 		.cmd = IPCON_CMD_MULTICAST,
@@ -286,12 +396,6 @@ int ipcon_nl_multicast(struct sk_buff *skb, struct genl_info *info)
 	}
 
 	rcu_read_lock();
-	owner = ipcon_peer_by_port_rcu(inet, info->snd_portid);
-	if (!owner) {
-		rcu_read_unlock();
-		NL_SET_ERR_MSG(info->extack, "socket is not a registered peer");
-		return -ENOTCONN;
-	}
 	group = ipcon_group_find_rcu(owner, nla_data(group_attr));
 	if (!group || !refcount_inc_not_zero(&group->ref)) {
 		rcu_read_unlock();
@@ -352,5 +456,26 @@ out_put:
 		}
 		return ipcon_multicast_reply(reply, info, delivered, dropped);
 	}
+	return err;
+}
+
+int ipcon_nl_multicast(struct sk_buff *skb, struct genl_info *info)
+{
+	struct net *net = genl_info_net(info);
+	struct ipcon_peer *owner;
+	int err;
+
+	/* A posted request has no reply to carry the fan-out report. */
+	if (info->attrs[IPCON_A_TICKET] && info->attrs[IPCON_A_SYNC]) {
+		NL_SET_ERR_MSG_ATTR(info->extack, info->attrs[IPCON_A_SYNC],
+				    "sync cannot be combined with ticket");
+		return -EINVAL;
+	}
+	owner = ipcon_sender_get(ipcon_net(net), info);
+	if (!owner)
+		return -ENOTCONN;
+	err = ipcon_multicast(net, owner, info);
+	err = ipcon_request_done(net, owner, info, err);
+	ipcon_peer_put(owner);
 	return err;
 }

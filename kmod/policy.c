@@ -32,6 +32,7 @@ static const struct nla_policy ipcon_unicast_policy[IPCON_A_MAX + 1] = {
 	[IPCON_A_PEER_NAME] = { .type = NLA_NUL_STRING, .len = IPCON_MAX_NAME_LEN - 1 },
 	[IPCON_A_PORT] = { .type = NLA_U32 },
 	[IPCON_A_PAYLOAD] = { .type = NLA_BINARY },
+	[IPCON_A_TICKET] = { .type = NLA_U32 },
 };
 
 static const struct nla_policy ipcon_group_register_policy[IPCON_A_MAX + 1] = {
@@ -68,6 +69,7 @@ static const struct nla_policy ipcon_multicast_policy[IPCON_A_MAX + 1] = {
 	[IPCON_A_GROUP_NAME] = { .type = NLA_NUL_STRING, .len = IPCON_MAX_NAME_LEN - 1 },
 	[IPCON_A_PAYLOAD] = { .type = NLA_BINARY },
 	[IPCON_A_SYNC] = { .type = NLA_FLAG },
+	[IPCON_A_TICKET] = { .type = NLA_U32 },
 };
 
 /*

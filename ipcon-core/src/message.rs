@@ -1,11 +1,15 @@
 //! [`Message`]: a received message in a fixed-capacity buffer that a receive fills in place.
-use heapless::Vec;
+use heapless::{String, Vec};
 
 use crate::error::WireError;
 use crate::kevent::Kevent;
 use crate::name::Name;
 use crate::spec::MAX_PAYLOAD_LEN;
-use crate::wire::ipcon::Delivery;
+use crate::wire::ipcon::{Delivery, PeerRef};
+
+/// Room for the module's explanation of a failed posted send; its texts are shorter, a
+/// longer one is cut at a character boundary.
+pub const MAX_ERROR_MSG_LEN: usize = 128;
 
 /// What a received message is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -17,6 +21,8 @@ pub enum MessageKind {
     Group,
     /// A kernel event.
     Kevent,
+    /// A posted send of this peer failed; see [`Message::ticket`] and [`Message::errno`].
+    SendFailed,
 }
 
 /// A received message with room for `N` payload bytes (default: the protocol maximum).
@@ -34,6 +40,10 @@ pub struct Message<const N: usize = MAX_PAYLOAD_LEN> {
     missed: u32,
     replayed: bool,
     kevent: Option<Kevent>,
+    ticket: u32,
+    errno: u32,
+    target: Option<PeerRef>,
+    error_msg: String<MAX_ERROR_MSG_LEN>,
 }
 
 impl<const N: usize> Default for Message<N> {
@@ -56,6 +66,10 @@ impl<const N: usize> Message<N> {
             missed: 0,
             replayed: false,
             kevent: None,
+            ticket: 0,
+            errno: 0,
+            target: None,
+            error_msg: String::new(),
         }
     }
 
@@ -71,6 +85,10 @@ impl<const N: usize> Message<N> {
         self.missed = 0;
         self.replayed = false;
         self.kevent = None;
+        self.ticket = 0;
+        self.errno = 0;
+        self.target = None;
+        self.error_msg.clear();
     }
 
     /// Copies a parsed delivery in. A payload larger than `N` is
@@ -92,6 +110,20 @@ impl<const N: usize> Message<N> {
             Delivery::Kevent(e) => {
                 self.kind = MessageKind::Kevent;
                 self.kevent = Some(*e);
+                return Ok(());
+            }
+            Delivery::SendFailed(f) => {
+                self.kind = MessageKind::SendFailed;
+                self.ticket = f.ticket;
+                self.errno = f.errno;
+                self.target = f.peer;
+                self.group = f.group;
+                self.missed = f.missed;
+                for c in f.message.unwrap_or_default().chars() {
+                    if self.error_msg.push(c).is_err() {
+                        break;
+                    }
+                }
                 return Ok(());
             }
         };
@@ -154,6 +186,28 @@ impl<const N: usize> Message<N> {
     /// The kernel event, for [`MessageKind::Kevent`].
     pub fn kevent(&self) -> Option<&Kevent> {
         self.kevent.as_ref()
+    }
+
+    /// The ticket of the failed posted send, for [`MessageKind::SendFailed`] (0 otherwise).
+    pub fn ticket(&self) -> u32 {
+        self.ticket
+    }
+
+    /// The positive errno of the failed posted send, for [`MessageKind::SendFailed`] (0
+    /// otherwise).
+    pub fn errno(&self) -> u32 {
+        self.errno
+    }
+
+    /// The module's explanation of the failure (empty if it gave none).
+    pub fn error_message(&self) -> &str {
+        &self.error_msg
+    }
+
+    /// The destination peer of the failed posted unicast, as the request gave it (its
+    /// group is [`Message::group`]).
+    pub fn target(&self) -> Option<&PeerRef> {
+        self.target.as_ref()
     }
 }
 

@@ -243,7 +243,8 @@ pub enum Attr {
     /// Marks a group message delivered as a replay of the last message.
     Replayed,
     /// In a delivery: how many messages for this peer were dropped because
-    /// its receive queue was full since its previous delivery.
+    /// its receive queue was full since its previous delivery, failure
+    /// notices (send-failed) that could not be queued included.
     Missed,
     /// In a sync multicast reply, subscribers the message was queued to.
     Delivered,
@@ -272,13 +273,22 @@ pub enum Attr {
     LastMsgLen,
     /// Alignment padding for 64-bit attributes.
     Pad,
+    /// Chosen by the sender of a unicast or multicast request to post it:
+    /// the request wants no ACK, and a failure comes back as a send-failed
+    /// message carrying the same ticket. Not allowed together with sync.
+    Ticket,
+    /// In send-failed, the positive errno the request failed with.
+    Errno,
+    /// In send-failed, the module's explanation of the failure (the text an
+    /// extended ACK would have carried), when it has one.
+    ErrorMsg,
     /// An attribute number this version of the protocol does not know.
     Unknown(u16),
 }
 
 impl Attr {
     /// Every value this version of the protocol knows, in wire order.
-    pub const ALL: [Attr; 26] = [
+    pub const ALL: [Attr; 29] = [
         Self::PeerName,
         Self::GroupName,
         Self::Payload,
@@ -305,6 +315,9 @@ impl Attr {
         Self::Groups,
         Self::LastMsgLen,
         Self::Pad,
+        Self::Ticket,
+        Self::Errno,
+        Self::ErrorMsg,
     ];
 
     /// The value of a wire number.
@@ -336,6 +349,9 @@ impl Attr {
             24 => Self::Groups,
             25 => Self::LastMsgLen,
             26 => Self::Pad,
+            27 => Self::Ticket,
+            28 => Self::Errno,
+            29 => Self::ErrorMsg,
             other => Self::Unknown(other),
         }
     }
@@ -369,6 +385,9 @@ impl Attr {
             Self::Groups => 24,
             Self::LastMsgLen => 25,
             Self::Pad => 26,
+            Self::Ticket => 27,
+            Self::Errno => 28,
+            Self::ErrorMsg => 29,
             Self::Unknown(other) => other,
         }
     }
@@ -388,7 +407,7 @@ impl From<Attr> for u16 {
 
 impl Attr {
     /// The highest attribute number.
-    pub const MAX: u16 = 26;
+    pub const MAX: u16 = 29;
 
     /// How the value is encoded (`None` for an unknown attribute).
     pub const fn value_type(self) -> Option<AttrType> {
@@ -419,6 +438,9 @@ impl Attr {
             Self::Groups => Some(AttrType::U32),
             Self::LastMsgLen => Some(AttrType::U32),
             Self::Pad => Some(AttrType::Pad),
+            Self::Ticket => Some(AttrType::U32),
+            Self::Errno => Some(AttrType::U32),
+            Self::ErrorMsg => Some(AttrType::String),
             Self::Unknown(_) => None,
         }
     }
@@ -462,7 +484,8 @@ pub enum Command {
     /// Send payload to the peer named peer-name (or at port). Delivered to the
     /// receiver with the same command, stamped with the sender. Errors: ENOENT
     /// no such peer, EAGAIN receiver queue full, EMSGSIZE payload too big,
-    /// ENOTCONN sender not registered.
+    /// ENOTCONN sender not registered. With ticket the request is posted:
+    /// errors other than ENOTCONN and policy errors come back as send-failed.
     Unicast,
     /// Register a group owned by the sender, with optional access control.
     /// Errors: EEXIST, EINVAL, ENOSPC groups-per-peer limit.
@@ -481,17 +504,24 @@ pub enum Command {
     /// Publish payload to the sender's group group-name: stored as the
     /// group's last message and queued to every subscriber. With sync the
     /// reply says how many subscribers got it and how many were full.
-    /// Delivered with the same command.
+    /// Delivered with the same command. With ticket the request is posted
+    /// (see unicast); ticket with sync is EINVAL.
     Multicast,
     /// A kernel event, sent on the multicast group ipcon_kevent.
     Kevent,
+    /// A posted request (one with ticket) of this peer failed inside the
+    /// module: queued to the sender's data socket before its sendmsg returns,
+    /// instead of an error ACK. Carries the request's ticket, the errno, the
+    /// module's text when there is one, the target as the request gave it
+    /// (peer-name or port, group-name) and, like every delivery, missed.
+    SendFailed,
     /// A command number this version of the protocol does not know.
     Unknown(u8),
 }
 
 impl Command {
     /// Every value this version of the protocol knows, in wire order.
-    pub const ALL: [Command; 12] = [
+    pub const ALL: [Command; 13] = [
         Self::PeerRegister,
         Self::PeerAttach,
         Self::PeerUnregister,
@@ -504,6 +534,7 @@ impl Command {
         Self::GroupGet,
         Self::Multicast,
         Self::Kevent,
+        Self::SendFailed,
     ];
 
     /// The value of a wire number.
@@ -521,6 +552,7 @@ impl Command {
             10 => Self::GroupGet,
             11 => Self::Multicast,
             12 => Self::Kevent,
+            13 => Self::SendFailed,
             other => Self::Unknown(other),
         }
     }
@@ -540,6 +572,7 @@ impl Command {
             Self::GroupGet => 10,
             Self::Multicast => 11,
             Self::Kevent => 12,
+            Self::SendFailed => 13,
             Self::Unknown(other) => other,
         }
     }
@@ -559,7 +592,7 @@ impl From<Command> for u8 {
 
 impl Command {
     /// The highest command number.
-    pub const MAX: u8 = 12;
+    pub const MAX: u8 = 13;
 
     /// Attributes of the request (do).
     pub const fn request_attrs(self) -> &'static [Attr] {
@@ -567,13 +600,13 @@ impl Command {
             Self::PeerRegister => &[Attr::PeerName],
             Self::PeerAttach => &[Attr::Cookie],
             Self::PeerGet => &[Attr::PeerName, Attr::Port],
-            Self::Unicast => &[Attr::PeerName, Attr::Port, Attr::Payload],
+            Self::Unicast => &[Attr::PeerName, Attr::Port, Attr::Payload, Attr::Ticket],
             Self::GroupRegister => &[Attr::GroupName, Attr::Access, Attr::Gid],
             Self::GroupUnregister => &[Attr::GroupName],
             Self::GroupJoin => &[Attr::PeerName, Attr::GroupName, Attr::RcvLastMsg],
             Self::GroupLeave => &[Attr::PeerName, Attr::GroupName],
             Self::GroupGet => &[Attr::PeerName, Attr::GroupName],
-            Self::Multicast => &[Attr::GroupName, Attr::Payload, Attr::Sync],
+            Self::Multicast => &[Attr::GroupName, Attr::Payload, Attr::Sync, Attr::Ticket],
             _ => &[],
         }
     }
@@ -675,6 +708,15 @@ impl Command {
                 Attr::PeerFlags,
                 Attr::GroupName,
                 Attr::Reason,
+            ],
+            Self::SendFailed => &[
+                Attr::Ticket,
+                Attr::Errno,
+                Attr::ErrorMsg,
+                Attr::PeerName,
+                Attr::Port,
+                Attr::GroupName,
+                Attr::Missed,
             ],
             _ => &[],
         }

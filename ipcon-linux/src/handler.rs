@@ -2,6 +2,7 @@
 //! its control socket (requests).
 
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use ipcon_core::spec::MAX_PAYLOAD_LEN;
@@ -13,7 +14,7 @@ use crate::channel::Channel;
 use crate::control::{open_request_socket, Control};
 use crate::error::{Error, ErrorKind, Result};
 use crate::info::{GroupInfo, JoinAccess, PeerInfo};
-use crate::message::Message;
+use crate::message::{Message, Ticket};
 use crate::receiver::Receiver;
 use crate::socket::{NetlinkSocket, Wait};
 use crate::sys::NetlinkOption;
@@ -122,6 +123,8 @@ pub struct Handler {
     data: Receiver,
     control: Control,
     name: Option<Name>,
+    /// The last ticket handed out by a posted send.
+    last_ticket: AtomicU32,
 }
 
 impl Handler {
@@ -173,6 +176,7 @@ impl Handler {
             data,
             control,
             name: options.name,
+            last_ticket: AtomicU32::new(0),
         })
     }
 
@@ -313,6 +317,79 @@ impl Handler {
             },
         )?;
         report.ok_or_else(|| Error::protocol("send multicast"))
+    }
+
+    /// Posts `payload` to the peer named `peer`: ONE system call on the data
+    /// socket, no waiting for the kernel's verdict. Success produces nothing;
+    /// if the message was not queued (no such peer, its queue is full, the
+    /// payload is too big, ...), a [`MessageKind::SendFailed`](crate::MessageKind::SendFailed)
+    /// message with the returned ticket arrives on this handler's receive
+    /// side, queued before this call returns, so it precedes anything
+    /// received afterwards. [`Message::send_error`] says why, as
+    /// [`send_unicast`](Self::send_unicast) would have. A notice that cannot
+    /// be queued (this peer's own queue is full) shows as `missed` in the
+    /// next message instead: never lost silently.
+    ///
+    /// `Err` only when nothing was sent (a bad name, a payload over the
+    /// protocol maximum, a failed `sendmsg`). No heap allocation; may be
+    /// called while another thread blocks in [`receive`](Self::receive).
+    pub fn post_unicast(&self, peer: &str, payload: &[u8]) -> Result<Ticket> {
+        let peer = Name::new(peer)?;
+        self.post_unicast_ref(PeerRef::Name(peer), payload)
+    }
+
+    /// [`post_unicast`](Self::post_unicast) to the peer at `port`.
+    pub fn post_unicast_to_port(&self, port: u32, payload: &[u8]) -> Result<Ticket> {
+        self.post_unicast_ref(PeerRef::Port(port), payload)
+    }
+
+    fn post_unicast_ref(&self, to: PeerRef, payload: &[u8]) -> Result<Ticket> {
+        const OPERATION: &str = "post unicast";
+        check_payload(OPERATION, payload)?;
+        let ticket = self.next_ticket();
+        self.data.post(
+            OPERATION,
+            &Request::PostUnicast {
+                to,
+                payload,
+                ticket: ticket.get(),
+            },
+        )?;
+        Ok(ticket)
+    }
+
+    /// Posts `payload` to this peer's group `group`: ONE system call, no
+    /// waiting (see [`post_unicast`](Self::post_unicast)). Full subscriber
+    /// queues are not failures (the subscribers learn them as `missed`); a
+    /// missing group or a too big payload comes back as a
+    /// [`MessageKind::SendFailed`](crate::MessageKind::SendFailed) message.
+    pub fn post_multicast(&self, group: &str, payload: &[u8]) -> Result<Ticket> {
+        const OPERATION: &str = "post multicast";
+        let group = Name::new(group)?;
+        check_payload(OPERATION, payload)?;
+        let ticket = self.next_ticket();
+        self.data.post(
+            OPERATION,
+            &Request::PostMulticast {
+                group,
+                payload,
+                ticket: ticket.get(),
+            },
+        )?;
+        Ok(ticket)
+    }
+
+    /// The next ticket: nonzero, counting up and wrapping.
+    fn next_ticket(&self) -> Ticket {
+        loop {
+            let ticket = self
+                .last_ticket
+                .fetch_add(1, Ordering::Relaxed)
+                .wrapping_add(1);
+            if ticket != 0 {
+                return Ticket::new(ticket);
+            }
+        }
     }
 
     /// Sends every message of `batch` with ONE system call and waits for the

@@ -59,7 +59,7 @@ pub use info::{GroupInfo, JoinAccess, PeerInfo};
 pub use ipcon_core;
 pub use ipcon_core::spec::{MAX_NAME_LEN, MAX_PAYLOAD_LEN};
 pub use ipcon_core::{GroupAccess, Name, PeerFlags, RemoveReason};
-pub use message::{Kevent, Message, MessageKind, PeerRef, Sender};
+pub use message::{Kevent, Message, MessageKind, PeerRef, Sender, Ticket};
 pub use monitor::KeventMonitor;
 pub use socket::Wait;
 #[cfg(feature = "tokio")]

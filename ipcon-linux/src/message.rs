@@ -1,5 +1,6 @@
-//! What a receive fills in: a peer's unicast, a group message or a kernel
-//! event, in a fixed-size buffer the caller owns and reuses.
+//! What a receive fills in: a peer's unicast, a group message, a kernel
+//! event or the failure of a posted send, in a fixed-size buffer the caller
+//! owns and reuses.
 //!
 //! The storage and the parsing are `ipcon-core`'s ([`ipcon_core::Message`]);
 //! this layer adds what a receiver on Linux learns besides (lost kernel
@@ -9,6 +10,8 @@ use std::fmt;
 
 use ipcon_core::wire::ipcon::Delivery;
 use ipcon_core::{KeventKind, Name, PeerFlags, PeerIdentity, RemoveReason, WireError};
+
+use crate::error::{Error, ErrorKind};
 
 /// What a received [`Message`] is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -22,6 +25,33 @@ pub enum MessageKind {
     Group,
     /// A kernel event; see [`Message::kevent`].
     Kevent,
+    /// A posted send of this peer failed: see [`Message::ticket`] and
+    /// [`Message::send_error`].
+    SendFailed,
+}
+
+/// Names one posted send ([`Handler::post_unicast`](crate::Handler::post_unicast)
+/// and friends); a [`MessageKind::SendFailed`] message carries the ticket of
+/// the send that failed. Tickets of one handler count up from 1 and wrap,
+/// skipping 0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Ticket(u32);
+
+impl Ticket {
+    pub(crate) fn new(raw: u32) -> Self {
+        Self(raw)
+    }
+
+    /// The ticket's number, as carried on the wire.
+    pub fn get(self) -> u32 {
+        self.0
+    }
+}
+
+impl fmt::Display for Ticket {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "#{}", self.0)
+    }
 }
 
 /// Who sent a message, as stamped by the kernel.
@@ -296,6 +326,45 @@ impl Message {
         self.kevents_missed
     }
 
+    /// The ticket of the posted send that failed, for
+    /// [`MessageKind::SendFailed`].
+    pub fn ticket(&self) -> Option<Ticket> {
+        (self.kind == MessageKind::SendFailed).then(|| Ticket(self.inner.ticket()))
+    }
+
+    /// Why the posted send failed, for [`MessageKind::SendFailed`]: the
+    /// error its waiting counterpart ([`send_unicast`](crate::Handler::send_unicast),
+    /// [`send_multicast`](crate::Handler::send_multicast)) would have
+    /// returned, e.g. [`ErrorKind::QueueFull`], [`ErrorKind::NotFound`] or
+    /// [`ErrorKind::TooBig`], with the kernel's text. The failed destination
+    /// is [`group`](Self::group) for a multicast, and
+    /// `as_core().target()` for a unicast.
+    pub fn send_error(&self) -> Option<Error> {
+        if self.kind != MessageKind::SendFailed {
+            return None;
+        }
+        let operation = if self.inner.group().is_some() {
+            "post multicast"
+        } else if self.inner.target().is_some() {
+            "post unicast"
+        } else {
+            // An error ACK: refused before the module saw its destination.
+            "post"
+        };
+        let errno = i32::try_from(self.inner.errno()).unwrap_or(i32::MAX);
+        let mut error = Error::from_errno(operation, errno);
+        // A posted send never waits, so EAGAIN can only mean a full
+        // receiver queue.
+        if errno == libc::EAGAIN {
+            error = error.with_kind(ErrorKind::QueueFull);
+        }
+        let text = self.inner.error_message();
+        if !text.is_empty() {
+            error = error.with_kernel_message(text);
+        }
+        Some(error)
+    }
+
     /// The message as `ipcon-core` holds it.
     pub fn as_core(&self) -> &ipcon_core::Message {
         &self.inner
@@ -315,6 +384,7 @@ impl Message {
         self.kind = match self.inner.kind() {
             ipcon_core::MessageKind::Unicast => MessageKind::Unicast,
             ipcon_core::MessageKind::Group => MessageKind::Group,
+            ipcon_core::MessageKind::SendFailed => MessageKind::SendFailed,
             ipcon_core::MessageKind::Kevent => {
                 let event = self.inner.kevent().and_then(Kevent::from_core);
                 let Some(event) = event else {
@@ -342,6 +412,8 @@ impl fmt::Debug for Message {
             .field("replayed", &self.is_replay())
             .field("kevent", &self.kevent)
             .field("kevents_missed", &self.kevents_missed)
+            .field("ticket", &self.ticket())
+            .field("send_error", &self.send_error())
             .field("len", &self.payload().len())
             .finish_non_exhaustive()
     }

@@ -1,11 +1,12 @@
-//! The receiving side: the data socket, its sanity checks and counters.
+//! The receiving side: the data socket, its sanity checks and counters, and
+//! the posted sends that go out on it (so that their failures come back on it).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
 use ipcon_core::spec::MAX_PAYLOAD_LEN;
-use ipcon_core::wire::ipcon::{parse_incoming, Delivery, Incoming};
+use ipcon_core::wire::ipcon::{parse_incoming, Delivery, Incoming, Request, SendFailure};
 use ipcon_core::wire::netlink::Messages;
 use ipcon_core::KeventSeq;
 
@@ -17,6 +18,10 @@ use crate::sys::RECVMMSG_MAX;
 /// Receive buffer on the stack: one delivery is a full payload plus two
 /// names and a few numbers, well under this.
 const DELIVERY_BUF_LEN: usize = MAX_PAYLOAD_LEN + 512;
+
+/// Buffer on the stack for one posted request: a full payload, a name and a
+/// few numbers with their headers.
+const POST_BUF_LEN: usize = MAX_PAYLOAD_LEN + 128;
 
 /// Datagrams one `recvmmsg` of [`Receiver::receive_many`] takes: its
 /// buffers are on the stack (40 KiB).
@@ -47,6 +52,21 @@ impl Receiver {
 
     pub fn socket(&self) -> &NetlinkSocket {
         &self.socket
+    }
+
+    /// Sends a posted request (one with a ticket, asking for no ACK) on the
+    /// data socket with one system call: its failure, if any, is queued to
+    /// this socket before the call returns (a send-failed delivery, or an
+    /// error ACK with the ticket as its sequence number). No heap allocation.
+    pub fn post(&self, operation: &'static str, request: &Request<'_>) -> Result<()> {
+        let seq = request.ticket().unwrap_or(0);
+        let mut buf = [0u8; POST_BUF_LEN];
+        let len = request
+            .emit(&request.header(self.family, seq, 0), &mut buf)
+            .map_err(|_| Error::new(operation, crate::ErrorKind::TooBig))?;
+        self.socket
+            .send(&buf[..len])
+            .map_err(|e| Error::from_io(operation, &e))
     }
 
     /// Forgets the last kernel event seen (on a new subscription).
@@ -163,6 +183,18 @@ impl Receiver {
             };
             let delivery = match parse_incoming(&packet, self.family) {
                 Ok(Incoming::Delivery(delivery)) => delivery,
+                // Only posted requests are sent on the data socket once it
+                // is registered: an error ACK on it is one of them refused
+                // before the module could send a notice (a policy error, or
+                // the peer is gone), and its sequence number is the ticket.
+                Ok(Incoming::Error { seq, errno, ext }) => Delivery::SendFailed(SendFailure {
+                    ticket: seq,
+                    errno: u32::try_from(errno).unwrap_or(0),
+                    message: ext.message,
+                    peer: None,
+                    group: None,
+                    missed: 0,
+                }),
                 Ok(_) => continue,
                 Err(_e) => {
                     self.malformed.fetch_add(1, Ordering::Relaxed);

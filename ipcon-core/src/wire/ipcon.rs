@@ -109,6 +109,7 @@ impl<'a> AttrTable<'a> {
 #[derive(Debug, Clone, Copy)]
 enum Value<'v> {
     Name(&'v Name),
+    Str(&'v str),
     Bytes(&'v [u8]),
     U32(u32),
     U64(u64),
@@ -119,6 +120,7 @@ impl Value<'_> {
     fn size(&self) -> usize {
         attr_size(match self {
             Value::Name(n) => n.len() + 1,
+            Value::Str(s) => s.len() + 1,
             Value::Bytes(b) => b.len(),
             Value::U32(_) => 4,
             Value::U64(_) => 8,
@@ -130,6 +132,7 @@ impl Value<'_> {
         let kind = attr.to_raw();
         match *self {
             Value::Name(n) => w.put_cstr(kind, n.as_bytes()),
+            Value::Str(s) => w.put_cstr(kind, s.as_bytes()),
             Value::Bytes(b) => w.put_bytes(kind, b),
             Value::U32(v) => w.put_u32(kind, v),
             Value::U64(v) => w.put_u64(kind, v),
@@ -310,12 +313,42 @@ pub enum Request<'a> {
         /// Ask for a [`MulticastOutcome`] reply.
         sync: bool,
     },
+    /// [`Request::Unicast`], posted: sent without `NLM_F_ACK`; success produces nothing,
+    /// a failure comes back to the sender's data socket as a [`SendFailure`] carrying
+    /// `ticket` (see `docs/protocol.md`, "Posted sends").
+    PostUnicast {
+        /// Destination.
+        to: PeerRef,
+        /// Payload, at most [`MAX_PAYLOAD_LEN`] bytes.
+        payload: &'a [u8],
+        /// Chosen by the sender, echoed in the failure notice.
+        ticket: u32,
+    },
+    /// [`Request::Multicast`] without `sync`, posted (see [`Request::PostUnicast`]).
+    PostMulticast {
+        /// The group's name.
+        group: Name,
+        /// Payload, at most [`MAX_PAYLOAD_LEN`] bytes.
+        payload: &'a [u8],
+        /// Chosen by the sender, echoed in the failure notice.
+        ticket: u32,
+    },
 }
 
 impl Request<'_> {
     /// Whether this is a dump request.
     pub fn is_dump(&self) -> bool {
         matches!(self, Request::PeerDump | Request::GroupDump { .. })
+    }
+
+    /// The ticket of a posted request (one the kernel answers only if it fails).
+    pub fn ticket(&self) -> Option<u32> {
+        match *self {
+            Request::PostUnicast { ticket, .. } | Request::PostMulticast { ticket, .. } => {
+                Some(ticket)
+            }
+            _ => None,
+        }
     }
 
     /// Whether the kernel answers with a reply message before its ACK (or, for a dump, with
@@ -332,9 +365,13 @@ impl Request<'_> {
         )
     }
 
-    /// The netlink header for this request: type `family_id`, `REQUEST | ACK` (`| DUMP`).
+    /// The netlink header for this request: type `family_id`, `REQUEST | ACK` (`| DUMP`);
+    /// a posted request asks for no ACK (`REQUEST` only).
     pub fn header(&self, family_id: u16, seq: u32, port_id: u32) -> NetlinkHeaderRepr {
-        let mut flags = NetlinkFlags::REQUEST | NetlinkFlags::ACK;
+        let mut flags = NetlinkFlags::REQUEST;
+        if self.ticket().is_none() {
+            flags |= NetlinkFlags::ACK;
+        }
         if self.is_dump() {
             flags |= NetlinkFlags::DUMP;
         }
@@ -355,7 +392,11 @@ impl Request<'_> {
     /// returning the number of bytes written. A payload over [`MAX_PAYLOAD_LEN`] is
     /// [`WireError::PayloadTooLarge`].
     pub fn emit(&self, hdr: &NetlinkHeaderRepr, buf: &mut [u8]) -> Result<usize, WireError> {
-        if let Request::Unicast { payload, .. } | Request::Multicast { payload, .. } = self {
+        if let Request::Unicast { payload, .. }
+        | Request::Multicast { payload, .. }
+        | Request::PostUnicast { payload, .. }
+        | Request::PostMulticast { payload, .. } = self
+        {
             if payload.len() > MAX_PAYLOAD_LEN {
                 return Err(WireError::PayloadTooLarge);
             }
@@ -382,9 +423,16 @@ impl<'a> Request<'a> {
             Command::PeerGet => Request::PeerGet {
                 peer: PeerRef::parse(&t)?,
             },
-            Command::Unicast => Request::Unicast {
-                to: PeerRef::parse(&t)?,
-                payload: t.payload()?,
+            Command::Unicast => match t.u32(Attr::Ticket)? {
+                Some(ticket) => Request::PostUnicast {
+                    to: PeerRef::parse(&t)?,
+                    payload: t.payload()?,
+                    ticket,
+                },
+                None => Request::Unicast {
+                    to: PeerRef::parse(&t)?,
+                    payload: t.payload()?,
+                },
             },
             Command::GroupRegister => Request::GroupRegister {
                 group: t.req_name(Attr::GroupName)?,
@@ -410,12 +458,25 @@ impl<'a> Request<'a> {
                 owner: t.req_name(Attr::PeerName)?,
                 group: t.req_name(Attr::GroupName)?,
             },
-            Command::Multicast => Request::Multicast {
-                group: t.req_name(Attr::GroupName)?,
-                payload: t.payload()?,
-                sync: t.flag(Attr::Sync),
+            Command::Multicast => match t.u32(Attr::Ticket)? {
+                // The kernel refuses the combination (no reply to report in).
+                Some(_) if t.flag(Attr::Sync) => {
+                    return Err(WireError::BadAttribute(Attr::Sync.to_raw()))
+                }
+                Some(ticket) => Request::PostMulticast {
+                    group: t.req_name(Attr::GroupName)?,
+                    payload: t.payload()?,
+                    ticket,
+                },
+                None => Request::Multicast {
+                    group: t.req_name(Attr::GroupName)?,
+                    payload: t.payload()?,
+                    sync: t.flag(Attr::Sync),
+                },
             },
-            Command::Kevent | Command::Unknown(_) => return Err(WireError::UnexpectedCommand(cmd)),
+            Command::Kevent | Command::SendFailed | Command::Unknown(_) => {
+                return Err(WireError::UnexpectedCommand(cmd))
+            }
         })
     }
 }
@@ -427,13 +488,13 @@ impl Body for Request<'_> {
             Request::PeerAttach { .. } => Command::PeerAttach,
             Request::PeerUnregister => Command::PeerUnregister,
             Request::PeerGet { .. } | Request::PeerDump => Command::PeerGet,
-            Request::Unicast { .. } => Command::Unicast,
+            Request::Unicast { .. } | Request::PostUnicast { .. } => Command::Unicast,
             Request::GroupRegister { .. } => Command::GroupRegister,
             Request::GroupUnregister { .. } => Command::GroupUnregister,
             Request::GroupJoin { .. } => Command::GroupJoin,
             Request::GroupLeave { .. } => Command::GroupLeave,
             Request::GroupGet { .. } | Request::GroupDump { .. } => Command::GroupGet,
-            Request::Multicast { .. } => Command::Multicast,
+            Request::Multicast { .. } | Request::PostMulticast { .. } => Command::Multicast,
         }
     }
 
@@ -494,6 +555,24 @@ impl Body for Request<'_> {
                 if *sync {
                     f(Attr::Sync, Value::Flag)?;
                 }
+            }
+            Request::PostUnicast {
+                to,
+                payload,
+                ticket,
+            } => {
+                to.visit(f)?;
+                f(Attr::Payload, Value::Bytes(payload))?;
+                f(Attr::Ticket, Value::U32(*ticket))?;
+            }
+            Request::PostMulticast {
+                group,
+                payload,
+                ticket,
+            } => {
+                f(Attr::GroupName, Value::Name(group))?;
+                f(Attr::Payload, Value::Bytes(payload))?;
+                f(Attr::Ticket, Value::U32(*ticket))?;
             }
         }
         Ok(())
@@ -971,7 +1050,80 @@ impl Body for KeventMessage<'_> {
     }
 }
 
+/// The kernel's notice that a posted request of this peer failed (`send-failed`), queued
+/// to its data socket instead of an error ACK.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SendFailure<'a> {
+    /// The ticket of the failed request.
+    pub ticket: u32,
+    /// The positive errno it failed with.
+    pub errno: u32,
+    /// The module's explanation (the extended-ACK text), if any: the valid UTF-8 prefix.
+    pub message: Option<&'a str>,
+    /// The destination peer as the request gave it (unicast).
+    pub peer: Option<PeerRef>,
+    /// The group as the request gave it (multicast).
+    pub group: Option<Name>,
+    /// Messages for this peer dropped since its previous delivery.
+    pub missed: u32,
+}
+
+impl<'a> SendFailure<'a> {
+    fn parse(t: &AttrTable<'a>) -> Result<Self, WireError> {
+        let peer = match (t.name(Attr::PeerName)?, t.u32(Attr::Port)?) {
+            (Some(name), _) => Some(PeerRef::Name(name)),
+            (None, Some(port)) => Some(PeerRef::Port(port)),
+            (None, None) => None,
+        };
+        Ok(Self {
+            ticket: t.req_u32(Attr::Ticket)?,
+            errno: t.req_u32(Attr::Errno)?,
+            message: t
+                .get(Attr::ErrorMsg)
+                .map(|a| utf8_prefix(a.as_cstr_bytes())),
+            peer,
+            group: t.name(Attr::GroupName)?,
+            missed: t.u32(Attr::Missed)?.unwrap_or(0),
+        })
+    }
+}
+
+/// The longest valid UTF-8 prefix of `bytes` (a damaged text is cut, not refused).
+fn utf8_prefix(bytes: &[u8]) -> &str {
+    match core::str::from_utf8(bytes) {
+        Ok(s) => s,
+        Err(e) => core::str::from_utf8(&bytes[..e.valid_up_to()]).unwrap_or_default(),
+    }
+}
+
+impl Body for SendFailure<'_> {
+    fn command(&self) -> Command {
+        Command::SendFailed
+    }
+    fn visit(
+        &self,
+        f: &mut dyn FnMut(Attr, Value<'_>) -> Result<(), WireError>,
+    ) -> Result<(), WireError> {
+        f(Attr::Ticket, Value::U32(self.ticket))?;
+        f(Attr::Errno, Value::U32(self.errno))?;
+        if let Some(m) = self.message {
+            f(Attr::ErrorMsg, Value::Str(m))?;
+        }
+        if let Some(p) = &self.peer {
+            p.visit(f)?;
+        }
+        if let Some(g) = &self.group {
+            f(Attr::GroupName, Value::Name(g))?;
+        }
+        if self.missed != 0 {
+            f(Attr::Missed, Value::U32(self.missed))?;
+        }
+        Ok(())
+    }
+}
+
 emit_methods!(
+    SendFailure,
     PeerRegistered,
     PeerInfo,
     GroupInfo,
@@ -990,6 +1142,8 @@ pub enum Delivery<'a> {
     Group(GroupDelivery<'a>),
     /// A kernel event.
     Kevent(Kevent),
+    /// A posted request of this peer failed.
+    SendFailed(SendFailure<'a>),
 }
 
 impl Delivery<'_> {
@@ -999,6 +1153,7 @@ impl Delivery<'_> {
             Delivery::Unicast(d) => d.buffer_len(),
             Delivery::Group(d) => d.buffer_len(),
             Delivery::Kevent(e) => KeventMessage::new(*e).buffer_len(),
+            Delivery::SendFailed(f) => f.buffer_len(),
         }
     }
 
@@ -1008,6 +1163,7 @@ impl Delivery<'_> {
             Delivery::Unicast(d) => d.emit(hdr, buf),
             Delivery::Group(d) => d.emit(hdr, buf),
             Delivery::Kevent(e) => KeventMessage::new(*e).emit(hdr, buf),
+            Delivery::SendFailed(f) => f.emit(hdr, buf),
         }
     }
 }
@@ -1112,6 +1268,9 @@ pub fn parse_incoming<'a>(
         Command::Kevent => Ok(Incoming::Delivery(Delivery::Kevent(KeventMessage::parse(
             &t,
         )?))),
+        Command::SendFailed => Ok(Incoming::Delivery(Delivery::SendFailed(
+            SendFailure::parse(&t)?,
+        ))),
         _ => Err(WireError::UnexpectedCommand(cmd)),
     }
 }
