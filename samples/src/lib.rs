@@ -100,6 +100,7 @@ pub fn peer_label(name: Option<&Name>, port: u32) -> String {
 /// - unicast: `from NAME pid=P uid=U: TEXT` (NAME is `port:N` if anonymous)
 /// - group: `group OWNER/GROUP pid=P uid=U [replayed] [missed=N]: TEXT`
 /// - kernel event: `kevent #N ...` (see [`Kevent`]'s `Display`).
+/// - failure of a posted send: `send #T failed: ERROR`.
 pub fn message_line(msg: &Message) -> String {
     let s = msg.sender();
     let sender = peer_label(s.name.as_ref(), s.port);
@@ -113,6 +114,12 @@ pub fn message_line(msg: &Message) -> String {
         ),
         MessageKind::Kevent => return msg.kevent().map(Kevent::to_string).unwrap_or_default(),
         MessageKind::Empty => return "empty".to_owned(),
+        MessageKind::SendFailed => {
+            return match (msg.ticket(), msg.send_error()) {
+                (Some(ticket), Some(err)) => format!("send {ticket} failed: {err}"),
+                _ => "send failed".to_owned(),
+            }
+        }
     };
     if msg.is_replay() {
         line.push_str(" replayed");
