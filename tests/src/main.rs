@@ -23,6 +23,7 @@ mod limits;
 mod netns;
 mod noalloc;
 mod overrun;
+mod posted;
 mod protocol;
 mod rawnl;
 mod roles;
@@ -53,6 +54,7 @@ fn all_tests() -> Vec<Test> {
     tests.extend_from_slice(dumps::TESTS);
     tests.extend_from_slice(noalloc::TESTS);
     tests.extend_from_slice(batch::TESTS);
+    tests.extend_from_slice(posted::TESTS);
     tests.extend_from_slice(samples::TESTS);
     tests.extend_from_slice(fuzz::TESTS);
     tests.extend_from_slice(unload::TESTS);
