@@ -449,6 +449,45 @@ mod tests {
         assert!(err.errno().is_some(), "{err}");
     }
 
+    #[test]
+    fn an_unanswered_request_times_out_and_is_forgotten() {
+        let mut ch = Channel::new(NetlinkSocket::open().unwrap(), Duration::from_millis(50));
+        // Tracked but never sent: nothing will answer it.
+        let seq = ch.begin("wait for nothing", false).unwrap();
+        let start = std::time::Instant::now();
+        let err = ch
+            .await_completion("wait for nothing", seq, 0x7ff0, |_| Ok(()))
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Timeout);
+        assert!(start.elapsed() >= Duration::from_millis(50));
+        assert!(ch.tracker.is_empty());
+        // The channel still works afterwards.
+        assert_eq!(ch.lookup_family("nlctrl").unwrap().id, GENL_ID_CTRL);
+    }
+
+    #[test]
+    fn requests_encode_the_same_into_a_used_buffer() {
+        use ipcon_core::wire::ipcon::PeerRef;
+        use ipcon_core::Name;
+        // The channel encodes every request into one buffer it never clears:
+        // a request after a longer one must not carry the older bytes (odd
+        // lengths here, so the padding is written too).
+        let long = Request::Unicast {
+            to: PeerRef::Name(Name::new("a-longer-peer-name").unwrap()),
+            payload: &[0xa5; 999],
+        };
+        let short = Request::Unicast {
+            to: PeerRef::Name(Name::new("b").unwrap()),
+            payload: b"xyz",
+        };
+        let mut used = vec![0xffu8; REQUEST_BUF_LEN];
+        long.emit(&long.header(0x20, 1, 7), &mut used).unwrap();
+        let used_len = short.emit(&short.header(0x20, 2, 7), &mut used).unwrap();
+        let mut clean = vec![0u8; REQUEST_BUF_LEN];
+        let clean_len = short.emit(&short.header(0x20, 2, 7), &mut clean).unwrap();
+        assert_eq!(used[..used_len], clean[..clean_len]);
+    }
+
     /// An `NLMSG_ERROR` answer as the kernel sends it to a request socket
     /// (capped, with the extended-ACK text): `errno` 0 is an ACK.
     fn answer(seq: u32, errno: i32, text: Option<&'static str>) -> Vec<u8> {

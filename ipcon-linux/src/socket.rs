@@ -305,6 +305,40 @@ mod tests {
     }
 
     #[test]
+    fn a_deadline_starts_on_the_first_wait() {
+        let mut deadline = Deadline::after(Duration::from_millis(200));
+        assert!(deadline.at.is_none());
+        assert_eq!(deadline.left(), Duration::from_millis(200));
+        assert!(deadline.at.is_some());
+        std::thread::sleep(Duration::from_millis(20));
+        let left = deadline.left();
+        assert!(left <= Duration::from_millis(180), "{left:?}");
+    }
+
+    #[test]
+    fn a_queued_datagram_is_taken_without_waiting_or_reading_the_clock() {
+        let receiver = NetlinkSocket::open().unwrap();
+        let sender = NetlinkSocket::open().unwrap();
+        if !send_foreign(&sender, &receiver, 24) {
+            return;
+        }
+        let mut buf = [0u8; 64];
+        // No time at all: still taken, as it is already there.
+        let mut deadline = Deadline::after(Duration::ZERO);
+        let got = receiver.recv_before(&mut buf, &mut deadline).unwrap();
+        assert_eq!((got.len, got.source_port), (24, sender.port()));
+        assert!(deadline.at.is_none());
+        let err = receiver.recv_before(&mut buf, &mut deadline).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::TimedOut);
+        // Likewise with a time limit through `recv`.
+        assert!(send_foreign(&sender, &receiver, 100));
+        let got = receiver
+            .recv(&mut buf, Wait::Timeout(Duration::ZERO))
+            .unwrap();
+        assert_eq!((got.len, got.truncated), (64, true));
+    }
+
+    #[test]
     fn recv_many_takes_several_datagrams_with_their_sources() {
         let receiver = NetlinkSocket::open().unwrap();
         let sender = NetlinkSocket::open().unwrap();
