@@ -261,6 +261,50 @@ mod tests {
     }
 
     #[test]
+    fn send_failures_fill_and_clear() {
+        use crate::wire::ipcon::SendFailure;
+        let mut m: Message<4> = Message::new();
+        let long = "x".repeat(MAX_ERROR_MSG_LEN + 10);
+        let f = SendFailure {
+            ticket: 9,
+            errno: 11,
+            message: Some(&long),
+            peer: Some(PeerRef::Name(Name::new("nobody").unwrap())),
+            group: None,
+            missed: 3,
+        };
+        m.fill(&Delivery::SendFailed(f)).unwrap();
+        assert_eq!(m.kind(), MessageKind::SendFailed);
+        assert_eq!((m.ticket(), m.errno(), m.missed()), (9, 11, 3));
+        assert_eq!(m.error_message(), &long[..MAX_ERROR_MSG_LEN]);
+        assert_eq!(m.target(), f.peer.as_ref());
+        assert!(m.payload().is_empty() && m.sender().is_none() && m.group().is_none());
+        let g = SendFailure {
+            message: None,
+            peer: None,
+            group: Some(Name::new("grp").unwrap()),
+            ..f
+        };
+        m.fill(&Delivery::SendFailed(g)).unwrap();
+        assert_eq!(m.error_message(), "");
+        assert_eq!(m.group().unwrap(), "grp");
+        assert!(m.target().is_none());
+        let u = UnicastDelivery {
+            sender: Sender {
+                name: None,
+                port: 1,
+                pid: 0,
+                uid: 0,
+            },
+            payload: b"ok",
+            missed: 0,
+        };
+        m.fill(&Delivery::Unicast(u)).unwrap();
+        assert_eq!((m.ticket(), m.errno(), m.error_message()), (0, 0, ""));
+        assert!(m.group().is_none());
+    }
+
+    #[test]
     fn too_large_payload_is_an_error() {
         let mut m: Message<2> = Message::new();
         let u = UnicastDelivery {

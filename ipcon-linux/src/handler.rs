@@ -379,17 +379,8 @@ impl Handler {
         Ok(ticket)
     }
 
-    /// The next ticket: nonzero, counting up and wrapping.
     fn next_ticket(&self) -> Ticket {
-        loop {
-            let ticket = self
-                .last_ticket
-                .fetch_add(1, Ordering::Relaxed)
-                .wrapping_add(1);
-            if ticket != 0 {
-                return Ticket::new(ticket);
-            }
-        }
+        next_ticket(&self.last_ticket)
     }
 
     /// Sends every message of `batch` with ONE system call and waits for the
@@ -551,6 +542,16 @@ pub(crate) fn join_kevents(data: &NetlinkSocket, group: u32) -> Result<()> {
         .map_err(|e| Error::from_io("subscribe kernel events", &e))
 }
 
+/// The ticket after `last`'s: nonzero, counting up and wrapping.
+fn next_ticket(last: &AtomicU32) -> Ticket {
+    loop {
+        let ticket = last.fetch_add(1, Ordering::Relaxed).wrapping_add(1);
+        if ticket != 0 {
+            return Ticket::new(ticket);
+        }
+    }
+}
+
 fn check_payload(operation: &'static str, payload: &[u8]) -> Result<()> {
     if payload.len() > MAX_PAYLOAD_LEN {
         return Err(Error::new(operation, ErrorKind::TooBig));
@@ -609,6 +610,16 @@ mod tests {
         let err = Handler::new("host_test").unwrap_err();
         assert_eq!(err.kind(), ErrorKind::ModuleNotLoaded);
         assert!(err.to_string().contains("try: modprobe ipcon"), "{err}");
+    }
+
+    #[test]
+    fn tickets_count_up_and_skip_zero_when_wrapping() {
+        let last = AtomicU32::new(0);
+        assert_eq!(next_ticket(&last).get(), 1);
+        assert_eq!(next_ticket(&last).get(), 2);
+        let last = AtomicU32::new(u32::MAX - 1);
+        assert_eq!(next_ticket(&last).get(), u32::MAX);
+        assert_eq!(next_ticket(&last).get(), 1);
     }
 
     #[test]

@@ -321,6 +321,71 @@ mod tests {
     }
 
     #[test]
+    fn failure_notices_and_error_acks_become_send_failed_messages() {
+        use crate::ErrorKind;
+        use ipcon_core::wire::ack::{ErrorRepr, ExtAck};
+        use ipcon_core::wire::ipcon::PeerRef;
+
+        let receiver = Receiver::new(NetlinkSocket::open().unwrap(), 0x20);
+        let hdr = NetlinkHeaderRepr {
+            message_type: 0x20,
+            flags: NetlinkFlags::empty(),
+            seq: 5,
+            port_id: 0,
+        };
+        let notice = Delivery::SendFailed(SendFailure {
+            ticket: 5,
+            errno: libc::EAGAIN as u32,
+            message: Some("receiver queue is full"),
+            peer: Some(PeerRef::Port(77)),
+            group: None,
+            missed: 1,
+        });
+        let mut buf = [0u8; 256];
+        let len = notice.emit(&hdr, &mut buf).unwrap();
+        let mut msg = Message::new();
+        assert_eq!(receiver.take_delivery(&buf[..len], &mut msg), Some(0));
+        assert_eq!(msg.kind(), MessageKind::SendFailed);
+        assert_eq!(msg.ticket().map(|t| t.get()), Some(5));
+        assert_eq!(msg.missed(), 1);
+        let err = msg.send_error().unwrap();
+        assert_eq!(err.kind(), ErrorKind::QueueFull);
+        assert_eq!(err.errno(), Some(libc::EAGAIN));
+        assert_eq!(err.operation(), "post unicast");
+        assert_eq!(err.kernel_message(), Some("receiver queue is full"));
+
+        // A posted request refused before the module saw it: an error ACK
+        // whose sequence number is the ticket.
+        let ack = ErrorRepr {
+            error: -libc::EINVAL,
+            request: NetlinkHeaderRepr {
+                message_type: 0x20,
+                flags: NetlinkFlags::REQUEST,
+                seq: 6,
+                port_id: 99,
+            },
+            ext: ExtAck {
+                message: Some("Unknown attribute type"),
+                offset: None,
+                missing_type: None,
+            },
+        };
+        let len = ack.emit(&mut buf).unwrap();
+        assert_eq!(receiver.take_delivery(&buf[..len], &mut msg), Some(0));
+        assert_eq!(msg.kind(), MessageKind::SendFailed);
+        assert_eq!(msg.ticket().map(|t| t.get()), Some(6));
+        let err = msg.send_error().unwrap();
+        assert_eq!(err.errno(), Some(libc::EINVAL));
+        assert_eq!(err.operation(), "post");
+        assert_eq!(err.kernel_message(), Some("Unknown attribute type"));
+        assert!(msg.as_core().target().is_none() && msg.group().is_none());
+        // A plain ACK is no message.
+        let ack = ErrorRepr { error: 0, ..ack };
+        let len = ack.emit(&mut buf).unwrap();
+        assert_eq!(receiver.take_delivery(&buf[..len], &mut msg), None);
+    }
+
+    #[test]
     fn receive_many_drops_and_counts_foreign_datagrams() {
         let receiver = Receiver::new(NetlinkSocket::open().unwrap(), 0x20);
         let sender = NetlinkSocket::open().unwrap();

@@ -1595,6 +1595,11 @@ mod tests {
                     to: PeerRef::Port(1),
                     payload,
                 },
+                Request::PostUnicast {
+                    to: PeerRef::Port(1),
+                    payload,
+                    ticket: 1,
+                },
             ],
             &[Request::GroupRegister {
                 group: n,
@@ -1610,11 +1615,18 @@ mod tests {
             &[Request::GroupLeave { owner: n, group: n }],
             &[Request::GroupGet { owner: n, group: n }],
             &[Request::GroupDump { owner: Some(n) }],
-            &[Request::Multicast {
-                group: n,
-                payload,
-                sync: true,
-            }],
+            &[
+                Request::Multicast {
+                    group: n,
+                    payload,
+                    sync: true,
+                },
+                Request::PostMulticast {
+                    group: n,
+                    payload,
+                    ticket: 1,
+                },
+            ],
         ];
         for variants in requests {
             let mut union: heapless::Vec<Attr, 32> = heapless::Vec::new();
@@ -1719,5 +1731,229 @@ mod tests {
             }
         }
         assert!(same_set(&union, Command::Kevent.event_attrs()), "{union:?}");
+        // Failure notices: the union over a unicast's and a multicast's.
+        let mut union: heapless::Vec<Attr, 32> = heapless::Vec::new();
+        for failure in [
+            failure(Some(PeerRef::Name(n)), None),
+            failure(Some(PeerRef::Port(1)), Some(n)),
+        ] {
+            for a in emitted(&failure) {
+                if !union.contains(&a) {
+                    union.push(a).unwrap();
+                }
+            }
+        }
+        assert!(
+            same_set(&union, Command::SendFailed.event_attrs()),
+            "{union:?}"
+        );
+    }
+
+    fn failure(peer: Option<PeerRef>, group: Option<Name>) -> SendFailure<'static> {
+        SendFailure {
+            ticket: 0xfeed_0001,
+            errno: 11,
+            message: Some("receiver queue is full"),
+            peer,
+            group,
+            missed: 2,
+        }
+    }
+
+    #[test]
+    fn posted_requests_ask_for_no_ack_and_round_trip() {
+        let n = name("srv");
+        for req in [
+            Request::PostUnicast {
+                to: PeerRef::Name(n),
+                payload: b"abc",
+                ticket: 42,
+            },
+            Request::PostUnicast {
+                to: PeerRef::Port(9),
+                payload: b"",
+                ticket: u32::MAX,
+            },
+            Request::PostMulticast {
+                group: n,
+                payload: b"xyz",
+                ticket: 1,
+            },
+        ] {
+            let hdr = req.header(FAMILY, req.ticket().unwrap(), 0);
+            assert_eq!(hdr.flags, NetlinkFlags::REQUEST, "{req:?}");
+            assert!(!req.expects_reply());
+            let mut buf = [0u8; 128];
+            let len = req.emit(&hdr, &mut buf).unwrap();
+            assert_eq!(len, req.buffer_len());
+            let p = NetlinkPacket::new_checked(&buf[..len]).unwrap();
+            assert_eq!(Request::parse(&p), Ok(req));
+        }
+        // Waiting requests keep their ACK and have no ticket.
+        let req = Request::Unicast {
+            to: PeerRef::Port(9),
+            payload: b"",
+        };
+        assert_eq!(req.ticket(), None);
+        assert!(req.header(FAMILY, 1, 0).flags.contains(NetlinkFlags::ACK));
+        let big = [0u8; MAX_PAYLOAD_LEN + 1];
+        let req = Request::PostMulticast {
+            group: n,
+            payload: &big,
+            ticket: 3,
+        };
+        let mut buf = [0u8; 4096];
+        assert_eq!(
+            req.emit(&req.header(FAMILY, 3, 0), &mut buf),
+            Err(WireError::PayloadTooLarge)
+        );
+    }
+
+    #[test]
+    fn ticket_with_sync_does_not_parse() {
+        let req = Request::Multicast {
+            group: name("g"),
+            payload: b"p",
+            sync: true,
+        };
+        let mut buf = [0u8; 128];
+        let len = req.emit(&req.header(FAMILY, 1, 0), &mut buf).unwrap();
+        let extra = attr_size(4);
+        AttrWriter::new(&mut buf[len..len + extra])
+            .put_u32(Attr::Ticket.to_raw(), 5)
+            .unwrap();
+        let total = len + extra;
+        buf[..4].copy_from_slice(&(total as u32).to_ne_bytes());
+        let p = NetlinkPacket::new_checked(&buf[..total]).unwrap();
+        assert_eq!(
+            Request::parse(&p),
+            Err(WireError::BadAttribute(Attr::Sync.to_raw()))
+        );
+    }
+
+    #[test]
+    fn send_failures_round_trip() {
+        let hdr = NetlinkHeaderRepr {
+            message_type: FAMILY,
+            flags: NetlinkFlags::empty(),
+            seq: 0xfeed_0001,
+            port_id: 0,
+        };
+        for f in [
+            failure(Some(PeerRef::Name(name("nobody"))), None),
+            failure(Some(PeerRef::Port(77)), None),
+            SendFailure {
+                message: None,
+                missed: 0,
+                ..failure(None, Some(name("grp")))
+            },
+        ] {
+            round_trip_incoming(
+                hdr,
+                |b| Delivery::SendFailed(f).emit(&hdr, b).unwrap(),
+                Incoming::Delivery(Delivery::SendFailed(f)),
+            );
+            assert_eq!(Delivery::SendFailed(f).buffer_len(), f.buffer_len());
+        }
+    }
+
+    /// A notice written attribute by attribute, as the kernel could send it.
+    fn notice(attrs: impl FnOnce(&mut AttrWriter<'_>), buf: &mut [u8]) -> usize {
+        let mut w = AttrWriter::new(&mut buf[20..]);
+        attrs(&mut w);
+        let total = 20 + w.len();
+        NetlinkHeaderRepr {
+            message_type: FAMILY,
+            flags: NetlinkFlags::empty(),
+            seq: 0,
+            port_id: 0,
+        }
+        .emit(total - 16, buf)
+        .unwrap();
+        GenlHeaderRepr {
+            command: Command::SendFailed.to_raw(),
+            version: 1,
+        }
+        .emit(&mut buf[16..])
+        .unwrap();
+        total
+    }
+
+    #[test]
+    fn send_failures_skip_unknown_attributes_and_refuse_missing_ones() {
+        let mut buf = [0u8; 128];
+        let len = notice(
+            |w| {
+                w.put_u32(Attr::Ticket.to_raw(), 7).unwrap();
+                w.put_bytes(200, b"from a newer module").unwrap();
+                w.put_u32(Attr::Errno.to_raw(), 2).unwrap();
+                // A damaged text keeps its valid UTF-8 prefix.
+                w.put_cstr(Attr::ErrorMsg.to_raw(), b"no such\xff peer")
+                    .unwrap();
+            },
+            &mut buf,
+        );
+        let p = NetlinkPacket::new_checked(&buf[..len]).unwrap();
+        let want = SendFailure {
+            ticket: 7,
+            errno: 2,
+            message: Some("no such"),
+            peer: None,
+            group: None,
+            missed: 0,
+        };
+        assert_eq!(
+            parse_incoming(&p, FAMILY),
+            Ok(Incoming::Delivery(Delivery::SendFailed(want)))
+        );
+
+        let len = notice(|w| w.put_u32(Attr::Ticket.to_raw(), 7).unwrap(), &mut buf);
+        let p = NetlinkPacket::new_checked(&buf[..len]).unwrap();
+        assert_eq!(
+            parse_incoming(&p, FAMILY),
+            Err(WireError::MissingAttribute(Attr::Errno.to_raw()))
+        );
+        let len = notice(
+            |w| {
+                w.put_u32(Attr::Ticket.to_raw(), 7).unwrap();
+                w.put_u16(Attr::Errno.to_raw(), 2).unwrap();
+            },
+            &mut buf,
+        );
+        let p = NetlinkPacket::new_checked(&buf[..len]).unwrap();
+        assert_eq!(
+            parse_incoming(&p, FAMILY),
+            Err(WireError::BadAttribute(Attr::Errno.to_raw()))
+        );
+    }
+
+    #[test]
+    fn truncated_send_failures_never_parse() {
+        let f = failure(Some(PeerRef::Name(name("nobody"))), Some(name("g")));
+        let hdr = NetlinkHeaderRepr {
+            message_type: FAMILY,
+            flags: NetlinkFlags::empty(),
+            seq: 0,
+            port_id: 0,
+        };
+        let mut buf = [0u8; 256];
+        let len = f.emit(&hdr, &mut buf).unwrap();
+        // Cut anywhere inside the attributes, with the length fixed up to match: the
+        // parse fails or yields a notice, never panics, never reads past the cut.
+        for cut in 20..len {
+            let mut short = [0u8; 256];
+            short[..cut].copy_from_slice(&buf[..cut]);
+            short[..4].copy_from_slice(&(cut as u32).to_ne_bytes());
+            let Ok(p) = NetlinkPacket::new_checked(&short[..cut]) else {
+                continue;
+            };
+            match parse_incoming(&p, FAMILY) {
+                Ok(Incoming::Delivery(Delivery::SendFailed(got))) => {
+                    assert_eq!((got.ticket, got.errno), (f.ticket, f.errno));
+                }
+                Ok(other) => panic!("cut at {cut}: {other:?}"),
+                Err(_) => {}
+            }
+        }
     }
 }
