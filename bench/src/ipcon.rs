@@ -1,8 +1,13 @@
-//! ipcon through ipcon-linux: the per-message API ([`Handler`]) and the
-//! batch API ([`Batch`], [`Handler::receive_many`]).
+//! ipcon through ipcon-linux: the per-message API ([`Handler`]), the
+//! batch API ([`Batch`], [`Handler::receive_many`]) and posted sends
+//! ([`Handler::post_unicast`] and friends: no wait for the kernel's
+//! verdict, a failure comes back later as a [`MessageKind::SendFailed`]
+//! message).
+
+use std::collections::HashMap;
 
 use ipcon_linux::{
-    Batch, ErrorKind, Handler, HandlerOptions, Message, MessageKind, Wait, MAX_BATCH_BYTES,
+    Batch, ErrorKind, Handler, HandlerOptions, Message, MessageKind, Ticket, Wait, MAX_BATCH_BYTES,
     MAX_BATCH_MESSAGES,
 };
 
@@ -140,6 +145,95 @@ impl Publish for IpconBatchSender {
             }
             full.push(failure.index);
         }
+        Ok(())
+    }
+
+    fn finish(&mut self, marker: &[u8]) -> Result<()> {
+        IpconSender::finish_to(&self.handler, &self.target, marker)
+    }
+}
+
+/// What a [`MessageKind::SendFailed`] notice says: the ticket of the
+/// posted send that failed, and whether it failed only because the
+/// receiver's queue was full (worth sending again).
+fn failed_post(notice: &Message) -> Result<(Ticket, bool)> {
+    // A notice that could not be queued shows as `missed` on the next one:
+    // a failure nobody can send again.
+    if notice.missed() != 0 {
+        bail!("{} failure notices of posted sends lost", notice.missed());
+    }
+    let (Some(ticket), Some(error)) = (notice.ticket(), notice.send_error()) else {
+        bail!("a send-failed notice without its ticket or error");
+    };
+    Ok((ticket, error.kind() == ErrorKind::QueueFull))
+}
+
+/// Sends a stream with one [`Handler::post_unicast`] or
+/// [`Handler::post_multicast`] per message (one system call, no ACK).
+/// The notices of failed posts are collected at each pause of the stream
+/// (they are queued before the post returns): a unicast that found the
+/// queue full is sent again, any other failure fails the measurement (a
+/// subscriber's full queue is not a failure of a multicast: it is the
+/// subscriber's `missed`).
+#[derive(Debug)]
+pub struct IpconPostSender {
+    handler: Handler,
+    target: Target,
+    /// The sequence number each posted message carries, by ticket, since
+    /// the last collection.
+    posted: HashMap<Ticket, u64>,
+    notice: Message,
+}
+
+impl IpconPostSender {
+    /// A posting sender to `target` (see [`IpconSender::new`]).
+    pub fn new(handler: Handler, target: Target) -> Self {
+        Self {
+            handler,
+            target,
+            posted: HashMap::new(),
+            notice: Message::new(),
+        }
+    }
+}
+
+impl Publish for IpconPostSender {
+    fn send(&mut self, payloads: &[u8], size: usize, _full: &mut Vec<usize>) -> Result<()> {
+        for p in payloads.chunks(size) {
+            let ticket = match &self.target {
+                Target::Peer(to) => self.handler.post_unicast(to, p),
+                Target::Group { group, .. } => self.handler.post_multicast(group, p),
+            }
+            .context("post")?;
+            let seq = payload::seq_of(p).context("post")?;
+            self.posted.insert(ticket, seq);
+        }
+        Ok(())
+    }
+
+    fn collect_failed(&mut self, seqs: &mut Vec<u64>) -> Result<()> {
+        loop {
+            match self.handler.try_receive(&mut self.notice) {
+                Ok(()) => {}
+                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                Err(e) => bail!("receive the notices of posted sends: {e}"),
+            }
+            if self.notice.kind() != MessageKind::SendFailed {
+                bail!("unexpected {:?} message at the sender", self.notice.kind());
+            }
+            let (ticket, queue_full) = failed_post(&self.notice)?;
+            let error = self.notice.send_error().map(|e| e.to_string());
+            let Some(seq) = self.posted.remove(&ticket) else {
+                bail!("a notice for ticket {ticket}, which was not posted since the last pause");
+            };
+            if !queue_full || matches!(self.target, Target::Group { .. }) {
+                bail!("posted message {seq}: {}", error.unwrap_or_default());
+            }
+            seqs.push(seq);
+        }
+        // Every notice of the posts so far was queued before its post
+        // returned, and all were read: the rest were queued.
+        self.posted.clear();
         Ok(())
     }
 
@@ -294,5 +388,123 @@ impl Respond for IpconServer {
             .send_unicast_to_port(self.msg.sender().port, self.msg.payload())
             .context("answer")?;
         Ok(payload::seq_of(self.msg.payload()))
+    }
+}
+
+/// The client of round trips with posted sends: post the request to the
+/// server by name, receive the answer (a full server queue comes back as a
+/// notice first: the request is posted again).
+#[derive(Debug)]
+pub struct IpconPostClient {
+    handler: Handler,
+    server: String,
+    msg: Message,
+}
+
+impl IpconPostClient {
+    /// An anonymous client of the server named `server`.
+    pub fn open(server: &str) -> Result<Self> {
+        Ok(Self {
+            handler: Handler::anonymous().context("register the client")?,
+            server: server.to_string(),
+            msg: Message::new(),
+        })
+    }
+}
+
+impl Request for IpconPostClient {
+    fn round_trip(&mut self, request: &[u8], reply: &mut [u8]) -> Result<usize> {
+        self.handler
+            .post_unicast(&self.server, request)
+            .context("post the request")?;
+        loop {
+            self.handler
+                .receive(&mut self.msg)
+                .context("receive the answer")?;
+            match self.msg.kind() {
+                MessageKind::Unicast => break,
+                MessageKind::SendFailed => {
+                    let (_, queue_full) = failed_post(&self.msg)?;
+                    if !queue_full {
+                        bail!(
+                            "post the request: {}",
+                            self.msg
+                                .send_error()
+                                .map(|e| e.to_string())
+                                .unwrap_or_default()
+                        );
+                    }
+                    back_off();
+                    self.handler
+                        .post_unicast(&self.server, request)
+                        .context("post the request again")?;
+                }
+                other => bail!("unexpected {other:?} message at the client"),
+            }
+        }
+        let answer = self.msg.payload();
+        let len = answer.len().min(reply.len());
+        reply[..len].copy_from_slice(&answer[..len]);
+        Ok(answer.len())
+    }
+}
+
+/// The server of round trips with posted answers to the sender's port.
+#[derive(Debug)]
+pub struct IpconPostServer {
+    handler: Handler,
+    msg: Message,
+    /// The last answer and where it went, to post again if the client's
+    /// queue was full.
+    answer: Vec<u8>,
+    client: u32,
+}
+
+impl IpconPostServer {
+    /// Registers the server as `name`.
+    pub fn open(name: &str) -> Result<Self> {
+        Ok(Self {
+            handler: Handler::new(name).context("register the server")?,
+            msg: Message::new(),
+            answer: Vec::new(),
+            client: 0,
+        })
+    }
+}
+
+impl Respond for IpconPostServer {
+    fn serve_one(&mut self) -> Result<Option<u64>> {
+        loop {
+            self.handler
+                .receive(&mut self.msg)
+                .context("receive a request")?;
+            match self.msg.kind() {
+                MessageKind::Unicast => break,
+                MessageKind::SendFailed => {
+                    let (_, queue_full) = failed_post(&self.msg)?;
+                    if !queue_full {
+                        bail!(
+                            "post the answer: {}",
+                            self.msg
+                                .send_error()
+                                .map(|e| e.to_string())
+                                .unwrap_or_default()
+                        );
+                    }
+                    back_off();
+                    self.handler
+                        .post_unicast_to_port(self.client, &self.answer)
+                        .context("post the answer again")?;
+                }
+                other => bail!("unexpected {other:?} message at the server"),
+            }
+        }
+        self.answer.clear();
+        self.answer.extend_from_slice(self.msg.payload());
+        self.client = self.msg.sender().port;
+        self.handler
+            .post_unicast_to_port(self.client, &self.answer)
+            .context("post the answer")?;
+        Ok(payload::seq_of(&self.answer))
     }
 }

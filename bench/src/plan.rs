@@ -134,16 +134,23 @@ fn impls(shape: Shape) -> &'static [Impl] {
         Shape::Unicast => &[
             Impl::Ipcon,
             Impl::IpconBatch,
+            Impl::IpconPost,
             Impl::RawNetlink,
             Impl::UdsSeqpacket,
         ],
         Shape::Rtt => &[
             Impl::Ipcon,
+            Impl::IpconPost,
             Impl::RawNetlink,
             Impl::UdsSeqpacket,
             Impl::Pipe,
         ],
-        Shape::Fanout => &[Impl::Ipcon, Impl::IpconBatch, Impl::UdsSeqpacket],
+        Shape::Fanout => &[
+            Impl::Ipcon,
+            Impl::IpconBatch,
+            Impl::IpconPost,
+            Impl::UdsSeqpacket,
+        ],
     }
 }
 
@@ -362,32 +369,36 @@ mod tests {
             [
                 "unicast 64 1 ipcon",
                 "unicast 64 1 ipcon-batch",
+                "unicast 64 1 ipcon-post",
                 "unicast 64 1 raw-netlink",
                 "unicast 64 1 uds-seqpacket",
                 "unicast 2048 1 ipcon",
                 "unicast 2048 1 ipcon-batch",
+                "unicast 2048 1 ipcon-post",
                 "unicast 2048 1 raw-netlink",
                 "unicast 2048 1 uds-seqpacket",
                 "rtt 64 1 ipcon",
+                "rtt 64 1 ipcon-post",
                 "rtt 64 1 raw-netlink",
                 "rtt 64 1 uds-seqpacket",
                 "rtt 64 1 pipe",
             ]
         );
-        assert_eq!(odd[4].1.count, counts.unicast_large);
-        assert_eq!(odd[8].1.warmup, counts.rtt_warmup);
+        assert_eq!(odd[5].1.count, counts.unicast_large);
+        assert_eq!(odd[10].1.warmup, counts.rtt_warmup);
         let even = schedule(&[Shape::Fanout], &counts, 2);
-        assert_eq!(even.len(), SUBSCRIBERS.len() * 3);
+        assert_eq!(even.len(), SUBSCRIBERS.len() * 4);
         assert_eq!(
-            label(&even[..3]),
+            label(&even[..4]),
             [
                 "fanout 64 1 uds-seqpacket",
+                "fanout 64 1 ipcon-post",
                 "fanout 64 1 ipcon-batch",
                 "fanout 64 1 ipcon",
             ]
         );
-        assert_eq!(even[3].1.subscribers, 4);
-        assert_eq!(even[3].1.count, counts.fanout_messages(4));
+        assert_eq!(even[4].1.subscribers, 4);
+        assert_eq!(even[4].1.count, counts.fanout_messages(4));
     }
 
     #[test]

@@ -5,8 +5,8 @@
 use crate::error::{bail, Context, Error, Result};
 use crate::handshake::{await_go, say, Fields, Line};
 use crate::ipcon::{
-    IpconBatchReceiver, IpconBatchSender, IpconClient, IpconReceiver, IpconSender, IpconServer,
-    Target,
+    IpconBatchReceiver, IpconBatchSender, IpconClient, IpconPostClient, IpconPostSender,
+    IpconPostServer, IpconReceiver, IpconSender, IpconServer, Target,
 };
 use crate::raw_netlink::{RawClient, RawReceiver, RawSender, RawServer};
 use crate::sched::voluntary_switches;
@@ -21,6 +21,8 @@ pub enum Impl {
     Ipcon,
     /// ipcon-linux's batch API.
     IpconBatch,
+    /// ipcon-linux's posted sends (no wait for the kernel's verdict).
+    IpconPost,
     /// Hand-written netlink system calls against the module.
     RawNetlink,
     /// Unix domain sockets, `SOCK_SEQPACKET`.
@@ -31,9 +33,10 @@ pub enum Impl {
 
 impl Impl {
     /// Every implementation, in report order.
-    pub const ALL: [Impl; 5] = [
+    pub const ALL: [Impl; 6] = [
         Impl::Ipcon,
         Impl::IpconBatch,
+        Impl::IpconPost,
         Impl::RawNetlink,
         Impl::UdsSeqpacket,
         Impl::Pipe,
@@ -44,6 +47,7 @@ impl Impl {
         match self {
             Impl::Ipcon => "ipcon",
             Impl::IpconBatch => "ipcon-batch",
+            Impl::IpconPost => "ipcon-post",
             Impl::RawNetlink => "raw-netlink",
             Impl::UdsSeqpacket => "uds-seqpacket",
             Impl::Pipe => "pipe",
@@ -243,6 +247,7 @@ pub fn run(args: &RoleArgs) -> Result<()> {
         Role::Client => {
             let mut client: Box<dyn rtt::Request> = match args.imp {
                 Impl::Ipcon => Box::new(IpconClient::open(&args.receiver_name())?),
+                Impl::IpconPost => Box::new(IpconPostClient::open(&args.receiver_name())?),
                 Impl::RawNetlink => Box::new(RawClient::open(&args.receiver_name())?),
                 Impl::UdsSeqpacket => Box::new(UdsClient::connect(&args.socket_name())?),
                 Impl::Pipe => Box::new(pipe::PipeClient::start(
@@ -262,6 +267,7 @@ pub fn run(args: &RoleArgs) -> Result<()> {
         Role::Server => {
             let mut server: Box<dyn rtt::Respond> = match args.imp {
                 Impl::Ipcon => Box::new(IpconServer::open(&args.receiver_name())?),
+                Impl::IpconPost => Box::new(IpconPostServer::open(&args.receiver_name())?),
                 Impl::RawNetlink => Box::new(RawServer::open(&args.receiver_name())?),
                 Impl::UdsSeqpacket => Box::new(UdsServer::listen(&args.socket_name())?),
                 Impl::Pipe | Impl::IpconBatch => bail!("{} has no server role", args.imp.name()),
@@ -298,6 +304,7 @@ fn open_sender(args: &RoleArgs) -> Result<Box<dyn Publish>> {
     Ok(match (args.imp, fanout) {
         (Impl::Ipcon, _) => Box::new(IpconSender::new(handler()?, target())),
         (Impl::IpconBatch, _) => Box::new(IpconBatchSender::new(handler()?, target())),
+        (Impl::IpconPost, _) => Box::new(IpconPostSender::new(handler()?, target())),
         (Impl::RawNetlink, false) => Box::new(RawSender::open(&args.receiver_name())?),
         (Impl::UdsSeqpacket, false) => {
             Box::new(UdsSender::Unicast(uds::connect_to(&args.socket_name())?))
@@ -323,7 +330,8 @@ fn open_receiver(args: &RoleArgs) -> Result<Box<dyn Consume>> {
         }
     };
     Ok(match (args.imp, fanout) {
-        (Impl::Ipcon, _) => Box::new(IpconReceiver::new(handler()?)),
+        // Posting changes the sender only: its receivers are ipcon's.
+        (Impl::Ipcon | Impl::IpconPost, _) => Box::new(IpconReceiver::new(handler()?)),
         (Impl::IpconBatch, _) => Box::new(IpconBatchReceiver::new(handler()?)),
         (Impl::RawNetlink, false) => Box::new(RawReceiver::open(&args.receiver_name())?),
         (Impl::UdsSeqpacket, false) => Box::new(UdsReceiver::Listening(uds::listen_on(
