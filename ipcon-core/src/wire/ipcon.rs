@@ -8,8 +8,10 @@
 //!
 //! Framing rules the kernel and this crate share (see `docs/protocol.md`): a reply carries
 //! the command of its request; deliveries are sent with the commands `unicast`, `multicast`
-//! (always with a `payload` attribute, possibly empty) and `kevent`; a sync multicast reply
-//! is a `multicast` message without `payload`. Unknown attributes and `pad` are skipped.
+//! (always with a `payload` attribute, possibly empty), `kevent` and `send-failed` (the
+//! failure of a posted request: one with a `ticket`, sent without `NLM_F_ACK`); a sync
+//! multicast reply is a `multicast` message without `payload`. Unknown attributes and `pad`
+//! are skipped.
 use crate::error::WireError;
 use crate::kevent::{Kevent, KeventKind, PeerIdentity};
 use crate::name::Name;
