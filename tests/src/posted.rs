@@ -9,7 +9,9 @@ use std::time::{Duration, Instant};
 use ipcon_linux::ipcon_core::wire::ipcon::PeerRef as WirePeerRef;
 use ipcon_linux::{ErrorKind, Handler, HandlerOptions, Message, MessageKind, Ticket};
 
-use crate::common::{expect_silence, receive, receive_kind, QUIET, SOON};
+use crate::common::{
+    expect_error, expect_silence, module_param, receive, receive_kind, QUIET, SOON,
+};
 use crate::harness::{note, Context, Test, TestResult};
 use crate::limits::raw_request;
 use crate::rawnl::{attr, cmd, RawSocket};
@@ -27,6 +29,8 @@ pub const TESTS: &[Test] = &[
         notice_lost_counts_missed,
     )
     .timeout(60),
+    Test::new("posted_payload_too_big", payload_too_big),
+    Test::new("posted_after_unregister_error_ack", after_unregister),
     Test::new("posted_multicast", multicast),
     Test::new("posted_ticket_with_sync_einval", ticket_with_sync_einval),
     Test::new("posted_while_receiving", post_while_receiving),
@@ -236,6 +240,58 @@ fn notice_lost_counts_missed() -> TestResult {
         "rx_dropped counts the lost notices"
     );
     Ok(())
+}
+
+fn payload_too_big() -> TestResult {
+    let receiver = Handler::new("e2e_p_big").ctx("register receiver")?;
+    let sender = Handler::anonymous().ctx("register sender")?;
+    // Over the protocol maximum: refused before anything is sent.
+    expect_error(
+        sender.post_unicast("e2e_p_big", &[0u8; 2049]),
+        ErrorKind::TooBig,
+        None,
+        "2049 bytes",
+    )?;
+    expect_silence(&sender, "nothing was sent")?;
+    // Over a lowered max_payload (cargo xtask vm --params max_payload=N):
+    // refused by the module, reported by a notice.
+    let limit = module_param("max_payload")? as usize;
+    if limit < 2048 {
+        let ticket = sender
+            .post_unicast("e2e_p_big", &vec![0u8; limit + 1])
+            .ctx("post")?;
+        let mut msg = Message::new();
+        expect_notice(&sender, &mut msg, ticket)?;
+        let err = msg.send_error().ctx("send error")?;
+        ensure_eq!(err.kind(), ErrorKind::TooBig, "kind ({err})");
+        ensure_eq!(err.errno(), Some(libc::EMSGSIZE), "errno");
+        ensure!(
+            err.kernel_message()
+                .is_some_and(|m| m.contains("max_payload")),
+            "kernel text: {err}"
+        );
+        note(&format!("max_payload={limit}: notice {err}"));
+    }
+    expect_silence(&receiver, "nothing oversized arrives")
+}
+
+fn after_unregister() -> TestResult {
+    let handler = Handler::new("e2e_p_gone").ctx("register")?;
+    handler.unregister().ctx("unregister")?;
+    // The module no longer knows the socket: netlink answers with an error
+    // ACK on the data socket, which the library reports like a notice.
+    let ticket = handler.post_unicast("e2e_p_gone", b"x").ctx("post")?;
+    let mut msg = Message::new();
+    expect_notice(&handler, &mut msg, ticket)?;
+    let err = msg.send_error().ctx("send error")?;
+    ensure_eq!(err.kind(), ErrorKind::NotRegistered, "kind ({err})");
+    ensure_eq!(err.errno(), Some(libc::ENOTCONN), "errno");
+    ensure!(
+        err.kernel_message()
+            .is_some_and(|m| m.contains("not a registered peer")),
+        "kernel text: {err}"
+    );
+    expect_silence(&handler, "one answer per post")
 }
 
 fn multicast() -> TestResult {
