@@ -88,7 +88,10 @@ pub(crate) struct Control {
 impl Control {
     /// Opens a request socket and resolves the ipcon family.
     pub fn open(timeout: Duration) -> Result<Self> {
-        let socket = open_request_socket()?;
+        let mut socket = open_request_socket()?;
+        socket
+            .connect_to_kernel()
+            .map_err(|e| Error::from_io("connect socket", &e))?;
         socket
             .set_send_buffer(CONTROL_SEND_BUFFER)
             .map_err(|e| Error::from_io("set send buffer", &e))?;

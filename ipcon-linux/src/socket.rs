@@ -8,8 +8,8 @@ use rustix::event::{poll, PollFd, PollFlags, Timespec};
 use rustix::io::Errno;
 use rustix::net::netlink::{self, SocketAddrNetlink};
 use rustix::net::{
-    bind, getsockname, recvfrom, sendto, socket_with, AddressFamily, RecvFlags, SendFlags,
-    SocketFlags, SocketType,
+    bind, connect, getsockname, recv, recvfrom, send, sendto, socket_with, AddressFamily,
+    RecvFlags, SendFlags, SocketFlags, SocketType,
 };
 
 use crate::sys::{recv_datagrams, set_netlink_option, NetlinkOption, RecvMode};
@@ -75,6 +75,8 @@ impl Deadline {
 pub(crate) struct NetlinkSocket {
     fd: OwnedFd,
     port: u32,
+    /// Connected to the kernel ([`NetlinkSocket::connect_to_kernel`]).
+    connected: bool,
 }
 
 /// The kernel's address: port 0, no groups.
@@ -94,6 +96,7 @@ impl NetlinkSocket {
         Ok(Self {
             fd,
             port: local.pid(),
+            connected: false,
         })
     }
 
@@ -123,10 +126,25 @@ impl NetlinkSocket {
         Ok(())
     }
 
+    /// Connects the socket to the kernel: sends then carry no address, and
+    /// the kernel refuses datagrams from any other port to this socket
+    /// (`netlink_getsockbyportid` answers `ECONNREFUSED` to their sender),
+    /// so everything received comes from the kernel.
+    pub fn connect_to_kernel(&mut self) -> io::Result<()> {
+        connect(&self.fd, &KERNEL)?;
+        self.connected = true;
+        Ok(())
+    }
+
     /// Sends one datagram to the kernel.
     pub fn send(&self, datagram: &[u8]) -> io::Result<()> {
         loop {
-            match sendto(&self.fd, datagram, SendFlags::empty(), &KERNEL) {
+            let sent = if self.connected {
+                send(&self.fd, datagram, SendFlags::empty())
+            } else {
+                sendto(&self.fd, datagram, SendFlags::empty(), &KERNEL)
+            };
+            match sent {
                 Ok(n) if n == datagram.len() => return Ok(()),
                 Ok(_) => return Err(io::Error::from(io::ErrorKind::WriteZero)),
                 Err(Errno::INTR) => continue,
@@ -170,11 +188,20 @@ impl NetlinkSocket {
     /// datagram longer than `buf` is reported as truncated.
     fn recv_once(&self, buf: &mut [u8], flags: RecvFlags) -> Result<Datagram, Errno> {
         loop {
-            match recvfrom(&self.fd, &mut *buf, flags) {
-                Ok((_, full_len, addr)) => {
+            // A connected socket only ever receives from the kernel: no
+            // source address to ask for.
+            let received = if self.connected {
+                recv(&self.fd, &mut *buf, flags).map(|(_, full_len)| (full_len, 0))
+            } else {
+                recvfrom(&self.fd, &mut *buf, flags).map(|(_, full_len, addr)| {
                     let source_port = addr
                         .and_then(|a| SocketAddrNetlink::try_from(a).ok())
                         .map_or(u32::MAX, |a| a.pid());
+                    (full_len, source_port)
+                })
+            };
+            match received {
+                Ok((full_len, source_port)) => {
                     return Ok(Datagram {
                         len: full_len.min(buf.len()),
                         source_port,
@@ -336,6 +363,36 @@ mod tests {
             .recv(&mut buf, Wait::Timeout(Duration::ZERO))
             .unwrap();
         assert_eq!((got.len, got.truncated), (64, true));
+    }
+
+    #[test]
+    fn a_socket_connected_to_the_kernel_hears_only_the_kernel() {
+        let mut connected = NetlinkSocket::open().unwrap();
+        connected.connect_to_kernel().unwrap();
+        let other = NetlinkSocket::open().unwrap();
+        let mut datagram = [0u8; 16];
+        datagram[..4].copy_from_slice(&16u32.to_ne_bytes());
+        let target = SocketAddrNetlink::new(connected.port(), 0);
+        match sendto(&other, &datagram, SendFlags::empty(), &target) {
+            // Only root may send to another socket's port at all.
+            Err(Errno::PERM) => {}
+            Err(e) => assert_eq!(e, Errno::CONNREFUSED),
+            Ok(_) => panic!("the kernel let another port through"),
+        }
+        // The kernel's answers still arrive (here: the error answer to an
+        // empty request of family 0x7ff0, which does not exist).
+        let mut request = [0u8; 16];
+        request[..4].copy_from_slice(&16u32.to_ne_bytes());
+        request[4..6].copy_from_slice(&0x7ff0u16.to_ne_bytes());
+        request[6..8].copy_from_slice(&(libc::NLM_F_REQUEST as u16).to_ne_bytes());
+        connected.send(&request).unwrap();
+        let mut buf = [0u8; 256];
+        let got = connected.recv(&mut buf, Wait::Never).unwrap();
+        assert_eq!(got.source_port, 0);
+        assert_eq!(
+            u16::from_ne_bytes([buf[4], buf[5]]),
+            libc::NLMSG_ERROR as u16
+        );
     }
 
     #[test]
