@@ -7,7 +7,7 @@ use ipcon_core::wire::attr::Attributes;
 use ipcon_core::wire::ctrl::{FamilyRepr, GetFamilyRequest, McastGroup, GENL_ID_CTRL};
 use ipcon_core::wire::ipcon::{
     parse_incoming, AttrTable, Delivery, GroupDelivery, GroupInfo, Incoming, MulticastOutcome,
-    PeerInfo, PeerRef, PeerRegistered, Reply, Request, Sender, UnicastDelivery,
+    PeerInfo, PeerRef, PeerRegistered, Reply, Request, SendFailure, Sender, UnicastDelivery,
 };
 use ipcon_core::wire::netlink::{Messages, NetlinkFlags, NetlinkHeaderRepr, NetlinkPacket};
 use ipcon_core::{Message, Name};
@@ -31,6 +31,46 @@ fn peer_ref() -> impl Strategy<Value = PeerRef> {
         name().prop_map(PeerRef::Name),
         any::<u32>().prop_map(PeerRef::Port)
     ]
+}
+
+/// A send-failed notice over an owned text (see `as_send_failure`).
+#[derive(Debug, Clone)]
+struct SendFailureCase {
+    ticket: u32,
+    errno: u32,
+    message: Option<String>,
+    peer: Option<PeerRef>,
+    group: Option<Name>,
+}
+
+impl SendFailureCase {
+    fn as_send_failure(&self, missed: u32) -> SendFailure<'_> {
+        SendFailure {
+            ticket: self.ticket,
+            errno: self.errno,
+            message: self.message.as_deref(),
+            peer: self.peer,
+            group: self.group,
+            missed,
+        }
+    }
+}
+
+fn send_failure() -> impl Strategy<Value = SendFailureCase> {
+    (
+        any::<u32>(),
+        any::<u32>(),
+        proptest::option::of("[ -~]{0,100}"),
+        proptest::option::of(peer_ref()),
+        proptest::option::of(name()),
+    )
+        .prop_map(|(ticket, errno, message, peer, group)| SendFailureCase {
+            ticket,
+            errno,
+            message,
+            peer,
+            group,
+        })
 }
 
 fn access() -> impl Strategy<Value = GroupAccess> {
@@ -105,7 +145,7 @@ struct RequestCase {
 
 impl RequestCase {
     fn request(&self) -> Request<'_> {
-        match self.which % 13 {
+        match self.which % 15 {
             0 => Request::PeerRegister { name: self.opt },
             1 => Request::PeerAttach { cookie: self.num },
             2 => Request::PeerUnregister,
@@ -135,6 +175,16 @@ impl RequestCase {
                 group: self.b,
             },
             11 => Request::GroupDump { owner: self.opt },
+            12 => Request::PostUnicast {
+                to: self.to,
+                payload: &self.payload,
+                ticket: self.num as u32,
+            },
+            13 => Request::PostMulticast {
+                group: self.a,
+                payload: &self.payload,
+                ticket: self.num as u32,
+            },
             _ => Request::Multicast {
                 group: self.a,
                 payload: &self.payload,
@@ -305,11 +355,13 @@ proptest! {
         missed in any::<u32>(),
         replayed in any::<bool>(),
         ev in kevent(),
-        which in 0u8..3,
+        which in 0u8..5,
+        failure in send_failure(),
     ) {
         let delivery = match which {
             0 => Delivery::Unicast(UnicastDelivery { sender, payload: &payload, missed }),
             1 => Delivery::Group(GroupDelivery { sender, group, payload: &payload, missed, replayed }),
+            2 => Delivery::SendFailed(failure.as_send_failure(missed)),
             _ => Delivery::Kevent(ev),
         };
         let hdr = header(0, 0, 0);

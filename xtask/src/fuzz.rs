@@ -111,8 +111,8 @@ fn seed_messages() -> Result<Vec<Vec<u8>>, ipcon_core::WireError> {
     use ipcon_core::wire::ack::{DoneRepr, ErrorRepr, ExtAck};
     use ipcon_core::wire::ctrl::{FamilyRepr, GetFamilyRequest, McastGroup, GENL_ID_CTRL};
     use ipcon_core::wire::ipcon::{
-        Delivery, GroupDelivery, MulticastOutcome, PeerRef, PeerRegistered, Reply, Request, Sender,
-        UnicastDelivery,
+        Delivery, GroupDelivery, MulticastOutcome, PeerRef, PeerRegistered, Reply, Request,
+        SendFailure, Sender, UnicastDelivery,
     };
     use ipcon_core::wire::netlink::{NetlinkFlags, NetlinkHeaderRepr};
     use ipcon_core::{GroupAccess, Name, PeerFlags, RemoveReason};
@@ -158,6 +158,16 @@ fn seed_messages() -> Result<Vec<Vec<u8>>, ipcon_core::WireError> {
             group: name("grp"),
             payload: b"news",
             sync: true,
+        },
+        Request::PostUnicast {
+            to: PeerRef::Name(name("server")),
+            payload: b"posted",
+            ticket: 7,
+        },
+        Request::PostMulticast {
+            group: name("grp"),
+            payload: b"posted news",
+            ticket: 8,
         },
     ];
     for (seq, r) in (1u32..).zip(requests.iter()) {
@@ -213,6 +223,14 @@ fn seed_messages() -> Result<Vec<Vec<u8>>, ipcon_core::WireError> {
                 group: name("grp"),
                 reason: RemoveReason::Closed,
             },
+        }),
+        Delivery::SendFailed(SendFailure {
+            ticket: 7,
+            errno: 11,
+            message: Some("receiver queue is full"),
+            peer: Some(PeerRef::Name(name("server"))),
+            group: None,
+            missed: 1,
         }),
     ];
     let event_hdr = NetlinkHeaderRepr {
@@ -387,7 +405,7 @@ mod tests {
                 _ => {}
             }
         }
-        assert_eq!(deliveries, 4);
+        assert_eq!(deliveries, 5);
         assert!(replies >= 2, "{replies}");
         for target in targets(
             &std::fs::read_to_string(
