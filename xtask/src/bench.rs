@@ -50,7 +50,8 @@ const IMPLS: &[&str] = &[
 /// Everywhere else a lost message would have vanished silently.
 const LOSS_REPORTING_IMPLS: &[&str] = &["ipcon", "ipcon-batch", "raw-netlink"];
 
-/// The ratio columns of the table: (heading, numerator, denominator).
+/// The ratio columns of the table: (heading, numerator, denominator); other
+/// ipcon variants get a "<variant>/uds" column after "batch/uds".
 const RATIO_COLUMNS: &[(&str, &str, &str)] = &[
     ("ipcon/uds", "ipcon", "uds-seqpacket"),
     ("batch/uds", "ipcon-batch", "uds-seqpacket"),
@@ -485,10 +486,12 @@ fn quotient(numerator: Option<f64>, denominator: Option<f64>) -> Option<f64> {
 /// The named ratios of the medians; a ratio whose measurements are missing
 /// is absent (never zero). In a stable order: the first.
 pub fn ratios(medians: &[Median]) -> Vec<(String, f64)> {
-    let unicast =
-        |size, implementation| lookup(medians, "unicast", "throughput", size, 1, implementation);
-    let rtt = |metric, implementation| lookup(medians, "rtt", metric, 64, 1, implementation);
-    let fanout = |subscribers, implementation| {
+    let unicast = |size: u32, implementation: &str| {
+        lookup(medians, "unicast", "throughput", size, 1, implementation)
+    };
+    let rtt =
+        |metric: &str, implementation: &str| lookup(medians, "rtt", metric, 64, 1, implementation);
+    let fanout = |subscribers: u32, implementation: &str| {
         lookup(medians, "fanout", "total", 64, subscribers, implementation)
     };
     let mut named: Vec<(String, Option<f64>)> = vec![
@@ -544,7 +547,7 @@ pub fn ratios(medians: &[Median]) -> Vec<(String, f64)> {
         .collect();
     fanout_sizes.sort_unstable();
     fanout_sizes.dedup();
-    for subscribers in fanout_sizes {
+    for &subscribers in &fanout_sizes {
         if subscribers != 16 {
             named.push((
                 format!("fanout_{subscribers}_vs_uds_loop"),
@@ -562,10 +565,45 @@ pub fn ratios(medians: &[Median]) -> Vec<(String, f64)> {
             ),
         ));
     }
+    for variant in other_variants(medians) {
+        let suffix = variant.trim_start_matches("ipcon-");
+        for size in [64, 2048] {
+            named.push((
+                format!("unicast_{size}_{suffix}_vs_uds"),
+                quotient(unicast(size, &variant), unicast(size, "uds-seqpacket")),
+            ));
+        }
+        named.push((
+            format!("rtt_64_{suffix}_vs_uds"),
+            quotient(rtt("median", &variant), rtt("median", "uds-seqpacket")),
+        ));
+        for &subscribers in &fanout_sizes {
+            named.push((
+                format!("fanout_{subscribers}_{suffix}_vs_uds_loop"),
+                quotient(
+                    fanout(subscribers, &variant),
+                    fanout(subscribers, "uds-seqpacket"),
+                ),
+            ));
+        }
+    }
     named
         .into_iter()
         .filter_map(|(name, value)| Some((name, value?)))
         .collect()
+}
+
+/// Variants of ipcon's API the program measured beyond the agreed ones
+/// ("ipcon-post"): their ratios and ratio columns are added by name.
+fn other_variants(medians: &[Median]) -> Vec<String> {
+    let mut variants: Vec<String> = medians
+        .iter()
+        .map(|m| m.implementation.clone())
+        .filter(|i| i.starts_with("ipcon-") && !IMPLS.contains(&i.as_str()))
+        .collect();
+    variants.sort();
+    variants.dedup();
+    variants
 }
 
 /// Every ratio computed within each run alone (in run order): how far a
@@ -673,6 +711,8 @@ pub struct Row {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Table {
     pub implementations: Vec<String>,
+    /// (heading, numerator, denominator) of each ratio column.
+    pub ratio_columns: Vec<(String, String, String)>,
     pub rows: Vec<Row>,
 }
 
@@ -684,6 +724,21 @@ pub fn table(medians: &[Median]) -> Table {
         if !implementations.contains(&median.implementation) {
             implementations.push(median.implementation.clone());
         }
+    }
+    let mut ratio_columns: Vec<(String, String, String)> = RATIO_COLUMNS
+        .iter()
+        .map(|(h, n, d)| ((*h).to_owned(), (*n).to_owned(), (*d).to_owned()))
+        .collect();
+    let after_batch = ratio_columns
+        .iter()
+        .position(|(_, numerator, _)| numerator == "ipcon-batch")
+        .map_or(ratio_columns.len(), |at| at + 1);
+    for (offset, variant) in other_variants(medians).into_iter().enumerate() {
+        let heading = format!("{}/uds", variant.trim_start_matches("ipcon-"));
+        ratio_columns.insert(
+            after_batch + offset,
+            (heading, variant, "uds-seqpacket".to_owned()),
+        );
     }
     let mut rows: Vec<Row> = Vec::new();
     for median in medians {
@@ -711,7 +766,7 @@ pub fn table(medians: &[Median]) -> Table {
                 metric: median.metric.clone(),
                 unit: median.unit.clone(),
                 values: implementations.iter().map(|i| value_of(i)).collect(),
-                ratios: RATIO_COLUMNS
+                ratios: ratio_columns
                     .iter()
                     .map(|(_, numerator, denominator)| {
                         quotient(value_of(numerator), value_of(denominator))
@@ -722,6 +777,7 @@ pub fn table(medians: &[Median]) -> Table {
     }
     Table {
         implementations,
+        ratio_columns,
         rows,
     }
 }
@@ -747,7 +803,7 @@ impl Table {
             .map(|h| (*h).to_owned())
             .collect();
         headings.extend(self.implementations.iter().cloned());
-        headings.extend(RATIO_COLUMNS.iter().map(|(h, _, _)| (*h).to_owned()));
+        headings.extend(self.ratio_columns.iter().map(|(h, _, _)| h.clone()));
         headings
     }
 
@@ -1721,6 +1777,37 @@ mod tests {
         let data = text.lines().nth(1).unwrap();
         assert!(data.starts_with("unicast"));
         assert_eq!(data.split_whitespace().filter(|w| *w == "-").count(), 6);
+    }
+
+    #[test]
+    fn other_ipcon_variants_get_ratios_and_a_column() {
+        let text = [
+            perf("unicast", "throughput", 64, 1, "ipcon", 1, 100.0),
+            perf("unicast", "throughput", 64, 1, "ipcon-post", 1, 300.0),
+            perf("unicast", "throughput", 64, 1, "uds-seqpacket", 1, 200.0),
+            perf("rtt", "median", 64, 1, "ipcon-post", 1, 30.0),
+            perf("rtt", "median", 64, 1, "uds-seqpacket", 1, 20.0),
+        ]
+        .join("\n");
+        let medians = medians(&parse_output(&lines(&text)).measurements);
+        let ratios = ratios(&medians);
+        assert!(close(ratio(&ratios, "unicast_64_post_vs_uds"), 1.5));
+        assert!(close(ratio(&ratios, "rtt_64_post_vs_uds"), 1.5));
+        assert_eq!(ratio(&ratios, "unicast_2048_post_vs_uds"), None);
+        let table = table(&medians);
+        assert_eq!(table.implementations.last().unwrap(), "ipcon-post");
+        let headings: Vec<&str> = table.ratio_columns.iter().map(|c| c.0.as_str()).collect();
+        assert_eq!(
+            headings,
+            [
+                "ipcon/uds",
+                "batch/uds",
+                "post/uds",
+                "ipcon/raw",
+                "ipcon/pipe"
+            ]
+        );
+        assert_eq!(table.rows[0].ratios[2], Some(1.5));
     }
 
     #[test]
