@@ -14,16 +14,21 @@
 
 #include "ipcon.h"
 
-static size_t ipcon_msg_size(const struct ipcon_msg_desc *desc)
+/* Bytes of the attributes of a delivery: exactly what ipcon_msg_build() puts. */
+static size_t ipcon_msg_size(const struct ipcon_msg_desc *desc,
+			     size_t name_len, size_t group_len, u32 missed)
 {
-	size_t size = nla_total_size(strlen(desc->stamp->name) + 1) +
-		      3 * nla_total_size(sizeof(u32)) +	/* port, pid, uid */
-		      nla_total_size(desc->len) +
-		      nla_total_size(sizeof(u32)) +	/* missed */
-		      nla_total_size(0);		/* replayed */
+	size_t size = 3 * nla_total_size(sizeof(u32)) +	/* port, pid, uid */
+		      nla_total_size(desc->len);
 
+	if (name_len)
+		size += nla_total_size(name_len + 1);
 	if (desc->group)
-		size += nla_total_size(strlen(desc->group) + 1);
+		size += nla_total_size(group_len + 1);
+	if (missed)
+		size += nla_total_size(sizeof(u32));
+	if (desc->replayed)
+		size += nla_total_size(0);
 	return size;
 }
 
@@ -46,30 +51,68 @@ static struct sk_buff *ipcon_skb_clone(struct sk_buff *skb)
 	       skb_clone(skb, GFP_KERNEL);
 }
 
+/*
+ * Write one attribute at @pos, room for which was reserved; return the byte
+ * after it.  Unlike nla_put(), no tail room check and no skb_put() per call.
+ */
+static void *ipcon_attr_fill(void *pos, int type, const void *data, int len)
+{
+	struct nlattr *nla = pos;
+
+	nla->nla_type = type;
+	nla->nla_len = nla_attr_size(len);
+	if (len)
+		memcpy(nla_data(nla), data, len);
+	memset((u8 *)nla_data(nla) + len, 0, nla_padlen(len));
+	return (u8 *)pos + nla_total_size(len);
+}
+
+static void *ipcon_attr_fill_u32(void *pos, int type, u32 value)
+{
+	return ipcon_attr_fill(pos, type, &value, sizeof(value));
+}
+
+/*
+ * A delivery has at most eight attributes of sizes known up front: reserve
+ * them with one skb_put() instead of one nla_put() (and its skb_put()) each.
+ * The attribute order is the one receivers have always seen.
+ */
 static struct sk_buff *ipcon_msg_build(const struct ipcon_msg_desc *desc,
 				       u32 missed)
 {
 	const struct ipcon_stamp *stamp = desc->stamp;
+	size_t name_len = strnlen(stamp->name, sizeof(stamp->name));
+	size_t group_len = desc->group ?
+			   strnlen(desc->group, IPCON_MAX_NAME_LEN) : 0;
+	size_t size = ipcon_msg_size(desc, name_len, group_len, missed);
 	struct sk_buff *skb;
-	void *hdr;
+	void *hdr, *pos;
 
-	skb = ipcon_skb_new(ipcon_msg_size(desc));
+	/* Both names are NUL-terminated arrays of IPCON_MAX_NAME_LEN bytes. */
+	if (WARN_ON_ONCE(name_len >= IPCON_MAX_NAME_LEN ||
+			 group_len >= IPCON_MAX_NAME_LEN))
+		return NULL;
+	skb = ipcon_skb_new(size);
 	if (!skb)
 		return NULL;
 	hdr = genlmsg_put(skb, 0, 0, &ipcon_family, 0, desc->cmd);
-	if (!hdr)
+	if (!hdr || skb_tailroom(skb) < size)
 		goto err;
-	if ((stamp->name[0] &&
-	     nla_put_string(skb, IPCON_A_PEER_NAME, stamp->name)) ||
-	    nla_put_u32(skb, IPCON_A_PORT, stamp->port) ||
-	    nla_put_u32(skb, IPCON_A_PID, stamp->pid) ||
-	    nla_put_u32(skb, IPCON_A_UID, stamp->uid) ||
-	    (desc->group &&
-	     nla_put_string(skb, IPCON_A_GROUP_NAME, desc->group)) ||
-	    nla_put(skb, IPCON_A_PAYLOAD, desc->len, desc->payload) ||
-	    (missed && nla_put_u32(skb, IPCON_A_MISSED, missed)) ||
-	    (desc->replayed && nla_put_flag(skb, IPCON_A_REPLAYED)))
-		goto err;
+	pos = skb_put(skb, size);
+	if (name_len)
+		pos = ipcon_attr_fill(pos, IPCON_A_PEER_NAME, stamp->name,
+				      name_len + 1);
+	pos = ipcon_attr_fill_u32(pos, IPCON_A_PORT, stamp->port);
+	pos = ipcon_attr_fill_u32(pos, IPCON_A_PID, stamp->pid);
+	pos = ipcon_attr_fill_u32(pos, IPCON_A_UID, stamp->uid);
+	if (desc->group)
+		pos = ipcon_attr_fill(pos, IPCON_A_GROUP_NAME, desc->group,
+				      group_len + 1);
+	pos = ipcon_attr_fill(pos, IPCON_A_PAYLOAD, desc->payload, desc->len);
+	if (missed)
+		pos = ipcon_attr_fill_u32(pos, IPCON_A_MISSED, missed);
+	if (desc->replayed)
+		ipcon_attr_fill(pos, IPCON_A_REPLAYED, NULL, 0);
 	genlmsg_end(skb, hdr);
 	return skb;
 err:
