@@ -303,10 +303,9 @@ static struct ipcon_peer *ipcon_sender_get(struct ipcon_net *inet,
 	return from;
 }
 
-static int ipcon_unicast(struct net *net, struct ipcon_peer *from,
-			 struct genl_info *info)
+static int ipcon_unicast(struct net *net, struct ipcon_net *inet,
+			 struct ipcon_peer *from, struct genl_info *info)
 {
-	struct ipcon_net *inet = ipcon_net(net);
 	struct nlattr *name_attr = info->attrs[IPCON_A_PEER_NAME];
 	struct nlattr *port_attr = info->attrs[IPCON_A_PORT];
 	struct nlattr *payload = info->attrs[IPCON_A_PAYLOAD];
@@ -358,13 +357,14 @@ static int ipcon_unicast(struct net *net, struct ipcon_peer *from,
 int ipcon_nl_unicast(struct sk_buff *skb, struct genl_info *info)
 {
 	struct net *net = genl_info_net(info);
+	struct ipcon_net *inet = ipcon_net(net);
 	struct ipcon_peer *from;
 	int err;
 
-	from = ipcon_sender_get(ipcon_net(net), info);
+	from = ipcon_sender_get(inet, info);
 	if (!from)
 		return -ENOTCONN;
-	err = ipcon_unicast(net, from, info);
+	err = ipcon_unicast(net, inet, from, info);
 	err = ipcon_request_done(net, from, info, err);
 	ipcon_peer_put(from);
 	return err;
