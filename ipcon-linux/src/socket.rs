@@ -8,11 +8,13 @@ use rustix::event::{poll, PollFd, PollFlags, Timespec};
 use rustix::io::Errno;
 use rustix::net::netlink::{self, SocketAddrNetlink};
 use rustix::net::{
-    bind, connect, getsockname, recv, recvfrom, send, sendto, socket_with, AddressFamily,
-    RecvFlags, SendFlags, SocketFlags, SocketType,
+    bind, connect, getsockname, recv, send, socket_with, AddressFamily, RecvFlags, SendFlags,
+    SocketFlags, SocketType,
 };
 
-use crate::sys::{recv_datagrams, set_netlink_option, NetlinkOption, RecvMode};
+use crate::sys::{
+    recv_datagrams, recv_from, send_to_kernel, set_netlink_option, NetlinkOption, RecvMode,
+};
 
 /// How long a receive may wait for a datagram.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -142,7 +144,7 @@ impl NetlinkSocket {
             let sent = if self.connected {
                 send(&self.fd, datagram, SendFlags::empty())
             } else {
-                sendto(&self.fd, datagram, SendFlags::empty(), &KERNEL)
+                send_to_kernel(&self.fd, datagram)
             };
             match sent {
                 Ok(n) if n == datagram.len() => return Ok(()),
@@ -193,12 +195,7 @@ impl NetlinkSocket {
             let received = if self.connected {
                 recv(&self.fd, &mut *buf, flags).map(|(_, full_len)| (full_len, 0))
             } else {
-                recvfrom(&self.fd, &mut *buf, flags).map(|(_, full_len, addr)| {
-                    let source_port = addr
-                        .and_then(|a| SocketAddrNetlink::try_from(a).ok())
-                        .map_or(u32::MAX, |a| a.pid());
-                    (full_len, source_port)
-                })
+                recv_from(&self.fd, &mut *buf, flags.bits() as libc::c_int)
             };
             match received {
                 Ok((full_len, source_port)) => {
@@ -283,6 +280,7 @@ impl AsFd for NetlinkSocket {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rustix::net::sendto;
 
     #[test]
     fn each_socket_gets_its_own_nonzero_port() {

@@ -1,5 +1,7 @@
 //! The system calls rustix does not wrap: the `SOL_NETLINK` socket options
-//! and `recvmmsg(2)`.
+//! and `recvmmsg(2)`; and `sendto`/`recvfrom` with the netlink address as a
+//! plain `sockaddr_nl`, cheaper per call than rustix's any-family address
+//! (which counts on the per-message path under emulation).
 //!
 //! This is the only module of the crate allowed to use `unsafe`: each option
 //! is a plain `setsockopt(2)` call with an `int` value; `recvmmsg` fills
@@ -9,6 +11,8 @@
 
 use std::io;
 use std::os::fd::{AsFd, AsRawFd};
+
+use rustix::io::Errno;
 
 /// One `SOL_NETLINK` option that takes an `int`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,6 +68,81 @@ pub(crate) fn set_netlink_option(
     } else {
         Err(io::Error::last_os_error())
     }
+}
+
+/// The kernel's netlink address (port 0, no groups).
+fn kernel_address() -> libc::sockaddr_nl {
+    // SAFETY: sockaddr_nl is a plain C struct for which all-zero bytes are a
+    // valid value (port 0, no groups, zero padding).
+    let mut address: libc::sockaddr_nl = unsafe { std::mem::zeroed() };
+    address.nl_family = libc::AF_NETLINK as libc::sa_family_t;
+    address
+}
+
+/// `sendto(2)` of one datagram to the kernel, with the address built here as
+/// the `sockaddr_nl` it is. Returns the bytes sent.
+pub(crate) fn send_to_kernel(fd: impl AsFd, datagram: &[u8]) -> Result<usize, Errno> {
+    let address = kernel_address();
+    let fd = fd.as_fd();
+    // SAFETY: `fd` is a live descriptor borrowed for the call; the data
+    // pointer and length describe `datagram`, which the kernel only reads;
+    // the address points to a `sockaddr_nl` on our stack whose exact size is
+    // passed. All of them outlive the call.
+    let rc = unsafe {
+        libc::sendto(
+            fd.as_raw_fd(),
+            datagram.as_ptr().cast(),
+            datagram.len(),
+            0,
+            std::ptr::addr_of!(address).cast(),
+            std::mem::size_of::<libc::sockaddr_nl>() as libc::socklen_t,
+        )
+    };
+    usize::try_from(rc).map_err(|_| last_errno())
+}
+
+/// `recvfrom(2)` on a netlink socket, the source address read as the
+/// `sockaddr_nl` it is. Returns the length the kernel reports (with
+/// `MSG_TRUNC`: the datagram's full length, even when `buf` is shorter) and
+/// the sender's port (`u32::MAX` when no netlink address came with it).
+pub(crate) fn recv_from(
+    fd: impl AsFd,
+    buf: &mut [u8],
+    flags: libc::c_int,
+) -> Result<(usize, u32), Errno> {
+    // SAFETY: sockaddr_nl is a plain C struct for which all-zero bytes are a
+    // valid value.
+    let mut source: libc::sockaddr_nl = unsafe { std::mem::zeroed() };
+    let mut source_len = std::mem::size_of::<libc::sockaddr_nl>() as libc::socklen_t;
+    let fd = fd.as_fd();
+    // SAFETY: `fd` is a live descriptor borrowed for the call; the data
+    // pointer and length describe `buf`, borrowed exclusively, of which the
+    // kernel writes at most `buf.len()` bytes; the address pointer and its
+    // length describe a `sockaddr_nl` on our stack (exact size), which the
+    // kernel fills and shortens the length of. All of them outlive the call.
+    let rc = unsafe {
+        libc::recvfrom(
+            fd.as_raw_fd(),
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+            flags,
+            std::ptr::addr_of_mut!(source).cast(),
+            &mut source_len,
+        )
+    };
+    let len = usize::try_from(rc).map_err(|_| last_errno())?;
+    let named = source_len as usize >= std::mem::size_of::<libc::sockaddr_nl>()
+        && libc::c_int::from(source.nl_family) == libc::AF_NETLINK;
+    Ok((len, if named { source.nl_pid } else { u32::MAX }))
+}
+
+/// The calling thread's `errno` after a failed call.
+fn last_errno() -> Errno {
+    Errno::from_raw_os_error(
+        io::Error::last_os_error()
+            .raw_os_error()
+            .unwrap_or(libc::EIO),
+    )
 }
 
 /// Most datagrams one [`recv_datagrams`] call takes (its arrays live on the
