@@ -106,6 +106,11 @@ impl<'a> Attributes<'a> {
     pub fn new(stream: &'a [u8]) -> Self {
         Self { rest: stream }
     }
+
+    /// The part of the stream not iterated over yet (from the next attribute's header).
+    pub fn remaining(&self) -> &'a [u8] {
+        self.rest
+    }
 }
 
 impl<'a> Iterator for Attributes<'a> {

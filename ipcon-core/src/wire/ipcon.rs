@@ -25,30 +25,39 @@ use crate::wire::netlink::{self, message_type, NetlinkFlags, NetlinkHeaderRepr, 
 
 /// The attributes of one message, indexed by number (the last occurrence wins, as in the
 /// kernel's `nla_parse`).
+///
+/// The index keeps where each attribute starts rather than the attribute itself: a
+/// quarter of the size, which every received message fills and moves around (it counts on
+/// the per-message path under emulation).
 #[derive(Debug, Clone)]
 pub struct AttrTable<'a> {
-    slots: [Option<Attribute<'a>>; Attr::MAX as usize + 1],
+    stream: &'a [u8],
+    /// Per attribute number: 1 + the offset of its header in `stream`, 0 when absent.
+    starts: [u32; Attr::MAX as usize + 1],
 }
 
 impl<'a> AttrTable<'a> {
     /// Reads an attribute stream; unknown attribute numbers are skipped.
     pub fn parse(stream: &'a [u8]) -> Result<Self, WireError> {
-        let mut slots = [None; Attr::MAX as usize + 1];
-        for attr in Attributes::new(stream) {
+        let mut starts = [0u32; Attr::MAX as usize + 1];
+        let mut attrs = Attributes::new(stream);
+        loop {
+            let offset = stream.len() - attrs.remaining().len();
+            let Some(attr) = attrs.next() else { break };
             let attr = attr?;
-            if let Some(slot) = slots.get_mut(usize::from(attr.kind())) {
-                *slot = Some(attr);
+            if let Some(start) = starts.get_mut(usize::from(attr.kind())) {
+                *start = u32::try_from(offset + 1).map_err(|_| WireError::Malformed)?;
             }
         }
-        Ok(Self { slots })
+        Ok(Self { stream, starts })
     }
 
     /// The attribute, if present.
     pub fn get(&self, attr: Attr) -> Option<Attribute<'a>> {
-        self.slots
-            .get(usize::from(attr.to_raw()))
-            .copied()
-            .flatten()
+        let start = *self.starts.get(usize::from(attr.to_raw()))?;
+        let offset = usize::try_from(start.checked_sub(1)?).ok()?;
+        // Checked by `parse`: the attribute at `offset` is well formed.
+        Attributes::new(self.stream.get(offset..)?).next()?.ok()
     }
 
     /// Whether a flag attribute is present.
@@ -1280,6 +1289,24 @@ pub fn parse_incoming<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn attr_table_keeps_the_last_occurrence_and_skips_unknown_numbers() {
+        let mut buf = [0u8; 64];
+        let mut w = AttrWriter::new(&mut buf);
+        w.put_u32(Attr::Port.to_raw(), 1).unwrap();
+        w.put_bytes(Attr::Payload.to_raw(), b"abc").unwrap();
+        w.put_u32(Attr::MAX + 1, 7).unwrap();
+        w.put_u32(Attr::Port.to_raw(), 2).unwrap();
+        let len = w.len();
+        let t = AttrTable::parse(&buf[..len]).unwrap();
+        assert_eq!(t.u32(Attr::Port).unwrap(), Some(2));
+        assert_eq!(t.get(Attr::Payload).map(|a| a.value()), Some(&b"abc"[..]));
+        assert_eq!(t.get(Attr::Missed), None);
+        assert!(!t.flag(Attr::Replayed));
+        // A truncated stream fails as a whole.
+        assert!(AttrTable::parse(&buf[..len - 2]).is_err());
+    }
 
     const FAMILY: u16 = 0x1a;
 
