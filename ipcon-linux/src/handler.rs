@@ -331,7 +331,8 @@ impl Handler {
     /// next message instead: never lost silently.
     ///
     /// `Err` only when nothing was sent (a bad name, a payload over the
-    /// protocol maximum, a failed `sendmsg`). No heap allocation; may be
+    /// protocol maximum, a failed `sendmsg`). No heap allocation (but a
+    /// thread's first post allocates its 2 KiB send buffer); may be
     /// called while another thread blocks in [`receive`](Self::receive).
     pub fn post_unicast(&self, peer: &str, payload: &[u8]) -> Result<Ticket> {
         let peer = Name::new(peer)?;
@@ -435,7 +436,8 @@ impl Handler {
     ///
     /// Each message is checked as by [`receive_with`](Self::receive_with):
     /// datagrams not from the kernel or malformed are dropped and counted,
-    /// kernel events are checked for sequence gaps. No heap allocation.
+    /// kernel events are checked for sequence gaps. No heap allocation
+    /// (but a thread's first `receive_many` allocates its 40 KiB buffer).
     pub fn receive_many(&self, msgs: &mut [Message], wait: Wait) -> Result<usize> {
         self.data.receive_many(msgs, wait)
     }
@@ -516,7 +518,10 @@ impl Handler {
     }
 
     /// Receives as `wait` says. Datagrams not from the kernel are dropped
-    /// and counted ([`Handler::foreign_dropped`]); no heap allocation.
+    /// and counted ([`Handler::foreign_dropped`]); no heap allocation (but
+    /// a thread's first receive allocates its 2.5 KiB receive buffer, kept
+    /// for the thread's later ones: cheaper than clearing a stack buffer on
+    /// every call).
     pub fn receive_with(&self, msg: &mut Message, wait: Wait) -> Result<()> {
         self.data.receive(msg, wait).map(drop)
     }
