@@ -15,6 +15,15 @@ pub fn now_ns() -> u64 {
     secs * 1_000_000_000 + nanos
 }
 
+/// Nanoseconds of CPU time this process has used (user and system, all
+/// threads): what a sender itself costs, apart from its receivers.
+pub fn process_cpu_ns() -> u64 {
+    let t = clock_gettime(ClockId::ProcessCPUTime);
+    let secs = u64::try_from(t.tv_sec).unwrap_or(0);
+    let nanos = u64::try_from(t.tv_nsec).unwrap_or(0);
+    secs * 1_000_000_000 + nanos
+}
+
 /// Events per second for `events` over `[start_ns, end_ns]`; 0 for an
 /// empty interval (so a broken run cannot print infinity).
 pub fn rate(events: u64, start_ns: u64, end_ns: u64) -> f64 {

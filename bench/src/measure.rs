@@ -165,7 +165,8 @@ pub fn round_trip(args: &RoleArgs, run: u32) -> Result<Vec<Measurement>> {
 /// last message); `per-subscriber` is the mean of each subscriber's own
 /// rate. `sent` counts deliveries (messages × subscribers) and `lost` the
 /// messages the kernel reported as missed; a message neither received nor
-/// reported missed fails the measurement.
+/// reported missed fails the measurement. `publisher-cpu` is the
+/// publisher's own CPU time per published message.
 pub fn fanout(args: &RoleArgs, run: u32) -> Result<Outcome> {
     let deadline = Instant::now() + DEADLINE;
     let name = args.imp.name();
@@ -233,10 +234,21 @@ pub fn fanout(args: &RoleArgs, run: u32) -> Result<Outcome> {
         received,
         lost: missed,
     };
+    // What the publisher itself spends per message published: fanning out
+    // in the kernel (one system call for every subscriber) against one
+    // send per subscriber. On one CPU the totals above also carry every
+    // subscriber's receive, the same work for every implementation.
+    let publisher_cpu = Measurement {
+        metric: "publisher-cpu",
+        unit: "us/msg",
+        value: published.get("cpu_ns")? as f64 / 1e3 / count.max(1) as f64,
+        ..value("publisher-cpu", 0.0)
+    };
     Ok(Outcome {
         measurements: vec![
             value("total", rate(received, start_ns, last_ns)),
             value("per-subscriber", rates / n as f64),
+            publisher_cpu,
         ],
         retries: published.get("retries")?,
         waits_per_message: per_message(waits, received),

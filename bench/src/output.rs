@@ -8,7 +8,8 @@ use std::fmt::Write as _;
 pub struct Measurement {
     /// "unicast", "rtt" or "fanout".
     pub shape: &'static str,
-    /// "throughput", "median", "p99", "total" or "per-subscriber".
+    /// "throughput", "median", "p99", "total", "per-subscriber" or
+    /// "publisher-cpu".
     pub metric: &'static str,
     /// Payload bytes.
     pub size: usize,
@@ -20,7 +21,7 @@ pub struct Measurement {
     pub run: u32,
     /// The value, in `unit`.
     pub value: f64,
-    /// "msg/s" or "us".
+    /// "msg/s", "us" or "us/msg".
     pub unit: &'static str,
     /// Messages (round trips for rtt) sent.
     pub sent: u64,

@@ -224,6 +224,7 @@ pub fn run(args: &RoleArgs) -> Result<()> {
                 ("retries", sent.retries),
                 ("start_ns", sent.start_ns),
                 ("end_ns", sent.end_ns),
+                ("cpu_ns", sent.cpu_ns),
             ])))
         }
         Role::Receiver | Role::Subscriber => {

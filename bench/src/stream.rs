@@ -7,7 +7,7 @@
 
 use std::collections::VecDeque;
 
-use crate::clock::now_ns;
+use crate::clock::{now_ns, process_cpu_ns};
 use crate::error::Result;
 use crate::payload::{self, Arrival, Tally, END_MARKER};
 
@@ -70,6 +70,9 @@ pub struct Sent {
     pub start_ns: u64,
     /// When the last message was queued.
     pub end_ns: u64,
+    /// CPU time the sender used from `start_ns` to `end_ns` (its system
+    /// calls included, its receivers' work not).
+    pub cpu_ns: u64,
 }
 
 /// What a full queue makes a sender do: give the (single) CPU to the
@@ -99,6 +102,7 @@ pub fn send_stream(sink: &mut dyn Publish, count: u64, size: usize, burst: usize
 
     sink.connect_peers()?;
     let start_ns = now_ns();
+    let start_cpu_ns = process_cpu_ns();
     loop {
         while next < count || !again.is_empty() {
             seqs.clear();
@@ -145,6 +149,7 @@ pub fn send_stream(sink: &mut dyn Publish, count: u64, size: usize, burst: usize
         back_off();
     }
     let end_ns = now_ns();
+    let cpu_ns = process_cpu_ns().saturating_sub(start_cpu_ns);
 
     let mut marker = payload::template(size);
     payload::stamp(&mut marker, END_MARKER);
@@ -154,6 +159,7 @@ pub fn send_stream(sink: &mut dyn Publish, count: u64, size: usize, burst: usize
         retries,
         start_ns,
         end_ns,
+        cpu_ns,
     })
 }
 
