@@ -399,7 +399,7 @@ mod tests {
         fresh.fill(&unicast(b"xy")).unwrap();
         // The bytes "cdefgh" still behind the payload of `reused` do not count.
         assert_eq!(reused, fresh);
-        assert_eq!(debug_shows_only_the_payload(&reused), debug_shows_only_the_payload(&fresh));
+        assert!(debug_shows_only_the_payload(&reused));
     }
 
     /// The payload part of `Debug` (what a log line shows).
