@@ -168,6 +168,37 @@ fn failed_post(notice: &Message) -> Result<(Ticket, bool)> {
     Ok((ticket, error.kind() == ErrorKind::QueueFull))
 }
 
+/// Receives into `msg` until a unicast message arrives. A notice that this
+/// side's last post found the other's queue full makes it `repost` (after
+/// giving the CPU away); any other failure of the post fails the run.
+fn receive_unicast(
+    handler: &Handler,
+    msg: &mut Message,
+    side: &str,
+    mut repost: impl FnMut() -> Result<()>,
+) -> Result<()> {
+    loop {
+        handler
+            .receive(msg)
+            .context(&format!("receive at {side}"))?;
+        match msg.kind() {
+            MessageKind::Unicast => return Ok(()),
+            MessageKind::SendFailed => {
+                let (_, queue_full) = failed_post(msg)?;
+                if !queue_full {
+                    bail!(
+                        "a post of {side} failed: {}",
+                        msg.send_error().map(|e| e.to_string()).unwrap_or_default()
+                    );
+                }
+                back_off();
+                repost()?;
+            }
+            other => bail!("unexpected {other:?} message at {side}"),
+        }
+    }
+}
+
 /// Sends a stream with one [`Handler::post_unicast`] or
 /// [`Handler::post_multicast`] per message (one system call, no ACK).
 /// The notices of failed posts are collected at each pause of the stream
@@ -414,34 +445,16 @@ impl IpconPostClient {
 
 impl Request for IpconPostClient {
     fn round_trip(&mut self, request: &[u8], reply: &mut [u8]) -> Result<usize> {
-        self.handler
-            .post_unicast(&self.server, request)
+        let (handler, server) = (&self.handler, &self.server);
+        handler
+            .post_unicast(server, request)
             .context("post the request")?;
-        loop {
-            self.handler
-                .receive(&mut self.msg)
-                .context("receive the answer")?;
-            match self.msg.kind() {
-                MessageKind::Unicast => break,
-                MessageKind::SendFailed => {
-                    let (_, queue_full) = failed_post(&self.msg)?;
-                    if !queue_full {
-                        bail!(
-                            "post the request: {}",
-                            self.msg
-                                .send_error()
-                                .map(|e| e.to_string())
-                                .unwrap_or_default()
-                        );
-                    }
-                    back_off();
-                    self.handler
-                        .post_unicast(&self.server, request)
-                        .context("post the request again")?;
-                }
-                other => bail!("unexpected {other:?} message at the client"),
-            }
-        }
+        receive_unicast(handler, &mut self.msg, "the client", || {
+            handler
+                .post_unicast(server, request)
+                .context("post the request again")
+                .map(drop)
+        })?;
         let answer = self.msg.payload();
         let len = answer.len().min(reply.len());
         reply[..len].copy_from_slice(&answer[..len]);
@@ -474,31 +487,13 @@ impl IpconPostServer {
 
 impl Respond for IpconPostServer {
     fn serve_one(&mut self) -> Result<Option<u64>> {
-        loop {
-            self.handler
-                .receive(&mut self.msg)
-                .context("receive a request")?;
-            match self.msg.kind() {
-                MessageKind::Unicast => break,
-                MessageKind::SendFailed => {
-                    let (_, queue_full) = failed_post(&self.msg)?;
-                    if !queue_full {
-                        bail!(
-                            "post the answer: {}",
-                            self.msg
-                                .send_error()
-                                .map(|e| e.to_string())
-                                .unwrap_or_default()
-                        );
-                    }
-                    back_off();
-                    self.handler
-                        .post_unicast_to_port(self.client, &self.answer)
-                        .context("post the answer again")?;
-                }
-                other => bail!("unexpected {other:?} message at the server"),
-            }
-        }
+        let (handler, client, answer) = (&self.handler, self.client, &self.answer);
+        receive_unicast(handler, &mut self.msg, "the server", || {
+            handler
+                .post_unicast_to_port(client, answer)
+                .context("post the answer again")
+                .map(drop)
+        })?;
         self.answer.clear();
         self.answer.extend_from_slice(self.msg.payload());
         self.client = self.msg.sender().port;
