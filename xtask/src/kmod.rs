@@ -89,6 +89,10 @@ pub fn build(
         .arg(format!("M={}", dir.display()))
         .arg("-j2")
         .args(&kernel.make_vars)
+        // No BTF for the module: Debian's 6.12 headers ship a vmlinux, so
+        // kbuild would run pahole (package dwarves, not otherwise needed)
+        // to add type information that only BPF tracing of the module uses.
+        .arg("CONFIG_DEBUG_INFO_BTF_MODULES=")
         .args(extra)
         .arg("modules");
     let output = process::capture(&mut make, false)?;
