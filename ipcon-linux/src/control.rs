@@ -123,8 +123,29 @@ impl Control {
         request: &Request<'_>,
         on_reply: impl FnMut(&Reply<'_>) -> Result<()>,
     ) -> Result<()> {
-        self.lock()
-            .request(operation, self.family.id, request, on_reply)
+        let result = self
+            .lock()
+            .request(operation, self.family.id, request, on_reply);
+        result.map_err(|e| self.explain_missing_family(operation, e))
+    }
+
+    /// Generic netlink answers a request for a family id it does not know
+    /// with a bare `ENOENT` (the module explains each of its own `ENOENT`s
+    /// with an extended-ACK text): then the module was unloaded, or
+    /// reloaded under another id, and the error says which.
+    fn explain_missing_family(&self, operation: &'static str, err: Error) -> Error {
+        if err.errno() != Some(libc::ENOENT) || err.kernel_message().is_some() {
+            return err;
+        }
+        let now = resolve_ipcon(&mut self.lock());
+        match now {
+            Ok(family) if family.id == self.family.id => err,
+            Ok(_) => Error::new(operation, ErrorKind::ModuleReloaded),
+            Err(e) if e.kind() == ErrorKind::ModuleNotLoaded => {
+                Error::new(operation, ErrorKind::ModuleNotLoaded)
+            }
+            Err(_) => err,
+        }
     }
 
     /// Sends the `count` requests encoded in `datagram` in one datagram; see
@@ -136,8 +157,10 @@ impl Control {
         count: usize,
         on_failure: impl FnMut(usize, i32, &str),
     ) -> Result<()> {
-        self.lock()
-            .request_batch(operation, self.family.id, datagram, count, on_failure)
+        let result =
+            self.lock()
+                .request_batch(operation, self.family.id, datagram, count, on_failure);
+        result.map_err(|e| self.explain_missing_family(operation, e))
     }
 
     /// Sends `request`, expecting no reply content.

@@ -36,6 +36,10 @@ pub enum ErrorKind {
     /// The generic netlink family `ipcon` does not exist: the module is not
     /// loaded.
     ModuleNotLoaded,
+    /// The module was unloaded and loaded again since this handler was
+    /// created, and the family has another id now: the handler's peer is
+    /// gone. Create a new handler.
+    ModuleReloaded,
     /// A peer or group name is empty, too long, or has a '/' or a control
     /// character (`EINVAL` from the kernel, or caught before sending).
     InvalidName,
@@ -208,6 +212,9 @@ impl fmt::Display for ErrorKind {
             Self::ModuleNotLoaded => {
                 f.write_str("ipcon kernel module not loaded (try: modprobe ipcon)")
             }
+            Self::ModuleReloaded => f.write_str(
+                "ipcon kernel module was reloaded since this handler was created (create a new one)",
+            ),
             Self::InvalidName => f.write_str("invalid name or argument"),
             Self::NotRegistered => f.write_str("peer not registered"),
             Self::Protocol => f.write_str("protocol error"),
@@ -275,7 +282,7 @@ impl From<Error> for io::Error {
             ErrorKind::AlreadyExists => io::ErrorKind::AlreadyExists,
             ErrorKind::PermissionDenied => io::ErrorKind::PermissionDenied,
             ErrorKind::InvalidName | ErrorKind::TooBig => io::ErrorKind::InvalidInput,
-            ErrorKind::NotRegistered => io::ErrorKind::NotConnected,
+            ErrorKind::NotRegistered | ErrorKind::ModuleReloaded => io::ErrorKind::NotConnected,
             ErrorKind::Protocol => io::ErrorKind::InvalidData,
             _ => io::ErrorKind::Other,
         };
