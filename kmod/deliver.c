@@ -121,6 +121,27 @@ err:
 }
 
 /*
+ * Queue @skb (NULL: its allocation failed), which carries the @missed count
+ * claimed from @to, to @to's data socket.  A message that cannot be queued
+ * gives the claim back and counts as dropped, unless the socket is gone.
+ * Returns 0, -EAGAIN when the queue is full, -ECONNREFUSED when the socket is
+ * gone, or -ENOMEM.
+ */
+static int ipcon_queue(struct net *net, struct ipcon_peer *to,
+		       struct sk_buff *skb, u32 missed)
+{
+	int err = skb ? genlmsg_unicast(net, skb, to->data.port) : -ENOMEM;
+
+	if (!err)
+		return 0;
+	if (missed)
+		atomic_add(missed, &to->missed);
+	if (err != -ECONNREFUSED)
+		atomic64_inc(&to->rx_dropped);
+	return err;
+}
+
+/*
  * Queue one delivery to @to's data socket.  @shared, when given, is the
  * message already built without a missed count: a peer that missed nothing
  * gets a clone of it, others their own copy carrying the count.
@@ -141,22 +162,9 @@ int ipcon_deliver(struct net *net, struct ipcon_peer *to,
 		skb = ipcon_skb_clone(shared);
 	else
 		skb = ipcon_msg_build(desc, missed);
-	if (!skb) {
-		err = -ENOMEM;
-		goto dropped;
-	}
-
-	err = genlmsg_unicast(net, skb, to->data.port);
-	if (err)
-		goto dropped;
-	atomic64_inc(&to->rx_msgs);
-	return 0;
-
-dropped:
-	if (missed)
-		atomic_add(missed, &to->missed);
-	if (err != -ECONNREFUSED)
-		atomic64_inc(&to->rx_dropped);
+	err = ipcon_queue(net, to, skb, missed);
+	if (!err)
+		atomic64_inc(&to->rx_msgs);
 	return err;
 }
 
@@ -230,6 +238,32 @@ static int ipcon_put_target(struct sk_buff *skb, struct genl_info *info)
 	return 0;
 }
 
+/* The send-failed notice of @info's request, failed with @err, or NULL. */
+static struct sk_buff *ipcon_failure_build(struct genl_info *info, int err,
+					   const char *text, u32 missed)
+{
+	struct sk_buff *skb;
+	void *hdr;
+
+	skb = ipcon_skb_new(ipcon_failure_size(text));
+	if (!skb)
+		return NULL;
+	hdr = genlmsg_put(skb, 0, info->snd_seq, &ipcon_family, 0,
+			  IPCON_CMD_SEND_FAILED);
+	if (!hdr ||
+	    nla_put_u32(skb, IPCON_A_TICKET,
+			nla_get_u32(info->attrs[IPCON_A_TICKET])) ||
+	    nla_put_u32(skb, IPCON_A_ERRNO, -err) ||
+	    (text && nla_put_string(skb, IPCON_A_ERROR_MSG, text)) ||
+	    ipcon_put_target(skb, info) ||
+	    (missed && nla_put_u32(skb, IPCON_A_MISSED, missed))) {
+		nlmsg_free(skb);
+		return NULL;
+	}
+	genlmsg_end(skb, hdr);
+	return skb;
+}
+
 /*
  * A posted request (one with a ticket) of @from failed with @err after @from
  * was identified: queue a send-failed notice to its data socket instead of
@@ -243,35 +277,12 @@ static void ipcon_post_failed(struct net *net, struct ipcon_peer *from,
 {
 	const char *text = info->extack ? info->extack->_msg : NULL;
 	u32 missed = atomic_xchg(&from->missed, 0);
-	struct sk_buff *skb;
-	void *hdr;
-	int ret = -ENOMEM;
+	struct sk_buff *skb = ipcon_failure_build(info, err, text, missed);
+	int ret = ipcon_queue(net, from, skb, missed);
 
-	skb = ipcon_skb_new(ipcon_failure_size(text));
-	if (!skb)
-		goto lost;
-	hdr = genlmsg_put(skb, 0, info->snd_seq, &ipcon_family, 0,
-			  IPCON_CMD_SEND_FAILED);
-	if (!hdr ||
-	    nla_put_u32(skb, IPCON_A_TICKET,
-			nla_get_u32(info->attrs[IPCON_A_TICKET])) ||
-	    nla_put_u32(skb, IPCON_A_ERRNO, -err) ||
-	    (text && nla_put_string(skb, IPCON_A_ERROR_MSG, text)) ||
-	    ipcon_put_target(skb, info) ||
-	    (missed && nla_put_u32(skb, IPCON_A_MISSED, missed))) {
-		nlmsg_free(skb);
-		goto lost;
-	}
-	genlmsg_end(skb, hdr);
-	ret = genlmsg_unicast(net, skb, from->data.port);
-	if (!ret)
-		return;
-lost:
 	/* A sender whose data socket is gone learns nothing any more. */
-	if (ret == -ECONNREFUSED)
-		return;
-	atomic_add(missed + 1, &from->missed);
-	atomic64_inc(&from->rx_dropped);
+	if (ret && ret != -ECONNREFUSED)
+		atomic_inc(&from->missed);
 }
 
 /*
