@@ -147,6 +147,26 @@ impl Channel {
         err
     }
 
+    /// Receives the next datagram of answers into the answer buffer before
+    /// `deadline`: its length, or `None` for one to skip (not from the
+    /// kernel; or truncated, which `deferred` notes as a protocol error).
+    fn next_answers(
+        &mut self,
+        operation: &'static str,
+        deadline: &mut Deadline,
+        deferred: &mut Option<Error>,
+    ) -> std::io::Result<Option<usize>> {
+        let got = self.socket.recv_before(&mut self.answers, deadline)?;
+        if got.source_port != 0 {
+            return Ok(None);
+        }
+        if got.truncated {
+            deferred.get_or_insert(Error::protocol(operation));
+            return Ok(None);
+        }
+        Ok(Some(got.len))
+    }
+
     /// Receives until request `seq` completed, failed or timed out.
     ///
     /// An error from `on_answer` is returned once the exchange is over, so
@@ -161,22 +181,16 @@ impl Channel {
         let mut deferred: Option<Error> = None;
         let mut deadline = Deadline::after(self.timeout);
         loop {
-            let got = match self.socket.recv_before(&mut self.answers, &mut deadline) {
-                Ok(got) => got,
+            let len = match self.next_answers(operation, &mut deadline, &mut deferred) {
+                Ok(Some(len)) => len,
+                Ok(None) => continue,
                 Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {
                     self.tracker.cancel(seq);
                     return Err(Error::new(operation, ErrorKind::Timeout));
                 }
                 Err(e) => return Err(self.abandon(seq, Error::from_io(operation, &e))),
             };
-            if got.source_port != 0 {
-                continue;
-            }
-            if got.truncated {
-                deferred.get_or_insert(Error::protocol(operation));
-                continue;
-            }
-            for packet in Messages::new(&self.answers[..got.len]) {
+            for packet in Messages::new(&self.answers[..len]) {
                 let Ok(packet) = packet else {
                     deferred.get_or_insert(Error::protocol(operation));
                     break;
@@ -274,8 +288,9 @@ impl Channel {
         let mut deferred: Option<Error> = None;
         let mut deadline = Deadline::after(self.timeout);
         loop {
-            let got = match self.socket.recv_before(&mut self.answers, &mut deadline) {
-                Ok(got) => got,
+            let len = match self.next_answers(operation, &mut deadline, &mut deferred) {
+                Ok(Some(len)) => len,
+                Ok(None) => continue,
                 Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {
                     return Err(Error::new(operation, ErrorKind::Timeout));
                 }
@@ -289,19 +304,12 @@ impl Channel {
                 }
                 Err(e) => return Err(Error::from_io(operation, &e)),
             };
-            if got.source_port != 0 {
-                continue;
-            }
-            if got.truncated {
-                deferred.get_or_insert(Error::protocol(operation));
-                continue;
-            }
             let finished = match_batch_answers(
                 &mut self.tracker,
                 operation,
                 family,
                 seqs,
-                &self.answers[..got.len],
+                &self.answers[..len],
                 &mut deferred,
                 &mut on_failure,
             );

@@ -289,12 +289,11 @@ mod tests {
     use ipcon_core::wire::ipcon::UnicastDelivery;
     use ipcon_core::wire::netlink::{NetlinkFlags, NetlinkHeaderRepr};
 
-    #[test]
-    fn foreign_datagrams_are_dropped_and_counted() {
-        // A second socket of this process sends a well-formed-looking
-        // datagram straight to the receiver's port; it must not be taken
-        // for a delivery.
-        let receiver = Receiver::new(NetlinkSocket::open().unwrap(), 0x20);
+    /// A second socket of this process sends `count` well-formed-looking
+    /// datagrams of the receiver's family straight to its port: none may be
+    /// taken for a delivery. `false` when this process may not send to
+    /// another port (root may, unprivileged processes may not).
+    fn send_fake_deliveries(receiver: &Receiver, count: usize) -> bool {
         let sender = NetlinkSocket::open().unwrap();
         let fake = NetlinkHeaderRepr {
             message_type: 0x20,
@@ -305,15 +304,21 @@ mod tests {
         let mut datagram = [0u8; 64];
         let len = fake.emit(4, &mut datagram).unwrap();
         let target = rustix::net::netlink::SocketAddrNetlink::new(receiver.socket().port(), 0);
-        // Root may send to another port (unprivileged processes may not).
-        if rustix::net::sendto(
-            &sender,
-            &datagram[..len + 4],
-            rustix::net::SendFlags::empty(),
-            &target,
-        )
-        .is_err()
-        {
+        (0..count).all(|_| {
+            rustix::net::sendto(
+                &sender,
+                &datagram[..len + 4],
+                rustix::net::SendFlags::empty(),
+                &target,
+            )
+            .is_ok()
+        })
+    }
+
+    #[test]
+    fn foreign_datagrams_are_dropped_and_counted() {
+        let receiver = Receiver::new(NetlinkSocket::open().unwrap(), 0x20);
+        if !send_fake_deliveries(&receiver, 1) {
             return;
         }
         let mut msg = Message::new();
@@ -430,26 +435,8 @@ mod tests {
     #[test]
     fn receive_many_drops_and_counts_foreign_datagrams() {
         let receiver = Receiver::new(NetlinkSocket::open().unwrap(), 0x20);
-        let sender = NetlinkSocket::open().unwrap();
-        let fake = NetlinkHeaderRepr {
-            message_type: 0x20,
-            flags: NetlinkFlags::empty(),
-            seq: 0,
-            port_id: 0,
-        };
-        let mut datagram = [0u8; 64];
-        let len = fake.emit(4, &mut datagram).unwrap();
-        let target = rustix::net::netlink::SocketAddrNetlink::new(receiver.socket().port(), 0);
-        for _ in 0..3 {
-            let sent = rustix::net::sendto(
-                &sender,
-                &datagram[..len + 4],
-                rustix::net::SendFlags::empty(),
-                &target,
-            );
-            if sent.is_err() {
-                return; // unprivileged: cannot send to another port
-            }
+        if !send_fake_deliveries(&receiver, 3) {
+            return;
         }
         let mut msgs = [Message::new(), Message::new()];
         let err = receiver
