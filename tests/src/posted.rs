@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ipcon_linux::ipcon_core::wire::ipcon::PeerRef as WirePeerRef;
-use ipcon_linux::{ErrorKind, Handler, HandlerOptions, Message, MessageKind, Ticket};
+use ipcon_linux::{Error, ErrorKind, Handler, HandlerOptions, Message, MessageKind, Ticket};
 
 use crate::common::{
     expect_error, expect_silence, module_param, receive, receive_kind, QUIET, SOON,
@@ -44,12 +44,33 @@ const ATTR_TICKET: u16 = 27;
 /// A receive queue this small fills after a handful of messages.
 const SMALL_QUEUE: usize = 4096;
 
-/// Receives the next message, which must be the failure notice of `ticket`.
-fn expect_notice(sender: &Handler, msg: &mut Message, ticket: Ticket) -> TestResult {
+/// Receives the next message, which must be the failure notice of
+/// `ticket` with an error of `kind` (and `errno`, and a kernel text
+/// containing `text`, when given); the error.
+fn expect_notice(
+    sender: &Handler,
+    msg: &mut Message,
+    ticket: Ticket,
+    kind: ErrorKind,
+    errno: Option<i32>,
+    text: Option<&str>,
+) -> Result<Error, String> {
     receive(sender, msg)?;
     ensure_eq!(msg.kind(), MessageKind::SendFailed, "kind of {msg:?}");
     ensure_eq!(msg.ticket(), Some(ticket), "ticket");
-    Ok(())
+    let err = expect_error::<()>(
+        Err(msg.send_error().ctx("send error")?),
+        kind,
+        errno,
+        "send error of the notice",
+    )?;
+    if let Some(text) = text {
+        ensure!(
+            err.kernel_message().is_some_and(|m| m.contains(text)),
+            "kernel text: {err}"
+        );
+    }
+    Ok(err)
 }
 
 fn unicast_delivered_stamped() -> TestResult {
@@ -89,15 +110,14 @@ fn unicast_missing_peer() -> TestResult {
     let mut msg = Message::new();
 
     let ticket = sender.post_unicast("e2e_p_nobody", b"x").ctx("post")?;
-    expect_notice(&sender, &mut msg, ticket)?;
-    let err = msg.send_error().ctx("send error")?;
-    ensure_eq!(err.kind(), ErrorKind::NotFound, "kind ({err})");
-    ensure_eq!(err.errno(), Some(libc::ENOENT), "errno");
-    ensure!(
-        err.kernel_message()
-            .is_some_and(|m| m.contains("no such peer")),
-        "kernel text: {err}"
-    );
+    expect_notice(
+        &sender,
+        &mut msg,
+        ticket,
+        ErrorKind::NotFound,
+        Some(libc::ENOENT),
+        Some("no such peer"),
+    )?;
     ensure!(
         matches!(msg.as_core().target(), Some(WirePeerRef::Name(n)) if n == "e2e_p_nobody"),
         "target {:?}",
@@ -111,9 +131,7 @@ fn unicast_missing_peer() -> TestResult {
     let ticket = sender
         .post_unicast_to_port(port, b"y")
         .ctx("post to port")?;
-    expect_notice(&sender, &mut msg, ticket)?;
-    let err = msg.send_error().ctx("send error")?;
-    ensure_eq!(err.kind(), ErrorKind::NotFound, "kind by port ({err})");
+    expect_notice(&sender, &mut msg, ticket, ErrorKind::NotFound, None, None)?;
     ensure_eq!(
         msg.as_core().target(),
         Some(&WirePeerRef::Port(port)),
@@ -261,15 +279,14 @@ fn payload_too_big() -> TestResult {
             .post_unicast("e2e_p_big", &vec![0u8; limit + 1])
             .ctx("post")?;
         let mut msg = Message::new();
-        expect_notice(&sender, &mut msg, ticket)?;
-        let err = msg.send_error().ctx("send error")?;
-        ensure_eq!(err.kind(), ErrorKind::TooBig, "kind ({err})");
-        ensure_eq!(err.errno(), Some(libc::EMSGSIZE), "errno");
-        ensure!(
-            err.kernel_message()
-                .is_some_and(|m| m.contains("max_payload")),
-            "kernel text: {err}"
-        );
+        let err = expect_notice(
+            &sender,
+            &mut msg,
+            ticket,
+            ErrorKind::TooBig,
+            Some(libc::EMSGSIZE),
+            Some("max_payload"),
+        )?;
         note(&format!("max_payload={limit}: notice {err}"));
     }
     expect_silence(&receiver, "nothing oversized arrives")
@@ -282,15 +299,14 @@ fn after_unregister() -> TestResult {
     // ACK on the data socket, which the library reports like a notice.
     let ticket = handler.post_unicast("e2e_p_gone", b"x").ctx("post")?;
     let mut msg = Message::new();
-    expect_notice(&handler, &mut msg, ticket)?;
-    let err = msg.send_error().ctx("send error")?;
-    ensure_eq!(err.kind(), ErrorKind::NotRegistered, "kind ({err})");
-    ensure_eq!(err.errno(), Some(libc::ENOTCONN), "errno");
-    ensure!(
-        err.kernel_message()
-            .is_some_and(|m| m.contains("not a registered peer")),
-        "kernel text: {err}"
-    );
+    expect_notice(
+        &handler,
+        &mut msg,
+        ticket,
+        ErrorKind::NotRegistered,
+        Some(libc::ENOTCONN),
+        Some("not a registered peer"),
+    )?;
     expect_silence(&handler, "one answer per post")
 }
 
@@ -320,14 +336,14 @@ fn multicast() -> TestResult {
     expect_silence(&owner, "owner after a successful post")?;
 
     let ticket = owner.post_multicast("e2e_p_none", b"x").ctx("post")?;
-    expect_notice(&owner, &mut msg, ticket)?;
-    let err = msg.send_error().ctx("send error")?;
-    ensure_eq!(err.kind(), ErrorKind::NotFound, "kind ({err})");
-    ensure!(
-        err.kernel_message()
-            .is_some_and(|m| m.contains("no such group")),
-        "kernel text: {err}"
-    );
+    expect_notice(
+        &owner,
+        &mut msg,
+        ticket,
+        ErrorKind::NotFound,
+        None,
+        Some("no such group"),
+    )?;
     ensure_eq!(
         msg.group().map(|g| g.to_string()),
         Some("e2e_p_none".to_owned()),
