@@ -174,7 +174,7 @@ int ipcon_replay_last(struct net *net, struct ipcon_group *group,
 {
 	const struct ipcon_last_msg *last = group->last;
 	struct ipcon_msg_desc desc = {
-		.cmd = IPCON_CMD_MULTICAST,
+		.cmd = IPCON_CMD_GROUP_MSG,
 		.stamp = &last->stamp,
 		.group = group->name,
 		.payload = last->data,
@@ -253,7 +253,7 @@ static struct sk_buff *ipcon_failure_build(struct genl_info *info, int err,
 	if (!hdr ||
 	    nla_put_u32(skb, IPCON_A_TICKET,
 			nla_get_u32(info->attrs[IPCON_A_TICKET])) ||
-	    nla_put_u32(skb, IPCON_A_ERRNO, -err) ||
+	    nla_put_u32(skb, IPCON_A_ERROR, -err) ||
 	    (text && nla_put_string(skb, IPCON_A_ERROR_MSG, text)) ||
 	    ipcon_put_target(skb, info) ||
 	    (missed && nla_put_u32(skb, IPCON_A_MISSED, missed))) {
@@ -323,7 +323,7 @@ static int ipcon_unicast(struct net *net, struct ipcon_net *inet,
 	struct ipcon_peer *to;
 	struct ipcon_stamp stamp;
 	struct ipcon_msg_desc desc = {
-		.cmd = IPCON_CMD_UNICAST,
+		.cmd = IPCON_CMD_UNICAST_MSG,
 		.stamp = &stamp,
 	};
 	int err;
@@ -365,7 +365,7 @@ static int ipcon_unicast(struct net *net, struct ipcon_net *inet,
 	return err;
 }
 
-int ipcon_nl_unicast(struct sk_buff *skb, struct genl_info *info)
+int ipcon_nl_unicast_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct net *net = genl_info_net(info);
 	struct ipcon_net *inet = ipcon_net(net);
@@ -434,7 +434,7 @@ static int ipcon_multicast(struct net *net, struct ipcon_peer *owner,
 	struct ipcon_group *group = NULL;
 	struct ipcon_stamp stamp;
 	struct ipcon_msg_desc desc = {
-		.cmd = IPCON_CMD_MULTICAST,
+		.cmd = IPCON_CMD_GROUP_MSG,
 		.stamp = &stamp,
 	};
 	u32 delivered = 0, dropped = 0;
@@ -513,7 +513,7 @@ out_put:
 	return err;
 }
 
-int ipcon_nl_multicast(struct sk_buff *skb, struct genl_info *info)
+int ipcon_nl_multicast_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct net *net = genl_info_net(info);
 	struct ipcon_peer *owner;

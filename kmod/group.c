@@ -141,7 +141,7 @@ static struct ipcon_group *ipcon_group_lookup_locked(struct ipcon_net *inet,
 	return group;
 }
 
-int ipcon_nl_group_register(struct sk_buff *skb, struct genl_info *info)
+int ipcon_nl_group_register_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct net *net = genl_info_net(info);
 	struct ipcon_net *inet = ipcon_net(net);
@@ -220,7 +220,7 @@ err_free:
 	return err;
 }
 
-int ipcon_nl_group_unregister(struct sk_buff *skb, struct genl_info *info)
+int ipcon_nl_group_unregister_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct net *net = genl_info_net(info);
 	struct ipcon_net *inet = ipcon_net(net);
@@ -291,7 +291,7 @@ static int ipcon_check_membership_request(struct genl_info *info)
 	return ipcon_require_name(info, IPCON_A_GROUP_NAME);
 }
 
-int ipcon_nl_group_join(struct sk_buff *skb, struct genl_info *info)
+int ipcon_nl_group_join_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct net *net = genl_info_net(info);
 	struct ipcon_net *inet = ipcon_net(net);
@@ -363,7 +363,7 @@ err_unlock:
 	return err;
 }
 
-int ipcon_nl_group_leave(struct sk_buff *skb, struct genl_info *info)
+int ipcon_nl_group_leave_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct ipcon_net *inet = ipcon_net(genl_info_net(info));
 	struct ipcon_group *group;
@@ -398,7 +398,7 @@ out:
 	return err;
 }
 
-int ipcon_nl_group_get(struct sk_buff *skb, struct genl_info *info)
+int ipcon_nl_group_get_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct ipcon_net *inet = ipcon_net(genl_info_net(info));
 	struct nlattr *owner_attr = info->attrs[IPCON_A_PEER_NAME];

@@ -155,7 +155,7 @@ static size_t ipcon_register_reply_size(void)
 	       nla_total_size_64bit(sizeof(u64));
 }
 
-int ipcon_nl_peer_register(struct sk_buff *skb, struct genl_info *info)
+int ipcon_nl_peer_register_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct net *net = genl_info_net(info);
 	struct ipcon_net *inet = ipcon_net(net);
@@ -166,10 +166,6 @@ int ipcon_nl_peer_register(struct sk_buff *skb, struct genl_info *info)
 	void *hdr;
 	int err;
 
-	if (info->genlhdr->version != IPCON_FAMILY_VERSION) {
-		NL_SET_ERR_MSG(info->extack, "unsupported ipcon protocol version");
-		return -EPROTO;
-	}
 	if (name_attr && !ipcon_name_valid(nla_data(name_attr))) {
 		NL_SET_ERR_MSG_ATTR(info->extack, name_attr,
 				    "peer name must be 1..31 bytes without '/' or control characters");
@@ -267,7 +263,7 @@ err_free:
 	return err;
 }
 
-int ipcon_nl_peer_attach(struct sk_buff *skb, struct genl_info *info)
+int ipcon_nl_peer_attach_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct ipcon_net *inet = ipcon_net(genl_info_net(info));
 	struct nlattr *cookie_attr = info->attrs[IPCON_A_COOKIE];
@@ -318,7 +314,7 @@ out:
 	return err;
 }
 
-int ipcon_nl_peer_unregister(struct sk_buff *skb, struct genl_info *info)
+int ipcon_nl_peer_unregister_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct net *net = genl_info_net(info);
 	struct ipcon_net *inet = ipcon_net(net);
@@ -340,7 +336,7 @@ int ipcon_nl_peer_unregister(struct sk_buff *skb, struct genl_info *info)
 	return err;
 }
 
-int ipcon_nl_peer_get(struct sk_buff *skb, struct genl_info *info)
+int ipcon_nl_peer_get_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct ipcon_net *inet = ipcon_net(genl_info_net(info));
 	struct nlattr *name_attr = info->attrs[IPCON_A_PEER_NAME];

@@ -6,7 +6,7 @@
 //! xtask, so the xtask (which regenerates ipcon-core's code) never links ipcon-core.
 use std::path::Path;
 
-use ipcon_core::spec::{Attr, FAMILY_NAME, KEVENT_GROUP_NAME, VERSION};
+use ipcon_core::spec::{Attr, FAMILY_NAME, MCGRP_KEVENT, VERSION};
 use ipcon_core::WireError;
 
 fn main() -> std::process::ExitCode {
@@ -225,7 +225,7 @@ fn seed_messages() -> Result<Vec<Vec<u8>>, WireError> {
         mcast_groups: Default::default(),
     };
     let _ = family.mcast_groups.push(McastGroup {
-        name: KEVENT_GROUP_NAME.try_into().unwrap_or_default(),
+        name: MCGRP_KEVENT.try_into().unwrap_or_default(),
         id: 4,
     });
     let ctrl_hdr = NetlinkHeaderRepr {

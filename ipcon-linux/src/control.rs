@@ -5,7 +5,7 @@
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-use ipcon_core::spec::{FAMILY_NAME, KEVENT_GROUP_NAME, VERSION};
+use ipcon_core::spec::{FAMILY_NAME, MCGRP_KEVENT, VERSION};
 use ipcon_core::wire::ipcon::{PeerRef, Reply, Request};
 use ipcon_core::Name;
 
@@ -21,7 +21,7 @@ use crate::sys::NetlinkOption;
 pub(crate) struct Family {
     /// Its id: the netlink message type of ipcon messages.
     pub id: u16,
-    /// The id of the `ipcon_kevent` multicast group.
+    /// The id of the `kevent` multicast group.
     pub kevent_group: u32,
 }
 
@@ -58,8 +58,8 @@ fn resolve_ipcon(channel: &mut Channel) -> Result<Family> {
             repr.version
         )));
     }
-    let kevent_group = repr.mcast_group_id(KEVENT_GROUP_NAME).ok_or_else(|| {
-        Error::protocol(OPERATION).with_detail_text("the family has no ipcon_kevent group")
+    let kevent_group = repr.mcast_group_id(MCGRP_KEVENT).ok_or_else(|| {
+        Error::protocol(OPERATION).with_detail_text("the family has no kevent group")
     })?;
     Ok(Family {
         id: repr.id,

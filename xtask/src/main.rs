@@ -1,5 +1,6 @@
 //! `cargo xtask`: ipcon's build, VM and test runner. See `cargo xtask help`.
 mod bench;
+mod codegen;
 mod console;
 mod cpio;
 mod cross;
@@ -15,7 +16,6 @@ mod matrix;
 mod packaging;
 mod process;
 mod selftest;
-mod spec;
 mod suite;
 mod vm;
 mod workspace;
@@ -33,10 +33,13 @@ cargo xtask <command> [options]
 
 Commands:
   test                 run every check (format, clippy, host tests, MSRV, no_std,
-                       spec, fuzz, kernel module checks, the VM suite, ARM cross
-                       builds and sizes, the VM suite on arm64 and on the 5.10 and
-                       6.12 kernels, packaging, harness self-test) and print one
-                       summary line per step
+                       codegen, fuzz, kernel module checks,
+                       the VM suite, ARM cross builds and sizes, the VM suite on
+                       arm64 and on the 5.10 and 6.12 kernels, packaging, harness
+                       self-test) and print one summary line per step
+  codegen [--check]    generate the uapi header, the kernel's policies and ops
+                       table and ipcon-core's spec and messages from
+                       kmod/ipcon.yaml; --check only compares (fails on drift)
   demo                 boot the VM and show the tutorial's scenario live
   vm [options]         boot the VM with kmod/ipcon.ko and the static binaries,
                        run a command, judge the run (exit 0 only if it passed)
@@ -80,6 +83,7 @@ fn main() -> ExitCode {
         Some("selftest") if args.len() == 1 => selftest_command(&workspace),
         Some("matrix") => matrix::command(&workspace, &args[1..]),
         Some("cross") if args.len() == 1 => cross::command(&workspace),
+        Some("codegen") => codegen::command(&workspace.root, &args[1..]),
         Some("bench") => bench::command(&workspace, &args[1..]),
         Some("help" | "--help" | "-h") | None => {
             print!("{HELP}");
@@ -176,6 +180,7 @@ fn vm_command(workspace: &Workspace, args: &[String]) -> Result<(), String> {
     };
     let binaries = workspace::build_static_binaries(workspace, arch, workspace::VM_PACKAGES)?;
     let e2e = command.is_none();
+
     let command = command.unwrap_or_else(|| "/bin/ipcon-e2e".to_owned());
     let mut run = vm::VmRun::new("vm", kernel, &command);
     run.module = module;

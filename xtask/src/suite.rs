@@ -13,7 +13,7 @@ use crate::process;
 use crate::selftest;
 use crate::vm::{self, VmRun};
 use crate::workspace::{self, Workspace};
-use crate::{cross, fuzz, matrix, packaging, spec};
+use crate::{codegen, cross, fuzz, matrix, packaging};
 
 /// The MSRV the crates users build must keep compiling with.
 const MSRV: &str = "1.75";
@@ -225,7 +225,23 @@ fn no_std(workspace: &Workspace) -> StepResult {
     Ok(summaries)
 }
 
-/// Runs a check owned by another module (`spec`, `fuzz`, `packaging`).
+/// `cargo xtask codegen --check`: the generated files match `kmod/ipcon.yaml`.
+fn codegen_check(root: &Path) -> StepResult {
+    match codegen::check(root) {
+        Ok(summary) => Ok(vec![summary]),
+        Err(problems) => {
+            for line in problems.lines() {
+                println!("  | {line}");
+            }
+            fail(
+                "codegen: generated files differ from kmod/ipcon.yaml".into(),
+                "generated files are stale",
+            )
+        }
+    }
+}
+
+/// Runs a check owned by another module (`fuzz`, `packaging`).
 fn external(name: &str, check: fn(&Path) -> Result<(), String>, root: &Path) -> StepResult {
     match check(root) {
         Ok(()) => Ok(vec![format!("{name}: ok")]),
@@ -388,7 +404,7 @@ pub fn run(workspace: &Workspace) -> Result<(), String> {
             ("host-tests", Box::new(|| host_tests(workspace))),
             ("msrv", Box::new(|| msrv(workspace))),
             ("no-std", Box::new(|| no_std(workspace))),
-            ("spec", Box::new(|| external("spec", spec::run, root))),
+            ("codegen", Box::new(|| codegen_check(root))),
             ("fuzz", Box::new(|| external("fuzz", fuzz::run, root))),
             (
                 "kmod-warnings",

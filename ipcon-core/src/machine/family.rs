@@ -1,9 +1,9 @@
 //! Resolving the ipcon family: ask `nlctrl` for "ipcon", learn its id and the id of the
-//! `ipcon_kevent` multicast group, or learn that the module is not loaded.
+//! `kevent` multicast group, or learn that the module is not loaded.
 use core::fmt;
 
 use crate::error::WireError;
-use crate::spec::{FAMILY_NAME, KEVENT_GROUP_NAME, VERSION};
+use crate::spec::{FAMILY_NAME, MCGRP_KEVENT, VERSION};
 use crate::wire::ctrl::{FamilyRepr, GetFamilyRequest, GENL_ID_CTRL};
 use crate::wire::ipcon::{parse_incoming, Incoming};
 use crate::wire::netlink::NetlinkPacket;
@@ -19,7 +19,7 @@ pub struct Family {
     pub id: u16,
     /// The family's version (equal to [`crate::spec::VERSION`]).
     pub version: u32,
-    /// Id of the `ipcon_kevent` multicast group.
+    /// Id of the `kevent` multicast group.
     pub kevent_group: u32,
 }
 
@@ -36,7 +36,7 @@ pub enum FamilyOutcome {
         /// The kernel's version.
         kernel: u32,
     },
-    /// The family does not announce the `ipcon_kevent` group.
+    /// The family does not announce the `kevent` group.
     NoKeventGroup,
     /// The controller answered with another error (positive errno).
     Failed(i32),
@@ -60,10 +60,9 @@ impl fmt::Display for FamilyOutcome {
                     "ipcon module speaks protocol version {kernel}, this library {VERSION}"
                 )
             }
-            Self::NoKeventGroup => write!(
-                f,
-                "ipcon family lacks the {KEVENT_GROUP_NAME} multicast group"
-            ),
+            Self::NoKeventGroup => {
+                write!(f, "ipcon family lacks the {MCGRP_KEVENT} multicast group")
+            }
             Self::Failed(errno) => write!(f, "family lookup failed with errno {errno}"),
             Self::Malformed(e) => write!(f, "family lookup reply malformed: {e}"),
             Self::TimedOut => f.write_str("family lookup timed out"),
@@ -174,7 +173,7 @@ impl FamilyResolver {
         if f.version != u32::from(VERSION) {
             return FamilyOutcome::VersionMismatch { kernel: f.version };
         }
-        match f.mcast_group_id(KEVENT_GROUP_NAME) {
+        match f.mcast_group_id(MCGRP_KEVENT) {
             Some(kevent_group) => FamilyOutcome::Resolved(Family {
                 id: f.id,
                 version: f.version,
@@ -215,7 +214,7 @@ mod tests {
         if with_group {
             f.mcast_groups
                 .push(McastGroup {
-                    name: heapless::String::try_from("ipcon_kevent").unwrap(),
+                    name: heapless::String::try_from(MCGRP_KEVENT).unwrap(),
                     id: 4,
                 })
                 .unwrap();
@@ -237,15 +236,15 @@ mod tests {
         let mut buf = [0u8; 64];
         r.start(5, 9, 100, 1000, &mut buf).unwrap();
         assert_eq!(r.deadline(), Some(1100));
-        let (other, n) = reply(4, 1, true);
+        let (other, n) = reply(4, u32::from(VERSION), true);
         assert_eq!(
             r.handle(&NetlinkPacket::new_checked(&other[..n]).unwrap()),
             None
         );
-        let (b, n) = reply(5, 1, true);
+        let (b, n) = reply(5, u32::from(VERSION), true);
         let want = FamilyOutcome::Resolved(Family {
             id: 30,
-            version: 1,
+            version: u32::from(VERSION),
             kevent_group: 4,
         });
         assert_eq!(
@@ -260,14 +259,14 @@ mod tests {
     fn version_and_group_are_checked() {
         let mut r = FamilyResolver::new();
         r.start(1, 9, 0, 10, &mut [0u8; 64]).unwrap();
-        let (b, n) = reply(1, 2, true);
+        let (b, n) = reply(1, 1, true);
         assert_eq!(
             r.handle(&NetlinkPacket::new_checked(&b[..n]).unwrap()),
-            Some(FamilyOutcome::VersionMismatch { kernel: 2 })
+            Some(FamilyOutcome::VersionMismatch { kernel: 1 })
         );
         let mut r = FamilyResolver::new();
         r.start(1, 9, 0, 10, &mut [0u8; 64]).unwrap();
-        let (b, n) = reply(1, 1, false);
+        let (b, n) = reply(1, u32::from(VERSION), false);
         assert_eq!(
             r.handle(&NetlinkPacket::new_checked(&b[..n]).unwrap()),
             Some(FamilyOutcome::NoKeventGroup)
