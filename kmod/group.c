@@ -90,13 +90,8 @@ static int ipcon_require_name(struct genl_info *info, int type)
 {
 	struct nlattr *attr = info->attrs[type];
 
-	if (!attr) {
-		if (type == IPCON_A_PEER_NAME)
-			NL_SET_ERR_MSG(info->extack, "missing peer-name");
-		else
-			NL_SET_ERR_MSG(info->extack, "missing group-name");
+	if (ipcon_nl_attr_missing(info, type))
 		return -EINVAL;
-	}
 	if (!ipcon_name_valid(nla_data(attr))) {
 		NL_SET_ERR_MSG_ATTR(info->extack, attr,
 				    "name must be 1..31 bytes without '/' or control characters");
@@ -157,7 +152,8 @@ int ipcon_nl_group_register_doit(struct sk_buff *skb, struct genl_info *info)
 		return err;
 	if (access_attr)
 		access = nla_get_u32(access_attr);
-	if (access == IPCON_GROUP_ACCESS_GID && !gid_attr) {
+	if (access == IPCON_GROUP_ACCESS_GID &&
+	    ipcon_nl_attr_missing(info, IPCON_A_GID)) {
 		NL_SET_ERR_MSG(info->extack, "access gid needs a gid");
 		return -EINVAL;
 	}
@@ -408,10 +404,9 @@ int ipcon_nl_group_get_doit(struct sk_buff *skb, struct genl_info *info)
 	struct sk_buff *reply;
 	int err = 0;
 
-	if (!owner_attr || !group_attr) {
-		NL_SET_ERR_MSG(info->extack, "need peer-name and group-name");
+	if (ipcon_nl_attr_missing(info, IPCON_A_PEER_NAME) ||
+	    ipcon_nl_attr_missing(info, IPCON_A_GROUP_NAME))
 		return -EINVAL;
-	}
 
 	reply = genlmsg_new(ipcon_group_info_size(), GFP_KERNEL);
 	if (!reply)

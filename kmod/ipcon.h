@@ -145,6 +145,7 @@ void ipcon_netns_unregister(void);
 
 /* peer.c */
 bool ipcon_name_valid(const char *name);
+int ipcon_check_peer_ref(struct genl_info *info);
 struct ipcon_peer *ipcon_peer_by_port_rcu(struct ipcon_net *inet, u32 port);
 struct ipcon_peer *ipcon_peer_by_data_port_rcu(struct ipcon_net *inet,
 					       u32 port);

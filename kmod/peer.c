@@ -35,6 +35,26 @@ bool ipcon_name_valid(const char *name)
 	return true;
 }
 
+/*
+ * A request naming one peer gives exactly one of peer-name and port: neither
+ * is reported as a missing peer-name, both as an error on the port.
+ */
+int ipcon_check_peer_ref(struct genl_info *info)
+{
+	struct nlattr *port_attr = info->attrs[IPCON_A_PORT];
+
+	if (!port_attr && ipcon_nl_attr_missing(info, IPCON_A_PEER_NAME)) {
+		NL_SET_ERR_MSG(info->extack, "missing attribute peer-name or port");
+		return -EINVAL;
+	}
+	if (port_attr && info->attrs[IPCON_A_PEER_NAME]) {
+		NL_SET_ERR_MSG_ATTR(info->extack, port_attr,
+				    "give exactly one of peer-name or port");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static u32 ipcon_name_hash(const char *name)
 {
 	return full_name_hash(NULL, name, strlen(name));
@@ -272,10 +292,8 @@ int ipcon_nl_peer_attach_doit(struct sk_buff *skb, struct genl_info *info)
 	u64 cookie;
 	int err = 0;
 
-	if (!cookie_attr) {
-		NL_SET_ERR_MSG(info->extack, "missing cookie");
+	if (ipcon_nl_attr_missing(info, IPCON_A_COOKIE))
 		return -EINVAL;
-	}
 	cookie = nla_get_u64(cookie_attr);
 
 	mutex_lock(&inet->lock);
@@ -345,10 +363,9 @@ int ipcon_nl_peer_get_doit(struct sk_buff *skb, struct genl_info *info)
 	struct sk_buff *reply;
 	int err;
 
-	if (!name_attr == !port_attr) {
-		NL_SET_ERR_MSG(info->extack, "give exactly one of peer-name or port");
-		return -EINVAL;
-	}
+	err = ipcon_check_peer_ref(info);
+	if (err)
+		return err;
 
 	reply = genlmsg_new(ipcon_peer_info_size(), GFP_KERNEL);
 	if (!reply)
