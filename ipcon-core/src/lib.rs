@@ -87,3 +87,11 @@ pub use kevent::{Kevent, KeventKind, KeventSeq, PeerIdentity};
 pub use message::{Message, MessageKind};
 pub use name::Name;
 pub use spec::{GroupAccess, PeerFlags, RemoveReason};
+
+/// The tutorial's name for the kernel's event group: what `ipcon_join_group(handler,
+/// IPCON_KERNEL_GROUP)` joins in the C API, to learn of peers and groups coming and going.
+///
+/// It is a name of the library, not of the wire: the kernel sends its events on the
+/// generic netlink multicast group [`spec::MCGRP_KEVENT`] (`"kevent"`, a name the kernel's
+/// netlink specs allow), which the library subscribes to for it.
+pub const IPCON_KERNEL_GROUP: &str = "ipcon_kevent";

@@ -1,5 +1,6 @@
 //! Resolving the ipcon family: ask `nlctrl` for "ipcon", learn its id and the id of the
-//! `kevent` multicast group, or learn that the module is not loaded.
+//! `kevent` multicast group, or learn that the module is not loaded or speaks another
+//! protocol version ([`check_family`], which every lookup of the family goes through).
 use core::fmt;
 
 use crate::error::WireError;
@@ -31,7 +32,8 @@ pub enum FamilyOutcome {
     Resolved(Family),
     /// No family "ipcon": the kernel module is not loaded.
     NotLoaded,
-    /// The module speaks another protocol version.
+    /// The module speaks another protocol version (the family's version, which
+    /// [`VERSION`] of this library must equal): nothing else is tried.
     VersionMismatch {
         /// The kernel's version.
         kernel: u32,
@@ -54,12 +56,11 @@ impl fmt::Display for FamilyOutcome {
                 f,
                 "generic netlink family {FAMILY_NAME} not found: is the ipcon module loaded?"
             ),
-            Self::VersionMismatch { kernel } => {
-                write!(
-                    f,
-                    "ipcon module speaks protocol version {kernel}, this library {VERSION}"
-                )
-            }
+            Self::VersionMismatch { kernel } => write!(
+                f,
+                "the ipcon kernel module speaks protocol version {kernel}, this library \
+                 version {VERSION}: install a module and a library of the same version"
+            ),
             Self::NoKeventGroup => {
                 write!(f, "ipcon family lacks the {MCGRP_KEVENT} multicast group")
             }
@@ -148,7 +149,7 @@ impl FamilyResolver {
                 return None;
             }
             match FamilyRepr::parse(packet) {
-                Ok(f) => Self::judge(&f),
+                Ok(f) => check_family(&f),
                 Err(e) => FamilyOutcome::Malformed(e),
             }
         } else {
@@ -169,20 +170,6 @@ impl FamilyResolver {
         Some(outcome)
     }
 
-    fn judge(f: &FamilyRepr) -> FamilyOutcome {
-        if f.version != u32::from(VERSION) {
-            return FamilyOutcome::VersionMismatch { kernel: f.version };
-        }
-        match f.mcast_group_id(MCGRP_KEVENT) {
-            Some(kevent_group) => FamilyOutcome::Resolved(Family {
-                id: f.id,
-                version: f.version,
-                kevent_group,
-            }),
-            None => FamilyOutcome::NoKeventGroup,
-        }
-    }
-
     /// Checks the deadline; returns [`FamilyOutcome::TimedOut`] once it passed.
     pub fn poll(&mut self, now_ms: u64) -> Option<FamilyOutcome> {
         match self.state {
@@ -193,6 +180,23 @@ impl FamilyResolver {
             }
             _ => None,
         }
+    }
+}
+
+/// Judges the controller's description of the ipcon family: usable
+/// ([`FamilyOutcome::Resolved`]), of another protocol version (checked first: a module of
+/// another version has other groups too), or without its `kevent` group.
+pub fn check_family(f: &FamilyRepr) -> FamilyOutcome {
+    if f.version != u32::from(VERSION) {
+        return FamilyOutcome::VersionMismatch { kernel: f.version };
+    }
+    match f.mcast_group_id(MCGRP_KEVENT) {
+        Some(kevent_group) => FamilyOutcome::Resolved(Family {
+            id: f.id,
+            version: f.version,
+            kevent_group,
+        }),
+        None => FamilyOutcome::NoKeventGroup,
     }
 }
 
@@ -257,13 +261,22 @@ mod tests {
 
     #[test]
     fn version_and_group_are_checked() {
-        let mut r = FamilyResolver::new();
-        r.start(1, 9, 0, 10, &mut [0u8; 64]).unwrap();
-        let (b, n) = reply(1, 1, true);
-        assert_eq!(
-            r.handle(&NetlinkPacket::new_checked(&b[..n]).unwrap()),
-            Some(FamilyOutcome::VersionMismatch { kernel: 1 })
-        );
+        // A module of the next version, and one of version 1 (before notifications
+        // were ops of their own): refused, whatever groups they have.
+        for (kernel, with_group) in [(u32::from(VERSION) + 1, true), (1, false)] {
+            let mut r = FamilyResolver::new();
+            r.start(1, 9, 0, 10, &mut [0u8; 64]).unwrap();
+            let (b, n) = reply(1, kernel, with_group);
+            let outcome = r.handle(&NetlinkPacket::new_checked(&b[..n]).unwrap());
+            assert_eq!(outcome, Some(FamilyOutcome::VersionMismatch { kernel }));
+            let text = std::format!("{}", outcome.unwrap());
+            assert!(
+                text.contains(&std::format!(
+                    "version {kernel}, this library version {VERSION}"
+                )),
+                "{text}"
+            );
+        }
         let mut r = FamilyResolver::new();
         r.start(1, 9, 0, 10, &mut [0u8; 64]).unwrap();
         let (b, n) = reply(1, u32::from(VERSION), false);
