@@ -19,6 +19,7 @@ mod selftest;
 mod suite;
 mod vm;
 mod workspace;
+mod ynl;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -33,13 +34,18 @@ cargo xtask <command> [options]
 
 Commands:
   test                 run every check (format, clippy, host tests, MSRV, no_std,
-                       codegen, fuzz, kernel module checks,
+                       codegen, the kernel's YNL tools, fuzz, kernel module checks,
                        the VM suite, ARM cross builds and sizes, the VM suite on
                        arm64 and on the 5.10 and 6.12 kernels, packaging, harness
                        self-test) and print one summary line per step
   codegen [--check]    generate the uapi header, the kernel's policies and ops
                        table and ipcon-core's spec and messages from
                        kmod/ipcon.yaml; --check only compares (fails on drift)
+  ynl                  the kernel's YNL tools on kmod/ipcon.yaml (pinned Debian
+                       linux-source): schema validation, ynl_gen_c.py in uapi,
+                       kernel and user modes, the uapi header compared with ours,
+                       and a C client built from YNL's user code run against the
+                       module in the VM
   demo                 boot the VM and show the tutorial's scenario live
   vm [options]         boot the VM with kmod/ipcon.ko and the static binaries,
                        run a command, judge the run (exit 0 only if it passed)
@@ -84,6 +90,7 @@ fn main() -> ExitCode {
         Some("matrix") => matrix::command(&workspace, &args[1..]),
         Some("cross") if args.len() == 1 => cross::command(&workspace),
         Some("codegen") => codegen::command(&workspace.root, &args[1..]),
+        Some("ynl") if args.len() == 1 => ynl::command(&workspace),
         Some("bench") => bench::command(&workspace, &args[1..]),
         Some("help" | "--help" | "-h") | None => {
             print!("{HELP}");

@@ -13,7 +13,7 @@ use crate::process;
 use crate::selftest;
 use crate::vm::{self, VmRun};
 use crate::workspace::{self, Workspace};
-use crate::{codegen, cross, fuzz, matrix, packaging};
+use crate::{codegen, cross, fuzz, matrix, packaging, ynl};
 
 /// The MSRV the crates users build must keep compiling with.
 const MSRV: &str = "1.75";
@@ -405,6 +405,7 @@ pub fn run(workspace: &Workspace) -> Result<(), String> {
             ("msrv", Box::new(|| msrv(workspace))),
             ("no-std", Box::new(|| no_std(workspace))),
             ("codegen", Box::new(|| codegen_check(root))),
+            ("ynl", Box::new(|| ynl::step(workspace, &kernel))),
             ("fuzz", Box::new(|| external("fuzz", fuzz::run, root))),
             (
                 "kmod-warnings",
