@@ -26,10 +26,12 @@ mod overrun;
 mod posted;
 mod protocol;
 mod rawnl;
+mod requests;
 mod roles;
 mod samples;
 mod unicast;
 mod unload;
+mod version;
 
 use std::process::ExitCode;
 
@@ -44,6 +46,7 @@ fn all_tests() -> Vec<Test> {
     let mut tests = Vec::new();
     tests.extend_from_slice(unicast::TESTS);
     tests.extend_from_slice(protocol::TESTS);
+    tests.extend_from_slice(requests::TESTS);
     tests.extend_from_slice(groups::TESTS);
     tests.extend_from_slice(kevents::TESTS);
     tests.extend_from_slice(overrun::TESTS);
@@ -57,6 +60,8 @@ fn all_tests() -> Vec<Test> {
     tests.extend_from_slice(posted::TESTS);
     tests.extend_from_slice(samples::TESTS);
     tests.extend_from_slice(fuzz::TESTS);
+    // Both replace the module; the version test loads it back as it was.
+    tests.extend_from_slice(version::TESTS);
     tests.extend_from_slice(unload::TESTS);
     tests
 }

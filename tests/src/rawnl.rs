@@ -9,6 +9,7 @@ use std::time::Duration;
 pub const NLMSG_HDRLEN: usize = 16;
 pub const GENL_HDRLEN: usize = 4;
 pub const NLMSG_ERROR: u16 = 2;
+pub const NLMSG_DONE: u16 = 3;
 pub const NLM_F_REQUEST: u16 = 0x1;
 pub const NLM_F_ACK: u16 = 0x4;
 pub const NLM_F_DUMP: u16 = 0x300;
@@ -37,7 +38,10 @@ pub mod cmd {
     pub const PEER_GET: u8 = Command::PeerGet.to_raw();
     pub const UNICAST: u8 = Command::Unicast.to_raw();
     pub const GROUP_REGISTER: u8 = Command::GroupRegister.to_raw();
+    pub const GROUP_UNREGISTER: u8 = Command::GroupUnregister.to_raw();
     pub const GROUP_JOIN: u8 = Command::GroupJoin.to_raw();
+    pub const GROUP_LEAVE: u8 = Command::GroupLeave.to_raw();
+    pub const GROUP_GET: u8 = Command::GroupGet.to_raw();
     pub const MULTICAST: u8 = Command::Multicast.to_raw();
     pub const UNICAST_MSG: u8 = Command::UnicastMsg.to_raw();
     pub const GROUP_MSG: u8 = Command::GroupMsg.to_raw();
@@ -51,7 +55,11 @@ pub mod attr {
     pub const GROUP_NAME: u16 = Attr::GroupName.to_raw();
     pub const PAYLOAD: u16 = Attr::Payload.to_raw();
     pub const PORT: u16 = Attr::Port.to_raw();
+    pub const GID: u16 = Attr::Gid.to_raw();
     pub const COOKIE: u16 = Attr::Cookie.to_raw();
+    pub const SYNC: u16 = Attr::Sync.to_raw();
+    pub const ACCESS: u16 = Attr::Access.to_raw();
+    pub const TICKET: u16 = Attr::Ticket.to_raw();
     pub const MAX: u16 = Attr::MAX;
 }
 

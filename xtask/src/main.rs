@@ -187,12 +187,17 @@ fn vm_command(workspace: &Workspace, args: &[String]) -> Result<(), String> {
     };
     let binaries = workspace::build_static_binaries(workspace, arch, workspace::VM_PACKAGES)?;
     let e2e = command.is_none();
-
+    // The e2e suite's version test loads a module of the next protocol version.
+    let skew = match &module {
+        Some(_) => Some(kmod::build_ipcon_version_skew(workspace, &kernel)?),
+        None => None,
+    };
     let command = command.unwrap_or_else(|| "/bin/ipcon-e2e".to_owned());
     let mut run = vm::VmRun::new("vm", kernel, &command);
     run.module = module;
     run.module_params = params;
     run.files = binaries.iter().map(|b| GuestFile::binary(b)).collect();
+    run.files.extend(skew.map(kmod::version_skew_guest_file));
     run.files.extend(extra_files);
     run.timeout = Duration::from_secs(timeout.into());
     run.vcpus = vcpus;

@@ -287,6 +287,7 @@ pub fn vm_suite_on(
     let label = label.to_owned();
     let not_run = |reason: String| (vec![format!("{label}: 0 passed, 1 failed")], reason);
     let module = kmod::build_ipcon(workspace, kernel).map_err(not_run)?;
+    let skew = kmod::build_ipcon_version_skew(workspace, kernel).map_err(not_run)?;
     if !binaries.iter().any(|b| b.ends_with("ipcon-e2e")) {
         return Err(not_run("the build produced no ipcon-e2e binary".into()));
     }
@@ -299,6 +300,7 @@ pub fn vm_suite_on(
     run.busybox = busybox.to_owned();
     run.module = Some(module);
     run.files = binaries.iter().map(|b| GuestFile::binary(b)).collect();
+    run.files.push(kmod::version_skew_guest_file(skew));
     run.timeout = timeout;
     let outcome = vm::run(&run, &workspace.target_dir).map_err(not_run)?;
 
