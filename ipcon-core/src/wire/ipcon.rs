@@ -86,6 +86,31 @@ impl<'a> AttrTable<'a> {
     pub fn binary(&self, attr: Attr) -> Option<&'a [u8]> {
         self.get(attr).map(|a| a.value())
     }
+
+    /// A required `u32`.
+    pub fn req_u32(&self, attr: Attr) -> Result<u32, WireError> {
+        required(self.u32(attr)?, attr)
+    }
+
+    /// A required `u64`.
+    pub fn req_u64(&self, attr: Attr) -> Result<u64, WireError> {
+        required(self.u64(attr)?, attr)
+    }
+
+    /// An optional name.
+    pub fn name(&self, attr: Attr) -> Result<Option<Name>, WireError> {
+        name(self.string(attr))
+    }
+
+    /// A required name.
+    pub fn req_name(&self, attr: Attr) -> Result<Name, WireError> {
+        required_name(self.string(attr), attr)
+    }
+
+    /// A required payload of at most [`MAX_PAYLOAD_LEN`] bytes.
+    pub fn payload(&self) -> Result<&'a [u8], WireError> {
+        payload(self.binary(Attr::Payload))
+    }
 }
 
 /// The attributes of one message, generated from the spec for every request, reply and
