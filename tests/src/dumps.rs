@@ -1,6 +1,7 @@
 //! Dumps: peer and group listings with counters matching what was sent.
 
-use ipcon_linux::{Directory, GroupAccess, Handler, JoinAccess, Message, PeerFlags};
+use ipcon_linux::Replay;
+use ipcon_linux::{Directory, GroupAccess, Handler, Message, PeerFlags};
 
 use crate::common::{euid, receive};
 use crate::harness::{Context, Test, TestResult};
@@ -13,10 +14,10 @@ fn counters() -> TestResult {
     let b = Handler::new("e2e_d_b").ctx("register b")?;
     let c = Handler::anonymous().ctx("register c")?;
     b.register_group("g").ctx("group g")?;
-    b.register_group_with("restricted", JoinAccess::Gid(1000))
+    b.register_group_with("restricted", GroupAccess::Gid, Some(1000))
         .ctx("group restricted")?;
-    a.join_group("e2e_d_b", "g", false).ctx("a joins")?;
-    c.join_group("e2e_d_b", "g", false).ctx("c joins")?;
+    a.join_group("e2e_d_b", "g", Replay::Skip).ctx("a joins")?;
+    c.join_group("e2e_d_b", "g", Replay::Skip).ctx("c joins")?;
     let mut msg = Message::new();
     for i in 0..5 {
         a.send_unicast("e2e_d_b", format!("u{i}").as_bytes())
@@ -34,12 +35,12 @@ fn counters() -> TestResult {
 
     let dir = Directory::open().ctx("directory")?;
     let peers = dir.peers().ctx("peer dump")?;
-    let find = |port: u32| peers.iter().find(|p| p.port == port).copied();
+    let find = |port: u32| peers.iter().find(|p| p.peer.port == port).copied();
     let pa = find(a.port()).ctx("a in the dump")?;
     let pb = find(b.port()).ctx("b in the dump")?;
     let pc = find(c.port()).ctx("c in the dump")?;
     ensure_eq!(
-        pa.name.map(|n| n.to_string()),
+        pa.peer.name.map(|n| n.to_string()),
         Some("e2e_d_a".into()),
         "a's name"
     );
@@ -59,16 +60,16 @@ fn counters() -> TestResult {
         "c's counters"
     );
     ensure!(
-        pc.flags.contains(PeerFlags::ANONYMOUS) && pc.name.is_none(),
+        pc.peer.flags.contains(PeerFlags::ANONYMOUS) && pc.peer.name.is_none(),
         "c is anonymous: {pc:?}"
     );
     ensure!(
-        !pa.flags.contains(PeerFlags::ANONYMOUS),
+        !pa.peer.flags.contains(PeerFlags::ANONYMOUS),
         "a is named: {pa:?}"
     );
     for p in [&pa, &pb, &pc] {
-        ensure_eq!(p.pid, std::process::id(), "pid of {p}");
-        ensure_eq!(p.uid, euid(), "uid of {p}");
+        ensure_eq!(p.peer.pid, std::process::id(), "pid of {p}");
+        ensure_eq!(p.peer.uid, euid(), "uid of {p}");
     }
     // The single look-up agrees with the dump.
     ensure_eq!(dir.peer("e2e_d_b").ctx("peer-get")?, pb, "peer-get vs dump");
@@ -80,7 +81,7 @@ fn counters() -> TestResult {
 
     let groups = dir.groups(Some("e2e_d_b")).ctx("group dump of b")?;
     ensure_eq!(groups.len(), 2, "b's groups");
-    let g = groups.iter().find(|g| g.name == "g").ctx("g listed")?;
+    let g = groups.iter().find(|g| g.group == "g").ctx("g listed")?;
     ensure_eq!(
         g.owner.map(|n| n.to_string()),
         Some("e2e_d_b".into()),
@@ -96,7 +97,7 @@ fn counters() -> TestResult {
     ensure_eq!(g.gid, None, "g gid");
     let r = groups
         .iter()
-        .find(|g| g.name == "restricted")
+        .find(|g| g.group == "restricted")
         .ctx("restricted listed")?;
     ensure_eq!(
         (r.access, r.gid),
@@ -128,7 +129,7 @@ fn counters() -> TestResult {
         !dir.peers()
             .ctx("dump")?
             .iter()
-            .any(|p| p.name.is_some_and(|n| n == "e2e_d_a")),
+            .any(|p| p.peer.name.is_some_and(|n| n == "e2e_d_a")),
         "a still listed"
     );
     Ok(())

@@ -10,7 +10,6 @@
 //! deadline; multi-process tests start helpers as `ipcon-e2e __child ROLE`.
 
 mod access;
-mod alloc_count;
 mod batch;
 mod common;
 mod concurrency;
@@ -19,13 +18,13 @@ mod fuzz;
 mod groups;
 mod harness;
 mod kevents;
+mod leaks;
 mod limits;
 mod netns;
 mod noalloc;
 mod overrun;
 mod posted;
 mod protocol;
-mod rawnl;
 mod roles;
 mod samples;
 mod unicast;
@@ -36,7 +35,8 @@ use std::process::ExitCode;
 use harness::Test;
 
 #[global_allocator]
-static ALLOCATOR: alloc_count::CountingAllocator = alloc_count::CountingAllocator;
+static ALLOCATOR: ipcon_test_support::alloc_count::CountingAllocator =
+    ipcon_test_support::alloc_count::CountingAllocator;
 
 /// Every test, in the order they run; the unload test must stay last (it
 /// removes and reloads the module).
@@ -57,6 +57,7 @@ fn all_tests() -> Vec<Test> {
     tests.extend_from_slice(posted::TESTS);
     tests.extend_from_slice(samples::TESTS);
     tests.extend_from_slice(fuzz::TESTS);
+    tests.extend_from_slice(leaks::TESTS);
     tests.extend_from_slice(unload::TESTS);
     tests
 }
