@@ -88,6 +88,12 @@ fn unicast_error(err: Error) -> Error {
     }
 }
 
+/// A peer request once the session is over: refused without a system call,
+/// with the errno the kernel would answer (`ENOTCONN`).
+fn not_registered(operation: &'static str) -> Error {
+    Error::from_errno(operation, e::ENOTCONN as i32)
+}
+
 fn check_payload(operation: &'static str, payload: &[u8]) -> Result<()> {
     if payload.len() > MAX_PAYLOAD_LEN {
         return Err(Error::new(operation, ErrorKind::TooBig));
@@ -143,36 +149,38 @@ impl<C: Clock> Control<C> {
     /// it (docs/protocol.md, "Sockets and identity"), driving ipcon-core's
     /// [`PeerSession`].
     pub(crate) fn register(&mut self, name: Option<Name>, data: &NetlinkSocket) -> Result<()> {
+        const OPERATION: &str = "register peer";
         let mut registered = None;
         let family = self.family.id;
-        self.exchange
-            .request(
-                data,
-                &self.clock,
-                "register peer",
-                family,
-                &Request::PeerRegister { name },
-                |reply| match reply {
-                    Reply::PeerRegistered(r) => {
-                        registered = Some(PeerEvent::Registered {
-                            name: r.name,
-                            port: r.port,
-                            cookie: r.cookie,
-                        });
-                        Ok(())
-                    }
-                    _ => Err(Error::protocol("register peer")),
-                },
-            )
+        let result = self.exchange.request(
+            data,
+            &self.clock,
+            OPERATION,
+            family,
+            &Request::PeerRegister { name },
+            |reply| match reply {
+                Reply::PeerRegistered(r) => {
+                    registered = Some(PeerEvent::Registered {
+                        name: r.name,
+                        port: r.port,
+                        cookie: r.cookie,
+                    });
+                    Ok(())
+                }
+                _ => Err(Error::protocol(OPERATION)),
+            },
+        );
+        result
+            .map_err(|e| self.explain(OPERATION, e))
             .map_err(|e| match name {
                 Some(name) => e.about_peer(PeerRef::Name(name)),
                 None => e,
             })?;
-        let registered = registered
-            .ok_or_else(|| Error::protocol("register peer").with_text("no register reply"))?;
+        let registered =
+            registered.ok_or_else(|| Error::protocol(OPERATION).with_text("no register reply"))?;
         self.session
             .apply(registered)
-            .map_err(|_| Error::protocol("register peer"))?;
+            .map_err(|_| Error::protocol(OPERATION))?;
         let cookie = self.session.cookie().unwrap_or(0);
         self.request(
             "attach control socket",
@@ -246,7 +254,7 @@ impl<C: Clock> Control<C> {
         on_reply: impl FnMut(&Reply<'_>) -> Result<()>,
     ) -> Result<()> {
         if !self.session.is_active() {
-            return Err(Error::new(operation, ErrorKind::NotRegistered));
+            return Err(not_registered(operation));
         }
         self.request(operation, request, on_reply)
     }
@@ -418,7 +426,7 @@ impl<C: Clock> Control<C> {
         request: impl FnOnce(u32) -> Request<'p>,
     ) -> Result<Ticket> {
         let Some(data) = self.data.as_ref().filter(|_| self.session.is_active()) else {
-            return Err(Error::new(operation, ErrorKind::NotRegistered));
+            return Err(not_registered(operation));
         };
         let ticket = Ticket::after(self.last_ticket);
         let request = request(ticket.get());
@@ -451,7 +459,7 @@ impl<C: Clock> Control<C> {
         const OPERATION: &str = "send batch";
         if !self.session.is_active() {
             batch.clear();
-            return Err(Error::new(OPERATION, ErrorKind::NotRegistered));
+            return Err(not_registered(OPERATION));
         }
         let unicasts = batch.unicast_mask();
         let (encoded, count) = batch.encoded_mut();

@@ -7,8 +7,8 @@
 //! the borrowed descriptor behind `AsFd` and the tokio registration.
 //!
 //! The system calls go straight to the kernel, as rustix's `linux_raw`
-//! backend does, on the architectures it serves (x86_64, aarch64, arm,
-//! riscv64): the engine links no C library there. Elsewhere they go through
+//! backend does, on the architectures it serves (x86_64, aarch64, arm in ARM
+//! and Thumb code, riscv64): the engine links no C library there. Elsewhere they go through
 //! the `libc` crate's `syscall`, as rustix itself does.
 //!
 //! This module depends on nothing else of the crate.
@@ -152,39 +152,24 @@ mod raw {
 
     /// # Safety
     /// As for the x86_64 variant.
-    #[cfg(all(target_arch = "arm", not(target_feature = "thumb-mode")))]
+    #[cfg(target_arch = "arm")]
     pub unsafe fn syscall(nr: u32, a: [usize; 6]) -> isize {
         let ret: isize;
         // SAFETY: the arm EABI Linux convention (number in r7, arguments in
-        // r0..r5, result in r0); the caller vouches for the arguments.
-        unsafe {
-            asm!(
-                "svc 0",
-                in("r7") nr as usize,
-                inlateout("r0") a[0] as isize => ret,
-                in("r1") a[1], in("r2") a[2], in("r3") a[3], in("r4") a[4], in("r5") a[5],
-                options(nostack),
-            );
-        }
-        ret
-    }
-
-    /// # Safety
-    /// As for the x86_64 variant.
-    #[cfg(all(target_arch = "arm", target_feature = "thumb-mode"))]
-    pub unsafe fn syscall(nr: u32, a: [usize; 6]) -> isize {
-        let ret: isize;
-        // SAFETY: as in ARM mode, but r7 is the frame pointer in Thumb code
-        // and may not be an operand: it is saved in a scratch register (an
-        // `out` operand, so distinct from every input), loaded with the
-        // number for the call, and restored.
+        // r0..r5, result in r0); the caller vouches for the arguments. In
+        // Thumb code r7 is the frame pointer and may not be an operand (and
+        // nothing tells the crate which mode it is compiled for), so r7 is
+        // saved in a scratch register, loaded with the number and restored;
+        // in ARM code, where the compiler may hand out r7 itself, `nr` is an
+        // `inout` operand and `saved` an `out` one, so either may be r7
+        // without breaking what the compiler assumes.
         unsafe {
             asm!(
                 "mov {saved}, r7",
                 "mov r7, {nr}",
                 "svc 0",
                 "mov r7, {saved}",
-                nr = in(reg) nr as usize,
+                nr = inout(reg) nr as usize => _,
                 saved = out(reg) _,
                 inlateout("r0") a[0] as isize => ret,
                 in("r1") a[1], in("r2") a[2], in("r3") a[3], in("r4") a[4], in("r5") a[5],
