@@ -16,7 +16,7 @@ use crate::common::{
 use crate::harness::{note, Context, Test, TestResult};
 use crate::limits::raw_request;
 use crate::{ensure, ensure_eq};
-use ipcon_test_support::rawnl::{attr, cmd, RawSocket};
+use ipcon_test_support::rawnl::{attr, cmd, MsgBuilder, RawSocket, NLM_F_REQUEST};
 
 pub const TESTS: &[Test] = &[
     Test::new(
@@ -299,19 +299,40 @@ fn payload_too_big() -> TestResult {
 fn after_unregister() -> TestResult {
     let handler = Handler::new("e2e_p_gone").ctx("register")?;
     handler.unregister().ctx("unregister")?;
-    // The module no longer knows the socket: netlink answers with an error
-    // ACK on the data socket, which the library reports like a notice.
-    let ticket = handler.post_unicast("e2e_p_gone", b"x").ctx("post")?;
-    let mut msg = Message::new();
-    expect_notice(
-        &handler,
-        &mut msg,
-        ticket,
+    // The peer's session is over: the post fails at once, nothing is sent.
+    expect_error(
+        handler.post_unicast("e2e_p_gone", b"x"),
         ErrorKind::NotRegistered,
         Some(libc::ENOTCONN),
-        Some("not a registered peer"),
+        "post after unregister",
     )?;
-    expect_silence(&handler, "one answer per post")
+    expect_silence(&handler, "nothing sent after unregister")?;
+    // What the kernel answers a post from a socket that is no peer's (the
+    // library's handler would see it if the kernel forgot the peer first):
+    // an error ACK with the ticket as its sequence number, which ipcon-core's
+    // Inbox turns into a send-failed delivery (its unit tests).
+    let raw = RawSocket::open().ctx("raw socket")?;
+    let family = raw.ipcon_family()?;
+    let mut post = MsgBuilder::new();
+    post.begin(family, NLM_F_REQUEST, 41, cmd::UNICAST, 1)
+        .attr_str(attr::PEER_NAME, "e2e_p_gone")
+        .attr(attr::PAYLOAD, b"x")
+        .attr(ATTR_TICKET, &41u32.to_ne_bytes());
+    let ack = raw.request(post.finish(), 41, |_, _| {})?;
+    ensure_eq!(
+        ack.errno,
+        libc::ENOTCONN,
+        "a post from no peer ({:?})",
+        ack.message
+    );
+    ensure!(
+        ack.message
+            .as_deref()
+            .is_some_and(|m| m.contains("not a registered peer")),
+        "kernel text {:?}",
+        ack.message
+    );
+    Ok(())
 }
 
 fn multicast() -> TestResult {
