@@ -10,7 +10,7 @@ use crate::control::Control;
 use crate::error::{Error, Result};
 use crate::receiver::Receiver;
 use crate::socket::NetlinkSocket;
-use crate::sys::NetlinkOption;
+use crate::sys::SocketOption;
 
 /// Default receive buffer of a data socket.
 pub const DEFAULT_RECV_BUFFER: usize = 1024 * 1024;
@@ -22,14 +22,14 @@ pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 /// kernel's error text, short error messages.
 pub(crate) fn open_request_socket() -> Result<NetlinkSocket> {
     let socket = NetlinkSocket::open().map_err(|e| Error::from_os("open socket", e))?;
-    for option in [NetlinkOption::ExtAck, NetlinkOption::CapAck] {
+    for option in [SocketOption::ExtAck, SocketOption::CapAck] {
         socket
             .set_option(option, 1)
             .map_err(|e| Error::from_os("set socket option", e))?;
     }
     // Strict checking is an improvement where the kernel has it (4.20+);
     // older kernels work without it.
-    let _ = socket.set_option(NetlinkOption::GetStrictChk, 1);
+    let _ = socket.set_option(SocketOption::GetStrictChk, 1);
     Ok(socket)
 }
 
@@ -38,7 +38,7 @@ pub(crate) fn open_request_socket() -> Result<NetlinkSocket> {
 fn open_data_socket(bytes: usize) -> Result<NetlinkSocket> {
     let socket = open_request_socket()?;
     socket
-        .set_option(NetlinkOption::NoEnobufs, 1)
+        .set_option(SocketOption::NoEnobufs, 1)
         .map_err(|e| Error::from_os("set socket option", e))?;
     socket
         .set_recv_buffer(bytes)

@@ -14,7 +14,7 @@ use rustix::fd::{AsFd, BorrowedFd};
 use crate::clock::{Clock, Deadline, MonotonicClock, Wait};
 use crate::error::{Error, Result};
 use crate::socket::NetlinkSocket;
-use crate::sys::{Datagram, NetlinkOption, RECVMMSG_MAX};
+use crate::sys::{Datagram, SocketOption, RECVMMSG_MAX};
 
 /// Receive buffer of one delivery: a full payload plus two names and a few
 /// numbers, well under this.
@@ -68,14 +68,14 @@ impl<C: Clock> Receiver<C> {
     pub fn subscribe_kevents(&mut self) -> Result<()> {
         self.inbox.restart_kevents();
         self.socket
-            .set_option(NetlinkOption::AddMembership, self.kevent_group)
+            .set_option(SocketOption::AddMembership, self.kevent_group)
             .map_err(|e| Error::from_os("subscribe kernel events", e))
     }
 
     /// Stops receiving kernel events (some may still be queued).
     pub fn unsubscribe_kevents(&mut self) -> Result<()> {
         self.socket
-            .set_option(NetlinkOption::DropMembership, self.kevent_group)
+            .set_option(SocketOption::DropMembership, self.kevent_group)
             .map_err(|e| Error::from_os("unsubscribe kernel events", e))
     }
 

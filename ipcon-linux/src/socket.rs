@@ -5,14 +5,9 @@ use core::time::Duration;
 use rustix::event::{poll, PollFd, PollFlags, Timespec};
 use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
 use rustix::io::Errno;
-use rustix::net::netlink::{self, SocketAddrNetlink};
-use rustix::net::{
-    bind, connect, getsockname, recv, send, socket_with, AddressFamily, RecvFlags, SendFlags,
-    SocketFlags, SocketType,
-};
 
 use crate::clock::{Clock, Deadline, Wait};
-use crate::sys::{self, Datagram, NetlinkOption};
+use crate::sys::{self, Datagram, SocketOption};
 
 /// A bound generic netlink socket and its port id.
 #[derive(Debug)]
@@ -26,18 +21,11 @@ pub(crate) struct NetlinkSocket {
 impl NetlinkSocket {
     /// Opens a generic netlink socket and lets the kernel pick its port.
     pub fn open() -> Result<Self, Errno> {
-        let fd = socket_with(
-            AddressFamily::NETLINK,
-            SocketType::RAW,
-            SocketFlags::CLOEXEC,
-            Some(netlink::GENERIC),
-        )?;
-        bind(&fd, &SocketAddrNetlink::new(0, 0))?;
-        let local =
-            SocketAddrNetlink::try_from(getsockname(&fd)?).map_err(|_| Errno::AFNOSUPPORT)?;
+        let fd = sys::open_netlink_socket()?;
+        let port = sys::socket_port(&fd)?;
         Ok(Self {
             fd,
-            port: local.pid(),
+            port,
             connected: false,
         })
     }
@@ -57,23 +45,25 @@ impl NetlinkSocket {
         self.port
     }
 
-    /// Sets one `SOL_NETLINK` option.
-    pub fn set_option(&self, option: NetlinkOption, value: u32) -> Result<(), Errno> {
-        sys::set_netlink_option(&self.fd, option, value)
+    /// Sets one socket option.
+    pub fn set_option(&self, option: SocketOption, value: u32) -> Result<(), Errno> {
+        sys::set_option(&self.fd, option, value)
     }
 
     /// Sets the receive buffer size; tries `SO_RCVBUFFORCE` first so a
     /// privileged process may exceed `net.core.rmem_max`.
     pub fn set_recv_buffer(&self, bytes: usize) -> Result<(), Errno> {
-        rustix::net::sockopt::set_socket_recv_buffer_size_force(&self.fd, bytes)
-            .or_else(|_| rustix::net::sockopt::set_socket_recv_buffer_size(&self.fd, bytes))
+        let bytes = u32::try_from(bytes).unwrap_or(u32::MAX >> 1);
+        self.set_option(SocketOption::RecvBufferForce, bytes)
+            .or_else(|_| self.set_option(SocketOption::RecvBuffer, bytes))
     }
 
     /// Sets the send buffer size, which bounds the largest datagram
     /// (`SO_SNDBUFFORCE` first, as for the receive buffer).
     pub fn set_send_buffer(&self, bytes: usize) -> Result<(), Errno> {
-        rustix::net::sockopt::set_socket_send_buffer_size_force(&self.fd, bytes)
-            .or_else(|_| rustix::net::sockopt::set_socket_send_buffer_size(&self.fd, bytes))
+        let bytes = u32::try_from(bytes).unwrap_or(u32::MAX >> 1);
+        self.set_option(SocketOption::SendBufferForce, bytes)
+            .or_else(|_| self.set_option(SocketOption::SendBuffer, bytes))
     }
 
     /// Connects the socket to the kernel: sends then carry no address, and
@@ -81,7 +71,7 @@ impl NetlinkSocket {
     /// (`netlink_getsockbyportid` answers `ECONNREFUSED` to their sender),
     /// so everything received comes from the kernel.
     pub fn connect_to_kernel(&mut self) -> Result<(), Errno> {
-        connect(&self.fd, &SocketAddrNetlink::new(0, 0))?;
+        sys::connect_to_kernel(&self.fd)?;
         self.connected = true;
         Ok(())
     }
@@ -90,7 +80,7 @@ impl NetlinkSocket {
     pub fn send(&self, datagram: &[u8]) -> Result<(), Errno> {
         loop {
             let sent = if self.connected {
-                send(&self.fd, datagram, SendFlags::empty())
+                sys::send(&self.fd, datagram)
             } else {
                 sys::send_to_kernel(&self.fd, datagram)
             };
@@ -106,25 +96,17 @@ impl NetlinkSocket {
     /// One receive of a datagram into `buf` (retried when a signal
     /// interrupts); `dont_wait`: `EAGAIN` when none is queued.
     fn recv_once(&self, buf: &mut [u8], dont_wait: bool) -> Result<Datagram, Errno> {
+        let flags = if dont_wait {
+            linux_raw_sys::net::MSG_DONTWAIT
+        } else {
+            0
+        };
         loop {
+            // A connected socket only ever receives from the kernel: no
+            // source address to ask for.
             let received = if self.connected {
-                // A connected socket only ever receives from the kernel: no
-                // source address to ask for.
-                let mut flags = RecvFlags::TRUNC;
-                if dont_wait {
-                    flags |= RecvFlags::DONTWAIT;
-                }
-                recv(&self.fd, &mut *buf, flags).map(|(_, full_len)| Datagram {
-                    len: full_len.min(buf.len()),
-                    full_len,
-                    source_port: 0,
-                })
+                sys::recv(&self.fd, buf, flags)
             } else {
-                let flags = if dont_wait {
-                    linux_raw_sys::net::MSG_DONTWAIT
-                } else {
-                    0
-                };
                 sys::recv_from(&self.fd, buf, flags)
             };
             match received {
@@ -235,7 +217,8 @@ impl AsFd for NetlinkSocket {
 pub(crate) mod tests {
     use super::*;
     use crate::clock::MonotonicClock;
-    use rustix::net::sendto;
+    use rustix::net::netlink::SocketAddrNetlink;
+    use rustix::net::{sendto, SendFlags};
 
     /// Sends `len` bytes (a netlink header claiming them, then zeros) from
     /// `from` to `to`'s port; false when this process may not (only root may
@@ -283,7 +266,7 @@ pub(crate) mod tests {
     fn recv_buffer_is_set() {
         let s = NetlinkSocket::open().unwrap();
         s.set_recv_buffer(256 * 1024).unwrap();
-        let got = rustix::net::sockopt::socket_recv_buffer_size(&s).unwrap();
+        let got = rustix::net::sockopt::socket_recv_buffer_size(&s.fd).unwrap();
         // The kernel doubles the value (bookkeeping) and caps it at rmem_max
         // without CAP_NET_ADMIN; either way it grew past the tiny default floor.
         assert!(got >= 4096, "got {got}");

@@ -1,8 +1,12 @@
-//! Every `unsafe` of the crate: the system calls rustix does not wrap — the
-//! `SOL_NETLINK` socket options and `recvmmsg(2)` — and `sendto`/`recvfrom`
-//! with the netlink address as a plain `sockaddr_nl` (cheaper per call than
-//! rustix's any-family address, which counts on the per-message path under
-//! emulation); with `std`, also the signal handler of
+//! Every `unsafe` of the crate: the socket system calls — `socket`, `bind`,
+//! `getsockname`, `connect`, `setsockopt` (`SOL_NETLINK` options, which
+//! rustix does not wrap, and the buffer sizes), `sendto`/`recvfrom` with the
+//! netlink address as a plain `sockaddr_nl` (cheaper per call than rustix's
+//! any-family address, which counts on the per-message path under
+//! emulation) and `recvmmsg(2)` (which rustix lacks). rustix's own socket
+//! module is not used: without `std` it needs `core::net`, which Rust 1.75
+//! (the MSRV, Yocto scarthgap's) does not have. With `std`, also the signal
+//! handler of
 //! [`Handler::unregister_on_termination`](crate::Handler::unregister_on_termination),
 //! the borrowed descriptor behind `AsFd` and the tokio registration.
 //!
@@ -15,7 +19,7 @@
 
 #![allow(unsafe_code)]
 
-use rustix::fd::{AsFd, AsRawFd};
+use rustix::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
 use rustix::io::Errno;
 
 use linux_raw_sys::general as nr;
@@ -232,9 +236,86 @@ fn check(ret: isize) -> Result<usize, Errno> {
     }
 }
 
-/// One `SOL_NETLINK` option that takes an `int`.
+/// A new `NETLINK_GENERIC` socket (close-on-exec), bound to a port the
+/// kernel picks.
+pub(crate) fn open_netlink_socket() -> Result<OwnedFd, Errno> {
+    // SAFETY: socket(2) takes plain integers.
+    let fd = check(unsafe {
+        raw::syscall(
+            nr::__NR_socket,
+            [
+                sock::AF_NETLINK as usize,
+                (sock::SOCK_RAW | nr::O_CLOEXEC) as usize,
+                netlink::NETLINK_GENERIC as usize,
+                0,
+                0,
+                0,
+            ],
+        )
+    })?;
+    // SAFETY: `fd` was just returned by socket(2) and is owned by nobody else.
+    let fd = unsafe { OwnedFd::from_raw_fd(fd as i32) };
+    // Port 0: the kernel picks one.
+    with_port_zero(nr::__NR_bind, fd.as_fd())?;
+    Ok(fd)
+}
+
+/// `bind(2)` or `connect(2)` (system call `nr`) of `fd` with the netlink
+/// address of port 0.
+fn with_port_zero(nr: u32, fd: rustix::fd::BorrowedFd<'_>) -> Result<(), Errno> {
+    let address = SockaddrNl::port(0);
+    // SAFETY: `fd` is live; the address points to a `sockaddr_nl` on our
+    // stack whose exact size is passed, which the kernel only reads.
+    check(unsafe {
+        raw::syscall(
+            nr,
+            [
+                fd.as_raw_fd() as usize,
+                core::ptr::addr_of!(address) as usize,
+                core::mem::size_of::<SockaddrNl>(),
+                0,
+                0,
+                0,
+            ],
+        )
+    })
+    .map(drop)
+}
+
+/// The socket's netlink port (`getsockname(2)`).
+pub(crate) fn socket_port(fd: impl AsFd) -> Result<u32, Errno> {
+    let mut address = SockaddrNl::port(0);
+    let mut len = core::mem::size_of::<SockaddrNl>() as u32;
+    let fd = fd.as_fd();
+    // SAFETY: `fd` is live; the address and length point to a `sockaddr_nl`
+    // and a `socklen_t` on our stack (exact sizes), which the kernel fills.
+    check(unsafe {
+        raw::syscall(
+            nr::__NR_getsockname,
+            [
+                fd.as_raw_fd() as usize,
+                core::ptr::addr_of_mut!(address) as usize,
+                core::ptr::addr_of_mut!(len) as usize,
+                0,
+                0,
+                0,
+            ],
+        )
+    })?;
+    match address.source_port(len as usize) {
+        u32::MAX => Err(Errno::AFNOSUPPORT),
+        port => Ok(port),
+    }
+}
+
+/// `connect(2)` to the kernel (port 0).
+pub(crate) fn connect_to_kernel(fd: impl AsFd) -> Result<(), Errno> {
+    with_port_zero(nr::__NR_connect, fd.as_fd())
+}
+
+/// One socket option that takes an `int`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum NetlinkOption {
+pub(crate) enum SocketOption {
     /// Join the multicast group given as the value.
     AddMembership,
     /// Leave the multicast group given as the value.
@@ -247,28 +328,40 @@ pub(crate) enum NetlinkOption {
     NoEnobufs,
     /// Ask the kernel to validate dump requests strictly.
     GetStrictChk,
+    /// `SO_RCVBUF`: the receive buffer, within `net.core.rmem_max`.
+    RecvBuffer,
+    /// `SO_RCVBUFFORCE`: the receive buffer, past the limit (`CAP_NET_ADMIN`).
+    RecvBufferForce,
+    /// `SO_SNDBUF`: the send buffer, within `net.core.wmem_max`.
+    SendBuffer,
+    /// `SO_SNDBUFFORCE`: the send buffer, past the limit (`CAP_NET_ADMIN`).
+    SendBufferForce,
 }
 
-impl NetlinkOption {
-    fn name(self) -> u32 {
+impl SocketOption {
+    /// Level and name.
+    fn key(self) -> (u32, u32) {
+        let netlink = |name| (sock::SOL_NETLINK, name);
+        let socket = |name| (sock::SOL_SOCKET, name);
         match self {
-            Self::AddMembership => netlink::NETLINK_ADD_MEMBERSHIP,
-            Self::DropMembership => netlink::NETLINK_DROP_MEMBERSHIP,
-            Self::ExtAck => netlink::NETLINK_EXT_ACK,
-            Self::CapAck => netlink::NETLINK_CAP_ACK,
-            Self::NoEnobufs => netlink::NETLINK_NO_ENOBUFS,
-            Self::GetStrictChk => netlink::NETLINK_GET_STRICT_CHK,
+            Self::AddMembership => netlink(netlink::NETLINK_ADD_MEMBERSHIP),
+            Self::DropMembership => netlink(netlink::NETLINK_DROP_MEMBERSHIP),
+            Self::ExtAck => netlink(netlink::NETLINK_EXT_ACK),
+            Self::CapAck => netlink(netlink::NETLINK_CAP_ACK),
+            Self::NoEnobufs => netlink(netlink::NETLINK_NO_ENOBUFS),
+            Self::GetStrictChk => netlink(netlink::NETLINK_GET_STRICT_CHK),
+            Self::RecvBuffer => socket(sock::SO_RCVBUF),
+            Self::RecvBufferForce => socket(sock::SO_RCVBUFFORCE),
+            Self::SendBuffer => socket(sock::SO_SNDBUF),
+            Self::SendBufferForce => socket(sock::SO_SNDBUFFORCE),
         }
     }
 }
 
-/// `setsockopt(fd, SOL_NETLINK, option, &value, sizeof(int))`.
-pub(crate) fn set_netlink_option(
-    fd: impl AsFd,
-    option: NetlinkOption,
-    value: u32,
-) -> Result<(), Errno> {
+/// `setsockopt(fd, level, option, &value, sizeof(int))`.
+pub(crate) fn set_option(fd: impl AsFd, option: SocketOption, value: u32) -> Result<(), Errno> {
     let value = value as i32;
+    let (level, name) = option.key();
     let fd = fd.as_fd();
     // SAFETY: `fd` is a live descriptor borrowed for the call, and the option
     // value points to an `int` on our stack whose exact size is passed.
@@ -277,8 +370,8 @@ pub(crate) fn set_netlink_option(
             nr::__NR_setsockopt,
             [
                 fd.as_raw_fd() as usize,
-                sock::SOL_NETLINK as usize,
-                option.name() as usize,
+                level as usize,
+                name as usize,
                 core::ptr::addr_of!(value) as usize,
                 core::mem::size_of::<i32>(),
                 0,
@@ -286,6 +379,27 @@ pub(crate) fn set_netlink_option(
         )
     };
     check(ret).map(drop)
+}
+
+/// `send(2)` of one datagram on a socket connected to the kernel. Returns
+/// the bytes sent.
+pub(crate) fn send(fd: impl AsFd, datagram: &[u8]) -> Result<usize, Errno> {
+    let fd = fd.as_fd();
+    // SAFETY: `fd` is live; the data pointer and length describe `datagram`,
+    // which the kernel only reads; no address (null, length 0).
+    check(unsafe {
+        raw::syscall(
+            nr::__NR_sendto,
+            [
+                fd.as_raw_fd() as usize,
+                datagram.as_ptr() as usize,
+                datagram.len(),
+                0,
+                0,
+                0,
+            ],
+        )
+    })
 }
 
 /// `sendto(2)` of one datagram to the kernel (port 0). Returns the bytes sent.
@@ -327,6 +441,33 @@ pub(crate) struct Datagram {
     pub full_len: usize,
     /// Source port (0 = the kernel; `u32::MAX` when no netlink address came).
     pub source_port: u32,
+}
+
+/// `recv(2)` on a socket connected to the kernel (whose datagrams come only
+/// from it: source port 0), with `flags` and `MSG_TRUNC` as [`recv_from`].
+pub(crate) fn recv(fd: impl AsFd, buf: &mut [u8], flags: u32) -> Result<Datagram, Errno> {
+    let fd = fd.as_fd();
+    // SAFETY: `fd` is live; the data pointer and length describe `buf`,
+    // borrowed exclusively, of which the kernel writes at most `buf.len()`
+    // bytes; no address (null pointers).
+    let full_len = check(unsafe {
+        raw::syscall(
+            nr::__NR_recvfrom,
+            [
+                fd.as_raw_fd() as usize,
+                buf.as_mut_ptr() as usize,
+                buf.len(),
+                (flags | sock::MSG_TRUNC) as usize,
+                0,
+                0,
+            ],
+        )
+    })?;
+    Ok(Datagram {
+        len: full_len.min(buf.len()),
+        full_len,
+        source_port: 0,
+    })
 }
 
 /// `recvfrom(2)` on a netlink socket with `flags` (`MSG_*`), always adding
@@ -495,39 +636,42 @@ pub(crate) fn register_with_tokio(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rustix::net::{netlink as nl, socket_with, AddressFamily, SocketFlags, SocketType};
 
-    fn generic_socket() -> rustix::fd::OwnedFd {
-        socket_with(
-            AddressFamily::NETLINK,
-            SocketType::RAW,
-            SocketFlags::CLOEXEC,
-            Some(nl::GENERIC),
-        )
-        .expect("netlink socket")
+    fn generic_socket() -> OwnedFd {
+        open_netlink_socket().expect("netlink socket")
+    }
+
+    #[test]
+    fn sockets_get_their_own_ports() {
+        let a = generic_socket();
+        let b = generic_socket();
+        let (pa, pb) = (socket_port(&a).unwrap(), socket_port(&b).unwrap());
+        assert!(pa != 0 && pb != 0 && pa != pb);
     }
 
     #[test]
     fn every_option_is_accepted_by_the_kernel() {
         let fd = generic_socket();
         for option in [
-            NetlinkOption::ExtAck,
-            NetlinkOption::CapAck,
-            NetlinkOption::NoEnobufs,
-            NetlinkOption::GetStrictChk,
+            SocketOption::ExtAck,
+            SocketOption::CapAck,
+            SocketOption::NoEnobufs,
+            SocketOption::GetStrictChk,
+            SocketOption::RecvBuffer,
+            SocketOption::SendBuffer,
         ] {
-            set_netlink_option(&fd, option, 1).unwrap_or_else(|e| panic!("{option:?}: {e:?}"));
+            set_option(&fd, option, 65536).unwrap_or_else(|e| panic!("{option:?}: {e:?}"));
         }
         // nlctrl's "notify" group always exists (id 0x10); join and leave it.
-        set_netlink_option(&fd, NetlinkOption::AddMembership, 0x10).expect("join nlctrl notify");
-        set_netlink_option(&fd, NetlinkOption::DropMembership, 0x10).expect("leave nlctrl notify");
+        set_option(&fd, SocketOption::AddMembership, 0x10).expect("join nlctrl notify");
+        set_option(&fd, SocketOption::DropMembership, 0x10).expect("leave nlctrl notify");
     }
 
     #[test]
     fn an_invalid_value_reports_the_errno() {
         let fd = generic_socket();
         // Group 0 is not a valid membership.
-        let err = set_netlink_option(&fd, NetlinkOption::AddMembership, 0).unwrap_err();
+        let err = set_option(&fd, SocketOption::AddMembership, 0).unwrap_err();
         assert_eq!(err, Errno::INVAL);
     }
 

@@ -200,7 +200,23 @@ fn msrv(workspace: &Workspace) -> StepResult {
     for package in MSRV_PACKAGES {
         args.extend(["--package", package]);
     }
-    cargo_step(workspace, &args, &label)
+    let mut lines = cargo_step(workspace, &args, &label)?;
+    // The engine alone (no_std, what libipcon links) on the same toolchain.
+    let engine = [
+        toolchain.as_str(),
+        "build",
+        "--locked",
+        "--quiet",
+        "--package",
+        "ipcon-linux",
+        "--no-default-features",
+    ];
+    lines.extend(cargo_step(
+        workspace,
+        &engine,
+        &format!("{label} engine no_std"),
+    )?);
+    Ok(lines)
 }
 
 fn no_std(workspace: &Workspace) -> StepResult {
