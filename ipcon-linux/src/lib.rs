@@ -58,7 +58,8 @@
 //!
 //! Defined here: [`Error`], [`ErrorKind`], [`Result`], [`Wait`], [`Replay`],
 //! [`PeerOptions`], [`Batch`], [`MulticastReport`], the constants, the [`engine`] module
-//! (`Control`, `Receiver`, `Clock`, `MonotonicClock`, `open_kevent_monitor`), and with
+//! (`Control`, `Receiver`, `Clock`, `MonotonicClock`, `open_kevent_monitor`, and
+//! ipcon-core's `Received` and `Delivery` for routing), and with
 //! `std`: [`Handler`], [`Directory`], [`KeventMonitor`], [`BatchReport`],
 //! [`BatchFailure`], [`AsyncHandler`] (feature `tokio`).
 //!
@@ -105,12 +106,32 @@ mod tokio_io;
 
 /// The `no_std` engine: the two halves of a peer, the clock they wait with,
 /// and the kernel event monitor. See the crate documentation.
+///
+/// ```no_run
+/// use ipcon_linux::engine::{Delivery, MonotonicClock};
+/// use ipcon_linux::{Message, MessageKind, Name, PeerOptions, PeerRef, Wait};
+///
+/// // Each half is used through `&mut`; put each behind its own lock to share
+/// // them between threads (one receiving, others sending).
+/// let (mut control, mut receiver) =
+///     PeerOptions::named("engine_peer")?.open_halves(MonotonicClock)?;
+/// control.send_unicast(PeerRef::Name(Name::new("server")?), b"hello")?;
+/// let mut msg: Message = Message::new(); // or Message::<256>: smaller payloads
+/// receiver.receive(&mut msg, Wait::Forever)?;
+/// // Or route each delivery, still in the receive buffer, by kind:
+/// let was_event = receiver.receive_with(Wait::Never, |received| {
+///     Some(matches!(received.delivery, Delivery::Kevent(_)))
+/// })?;
+/// # let _ = was_event;
+/// # Ok::<(), ipcon_linux::Error>(())
+/// ```
 pub mod engine {
     pub use crate::clock::{Clock, MonotonicClock};
     pub use crate::control::Control;
     pub use crate::peer::open_kevent_monitor;
     pub use crate::receiver::{Receiver, DELIVERY_BUF_LEN, RECEIVE_MANY_STORAGE};
     pub use ipcon_core::machine::Received;
+    pub use ipcon_core::wire::ipcon::Delivery;
 }
 
 pub use batch::{Batch, BatchStorage, MAX_BATCH_BYTES};
