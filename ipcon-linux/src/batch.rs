@@ -297,4 +297,32 @@ mod tests {
         });
         assert_eq!(allocations, 0);
     }
+
+    #[test]
+    fn batch_headers_get_family_seqs_and_one_ack_on_the_last() {
+        let mut batch = Batch::new();
+        batch.unicast("a", b"1").unwrap();
+        batch.multicast("g", b"22").unwrap();
+        batch.unicast_to_port(9, b"333").unwrap();
+        let (encoded, count) = batch.encoded_mut();
+        crate::exchange::stamp_batch(encoded, 0x1b, &[7, 8, 9][..count]).unwrap();
+        let stamped: Vec<(u16, u32, NetlinkFlags)> = Messages::new(encoded)
+            .map(|p| {
+                let p = p.unwrap();
+                (p.message_type(), p.seq(), p.flags())
+            })
+            .collect();
+        let plain = NetlinkFlags::REQUEST;
+        assert_eq!(
+            stamped,
+            std::vec![
+                (0x1b, 7, plain),
+                (0x1b, 8, plain),
+                (0x1b, 9, plain | NetlinkFlags::ACK)
+            ]
+        );
+        // A count that does not match the encoded messages is refused.
+        assert!(crate::exchange::stamp_batch(encoded, 0x1b, &[1, 2]).is_err());
+        assert!(crate::exchange::stamp_batch(encoded, 0x1b, &[1, 2, 3, 4]).is_err());
+    }
 }

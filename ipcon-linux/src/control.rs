@@ -66,7 +66,7 @@ const CONTROL_RECV_BUFFER: usize = 128 * 1024;
 /// The control socket, connected to the kernel, with the options of every
 /// request socket.
 fn open_control_socket() -> Result<NetlinkSocket> {
-    let mut socket = crate::peer::open_request_socket()?;
+    let mut socket = NetlinkSocket::open_for_requests()?;
     socket
         .connect_to_kernel()
         .map_err(|e| Error::from_os("connect socket", e))?;

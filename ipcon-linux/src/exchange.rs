@@ -425,7 +425,7 @@ fn match_batch_answers<const N: usize>(
 /// Fills in the header of every message of a batch: the family, its
 /// sequence number, `REQUEST`, and `ACK` on the last one only. The messages
 /// must be exactly `seqs.len()` and fill `datagram` exactly.
-fn stamp_batch(
+pub(crate) fn stamp_batch(
     datagram: &mut [u8],
     family: u16,
     seqs: &[u32],
@@ -706,33 +706,5 @@ mod tests {
         assert!(finished);
         assert_eq!(failures, std::vec![(1, e::ENOENT as i32)]);
         assert_eq!(deferred.map(|e| e.kind()), Some(ErrorKind::Protocol));
-    }
-
-    #[test]
-    fn batch_headers_get_family_seqs_and_one_ack_on_the_last() {
-        let mut batch = crate::Batch::new();
-        batch.unicast("a", b"1").unwrap();
-        batch.multicast("g", b"22").unwrap();
-        batch.unicast_to_port(9, b"333").unwrap();
-        let (encoded, count) = batch.encoded_mut();
-        stamp_batch(encoded, 0x1b, &[7, 8, 9][..count]).unwrap();
-        let stamped: Vec<(u16, u32, NetlinkFlags)> = Messages::new(encoded)
-            .map(|p| {
-                let p = p.unwrap();
-                (p.message_type(), p.seq(), p.flags())
-            })
-            .collect();
-        let plain = NetlinkFlags::REQUEST;
-        assert_eq!(
-            stamped,
-            std::vec![
-                (0x1b, 7, plain),
-                (0x1b, 8, plain),
-                (0x1b, 9, plain | NetlinkFlags::ACK)
-            ]
-        );
-        // A count that does not match the encoded messages is refused.
-        assert!(stamp_batch(encoded, 0x1b, &[1, 2]).is_err());
-        assert!(stamp_batch(encoded, 0x1b, &[1, 2, 3, 4]).is_err());
     }
 }

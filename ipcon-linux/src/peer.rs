@@ -7,44 +7,15 @@ use ipcon_core::Name;
 
 use crate::clock::Clock;
 use crate::control::Control;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::receiver::Receiver;
 use crate::socket::NetlinkSocket;
-use crate::sys::SocketOption;
 
 /// Default receive buffer of a data socket.
 pub const DEFAULT_RECV_BUFFER: usize = 1024 * 1024;
 
 /// Default time to wait for the kernel's answer to a request.
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// Opens a socket with the options every request socket wants: the
-/// kernel's error text, short error messages.
-pub(crate) fn open_request_socket() -> Result<NetlinkSocket> {
-    let socket = NetlinkSocket::open().map_err(|e| Error::from_os("open socket", e))?;
-    for option in [SocketOption::ExtAck, SocketOption::CapAck] {
-        socket
-            .set_option(option, 1)
-            .map_err(|e| Error::from_os("set socket option", e))?;
-    }
-    // Strict checking is an improvement where the kernel has it (4.20+);
-    // older kernels work without it.
-    let _ = socket.set_option(SocketOption::GetStrictChk, 1);
-    Ok(socket)
-}
-
-/// A socket to receive on: no `ENOBUFS` (loss shows as `missed` and kernel
-/// event sequence gaps), a receive buffer of `bytes`.
-fn open_data_socket(bytes: usize) -> Result<NetlinkSocket> {
-    let socket = open_request_socket()?;
-    socket
-        .set_option(SocketOption::NoEnobufs, 1)
-        .map_err(|e| Error::from_os("set socket option", e))?;
-    socket
-        .set_recv_buffer(bytes)
-        .map_err(|e| Error::from_os("set receive buffer", e))?;
-    Ok(socket)
-}
 
 /// How to open a peer: its name, its receive buffer, how long requests wait,
 /// whether it watches kernel events from the start.
@@ -142,7 +113,7 @@ impl PeerOptions {
     pub fn open_halves<C: Clock + Clone>(&self, clock: C) -> Result<(Control<C>, Receiver<C>)> {
         let mut control = Control::directory(self.request_timeout, clock.clone())?;
         let family = control.family();
-        let data = open_data_socket(self.recv_buffer)?;
+        let data = NetlinkSocket::open_data(self.recv_buffer)?;
         let mut receiver = Receiver::new(data, family.id, family.kevent_group, clock);
         // Before registering: the peer's own arrival is the first event.
         if self.kevents {
@@ -158,7 +129,7 @@ impl PeerOptions {
 /// sequence gaps show as `kevents_missed`.
 pub fn open_kevent_monitor<C: Clock + Clone>(clock: C) -> Result<Receiver<C>> {
     let family = Control::directory(DEFAULT_REQUEST_TIMEOUT, clock.clone())?.family();
-    let socket = open_data_socket(DEFAULT_RECV_BUFFER)?;
+    let socket = NetlinkSocket::open_data(DEFAULT_RECV_BUFFER)?;
     let mut receiver = Receiver::new(socket, family.id, family.kevent_group, clock);
     receiver.subscribe_kevents()?;
     Ok(receiver)

@@ -7,6 +7,7 @@ use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
 use rustix::io::Errno;
 
 use crate::clock::{Clock, Deadline, Wait};
+use crate::error::{Error, Result};
 use crate::sys::{self, Datagram, SocketOption};
 
 /// A bound generic netlink socket and its port id.
@@ -28,6 +29,34 @@ impl NetlinkSocket {
             port,
             connected: false,
         })
+    }
+
+    /// A socket with the options every request socket wants: the kernel's
+    /// error text, short error messages.
+    pub fn open_for_requests() -> Result<Self> {
+        let socket = Self::open().map_err(|e| Error::from_os("open socket", e))?;
+        for option in [SocketOption::ExtAck, SocketOption::CapAck] {
+            socket
+                .set_option(option, 1)
+                .map_err(|e| Error::from_os("set socket option", e))?;
+        }
+        // Strict checking is an improvement where the kernel has it (4.20+);
+        // older kernels work without it.
+        let _ = socket.set_option(SocketOption::GetStrictChk, 1);
+        Ok(socket)
+    }
+
+    /// A socket to receive on: no `ENOBUFS` (loss shows as `missed` and
+    /// kernel event sequence gaps), a receive buffer of `bytes`.
+    pub fn open_data(bytes: usize) -> Result<Self> {
+        let socket = Self::open_for_requests()?;
+        socket
+            .set_option(SocketOption::NoEnobufs, 1)
+            .map_err(|e| Error::from_os("set socket option", e))?;
+        socket
+            .set_recv_buffer(bytes)
+            .map_err(|e| Error::from_os("set receive buffer", e))?;
+        Ok(socket)
     }
 
     /// A second descriptor of the same socket (same port, same queue): what

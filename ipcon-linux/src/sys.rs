@@ -619,17 +619,20 @@ pub(crate) fn borrow_fd<T: ?Sized>(
     unsafe { rustix::fd::BorrowedFd::borrow_raw(fd) }
 }
 
-/// Registers `handler`'s data socket with the current tokio reactor.
+/// Registers `owner`'s descriptor (read-ready) with the current tokio
+/// reactor.
+///
+/// `owner` must own the descriptor `as_raw_fd` returns for as long as it
+/// lives and never replace it (a `Handler` and its data socket do).
 #[cfg(feature = "tokio")]
-pub(crate) fn register_with_tokio(
-    handler: crate::Handler,
-) -> std::io::Result<tokio::io::unix::AsyncFd<crate::Handler>> {
+pub(crate) fn register_with_tokio<T: std::os::fd::AsRawFd>(
+    owner: T,
+) -> std::io::Result<tokio::io::unix::AsyncFd<T>> {
     use tokio::io::{unix::AsyncFd, Interest};
-    // SAFETY: a `Handler` owns its data socket for as long as it lives, never
-    // replaces it, and `as_raw_fd` always returns that descriptor; the
-    // `AsyncFd` owns the handler, so the descriptor stays open and the same
+    // SAFETY: the caller passes an owner of its descriptor (see above); the
+    // `AsyncFd` owns the owner, so the descriptor stays open and the same
     // while registered.
-    unsafe { AsyncFd::register_with_interest(handler, Interest::READABLE) }
+    unsafe { AsyncFd::register_with_interest(owner, Interest::READABLE) }
         .map_err(|e| e.into_parts().1)
 }
 
