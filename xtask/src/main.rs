@@ -14,6 +14,7 @@ mod kmod;
 mod matrix;
 mod packaging;
 mod process;
+mod progress;
 mod selftest;
 mod spec;
 mod suite;
