@@ -107,6 +107,7 @@ fn selftest_command(workspace: &Workspace) -> Result<(), String> {
 /// Installs the host tools a VM run needs and returns the kernel to boot.
 pub fn prepare_vm_host(arch: Arch) -> Result<kernel::Kernel, String> {
     host_tools::ensure_packages(host_tools::VM_PACKAGES)?;
+    host_tools::ensure_static_busybox(&Workspace::locate().xtask_dir())?;
     host_tools::ensure_rust_target(arch.musl_triple())?;
     kernel::debian_kernel(arch)
 }

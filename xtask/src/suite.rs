@@ -69,11 +69,12 @@ fn cargo_step(workspace: &Workspace, args: &[&str], label: &str) -> StepResult {
     }
 }
 
-fn setup() -> Result<Kernel, String> {
+fn setup(workspace: &Workspace) -> Result<Kernel, String> {
     let mut packages = host_tools::VM_PACKAGES.to_vec();
     packages.extend_from_slice(host_tools::CHECK_PACKAGES);
     packages.extend_from_slice(host_tools::CROSS_PACKAGES);
     host_tools::ensure_packages(&packages)?;
+    host_tools::ensure_static_busybox(&workspace.xtask_dir())?;
     host_tools::ensure_rust_component("rustfmt")?;
     host_tools::ensure_rust_component("clippy")?;
     host_tools::ensure_rust_target(Arch::X86_64.musl_triple())?;
@@ -237,7 +238,7 @@ fn external(name: &str, check: fn(&Path) -> Result<(), String>, root: &Path) -> 
 /// a crash or hang counting as one more failure.
 pub fn vm_suite(workspace: &Workspace, kernel: &Kernel, filter: Option<&str>) -> StepResult {
     let label = format!("vm-{}", kernel.arch.name());
-    let busybox = std::path::PathBuf::from(crate::initramfs::HOST_BUSYBOX);
+    let busybox = crate::initramfs::host_busybox();
     let command = match filter {
         Some(filter) => format!("/bin/ipcon-e2e {}", shell_word(filter)),
         None => "/bin/ipcon-e2e".to_owned(),
@@ -358,7 +359,7 @@ pub fn run(workspace: &Workspace) -> Result<(), String> {
     let mut reports: Vec<Report> = Vec::new();
 
     let setup_started = Instant::now();
-    let kernel = match setup() {
+    let kernel = match setup(workspace) {
         Ok(kernel) => {
             reports.push(Report {
                 name: "setup",

@@ -80,7 +80,7 @@ impl VmRun {
             hung_task_secs: 30,
             slab_debug: true,
             echo: Echo::Silent,
-            busybox: PathBuf::from(initramfs::HOST_BUSYBOX),
+            busybox: initramfs::host_busybox(),
         }
     }
 }
