@@ -23,6 +23,52 @@ const NO_STD_TARGET: &str = "thumbv7em-none-eabihf";
 /// Host limit for the end-to-end suite's VM run.
 const VM_SUITE_TIMEOUT: Duration = Duration::from_secs(900);
 
+/// The steps of `cargo xtask test`, in order, with what each checks (the
+/// names are what `XTASK_SKIP` takes; `cargo xtask help` lists them).
+pub const STEPS: &[(&str, &str)] = &[
+    ("fmt", "cargo fmt --check"),
+    ("clippy", "clippy on every target, -D warnings"),
+    (
+        "host-tests",
+        "unit tests and doctests on the host (the tutorial's code too)",
+    ),
+    (
+        "msrv",
+        "the shipped crates build with Rust 1.75; Cargo.lock version 3",
+    ),
+    (
+        "no-std",
+        "ipcon-core builds for thumbv7em-none-eabihf, with and without defmt",
+    ),
+    ("spec", "the protocol spec and the code made from it agree"),
+    (
+        "fuzz",
+        "the fuzz targets, IPCON_FUZZ_SECONDS each (default 20)",
+    ),
+    (
+        "kmod-warnings",
+        "the module builds with W=1 and sparse without a diagnostic",
+    ),
+    ("checkpatch", "checkpatch.pl --strict on the module"),
+    (
+        "vm",
+        "the end-to-end suite in a VM on the host's Debian 6.1 kernel",
+    ),
+    (
+        "cross",
+        "static ARM builds (aarch64 musl, armv7 gnueabihf) and size budget",
+    ),
+    (
+        "vm-matrix",
+        "the suite on arm64 and on the 5.10 and 6.12 kernels",
+    ),
+    ("packaging", "the Yocto layer and the Buildroot package"),
+    (
+        "selftest",
+        "the VM harness catches deliberately broken modules",
+    ),
+];
+
 /// How a step ended.
 enum Outcome {
     Passed,
@@ -343,19 +389,30 @@ fn shell_word(text: &str) -> String {
     format!("'{}'", text.replace('\'', r"'\''"))
 }
 
-fn skipped_steps() -> Vec<String> {
-    std::env::var("XTASK_SKIP")
-        .unwrap_or_default()
+/// The step names of `XTASK_SKIP`'s value; a name that is not a step is an
+/// error (a typo would otherwise run the step it meant to skip).
+fn skipped_steps(value: &str) -> Result<Vec<String>, String> {
+    let names: Vec<String> = value
         .split(',')
         .map(|name| name.trim().to_owned())
         .filter(|name| !name.is_empty())
-        .collect()
+        .collect();
+    for name in &names {
+        if !STEPS.iter().any(|(step, _)| step == name) {
+            let known: Vec<&str> = STEPS.iter().map(|(step, _)| *step).collect();
+            return Err(format!(
+                "XTASK_SKIP: there is no step {name:?}; the steps are {}",
+                known.join(", ")
+            ));
+        }
+    }
+    Ok(names)
 }
 
 /// Runs every step; `Err` when any failed.
 pub fn run(workspace: &Workspace) -> Result<(), String> {
     let started = Instant::now();
-    let skip = skipped_steps();
+    let skip = skipped_steps(&std::env::var("XTASK_SKIP").unwrap_or_default())?;
     let mut reports: Vec<Report> = Vec::new();
 
     let setup_started = Instant::now();
@@ -411,6 +468,14 @@ pub fn run(workspace: &Workspace) -> Result<(), String> {
                 Box::new(|| from_summary(selftest::run(workspace, &kernel))),
             ),
         ];
+        let names: Vec<&str> = steps.iter().map(|(name, _)| *name).collect();
+        let listed: Vec<&str> = STEPS.iter().map(|(name, _)| *name).collect();
+        if names != listed {
+            return Err(format!(
+                "the steps run ({names:?}) differ from suite::STEPS ({listed:?}), \
+                 which `cargo xtask help` and XTASK_SKIP go by"
+            ));
+        }
         for (name, step) in steps {
             if skip.iter().any(|s| s == name) {
                 println!("\n==> {name}: skipped (XTASK_SKIP)");
@@ -506,6 +571,20 @@ mod tests {
         ]
         .map(str::to_owned);
         assert_eq!(cargo_test_counts(&lines), (33, 3));
+    }
+
+    #[test]
+    fn skipped_steps_must_exist() {
+        assert_eq!(
+            skipped_steps(" vm-matrix, fuzz,").unwrap(),
+            ["vm-matrix", "fuzz"]
+        );
+        assert!(skipped_steps("").unwrap().is_empty());
+        let error = skipped_steps("vm-matrx").unwrap_err();
+        assert!(
+            error.contains("no step \"vm-matrx\"") && error.contains("vm-matrix"),
+            "{error}"
+        );
     }
 
     #[test]
