@@ -23,6 +23,7 @@ pub const TESTS: &[Test] = &[
     Test::new("cli_missing_names_are_errors", missing_names).timeout(30),
     Test::new("cli_json_has_the_documented_fields", cli_json).timeout(40),
     Test::new("cli_version", cli_version).timeout(10),
+    Test::new("readme_quick_start_runs", quick_start).timeout(20),
 ];
 
 const LONG: Duration = Duration::from_secs(10);
@@ -429,6 +430,18 @@ fn cli_version() -> TestResult {
             "{command}: {code} {out}"
         );
     }
+    Ok(())
+}
+
+/// The README's quick start (samples/examples/quickstart.rs) does what the
+/// README says.
+fn quick_start() -> TestResult {
+    let (code, out) = shell("/bin/quickstart")?;
+    ensure_eq!(code, 0, "quickstart ({out})");
+    let pid_part = out
+        .strip_prefix("\"hi from the quick start\" from pid ")
+        .ctx(&format!("quickstart output: {out}"))?;
+    ensure!(pid_part.ends_with(" (uid 0)\n"), "quickstart output: {out}");
     Ok(())
 }
 

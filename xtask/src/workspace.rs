@@ -48,8 +48,10 @@ impl Workspace {
 }
 
 /// The paths of the executables a `cargo build --message-format=json` produced
-/// in `out_dir` (build scripts and host tools live elsewhere and are skipped).
+/// in `out_dir` or its `examples/` (build scripts and host tools live
+/// elsewhere and are skipped).
 fn executables_in(json_lines: &[String], out_dir: &Path) -> Vec<PathBuf> {
+    let examples = out_dir.join("examples");
     let mut found = Vec::new();
     for line in json_lines {
         if !line.contains("\"reason\":\"compiler-artifact\"") {
@@ -61,20 +63,23 @@ fn executables_in(json_lines: &[String], out_dir: &Path) -> Vec<PathBuf> {
         let rest = &line[start + "\"executable\":\"".len()..];
         let Some(end) = rest.find('"') else { continue };
         let path = PathBuf::from(rest[..end].replace("\\\\", "\\"));
-        if path.parent() == Some(out_dir) && !found.contains(&path) {
+        let parent = path.parent();
+        if (parent == Some(out_dir) || parent == Some(examples.as_path())) && !found.contains(&path)
+        {
             found.push(path);
         }
     }
     found
 }
 
-/// Builds `packages` for the VM (release, static musl) and returns the binaries.
+/// Builds `packages` for the VM (release, static musl), their examples
+/// included (the README's quick start is one), and returns the binaries.
 pub fn build_static_binaries(
     workspace: &Workspace,
     arch: Arch,
     packages: &[&str],
 ) -> Result<Vec<PathBuf>, String> {
-    build_static(workspace, arch.musl_triple(), "release", packages)
+    build(workspace, arch.musl_triple(), "release", packages, true)
 }
 
 /// Cargo configuration files that go with a profile: flags stable cargo
@@ -88,6 +93,16 @@ pub fn build_static(
     triple: &str,
     profile: &str,
     packages: &[&str],
+) -> Result<Vec<PathBuf>, String> {
+    build(workspace, triple, profile, packages, false)
+}
+
+fn build(
+    workspace: &Workspace,
+    triple: &str,
+    profile: &str,
+    packages: &[&str],
+    with_examples: bool,
 ) -> Result<Vec<PathBuf>, String> {
     let mut cargo = workspace.cargo();
     cargo.args([
@@ -105,6 +120,9 @@ pub fn build_static(
     for package in packages {
         cargo.args(["--package", package]);
     }
+    if with_examples {
+        cargo.args(["--bins", "--examples"]);
+    }
     // RUSTFLAGS would replace the target's +crt-static from .cargo/config.toml.
     for variable in ["RUSTFLAGS", "CARGO_ENCODED_RUSTFLAGS"] {
         if std::env::var_os(variable).is_some() {
@@ -112,7 +130,7 @@ pub fn build_static(
             cargo.env_remove(variable);
         }
     }
-    let captured = process::capture(&mut cargo, false)?;
+    let captured = process::capture_as(&format!("cargo build for {triple}"), &mut cargo, false)?;
     // Diagnostics come as rendered text on stderr; show them on failure.
     if !captured.success {
         for line in captured.lines.iter().filter(|line| !line.starts_with('{')) {
@@ -141,14 +159,16 @@ mod tests {
             r#"{"reason":"compiler-artifact","target":{"kind":["custom-build"]},"executable":null}"#,
             r#"{"reason":"compiler-artifact","executable":"/t/release/build/x-1/build-script-build"}"#,
             r#"{"reason":"compiler-artifact","executable":"/t/x86_64-unknown-linux-musl/release/ipcon-e2e","fresh":true}"#,
+            r#"{"reason":"compiler-artifact","executable":"/t/x86_64-unknown-linux-musl/release/examples/quickstart"}"#,
             r#"{"reason":"build-finished","success":true}"#,
         ]
         .map(str::to_owned);
         assert_eq!(
             executables_in(&lines, Path::new("/t/x86_64-unknown-linux-musl/release")),
-            [PathBuf::from(
-                "/t/x86_64-unknown-linux-musl/release/ipcon-e2e"
-            )]
+            [
+                PathBuf::from("/t/x86_64-unknown-linux-musl/release/ipcon-e2e"),
+                PathBuf::from("/t/x86_64-unknown-linux-musl/release/examples/quickstart"),
+            ]
         );
     }
 }
