@@ -236,7 +236,7 @@ fn vm_command(workspace: &Workspace, args: &[String]) -> Result<(), String> {
     let binaries = workspace::build_static_binaries(workspace, arch, workspace::VM_PACKAGES)?;
     let e2e = command.is_none();
     let command = command.unwrap_or_else(|| "/bin/ipcon-e2e".to_owned());
-    let mut run = vm::VmRun::new("vm", kernel, &command);
+    let mut run = vm::VmRun::new("command", kernel, &command);
     run.module = module;
     run.module_params = params;
     run.files = binaries.iter().map(|b| GuestFile::binary(b)).collect();

@@ -292,7 +292,11 @@ pub fn run(run: &VmRun, target_dir: &Path) -> Result<VmOutcome, String> {
     let mut deadline = started + run.timeout;
     let mut timed_out = None;
     let mut echoing = false;
-    let mut progress = Progress::start(format!("VM {} ({})", run.name, run.kernel.arch.name()));
+    let mut progress = Progress::start(format!(
+        "{} in the VM ({})",
+        run.name,
+        run.kernel.arch.name()
+    ));
     progress.set_detail(format!("booting kernel {}", run.kernel.release));
     let mut tests = (0u32, 0u32);
     loop {
