@@ -18,6 +18,17 @@ use ipcon_linux::{
 mod json;
 pub use json::JsonObject;
 
+/// The README's quick start, checked against its source (it is
+/// `examples/quickstart.rs`, which CI builds and the VM tests run).
+#[cfg(test)]
+const README: &str = include_str!("../../README.md");
+
+/// The tutorial's Rust code blocks, compiled as doctests so they cannot
+/// drift from the library.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/tutorial.md")]
+pub struct Tutorial;
+
 /// Writes one line to stdout. A closed pipe (`ipcon peers | head -1`) ends
 /// the program quietly with status 0 instead of a panic.
 pub fn write_line(line: fmt::Arguments<'_>) {
@@ -751,6 +762,15 @@ mod tests {
         signal_hook::low_level::raise(signal_hook::consts::SIGHUP).unwrap();
         let mut ready = [PollFd::new(&signals.readable, PollFlags::IN)];
         assert_eq!(poll(&mut ready, Some(&no_wait)).unwrap(), 1);
+    }
+
+    #[test]
+    fn the_readme_quick_start_is_the_example() {
+        let example = include_str!("../examples/quickstart.rs");
+        assert!(
+            README.contains(&format!("```rust\n{example}```\n")),
+            "README.md's quick start differs from samples/examples/quickstart.rs"
+        );
     }
 
     fn sample_peer(name: Option<&str>) -> PeerRef {
