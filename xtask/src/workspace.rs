@@ -79,30 +79,21 @@ pub fn build_static_binaries(
     arch: Arch,
     packages: &[&str],
 ) -> Result<Vec<PathBuf>, String> {
-    build(workspace, arch.musl_triple(), "release", packages, true)
+    build_static(workspace, arch.musl_triple(), "release", packages)
 }
 
 /// Cargo configuration files that go with a profile: flags stable cargo
 /// cannot put in `[profile.*]` (the link flags of `min-size`, see the file).
 const PROFILE_CONFIG: &[(&str, &str)] = &[("min-size", ".cargo/min-size.toml")];
 
-/// Builds `packages` for `triple` in cargo profile `profile`, checks every
-/// program is static and returns them (the ARM builds use `min-size`).
+/// Builds `packages` for `triple` in cargo profile `profile`, their
+/// programs and examples (in `examples/`), checks every one is static and
+/// returns them (the ARM builds use `min-size`).
 pub fn build_static(
     workspace: &Workspace,
     triple: &str,
     profile: &str,
     packages: &[&str],
-) -> Result<Vec<PathBuf>, String> {
-    build(workspace, triple, profile, packages, false)
-}
-
-fn build(
-    workspace: &Workspace,
-    triple: &str,
-    profile: &str,
-    packages: &[&str],
-    with_examples: bool,
 ) -> Result<Vec<PathBuf>, String> {
     let mut cargo = workspace.cargo();
     cargo.args([
@@ -120,9 +111,7 @@ fn build(
     for package in packages {
         cargo.args(["--package", package]);
     }
-    if with_examples {
-        cargo.args(["--bins", "--examples"]);
-    }
+    cargo.args(["--bins", "--examples"]);
     // RUSTFLAGS would replace the target's +crt-static from .cargo/config.toml.
     for variable in ["RUSTFLAGS", "CARGO_ENCODED_RUSTFLAGS"] {
         if std::env::var_os(variable).is_some() {
