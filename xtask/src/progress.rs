@@ -9,6 +9,7 @@
 //! lines redrawn in place would overwrite each other.
 use std::io::{IsTerminal, Write};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
 /// Silence allowed before the first report.
@@ -48,6 +49,14 @@ impl Progress {
             terminal: std::io::stdout().is_terminal(),
             drawn: false,
         }
+    }
+
+    /// Like [`Progress::start`], but always reporting in plain lines (for a
+    /// step whose own output may come at any time).
+    pub fn plain(what: impl Into<String>) -> Self {
+        let mut progress = Self::start(what);
+        progress.terminal = false;
+        progress
     }
 
     /// Time since the start.
@@ -128,6 +137,24 @@ impl Drop for Progress {
         self.clear();
         ACTIVE.fetch_sub(1, Ordering::SeqCst);
     }
+}
+
+/// Runs `work`, reporting in plain lines while it runs long: for steps
+/// whose tools print nothing while they work.
+pub fn while_running<T>(what: &str, work: impl FnOnce() -> T) -> T {
+    let (stop, stopped) = mpsc::channel::<()>();
+    std::thread::scope(|scope| {
+        scope.spawn(move || {
+            let mut progress = Progress::plain(what);
+            while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(Duration::from_secs(1))
+            {
+                progress.tick();
+            }
+        });
+        let result = work();
+        drop(stop);
+        result
+    })
 }
 
 /// `42s`, `3m05s`.

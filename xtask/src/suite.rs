@@ -10,6 +10,7 @@ use crate::initramfs::GuestFile;
 use crate::kernel::{self, Arch, Kernel};
 use crate::kmod;
 use crate::process;
+use crate::progress;
 use crate::selftest;
 use crate::vm::{self, VmRun};
 use crate::workspace::{self, Workspace};
@@ -274,7 +275,7 @@ fn no_std(workspace: &Workspace) -> StepResult {
 
 /// Runs a check owned by another module (`spec`, `fuzz`, `packaging`).
 fn external(name: &str, check: fn(&Path) -> Result<(), String>, root: &Path) -> StepResult {
-    match check(root) {
+    match progress::while_running(name, || check(root)) {
         Ok(()) => Ok(vec![format!("{name}: ok")]),
         Err(reason) => fail(format!("{name}: failed"), reason),
     }
