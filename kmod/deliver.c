@@ -2,15 +2,18 @@
 /*
  * ipcon: building deliveries, unicast and group fan-out.
  *
- * Deliveries are queued with a non-blocking unicast from the namespace's
- * generic netlink kernel socket, so a full receiver never blocks the sender:
- * unicast reports EAGAIN to the sender, fan-out counts the loss in the
- * receiver's missed counter, reported with its next delivery.
+ * Deliveries are queued without blocking on the receiving peer's own data
+ * socket (the one it registered with, held by the peer), so a full receiver
+ * never blocks the sender: unicast reports EAGAIN to the sender, fan-out
+ * counts the loss in the receiver's missed counter, reported with its next
+ * delivery.
  */
+#include <linux/filter.h>
 #include <linux/overflow.h>
 #include <linux/rculist.h>
 #include <linux/slab.h>
 #include <linux/string.h>
+#include <net/sock.h>
 
 #include "ipcon.h"
 
@@ -121,16 +124,44 @@ err:
 }
 
 /*
+ * Queue @skb on the held socket @sk, as netlink_unicast() would for a kernel
+ * sender that must not block, but without looking the receiver up by its
+ * port number: that number is free again as soon as the socket is released,
+ * before the release notifier removes the peer, and another socket may take
+ * it in between.  The generic receive path does the rest netlink_unicast()
+ * does: the socket's filter (a message it drops counts as delivered, as
+ * there), the receive buffer limit, the owner accounting (sock_rfree, where a
+ * netlink skb's destructor ends too) and the wakeup.  Deliveries do not pass
+ * the nlmon taps.  Consumes @skb; returns 0, -EAGAIN (queue full) or
+ * -ECONNREFUSED (the socket was released).
+ */
+static int ipcon_sock_queue(struct sock *sk, struct sk_buff *skb)
+{
+	if (sock_flag(sk, SOCK_DEAD)) {
+		kfree_skb(skb);
+		return -ECONNREFUSED;
+	}
+	if (sk_filter(sk, skb)) {
+		consume_skb(skb);
+		return 0;
+	}
+	if (__sock_queue_rcv_skb(sk, skb)) {
+		kfree_skb(skb);
+		return -EAGAIN;
+	}
+	return 0;
+}
+
+/*
  * Queue @skb (NULL: its allocation failed), which carries the @missed count
  * claimed from @to, to @to's data socket.  A message that cannot be queued
  * gives the claim back and counts as dropped, unless the socket is gone.
  * Returns 0, -EAGAIN when the queue is full, -ECONNREFUSED when the socket is
  * gone, or -ENOMEM.
  */
-static int ipcon_queue(struct net *net, struct ipcon_peer *to,
-		       struct sk_buff *skb, u32 missed)
+static int ipcon_queue(struct ipcon_peer *to, struct sk_buff *skb, u32 missed)
 {
-	int err = skb ? genlmsg_unicast(net, skb, to->data.port) : -ENOMEM;
+	int err = skb ? ipcon_sock_queue(to->data.sk, skb) : -ENOMEM;
 
 	if (!err)
 		return 0;
@@ -151,8 +182,8 @@ static int ipcon_queue(struct net *net, struct ipcon_peer *to,
  * fails gives its claim back.  Returns 0, -EAGAIN when the queue is full,
  * -ECONNREFUSED when the socket is gone, or -ENOMEM.
  */
-int ipcon_deliver(struct net *net, struct ipcon_peer *to,
-		  const struct ipcon_msg_desc *desc, struct sk_buff *shared)
+int ipcon_deliver(struct ipcon_peer *to, const struct ipcon_msg_desc *desc,
+		  struct sk_buff *shared)
 {
 	u32 missed = atomic_xchg(&to->missed, 0);
 	struct sk_buff *skb;
@@ -162,15 +193,14 @@ int ipcon_deliver(struct net *net, struct ipcon_peer *to,
 		skb = ipcon_skb_clone(shared);
 	else
 		skb = ipcon_msg_build(desc, missed);
-	err = ipcon_queue(net, to, skb, missed);
+	err = ipcon_queue(to, skb, missed);
 	if (!err)
 		atomic64_inc(&to->rx_msgs);
 	return err;
 }
 
 /* Queue @group's last message to @to, marked replayed.  group->lock held. */
-int ipcon_replay_last(struct net *net, struct ipcon_group *group,
-		      struct ipcon_peer *to)
+int ipcon_replay_last(struct ipcon_group *group, struct ipcon_peer *to)
 {
 	const struct ipcon_last_msg *last = group->last;
 	struct ipcon_msg_desc desc = {
@@ -184,7 +214,7 @@ int ipcon_replay_last(struct net *net, struct ipcon_group *group,
 	int err;
 
 	lockdep_assert_held(&group->lock);
-	err = ipcon_deliver(net, to, &desc, NULL);
+	err = ipcon_deliver(to, &desc, NULL);
 	if (err && err != -ECONNREFUSED)
 		atomic_inc(&to->missed);
 	return err;
@@ -272,13 +302,13 @@ static struct sk_buff *ipcon_failure_build(struct genl_info *info, int err,
  * full, no memory) the sender's missed counter grows by one more, so its next
  * delivery tells it that something was lost: never silent.
  */
-static void ipcon_post_failed(struct net *net, struct ipcon_peer *from,
-			      struct genl_info *info, int err)
+static void ipcon_post_failed(struct ipcon_peer *from, struct genl_info *info,
+			      int err)
 {
 	const char *text = info->extack ? info->extack->_msg : NULL;
 	u32 missed = atomic_xchg(&from->missed, 0);
 	struct sk_buff *skb = ipcon_failure_build(info, err, text, missed);
-	int ret = ipcon_queue(net, from, skb, missed);
+	int ret = ipcon_queue(from, skb, missed);
 
 	/* A sender whose data socket is gone learns nothing any more. */
 	if (ret && ret != -ECONNREFUSED)
@@ -289,23 +319,24 @@ static void ipcon_post_failed(struct net *net, struct ipcon_peer *from,
  * Turn the failure of a request of @from into a send-failed notice if the
  * request was posted: netlink then sees success and sends no error ACK.
  */
-static int ipcon_request_done(struct net *net, struct ipcon_peer *from,
-			      struct genl_info *info, int err)
+static int ipcon_request_done(struct ipcon_peer *from, struct genl_info *info,
+			      int err)
 {
 	if (!err || !info->attrs[IPCON_A_TICKET])
 		return err;
-	ipcon_post_failed(net, from, info, err);
+	ipcon_post_failed(from, info, err);
 	return 0;
 }
 
 /* The sending socket's peer, pinned, or NULL (with the extack set). */
 static struct ipcon_peer *ipcon_sender_get(struct ipcon_net *inet,
+					   struct sk_buff *skb,
 					   struct genl_info *info)
 {
 	struct ipcon_peer *from;
 
 	rcu_read_lock();
-	from = ipcon_peer_by_port_rcu(inet, info->snd_portid);
+	from = ipcon_peer_sender_rcu(inet, skb, info);
 	if (from && !refcount_inc_not_zero(&from->ref))
 		from = NULL;
 	rcu_read_unlock();
@@ -352,7 +383,7 @@ static int ipcon_unicast(struct net *net, struct ipcon_net *inet,
 
 	desc.payload = nla_data(payload);
 	desc.len = nla_len(payload);
-	err = ipcon_deliver(net, to, &desc, NULL);
+	err = ipcon_deliver(to, &desc, NULL);
 	if (!err) {
 		atomic64_inc(&from->tx_msgs);
 	} else if (err == -EAGAIN) {
@@ -372,11 +403,11 @@ int ipcon_nl_unicast(struct sk_buff *skb, struct genl_info *info)
 	struct ipcon_peer *from;
 	int err;
 
-	from = ipcon_sender_get(inet, info);
+	from = ipcon_sender_get(inet, skb, info);
 	if (!from)
 		return -ENOTCONN;
 	err = ipcon_unicast(net, inet, from, info);
-	err = ipcon_request_done(net, from, info, err);
+	err = ipcon_request_done(from, info, err);
 	ipcon_peer_put(from);
 	return err;
 }
@@ -485,7 +516,7 @@ static int ipcon_multicast(struct net *net, struct ipcon_peer *owner,
 	if (err)
 		goto out_unlock;
 	list_for_each_entry(sub, &group->subs, group_node) {
-		err = ipcon_deliver(net, sub->peer, &desc, shared);
+		err = ipcon_deliver(sub->peer, &desc, shared);
 		if (!err) {
 			delivered++;
 		} else if (err != -ECONNREFUSED) {
@@ -525,11 +556,11 @@ int ipcon_nl_multicast(struct sk_buff *skb, struct genl_info *info)
 				    "sync cannot be combined with ticket");
 		return -EINVAL;
 	}
-	owner = ipcon_sender_get(ipcon_net(net), info);
+	owner = ipcon_sender_get(ipcon_net(net), skb, info);
 	if (!owner)
 		return -ENOTCONN;
 	err = ipcon_multicast(net, owner, info);
-	err = ipcon_request_done(net, owner, info, err);
+	err = ipcon_request_done(owner, info, err);
 	ipcon_peer_put(owner);
 	return err;
 }

@@ -107,12 +107,13 @@ static int ipcon_require_name(struct genl_info *info, int type)
 
 /* The sender's own peer, or NULL with ENOTCONN reported.  inet->lock held. */
 static struct ipcon_peer *ipcon_sender_locked(struct ipcon_net *inet,
+					      struct sk_buff *skb,
 					      struct genl_info *info)
 {
 	struct ipcon_peer *peer;
 
 	rcu_read_lock();
-	peer = ipcon_peer_by_port_rcu(inet, info->snd_portid);
+	peer = ipcon_peer_sender_rcu(inet, skb, info);
 	rcu_read_unlock();
 	if (!peer)
 		NL_SET_ERR_MSG(info->extack, "socket is not a registered peer");
@@ -188,7 +189,7 @@ int ipcon_nl_group_register(struct sk_buff *skb, struct genl_info *info)
 	}
 
 	mutex_lock(&inet->lock);
-	owner = ipcon_sender_locked(inet, info);
+	owner = ipcon_sender_locked(inet, skb, info);
 	if (!owner) {
 		err = -ENOTCONN;
 	} else if (ipcon_group_find_rcu(owner, group->name)) {
@@ -233,7 +234,7 @@ int ipcon_nl_group_unregister(struct sk_buff *skb, struct genl_info *info)
 		return err;
 
 	mutex_lock(&inet->lock);
-	owner = ipcon_sender_locked(inet, info);
+	owner = ipcon_sender_locked(inet, skb, info);
 	if (owner)
 		group = ipcon_group_find_rcu(owner,
 					     nla_data(info->attrs[IPCON_A_GROUP_NAME]));
@@ -310,7 +311,7 @@ int ipcon_nl_group_join(struct sk_buff *skb, struct genl_info *info)
 		return -ENOMEM;
 
 	mutex_lock(&inet->lock);
-	joiner = ipcon_sender_locked(inet, info);
+	joiner = ipcon_sender_locked(inet, skb, info);
 	if (!joiner) {
 		err = -ENOTCONN;
 		goto err_unlock;
@@ -351,7 +352,7 @@ int ipcon_nl_group_join(struct sk_buff *skb, struct genl_info *info)
 	 * missed like any other group message.
 	 */
 	if (replay && group->last)
-		ipcon_replay_last(net, group, joiner);
+		ipcon_replay_last(group, joiner);
 	mutex_unlock(&group->lock);
 
 	mutex_unlock(&inet->lock);
@@ -376,7 +377,7 @@ int ipcon_nl_group_leave(struct sk_buff *skb, struct genl_info *info)
 		return err;
 
 	mutex_lock(&inet->lock);
-	peer = ipcon_sender_locked(inet, info);
+	peer = ipcon_sender_locked(inet, skb, info);
 	if (!peer) {
 		err = -ENOTCONN;
 		goto out;

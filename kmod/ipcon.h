@@ -11,6 +11,14 @@
  *    precedes every later message of the group.
  *  - The message path (unicast, multicast lookup, dumps) looks peers and groups
  *    up under RCU and pins what it needs with a reference before it sleeps.
+ *
+ * Identity: a peer is its sockets, never their port numbers.  Each port table
+ * entry holds a reference on its socket; requests are matched by the sending
+ * socket itself (NETLINK_CB(skb).sk) and deliveries are queued on the held
+ * socket, so a socket that later gets a dead peer's port number inherits
+ * nothing.  A peer's memory, socket and pid references are released by a
+ * work item one RCU grace period after its last reference is gone, so code
+ * that found it under RCU may still look at its sockets.
  */
 #ifndef _IPCON_PRIV_H
 #define _IPCON_PRIV_H
@@ -25,8 +33,10 @@
 #include <linux/types.h>
 #include <linux/uidgid.h>
 #include <linux/version.h>
+#include <linux/workqueue.h>
 #include <net/genetlink.h>
 #include <net/net_namespace.h>
+#include <net/sock.h>
 
 #include "uapi/ipcon.h"
 
@@ -40,10 +50,20 @@ extern unsigned int ipcon_max_payload;
 
 extern struct genl_family ipcon_family;
 
-/* An entry of the per-namespace port table: a peer's data or control socket. */
+/* Where a peer's memory and socket references are released (main.c). */
+extern struct workqueue_struct *ipcon_wq;
+
+/*
+ * An entry of the per-namespace port table: a peer's data or control socket.
+ * Hashed by port number, but the socket is what identifies the peer: while a
+ * released socket's peer waits for the release notifier, another socket may
+ * already have been given the same number, so one number may have two entries
+ * (the dead socket's and the new one's).
+ */
 struct ipcon_port_ref {
 	struct hlist_node node;
 	u32 port;
+	struct sock *sk;		/* holds a reference */
 	struct ipcon_peer *peer;
 };
 
@@ -60,7 +80,7 @@ struct ipcon_peer {
 	struct hlist_node name_node;	/* ipcon_net.names (RCU), named peers */
 	struct ipcon_port_ref data;	/* identity; always hashed while live */
 	struct ipcon_port_ref ctrl;	/* hashed once a control socket attached */
-	struct rcu_head rcu;
+	struct rcu_work free_work;	/* after the last reference */
 	refcount_t ref;
 
 	u64 cookie;
@@ -147,7 +167,11 @@ void ipcon_netns_unregister(void);
 
 /* peer.c */
 bool ipcon_name_valid(const char *name);
-struct ipcon_peer *ipcon_peer_by_port_rcu(struct ipcon_net *inet, u32 port);
+struct ipcon_peer *ipcon_peer_by_sock_rcu(struct ipcon_net *inet,
+					  const struct sock *sk, u32 port);
+struct ipcon_peer *ipcon_peer_sender_rcu(struct ipcon_net *inet,
+					 const struct sk_buff *skb,
+					 const struct genl_info *info);
 struct ipcon_peer *ipcon_peer_by_data_port_rcu(struct ipcon_net *inet,
 					       u32 port);
 struct ipcon_peer *ipcon_peer_by_name_rcu(struct ipcon_net *inet,
@@ -177,10 +201,9 @@ int ipcon_nl_group_leave(struct sk_buff *skb, struct genl_info *info);
 int ipcon_nl_group_get(struct sk_buff *skb, struct genl_info *info);
 
 /* deliver.c */
-int ipcon_deliver(struct net *net, struct ipcon_peer *to,
-		  const struct ipcon_msg_desc *desc, struct sk_buff *shared);
-int ipcon_replay_last(struct net *net, struct ipcon_group *group,
-		      struct ipcon_peer *to);
+int ipcon_deliver(struct ipcon_peer *to, const struct ipcon_msg_desc *desc,
+		  struct sk_buff *shared);
+int ipcon_replay_last(struct ipcon_group *group, struct ipcon_peer *to);
 int ipcon_nl_unicast(struct sk_buff *skb, struct genl_info *info);
 int ipcon_nl_multicast(struct sk_buff *skb, struct genl_info *info);
 

@@ -11,6 +11,7 @@
 #include <linux/netlink.h>
 #include <linux/notifier.h>
 #include <linux/rcupdate.h>
+#include <linux/workqueue.h>
 
 #include "ipcon.h"
 
@@ -31,6 +32,8 @@ MODULE_PARM_DESC(max_subscriptions_per_peer,
 unsigned int ipcon_max_payload = IPCON_MAX_PAYLOAD_LEN;
 module_param_named(max_payload, ipcon_max_payload, uint, 0444);
 MODULE_PARM_DESC(max_payload, "Largest payload in bytes, 1..2048 (default 2048)");
+
+struct workqueue_struct *ipcon_wq;
 
 static const struct genl_multicast_group ipcon_mcgrps[] = {
 	{ .name = IPCON_KEVENT_GROUP_NAME, },
@@ -87,9 +90,13 @@ static int __init ipcon_init(void)
 	ipcon_family.ops = ipcon_ops;
 	ipcon_family.n_ops = ipcon_n_ops;
 
+	ipcon_wq = alloc_workqueue("ipcon", 0, 0);
+	if (!ipcon_wq)
+		return -ENOMEM;
+
 	err = ipcon_netns_register();
 	if (err)
-		return err;
+		goto err_wq;
 
 	/* Before the family: no peer may register unseen by the notifier. */
 	err = netlink_register_notifier(&ipcon_netlink_notifier);
@@ -106,6 +113,8 @@ err_notifier:
 	netlink_unregister_notifier(&ipcon_netlink_notifier);
 err_netns:
 	ipcon_netns_unregister();
+err_wq:
+	destroy_workqueue(ipcon_wq);
 	return err;
 }
 
@@ -114,7 +123,8 @@ err_netns:
  * after the family is gone would send events to a multicast group id that
  * may already belong to another family), then unregister the family (which
  * waits for requests in flight), then free every namespace's registry
- * without sending events, then wait for RCU frees.
+ * without sending events, then wait for RCU frees and for the peer frees
+ * they queued (destroying the workqueue drains it).
  */
 static void __exit ipcon_exit(void)
 {
@@ -122,6 +132,7 @@ static void __exit ipcon_exit(void)
 	genl_unregister_family(&ipcon_family);
 	ipcon_netns_unregister();
 	rcu_barrier();
+	destroy_workqueue(ipcon_wq);
 }
 
 module_init(ipcon_init);

@@ -2,11 +2,13 @@
 /*
  * ipcon: peers.
  *
- * A peer is a data socket (its port is the peer's identity) plus, optionally,
- * a control socket attached with the cookie returned at registration.  Both
- * ports map to the peer in the namespace's port table; named peers are also
- * in the name table.  A peer lives until it unregisters or either of its
- * sockets is released.
+ * A peer is a data socket plus, optionally, a control socket attached with
+ * the cookie returned at registration.  The sockets themselves are the peer's
+ * identity: the port table maps each socket's port number to its entry, but a
+ * request belongs to a peer only if it came from one of that peer's sockets,
+ * and a number alone (a released socket's, given to another socket) matches
+ * nothing.  Named peers are also in the name table.  A peer lives until it
+ * unregisters or either of its sockets is released.
  */
 #include <linux/cred.h>
 #include <linux/random.h>
@@ -40,27 +42,58 @@ static u32 ipcon_name_hash(const char *name)
 	return full_name_hash(NULL, name, strlen(name));
 }
 
-/* Callers hold rcu_read_lock(); the result is valid until they drop it. */
-struct ipcon_peer *ipcon_peer_by_port_rcu(struct ipcon_net *inet, u32 port)
+/*
+ * The peer @sk (bound to @port) is a data or control socket of, or NULL.
+ * Callers hold rcu_read_lock() or inet->lock; the result is valid until they
+ * drop it.
+ */
+struct ipcon_peer *ipcon_peer_by_sock_rcu(struct ipcon_net *inet,
+					  const struct sock *sk, u32 port)
 {
 	struct ipcon_port_ref *ref;
 
 	hash_for_each_possible_rcu(inet->ports, ref, node, port)
-		if (ref->port == port)
+		if (ref->sk == sk && ref->port == port)
 			return ref->peer;
 	return NULL;
 }
 
-/* Like ipcon_peer_by_port_rcu() but only a data port (a peer's identity). */
+/* The peer whose socket sent the request @skb, or NULL.  As above. */
+struct ipcon_peer *ipcon_peer_sender_rcu(struct ipcon_net *inet,
+					 const struct sk_buff *skb,
+					 const struct genl_info *info)
+{
+	return ipcon_peer_by_sock_rcu(inet, NETLINK_CB(skb).sk,
+				      info->snd_portid);
+}
+
+/*
+ * The peer whose data socket has port @port now: a released socket's entry
+ * waiting for the release notifier does not count (its number may already
+ * be another socket's).  As above; the socket is safe to look at because a
+ * peer's socket references are dropped only after an RCU grace period.
+ */
 struct ipcon_peer *ipcon_peer_by_data_port_rcu(struct ipcon_net *inet,
 					       u32 port)
 {
 	struct ipcon_port_ref *ref;
 
 	hash_for_each_possible_rcu(inet->ports, ref, node, port)
-		if (ref->port == port && ref == &ref->peer->data)
+		if (ref->port == port && ref == &ref->peer->data &&
+		    !sock_flag(ref->sk, SOCK_DEAD))
 			return ref->peer;
 	return NULL;
+}
+
+/* Any entry with port @port, live or released.  As above. */
+static bool ipcon_port_used_rcu(struct ipcon_net *inet, u32 port)
+{
+	struct ipcon_port_ref *ref;
+
+	hash_for_each_possible_rcu(inet->ports, ref, node, port)
+		if (ref->port == port)
+			return true;
+	return false;
 }
 
 struct ipcon_peer *ipcon_peer_by_name_rcu(struct ipcon_net *inet,
@@ -75,10 +108,28 @@ struct ipcon_peer *ipcon_peer_by_name_rcu(struct ipcon_net *inet,
 	return NULL;
 }
 
+/* Process context, one RCU grace period after the last reference went. */
+static void ipcon_peer_free(struct work_struct *work)
+{
+	struct ipcon_peer *peer = container_of(to_rcu_work(work),
+					       struct ipcon_peer, free_work);
+
+	if (peer->ctrl.sk)
+		sock_put(peer->ctrl.sk);
+	sock_put(peer->data.sk);
+	kfree(peer);
+}
+
+/*
+ * The socket references are dropped in process context after a grace period:
+ * RCU readers that found the peer may still test its sockets, and the last
+ * reference to a netlink socket may end a dump (whose done callback sleeps on
+ * some kernels).
+ */
 void ipcon_peer_put(struct ipcon_peer *peer)
 {
 	if (refcount_dec_and_test(&peer->ref))
-		kfree_rcu(peer, rcu);
+		queue_rcu_work(ipcon_wq, &peer->free_work);
 }
 
 /* Stamp a message sent now by the current task on behalf of @peer. */
@@ -113,7 +164,7 @@ void ipcon_peer_remove(struct ipcon_net *inet, struct net *net,
 	if (!(peer->flags & IPCON_PEER_FLAGS_ANONYMOUS))
 		hash_del_rcu(&peer->name_node);
 	hash_del_rcu(&peer->data.node);
-	if (peer->ctrl.peer)
+	if (peer->ctrl.sk)
 		hash_del_rcu(&peer->ctrl.node);
 	list_del_rcu(&peer->list);
 	inet->n_peers--;
@@ -125,7 +176,24 @@ void ipcon_peer_remove(struct ipcon_net *inet, struct net *net,
 	ipcon_peer_put(peer);
 }
 
-/* Release notifier: @port of a NETLINK_GENERIC socket in @net is gone. */
+/*
+ * A peer with a released socket of port @port, or NULL.  The notifier names
+ * only the number, but the socket it is about is already orphaned (SOCK_DEAD)
+ * when it runs, while a socket given the same number since is not.
+ */
+static struct ipcon_peer *ipcon_peer_released_locked(struct ipcon_net *inet,
+						     u32 port)
+{
+	struct ipcon_port_ref *ref;
+
+	lockdep_assert_held(&inet->lock);
+	hash_for_each_possible(inet->ports, ref, node, port)
+		if (ref->port == port && sock_flag(ref->sk, SOCK_DEAD))
+			return ref->peer;
+	return NULL;
+}
+
+/* Release notifier: a NETLINK_GENERIC socket of @port in @net is gone. */
 void ipcon_port_released(struct net *net, u32 port)
 {
 	struct ipcon_net *inet = ipcon_net(net);
@@ -134,16 +202,13 @@ void ipcon_port_released(struct net *net, u32 port)
 
 	/* Most generic netlink sockets are not ours: skip the mutex for them. */
 	rcu_read_lock();
-	known = ipcon_peer_by_port_rcu(inet, port);
+	known = ipcon_port_used_rcu(inet, port);
 	rcu_read_unlock();
 	if (!known)
 		return;
 
 	mutex_lock(&inet->lock);
-	rcu_read_lock();
-	peer = ipcon_peer_by_port_rcu(inet, port);
-	rcu_read_unlock();
-	if (peer)
+	while ((peer = ipcon_peer_released_locked(inet, port)))
 		ipcon_peer_remove(inet, net, peer, IPCON_REMOVE_REASON_CLOSED);
 	mutex_unlock(&inet->lock);
 }
@@ -160,6 +225,7 @@ int ipcon_nl_peer_register(struct sk_buff *skb, struct genl_info *info)
 	struct net *net = genl_info_net(info);
 	struct ipcon_net *inet = ipcon_net(net);
 	struct nlattr *name_attr = info->attrs[IPCON_A_PEER_NAME];
+	struct sock *sk = NETLINK_CB(skb).sk;
 	u32 port = info->snd_portid;
 	struct ipcon_peer *peer;
 	struct sk_buff *reply;
@@ -186,9 +252,11 @@ int ipcon_nl_peer_register(struct sk_buff *skb, struct genl_info *info)
 	}
 
 	refcount_set(&peer->ref, 1);
+	INIT_RCU_WORK(&peer->free_work, ipcon_peer_free);
 	INIT_LIST_HEAD(&peer->groups);
 	INIT_LIST_HEAD(&peer->subs);
 	peer->data.port = port;
+	peer->data.sk = sk;
 	peer->data.peer = peer;
 	if (name_attr)
 		strscpy(peer->name, nla_data(name_attr), sizeof(peer->name));
@@ -215,7 +283,7 @@ int ipcon_nl_peer_register(struct sk_buff *skb, struct genl_info *info)
 
 	mutex_lock(&inet->lock);
 	rcu_read_lock();
-	if (ipcon_peer_by_port_rcu(inet, port)) {
+	if (ipcon_peer_by_sock_rcu(inet, sk, port)) {
 		NL_SET_ERR_MSG(info->extack, "socket is already used by a peer");
 		err = -EALREADY;
 	} else if (name_attr && ipcon_peer_by_name_rcu(inet, peer->name)) {
@@ -235,6 +303,8 @@ int ipcon_nl_peer_register(struct sk_buff *skb, struct genl_info *info)
 		goto err_free;
 	}
 
+	/* The sender's socket is live: it is inside sendmsg(). */
+	sock_hold(sk);
 	list_add_tail_rcu(&peer->list, &inet->peers);
 	hash_add_rcu(inet->ports, &peer->data.node, port);
 	if (name_attr)
@@ -271,6 +341,7 @@ int ipcon_nl_peer_attach(struct sk_buff *skb, struct genl_info *info)
 {
 	struct ipcon_net *inet = ipcon_net(genl_info_net(info));
 	struct nlattr *cookie_attr = info->attrs[IPCON_A_COOKIE];
+	struct sock *sk = NETLINK_CB(skb).sk;
 	u32 port = info->snd_portid;
 	struct ipcon_peer *peer, *found = NULL;
 	u64 cookie;
@@ -284,7 +355,7 @@ int ipcon_nl_peer_attach(struct sk_buff *skb, struct genl_info *info)
 
 	mutex_lock(&inet->lock);
 	rcu_read_lock();
-	if (ipcon_peer_by_port_rcu(inet, port)) {
+	if (ipcon_peer_by_sock_rcu(inet, sk, port)) {
 		rcu_read_unlock();
 		NL_SET_ERR_MSG(info->extack, "socket is already used by a peer");
 		err = -EALREADY;
@@ -304,13 +375,15 @@ int ipcon_nl_peer_attach(struct sk_buff *skb, struct genl_info *info)
 		err = -ENOENT;
 		goto out;
 	}
-	if (found->ctrl.peer) {
+	if (found->ctrl.sk) {
 		NL_SET_ERR_MSG(info->extack,
 			       "peer already has a control socket");
 		err = -EALREADY;
 		goto out;
 	}
+	sock_hold(sk);
 	found->ctrl.port = port;
+	found->ctrl.sk = sk;
 	found->ctrl.peer = found;
 	hash_add_rcu(inet->ports, &found->ctrl.node, port);
 out:
@@ -327,7 +400,7 @@ int ipcon_nl_peer_unregister(struct sk_buff *skb, struct genl_info *info)
 
 	mutex_lock(&inet->lock);
 	rcu_read_lock();
-	peer = ipcon_peer_by_port_rcu(inet, info->snd_portid);
+	peer = ipcon_peer_sender_rcu(inet, skb, info);
 	rcu_read_unlock();
 	if (peer) {
 		ipcon_peer_remove(inet, net, peer,
