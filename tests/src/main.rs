@@ -18,6 +18,7 @@ mod dumps;
 mod fuzz;
 mod groups;
 mod harness;
+mod identity;
 mod kevents;
 mod limits;
 mod netns;
@@ -28,6 +29,7 @@ mod protocol;
 mod rawnl;
 mod roles;
 mod samples;
+mod security;
 mod unicast;
 mod unload;
 
@@ -56,6 +58,7 @@ fn all_tests() -> Vec<Test> {
     tests.extend_from_slice(batch::TESTS);
     tests.extend_from_slice(posted::TESTS);
     tests.extend_from_slice(samples::TESTS);
+    tests.extend_from_slice(identity::TESTS);
     tests.extend_from_slice(fuzz::TESTS);
     tests.extend_from_slice(unload::TESTS);
     tests
