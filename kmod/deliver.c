@@ -76,12 +76,26 @@ static void *ipcon_attr_fill_u32(void *pos, int type, u32 value)
 }
 
 /*
+ * The number @ns knows the thread group @pid by: 0 when it has none there
+ * (a process outside the receiver's pid namespace) or the process has exited
+ * (its number may belong to another process by now).
+ */
+u32 ipcon_pid_nr(struct pid *pid, struct pid_namespace *ns)
+{
+	if (!pid_has_task(pid, PIDTYPE_TGID))
+		return 0;
+	return pid_nr_ns(pid, ns);
+}
+
+/*
  * A delivery has at most eight attributes of sizes known up front: reserve
  * them with one skb_put() instead of one nla_put() (and its skb_put()) each.
- * The attribute order is the one receivers have always seen.
+ * The attribute order is the one receivers have always seen.  The sender's
+ * pid is given as @pid_ns, the receiver's pid namespace, sees it.
  */
 static struct sk_buff *ipcon_msg_build(const struct ipcon_msg_desc *desc,
-				       u32 missed)
+				       u32 missed,
+				       struct pid_namespace *pid_ns)
 {
 	const struct ipcon_stamp *stamp = desc->stamp;
 	size_t name_len = strnlen(stamp->name, sizeof(stamp->name));
@@ -106,7 +120,8 @@ static struct sk_buff *ipcon_msg_build(const struct ipcon_msg_desc *desc,
 		pos = ipcon_attr_fill(pos, IPCON_A_PEER_NAME, stamp->name,
 				      name_len + 1);
 	pos = ipcon_attr_fill_u32(pos, IPCON_A_PORT, stamp->port);
-	pos = ipcon_attr_fill_u32(pos, IPCON_A_PID, stamp->pid);
+	pos = ipcon_attr_fill_u32(pos, IPCON_A_PID,
+				  ipcon_pid_nr(stamp->pid, pid_ns));
 	pos = ipcon_attr_fill_u32(pos, IPCON_A_UID, stamp->uid);
 	if (desc->group)
 		pos = ipcon_attr_fill(pos, IPCON_A_GROUP_NAME, desc->group,
@@ -174,8 +189,10 @@ static int ipcon_queue(struct ipcon_peer *to, struct sk_buff *skb, u32 missed)
 
 /*
  * Queue one delivery to @to's data socket.  @shared, when given, is the
- * message already built without a missed count: a peer that missed nothing
- * gets a clone of it, others their own copy carrying the count.
+ * message already built without a missed count for pid namespace
+ * @desc->shared_ns: a peer of that namespace that missed nothing gets a clone
+ * of it, others their own copy (carrying the count, or their view of the
+ * sender's pid).
  *
  * The count is claimed atomically, so concurrent deliveries to one peer (two
  * groups, or a unicast) never report the same drops twice; a delivery that
@@ -189,10 +206,10 @@ int ipcon_deliver(struct ipcon_peer *to, const struct ipcon_msg_desc *desc,
 	struct sk_buff *skb;
 	int err;
 
-	if (shared && !missed)
+	if (shared && !missed && to->pid_ns == desc->shared_ns)
 		skb = ipcon_skb_clone(shared);
 	else
-		skb = ipcon_msg_build(desc, missed);
+		skb = ipcon_msg_build(desc, missed, to->pid_ns);
 	err = ipcon_queue(to, skb, missed);
 	if (!err)
 		atomic64_inc(&to->rx_msgs);
@@ -412,6 +429,14 @@ int ipcon_nl_unicast(struct sk_buff *skb, struct genl_info *info)
 	return err;
 }
 
+void ipcon_last_free(struct ipcon_last_msg *last)
+{
+	if (!last)
+		return;
+	put_pid(last->stamp.pid);
+	kfree(last);
+}
+
 /* Keep @len bytes as the group's last message.  group->lock held. */
 static int ipcon_store_last(struct ipcon_group *group,
 			    const struct ipcon_stamp *stamp,
@@ -427,10 +452,13 @@ static int ipcon_store_last(struct ipcon_group *group,
 		if (!last)
 			return -ENOMEM;
 		last->cap = cap;
-		kfree(group->last);
+		ipcon_last_free(group->last);
 		group->last = last;
+	} else {
+		put_pid(last->stamp.pid);
 	}
 	last->stamp = *stamp;
+	get_pid(last->stamp.pid);
 	last->len = len;
 	memcpy(last->data, payload, len);
 	WRITE_ONCE(group->last_len, len);
@@ -494,9 +522,11 @@ static int ipcon_multicast(struct net *net, struct ipcon_peer *owner,
 	desc.group = group->name;
 	desc.payload = nla_data(payload);
 	desc.len = nla_len(payload);
+	/* Subscribers mostly see pids as the owner does. */
+	desc.shared_ns = owner->pid_ns;
 
 	err = -ENOMEM;
-	shared = ipcon_msg_build(&desc, 0);
+	shared = ipcon_msg_build(&desc, 0, desc.shared_ns);
 	if (!shared)
 		goto out_put;
 	if (sync) {

@@ -5,7 +5,9 @@
  * Dumps walk the registry under RCU; a dump that spans registry changes is
  * flagged NLM_F_DUMP_INTR through the namespace's generation counter.
  */
+#include <linux/pid_namespace.h>
 #include <linux/rculist.h>
+#include <linux/sched.h>
 #include <linux/string.h>
 #include <net/sock.h>
 
@@ -18,9 +20,15 @@ size_t ipcon_peer_info_size(void)
 	       3 * nla_total_size_64bit(sizeof(u64));	/* tx rx rx-dropped */
 }
 
+/* The requester of a reply or dump (current): how it sees pids. */
+void ipcon_viewer_init(struct ipcon_viewer *viewer)
+{
+	viewer->pid_ns = task_active_pid_ns(current);
+}
+
 int ipcon_fill_peer(struct sk_buff *skb, const struct ipcon_peer *peer,
-		    u32 portid, u32 seq, int flags,
-		    struct netlink_callback *cb)
+		    const struct ipcon_viewer *viewer, u32 portid, u32 seq,
+		    int flags, struct netlink_callback *cb)
 {
 	void *hdr;
 
@@ -34,7 +42,8 @@ int ipcon_fill_peer(struct sk_buff *skb, const struct ipcon_peer *peer,
 	if ((!(peer->flags & IPCON_PEER_FLAGS_ANONYMOUS) &&
 	     nla_put_string(skb, IPCON_A_PEER_NAME, peer->name)) ||
 	    nla_put_u32(skb, IPCON_A_PORT, peer->data.port) ||
-	    nla_put_u32(skb, IPCON_A_PID, peer->pid) ||
+	    nla_put_u32(skb, IPCON_A_PID,
+			ipcon_pid_nr(peer->pid, viewer->pid_ns)) ||
 	    nla_put_u32(skb, IPCON_A_UID, peer->uid) ||
 	    nla_put_u32(skb, IPCON_A_PEER_FLAGS, peer->flags) ||
 	    nla_put_u64_64bit(skb, IPCON_A_TX_MSGS,
@@ -96,13 +105,16 @@ int ipcon_nl_peer_dump(struct sk_buff *skb, struct netlink_callback *cb)
 {
 	struct ipcon_net *inet = ipcon_net(sock_net(skb->sk));
 	long start = cb->args[0], idx = 0;
+	struct ipcon_viewer viewer;
 	struct ipcon_peer *peer;
 
+	ipcon_viewer_init(&viewer);
 	rcu_read_lock();
 	cb->seq = atomic_read(&inet->gen);
 	list_for_each_entry_rcu(peer, &inet->peers, list) {
 		if (idx >= start &&
-		    ipcon_fill_peer(skb, peer, NETLINK_CB(cb->skb).portid,
+		    ipcon_fill_peer(skb, peer, &viewer,
+				    NETLINK_CB(cb->skb).portid,
 				    cb->nlh->nlmsg_seq, NLM_F_MULTI, cb))
 			break;
 		idx++;

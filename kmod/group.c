@@ -30,7 +30,7 @@ void ipcon_group_put(struct ipcon_group *group)
 {
 	if (!refcount_dec_and_test(&group->ref))
 		return;
-	kfree(group->last);
+	ipcon_last_free(group->last);
 	mutex_destroy(&group->lock);
 	ipcon_peer_put(group->owner);
 	kfree_rcu(group, rcu);
@@ -72,7 +72,7 @@ void ipcon_group_remove(struct ipcon_net *inet, struct net *net,
 	}
 	WRITE_ONCE(group->n_subs, 0);
 	WRITE_ONCE(group->has_last, false);
-	kfree(group->last);
+	ipcon_last_free(group->last);
 	group->last = NULL;
 	mutex_unlock(&group->lock);
 

@@ -28,6 +28,8 @@
 #include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/netlink.h>
+#include <linux/pid.h>
+#include <linux/pid_namespace.h>
 #include <linux/rcupdate.h>
 #include <linux/refcount.h>
 #include <linux/types.h>
@@ -67,12 +69,17 @@ struct ipcon_port_ref {
 	struct ipcon_peer *peer;
 };
 
-/* Who sent a message, as stamped into deliveries. */
+/*
+ * Who sent a message, as stamped into deliveries.  The sender's pid is kept
+ * as its struct pid and given each receiver as the number the receiver's pid
+ * namespace knows it by (0 if none), never as a number the sender's own
+ * namespace chose.
+ */
 struct ipcon_stamp {
 	char name[IPCON_MAX_NAME_LEN];	/* empty for an anonymous peer */
 	u32 port;
-	u32 pid;
 	u32 uid;
+	struct pid *pid;		/* thread group; counted when cached */
 };
 
 struct ipcon_peer {
@@ -85,9 +92,10 @@ struct ipcon_peer {
 
 	u64 cookie;
 	u32 flags;			/* enum ipcon_peer_flags */
-	u32 pid;			/* registrant's tgid, its pid namespace */
 	u32 uid;			/* registrant's euid, netns user namespace */
 	kuid_t kuid;			/* the same, for access checks */
+	struct pid *pid;		/* registrant's thread group (counted) */
+	struct pid_namespace *pid_ns;	/* registrant's: how it sees pids */
 	char name[IPCON_MAX_NAME_LEN];
 
 	/* Protected by ipcon_net.lock; counts read locklessly by dumps. */
@@ -148,6 +156,8 @@ struct ipcon_net {
 	u32 n_peers;
 	u64 kevent_seq;
 	atomic_t gen;			/* dump consistency (NLM_F_DUMP_INTR) */
+	/* How kernel events show pids: the namespace's creator's view. */
+	struct pid_namespace *pid_ns;
 };
 
 /* A message to deliver: what the builder needs besides the missed count. */
@@ -158,6 +168,13 @@ struct ipcon_msg_desc {
 	const void *payload;
 	u32 len;
 	bool replayed;
+	/* The pid namespace a shared copy of the message was built for. */
+	struct pid_namespace *shared_ns;
+};
+
+/* Who asked for a peer-get or group-get reply, and so what it is shown. */
+struct ipcon_viewer {
+	struct pid_namespace *pid_ns;	/* pids as the requester sees them */
 };
 
 /* netns.c */
@@ -201,6 +218,8 @@ int ipcon_nl_group_leave(struct sk_buff *skb, struct genl_info *info);
 int ipcon_nl_group_get(struct sk_buff *skb, struct genl_info *info);
 
 /* deliver.c */
+u32 ipcon_pid_nr(struct pid *pid, struct pid_namespace *ns);
+void ipcon_last_free(struct ipcon_last_msg *last);
 int ipcon_deliver(struct ipcon_peer *to, const struct ipcon_msg_desc *desc,
 		  struct sk_buff *shared);
 int ipcon_replay_last(struct ipcon_group *group, struct ipcon_peer *to);
@@ -214,9 +233,10 @@ void ipcon_kevent_group(struct ipcon_net *inet, struct net *net,
 			const struct ipcon_group *group, u32 type, u32 reason);
 
 /* dump.c */
+void ipcon_viewer_init(struct ipcon_viewer *viewer);
 int ipcon_fill_peer(struct sk_buff *skb, const struct ipcon_peer *peer,
-		    u32 portid, u32 seq, int flags,
-		    struct netlink_callback *cb);
+		    const struct ipcon_viewer *viewer, u32 portid, u32 seq,
+		    int flags, struct netlink_callback *cb);
 size_t ipcon_peer_info_size(void);
 int ipcon_fill_group(struct sk_buff *skb, const struct ipcon_group *group,
 		     u32 portid, u32 seq, int flags,

@@ -40,7 +40,8 @@ static void ipcon_kevent_send(struct ipcon_net *inet, struct net *net,
 	    (!(peer->flags & IPCON_PEER_FLAGS_ANONYMOUS) &&
 	     nla_put_string(skb, IPCON_A_PEER_NAME, peer->name)) ||
 	    nla_put_u32(skb, IPCON_A_PORT, peer->data.port) ||
-	    nla_put_u32(skb, IPCON_A_PID, peer->pid) ||
+	    nla_put_u32(skb, IPCON_A_PID,
+			ipcon_pid_nr(peer->pid, inet->pid_ns)) ||
 	    nla_put_u32(skb, IPCON_A_UID, peer->uid) ||
 	    nla_put_u32(skb, IPCON_A_PEER_FLAGS, peer->flags) ||
 	    (group && nla_put_string(skb, IPCON_A_GROUP_NAME, group->name)) ||

@@ -117,6 +117,8 @@ static void ipcon_peer_free(struct work_struct *work)
 	if (peer->ctrl.sk)
 		sock_put(peer->ctrl.sk);
 	sock_put(peer->data.sk);
+	put_pid(peer->pid);
+	put_pid_ns(peer->pid_ns);
 	kfree(peer);
 }
 
@@ -138,7 +140,7 @@ void ipcon_stamp_current(struct ipcon_stamp *stamp,
 {
 	memcpy(stamp->name, peer->name, sizeof(stamp->name));
 	stamp->port = peer->data.port;
-	stamp->pid = task_tgid_vnr(current);
+	stamp->pid = task_tgid(current);
 	stamp->uid = from_kuid_munged(net->user_ns, current_euid());
 }
 
@@ -265,7 +267,6 @@ int ipcon_nl_peer_register(struct sk_buff *skb, struct genl_info *info)
 	do {
 		peer->cookie = get_random_u64();
 	} while (!peer->cookie);
-	peer->pid = task_tgid_vnr(current);
 	peer->kuid = current_euid();
 	peer->uid = from_kuid_munged(net->user_ns, peer->kuid);
 
@@ -305,6 +306,8 @@ int ipcon_nl_peer_register(struct sk_buff *skb, struct genl_info *info)
 
 	/* The sender's socket is live: it is inside sendmsg(). */
 	sock_hold(sk);
+	peer->pid = get_pid(task_tgid(current));
+	peer->pid_ns = get_pid_ns(task_active_pid_ns(current));
 	list_add_tail_rcu(&peer->list, &inet->peers);
 	hash_add_rcu(inet->ports, &peer->data.node, port);
 	if (name_attr)
@@ -418,6 +421,7 @@ int ipcon_nl_peer_get(struct sk_buff *skb, struct genl_info *info)
 	struct ipcon_net *inet = ipcon_net(genl_info_net(info));
 	struct nlattr *name_attr = info->attrs[IPCON_A_PEER_NAME];
 	struct nlattr *port_attr = info->attrs[IPCON_A_PORT];
+	struct ipcon_viewer viewer;
 	struct ipcon_peer *peer;
 	struct sk_buff *reply;
 	int err;
@@ -431,13 +435,14 @@ int ipcon_nl_peer_get(struct sk_buff *skb, struct genl_info *info)
 	if (!reply)
 		return -ENOMEM;
 
+	ipcon_viewer_init(&viewer);
 	rcu_read_lock();
 	if (name_attr)
 		peer = ipcon_peer_by_name_rcu(inet, nla_data(name_attr));
 	else
 		peer = ipcon_peer_by_data_port_rcu(inet, nla_get_u32(port_attr));
 	if (peer)
-		err = ipcon_fill_peer(reply, peer, info->snd_portid,
+		err = ipcon_fill_peer(reply, peer, &viewer, info->snd_portid,
 				      info->snd_seq, 0, NULL);
 	rcu_read_unlock();
 
