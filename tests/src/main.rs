@@ -30,6 +30,7 @@ mod rawnl;
 mod roles;
 mod samples;
 mod security;
+mod stamps;
 mod unicast;
 mod unload;
 
@@ -59,6 +60,7 @@ fn all_tests() -> Vec<Test> {
     tests.extend_from_slice(posted::TESTS);
     tests.extend_from_slice(samples::TESTS);
     tests.extend_from_slice(identity::TESTS);
+    tests.extend_from_slice(stamps::TESTS);
     tests.extend_from_slice(fuzz::TESTS);
     tests.extend_from_slice(unload::TESTS);
     tests
