@@ -41,17 +41,22 @@ static size_t ipcon_msg_size(const struct ipcon_msg_desc *desc,
  * of requests) with GFP_KERNEL would switch to the receiver just woken after
  * every single message, so receivers could never take several at once.
  * Allocate without blocking first; block only when memory is short.
+ *
+ * Deliveries are charged to the sender's memory cgroup (__GFP_ACCOUNT): a
+ * message waiting in a receiver's queue is memory its sender caused.
  */
+#define IPCON_GFP_NOWAIT	(GFP_NOWAIT | __GFP_NOWARN | __GFP_ACCOUNT)
+
 static struct sk_buff *ipcon_skb_new(size_t payload)
 {
-	return genlmsg_new(payload, GFP_NOWAIT | __GFP_NOWARN) ?:
-	       genlmsg_new(payload, GFP_KERNEL);
+	return genlmsg_new(payload, IPCON_GFP_NOWAIT) ?:
+	       genlmsg_new(payload, GFP_KERNEL_ACCOUNT);
 }
 
 static struct sk_buff *ipcon_skb_clone(struct sk_buff *skb)
 {
-	return skb_clone(skb, GFP_NOWAIT | __GFP_NOWARN) ?:
-	       skb_clone(skb, GFP_KERNEL);
+	return skb_clone(skb, IPCON_GFP_NOWAIT) ?:
+	       skb_clone(skb, GFP_KERNEL_ACCOUNT);
 }
 
 /*
@@ -437,6 +442,13 @@ void ipcon_last_free(struct ipcon_last_msg *last)
 	kfree(last);
 }
 
+/*
+ * Room a cached last message may keep beyond its length: a group publishing
+ * messages of about one size reuses its buffer, and no group pins much more
+ * than its last message.
+ */
+#define IPCON_LAST_SLACK	64
+
 /* Keep @len bytes as the group's last message.  group->lock held. */
 static int ipcon_store_last(struct ipcon_group *group,
 			    const struct ipcon_stamp *stamp,
@@ -444,14 +456,12 @@ static int ipcon_store_last(struct ipcon_group *group,
 {
 	struct ipcon_last_msg *last = group->last;
 
-	if (!last || last->cap < len) {
-		/* Grow once to the limit so a busy group allocates rarely. */
-		u32 cap = max_t(u32, len, READ_ONCE(ipcon_max_payload));
-
-		last = kmalloc(struct_size(last, data, cap), GFP_KERNEL);
+	if (!last || last->cap < len || last->cap - len > IPCON_LAST_SLACK) {
+		last = kmalloc(struct_size(last, data, len),
+			       GFP_KERNEL_ACCOUNT);
 		if (!last)
 			return -ENOMEM;
-		last->cap = cap;
+		last->cap = len;
 		ipcon_last_free(group->last);
 		group->last = last;
 	} else {
@@ -530,7 +540,8 @@ static int ipcon_multicast(struct net *net, struct ipcon_peer *owner,
 	if (!shared)
 		goto out_put;
 	if (sync) {
-		reply = genlmsg_new(2 * nla_total_size(sizeof(u32)), GFP_KERNEL);
+		reply = genlmsg_new(2 * nla_total_size(sizeof(u32)),
+				    GFP_KERNEL_ACCOUNT);
 		if (!reply)
 			goto out_free;
 	}

@@ -168,7 +168,7 @@ int ipcon_nl_group_register(struct sk_buff *skb, struct genl_info *info)
 		return -EINVAL;
 	}
 
-	group = kzalloc(sizeof(*group), GFP_KERNEL);
+	group = kzalloc(sizeof(*group), GFP_KERNEL_ACCOUNT);
 	if (!group)
 		return -ENOMEM;
 	refcount_set(&group->ref, 1);
@@ -306,7 +306,7 @@ int ipcon_nl_group_join(struct sk_buff *skb, struct genl_info *info)
 	if (err)
 		return err;
 
-	sub = kzalloc(sizeof(*sub), GFP_KERNEL);
+	sub = kzalloc(sizeof(*sub), GFP_KERNEL_ACCOUNT);
 	if (!sub)
 		return -ENOMEM;
 
@@ -414,7 +414,7 @@ int ipcon_nl_group_get(struct sk_buff *skb, struct genl_info *info)
 		return -EINVAL;
 	}
 
-	reply = genlmsg_new(ipcon_group_info_size(), GFP_KERNEL);
+	reply = genlmsg_new(ipcon_group_info_size(), GFP_KERNEL_ACCOUNT);
 	if (!reply)
 		return -ENOMEM;
 

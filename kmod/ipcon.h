@@ -19,6 +19,11 @@
  * nothing.  A peer's memory, socket and pid references are released by a
  * work item one RCU grace period after its last reference is gone, so code
  * that found it under RCU may still look at its sockets.
+ *
+ * Memory: everything a request makes the module allocate (peers, groups,
+ * memberships, cached messages, deliveries, replies, events) is allocated
+ * with __GFP_ACCOUNT, charged to the memory cgroup of the task that caused
+ * it.
  */
 #ifndef _IPCON_PRIV_H
 #define _IPCON_PRIV_H

@@ -30,7 +30,7 @@ static void ipcon_kevent_send(struct ipcon_net *inet, struct net *net,
 
 	if (!genl_has_listeners(&ipcon_family, net, 0))
 		return;
-	skb = genlmsg_new(ipcon_kevent_size(), GFP_KERNEL);
+	skb = genlmsg_new(ipcon_kevent_size(), GFP_KERNEL_ACCOUNT);
 	if (!skb)
 		return;
 	hdr = genlmsg_put(skb, 0, 0, &ipcon_family, 0, IPCON_CMD_KEVENT);
@@ -51,7 +51,8 @@ static void ipcon_kevent_send(struct ipcon_net *inet, struct net *net,
 	}
 	genlmsg_end(skb, hdr);
 	/* ESRCH (the last listener just left) is not an error here. */
-	genlmsg_multicast_netns(&ipcon_family, net, skb, 0, 0, GFP_KERNEL);
+	genlmsg_multicast_netns(&ipcon_family, net, skb, 0, 0,
+				GFP_KERNEL_ACCOUNT);
 }
 
 void ipcon_kevent_peer(struct ipcon_net *inet, struct net *net,

@@ -244,10 +244,10 @@ int ipcon_nl_peer_register(struct sk_buff *skb, struct genl_info *info)
 		return -EINVAL;
 	}
 
-	peer = kzalloc(sizeof(*peer), GFP_KERNEL);
+	peer = kzalloc(sizeof(*peer), GFP_KERNEL_ACCOUNT);
 	if (!peer)
 		return -ENOMEM;
-	reply = genlmsg_new(ipcon_register_reply_size(), GFP_KERNEL);
+	reply = genlmsg_new(ipcon_register_reply_size(), GFP_KERNEL_ACCOUNT);
 	if (!reply) {
 		kfree(peer);
 		return -ENOMEM;
@@ -431,7 +431,7 @@ int ipcon_nl_peer_get(struct sk_buff *skb, struct genl_info *info)
 		return -EINVAL;
 	}
 
-	reply = genlmsg_new(ipcon_peer_info_size(), GFP_KERNEL);
+	reply = genlmsg_new(ipcon_peer_info_size(), GFP_KERNEL_ACCOUNT);
 	if (!reply)
 		return -ENOMEM;
 
