@@ -21,6 +21,7 @@ mod harness;
 mod identity;
 mod kevents;
 mod limits;
+mod memory;
 mod netns;
 mod noalloc;
 mod overrun;
@@ -61,6 +62,7 @@ fn all_tests() -> Vec<Test> {
     tests.extend_from_slice(samples::TESTS);
     tests.extend_from_slice(identity::TESTS);
     tests.extend_from_slice(stamps::TESTS);
+    tests.extend_from_slice(memory::TESTS);
     tests.extend_from_slice(fuzz::TESTS);
     tests.extend_from_slice(unload::TESTS);
     tests

@@ -159,6 +159,10 @@ pub fn child(args: &[&str]) -> TestResult {
     match args {
         ["pidns"] => crate::stamps::start_in_new_pid_namespace(),
         ["pidns-peer"] => crate::stamps::peer_in_new_pid_namespace(),
+        ["memcg-user", groups, payload] => crate::memory::memcg_user(
+            groups.parse().ctx("groups")?,
+            payload.parse().ctx("payload")?,
+        ),
         _ => Err(format!("unknown security case {args:?}")),
     }
 }
