@@ -442,6 +442,25 @@ void ipcon_last_free(struct ipcon_last_msg *last)
 	kfree(last);
 }
 
+/* What a cached message of @cap bytes counts against its owner's user. */
+static long ipcon_last_size(u32 cap)
+{
+	return sizeof(struct ipcon_last_msg) + cap;
+}
+
+/* Forget the group's last message.  group->lock held. */
+void ipcon_last_drop(struct ipcon_group *group)
+{
+	lockdep_assert_held(&group->lock);
+	WRITE_ONCE(group->has_last, false);
+	if (!group->last)
+		return;
+	ipcon_user_uncharge(group->owner->user, IPCON_USER_CACHED,
+			    ipcon_last_size(group->last->cap));
+	ipcon_last_free(group->last);
+	group->last = NULL;
+}
+
 /*
  * Room a cached last message may keep beyond its length: a group publishing
  * messages of about one size reuses its buffer, and no group pins much more
@@ -449,18 +468,38 @@ void ipcon_last_free(struct ipcon_last_msg *last)
  */
 #define IPCON_LAST_SLACK	64
 
-/* Keep @len bytes as the group's last message.  group->lock held. */
+/*
+ * Keep @len bytes as the group's last message, counted against the owner's
+ * user (the difference to the previous one).  group->lock held.
+ */
 static int ipcon_store_last(struct ipcon_group *group,
 			    const struct ipcon_stamp *stamp,
-			    const void *payload, u32 len)
+			    const void *payload, u32 len,
+			    struct netlink_ext_ack *extack)
 {
+	struct ipcon_user *user = group->owner->user;
 	struct ipcon_last_msg *last = group->last;
 
 	if (!last || last->cap < len || last->cap - len > IPCON_LAST_SLACK) {
-		last = kmalloc(struct_size(last, data, len),
-			       GFP_KERNEL_ACCOUNT);
-		if (!last)
+		long old = last ? ipcon_last_size(last->cap) : 0;
+		long delta = ipcon_last_size(len) - old;
+		int err;
+
+		if (delta > 0) {
+			err = ipcon_user_charge(user, IPCON_USER_CACHED, delta,
+						extack);
+			if (err)
+				return err;
+		}
+		last = kmalloc(ipcon_last_size(len), GFP_KERNEL_ACCOUNT);
+		if (!last) {
+			if (delta > 0)
+				ipcon_user_uncharge(user, IPCON_USER_CACHED,
+						    delta);
 			return -ENOMEM;
+		}
+		if (delta < 0)
+			ipcon_user_uncharge(user, IPCON_USER_CACHED, -delta);
 		last->cap = len;
 		ipcon_last_free(group->last);
 		group->last = last;
@@ -553,7 +592,8 @@ static int ipcon_multicast(struct net *net, struct ipcon_peer *owner,
 				    "no such group of this peer");
 		goto out_unlock;
 	}
-	err = ipcon_store_last(group, &stamp, desc.payload, desc.len);
+	err = ipcon_store_last(group, &stamp, desc.payload, desc.len,
+			       info->extack);
 	if (err)
 		goto out_unlock;
 	list_for_each_entry(sub, &group->subs, group_node) {

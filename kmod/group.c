@@ -48,6 +48,7 @@ void ipcon_sub_remove(struct ipcon_sub *sub)
 
 	list_del(&sub->peer_node);
 	WRITE_ONCE(sub->peer->n_subs, sub->peer->n_subs - 1);
+	ipcon_user_uncharge(sub->peer->user, IPCON_USER_SUBS, 1);
 	kfree(sub);
 }
 
@@ -68,16 +69,16 @@ void ipcon_group_remove(struct ipcon_net *inet, struct net *net,
 		list_del(&sub->group_node);
 		list_del(&sub->peer_node);
 		WRITE_ONCE(sub->peer->n_subs, sub->peer->n_subs - 1);
+		ipcon_user_uncharge(sub->peer->user, IPCON_USER_SUBS, 1);
 		kfree(sub);
 	}
 	WRITE_ONCE(group->n_subs, 0);
-	WRITE_ONCE(group->has_last, false);
-	ipcon_last_free(group->last);
-	group->last = NULL;
+	ipcon_last_drop(group);
 	mutex_unlock(&group->lock);
 
 	list_del_rcu(&group->owner_node);
 	WRITE_ONCE(group->owner->n_groups, group->owner->n_groups - 1);
+	ipcon_user_uncharge(group->owner->user, IPCON_USER_GROUPS, 1);
 	atomic_inc(&inet->gen);
 
 	if (reason)
@@ -200,6 +201,9 @@ int ipcon_nl_group_register(struct sk_buff *skb, struct genl_info *info)
 		NL_SET_ERR_MSG(info->extack,
 			       "group limit reached (module parameter max_groups_per_peer)");
 		err = -ENOSPC;
+	} else {
+		err = ipcon_user_charge(owner->user, IPCON_USER_GROUPS, 1,
+					info->extack);
 	}
 	if (err) {
 		mutex_unlock(&inet->lock);
@@ -337,6 +341,9 @@ int ipcon_nl_group_join(struct sk_buff *skb, struct genl_info *info)
 		err = -ENOSPC;
 		goto err_unlock;
 	}
+	err = ipcon_user_charge(joiner->user, IPCON_USER_SUBS, 1, info->extack);
+	if (err)
+		goto err_unlock;
 
 	sub->group = group;
 	sub->peer = joiner;

@@ -99,6 +99,7 @@ struct ipcon_peer {
 	u32 flags;			/* enum ipcon_peer_flags */
 	u32 uid;			/* registrant's euid, netns user namespace */
 	kuid_t kuid;			/* the same, for access checks */
+	struct ipcon_user *user;	/* what kuid holds (referenced) */
 	struct pid *pid;		/* registrant's thread group (counted) */
 	struct pid_namespace *pid_ns;	/* registrant's: how it sees pids */
 	char name[IPCON_MAX_NAME_LEN];
@@ -182,6 +183,17 @@ struct ipcon_viewer {
 	struct pid_namespace *pid_ns;	/* pids as the requester sees them */
 };
 
+/* What the per-user limits count (user.c). */
+enum ipcon_user_count {
+	IPCON_USER_PEERS,
+	IPCON_USER_GROUPS,
+	IPCON_USER_SUBS,
+	IPCON_USER_CACHED,		/* bytes of cached last messages */
+	IPCON_USER_NR
+};
+
+struct ipcon_user;
+
 /* netns.c */
 struct ipcon_net *ipcon_net(const struct net *net);
 int ipcon_netns_register(void);
@@ -225,6 +237,7 @@ int ipcon_nl_group_get(struct sk_buff *skb, struct genl_info *info);
 /* deliver.c */
 u32 ipcon_pid_nr(struct pid *pid, struct pid_namespace *ns);
 void ipcon_last_free(struct ipcon_last_msg *last);
+void ipcon_last_drop(struct ipcon_group *group);
 int ipcon_deliver(struct ipcon_peer *to, const struct ipcon_msg_desc *desc,
 		  struct sk_buff *shared);
 int ipcon_replay_last(struct ipcon_group *group, struct ipcon_peer *to);
@@ -249,6 +262,16 @@ int ipcon_fill_group(struct sk_buff *skb, const struct ipcon_group *group,
 size_t ipcon_group_info_size(void);
 int ipcon_nl_peer_dump(struct sk_buff *skb, struct netlink_callback *cb);
 int ipcon_nl_group_dump(struct sk_buff *skb, struct netlink_callback *cb);
+
+/* user.c */
+void ipcon_users_init(void);
+void ipcon_users_exit(void);
+struct ipcon_user *ipcon_user_get(kuid_t uid);
+void ipcon_user_put(struct ipcon_user *user);
+int ipcon_user_charge(struct ipcon_user *user, enum ipcon_user_count what,
+		      long amount, struct netlink_ext_ack *extack);
+void ipcon_user_uncharge(struct ipcon_user *user, enum ipcon_user_count what,
+			 long amount);
 
 /* policy.c */
 extern const struct genl_ops ipcon_ops[];

@@ -89,6 +89,7 @@ static int __init ipcon_init(void)
 
 	ipcon_family.ops = ipcon_ops;
 	ipcon_family.n_ops = ipcon_n_ops;
+	ipcon_users_init();
 
 	ipcon_wq = alloc_workqueue("ipcon", 0, 0);
 	if (!ipcon_wq)
@@ -133,6 +134,7 @@ static void __exit ipcon_exit(void)
 	ipcon_netns_unregister();
 	rcu_barrier();
 	destroy_workqueue(ipcon_wq);
+	ipcon_users_exit();
 }
 
 module_init(ipcon_init);

@@ -119,6 +119,7 @@ static void ipcon_peer_free(struct work_struct *work)
 	sock_put(peer->data.sk);
 	put_pid(peer->pid);
 	put_pid_ns(peer->pid_ns);
+	ipcon_user_put(peer->user);
 	kfree(peer);
 }
 
@@ -170,6 +171,7 @@ void ipcon_peer_remove(struct ipcon_net *inet, struct net *net,
 		hash_del_rcu(&peer->ctrl.node);
 	list_del_rcu(&peer->list);
 	inet->n_peers--;
+	ipcon_user_uncharge(peer->user, IPCON_USER_PEERS, 1);
 	atomic_inc(&inet->gen);
 
 	if (reason)
@@ -248,9 +250,11 @@ int ipcon_nl_peer_register(struct sk_buff *skb, struct genl_info *info)
 	if (!peer)
 		return -ENOMEM;
 	reply = genlmsg_new(ipcon_register_reply_size(), GFP_KERNEL_ACCOUNT);
-	if (!reply) {
-		kfree(peer);
-		return -ENOMEM;
+	peer->kuid = current_euid();
+	peer->user = ipcon_user_get(peer->kuid);
+	if (!reply || !peer->user) {
+		err = -ENOMEM;
+		goto err_free;
 	}
 
 	refcount_set(&peer->ref, 1);
@@ -267,7 +271,6 @@ int ipcon_nl_peer_register(struct sk_buff *skb, struct genl_info *info)
 	do {
 		peer->cookie = get_random_u64();
 	} while (!peer->cookie);
-	peer->kuid = current_euid();
 	peer->uid = from_kuid_munged(net->user_ns, peer->kuid);
 
 	hdr = genlmsg_put_reply(reply, info, &ipcon_family, 0,
@@ -296,7 +299,9 @@ int ipcon_nl_peer_register(struct sk_buff *skb, struct genl_info *info)
 			       "peer limit reached (module parameter max_peers)");
 		err = -ENOSPC;
 	} else {
-		err = 0;
+		/* One user cannot fill a namespace: see max_peers_per_user. */
+		err = ipcon_user_charge(peer->user, IPCON_USER_PEERS, 1,
+					info->extack);
 	}
 	rcu_read_unlock();
 	if (err) {
@@ -336,6 +341,8 @@ int ipcon_nl_peer_register(struct sk_buff *skb, struct genl_info *info)
 
 err_free:
 	nlmsg_free(reply);
+	if (peer->user)
+		ipcon_user_put(peer->user);
 	kfree(peer);
 	return err;
 }
