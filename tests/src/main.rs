@@ -34,6 +34,7 @@ mod security;
 mod stamps;
 mod unicast;
 mod unload;
+mod user_limits;
 
 use std::process::ExitCode;
 
@@ -63,6 +64,7 @@ fn all_tests() -> Vec<Test> {
     tests.extend_from_slice(identity::TESTS);
     tests.extend_from_slice(stamps::TESTS);
     tests.extend_from_slice(memory::TESTS);
+    tests.extend_from_slice(user_limits::TESTS);
     tests.extend_from_slice(fuzz::TESTS);
     tests.extend_from_slice(unload::TESTS);
     tests

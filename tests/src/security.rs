@@ -163,6 +163,10 @@ pub fn child(args: &[&str]) -> TestResult {
             groups.parse().ctx("groups")?,
             payload.parse().ctx("payload")?,
         ),
+        ["at-limits", uid] => crate::user_limits::user_at_every_limit(uid.parse().ctx("uid")?),
+        ["unaffected", uid] => crate::user_limits::user_unaffected(uid.parse().ctx("uid")?),
+        ["fill", cap] => crate::user_limits::fill(cap.parse().ctx("cap")?, false),
+        ["fill", cap, "own-namespaces"] => crate::user_limits::fill(cap.parse().ctx("cap")?, true),
         _ => Err(format!("unknown security case {args:?}")),
     }
 }
