@@ -256,23 +256,26 @@ int ipcon_nl_group_unregister(struct sk_buff *skb, struct genl_info *info)
 	return err;
 }
 
-/* CAP_NET_ADMIN over the namespace always passes; see README.md. */
-static bool ipcon_may_join(struct sk_buff *skb, struct net *net,
-			   const struct ipcon_group *group)
+/* Whether @group's access rule admits the current task (no capabilities). */
+bool ipcon_group_admits(const struct ipcon_group *group)
 {
 	switch (group->access) {
 	case IPCON_GROUP_ACCESS_OPEN:
 		return true;
 	case IPCON_GROUP_ACCESS_SAME_UID:
-		if (uid_eq(current_euid(), group->owner->kuid))
-			return true;
-		break;
+		return uid_eq(current_euid(), group->owner->kuid);
 	case IPCON_GROUP_ACCESS_GID:
-		if (in_group_p(group->kgid))
-			return true;
-		break;
+		return in_group_p(group->kgid);
 	}
-	return netlink_ns_capable(skb, net->user_ns, CAP_NET_ADMIN);
+	return false;
+}
+
+/* CAP_NET_ADMIN over the namespace always passes; see README.md. */
+static bool ipcon_may_join(struct sk_buff *skb, struct net *net,
+			   const struct ipcon_group *group)
+{
+	return ipcon_group_admits(group) ||
+	       netlink_ns_capable(skb, net->user_ns, CAP_NET_ADMIN);
 }
 
 static struct ipcon_sub *ipcon_sub_find(struct ipcon_peer *peer,
@@ -408,10 +411,12 @@ out:
 
 int ipcon_nl_group_get(struct sk_buff *skb, struct genl_info *info)
 {
-	struct ipcon_net *inet = ipcon_net(genl_info_net(info));
+	struct net *net = genl_info_net(info);
+	struct ipcon_net *inet = ipcon_net(net);
 	struct nlattr *owner_attr = info->attrs[IPCON_A_PEER_NAME];
 	struct nlattr *group_attr = info->attrs[IPCON_A_GROUP_NAME];
 	struct ipcon_group *group = NULL;
+	struct ipcon_viewer viewer;
 	struct ipcon_peer *owner;
 	struct sk_buff *reply;
 	int err = 0;
@@ -425,12 +430,13 @@ int ipcon_nl_group_get(struct sk_buff *skb, struct genl_info *info)
 	if (!reply)
 		return -ENOMEM;
 
+	ipcon_viewer_init(&viewer, net);
 	rcu_read_lock();
 	owner = ipcon_peer_by_name_rcu(inet, nla_data(owner_attr));
 	if (owner)
 		group = ipcon_group_find_rcu(owner, nla_data(group_attr));
 	if (group)
-		err = ipcon_fill_group(reply, group, info->snd_portid,
+		err = ipcon_fill_group(reply, group, &viewer, info->snd_portid,
 				       info->snd_seq, 0, NULL);
 	rcu_read_unlock();
 

@@ -181,6 +181,8 @@ struct ipcon_msg_desc {
 /* Who asked for a peer-get or group-get reply, and so what it is shown. */
 struct ipcon_viewer {
 	struct pid_namespace *pid_ns;	/* pids as the requester sees them */
+	kuid_t euid;			/* sees its own peers' counters */
+	bool admin;			/* CAP_NET_ADMIN over the namespace */
 };
 
 /* What the per-user limits count (user.c). */
@@ -228,6 +230,7 @@ void ipcon_group_put(struct ipcon_group *group);
 void ipcon_group_remove(struct ipcon_net *inet, struct net *net,
 			struct ipcon_group *group, u32 reason);
 void ipcon_sub_remove(struct ipcon_sub *sub);
+bool ipcon_group_admits(const struct ipcon_group *group);
 int ipcon_nl_group_register(struct sk_buff *skb, struct genl_info *info);
 int ipcon_nl_group_unregister(struct sk_buff *skb, struct genl_info *info);
 int ipcon_nl_group_join(struct sk_buff *skb, struct genl_info *info);
@@ -251,14 +254,14 @@ void ipcon_kevent_group(struct ipcon_net *inet, struct net *net,
 			const struct ipcon_group *group, u32 type, u32 reason);
 
 /* dump.c */
-void ipcon_viewer_init(struct ipcon_viewer *viewer);
+void ipcon_viewer_init(struct ipcon_viewer *viewer, const struct net *net);
 int ipcon_fill_peer(struct sk_buff *skb, const struct ipcon_peer *peer,
 		    const struct ipcon_viewer *viewer, u32 portid, u32 seq,
 		    int flags, struct netlink_callback *cb);
 size_t ipcon_peer_info_size(void);
 int ipcon_fill_group(struct sk_buff *skb, const struct ipcon_group *group,
-		     u32 portid, u32 seq, int flags,
-		     struct netlink_callback *cb);
+		     const struct ipcon_viewer *viewer, u32 portid, u32 seq,
+		     int flags, struct netlink_callback *cb);
 size_t ipcon_group_info_size(void);
 int ipcon_nl_peer_dump(struct sk_buff *skb, struct netlink_callback *cb);
 int ipcon_nl_group_dump(struct sk_buff *skb, struct netlink_callback *cb);

@@ -425,7 +425,8 @@ int ipcon_nl_peer_unregister(struct sk_buff *skb, struct genl_info *info)
 
 int ipcon_nl_peer_get(struct sk_buff *skb, struct genl_info *info)
 {
-	struct ipcon_net *inet = ipcon_net(genl_info_net(info));
+	struct net *net = genl_info_net(info);
+	struct ipcon_net *inet = ipcon_net(net);
 	struct nlattr *name_attr = info->attrs[IPCON_A_PEER_NAME];
 	struct nlattr *port_attr = info->attrs[IPCON_A_PORT];
 	struct ipcon_viewer viewer;
@@ -442,7 +443,7 @@ int ipcon_nl_peer_get(struct sk_buff *skb, struct genl_info *info)
 	if (!reply)
 		return -ENOMEM;
 
-	ipcon_viewer_init(&viewer);
+	ipcon_viewer_init(&viewer, net);
 	rcu_read_lock();
 	if (name_attr)
 		peer = ipcon_peer_by_name_rcu(inet, nla_data(name_attr));
