@@ -35,6 +35,7 @@ mod stamps;
 mod unicast;
 mod unload;
 mod user_limits;
+mod visibility;
 
 use std::process::ExitCode;
 
@@ -65,6 +66,7 @@ fn all_tests() -> Vec<Test> {
     tests.extend_from_slice(stamps::TESTS);
     tests.extend_from_slice(memory::TESTS);
     tests.extend_from_slice(user_limits::TESTS);
+    tests.extend_from_slice(visibility::TESTS);
     tests.extend_from_slice(fuzz::TESTS);
     tests.extend_from_slice(unload::TESTS);
     tests

@@ -154,18 +154,31 @@ impl PortSocket {
     }
 }
 
+/// Prints a helper's outcome as the `result ok` / `result fail: WHY` line
+/// `common::helper_outcome` waits for.
+fn reported(outcome: TestResult) -> TestResult {
+    match &outcome {
+        Ok(()) => println!("result ok"),
+        Err(why) => println!("result fail: {why}"),
+    }
+    outcome
+}
+
 /// `__child security CASE ARGS...`: the helper side of a security test.
 pub fn child(args: &[&str]) -> TestResult {
     match args {
         ["pidns"] => crate::stamps::start_in_new_pid_namespace(),
-        ["pidns-peer"] => crate::stamps::peer_in_new_pid_namespace(),
+        ["pidns-peer"] => reported(crate::stamps::peer_in_new_pid_namespace()),
         ["memcg-user", groups, payload] => crate::memory::memcg_user(
             groups.parse().ctx("groups")?,
             payload.parse().ctx("payload")?,
         ),
         ["at-limits", uid] => crate::user_limits::user_at_every_limit(uid.parse().ctx("uid")?),
-        ["unaffected", uid] => crate::user_limits::user_unaffected(uid.parse().ctx("uid")?),
+        ["unaffected", uid] => {
+            reported(crate::user_limits::user_unaffected(uid.parse().ctx("uid")?))
+        }
         ["fill", cap] => crate::user_limits::fill(cap.parse().ctx("cap")?, false),
+        ["viewer", uid] => reported(crate::visibility::viewer(uid.parse().ctx("uid")?)),
         ["fill", cap, "own-namespaces"] => crate::user_limits::fill(cap.parse().ctx("cap")?, true),
         _ => Err(format!("unknown security case {args:?}")),
     }

@@ -47,15 +47,6 @@ pub fn start_in_new_pid_namespace() -> TestResult {
 
 /// `__child security pidns-peer`: the peer inside the new pid namespace.
 pub fn peer_in_new_pid_namespace() -> TestResult {
-    let outcome = inside_checks();
-    match &outcome {
-        Ok(()) => println!("result ok"),
-        Err(why) => println!("result fail: {why}"),
-    }
-    outcome
-}
-
-fn inside_checks() -> TestResult {
     let me = std::process::id();
     ensure_eq!(me, 1, "own pid in the new pid namespace");
     let peer = Handler::new(INSIDE).ctx("register inside")?;
