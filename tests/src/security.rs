@@ -7,7 +7,7 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::time::Duration;
 
 use crate::harness::{Context, TestResult};
-use crate::rawnl::{parse_ack, split_messages, NLMSG_ERROR};
+use crate::rawnl::{parse_ack, split_messages, Ack, NLMSG_ERROR};
 
 /// A `NETLINK_GENERIC` socket that is bound only when told, to a port the
 /// caller picks (`RawSocket` always lets the kernel pick).
@@ -105,40 +105,38 @@ impl PortSocket {
     }
 
     /// Sends a datagram of `count` requests (sequence numbers 1..=count, each
-    /// asking for an ACK) and collects their errnos (see [`Self::answers`]).
+    /// asking for an ACK) and collects their answers (see [`Self::answers`]).
     pub fn exchange(
         &self,
         datagram: &[u8],
         count: usize,
         others: &mut Vec<(u16, u32, Vec<u8>)>,
-    ) -> Result<Vec<i32>, String> {
+    ) -> Result<Vec<Ack>, String> {
         self.send(datagram).ctx("send requests")?;
         self.answers(count, others)
     }
 
-    /// The errnos (0 = success) of the requests with sequence numbers
-    /// 1..=count sent last, in sequence order; every other message that
-    /// arrives meanwhile, or is queued behind the last answer, goes to
-    /// `others` as (type, seq, payload).
+    /// The answers (errno 0 = success, kernel text) to the requests with
+    /// sequence numbers 1..=count sent last, in sequence order; every other
+    /// message that arrives meanwhile, or is queued behind the last answer,
+    /// goes to `others` as (type, seq, payload).
     pub fn answers(
         &self,
         count: usize,
         others: &mut Vec<(u16, u32, Vec<u8>)>,
-    ) -> Result<Vec<i32>, String> {
-        let mut errnos = vec![None; count];
+    ) -> Result<Vec<Ack>, String> {
+        let mut acks = vec![None; count];
         let mut buf = vec![0u8; 64 * 1024];
-        while errnos.iter().any(Option::is_none) {
+        while acks.iter().any(Option::is_none) {
             let len = self
                 .recv(&mut buf, Duration::from_secs(5))
                 .ctx("receive answers")?
                 .ok_or("no answer from the kernel within 5s")?;
             for (kind, flags, seq, payload) in split_messages(&buf[..len]) {
-                let slot = (seq as usize)
-                    .checked_sub(1)
-                    .and_then(|i| errnos.get_mut(i));
+                let slot = (seq as usize).checked_sub(1).and_then(|i| acks.get_mut(i));
                 match slot {
                     Some(slot) if kind == NLMSG_ERROR => {
-                        *slot = Some(parse_ack(flags, payload).ctx("short error message")?.errno);
+                        *slot = Some(parse_ack(flags, payload).ctx("short error message")?);
                     }
                     _ => others.push((kind, seq, payload.to_vec())),
                 }
@@ -150,7 +148,7 @@ impl PortSocket {
                 others.push((kind, seq, payload.to_vec()));
             }
         }
-        Ok(errnos.into_iter().map(|e| e.unwrap_or(0)).collect())
+        Ok(acks.into_iter().flatten().collect())
     }
 }
 
