@@ -33,6 +33,8 @@ const OTHER_USER: u32 = 1001;
 
 /// Lets this process hold `count` sockets (before dropping privileges).
 fn allow_files(count: u64) -> TestResult {
+    // rlim_t is 32 bits wide on 32-bit ARM glibc.
+    let count = libc::rlim_t::try_from(count).ctx("open file limit")?;
     let rlimit = libc::rlimit {
         rlim_cur: count,
         rlim_max: count,
