@@ -28,9 +28,9 @@ mod lint;
 mod programs;
 mod vendor;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::Mutex;
+use std::sync::{Condvar, Mutex};
 use std::time::Instant;
 
 use crate::process;
@@ -46,6 +46,38 @@ pub const WRITE_ENV: &str = "XTASK_PACKAGING_WRITE";
 /// how to provide them; the step then counts as skipped.
 pub fn unavailable(root: &Path) -> Option<String> {
     vendor::unavailable(root)
+}
+
+/// A value one thread sets and others wait for.
+struct Later<T> {
+    value: Mutex<Option<T>>,
+    ready: Condvar,
+}
+
+impl<T> Default for Later<T> {
+    fn default() -> Self {
+        Later {
+            value: Mutex::new(None),
+            ready: Condvar::new(),
+        }
+    }
+}
+
+impl<T: Clone> Later<T> {
+    fn set(&self, value: T) {
+        *self.value.lock().unwrap_or_else(|e| e.into_inner()) = Some(value);
+        self.ready.notify_all();
+    }
+
+    fn wait(&self) -> T {
+        let mut value = self.value.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if let Some(value) = value.as_ref() {
+                return value.clone();
+            }
+            value = self.ready.wait(value).unwrap_or_else(|e| e.into_inner());
+        }
+    }
 }
 
 /// Runs a tool with its output captured: the output when it succeeds,
@@ -161,6 +193,7 @@ pub fn run(root: &Path) -> Result<(), String> {
         }
     };
 
+    let tar: Later<Result<Option<PathBuf>, String>> = Later::default();
     std::thread::scope(|scope| {
         let board = &board;
         if let Some(bb) = &bb {
@@ -186,27 +219,24 @@ pub fn run(root: &Path) -> Result<(), String> {
                 }
             }
         }
+        // Buildroot wants GNU tar >= 1.35 only from its download step on:
+        // the checks before it run while an old host's tar is being built.
+        let tar = &tar;
+        let packaging_dir = &packaging_dir;
         scope.spawn(move || {
             let started = Instant::now();
-            let tar = match host::ensure_tar(&packaging_dir.join("host-tar")) {
-                Ok(tar) => {
-                    let how = if tar.is_some() {
-                        "built from Debian's source"
-                    } else {
-                        "the host's"
-                    };
-                    board.record("buildroot: GNU tar >= 1.35", Ok(how.into()), started);
-                    tar
-                }
-                Err(e) => return board.record("buildroot: GNU tar >= 1.35", Err(e), started),
+            let found = host::ensure_tar(&packaging_dir.join("host-tar"));
+            let summary = match &found {
+                Ok(Some(_)) => Ok("built from Debian's source package".to_owned()),
+                Ok(None) => Ok("the host's".to_owned()),
+                Err(e) => Err(e.clone()),
             };
-            std::thread::scope(|versions| {
-                for version in buildroot::VERSIONS {
-                    let tar = tar.clone();
-                    versions.spawn(move || buildroot_checks(root, board, *version, tar));
-                }
-            });
+            board.record("buildroot: GNU tar >= 1.35", summary, started);
+            tar.set(found);
         });
+        for version in buildroot::VERSIONS {
+            scope.spawn(move || buildroot_checks(root, board, *version, tar));
+        }
         scope.spawn(move || {
             board.check("oelint-adv", || lint::oelint(root));
             board.check("shellcheck", || lint::shellcheck(root));
@@ -221,11 +251,11 @@ fn buildroot_checks(
     root: &Path,
     board: &Board,
     version: buildroot::Version,
-    tar: Option<std::path::PathBuf>,
+    tar: &Later<Result<Option<PathBuf>, String>>,
 ) {
     let label = |what: &str| format!("buildroot {}: {what}", version.name);
     let setup = Instant::now();
-    let br = match buildroot::Buildroot::new(root, version, tar) {
+    let br = match buildroot::Buildroot::new(root, version) {
         Ok(br) => br,
         Err(e) => return board.record(&label("setup"), Err(e), setup),
     };
@@ -239,6 +269,11 @@ fn buildroot_checks(
         });
     }
     board.check(&label("musl without C++"), || br.musl_without_cxx());
+    let br = match tar.wait() {
+        Ok(found) => br.with_tar(found),
+        // Reported once, by the thread that looked for it.
+        Err(_) => return,
+    };
     board.check(&label("make ipcon-source ipcon-kmod-source"), || {
         br.download()
     });
@@ -256,5 +291,35 @@ fn summary(board: &Board, started: Instant) -> Result<(), String> {
         Ok(())
     } else {
         Err(format!("packaging: {failed} check(s) failed"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn later_values_reach_every_waiting_thread() {
+        let later: Later<Result<u32, String>> = Later::default();
+        let seen: Vec<Result<u32, String>> = std::thread::scope(|scope| {
+            let waiters: Vec<_> = (0..3).map(|_| scope.spawn(|| later.wait())).collect();
+            later.set(Ok(7));
+            waiters.into_iter().map(|w| w.join().unwrap()).collect()
+        });
+        assert_eq!(seen, [Ok(7), Ok(7), Ok(7)]);
+        assert_eq!(later.wait(), Ok(7));
+    }
+
+    #[test]
+    fn captured_failures_show_the_end_of_the_output() {
+        let error = run_captured(
+            Command::new("sh").args(["-c", "echo one; echo two; exit 1"]),
+            "the tool",
+            1,
+        )
+        .unwrap_err();
+        assert_eq!(error, "the tool failed:\ntwo");
+        let output = run_captured(Command::new("sh").args(["-c", "echo ok"]), "x", 1).unwrap();
+        assert_eq!(output, "ok");
     }
 }

@@ -91,16 +91,22 @@ fn make_assignment(text: &str, name: &str) -> Option<String> {
 }
 
 impl Buildroot {
-    pub fn new(root: &Path, version: Version, tar: Option<PathBuf>) -> Result<Buildroot, String> {
+    pub fn new(root: &Path, version: Version) -> Result<Buildroot, String> {
         let tree = vendor::unpack(root, version.archive)?;
         Ok(Buildroot {
             root: root.to_path_buf(),
             tree,
             version,
             work: root.join("target/packaging/buildroot"),
-            tar,
+            tar: None,
             infos: Mutex::default(),
         })
+    }
+
+    /// From now on with `tar` (a directory holding GNU tar >= 1.35) first
+    /// in PATH, as the download step and later ones need.
+    pub fn with_tar(self, tar: Option<PathBuf>) -> Buildroot {
+        Buildroot { tar, ..self }
     }
 
     fn external(&self) -> PathBuf {
@@ -434,14 +440,18 @@ impl Buildroot {
         let _ = fs::remove_dir_all(&stamp);
         self.make(out, &["ipcon-extract"])?;
         let dir = stamp.join(".cargo");
+        // The files cargo reads by itself (the workspace's other files there
+        // are only used through an explicit --config).
         let files: Vec<String> = fs::read_dir(&dir)
             .map_err(|e| format!("{}: {e}", dir.display()))?
             .flatten()
             .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|name| name == "config" || name == "config.toml")
             .collect();
         let [only] = files.as_slice() else {
             return Err(format!(
-                "the extracted .cargo/ holds {files:?}, not one configuration"
+                "the extracted .cargo/ holds {files:?}: cargo would read more than the \
+                 source replacement"
             ));
         };
         let text = fs::read_to_string(dir.join(only)).map_err(|e| e.to_string())?;
