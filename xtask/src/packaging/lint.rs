@@ -126,7 +126,7 @@ pub fn oelint(root: &Path) -> Result<String, String> {
     }
     if findings.is_empty() {
         Ok(format!(
-            "{recipe_count} recipes and layer.conf x {} releases clean",
+            "{recipe_count} recipes, layer.conf and the checkout include x {} releases clean",
             RELEASES.len()
         ))
     } else {
