@@ -761,22 +761,10 @@ impl Bitbake {
     /// checkout, update_crates (the class's own code) writes exactly
     /// ipcon-crates.inc; with an older release's cargo, it reads them all.
     fn judge_unpacked(&self, release: &Release, way: Way) -> Outcome {
-        // The values of the -e run of the same way, moved to this build dir.
-        let plain = if way.builds_checkout() {
-            Way::Checkout
-        } else {
-            Way::Release
-        };
-        let env = self.environment(release, &self.build_dir(release, plain), IPCON)?;
-        let (from, to) = (
-            self.build_dir(release, plain)
-                .to_string_lossy()
-                .into_owned(),
-            self.build_dir(release, way).to_string_lossy().into_owned(),
-        );
-        let moved = |name: &str| env.var(name).replace(&from, &to);
-        let s = PathBuf::from(moved("S"));
-        let vendored = PathBuf::from(moved("CARGO_VENDORING_DIRECTORY"));
+        // The values of this build directory (its server still runs).
+        let env = self.environment(release, &self.build_dir(release, way), IPCON)?;
+        let s = PathBuf::from(env.var("S"));
+        let vendored = PathBuf::from(env.var("CARGO_VENDORING_DIRECTORY"));
         let want = Expected::read(&self.copy)?;
         let mut f = Findings::default();
         let lock = fs::read_to_string(s.join("Cargo.lock"))
@@ -793,7 +781,7 @@ impl Bitbake {
             )
         });
         if way.builds_checkout() {
-            match self.update_crates(&env, &from, &to) {
+            match self.update_crates(&env) {
                 Ok(written) => {
                     let committed = self
                         .copy
@@ -858,12 +846,12 @@ impl Bitbake {
     /// with the host's Python, writing to a scratch file instead of the
     /// recipe's directory: the task itself needs python3-native, which
     /// cannot be built here.
-    fn update_crates(&self, env: &Environment, from: &str, to: &str) -> Result<String, String> {
+    fn update_crates(&self, env: &Environment) -> Result<String, String> {
         let body = env
             .functions
             .get("do_update_crates")
             .ok_or("bitbake -e shows no do_update_crates")?
-            .replace(from, to);
+            .clone();
         let target = format!(
             "{}-crates.inc",
             env.var("THISDIR").trim_end_matches('/').to_owned() + "/" + env.var("BPN")
@@ -888,6 +876,9 @@ impl Bitbake {
 
 fn judge_common(f: &mut Findings, env: &Environment, want: &Expected) {
     let srcrev = env.var("SRCREV");
+    f.expect(!want.srcrev.is_empty(), || {
+        format!("{SOURCE_INC} does not pin SRCREV (SRCREV = \"<commit>\")")
+    });
     f.equal("SRCREV", srcrev, &want.srcrev);
     f.expect(
         srcrev.len() == 40 && srcrev.chars().all(|c| c.is_ascii_hexdigit()),
