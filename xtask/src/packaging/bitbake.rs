@@ -308,11 +308,19 @@ impl Bitbake {
         }
         let root = self.root.to_string_lossy().into_owned();
         git(&self.copy, &["fetch", "--quiet", &root, "HEAD"])?;
+        // The previous run's working-tree files are laid over the copy:
+        // discard them (the current ones follow).
         git(
             &self.copy,
-            &["checkout", "--quiet", "-B", COPY_BRANCH, "FETCH_HEAD"],
+            &[
+                "checkout",
+                "--quiet",
+                "--force",
+                "-B",
+                COPY_BRANCH,
+                "FETCH_HEAD",
+            ],
         )?;
-        git(&self.copy, &["reset", "--quiet", "--hard", "FETCH_HEAD"])?;
         git(&self.copy, &["clean", "--quiet", "-fdx"])?;
         let files = git(
             &self.root,
