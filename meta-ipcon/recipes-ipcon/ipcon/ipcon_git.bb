@@ -73,13 +73,8 @@ do_install() {
 
 # ${PN}-samples is split off first, so ${PN} keeps the rest of ${bindir}.
 PACKAGE_BEFORE_PN = "${PN}-samples"
-# Lists IPCON_SAMPLES (cargo xtask test checks that the two agree).
-FILES:${PN}-samples += "${bindir}/ipcon-server \
-                        ${bindir}/ipcon-subscriber \
-                        ${bindir}/ipcon-sender \
-                        ${bindir}/ipcon-cmd \
-                        ${bindir}/ipcon-monitor \
-                        ${bindir}/ipcon-bench"
+# Exactly the programs of IPCON_SAMPLES (asserted on `bitbake -e`).
+FILES:${PN}-samples += "${@' '.join('${bindir}/' + p for p in d.getVar('IPCON_SAMPLES').split())}"
 
 # Both need the module at run time; kernel-module-ipcon is provided by
 # ipcon-kmod (its name comes from the module file, ipcon.ko).

@@ -213,15 +213,6 @@ fn is_under(path: &str, dir: &str) -> bool {
     path == dir || path.starts_with(&format!("{dir}/"))
 }
 
-/// The quoted value of `NAME = "..."` in a bitbake file.
-fn assigned(text: &str, name: &str) -> Option<String> {
-    text.lines().find_map(|line| {
-        let rest = line.strip_prefix(name)?.trim_start();
-        let value = rest.strip_prefix('=')?.trim();
-        Some(value.trim_matches('"').to_owned())
-    })
-}
-
 /// What the recipes' values are checked against (from the copy's sources).
 struct Expected {
     srcrev: String,
@@ -239,8 +230,8 @@ impl Expected {
             |path: &Path| fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()));
         let source = read(&layer.join(SOURCE_INC))?;
         let recipe = read(&layer.join(IPCON))?;
-        let srcrev =
-            assigned(&source, "SRCREV").ok_or_else(|| format!("{SOURCE_INC} sets no SRCREV"))?;
+        let srcrev = programs::bitbake_value(&source, "SRCREV")
+            .ok_or_else(|| format!("{SOURCE_INC} sets no SRCREV"))?;
         let lock = read(&copy.join("Cargo.lock"))?;
         let crates = crates_inc::crate_keys(&lock)?;
         let cargo = read(&copy.join("Cargo.toml"))?;
@@ -250,7 +241,7 @@ impl Expected {
             .map(|v| v.trim_matches('"').to_owned())
             .ok_or("Cargo.toml has no workspace version")?;
         let list = |name: &str| -> Result<Vec<String>, String> {
-            assigned(&recipe, name)
+            programs::bitbake_value(&recipe, name)
                 .map(|v| v.split_whitespace().map(str::to_owned).collect())
                 .ok_or_else(|| format!("{IPCON} sets no {name}"))
         };
@@ -1025,13 +1016,5 @@ mod tests {
         let problems = f.done(String::new()).unwrap_err();
         assert!(problems.contains("SRCREV is \"${AUTOREV}\""));
         assert!(problems.contains("KERNEL_MODULE_AUTOLOAD () lacks ipcon"));
-    }
-
-    #[test]
-    fn recipe_assignments_are_read() {
-        let text = "SRCREV = \"0123\"\nSRCREV:pn-x = \"no\"\nIPCON_TOOLS = \"ipcon\"\n";
-        assert_eq!(assigned(text, "SRCREV").as_deref(), Some("0123"));
-        assert_eq!(assigned(text, "IPCON_TOOLS").as_deref(), Some("ipcon"));
-        assert_eq!(assigned(text, "PV"), None);
     }
 }

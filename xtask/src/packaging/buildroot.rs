@@ -82,14 +82,6 @@ fn config_value<'a>(config: &'a str, name: &str) -> Option<&'a str> {
         .find_map(|l| l.strip_prefix(name)?.strip_prefix('='))
 }
 
-/// `name = value` of a Makefile fragment.
-fn make_assignment(text: &str, name: &str) -> Option<String> {
-    text.lines().find_map(|line| {
-        let rest = line.strip_prefix(name)?.trim_start();
-        Some(rest.strip_prefix('=')?.trim().to_owned())
-    })
-}
-
 impl Buildroot {
     pub fn new(root: &Path, version: Version) -> Result<Buildroot, String> {
         let tree = vendor::unpack(root, version.archive)?;
@@ -367,7 +359,7 @@ impl Buildroot {
     fn release(&self) -> Result<String, String> {
         let path = self.external().join("external.mk");
         let text = fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-        make_assignment(&text, "IPCON_RELEASE")
+        programs::make_value(&text, "IPCON_RELEASE")
             .ok_or_else(|| "external.mk sets no IPCON_RELEASE".into())
     }
 
@@ -523,7 +515,7 @@ impl Buildroot {
             .map_err(|e| e.to_string())?;
         let programs: Vec<String> = ["IPCON_TOOLS", "IPCON_SAMPLES"]
             .iter()
-            .filter_map(|v| make_assignment(&mk, v))
+            .filter_map(|v| programs::make_value(&mk, v))
             .flat_map(|v| v.split_whitespace().map(str::to_owned).collect::<Vec<_>>())
             .collect();
         let bins = programs::programs_in_listing(&listing, &format!("{top}/samples/src/bin/"));
@@ -665,15 +657,5 @@ mod tests {
         assert_eq!(config_value(text, "BR2_C"), Some("\"x y\""));
         assert_eq!(config_value(text, "BR2_A"), Some("y"));
         assert_eq!(config_value(text, "BR2_"), None);
-    }
-
-    #[test]
-    fn make_assignments_are_read() {
-        let text = "# x\nIPCON_RELEASE = 0123abc\nIPCON_RELEASE_SITE = $(x)\n";
-        assert_eq!(
-            make_assignment(text, "IPCON_RELEASE").as_deref(),
-            Some("0123abc")
-        );
-        assert_eq!(make_assignment(text, "IPCON_SITE"), None);
     }
 }

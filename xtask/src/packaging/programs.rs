@@ -167,6 +167,13 @@ mod tests {
         assert_eq!(bitbake_value(text, "LICENSE").as_deref(), Some("MIT"));
         let mk = "IPCON_TOOLS = ipcon\nIPCON_SAMPLES = x \\\n\ty\n";
         assert_eq!(make_value(mk, "IPCON_SAMPLES").as_deref(), Some("x y"));
+        // A longer name with the same start is another variable.
+        let mk = "IPCON_RELEASE_SITE = $(x)\nIPCON_RELEASE = 0123abc\n";
+        assert_eq!(make_value(mk, "IPCON_RELEASE").as_deref(), Some("0123abc"));
+        assert_eq!(make_value(mk, "IPCON_SITE"), None);
+        let bb = "SRCREV:pn-x = \"no\"\nSRCREV_FORMAT = \"a\"\nSRCREV = \"0123\"\n";
+        assert_eq!(bitbake_value(bb, "SRCREV").as_deref(), Some("0123"));
+        assert_eq!(bitbake_value(bb, "PV"), None);
         let listing: BTreeSet<String> = [
             "t/samples/src/bin/",
             "t/samples/src/bin/ipcon.rs",
