@@ -24,8 +24,6 @@ pub struct PrivateApt {
     architectures: Vec<String>,
     /// `deb` lines (without the `[arch=... signed-by=...]` options).
     sources: Vec<String>,
-    /// Also `deb-src` lines for the same suites (for [`PrivateApt::source`]).
-    source_packages: bool,
 }
 
 impl PrivateApt {
@@ -47,14 +45,7 @@ impl PrivateApt {
             root,
             architectures: architectures.iter().map(|a| (*a).to_owned()).collect(),
             sources,
-            source_packages: false,
         }
-    }
-
-    /// The same configuration with the suites' source packages listed too.
-    pub fn with_source_packages(mut self) -> Self {
-        self.source_packages = true;
-        self
     }
 
     fn sources_list(&self) -> String {
@@ -62,17 +53,10 @@ impl PrivateApt {
             "[arch={} signed-by={KEYRING}]",
             self.architectures.join(",")
         );
-        let mut list: String = self
-            .sources
+        self.sources
             .iter()
             .map(|source| format!("deb {options} {source}\n"))
-            .collect();
-        if self.source_packages {
-            for source in &self.sources {
-                list.push_str(&format!("deb-src [signed-by={KEYRING}] {source}\n"));
-            }
-        }
-        list
+            .collect()
     }
 
     /// `program` (apt-get, apt-cache) with every path apt would share with
@@ -219,37 +203,6 @@ impl PrivateApt {
         find().ok_or_else(|| format!("apt-get download {package} left no .deb"))
     }
 
-    /// Downloads the candidate source package of `package` (its `.dsc`, the
-    /// upstream tarball and the Debian changes) into `dir`; returns the
-    /// upstream tarball. Needs [`PrivateApt::with_source_packages`].
-    pub fn source(&self, package: &str, dir: &Path) -> Result<PathBuf, String> {
-        let find = || -> Option<PathBuf> {
-            std::fs::read_dir(dir).ok()?.flatten().find_map(|entry| {
-                let file = entry.file_name().to_string_lossy().into_owned();
-                (file.starts_with(&format!("{package}_")) && file.contains(".orig.tar."))
-                    .then(|| entry.path())
-            })
-        };
-        if let Some(tarball) = find() {
-            return Ok(tarball);
-        }
-        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-        println!("xtask: apt-get source --download-only {package}");
-        let output = process::capture(
-            self.command("apt-get")
-                .args(["source", "--download-only", package])
-                .current_dir(dir),
-            false,
-        )?;
-        if !output.success {
-            return Err(format!(
-                "apt-get source {package} failed: {}",
-                output.tail(5).join(" / ")
-            ));
-        }
-        find().ok_or_else(|| format!("apt-get source {package} left no upstream tarball"))
-    }
-
     /// Unpacks `debs` side by side into `tree` once (a `.complete` stamp
     /// marks a finished tree; an interrupted one is redone).
     pub fn unpack(&self, debs: &[PathBuf], tree: &Path) -> Result<bool, String> {
@@ -327,9 +280,5 @@ mod tests {
         assert!(list.contains("[arch=amd64,arm64 signed-by="));
         assert!(list.contains("http://deb.debian.org/debian bookworm main\n"));
         assert!(list.contains("http://deb.debian.org/debian-security bookworm-security main\n"));
-        assert!(!list.contains("deb-src"));
-        let with_sources = apt.with_source_packages().sources_list();
-        assert!(with_sources.contains("deb-src [signed-by="));
-        assert!(with_sources.contains("] http://deb.debian.org/debian bookworm main\n"));
     }
 }

@@ -227,7 +227,7 @@ pub fn run(root: &Path) -> Result<(), String> {
             let started = Instant::now();
             let found = host::ensure_tar(&packaging_dir.join("host-tar"));
             let summary = match &found {
-                Ok(Some(_)) => Ok("built from Debian's source package".to_owned()),
+                Ok(Some(_)) => Ok("Debian trixie's, run with its own C library".to_owned()),
                 Ok(None) => Ok("the host's".to_owned()),
                 Err(e) => Err(e.clone()),
             };
