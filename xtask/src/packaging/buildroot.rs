@@ -603,31 +603,57 @@ impl Buildroot {
         }
     }
 
-    /// A working tree built with IPCON_OVERRIDE_SRCDIR is not downloaded:
-    /// the package then vendors its crates itself before configuring.
+    /// A working tree built with IPCON_OVERRIDE_SRCDIR (and
+    /// IPCON_KMOD_OVERRIDE_SRCDIR) is not downloaded: Buildroot's rsync
+    /// step copies it without what git ignores (`target/` alone holds
+    /// gigabytes of build outputs), and the package vendors its crates
+    /// itself before configuring (that hook needs the cross toolchain, which
+    /// cannot be built here, so only its registration is checked).
     pub fn override_srcdir(&self) -> Outcome {
         let out = self.output(DOWNLOAD_DEFCONFIG);
-        let srcdir = format!("IPCON_OVERRIDE_SRCDIR={}", self.root.display());
+        let build = out.join("build");
+        for dir in ["ipcon-custom", "ipcon-kmod-custom"] {
+            let _ = fs::remove_dir_all(build.join(dir));
+        }
+        let root = self.root.display();
         let text = self.make(
             &out,
             &[
-                &srcdir,
+                &format!("IPCON_OVERRIDE_SRCDIR={root}"),
+                &format!("IPCON_KMOD_OVERRIDE_SRCDIR={root}"),
+                "ipcon-rsync",
+                "ipcon-kmod-rsync",
                 "printvars",
                 "VARS=IPCON_PRE_CONFIGURE_HOOKS IPCON_VERSION",
             ],
         )?;
+        let mut problems = Vec::new();
         let hooks = text
             .lines()
             .find(|l| l.starts_with("IPCON_PRE_CONFIGURE_HOOKS="))
             .unwrap_or_default();
-        let version = text
-            .lines()
-            .find(|l| l.starts_with("IPCON_VERSION="))
-            .unwrap_or_default();
-        if hooks.contains("IPCON_VENDOR_CRATES") && version == "IPCON_VERSION=custom" {
-            Ok("the vendoring hook is registered".into())
+        if !hooks.contains("IPCON_VENDOR_CRATES") {
+            problems.push(format!("the vendoring hook is not registered: {hooks}"));
+        }
+        if !text.lines().any(|l| l == "IPCON_VERSION=custom") {
+            problems.push("IPCON_VERSION is not custom".to_owned());
+        }
+        for (dir, source) in [
+            ("ipcon-custom", "Cargo.lock"),
+            ("ipcon-kmod-custom", "kmod/Kbuild"),
+        ] {
+            let copy = build.join(dir);
+            if !copy.join(source).is_file() {
+                problems.push(format!("the rsync step did not copy {source} into {dir}"));
+            }
+            if copy.join("target").exists() {
+                problems.push(format!("the rsync step copied target/ into {dir}"));
+            }
+        }
+        if problems.is_empty() {
+            Ok("working tree rsynced without what git ignores, vendoring hook registered".into())
         } else {
-            Err(format!("with IPCON_OVERRIDE_SRCDIR: {hooks} / {version}"))
+            Err(problems.join("\n"))
         }
     }
 }
