@@ -10,7 +10,6 @@
 //! deadline; multi-process tests start helpers as `ipcon-e2e __child ROLE`.
 
 mod access;
-mod alloc_count;
 mod batch;
 mod common;
 mod concurrency;
@@ -19,24 +18,27 @@ mod fuzz;
 mod groups;
 mod harness;
 mod kevents;
+mod leaks;
 mod limits;
 mod netns;
 mod noalloc;
 mod overrun;
 mod posted;
 mod protocol;
-mod rawnl;
+mod requests;
 mod roles;
 mod samples;
 mod unicast;
 mod unload;
+mod version;
 
 use std::process::ExitCode;
 
 use harness::Test;
 
 #[global_allocator]
-static ALLOCATOR: alloc_count::CountingAllocator = alloc_count::CountingAllocator;
+static ALLOCATOR: ipcon_test_support::alloc_count::CountingAllocator =
+    ipcon_test_support::alloc_count::CountingAllocator;
 
 /// Every test, in the order they run; the unload test must stay last (it
 /// removes and reloads the module).
@@ -44,6 +46,7 @@ fn all_tests() -> Vec<Test> {
     let mut tests = Vec::new();
     tests.extend_from_slice(unicast::TESTS);
     tests.extend_from_slice(protocol::TESTS);
+    tests.extend_from_slice(requests::TESTS);
     tests.extend_from_slice(groups::TESTS);
     tests.extend_from_slice(kevents::TESTS);
     tests.extend_from_slice(overrun::TESTS);
@@ -57,6 +60,10 @@ fn all_tests() -> Vec<Test> {
     tests.extend_from_slice(posted::TESTS);
     tests.extend_from_slice(samples::TESTS);
     tests.extend_from_slice(fuzz::TESTS);
+    tests.extend_from_slice(leaks::TESTS);
+    // The version and unload tests replace the module; the version test
+    // loads it back as it was.
+    tests.extend_from_slice(version::TESTS);
     tests.extend_from_slice(unload::TESTS);
     tests
 }

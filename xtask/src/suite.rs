@@ -13,13 +13,20 @@ use crate::process;
 use crate::selftest;
 use crate::vm::{self, VmRun};
 use crate::workspace::{self, Workspace};
-use crate::{cross, fuzz, matrix, packaging, spec};
+use crate::{codegen, cross, fuzz, matrix, packaging, ynl};
 
 /// The MSRV the crates users build must keep compiling with.
 const MSRV: &str = "1.75";
 /// Crates built with the MSRV (what Yocto/Buildroot builds).
 const MSRV_PACKAGES: &[&str] = &["ipcon-core", "ipcon-linux", "ipcon-samples"];
 const NO_STD_TARGET: &str = "thumbv7em-none-eabihf";
+/// Where ipcon-linux's engine (`--no-default-features`: no_std, what
+/// libipcon links) must build, with no C library crate.
+const ENGINE_TARGETS: &[&str] = &[
+    "x86_64-unknown-linux-gnu",
+    "aarch64-unknown-linux-gnu",
+    "armv7-unknown-linux-gnueabihf",
+];
 /// Host limit for the end-to-end suite's VM run.
 const VM_SUITE_TIMEOUT: Duration = Duration::from_secs(900);
 
@@ -194,7 +201,23 @@ fn msrv(workspace: &Workspace) -> StepResult {
     for package in MSRV_PACKAGES {
         args.extend(["--package", package]);
     }
-    cargo_step(workspace, &args, &label)
+    let mut lines = cargo_step(workspace, &args, &label)?;
+    // The engine alone (no_std, what libipcon links) on the same toolchain.
+    let engine = [
+        toolchain.as_str(),
+        "build",
+        "--locked",
+        "--quiet",
+        "--package",
+        "ipcon-linux",
+        "--no-default-features",
+    ];
+    lines.extend(cargo_step(
+        workspace,
+        &engine,
+        &format!("{label} engine no_std"),
+    )?);
+    Ok(lines)
 }
 
 fn no_std(workspace: &Workspace) -> StepResult {
@@ -223,10 +246,102 @@ fn no_std(workspace: &Workspace) -> StepResult {
             }
         }
     }
+    for target in ENGINE_TARGETS {
+        match engine_no_std(workspace, target) {
+            Ok(line) => summaries.push(line),
+            Err(reason) => return Err((summaries, reason)),
+        }
+    }
+    match engine_links_no_std(workspace) {
+        Ok(line) => summaries.push(line),
+        Err(reason) => return Err((summaries, reason)),
+    }
     Ok(summaries)
 }
 
-/// Runs a check owned by another module (`spec`, `fuzz`, `packaging`).
+/// `cargo xtask codegen --check`: the generated files match `kmod/ipcon.yaml`.
+fn codegen_check(root: &Path) -> StepResult {
+    match codegen::check(root) {
+        Ok(summary) => Ok(vec![summary]),
+        Err(problems) => {
+            for line in problems.lines() {
+                println!("  | {line}");
+            }
+            fail(
+                "codegen: generated files differ from kmod/ipcon.yaml".into(),
+                "generated files are stale",
+            )
+        }
+    }
+}
+
+/// Builds ipcon-linux's engine alone (`--no-default-features`) for `target`
+/// and checks from `cargo tree` that no `libc` crate is in it.
+fn engine_no_std(workspace: &Workspace, target: &str) -> Result<String, String> {
+    let label = format!("engine no_std {target}");
+    host_tools::ensure_rust_target(target)?;
+    let package = ["--package", "ipcon-linux", "--no-default-features"];
+    let mut build = vec!["build", "--quiet", "--target", target];
+    build.extend(package);
+    cargo_step(workspace, &build, &label).map_err(|(_, reason)| reason)?;
+    let mut tree = vec!["tree", "--quiet", "--target", target, "--edges", "normal"];
+    tree.extend(package);
+    tree.extend(["--prefix", "none"]);
+    let text = process::output(workspace.cargo().args(&tree)).map_err(|e| e.to_string())?;
+    let mut crates: Vec<&str> = text.lines().filter_map(|l| l.split(' ').next()).collect();
+    crates.sort_unstable();
+    crates.dedup();
+    if crates.contains(&"libc") {
+        return Err(format!(
+            "{label}: links the libc crate ({})",
+            crates.join(", ")
+        ));
+    }
+    Ok(format!("{label}: ok, no libc ({})", crates.join(", ")))
+}
+
+/// `nm` of the engine's x86_64 library: it refers to no `std` symbol and to
+/// no allocator (`__rust_alloc`, also `__rust_alloc_zeroed`): no standard
+/// library, no heap.
+fn engine_links_no_std(workspace: &Workspace) -> Result<String, String> {
+    let deps = workspace
+        .target_dir
+        .join("x86_64-unknown-linux-gnu/debug/deps");
+    let newest = std::fs::read_dir(&deps)
+        .map_err(|e| format!("reading {}: {e}", deps.display()))?
+        .filter_map(Result::ok)
+        .filter(|e| {
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            name.starts_with("libipcon_linux-") && name.ends_with(".rlib")
+        })
+        .max_by_key(|e| e.metadata().and_then(|m| m.modified()).ok())
+        .ok_or_else(|| format!("no libipcon_linux rlib in {}", deps.display()))?;
+    let symbols = process::output(
+        std::process::Command::new("nm")
+            .args(["--undefined-only", "--format=just-symbols"])
+            .arg(newest.path()),
+    )
+    .map_err(|e| e.to_string())?;
+    let bad: Vec<&str> = symbols
+        .lines()
+        .filter(|s| {
+            s.starts_with("_ZN3std") || s.contains("$LT$std..") || s.contains("__rust_alloc")
+        })
+        .collect();
+    if !bad.is_empty() {
+        return Err(format!(
+            "engine nm: the no_std engine refers to std or the allocator: {}",
+            bad.join(" ")
+        ));
+    }
+    let count = symbols.lines().count();
+    Ok(format!(
+        "engine nm x86_64: ok, {count} undefined symbols, none of std or the allocator"
+    ))
+}
+
+/// Runs a check owned by another module (`fuzz`, `packaging`).
 fn external(name: &str, check: fn(&Path) -> Result<(), String>, root: &Path) -> StepResult {
     match check(root) {
         Ok(()) => Ok(vec![format!("{name}: ok")]),
@@ -272,6 +387,7 @@ pub fn vm_suite_on(
     let label = label.to_owned();
     let not_run = |reason: String| (vec![format!("{label}: 0 passed, 1 failed")], reason);
     let module = kmod::build_ipcon(workspace, kernel).map_err(not_run)?;
+    let skew = kmod::build_ipcon_version_skew(workspace, kernel).map_err(not_run)?;
     if !binaries.iter().any(|b| b.ends_with("ipcon-e2e")) {
         return Err(not_run("the build produced no ipcon-e2e binary".into()));
     }
@@ -284,6 +400,7 @@ pub fn vm_suite_on(
     run.busybox = busybox.to_owned();
     run.module = Some(module);
     run.files = binaries.iter().map(|b| GuestFile::binary(b)).collect();
+    run.files.push(kmod::version_skew_guest_file(skew));
     run.timeout = timeout;
     let outcome = vm::run(&run, &workspace.target_dir).map_err(not_run)?;
 
@@ -398,7 +515,8 @@ pub fn run(workspace: &Workspace) -> Result<(), String> {
             ("host-tests", Box::new(|| host_tests(workspace))),
             ("msrv", Box::new(|| msrv(workspace))),
             ("no-std", Box::new(|| no_std(workspace))),
-            ("spec", Box::new(|| external("spec", spec::run, root))),
+            ("codegen", Box::new(|| codegen_check(root))),
+            ("ynl", Box::new(|| ynl::step(workspace, &kernel))),
             ("fuzz", Box::new(|| external("fuzz", fuzz::run, root))),
             (
                 "kmod-warnings",
