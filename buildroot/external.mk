@@ -2,7 +2,7 @@
 # module always come from one commit (meta-ipcon's SRCREV pins the same
 # one). Moving it means updating the archives' hashes in both .hash files
 # (README.md, "Moving the release").
-IPCON_RELEASE = c3334c1a9d01f0a6eb9c44ed4beabd0373734456
+IPCON_RELEASE = d47e8323e68c772be28b5a109fdc31198d3ff8e8
 
 # Fetched with git from BR2_PACKAGE_IPCON_GIT_URL, or else from the
 # repository this tree is part of.
