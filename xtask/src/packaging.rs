@@ -1,105 +1,325 @@
-//! The packaging checks. CI has neither Yocto nor Buildroot, so what their
-//! builds would verify is verified here: `ipcon-crates.inc` against
-//! Cargo.lock, licence checksums and `.hash` files against the files,
-//! oelint-adv on the recipes, shellcheck on every shell script, and each
-//! recipe's build steps replayed with Debian's ARM cross tools.
+//! The packaging checks: meta-ipcon and the br2-external tree under the real
+//! tools their users run, from the upstream snapshots in `../shared/vendor/`
+//! (unpacked under `target/packaging/`):
+//!
+//! - bitbake + openembedded-core, scarthgap and wrynose ([`bitbake`]):
+//!   `bitbake -e -b` on every recipe with assertions, fetch/unpack and the
+//!   licence checksums in both documented ways to build, a full parse and
+//!   `bitbake -n packagegroup-ipcon` on scarthgap;
+//! - Buildroot 2025.02.x and 2026.05.x ([`buildroot`]): check-package, every
+//!   defconfig and its `.config`, show-info, the download step, legal-info;
+//! - oelint-adv and shellcheck ([`lint`]).
+//!
+//! Only two checks are not a real tool's, because no real run here covers
+//! them: `ipcon-crates.inc` against Cargo.lock (the generator behind
+//! `XTASK_PACKAGING_WRITE=1`; the class's own update_crates is run too, on
+//! bitbake's unpacked checkout) and that every workspace program is listed
+//! for both build systems (a forgotten program fails no build).
+//!
+//! Independent tool runs go side by side (bitbake per release, Buildroot per
+//! version, the linters), since most of their time is process start-up,
+//! parsing and downloads.
 
+mod bitbake;
+mod buildroot;
 mod crates_inc;
-mod licences;
+mod host;
 mod lint;
 mod programs;
-mod reproduce;
+mod vendor;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Condvar, Mutex};
 use std::time::Instant;
 
-use crate::host_tools;
+use crate::process;
 
-type Check = fn(&Path) -> Result<String, String>;
-
-/// Debian packages the checks run (apt-get, dpkg-deb, git, make and the
-/// compilers come with the machine or the suite's setup).
-const PACKAGES: &[&str] = &[
-    "rsync",
-    "shellcheck",
-    "file",
-    "kmod",
-    "python3-venv",
-    "gcc-aarch64-linux-gnu",
-    "gcc-arm-linux-gnueabihf",
-];
-
-/// Rust targets of the replayed builds (aarch64 musl, 32-bit ARM glibc).
-const RUST_TARGETS: &[&str] = &[
-    "aarch64-unknown-linux-musl",
-    "armv7-unknown-linux-gnueabihf",
-];
-
-/// Installs what is missing of the above (printing what it installs).
-fn prerequisites(_root: &Path) -> Result<String, String> {
-    host_tools::ensure_packages(PACKAGES)?;
-    for target in RUST_TARGETS {
-        host_tools::ensure_rust_target(target)?;
-    }
-    Ok(format!(
-        "{} Debian packages, {} Rust targets",
-        PACKAGES.len(),
-        RUST_TARGETS.len()
-    ))
-}
-
-const CHECKS: &[(&str, Check)] = &[
-    ("prerequisites", prerequisites),
-    ("ipcon-crates.inc matches Cargo.lock", crates_inc::check),
-    ("LIC_FILES_CHKSUM md5", licences::check_lic_files_chksum),
-    ("every program packaged", programs::check),
-    ("buildroot .hash sha256", licences::check_hash_files),
-    ("oelint-adv", lint::oelint),
-    ("shellcheck", lint::shellcheck),
-    ("yocto recipes' build steps (aarch64)", reproduce::yocto),
-    (
-        "buildroot packages' build steps (aarch64, musl)",
-        reproduce::buildroot_aarch64,
-    ),
-    (
-        "buildroot packages' build steps (armv7, glibc)",
-        reproduce::buildroot_armv7,
-    ),
-];
+/// What one check found: a summary, or what is wrong.
+pub type Outcome = Result<String, String>;
 
 /// Set to 1 to regenerate `ipcon-crates.inc` from Cargo.lock before checking
 /// (the `--write` mode: `XTASK_PACKAGING_WRITE=1 cargo xtask test`).
 pub const WRITE_ENV: &str = "XTASK_PACKAGING_WRITE";
 
-/// Runs every check from the repository root; prints one line per check and
-/// the summary line `packaging: N passed, N failed`.
-pub fn run(root: &Path) -> Result<(), String> {
-    if std::env::var(WRITE_ENV).is_ok_and(|v| v == "1") {
-        println!("packaging: {}", crates_inc::write(root)?);
+/// Why the checks cannot run here (the upstream snapshots are missing), with
+/// how to provide them; the step then counts as skipped.
+pub fn unavailable(root: &Path) -> Option<String> {
+    vendor::unavailable(root)
+}
+
+/// A value one thread sets and others wait for.
+struct Later<T> {
+    value: Mutex<Option<T>>,
+    ready: Condvar,
+}
+
+impl<T> Default for Later<T> {
+    fn default() -> Self {
+        Later {
+            value: Mutex::new(None),
+            ready: Condvar::new(),
+        }
     }
-    let (mut passed, mut failed) = (0, 0);
-    for (name, check) in CHECKS {
-        let started = Instant::now();
-        let result = check(root);
+}
+
+impl<T: Clone> Later<T> {
+    fn set(&self, value: T) {
+        *self.value.lock().unwrap_or_else(|e| e.into_inner()) = Some(value);
+        self.ready.notify_all();
+    }
+
+    fn wait(&self) -> T {
+        let mut value = self.value.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if let Some(value) = value.as_ref() {
+                return value.clone();
+            }
+            value = self.ready.wait(value).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+}
+
+/// Runs a tool with its output captured: the output when it succeeds,
+/// otherwise `<what> failed:` and the output's last `tail` lines.
+fn run_captured(command: &mut Command, what: &str, tail: usize) -> Result<String, String> {
+    let output = process::capture(command, false)?;
+    if output.success {
+        Ok(output.lines.join("\n"))
+    } else {
+        Err(format!("{what} failed:\n{}", output.tail(tail).join("\n")))
+    }
+}
+
+/// Prints each check's result as it comes and counts them.
+#[derive(Default)]
+struct Board {
+    counts: Mutex<(usize, usize)>,
+}
+
+impl Board {
+    fn record(&self, name: &str, outcome: Outcome, started: Instant) {
         let seconds = started.elapsed().as_secs_f64();
-        match result {
+        let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+        match outcome {
             Ok(detail) => {
-                passed += 1;
+                counts.0 += 1;
                 println!("packaging: ok: {name} ({detail}) [{seconds:.1}s]");
             }
             Err(problem) => {
-                failed += 1;
-                println!("packaging: FAILED: {name} [{seconds:.1}s]:");
+                counts.1 += 1;
+                let mut text = format!("packaging: FAILED: {name} [{seconds:.1}s]:\n");
                 for line in problem.lines() {
-                    println!("    {line}");
+                    text.push_str(&format!("    {line}\n"));
                 }
+                print!("{text}");
             }
         }
     }
-    println!("packaging: {passed} passed, {failed} failed");
+
+    fn check(&self, name: &str, check: impl FnOnce() -> Outcome) {
+        let started = Instant::now();
+        let outcome = check();
+        self.record(name, outcome, started);
+    }
+
+    /// Records outcomes a tool run produced together (their time is the run's).
+    fn record_all(&self, outcomes: Vec<(String, Outcome)>, started: Instant) {
+        for (name, outcome) in outcomes {
+            self.record(&name, outcome, started);
+        }
+    }
+}
+
+/// Runs every check from the repository root; prints one line per check and
+/// the summary line `packaging: N passed, N failed`.
+pub fn run(root: &Path) -> Result<(), String> {
+    let started = Instant::now();
+    if std::env::var(WRITE_ENV).is_ok_and(|v| v == "1") {
+        println!("packaging: {}", crates_inc::write(root)?);
+    }
+    let board = Board::default();
+    board.check("ipcon-crates.inc matches Cargo.lock", || {
+        crates_inc::check(root)
+    });
+    board.check("every program packaged", || programs::check(root));
+
+    let packaging_dir = root.join("target/packaging");
+    let prepared = Instant::now();
+    let locale = match host::prepare(&packaging_dir) {
+        Ok(found) => found,
+        Err(e) => {
+            board.record("prerequisites", Err(e), prepared);
+            return summary(&board, started);
+        }
+    };
+    // The snapshots, unpacked side by side (each is one tar process).
+    let unpacked: Vec<Outcome> = std::thread::scope(|scope| {
+        let jobs: Vec<_> = vendor::ARCHIVES
+            .iter()
+            .map(|name| scope.spawn(move || vendor::unpack(root, name).map(|_| (*name).to_owned())))
+            .collect();
+        jobs.into_iter()
+            .map(|job| {
+                job.join()
+                    .unwrap_or_else(|_| Err("unpacking panicked".into()))
+            })
+            .collect()
+    });
+    let failed: Vec<String> = unpacked.iter().filter_map(|o| o.clone().err()).collect();
+    board.record(
+        "prerequisites",
+        if failed.is_empty() {
+            Ok(format!(
+                "{} Debian packages, user {}, en_US.UTF-8, {} snapshots unpacked",
+                host::PACKAGES.len(),
+                host::BITBAKE_USER,
+                vendor::ARCHIVES.len()
+            ))
+        } else {
+            Err(failed.join("\n"))
+        },
+        prepared,
+    );
+    if !failed.is_empty() {
+        return summary(&board, started);
+    }
+    let copied = Instant::now();
+    let bb = match bitbake::Bitbake::prepare(root, locale) {
+        Ok(bb) => Some(bb),
+        Err(e) => {
+            board.record("bitbake: the user's copy of the checkout", Err(e), copied);
+            None
+        }
+    };
+
+    let tar: Later<Result<Option<PathBuf>, String>> = Later::default();
+    std::thread::scope(|scope| {
+        let board = &board;
+        if let Some(bb) = &bb {
+            for release in bitbake::RELEASES {
+                scope.spawn(move || {
+                    let lane = Instant::now();
+                    board.record_all(bb.environments(release), lane);
+                    let mut ways = vec![bitbake::Way::CheckoutFetch];
+                    if !release.full_parse {
+                        ways.push(bitbake::Way::ReleaseFetch);
+                    }
+                    for way in ways {
+                        let run = Instant::now();
+                        board.record_all(bb.fetch(release, way), run);
+                    }
+                });
+                if release.full_parse {
+                    // The longest run on its own: the full parse first.
+                    scope.spawn(move || {
+                        let run = Instant::now();
+                        board.record_all(bb.fetch(release, bitbake::Way::ReleaseFetch), run);
+                    });
+                }
+            }
+        }
+        // Buildroot wants GNU tar >= 1.35 only from its download step on:
+        // the checks before it run while an old host's tar is being built.
+        let tar = &tar;
+        let packaging_dir = &packaging_dir;
+        scope.spawn(move || {
+            let started = Instant::now();
+            let found = host::ensure_tar(&packaging_dir.join("host-tar"));
+            let summary = match &found {
+                Ok(Some(_)) => Ok("Debian trixie's, run with its own C library".to_owned()),
+                Ok(None) => Ok("the host's".to_owned()),
+                Err(e) => Err(e.clone()),
+            };
+            board.record("buildroot: GNU tar >= 1.35", summary, started);
+            tar.set(found);
+        });
+        for version in buildroot::VERSIONS {
+            scope.spawn(move || buildroot_checks(root, board, *version, tar));
+        }
+        scope.spawn(move || {
+            board.check("oelint-adv", || lint::oelint(root));
+            board.check("shellcheck", || lint::shellcheck(root));
+        });
+    });
+    summary(&board, started)
+}
+
+/// Every Buildroot check for one version, in order (later ones reuse the
+/// output directories and downloads of earlier ones).
+fn buildroot_checks(
+    root: &Path,
+    board: &Board,
+    version: buildroot::Version,
+    tar: &Later<Result<Option<PathBuf>, String>>,
+) {
+    let label = |what: &str| format!("buildroot {}: {what}", version.name);
+    let setup = Instant::now();
+    let br = match buildroot::Buildroot::new(root, version) {
+        Ok(br) => br,
+        Err(e) => return board.record(&label("setup"), Err(e), setup),
+    };
+    board.check(&label("utils/check-package"), || br.check_package());
+    for defconfig in buildroot::DEFCONFIGS {
+        board.check(&label(&format!("make {defconfig}")), || {
+            br.defconfig(defconfig)
+        });
+        board.check(&label(&format!("show-info ({defconfig})")), || {
+            br.check_show_info(defconfig)
+        });
+    }
+    board.check(&label("musl without C++"), || br.musl_without_cxx());
+    let br = match tar.wait() {
+        Ok(found) => br.with_tar(found),
+        // Reported once, by the thread that looked for it.
+        Err(_) => return,
+    };
+    board.check(&label("make ipcon-source ipcon-kmod-source"), || {
+        br.download()
+    });
+    board.check(&label("legal-info (ipcon, ipcon-kmod)"), || br.legal_info());
+    board.check(&label("IPCON_OVERRIDE_SRCDIR"), || br.override_srcdir());
+}
+
+fn summary(board: &Board, started: Instant) -> Result<(), String> {
+    let (passed, failed) = *board.counts.lock().unwrap_or_else(|e| e.into_inner());
+    println!(
+        "packaging: {passed} passed, {failed} failed [{:.0}s]",
+        started.elapsed().as_secs_f64()
+    );
     if failed == 0 {
         Ok(())
     } else {
         Err(format!("packaging: {failed} check(s) failed"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn later_values_reach_every_waiting_thread() {
+        let later: Later<Result<u32, String>> = Later::default();
+        let seen: Vec<Result<u32, String>> = std::thread::scope(|scope| {
+            let waiters: Vec<_> = (0..3).map(|_| scope.spawn(|| later.wait())).collect();
+            later.set(Ok(7));
+            waiters.into_iter().map(|w| w.join().unwrap()).collect()
+        });
+        assert_eq!(seen, [Ok(7), Ok(7), Ok(7)]);
+        assert_eq!(later.wait(), Ok(7));
+    }
+
+    #[test]
+    fn captured_failures_show_the_end_of_the_output() {
+        let error = run_captured(
+            Command::new("sh").args(["-c", "echo one; echo two; exit 1"]),
+            "the tool",
+            1,
+        )
+        .unwrap_err();
+        assert_eq!(error, "the tool failed:\ntwo");
+        let output = run_captured(Command::new("sh").args(["-c", "echo ok"]), "x", 1).unwrap();
+        assert_eq!(output, "ok");
     }
 }

@@ -74,7 +74,10 @@ pub const STEPS: &[(&str, &str)] = &[
         "vm-matrix",
         "the suite on arm64 and on the 5.10 and 6.12 kernels",
     ),
-    ("packaging", "the Yocto layer and the Buildroot package"),
+    (
+        "packaging",
+        "the real bitbake and Buildroot on meta-ipcon/ and buildroot/",
+    ),
     (
         "selftest",
         "the VM harness catches deliberately broken modules",
@@ -87,7 +90,8 @@ enum Outcome {
     Failed(String),
     /// The host cannot run the checks at all; the run stops here.
     ToolError(String),
-    Skipped,
+    /// Not run: XTASK_SKIP, or what the step needs is not on this machine.
+    Skipped(String),
 }
 
 /// What a step function reports: its summary lines, and `Err` with a reason
@@ -511,6 +515,15 @@ fn shell_word(text: &str) -> String {
     format!("'{}'", text.replace('\'', r"'\''"))
 }
 
+/// Why a step cannot run on this machine (it then counts as skipped, never
+/// as passed, and says how to make it run).
+fn unavailable(name: &str, root: &Path) -> Option<String> {
+    match name {
+        "packaging" => packaging::unavailable(root),
+        _ => None,
+    }
+}
+
 /// The step names of `XTASK_SKIP`'s value; a name that is not a step is an
 /// error (a typo would otherwise run the step it meant to skip).
 fn skipped_steps(value: &str) -> Result<Vec<String>, String> {
@@ -604,8 +617,18 @@ pub fn run(workspace: &Workspace) -> Result<(), String> {
                 println!("\n==> {name}: skipped (XTASK_SKIP)");
                 reports.push(Report {
                     name,
-                    outcome: Outcome::Skipped,
+                    outcome: Outcome::Skipped("XTASK_SKIP".into()),
                     summaries: Vec::new(),
+                    duration: Duration::ZERO,
+                });
+                continue;
+            }
+            if let Some(reason) = unavailable(name, root) {
+                println!("\n==> {name}: skipped: {reason}");
+                reports.push(Report {
+                    name,
+                    outcome: Outcome::Skipped(reason),
+                    summaries: vec![format!("{name}: skipped")],
                     duration: Duration::ZERO,
                 });
                 continue;
@@ -643,7 +666,7 @@ pub fn run(workspace: &Workspace) -> Result<(), String> {
 
 fn print_summary(reports: &[Report], total: Duration) -> Result<(), String> {
     println!("\n==== xtask test summary ====");
-    let (mut passed, mut failed) = (0, 0);
+    let (mut passed, mut failed, mut skipped) = (0, 0, 0);
     for report in reports {
         let status = match &report.outcome {
             Outcome::Passed => {
@@ -658,7 +681,10 @@ fn print_summary(reports: &[Report], total: Duration) -> Result<(), String> {
                 failed += 1;
                 format!("TOOLING ERROR (run stopped): {reason}")
             }
-            Outcome::Skipped => "skipped (XTASK_SKIP)".to_owned(),
+            Outcome::Skipped(reason) => {
+                skipped += 1;
+                format!("skipped: {reason}")
+            }
         };
         println!(
             "{:>7.1}s  {:<14} {status}",
@@ -673,7 +699,11 @@ fn print_summary(reports: &[Report], total: Duration) -> Result<(), String> {
             println!("{summary}");
         }
     }
-    println!("xtask test: {passed} passed, {failed} failed");
+    if skipped == 0 {
+        println!("xtask test: {passed} passed, {failed} failed");
+    } else {
+        println!("xtask test: {passed} passed, {failed} failed, {skipped} skipped");
+    }
     if failed == 0 {
         Ok(())
     } else {

@@ -4,12 +4,16 @@
 #
 ################################################################################
 
-# Built from the checkout this tree sits in, like the ipcon package.
-IPCON_KMOD_VERSION = 0.1.0
-IPCON_KMOD_SITE = $(BR2_EXTERNAL_IPCON_PATH)/..
-IPCON_KMOD_SITE_METHOD = local
-IPCON_KMOD_OVERRIDE_SRCDIR_RSYNC_EXCLUSIONS = --filter=':- .gitignore'
+# The module of the same ipcon release as the ipcon package (external.mk),
+# from its own archive of the repository (the module needs no crates).
+IPCON_KMOD_VERSION = $(IPCON_RELEASE)
+IPCON_KMOD_SITE = $(IPCON_RELEASE_SITE)
+IPCON_KMOD_SITE_METHOD = git
 IPCON_KMOD_LICENSE = GPL-2.0
+IPCON_KMOD_LICENSE_FILES = LICENSES/GPL-2.0-only.txt
+# A working tree (IPCON_KMOD_OVERRIDE_SRCDIR, see README.md): build
+# outputs and caches git ignores are not sources.
+IPCON_KMOD_OVERRIDE_SRCDIR_RSYNC_EXCLUSIONS = --filter=':- .gitignore'
 # kmod/Kbuild holds obj-m; the kernel-module infrastructure runs
 # $(MAKE) -C $(LINUX_DIR) M=$(@D)/kmod modules and modules_install.
 IPCON_KMOD_MODULE_SUBDIRS = kmod

@@ -4,15 +4,21 @@
 #
 ################################################################################
 
-# This tree ships inside the ipcon repository and builds the checkout it
-# sits in, so the package, the sources and Cargo.lock are one version.
-IPCON_VERSION = 0.1.0
-IPCON_SITE = $(BR2_EXTERNAL_IPCON_PATH)/..
-IPCON_SITE_METHOD = local
-# What git ignores in the checkout (build outputs, caches) is not source.
-IPCON_OVERRIDE_SRCDIR_RSYNC_EXCLUSIONS = --filter=':- .gitignore'
-IPCON_LICENSE = MIT or Apache-2.0 (tools), GPL-2.0 WITH Linux-syscall-note or BSD-3-Clause (uapi header)
-IPCON_LICENSE_FILES = LICENSE-MIT LICENSE-APACHE
+# The ipcon release (external.mk), fetched with git. The download step
+# vendors the crates of its Cargo.lock into the archive (Buildroot's cargo
+# infrastructure), so `make ipcon-source` fetches everything the build
+# needs, offline builds and mirrors work, and legal-info saves the crates
+# with the sources. The archive's hash is in ipcon.hash.
+IPCON_VERSION = $(IPCON_RELEASE)
+IPCON_SITE = $(IPCON_RELEASE_SITE)
+IPCON_SITE_METHOD = git
+IPCON_LICENSE = MIT or Apache-2.0 (programs), GPL-2.0 WITH Linux-syscall-note or BSD-3-Clause (uapi header)
+IPCON_LICENSE_FILES = \
+	LICENSE-MIT \
+	LICENSE-APACHE \
+	LICENSES/GPL-2.0-only.txt \
+	LICENSES/Linux-syscall-note.txt \
+	LICENSES/BSD-3-Clause.txt
 IPCON_INSTALL_STAGING = YES
 
 # The shipped crates, built by name: the workspace manifest is virtual (the
@@ -26,18 +32,34 @@ IPCON_SAMPLES = ipcon-server ipcon-subscriber ipcon-sender ipcon-cmd ipcon-monit
 IPCON_BINARIES = $(IPCON_TOOLS) $(if $(BR2_PACKAGE_IPCON_SAMPLES),$(IPCON_SAMPLES))
 IPCON_PROFILE_DIR = $(if $(BR2_ENABLE_DEBUG),debug,release)
 
-# Buildroot vendors the crates of a cargo package when it downloads it; a
-# local package is never downloaded, so vendor here (after host-rustc is
-# built), through the same cargo home in DL_DIR, so later builds run
-# offline. cargo vendor prints the source replacement for the build's
-# cargo configuration (appended once: a reconfigure must not repeat it).
-define IPCON_CARGO_VENDOR
-	if ! grep -q '^\[source\.vendored-sources\]' $(@D)/.cargo/config.toml; then \
-		cd $(@D) && $(HOST_MAKE_ENV) $(PKG_COMMON_CARGO_ENV) \
-			cargo vendor --locked VENDOR >> $(@D)/.cargo/config.toml; \
-	fi
+# The workspace's own .cargo/config.toml configures the project's builds
+# (static VM binaries, linkers); the Buildroot build must see only the
+# vendoring configuration the download step wrote. Newer Buildroot writes
+# it over .cargo/config.toml; 2025.02 writes .cargo/config (which cargo
+# prefers, with a warning) and leaves the workspace's file: drop it.
+define IPCON_KEEP_ONLY_VENDOR_CONFIG
+	if [ -f $(@D)/.cargo/config ]; then rm -f $(@D)/.cargo/config.toml; fi
 endef
-IPCON_PRE_CONFIGURE_HOOKS += IPCON_CARGO_VENDOR
+IPCON_POST_EXTRACT_HOOKS += IPCON_KEEP_ONLY_VENDOR_CONFIG
+
+# A working tree built through IPCON_OVERRIDE_SRCDIR (local.mk, see
+# README.md) is not downloaded, so nothing vendors its crates: do what the
+# download step does (support/download/cargo-post-process) before
+# configuring. Writing .cargo/config.toml afresh also keeps the tree's own
+# cargo configuration (rustflags for the project's VM and size builds) out
+# of the Buildroot build.
+ifneq ($(IPCON_OVERRIDE_SRCDIR),)
+define IPCON_VENDOR_CRATES
+	mkdir -p $(@D)/.cargo $(BR_CARGO_HOME)
+	cd $(@D) && $(HOST_MAKE_ENV) $(PKG_COMMON_CARGO_ENV) \
+		flock $(BR_CARGO_HOME)/.br-lock \
+		cargo vendor --manifest-path Cargo.toml --locked VENDOR \
+		> $(@D)/.cargo/config.toml
+endef
+IPCON_PRE_CONFIGURE_HOOKS += IPCON_VENDOR_CRATES
+# Build outputs and caches of the working tree are not sources.
+IPCON_OVERRIDE_SRCDIR_RSYNC_EXCLUSIONS = --filter=':- .gitignore'
+endif
 
 define IPCON_INSTALL_TARGET_CMDS
 	$(foreach bin,$(IPCON_BINARIES),\

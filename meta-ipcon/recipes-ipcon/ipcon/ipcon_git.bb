@@ -15,6 +15,7 @@ LICENSE:${PN}-samples = "MIT | Apache-2.0"
 LICENSE:${PN}-dev = "BSD-3-Clause"
 LIC_FILES_CHKSUM = "file://LICENSE-MIT;md5=41ac6599632b26477ff90c7caa2b787d \
                     file://LICENSE-APACHE;md5=3b83ef96387f14655fc854ddc3c6bd57 \
+                    file://LICENSES/BSD-3-Clause.txt;md5=490e00b42eee246fbdbeb9098894ac13 \
                     file://kmod/uapi/ipcon.h;beginline=1;endline=1;md5=65da6a5d2e6f7b92b288c73bb0d968d5"
 
 require ipcon-source.inc
@@ -25,6 +26,17 @@ require ipcon-source.inc
 require ${BPN}-crates.inc
 
 inherit cargo cargo-update-recipe-crates
+
+# update_crates lists the crates of every Cargo.lock below
+# CARGO_LOCK_SRC_DIR (S by default), and S also holds the fuzz workspace's
+# lock (ipcon-core/fuzz), which is not built here. Point it at a directory
+# holding only the workspace's Cargo.lock, so that it writes exactly the
+# crates this recipe builds.
+CARGO_LOCK_SRC_DIR = "${WORKDIR}/ipcon-cargo-lock"
+do_update_crates:prepend() {
+    mkdir -p ${CARGO_LOCK_SRC_DIR}
+    cp ${S}/Cargo.lock ${CARGO_LOCK_SRC_DIR}/Cargo.lock
+}
 
 # Build the shipped crates by name instead of --workspace: the workspace
 # also holds xtask (the project's host build/VM runner) and ipcon-e2e (the
@@ -61,13 +73,8 @@ do_install() {
 
 # ${PN}-samples is split off first, so ${PN} keeps the rest of ${bindir}.
 PACKAGE_BEFORE_PN = "${PN}-samples"
-# Lists IPCON_SAMPLES (cargo xtask test checks that the two agree).
-FILES:${PN}-samples += "${bindir}/ipcon-server \
-                        ${bindir}/ipcon-subscriber \
-                        ${bindir}/ipcon-sender \
-                        ${bindir}/ipcon-cmd \
-                        ${bindir}/ipcon-monitor \
-                        ${bindir}/ipcon-bench"
+# Exactly the programs of IPCON_SAMPLES (asserted on `bitbake -e`).
+FILES:${PN}-samples += "${@' '.join('${bindir}/' + p for p in d.getVar('IPCON_SAMPLES').split())}"
 
 # Both need the module at run time; kernel-module-ipcon is provided by
 # ipcon-kmod (its name comes from the module file, ipcon.ko).

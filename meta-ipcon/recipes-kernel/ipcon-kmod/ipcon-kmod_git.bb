@@ -6,7 +6,9 @@ DESCRIPTION = "Out-of-tree kernel module that registers the generic \
 SECTION = "kernel/modules"
 CVE_PRODUCT = "ipcon"
 LICENSE = "GPL-2.0-only"
-LIC_FILES_CHKSUM = "file://main.c;beginline=1;endline=1;md5=50d2ba0afecd20f74c12a4bdbcfcfe61"
+# S is the module's directory (kmod/ of the sources, below).
+LIC_FILES_CHKSUM = "file://main.c;beginline=1;endline=1;md5=50d2ba0afecd20f74c12a4bdbcfcfe61 \
+                    file://../LICENSES/GPL-2.0-only.txt;md5=b234ee4d69f5fce4486a80fdaf4a4263"
 
 require recipes-ipcon/ipcon/ipcon-source.inc
 

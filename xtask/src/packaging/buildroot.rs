@@ -1,0 +1,687 @@
+//! The br2-external tree under the real Buildroot (2025.02.x and 2026.05.x):
+//! `utils/check-package` on the whole tree, every defconfig with assertions
+//! on the `.config` it gives, `show-info`, the download step of both
+//! packages (the vendored archive) and `legal-info` for them.
+//!
+//! Source downloads other than git, static.rust-lang.org and crates.io are
+//! not reachable here, so nothing that needs the toolchain, the kernel or
+//! busybox runs: `legal-info` runs for the ipcon packages (`ipcon-legal-info
+//! ipcon-kmod-legal-info` after Buildroot's own preparation) rather than for
+//! the whole configuration, whose other sources cannot be fetched.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Mutex;
+
+use serde_json::Value;
+
+use super::crates_inc;
+use super::host::PYTHON;
+use super::programs;
+use super::vendor;
+use super::{run_captured, Outcome};
+use crate::process;
+
+/// A Buildroot release branch snapshot.
+#[derive(Debug, Clone, Copy)]
+pub struct Version {
+    pub name: &'static str,
+    archive: &'static str,
+}
+
+pub const VERSIONS: &[Version] = &[
+    Version {
+        name: "2025.02.x",
+        archive: "buildroot-2025.02.x",
+    },
+    Version {
+        name: "2026.05.x",
+        archive: "buildroot-2026.05.x",
+    },
+];
+
+/// The tree's defconfigs.
+pub const DEFCONFIGS: &[&str] = &[
+    "ipcon_qemu_aarch64_virt_defconfig",
+    "ipcon_qemu_arm_vexpress_defconfig",
+];
+
+/// The defconfig whose download step and legal-info run (they do not depend
+/// on the machine; one host Rust is fetched per Buildroot version).
+const DOWNLOAD_DEFCONFIG: &str = "ipcon_qemu_aarch64_virt_defconfig";
+/// What Config.in shows when a musl toolchain lacks C++.
+const CXX_COMMENT: &str = "# ipcon needs a toolchain w/ C++";
+
+/// One Buildroot version's runs.
+pub struct Buildroot {
+    root: PathBuf,
+    tree: PathBuf,
+    version: Version,
+    /// target/packaging/buildroot
+    work: PathBuf,
+    /// A directory with a GNU tar Buildroot accepts, put first in PATH.
+    tar: Option<PathBuf>,
+    /// show-info per defconfig (each run evaluates every package).
+    infos: Mutex<BTreeMap<String, Value>>,
+}
+
+/// Key=value lines of a defconfig or .config (`# X is not set` kept as is).
+fn config_lines(text: &str) -> Vec<String> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && (!l.starts_with('#') || l.ends_with(" is not set")))
+        .map(str::to_owned)
+        .collect()
+}
+
+fn config_value<'a>(config: &'a str, name: &str) -> Option<&'a str> {
+    config
+        .lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix('='))
+}
+
+impl Buildroot {
+    pub fn new(root: &Path, version: Version) -> Result<Buildroot, String> {
+        let tree = vendor::unpack(root, version.archive)?;
+        Ok(Buildroot {
+            root: root.to_path_buf(),
+            tree,
+            version,
+            work: root.join("target/packaging/buildroot"),
+            tar: None,
+            infos: Mutex::default(),
+        })
+    }
+
+    /// From now on with `tar` (a directory holding GNU tar >= 1.35) first
+    /// in PATH, as the download step and later ones need.
+    pub fn with_tar(self, tar: Option<PathBuf>) -> Buildroot {
+        Buildroot { tar, ..self }
+    }
+
+    fn external(&self) -> PathBuf {
+        self.root.join("buildroot")
+    }
+
+    fn output(&self, defconfig: &str) -> PathBuf {
+        self.work.join(self.version.name).join(defconfig)
+    }
+
+    /// `make` with a clean environment (the caller's cargo and rustup
+    /// variables must not reach Buildroot's cargo).
+    fn make(&self, dir: &Path, args: &[&str]) -> Result<String, String> {
+        let mut path = String::new();
+        if let Some(tar) = &self.tar {
+            path.push_str(&format!("{}:", tar.display()));
+        }
+        path.push_str("/usr/bin:/bin:/usr/sbin:/sbin:/usr/local/bin");
+        let mut command = Command::new("make");
+        command
+            .env_clear()
+            .env("PATH", path)
+            .env(
+                "HOME",
+                std::env::var_os("HOME").unwrap_or_else(|| "/root".into()),
+            )
+            .env("LANG", "C.UTF-8")
+            .env("BR2_DL_DIR", self.work.join("dl"))
+            .arg("-C")
+            .arg(dir)
+            .args(args);
+        let what = format!("make {} (Buildroot {})", args.join(" "), self.version.name);
+        run_captured(&mut command, &what, 25)
+    }
+
+    /// `utils/check-package` on every file of the tree.
+    pub fn check_package(&self) -> Outcome {
+        let external = self.external();
+        let files = process::output(Command::new("git").arg("-C").arg(&external).args([
+            "ls-files",
+            "--cached",
+            "--others",
+            "--exclude-standard",
+            ".",
+        ]))?;
+        let files: Vec<&str> = files
+            .lines()
+            .filter(|f| external.join(f).is_file())
+            .collect();
+        let output = process::capture(
+            Command::new(PYTHON)
+                .arg(self.tree.join("utils/check-package"))
+                .arg("-b")
+                .args(&files)
+                .current_dir(&external),
+            false,
+        )?;
+        let summary = output
+            .lines
+            .iter()
+            .find(|l| l.ends_with("warnings generated"))
+            .cloned()
+            .unwrap_or_default();
+        if output.success && summary.starts_with("0 warnings") {
+            Ok(format!("{} files, {summary}", files.len()))
+        } else {
+            Err(output.lines.join("\n"))
+        }
+    }
+
+    /// `make <defconfig>`, then every line of the defconfig must be in the
+    /// `.config` (Kconfig drops what a dependency rules out, silently), and
+    /// the values the tree relies on are checked by name.
+    pub fn defconfig(&self, defconfig: &str) -> Outcome {
+        let out = self.output(defconfig);
+        let external = format!("BR2_EXTERNAL={}", self.external().display());
+        let output = format!("O={}", out.display());
+        self.make(&self.tree, &[&external, &output, defconfig])?;
+        let path = self.external().join("configs").join(defconfig);
+        let wanted = fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let config = fs::read_to_string(out.join(".config"))
+            .map_err(|e| format!("{}: {e}", out.join(".config").display()))?;
+        let have: BTreeSet<String> = config_lines(&config).into_iter().collect();
+        let mut problems: Vec<String> = config_lines(&wanted)
+            .into_iter()
+            .filter(|line| !have.contains(line))
+            .map(|line| format!("{defconfig}: `{line}` is not in the resulting .config"))
+            .collect();
+        for name in [
+            "BR2_PACKAGE_IPCON",
+            "BR2_PACKAGE_IPCON_SAMPLES",
+            "BR2_PACKAGE_IPCON_KMOD",
+            "BR2_PACKAGE_HOST_RUSTC",
+            "BR2_DOWNLOAD_FORCE_CHECK_HASHES",
+        ] {
+            if config_value(&config, name) != Some("y") {
+                problems.push(format!("{defconfig}: {name} is not y in .config"));
+            }
+        }
+        // A pinned kernel, whose hash the tree provides (downloads must have
+        // one: BR2_DOWNLOAD_FORCE_CHECK_HASHES).
+        let pinned = config_value(&wanted, "BR2_LINUX_KERNEL_CUSTOM_VERSION_VALUE")
+            .map(|v| v.trim_matches('"').to_owned());
+        match pinned {
+            None => problems.push(format!("{defconfig}: the kernel version is not pinned")),
+            Some(version) => {
+                let quoted = format!("\"{version}\"");
+                if config_value(&config, "BR2_LINUX_KERNEL_VERSION") != Some(quoted.as_str()) {
+                    problems.push(format!(
+                        "{defconfig}: BR2_LINUX_KERNEL_VERSION is not {quoted}"
+                    ));
+                }
+                for hash in ["linux/linux.hash", "linux-headers/linux-headers.hash"] {
+                    let file = self.external().join("patches").join(hash);
+                    let text = fs::read_to_string(&file).unwrap_or_default();
+                    if !text.contains(&format!("  linux-{version}.tar.xz")) {
+                        problems.push(format!(
+                            "{}: no hash for linux-{version}.tar.xz",
+                            file.display()
+                        ));
+                    }
+                }
+            }
+        }
+        if problems.is_empty() {
+            Ok(format!(
+                "{} lines kept, ipcon + samples + module",
+                config_lines(&wanted).len()
+            ))
+        } else {
+            Err(problems.join("\n"))
+        }
+    }
+
+    /// A musl toolchain without C++ cannot have ipcon (Rust needs it there):
+    /// the package is then not offered and Config.in says why.
+    pub fn musl_without_cxx(&self) -> Outcome {
+        let out = self.work.join(self.version.name).join("musl-without-cxx");
+        fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
+        let source = self.external().join("configs").join(DOWNLOAD_DEFCONFIG);
+        let text = fs::read_to_string(&source).map_err(|e| format!("{}: {e}", source.display()))?;
+        let without: String = text
+            .lines()
+            .filter(|l| !l.starts_with("BR2_TOOLCHAIN_BUILDROOT_CXX="))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let defconfig = out.join("defconfig-without-cxx");
+        fs::write(&defconfig, without).map_err(|e| format!("{}: {e}", defconfig.display()))?;
+        let args = [
+            format!("BR2_EXTERNAL={}", self.external().display()),
+            format!("O={}", out.display()),
+            format!("BR2_DEFCONFIG={}", defconfig.display()),
+            "defconfig".to_owned(),
+        ];
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        self.make(&self.tree, &args)?;
+        let config = fs::read_to_string(out.join(".config")).unwrap_or_default();
+        let mut problems = Vec::new();
+        if config_value(&config, "BR2_PACKAGE_IPCON") == Some("y") {
+            problems.push("BR2_PACKAGE_IPCON is set without C++ on musl".to_owned());
+        }
+        if !config.lines().any(|l| l == CXX_COMMENT) {
+            problems.push(format!("the .config does not show `{CXX_COMMENT}`"));
+        }
+        if problems.is_empty() {
+            Ok("ipcon not offered, the comment says why".into())
+        } else {
+            Err(problems.join("\n"))
+        }
+    }
+
+    fn show_info(&self, defconfig: &str) -> Result<Value, String> {
+        let mut infos = self.infos.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(info) = infos.get(defconfig) {
+            return Ok(info.clone());
+        }
+        let text = self.make(&self.output(defconfig), &["-s", "show-info"])?;
+        let json = text
+            .find('{')
+            .map(|start| &text[start..])
+            .ok_or("show-info printed no JSON")?;
+        let info: Value = serde_json::from_str(json).map_err(|e| format!("show-info: {e}"))?;
+        infos.insert(defconfig.to_owned(), info.clone());
+        Ok(info)
+    }
+
+    /// `show-info`: both packages at the release, with licence files and
+    /// hash files, fetched by git from the configured site into archives
+    /// named as the download step makes them.
+    pub fn check_show_info(&self, defconfig: &str) -> Outcome {
+        let info = self.show_info(defconfig)?;
+        let mut problems = Vec::new();
+        let release = self.release().unwrap_or_else(|e| {
+            problems.push(e);
+            String::new()
+        });
+        for (package, dependency) in [("ipcon", "host-rustc"), ("ipcon-kmod", "linux")] {
+            let entry = &info[package];
+            let mut expect = |holds: bool, what: String| {
+                if !holds {
+                    problems.push(format!("{package}: {what}"));
+                }
+            };
+            expect(
+                entry["version"] == release.as_str(),
+                format!("version is {}, not {release}", entry["version"]),
+            );
+            let source = entry["downloads"][0]["source"].as_str().unwrap_or_default();
+            let prefix = format!("{package}-{release}-git4");
+            expect(
+                source.starts_with(&prefix) && source.ends_with(".tar.gz"),
+                format!("downloads {source}, not a git archive of the release"),
+            );
+            if package == "ipcon" {
+                expect(
+                    source.contains("-cargo"),
+                    format!("{source} is not vendored by the cargo download step"),
+                );
+            }
+            let uri = entry["downloads"][0]["uris"][0]
+                .as_str()
+                .unwrap_or_default();
+            expect(
+                uri.starts_with("git+"),
+                format!("is fetched from {uri}, not with git"),
+            );
+            expect(
+                entry["license_files"]
+                    .as_array()
+                    .is_some_and(|files| !files.is_empty()),
+                "has no licence files".into(),
+            );
+            expect(
+                entry["hashes"]
+                    .as_array()
+                    .is_some_and(|files| !files.is_empty()),
+                "has no hash file".into(),
+            );
+            let dependencies = entry["dependencies"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            expect(
+                dependencies.iter().any(|d| d == dependency),
+                format!("does not depend on {dependency}"),
+            );
+        }
+        if problems.is_empty() {
+            Ok(format!(
+                "both packages at {}",
+                &release[..12.min(release.len())]
+            ))
+        } else {
+            Err(problems.join("\n"))
+        }
+    }
+
+    fn release(&self) -> Result<String, String> {
+        let path = self.external().join("external.mk");
+        let text = fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        programs::make_value(&text, "IPCON_RELEASE")
+            .ok_or_else(|| "external.mk sets no IPCON_RELEASE".into())
+    }
+
+    /// The download step of both packages: the archives show-info names
+    /// exist, pass their hashes, and ipcon's carries every crate of its
+    /// Cargo.lock with a cargo configuration that only points at them (the
+    /// tree's own .cargo/config.toml must not reach the build).
+    pub fn download(&self) -> Outcome {
+        let out = self.output(DOWNLOAD_DEFCONFIG);
+        let info = self.show_info(DOWNLOAD_DEFCONFIG)?;
+        // Without its stamp the step runs again, and an archive already in
+        // DL_DIR is checked against the .hash file again.
+        for package in ["ipcon", "ipcon-kmod"] {
+            let version = info[package]["version"].as_str().unwrap_or_default();
+            let stamp = out
+                .join("build")
+                .join(format!("{package}-{version}"))
+                .join(".stamp_downloaded");
+            let _ = fs::remove_file(stamp);
+        }
+        let text = self.make(&out, &["ipcon-source", "ipcon-kmod-source"])?;
+        let mut problems = Vec::new();
+        let mut crates = 0;
+        for package in ["ipcon", "ipcon-kmod"] {
+            let source = info[package]["downloads"][0]["source"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            let archive = self.work.join("dl").join(package).join(&source);
+            if !archive.is_file() {
+                problems.push(format!(
+                    "{package}: show-info's {source} was not downloaded"
+                ));
+                continue;
+            }
+            let verified = format!("{source}: OK (sha256");
+            if !text.contains(&verified) {
+                problems.push(format!(
+                    "{package}: {source} was not checked against {package}.hash"
+                ));
+            }
+            if package == "ipcon" {
+                match self.judge_vendored(&archive) {
+                    Ok(count) => crates = count,
+                    Err(e) => problems.push(e),
+                }
+            } else {
+                let top = source.trim_end_matches(".tar.gz").trim_end_matches("-git4");
+                let listing = tar_listing(&archive)?;
+                if !listing.contains(&format!("{top}/kmod/Kbuild")) {
+                    problems.push(format!("{source} has no kmod/Kbuild"));
+                }
+            }
+        }
+        if problems.is_empty() {
+            if let Err(e) = self.extracted_cargo_config(&out, &info) {
+                problems.push(e);
+            }
+        }
+        if problems.is_empty() {
+            Ok(format!(
+                "vendored archive with {crates} crates, module archive, hashes checked, only \
+                 the vendoring in the extracted .cargo/"
+            ))
+        } else {
+            Err(problems.join("\n"))
+        }
+    }
+
+    /// What cargo reads in the extracted sources (`make ipcon-extract`): one
+    /// configuration file, the source replacement only; the workspace's own
+    /// (rustflags for the project's static builds) must not reach the build.
+    fn extracted_cargo_config(&self, out: &Path, info: &Value) -> Result<(), String> {
+        let version = info["ipcon"]["version"].as_str().unwrap_or_default();
+        let stamp = out.join("build").join(format!("ipcon-{version}"));
+        let _ = fs::remove_dir_all(&stamp);
+        self.make(out, &["ipcon-extract"])?;
+        let dir = stamp.join(".cargo");
+        // The files cargo reads by itself (the workspace's other files there
+        // are only used through an explicit --config).
+        let files: Vec<String> = fs::read_dir(&dir)
+            .map_err(|e| format!("{}: {e}", dir.display()))?
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|name| name == "config" || name == "config.toml")
+            .collect();
+        let [only] = files.as_slice() else {
+            return Err(format!(
+                "the extracted .cargo/ holds {files:?}: cargo would read more than the \
+                 source replacement"
+            ));
+        };
+        let text = fs::read_to_string(dir.join(only)).map_err(|e| e.to_string())?;
+        let configures = ["rustflags", "[target", "[build", "linker"];
+        if let Some(word) = configures.iter().find(|w| text.contains(*w)) {
+            return Err(format!(
+                "the extracted .cargo/{only} configures the build ({word}):\n{text}"
+            ));
+        }
+        Ok(())
+    }
+
+    /// ipcon's vendored archive: `VENDOR/` holds every crate of the
+    /// archive's Cargo.lock, `.cargo/config.toml` is only the source
+    /// replacement, and the programs the package installs are in it.
+    fn judge_vendored(&self, archive: &Path) -> Result<usize, String> {
+        let listing = tar_listing(archive)?;
+        let top = listing
+            .iter()
+            .next()
+            .and_then(|p| p.split('/').next())
+            .ok_or("empty archive")?
+            .to_owned();
+        let file = |path: &str| tar_file(archive, &format!("{top}/{path}"));
+        let lock = file("Cargo.lock")?;
+        let mut problems = Vec::new();
+        let vendored: BTreeSet<String> = listing
+            .iter()
+            .filter_map(|p| {
+                p.strip_prefix(&format!("{top}/VENDOR/"))?
+                    .strip_suffix("/Cargo.toml")
+            })
+            .filter(|p| !p.contains('/'))
+            .map(str::to_owned)
+            .collect();
+        let locked = crates_inc::registry_packages(&lock)?;
+        // cargo vendor names a crate's directory by name, adding the
+        // version when several versions are locked.
+        let missing: Vec<String> = locked
+            .iter()
+            .map(|(name, version)| (name.clone(), format!("{name}-{version}")))
+            .filter(|(name, key)| !vendored.contains(name) && !vendored.contains(key))
+            .map(|(_, key)| key)
+            .collect();
+        if !missing.is_empty() || vendored.len() != locked.len() {
+            problems.push(format!(
+                "VENDOR/ holds {} crates, Cargo.lock locks {}; missing {missing:?}",
+                vendored.len(),
+                locked.len()
+            ));
+        }
+        // The download step writes the source replacement to .cargo/config
+        // (2025.02) or over .cargo/config.toml (later versions).
+        let written = if listing.contains(&format!("{top}/.cargo/config")) {
+            file(".cargo/config")?
+        } else {
+            file(".cargo/config.toml")?
+        };
+        if !written.contains("directory = \"VENDOR\"") {
+            problems.push("the download step wrote no cargo source replacement for VENDOR".into());
+        }
+        let mk = fs::read_to_string(self.external().join("package/ipcon/ipcon.mk"))
+            .map_err(|e| e.to_string())?;
+        let programs: Vec<String> = ["IPCON_TOOLS", "IPCON_SAMPLES"]
+            .iter()
+            .filter_map(|v| programs::make_value(&mk, v))
+            .flat_map(|v| v.split_whitespace().map(str::to_owned).collect::<Vec<_>>())
+            .collect();
+        let bins = programs::programs_in_listing(&listing, &format!("{top}/samples/src/bin/"));
+        for program in &programs {
+            if !bins.contains(program) {
+                problems.push(format!(
+                    "ipcon.mk installs {program}, which the release does not build"
+                ));
+            }
+        }
+        if problems.is_empty() {
+            Ok(locked.len())
+        } else {
+            Err(problems.join("\n"))
+        }
+    }
+
+    /// legal-info for both packages: their licence files saved (checked
+    /// against the .hash files), the sources saved with the crates, the
+    /// manifest rows, and no warning about them.
+    pub fn legal_info(&self) -> Outcome {
+        let out = self.output(DOWNLOAD_DEFCONFIG);
+        let info = self.show_info(DOWNLOAD_DEFCONFIG)?;
+        let text = self.make(
+            &out,
+            &[
+                "legal-info-clean",
+                "legal-info-prepare",
+                "ipcon-legal-info",
+                "ipcon-kmod-legal-info",
+            ],
+        )?;
+        let legal = out.join("legal-info");
+        let manifest = fs::read_to_string(legal.join("manifest.csv")).unwrap_or_default();
+        let warnings = fs::read_to_string(legal.join(".warnings")).unwrap_or_default();
+        let mut problems = Vec::new();
+        for line in text.lines().filter(|l| l.contains("No hash found")) {
+            problems.push(format!("legal-info: {line}"));
+        }
+        for package in ["ipcon", "ipcon-kmod"] {
+            let entry = &info[package];
+            let version = entry["version"].as_str().unwrap_or_default();
+            let source = entry["downloads"][0]["source"].as_str().unwrap_or_default();
+            let name = format!("{package}-{version}");
+            for warning in warnings
+                .lines()
+                .filter(|l| l.contains(&name) || l.contains(&format!(" {package}:")))
+            {
+                problems.push(format!("legal-info warns: {warning}"));
+            }
+            let row = format!("\"{package}\",\"{version}\",");
+            match manifest.lines().find(|l| l.starts_with(&row)) {
+                None => problems.push(format!("manifest.csv has no row for {package}")),
+                Some(row) if !row.contains(&format!("\"{source}\"")) => {
+                    problems.push(format!("manifest.csv does not name {source}: {row}"))
+                }
+                Some(_) => {}
+            }
+            for file in entry["license_files"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+            {
+                let file = file.as_str().unwrap_or_default();
+                let saved = legal.join("licenses").join(&name).join(file);
+                let original = self.root.join(file);
+                if fs::read(&saved).ok() != fs::read(&original).ok() {
+                    problems.push(format!("legal-info did not save {file} for {package}"));
+                }
+            }
+            let saved = legal.join("sources").join(&name).join(source);
+            if !saved.is_file() {
+                problems.push(format!("legal-info did not save {source}"));
+            } else if package == "ipcon" {
+                let listing = tar_listing(&saved)?;
+                if !listing.iter().any(|p| p.contains("/VENDOR/")) {
+                    problems.push(format!("the saved {source} has no crates"));
+                }
+            }
+        }
+        if problems.is_empty() {
+            Ok("licences saved and checked, sources saved with the crates, manifest rows".into())
+        } else {
+            Err(problems.join("\n"))
+        }
+    }
+
+    /// A working tree built with IPCON_OVERRIDE_SRCDIR (and
+    /// IPCON_KMOD_OVERRIDE_SRCDIR) is not downloaded: Buildroot's rsync
+    /// step copies it without what git ignores (`target/` alone holds
+    /// gigabytes of build outputs), and the package vendors its crates
+    /// itself before configuring (that hook needs the cross toolchain, which
+    /// cannot be built here, so only its registration is checked).
+    pub fn override_srcdir(&self) -> Outcome {
+        let out = self.output(DOWNLOAD_DEFCONFIG);
+        let build = out.join("build");
+        for dir in ["ipcon-custom", "ipcon-kmod-custom"] {
+            let _ = fs::remove_dir_all(build.join(dir));
+        }
+        let root = self.root.display();
+        let text = self.make(
+            &out,
+            &[
+                &format!("IPCON_OVERRIDE_SRCDIR={root}"),
+                &format!("IPCON_KMOD_OVERRIDE_SRCDIR={root}"),
+                "ipcon-rsync",
+                "ipcon-kmod-rsync",
+                "printvars",
+                "VARS=IPCON_PRE_CONFIGURE_HOOKS IPCON_VERSION",
+            ],
+        )?;
+        let mut problems = Vec::new();
+        let hooks = text
+            .lines()
+            .find(|l| l.starts_with("IPCON_PRE_CONFIGURE_HOOKS="))
+            .unwrap_or_default();
+        if !hooks.contains("IPCON_VENDOR_CRATES") {
+            problems.push(format!("the vendoring hook is not registered: {hooks}"));
+        }
+        if !text.lines().any(|l| l == "IPCON_VERSION=custom") {
+            problems.push("IPCON_VERSION is not custom".to_owned());
+        }
+        for (dir, source) in [
+            ("ipcon-custom", "Cargo.lock"),
+            ("ipcon-kmod-custom", "kmod/Kbuild"),
+        ] {
+            let copy = build.join(dir);
+            if !copy.join(source).is_file() {
+                problems.push(format!("the rsync step did not copy {source} into {dir}"));
+            }
+            if copy.join("target").exists() {
+                problems.push(format!("the rsync step copied target/ into {dir}"));
+            }
+        }
+        if problems.is_empty() {
+            Ok("working tree rsynced without what git ignores, vendoring hook registered".into())
+        } else {
+            Err(problems.join("\n"))
+        }
+    }
+}
+
+fn tar_listing(archive: &Path) -> Result<BTreeSet<String>, String> {
+    let text = process::output(Command::new("tar").arg("-tzf").arg(archive))
+        .map_err(|e| format!("tar -tzf {}: {e}", archive.display()))?;
+    Ok(text.lines().map(str::to_owned).collect())
+}
+
+fn tar_file(archive: &Path, path: &str) -> Result<String, String> {
+    process::output(Command::new("tar").arg("-xzOf").arg(archive).arg(path))
+        .map_err(|e| format!("{path} in {}: {e}", archive.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_lines_keep_values_and_unset_options() {
+        let text = "# comment\nBR2_A=y\n\n# BR2_B is not set\nBR2_C=\"x y\"\n";
+        assert_eq!(
+            config_lines(text),
+            ["BR2_A=y", "# BR2_B is not set", "BR2_C=\"x y\""]
+        );
+        assert_eq!(config_value(text, "BR2_C"), Some("\"x y\""));
+        assert_eq!(config_value(text, "BR2_A"), Some("y"));
+        assert_eq!(config_value(text, "BR2_"), None);
+    }
+}
