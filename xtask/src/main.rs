@@ -11,6 +11,7 @@ mod host_tools;
 mod initramfs;
 mod kernel;
 mod kmod;
+mod libipcon;
 mod matrix;
 mod packaging;
 mod process;
@@ -32,7 +33,7 @@ const HELP: &str = "\
 cargo xtask <command> [options]
 
 Commands:
-  test                 run every check (format, clippy, host tests, MSRV, no_std,
+  test                 run every check (format, clippy, host tests, MSRV, no_std, libipcon,
                        spec, fuzz, kernel module checks, the VM suite, ARM cross
                        builds and sizes, the VM suite on arm64 and on the 5.10 and
                        6.12 kernels, packaging, harness self-test) and print one
@@ -52,7 +53,10 @@ Commands:
   matrix [LABEL...]    the VM suite on the kernel matrix (aarch64, x86_64-5.10,
                        x86_64-6.12; default all, side by side), the kernels
                        fetched into target/ through private apt lists
-  cross                ARM cross builds (static) and their size report
+  cross                ARM cross builds (static) and their size report, with
+                       libipcon's (libipcon.so and a static C server for arm64)
+  libipcon             build and install libipcon (ipcon-c/install.sh) and the C
+                       programs against it (static musl, dynamic glibc); checks
   bench [options]      benchmarks (not part of `test`): ipcon-core micro-benchmarks
                        on the host, then ipcon against Unix sockets, pipes and a
                        raw netlink loop in one VM boot (1 vCPU, no slub_debug);
@@ -80,6 +84,7 @@ fn main() -> ExitCode {
         Some("selftest") if args.len() == 1 => selftest_command(&workspace),
         Some("matrix") => matrix::command(&workspace, &args[1..]),
         Some("cross") if args.len() == 1 => cross::command(&workspace),
+        Some("libipcon") if args.len() == 1 => print_step(libipcon::step(&workspace)),
         Some("bench") => bench::command(&workspace, &args[1..]),
         Some("help" | "--help" | "-h") | None => {
             print!("{HELP}");
@@ -94,6 +99,18 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Prints a step's summary lines; `Err` with its reason if it failed.
+fn print_step(result: suite::StepResult) -> Result<(), String> {
+    let (lines, result) = match result {
+        Ok(lines) => (lines, Ok(())),
+        Err((lines, reason)) => (lines, Err(reason)),
+    };
+    for line in lines {
+        println!("{line}");
+    }
+    result
 }
 
 fn selftest_command(workspace: &Workspace) -> Result<(), String> {
@@ -181,6 +198,7 @@ fn vm_command(workspace: &Workspace, args: &[String]) -> Result<(), String> {
     run.module = module;
     run.module_params = params;
     run.files = binaries.iter().map(|b| GuestFile::binary(b)).collect();
+    run.files.extend(libipcon::guest_files(workspace, arch)?);
     run.files.extend(extra_files);
     run.timeout = Duration::from_secs(timeout.into());
     run.vcpus = vcpus;

@@ -13,7 +13,7 @@ use crate::process;
 use crate::selftest;
 use crate::vm::{self, VmRun};
 use crate::workspace::{self, Workspace};
-use crate::{cross, fuzz, matrix, packaging, spec};
+use crate::{cross, fuzz, libipcon, matrix, packaging, spec};
 
 /// The MSRV the crates users build must keep compiling with.
 const MSRV: &str = "1.75";
@@ -382,6 +382,9 @@ pub fn vm_suite_on(
     run.busybox = busybox.to_owned();
     run.module = Some(module);
     run.files = binaries.iter().map(|b| GuestFile::binary(b)).collect();
+    // libipcon's C programs (static and dynamic) and what they load.
+    run.files
+        .extend(libipcon::guest_files(workspace, kernel.arch).map_err(not_run)?);
     run.timeout = timeout;
     let outcome = vm::run(&run, &workspace.target_dir).map_err(not_run)?;
 
@@ -487,6 +490,7 @@ pub fn run(workspace: &Workspace) -> Result<(), String> {
             ("host-tests", Box::new(|| host_tests(workspace))),
             ("msrv", Box::new(|| msrv(workspace))),
             ("no-std", Box::new(|| no_std(workspace))),
+            ("libipcon", Box::new(|| libipcon::step(workspace))),
             ("spec", Box::new(|| external("spec", spec::run, root))),
             ("fuzz", Box::new(|| external("fuzz", fuzz::run, root))),
             (
