@@ -29,7 +29,7 @@ pub fn errno_of(err: &Error) -> c_int {
         ErrorKind::LimitReached | ErrorKind::BatchFull => e::ENOSPC,
         ErrorKind::ModuleNotLoaded => e::ENODEV,
         ErrorKind::ModuleReloaded => e::ESTALE,
-        ErrorKind::Incompatible => e::EPROTONOSUPPORT,
+        ErrorKind::IncompatibleModule { .. } => e::EPROTONOSUPPORT,
         ErrorKind::InvalidName => e::EINVAL,
         ErrorKind::NotRegistered => e::ENOTCONN,
         ErrorKind::Protocol => e::EPROTO,

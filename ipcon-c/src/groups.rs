@@ -12,7 +12,7 @@ use crate::handler::{with_peer, Peer};
 /// `LIBIPCON_KERNEL_NAME`: the owner name of the kernel's event group.
 pub const KERNEL_NAME: &str = ipcon_core::spec::FAMILY_NAME;
 /// `LIBIPCON_KERNEL_GROUP_NAME` / `IPCON_KERNEL_GROUP`.
-pub const KERNEL_GROUP: &str = ipcon_core::spec::KEVENT_GROUP_NAME;
+pub const KERNEL_GROUP: &str = ipcon_core::IPCON_KERNEL_GROUP;
 
 fn is_kernel_group(owner: &Name, group: &Name) -> bool {
     owner.as_str() == KERNEL_NAME && group.as_str() == KERNEL_GROUP
