@@ -273,6 +273,52 @@ int ipcon_get_read_fd(IPCON_HANDLER handler);
 int ipcon_get_write_fd(IPCON_HANDLER handler);
 int ipcon_get_ctrl_fd(IPCON_HANDLER handler);
 
+/* --- Callbacks (the original library's asynchronous receive) ---------- */
+
+/* A peer to watch, and optionally its group to join whenever it exists. */
+struct peer_group_info {
+	const char *peer_name;
+	const char *group_name;	/* NULL: the peer only */
+	int auto_join;		/* join group_name now if it exists, and each
+				 * time it appears */
+};
+
+/* Callbacks of ipcon_async_rcv(); each may be NULL; data is passed to all.
+ * Names are "" for anonymous peers. Kernel events reach peer_add ...
+ * group_remove only for the peers of pgi (every peer if pgi is empty). */
+struct async_cb_ctl {
+	void (*normal_msg_cb)(char *peer_name, void *buf, size_t len, void *data);
+	void (*group_msg_cb)(char *peer_name, char *group_name, void *buf, size_t len,
+			     void *data);
+	void (*peer_add)(char *peer_name, void *data);
+	void (*peer_remove)(char *peer_name, void *data);
+	void (*group_add)(char *peer_name, char *group_name, void *data);
+	void (*group_remove)(char *peer_name, char *group_name, void *data);
+	void (*auto_group_join)(char *peer_name, char *group_name, void *data);
+	void (*auto_group_leave)(char *peer_name, char *group_name, void *data);
+	void (*rcv_msg_error)(int error, void *data);
+	void *data;
+};
+
+struct async_rcv_ctl {
+	struct peer_group_info *pgi;	/* num entries, or NULL with num 0 */
+	int num;
+	struct async_cb_ctl cb;
+};
+
+/*
+ * Receives on the calling thread and calls arc's callbacks for every
+ * message and kernel event (it joins the kernel event group), joining the
+ * auto_join groups whenever they exist, until ipcon_async_rcv_stop(): then
+ * returns 0. A failed receive is passed to rcv_msg_error and returned.
+ * Callbacks may use the handler (send, join, ...), but not ipcon_rcv*().
+ */
+int ipcon_async_rcv(IPCON_HANDLER handler, struct async_rcv_ctl *arc);
+
+/* Ends ipcon_async_rcv(): from a callback once it returns, from another
+ * thread at once; called when no loop runs, the next one returns at once. */
+void ipcon_async_rcv_stop(IPCON_HANDLER handler);
+
 /* --- Errors ----------------------------------------------------------- */
 
 /* What err (a negative errno an ipcon function returned, or a positive

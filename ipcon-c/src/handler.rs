@@ -5,6 +5,7 @@
 use core::ffi::{c_char, c_int, c_ulong, c_void};
 use core::mem::size_of;
 use core::ptr::{self, NonNull};
+use core::sync::atomic::{AtomicBool, AtomicI32};
 
 use ipcon_linux::engine::{Control, MonotonicClock, Receiver};
 use ipcon_linux::{Error, PeerOptions};
@@ -35,6 +36,10 @@ pub struct Peer {
     pub read_fd: c_int,
     /// The control socket (owned by `control`).
     pub ctrl_fd: c_int,
+    /// `ipcon_async_rcv_stop` was called.
+    pub stop: AtomicBool,
+    /// The thread running `ipcon_async_rcv` (0: none).
+    pub loop_thread: AtomicI32,
 }
 
 extern "C" {
@@ -128,6 +133,8 @@ fn create(peer_name: *const c_char, flags: c_ulong) -> Result<NonNull<Peer>, c_i
             selfname,
             read_fd,
             ctrl_fd,
+            stop: AtomicBool::new(false),
+            loop_thread: AtomicI32::new(0),
         });
     }
     Ok(memory)

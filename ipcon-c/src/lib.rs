@@ -27,6 +27,7 @@
 
 pub(crate) mod abi;
 mod args;
+mod async_rcv;
 mod errors;
 mod groups;
 mod handler;

@@ -220,7 +220,7 @@ fn wait_readable(peer: &Peer, left: Option<Duration>) -> Result<bool, Error> {
 ///
 /// # Safety
 /// `im` is NULL or points to a writable `struct ipcon_msg`.
-unsafe fn receive(peer: &Peer, im: *mut IpconMsg, wait: Wait) -> Result<c_int, Error> {
+pub(crate) unsafe fn receive(peer: &Peer, im: *mut IpconMsg, wait: Wait) -> Result<c_int, Error> {
     const OPERATION: &str = "receive";
     if im.is_null() {
         return Err(args::null(OPERATION));

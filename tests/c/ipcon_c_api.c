@@ -9,6 +9,7 @@
  * "c-api: N passed, M failed"; exits 1 if any failed.
  */
 #define _POSIX_C_SOURCE 200809L
+#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -18,6 +19,10 @@
 #include <unistd.h>
 
 #include <libipcon.h>
+
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 static int passed, failed;
 
@@ -210,6 +215,175 @@ static void good_paths(IPCON_HANDLER h)
 	ipcon_free_handler(sub);
 }
 
+/* The callback API: auto-join as the group appears, callbacks, and
+ * ipcon_async_rcv_stop() from a callback and from another thread. */
+struct async_seen {
+	IPCON_HANDLER h;
+	int peer_adds, joins, group_msgs, ret;
+};
+
+static void on_peer_add(char *peer_name, void *data)
+{
+	struct async_seen *seen = data;
+
+	if (!strcmp(peer_name, "capi_async_srv"))
+		seen->peer_adds++;
+}
+
+static void on_join(char *peer_name, char *group_name, void *data)
+{
+	struct async_seen *seen = data;
+
+	if (!strcmp(peer_name, "capi_async_srv") && !strcmp(group_name, "capi_async_g"))
+		seen->joins++;
+}
+
+static void on_group_msg(char *peer_name, char *group_name, void *buf, size_t len, void *data)
+{
+	struct async_seen *seen = data;
+
+	(void)peer_name;
+	(void)group_name;
+	seen->group_msgs++;
+	if (len == 5 && !memcmp(buf, "stop", 5))
+		ipcon_async_rcv_stop(seen->h);
+}
+
+static struct peer_group_info async_pgi = { "capi_async_srv", "capi_async_g", 1 };
+static struct async_rcv_ctl async_arc;
+
+static void *async_loop(void *arg)
+{
+	struct async_seen *seen = arg;
+
+	seen->ret = ipcon_async_rcv(seen->h, &async_arc);
+	return NULL;
+}
+
+static void wait_for(volatile int *what, int value)
+{
+	struct timespec pause = { 0, 10000000L };
+	int i;
+
+	for (i = 0; i < 500 && *what < value; i++)
+		nanosleep(&pause, NULL);
+}
+
+static void async_paths(void)
+{
+	struct async_seen seen;
+	IPCON_HANDLER srv;
+	pthread_t thread;
+
+	memset(&seen, 0, sizeof(seen));
+	EXPECT(ipcon_async_rcv(NULL, &async_arc), -EINVAL);
+	seen.h = ipcon_create_handler(NULL, LIBIPCON_FLG_DEFAULT);
+	check(seen.h != NULL, "an anonymous handler for the callbacks", errno);
+	if (!seen.h)
+		return;
+	EXPECT(ipcon_async_rcv(seen.h, NULL), -EINVAL);
+	async_arc.pgi = &async_pgi;
+	async_arc.num = 1;
+	async_arc.cb.peer_add = on_peer_add;
+	async_arc.cb.auto_group_join = on_join;
+	async_arc.cb.group_msg_cb = on_group_msg;
+	async_arc.cb.data = &seen;
+	seen.ret = 1;
+	EXPECT(pthread_create(&thread, NULL, async_loop, &seen), 0);
+	srv = ipcon_create_handler("capi_async_srv", LIBIPCON_FLG_DEFAULT);
+	check(srv != NULL, "the group's owner", errno);
+	if (srv) {
+		EXPECT(ipcon_register_group(srv, "capi_async_g"), 0);
+		wait_for((volatile int *)&seen.joins, 1);
+		EXPECT(seen.joins, 1);
+		EXPECT(ipcon_send_multicast(srv, "capi_async_g", "one", 4, 1), 0);
+		EXPECT(ipcon_send_multicast(srv, "capi_async_g", "stop", 5, 1), 0);
+	}
+	EXPECT(pthread_join(thread, NULL), 0);
+	EXPECT(seen.ret, 0);
+	EXPECT(seen.peer_adds, 1);
+	EXPECT(seen.group_msgs, 2);
+
+	/* Stopped from another thread while it waits. */
+	async_arc.pgi = NULL;
+	async_arc.num = 0;
+	seen.ret = 1;
+	EXPECT(pthread_create(&thread, NULL, async_loop, &seen), 0);
+	{
+		struct timespec pause = { 0, 200000000L };
+
+		nanosleep(&pause, NULL);
+	}
+	ipcon_async_rcv_stop(seen.h);
+	EXPECT(pthread_join(thread, NULL), 0);
+	EXPECT(seen.ret, 0);
+	ipcon_async_rcv_stop(NULL);
+	if (srv)
+		ipcon_free_handler(srv);
+	ipcon_free_handler(seen.h);
+}
+
+static long open_fds(void)
+{
+	DIR *dir = opendir("/proc/self/fd");
+	long n = 0;
+
+	if (!dir)
+		return -1;
+	while (readdir(dir))
+		n++;
+	closedir(dir);
+	return n;
+}
+
+static long heap_in_use(void)
+{
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 33)
+	return (long)mallinfo2().uordblks;
+#else
+	return 0;
+#endif
+}
+
+/* One handler's whole life: create, group, join, send, receive, free. */
+static int one_life(void)
+{
+	IPCON_HANDLER h = ipcon_create_handler("capi_life", LIBIPCON_FLG_DEFAULT);
+	struct ipcon_msg im;
+	int ret;
+
+	if (!h)
+		return -errno;
+	ret = ipcon_register_group(h, "capi_life_g");
+	if (!ret)
+		ret = ipcon_join_group(h, "capi_life", "capi_life_g");
+	if (!ret)
+		ret = ipcon_join_group(h, LIBIPCON_KERNEL_NAME, LIBIPCON_KERNEL_GROUP_NAME);
+	if (!ret)
+		ret = ipcon_send_multicast(h, "capi_life_g", "x", 1, 1);
+	if (!ret)
+		ret = ipcon_rcv(h, &im);
+	if (!ret)
+		ret = ipcon_send_unicast(h, "capi_nobody", "x", 1) == -ENOENT ? 0 : -EPROTO;
+	ipcon_free_handler(h);
+	return ret;
+}
+
+static void no_leaks(void)
+{
+	long fds, heap;
+	int i, ret = one_life();
+
+	EXPECT(ret, 0);
+	fds = open_fds();
+	heap = heap_in_use();
+	for (i = 0; i < 50 && ret == 0; i++)
+		ret = one_life();
+	EXPECT(ret, 0);
+	check(open_fds() == fds, "50 handler lives leave no descriptor open", open_fds() - fds);
+	check(heap_in_use() == heap, "50 handler lives leave no heap in use", heap_in_use() - heap);
+}
+
 int main(void)
 {
 	IPCON_HANDLER h;
@@ -227,6 +401,8 @@ int main(void)
 		good_paths(h);
 		ipcon_free_handler(h);
 	}
+	async_paths();
+	no_leaks();
 	printf("c-api: %d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
 }

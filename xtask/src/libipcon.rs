@@ -27,9 +27,17 @@ use crate::suite::StepResult;
 use crate::workspace::Workspace;
 
 /// Debian packages the C builds need (venv for zig; pkg-config; nm).
-pub const C_PACKAGES: &[&str] = &["pkg-config", "python3-venv", "binutils", "g++"];
+pub const C_PACKAGES: &[&str] = &[
+    "pkg-config",
+    "python3-venv",
+    "binutils",
+    "g++",
+    "libc6-dev-arm64-cross",
+];
 /// The `ziglang` release whose `zig cc` builds the static C programs.
 const ZIG_VERSION: &str = "0.17.0";
+/// The link flag of arm64 libraries for 4 KiB-page kernels.
+const PAGES_4K: &str = "-Wl,-z,max-page-size=4096";
 /// What every C program is built with: the bar for the header.
 const C_FLAGS: &[&str] = &[
     "-std=c99",
@@ -96,6 +104,18 @@ impl Flavour {
             (Arch::X86_64, Linking::Dynamic) => vec!["gcc".into()],
             (_, Linking::Dynamic) => vec!["aarch64-linux-gnu-gcc".into()],
         })
+    }
+
+    /// Extra link flags of the shared library. arm64: 4 KiB pages (Debian's
+    /// and most routers' arm64 kernels). The linker's default, 64 KiB
+    /// segment alignment (for 64 KiB-page kernels too), pads the RELRO
+    /// segment to a 64 KiB boundary: 37 KiB of zeros in a 95 KiB library.
+    /// `cargo xtask cross` reports both.
+    fn ldflags(self) -> &'static str {
+        match (self.arch, self.linking) {
+            (Arch::Aarch64, Linking::Dynamic) => PAGES_4K,
+            _ => "",
+        }
     }
 
     fn strip(self) -> &'static str {
@@ -209,15 +229,7 @@ pub fn build(workspace: &Workspace, flavour: Flavour) -> Result<CBuild, String> 
     let _ = std::fs::remove_dir_all(&dir);
     let cc = flavour.cc(workspace)?;
     let out_dir = workspace.target_dir.join(triple).join(profile);
-    process::run(
-        Command::new("sh")
-            .arg(workspace.root.join("ipcon-c/install.sh"))
-            .arg(&out_dir)
-            .env("CC", cc.join(" "))
-            .env("DESTDIR", &sysroot)
-            .env("PREFIX", "/usr"),
-    )
-    .map_err(|e| format!("ipcon-c/install.sh for {triple}: {e}"))?;
+    install(workspace, &out_dir, &cc, &sysroot, flavour.ldflags())?;
 
     let pkg_flags = pkg_config(&sysroot, flavour.linking)?;
     let bin = dir.join("bin");
@@ -247,6 +259,26 @@ pub fn build(workspace: &Workspace, flavour: Flavour) -> Result<CBuild, String> 
         sysroot,
         programs,
     })
+}
+
+/// Runs `ipcon-c/install.sh` on cargo's output `out_dir` into `sysroot`.
+fn install(
+    workspace: &Workspace,
+    out_dir: &Path,
+    cc: &[String],
+    sysroot: &Path,
+    ldflags: &str,
+) -> Result<(), String> {
+    process::run(
+        Command::new("sh")
+            .arg(workspace.root.join("ipcon-c/install.sh"))
+            .arg(out_dir)
+            .env("CC", cc.join(" "))
+            .env("LDFLAGS", ldflags)
+            .env("DESTDIR", sysroot)
+            .env("PREFIX", "/usr"),
+    )
+    .map_err(|e| format!("ipcon-c/install.sh for {}: {e}", out_dir.display()))
 }
 
 /// `pkg-config --cflags --libs libipcon` against the staging root, as a
@@ -366,20 +398,43 @@ pub fn arm64_sizes(workspace: &Workspace) -> Result<(Vec<String>, Vec<String>), 
             linking: Linking::Dynamic,
         },
     )?;
-    let stripped = dynamic.sysroot.join("libipcon.so.stripped");
-    let library = dynamic.shared_library()?;
-    process::run(
-        Command::new(dynamic.flavour.strip())
-            .arg("--strip-unneeded")
-            .arg("-o")
-            .arg(&stripped)
-            .arg(&library),
-    )
-    .map_err(|e| format!("strip {}: {e}", library.display()))?;
+    let stripped = |library: &Path| -> Result<u64, String> {
+        let copy = library.with_extension("stripped");
+        process::run(
+            Command::new(dynamic.flavour.strip())
+                .arg("--strip-unneeded")
+                .arg("-o")
+                .arg(&copy)
+                .arg(library),
+        )
+        .map_err(|e| format!("strip {}: {e}", library.display()))?;
+        file_size(&copy)
+    };
     measure(
-        "libipcon.so aarch64 (min-size, stripped)",
-        file_size(&stripped)?,
+        "libipcon.so aarch64 (min-size, stripped, 4 KiB pages)",
+        stripped(&dynamic.shared_library()?)?,
         SO_BUDGET,
+    );
+    // The same library with the linker's 64 KiB segment alignment.
+    let default_pages = dynamic.sysroot.with_file_name("sysroot-64k-pages");
+    let _ = std::fs::remove_dir_all(&default_pages);
+    let out_dir = workspace
+        .target_dir
+        .join(dynamic.flavour.triple())
+        .join(dynamic.flavour.profile());
+    install(
+        workspace,
+        &out_dir,
+        &dynamic.flavour.cc(workspace)?,
+        &default_pages,
+        "",
+    )?;
+    let library = default_pages.join("usr/lib/libipcon.so.0");
+    let library =
+        std::fs::canonicalize(&library).map_err(|e| format!("{}: {e}", library.display()))?;
+    let note = format!(
+        "libipcon.so aarch64 with 64 KiB segment alignment (for 64 KiB-page kernels too): {:.0} KiB (no budget)",
+        stripped(&library)? as f64 / 1024.0
     );
     let statics = build(
         workspace,
@@ -398,6 +453,7 @@ pub fn arm64_sizes(workspace: &Workspace) -> Result<(Vec<String>, Vec<String>), 
         file_size(server)?,
         STATIC_SERVER_BUDGET,
     );
+    lines.push(note);
     Ok((lines, over))
 }
 

@@ -18,7 +18,7 @@ use crate::{codegen, cross, fuzz, libipcon, matrix, packaging, ynl};
 /// The MSRV the crates users build must keep compiling with.
 const MSRV: &str = "1.75";
 /// Crates built with the MSRV (what Yocto/Buildroot builds).
-const MSRV_PACKAGES: &[&str] = &["ipcon-core", "ipcon-linux", "ipcon-samples"];
+const MSRV_PACKAGES: &[&str] = &["ipcon-core", "ipcon-linux", "ipcon-c", "ipcon-samples"];
 const NO_STD_TARGET: &str = "thumbv7em-none-eabihf";
 /// Where ipcon-linux's engine (`--no-default-features`: no_std, what
 /// libipcon links) must build, with no C library crate.
