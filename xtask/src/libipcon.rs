@@ -467,7 +467,9 @@ fn file_size(path: &Path) -> Result<u64, String> {
 fn std_or_unwinder(archive: &Path) -> Result<Vec<String>, String> {
     let symbols = process::output(
         Command::new("nm")
-            .args(["--undefined-only", "--format=just-symbols"])
+            // --quiet: not a line per object of compiler_builtins
+            // without symbols.
+            .args(["--quiet", "--undefined-only", "--format=just-symbols"])
             .arg(archive),
     )
     .map_err(|e| format!("nm {}: {e}", archive.display()))?;
