@@ -192,7 +192,14 @@ unsafe fn dispatch(peer: &Peer, ctl: &Ctl<'_>, im: &mut IpconMsg) -> Result<(), 
             if let Some(appeared) = auto {
                 if ctl.auto_join(&im.peer, &im.group).is_some() {
                     if appeared {
-                        join_now(&im.peer, &im.group, peer)?;
+                        // Joined already: the loop's first look found the
+                        // group between subscribing to events and this one.
+                        match join_now(&im.peer, &im.group, peer) {
+                            Err(err) if err.kind() == ipcon_linux::ErrorKind::AlreadyExists => {
+                                return Ok(())
+                            }
+                            joined => joined?,
+                        }
                         if let Some(f) = cb.auto_group_join {
                             // SAFETY: the caller's callback.
                             unsafe { f(peer_name, group_name, data) };

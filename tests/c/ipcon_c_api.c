@@ -219,7 +219,7 @@ static void good_paths(IPCON_HANDLER h)
  * ipcon_async_rcv_stop() from a callback and from another thread. */
 struct async_seen {
 	IPCON_HANDLER h;
-	int peer_adds, joins, group_msgs, ret;
+	int peer_adds, joins, leaves, group_msgs, ret;
 };
 
 static void on_peer_add(char *peer_name, void *data)
@@ -236,6 +236,14 @@ static void on_join(char *peer_name, char *group_name, void *data)
 
 	if (!strcmp(peer_name, "capi_async_srv") && !strcmp(group_name, "capi_async_g"))
 		seen->joins++;
+}
+
+static void on_leave(char *peer_name, char *group_name, void *data)
+{
+	struct async_seen *seen = data;
+
+	if (!strcmp(peer_name, "capi_async_srv") && !strcmp(group_name, "capi_async_g"))
+		seen->leaves++;
 }
 
 static void on_group_msg(char *peer_name, char *group_name, void *buf, size_t len, void *data)
@@ -286,6 +294,7 @@ static void async_paths(void)
 	async_arc.num = 1;
 	async_arc.cb.peer_add = on_peer_add;
 	async_arc.cb.auto_group_join = on_join;
+	async_arc.cb.auto_group_leave = on_leave;
 	async_arc.cb.group_msg_cb = on_group_msg;
 	async_arc.cb.data = &seen;
 	seen.ret = 1;
@@ -294,14 +303,25 @@ static void async_paths(void)
 	check(srv != NULL, "the group's owner", errno);
 	if (srv) {
 		EXPECT(ipcon_register_group(srv, "capi_async_g"), 0);
+		/* Joined at the loop's first look or on the group-add event. */
 		wait_for((volatile int *)&seen.joins, 1);
 		EXPECT(seen.joins, 1);
+		/* The loop watches events now: the owner goes and comes back. */
+		ipcon_free_handler(srv);
+		srv = ipcon_create_handler("capi_async_srv", LIBIPCON_FLG_DEFAULT);
+		check(srv != NULL, "the group's owner again", errno);
+	}
+	if (srv) {
+		EXPECT(ipcon_register_group(srv, "capi_async_g"), 0);
+		wait_for((volatile int *)&seen.joins, 2);
+		EXPECT(seen.joins, 2);
+		EXPECT(seen.leaves, 1);
+		EXPECT(seen.peer_adds >= 1, 1);
 		EXPECT(ipcon_send_multicast(srv, "capi_async_g", "one", 4, 1), 0);
 		EXPECT(ipcon_send_multicast(srv, "capi_async_g", "stop", 5, 1), 0);
 	}
 	EXPECT(pthread_join(thread, NULL), 0);
 	EXPECT(seen.ret, 0);
-	EXPECT(seen.peer_adds, 1);
 	EXPECT(seen.group_msgs, 2);
 
 	/* Stopped from another thread while it waits. */
