@@ -18,9 +18,11 @@ mod dumps;
 mod fuzz;
 mod groups;
 mod harness;
+mod identity;
 mod kevents;
 mod leaks;
 mod limits;
+mod memory;
 mod netns;
 mod noalloc;
 mod overrun;
@@ -29,9 +31,13 @@ mod protocol;
 mod requests;
 mod roles;
 mod samples;
+mod security;
+mod stamps;
 mod unicast;
 mod unload;
+mod user_limits;
 mod version;
+mod visibility;
 
 use std::process::ExitCode;
 
@@ -61,6 +67,11 @@ fn all_tests() -> Vec<Test> {
     tests.extend_from_slice(posted::TESTS);
     tests.extend_from_slice(samples::TESTS);
     tests.extend_from_slice(c_api::TESTS);
+    tests.extend_from_slice(identity::TESTS);
+    tests.extend_from_slice(stamps::TESTS);
+    tests.extend_from_slice(memory::TESTS);
+    tests.extend_from_slice(user_limits::TESTS);
+    tests.extend_from_slice(visibility::TESTS);
     tests.extend_from_slice(fuzz::TESTS);
     tests.extend_from_slice(leaks::TESTS);
     // The version and unload tests replace the module; the version test

@@ -27,6 +27,7 @@ pub fn run(args: &[String]) -> i32 {
         "send" => send(&rest),
         "unpriv" => unprivileged(&rest),
         "netns" => in_new_netns(&rest),
+        "security" => crate::security::child(&rest),
         other => Err(format!("unknown role {other:?}")),
     };
     match result {
