@@ -11,6 +11,7 @@
 
 mod access;
 mod batch;
+mod c_api;
 mod common;
 mod concurrency;
 mod dumps;
@@ -65,6 +66,7 @@ fn all_tests() -> Vec<Test> {
     tests.extend_from_slice(batch::TESTS);
     tests.extend_from_slice(posted::TESTS);
     tests.extend_from_slice(samples::TESTS);
+    tests.extend_from_slice(c_api::TESTS);
     tests.extend_from_slice(identity::TESTS);
     tests.extend_from_slice(stamps::TESTS);
     tests.extend_from_slice(memory::TESTS);

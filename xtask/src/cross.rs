@@ -157,6 +157,16 @@ pub fn step(workspace: &Workspace) -> StepResult {
             }
         }
     }
+    match crate::libipcon::arm64_sizes(workspace) {
+        Ok((lines, over)) => {
+            summaries.extend(lines);
+            failures.extend(over);
+        }
+        Err(e) => {
+            summaries.push("cross libipcon aarch64: failed".into());
+            failures.push(e);
+        }
+    }
     if failures.is_empty() {
         Ok(summaries)
     } else {

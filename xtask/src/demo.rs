@@ -17,6 +17,9 @@ pub fn run(workspace: &Workspace) -> Result<(), String> {
     let mut run = VmRun::new("demo", kernel, DEMO_SCRIPT);
     run.module = Some(module);
     run.files = binaries.iter().map(|b| GuestFile::binary(b)).collect();
+    // The C peers: libipcon's samples.
+    run.files
+        .extend(crate::libipcon::guest_files(workspace, arch)?);
     run.timeout = Duration::from_secs(240);
     run.echo = Echo::Live;
     let outcome = vm::run(&run, &workspace.target_dir)?;

@@ -12,6 +12,7 @@ mod host_tools;
 mod initramfs;
 mod kernel;
 mod kmod;
+mod libipcon;
 mod matrix;
 mod packaging;
 mod process;
@@ -63,7 +64,10 @@ Commands:
   matrix [LABEL...]    the VM suite on the kernel matrix (aarch64, x86_64-5.10,
                        x86_64-6.12; default all, side by side), the kernels
                        fetched into target/ through private apt lists
-  cross                ARM cross builds (static) and their size report
+  cross                ARM cross builds (static) and their size report, with
+                       libipcon's (libipcon.so and a static C server for arm64)
+  libipcon             build and install libipcon (ipcon-c/install.sh) and the C
+                       programs against it (static musl, dynamic glibc); checks
   fuzz                 the fuzz targets of ipcon-core/fuzz (a nightly toolchain
                        and cargo-fuzz are installed if missing)
   bench [options]      benchmarks (not part of `test`): ipcon-core micro-benchmarks
@@ -126,6 +130,9 @@ fn command(name: &str) -> Option<Command> {
         "selftest" => |w, args| no_arguments("selftest", args).and_then(|()| selftest_command(w)),
         "matrix" => matrix::command,
         "cross" => |w, args| no_arguments("cross", args).and_then(|()| cross::command(w)),
+        "libipcon" => {
+            |w, args| no_arguments("libipcon", args).and_then(|()| print_step(libipcon::step(w)))
+        }
         "fuzz" => |w, args| no_arguments("fuzz", args).and_then(|()| fuzz::run(&w.root)),
         "codegen" => |w, args| codegen::command(&w.root, args),
         "ynl" => |w, args| no_arguments("ynl", args).and_then(|()| ynl::command(w)),
@@ -153,6 +160,18 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Prints a step's summary lines; `Err` with its reason if it failed.
+fn print_step(result: suite::StepResult) -> Result<(), String> {
+    let (lines, result) = match result {
+        Ok(lines) => (lines, Ok(())),
+        Err((lines, reason)) => (lines, Err(reason)),
+    };
+    for line in lines {
+        println!("{line}");
+    }
+    result
 }
 
 fn selftest_command(workspace: &Workspace) -> Result<(), String> {
@@ -257,6 +276,7 @@ fn vm_command(workspace: &Workspace, args: &[String]) -> Result<(), String> {
     run.module_params = params;
     run.files = binaries.iter().map(|b| GuestFile::binary(b)).collect();
     run.files.extend(skew.map(kmod::version_skew_guest_file));
+    run.files.extend(libipcon::guest_files(workspace, arch)?);
     run.files.extend(extra_files);
     run.timeout = Duration::from_secs(timeout.into());
     run.vcpus = vcpus;

@@ -144,6 +144,8 @@ fn prepare(
         _ => cross::build_programs(workspace, kernel.arch.musl_triple()),
     }
     .map_err(not_run)?;
+    // Built here, one after the other, not in the VMs' threads.
+    crate::libipcon::guest_files(workspace, kernel.arch).map_err(not_run)?;
     let command = format!(
         "IPCON_E2E_TIMEOUT_SCALE={} /bin/ipcon-e2e",
         kernel.timeout_scale

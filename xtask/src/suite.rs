@@ -14,12 +14,12 @@ use crate::progress;
 use crate::selftest;
 use crate::vm::{self, VmRun};
 use crate::workspace::{self, Workspace};
-use crate::{codegen, cross, fuzz, matrix, packaging, ynl};
+use crate::{codegen, cross, fuzz, libipcon, matrix, packaging, ynl};
 
 /// The MSRV the crates users build must keep compiling with.
 const MSRV: &str = "1.75";
 /// Crates built with the MSRV (what Yocto/Buildroot builds).
-const MSRV_PACKAGES: &[&str] = &["ipcon-core", "ipcon-linux", "ipcon-samples"];
+const MSRV_PACKAGES: &[&str] = &["ipcon-core", "ipcon-linux", "ipcon-c", "ipcon-samples"];
 const NO_STD_TARGET: &str = "thumbv7em-none-eabihf";
 /// Where ipcon-linux's engine (`--no-default-features`: no_std, what
 /// libipcon links) must build, with no C library crate.
@@ -47,6 +47,10 @@ pub const STEPS: &[(&str, &str)] = &[
     (
         "no-std",
         "no_std builds: ipcon-core (thumbv7em, +defmt), ipcon-linux's engine",
+    ),
+    (
+        "libipcon",
+        "libipcon built and installed, nm-checked, C programs built via pkg-config",
     ),
     ("codegen", "the generated files match kmod/ipcon.yaml"),
     (
@@ -456,6 +460,9 @@ pub fn vm_suite_on(
     run.module = Some(module);
     run.files = binaries.iter().map(|b| GuestFile::binary(b)).collect();
     run.files.push(kmod::version_skew_guest_file(skew));
+    // libipcon's C programs (static and dynamic) and what they load.
+    run.files
+        .extend(libipcon::guest_files(workspace, kernel.arch).map_err(not_run)?);
     run.timeout = timeout;
     let outcome = vm::run(&run, &workspace.target_dir).map_err(not_run)?;
 
@@ -581,6 +588,7 @@ pub fn run(workspace: &Workspace) -> Result<(), String> {
             ("host-tests", Box::new(|| host_tests(workspace))),
             ("msrv", Box::new(|| msrv(workspace))),
             ("no-std", Box::new(|| no_std(workspace))),
+            ("libipcon", Box::new(|| libipcon::step(workspace))),
             ("codegen", Box::new(|| codegen_check(root))),
             ("ynl", Box::new(|| ynl::step(workspace, &kernel))),
             ("fuzz", Box::new(|| external("fuzz", fuzz::run, root))),

@@ -41,7 +41,8 @@ stop() {
 	[ -f "/tmp/$1.pid" ] && kill "$2" "$(cat "/tmp/$1.pid")" 2>/dev/null
 }
 
-for program in ipcon ipcon-monitor ipcon-server ipcon-subscriber ipcon-sender ipcon-cmd quickstart; do
+for program in ipcon ipcon-monitor ipcon-server ipcon-subscriber ipcon-sender ipcon-cmd quickstart \
+	ipcon_user ipcon_sender; do
 	if ! command -v "$program" >/dev/null; then
 		echo "demo: $program is missing from the VM image" >&2
 		exit 1
@@ -72,6 +73,9 @@ section "two subscribers join ipcon_server/str_msg"
 spawn subscriber-1 ipcon-subscriber --server ipcon_server --group str_msg
 spawn subscriber-2 ipcon-subscriber --server ipcon_server --group str_msg --no-replay
 
+section "a C subscriber (samples/c/ipcon_user.c, libipcon) joins too"
+spawn c-user ipcon_user -s ipcon_server -g str_msg
+
 section "ipcon-sender sends to ipcon_server, which forwards to the group"
 spawn sender ipcon-sender --to ipcon_server --interval-ms 700 --count 3 "hello from ipcon-sender"
 sleep 3
@@ -79,6 +83,11 @@ sleep 3
 section "one-shot: ipcon-cmd ipcon_server 'hi from ipcon-cmd'"
 ipcon-cmd ipcon_server "hi from ipcon-cmd"
 echo "  ipcon-cmd exit status: $?"
+sleep 1
+
+section "the C sender (samples/c/ipcon_sender.c): libipcon to the Rust server"
+ipcon_sender -t ipcon_server -n 1 "hello from C"
+echo "  ipcon_sender exit status: $?"
 sleep 1
 
 section "a late subscriber gets the group's last message replayed"
@@ -103,7 +112,7 @@ section "ipcon peers (after the kill)"
 ipcon peers
 
 section "stopping the remaining programs (SIGTERM: they unregister and exit)"
-for role in sender subscriber-1 subscriber-2 subscriber-3 monitor; do
+for role in sender subscriber-1 subscriber-2 subscriber-3 c-user monitor; do
 	stop "$role" -TERM
 done
 sleep 1

@@ -1,0 +1,342 @@
+/* SPDX-License-Identifier: MIT OR Apache-2.0 */
+/*
+ * libipcon.h - the C API of ipcon: packet IPC between local processes over
+ * the "ipcon" generic netlink family (kernel module ipcon.ko).
+ *
+ * The API of the ipcon tutorial and of the original libipcon (programs
+ * written for it compile unchanged), plus what ipcon adds: the sender's
+ * kernel-stamped pid and uid in every message, posted sends, ipcon_strerror
+ * and the kernel's explanation of the last failure.
+ *
+ * Errors: every int function returns 0 (or a count, where said) on success
+ * and a negative errno on failure, e.g. -ENOENT (no such peer or group),
+ * -EINVAL (NULL pointer; a name that is empty, longer than 31 bytes, or has
+ * '/' or a non-printable byte), -EMSGSIZE (payload over
+ * LIBIPCON_MAX_PAYLOAD_LEN), -EAGAIN (nothing queued, or the receiver's
+ * queue is full), -ETIMEDOUT, -ENODEV (module not loaded), -ESTALE (module
+ * reloaded since the handler was created), -ENOTCONN (peer unregistered,
+ * e.g. the module was unloaded). ipcon_strerror() says what each means;
+ * ipcon_last_error() describes the handler's last failure in full.
+ *
+ * Threads: a handler may be used by several threads at once. Receives and
+ * requests go through separate locks, so one thread may block in
+ * ipcon_rcv() while others send, join or leave on the same handler (the
+ * tutorial's server does). Only ipcon_free_handler() needs every other
+ * thread to be done with the handler.
+ *
+ * Memory: ipcon_create_handler() allocates the handler (malloc); nothing
+ * else allocates. Messages are received into the caller's struct ipcon_msg.
+ *
+ * Layout: the sizes and offsets of struct ipcon_msg are part of the ABI of
+ * libipcon.so.0 and asserted below (LIBIPCON_ASSERT).
+ */
+#ifndef LIBIPCON_H
+#define LIBIPCON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* The original header brought the kernel's __u32 (its programs use it). */
+#if defined(__linux__) && defined(__has_include)
+#if __has_include(<linux/types.h>)
+#include <linux/types.h>
+#endif
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Unnamed unions (as the tutorial's struct ipcon_msg has) are C11; this
+ * keeps -std=c99 -pedantic quiet about them with GCC and Clang. */
+#if defined(__GNUC__)
+#define LIBIPCON_EXTENSION __extension__
+#else
+#define LIBIPCON_EXTENSION
+#endif
+
+/* A handler: one peer of the ipcon network. */
+#define IPCON_HANDLER void *
+
+/* The kernel's event group, joined as
+ * ipcon_join_group(h, LIBIPCON_KERNEL_NAME, LIBIPCON_KERNEL_GROUP_NAME). */
+#define LIBIPCON_KERNEL_NAME "ipcon"
+#define LIBIPCON_KERNEL_GROUP_NAME "ipcon_kevent"
+#define IPCON_KERNEL_GROUP LIBIPCON_KERNEL_GROUP_NAME
+
+/* A name's buffer, NUL included: names are 1..31 bytes of printable ASCII
+ * other than '/'. */
+#define LIBIPCON_MAX_NAME_LEN 32
+/* The largest payload in bytes. */
+#define LIBIPCON_MAX_PAYLOAD_LEN 2048
+/* The original library's limit, kept for its programs (ipcon has none). */
+#define LIBIPCON_MAX_USR_GROUP 5
+
+/* Flags of ipcon_create_handler(): accepted for the original's programs.
+ * An ipcon handler always has its receive and send interfaces and delivers
+ * every kernel event once the kernel group is joined. Unknown flags:
+ * EINVAL. */
+#define LIBIPCON_FLG_DISABLE_KEVENT_FILTER (1UL << 0)
+#define LIBIPCON_FLG_USE_RCV_IF (1UL << 1)
+#define LIBIPCON_FLG_USE_SND_IF (1UL << 2)
+#define LIBIPCON_FLG_DEFAULT (LIBIPCON_FLG_USE_RCV_IF | LIBIPCON_FLG_USE_SND_IF)
+
+/* What a received message is (struct ipcon_msg.type). */
+enum libipcon_msg_type {
+	LIBIPCON_NORMAL_MSG = 0,	/* from a peer (ipcon_send_unicast) */
+	LIBIPCON_GROUP_MSG = 1,		/* from a group this peer joined */
+	LIBIPCON_KEVENT_MSG = 2,	/* a kernel event: .kevent */
+	LIBIPCON_INVALID_MSG = 3,	/* never delivered */
+	LIBIPCON_SEND_FAILED_MSG = 4	/* a posted send failed: .ticket, .error,
+					 * the kernel's explanation in .buf */
+};
+
+/* Kernel events (struct libipcon_kevent.type). */
+enum libipcon_kevent_type {
+	LIBIPCON_EVENT_PEER_ADD = 0,
+	LIBIPCON_EVENT_PEER_REMOVE = 1,
+	LIBIPCON_EVENT_GRP_ADD = 2,
+	LIBIPCON_EVENT_GRP_REMOVE = 3
+};
+
+/* struct ipcon_msg.flags */
+#define LIBIPCON_MSG_REPLAYED (1U << 0)	/* a group's last message, replayed
+					 * on join (ipcon_join_group_rcv_last) */
+#define LIBIPCON_MSG_CLOSED (1U << 1)	/* a remove event: the owner's process
+					 * exited or was killed (not an
+					 * unregister) */
+
+/* A kernel event. Names are empty for anonymous peers. */
+struct libipcon_kevent {
+	enum libipcon_kevent_type type;
+	LIBIPCON_EXTENSION union {
+		struct {
+			char name[LIBIPCON_MAX_NAME_LEN];	/* the group */
+			char peer_name[LIBIPCON_MAX_NAME_LEN];	/* its owner */
+		} group;
+		struct {
+			char name[LIBIPCON_MAX_NAME_LEN];	/* the peer */
+		} peer;
+	};
+};
+
+/*
+ * A received message. The original's fields first; then ipcon's. For a
+ * kernel event, peer/pid/uid/port describe the peer it is about (a group's
+ * owner for group events) and group the group.
+ */
+struct ipcon_msg {
+	enum libipcon_msg_type type;
+	char group[LIBIPCON_MAX_NAME_LEN];	/* group messages and events */
+	char peer[LIBIPCON_MAX_NAME_LEN];	/* the sender ("" if anonymous) */
+	uint32_t len;				/* bytes of buf */
+	LIBIPCON_EXTENSION union {
+		char buf[LIBIPCON_MAX_PAYLOAD_LEN];
+		struct libipcon_kevent kevent;
+	};
+	/* ipcon's additions, stamped by the kernel, not claimed by the sender: */
+	uint32_t pid;		/* the sender's process id in the receiver's pid
+				 * namespace (0 if it has none there) */
+	uint32_t uid;		/* the sender's uid */
+	uint32_t port;		/* the sender's port (also for anonymous peers) */
+	uint32_t missed;	/* messages to this peer dropped just before this
+				 * one (full queue); for kernel events, events
+				 * missed */
+	uint32_t flags;		/* LIBIPCON_MSG_* */
+	uint32_t ticket;	/* LIBIPCON_SEND_FAILED_MSG: the posted send's */
+	int error;		/* LIBIPCON_SEND_FAILED_MSG: its negative errno */
+	uint32_t reserved[3];
+};
+
+/* The ABI of libipcon.so.0 (x86_64, aarch64, arm: 4-byte int, 4-byte
+ * enums). The crate's tests check these numbers against its Rust
+ * definitions. */
+#if defined(__cplusplus)
+#define LIBIPCON_ASSERT(cond, what) static_assert(cond, what)
+#elif defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
+#define LIBIPCON_ASSERT(cond, what) _Static_assert(cond, what)
+#elif defined(__GNUC__)
+/* _Static_assert is C11; GCC and Clang take it in C99 as an extension. */
+#define LIBIPCON_ASSERT(cond, what) __extension__ _Static_assert(cond, what)
+#else
+#define LIBIPCON_ASSERT(cond, what) extern char libipcon_layout_check[(cond) ? 1 : -1]
+#endif
+LIBIPCON_ASSERT(sizeof(struct ipcon_msg) == 2160, "struct ipcon_msg size");
+LIBIPCON_ASSERT(sizeof(struct libipcon_kevent) == 68, "struct libipcon_kevent size");
+LIBIPCON_ASSERT(offsetof(struct ipcon_msg, type) == 0, "ipcon_msg.type");
+LIBIPCON_ASSERT(offsetof(struct ipcon_msg, group) == 4, "ipcon_msg.group");
+LIBIPCON_ASSERT(offsetof(struct ipcon_msg, peer) == 36, "ipcon_msg.peer");
+LIBIPCON_ASSERT(offsetof(struct ipcon_msg, len) == 68, "ipcon_msg.len");
+LIBIPCON_ASSERT(offsetof(struct ipcon_msg, buf) == 72, "ipcon_msg.buf");
+LIBIPCON_ASSERT(offsetof(struct ipcon_msg, kevent) == 72, "ipcon_msg.kevent");
+LIBIPCON_ASSERT(offsetof(struct ipcon_msg, pid) == 2120, "ipcon_msg.pid");
+LIBIPCON_ASSERT(offsetof(struct ipcon_msg, uid) == 2124, "ipcon_msg.uid");
+LIBIPCON_ASSERT(offsetof(struct ipcon_msg, port) == 2128, "ipcon_msg.port");
+LIBIPCON_ASSERT(offsetof(struct ipcon_msg, missed) == 2132, "ipcon_msg.missed");
+LIBIPCON_ASSERT(offsetof(struct ipcon_msg, flags) == 2136, "ipcon_msg.flags");
+LIBIPCON_ASSERT(offsetof(struct ipcon_msg, ticket) == 2140, "ipcon_msg.ticket");
+LIBIPCON_ASSERT(offsetof(struct ipcon_msg, error) == 2144, "ipcon_msg.error");
+LIBIPCON_ASSERT(offsetof(struct ipcon_msg, reserved) == 2148, "ipcon_msg.reserved");
+
+struct timeval;
+
+/* --- Handlers --------------------------------------------------------- */
+
+/*
+ * Registers a peer named peer_name (NULL: anonymous, reachable by port
+ * only) and returns its handler, or NULL with errno set (ENODEV: module not
+ * loaded; EEXIST: name taken; EINVAL: bad name or flags; ENOMEM; ...).
+ * flags: LIBIPCON_FLG_*.
+ */
+IPCON_HANDLER ipcon_create_handler(const char *peer_name, unsigned long flags);
+
+/* Unregisters the peer (kernel events say "unregistered") and frees the
+ * handler. NULL is ignored. No other thread may still use the handler. */
+void ipcon_free_handler(IPCON_HANDLER handler);
+
+/* The peer's name ("" for an anonymous peer; NULL for a NULL handler),
+ * valid until the handler is freed. */
+const char *ipcon_selfname(IPCON_HANDLER handler);
+
+/* --- Peers and groups ------------------------------------------------- */
+
+/* 1 if a peer named name is registered, 0 if not, or a negative errno. */
+int is_peer_present(IPCON_HANDLER handler, const char *name);
+
+/* 1 if peer_name has a group group_name, 0 if not, or a negative errno. */
+int is_group_present(IPCON_HANDLER handler, const char *peer_name, const char *group_name);
+
+/* Finds a group by name ("group": the first of any owner; "owner/group").
+ * *groupid (if not NULL) gets the owner's port (ipcon has no numeric group
+ * ids; for IPCON_KERNEL_GROUP, the netlink group of kernel events). */
+int ipcon_find_group(IPCON_HANDLER handler, const char *name, uint32_t *groupid);
+
+/* Registers group name, owned by this peer, open to everyone. */
+int ipcon_register_group(IPCON_HANDLER handler, const char *name);
+
+/* Unregisters one of this peer's groups; its subscribers are dropped. */
+int ipcon_unregister_group(IPCON_HANDLER handler, const char *name);
+
+/* Joins group grpname of peer srvname; LIBIPCON_KERNEL_NAME with
+ * LIBIPCON_KERNEL_GROUP_NAME subscribes to kernel events. */
+int ipcon_join_group(IPCON_HANDLER handler, const char *srvname, const char *grpname);
+
+/* ipcon_join_group() with the tutorial's rcv_last_msg: if not 0, the
+ * group's last message (if any) is queued to this peer before the call
+ * returns, flagged LIBIPCON_MSG_REPLAYED. */
+int ipcon_join_group_rcv_last(IPCON_HANDLER handler, const char *srvname,
+			      const char *grpname, int rcv_last_msg);
+
+/* Leaves group grpname of peer srvname (or kernel events). */
+int ipcon_leave_group(IPCON_HANDLER handler, const char *srvname, const char *grpname);
+
+/* --- Sending ---------------------------------------------------------- */
+
+/* Sends size bytes at buf to peer name and waits for the kernel's verdict:
+ * 0 once queued to the receiver; -EAGAIN if its queue is full (not queued);
+ * -ENOENT if there is no such peer; -EMSGSIZE over the limit. */
+int ipcon_send_unicast(IPCON_HANDLER handler, const char *name, const void *buf, size_t size);
+
+/* Publishes size bytes at buf to this peer's group name (the kernel keeps
+ * it as the group's last message). sync: wait for the fan-out's report too
+ * (both wait for the kernel's verdict; subscribers with a full queue are
+ * told how many they missed). */
+int ipcon_send_multicast(IPCON_HANDLER handler, const char *name, const void *buf,
+			 size_t size, int sync);
+
+/* Posted sends: one system call, no waiting for the verdict; *ticket (if
+ * not NULL) names the send. If it fails later, a LIBIPCON_SEND_FAILED_MSG
+ * with that ticket arrives on this handler's receive side. A negative
+ * errno means nothing was sent. */
+int ipcon_post_unicast(IPCON_HANDLER handler, const char *name, const void *buf,
+		       size_t size, uint32_t *ticket);
+int ipcon_post_multicast(IPCON_HANDLER handler, const char *name, const void *buf,
+			 size_t size, uint32_t *ticket);
+
+/* --- Receiving -------------------------------------------------------- */
+
+/* Receives the next message into *im, waiting as long as it takes. On
+ * failure *im is left as it was. */
+int ipcon_rcv(IPCON_HANDLER handler, struct ipcon_msg *im);
+
+/* As ipcon_rcv(), waiting at most *timeout (NULL: forever): -ETIMEDOUT. */
+int ipcon_rcv_timeout(IPCON_HANDLER handler, struct ipcon_msg *im, struct timeval *timeout);
+
+/* As ipcon_rcv(), not waiting: -EAGAIN when nothing is queued. */
+int ipcon_rcv_nonblock(IPCON_HANDLER handler, struct ipcon_msg *im);
+
+/* Descriptors for poll()/select(): the read fd is readable when a message
+ * is queued (then ipcon_rcv_nonblock()); the write and control fds are the
+ * request socket. Owned by the handler: do not close them. -EBADF for a
+ * NULL handler. */
+int ipcon_get_read_fd(IPCON_HANDLER handler);
+int ipcon_get_write_fd(IPCON_HANDLER handler);
+int ipcon_get_ctrl_fd(IPCON_HANDLER handler);
+
+/* --- Callbacks (the original library's asynchronous receive) ---------- */
+
+/* A peer to watch, and optionally its group to join whenever it exists. */
+struct peer_group_info {
+	const char *peer_name;
+	const char *group_name;	/* NULL: the peer only */
+	int auto_join;		/* join group_name now if it exists, and each
+				 * time it appears */
+};
+
+/* Callbacks of ipcon_async_rcv(); each may be NULL; data is passed to all.
+ * Names are "" for anonymous peers. Kernel events reach peer_add ...
+ * group_remove only for the peers of pgi (every peer if pgi is empty). */
+struct async_cb_ctl {
+	void (*normal_msg_cb)(char *peer_name, void *buf, size_t len, void *data);
+	void (*group_msg_cb)(char *peer_name, char *group_name, void *buf, size_t len,
+			     void *data);
+	void (*peer_add)(char *peer_name, void *data);
+	void (*peer_remove)(char *peer_name, void *data);
+	void (*group_add)(char *peer_name, char *group_name, void *data);
+	void (*group_remove)(char *peer_name, char *group_name, void *data);
+	void (*auto_group_join)(char *peer_name, char *group_name, void *data);
+	void (*auto_group_leave)(char *peer_name, char *group_name, void *data);
+	void (*rcv_msg_error)(int error, void *data);
+	void *data;
+};
+
+struct async_rcv_ctl {
+	struct peer_group_info *pgi;	/* num entries, or NULL with num 0 */
+	int num;
+	struct async_cb_ctl cb;
+};
+
+/*
+ * Receives on the calling thread and calls arc's callbacks for every
+ * message and kernel event (it joins the kernel event group), joining the
+ * auto_join groups whenever they exist, until ipcon_async_rcv_stop(): then
+ * returns 0. A failed receive is passed to rcv_msg_error and returned.
+ * Callbacks may use the handler (send, join, ...), but not ipcon_rcv*().
+ */
+int ipcon_async_rcv(IPCON_HANDLER handler, struct async_rcv_ctl *arc);
+
+/* Ends ipcon_async_rcv(): from a callback once it returns, from another
+ * thread at once; called when no loop runs, the next one returns at once. */
+void ipcon_async_rcv_stop(IPCON_HANDLER handler);
+
+/* --- Errors ----------------------------------------------------------- */
+
+/* What err (a negative errno an ipcon function returned, or a positive
+ * one) means; a static string. */
+const char *ipcon_strerror(int err);
+
+/* The handler's last failure as one line, e.g.
+ * 'join group "srv/news": not found (ENOENT): no such group', written to
+ * buf (len bytes, cut to fit, NUL-terminated; buf may be NULL). Returns its
+ * negative errno, or 0 if no call has failed yet. */
+int ipcon_last_error(IPCON_HANDLER handler, char *buf, size_t len);
+
+/* The kernel's own explanation of the last failure (its extended ACK),
+ * written like ipcon_last_error(); returns its length (0: none). */
+int ipcon_last_kernel_message(IPCON_HANDLER handler, char *buf, size_t len);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LIBIPCON_H */
