@@ -748,3 +748,98 @@ impl Command {
 
 /// The generic netlink multicast groups of the family.
 pub const MCAST_GROUPS: [&str; 1] = ["ipcon_kevent"];
+
+// TEMPORARY until the merge with the generated spec (kmod/ipcon.yaml): the call definitions.
+/// First byte of a call header.
+pub const CALL_MAGIC: usize = 202;
+
+/// Size of the fixed call header.
+pub const CALL_HEADER_LEN: usize = 12;
+
+/// What a call message is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum CallKind {
+    /// A request.
+    Request,
+    /// A reply.
+    Reply,
+    /// A value this version of the protocol does not know.
+    Unknown(u32),
+}
+
+impl CallKind {
+    /// The value of a wire number.
+    pub const fn from_raw(raw: u32) -> Self {
+        match raw {
+            1 => Self::Request,
+            2 => Self::Reply,
+            other => Self::Unknown(other),
+        }
+    }
+
+    /// The wire number of this value.
+    pub const fn to_raw(self) -> u32 {
+        match self {
+            Self::Request => 1,
+            Self::Reply => 2,
+            Self::Unknown(other) => other,
+        }
+    }
+}
+
+/// How a call went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum CallStatus {
+    /// ok
+    Ok,
+    /// unknown method
+    UnknownMethod,
+    /// bad request
+    BadRequest,
+    /// busy
+    Busy,
+    /// failed
+    Failed,
+    /// A value this version of the protocol does not know.
+    Unknown(u32),
+}
+
+impl CallStatus {
+    /// The value of a wire number.
+    pub const fn from_raw(raw: u32) -> Self {
+        match raw {
+            0 => Self::Ok,
+            1 => Self::UnknownMethod,
+            2 => Self::BadRequest,
+            3 => Self::Busy,
+            4 => Self::Failed,
+            other => Self::Unknown(other),
+        }
+    }
+
+    /// The wire number of this value.
+    pub const fn to_raw(self) -> u32 {
+        match self {
+            Self::Ok => 0,
+            Self::UnknownMethod => 1,
+            Self::BadRequest => 2,
+            Self::Busy => 3,
+            Self::Failed => 4,
+            Self::Unknown(other) => other,
+        }
+    }
+
+    /// The name the spec gives this value (`None` if unknown).
+    pub const fn name(self) -> Option<&'static str> {
+        match self {
+            Self::Ok => Some("ok"),
+            Self::UnknownMethod => Some("unknown-method"),
+            Self::BadRequest => Some("bad-request"),
+            Self::Busy => Some("busy"),
+            Self::Failed => Some("failed"),
+            Self::Unknown(_) => None,
+        }
+    }
+}
