@@ -94,11 +94,15 @@ mod socket;
 mod sys;
 
 #[cfg(feature = "std")]
+mod call;
+#[cfg(feature = "std")]
 mod directory;
 #[cfg(feature = "std")]
 mod handler;
 #[cfg(feature = "std")]
 mod monitor;
+#[cfg(feature = "std")]
+mod service;
 #[cfg(feature = "std")]
 mod termination;
 #[cfg(feature = "tokio")]
@@ -158,10 +162,16 @@ pub type PeerInfo = ipcon_core::wire::ipcon::PeerInfo<'static>;
 pub type GroupInfo = ipcon_core::wire::ipcon::GroupInfo<'static>;
 
 #[cfg(feature = "std")]
+pub use call::{Client, ClientStats, MethodInfo, PendingCall, DEFAULT_CALL_CAPACITY, LIST_METHODS};
+#[cfg(feature = "std")]
 pub use directory::Directory;
 #[cfg(feature = "std")]
 pub use handler::{BatchFailure, BatchReport, Handler};
+pub use ipcon_core::machine::{CallId, CallOutcome, CallStats};
+pub use ipcon_core::spec::CallStatus;
 #[cfg(feature = "std")]
 pub use monitor::KeventMonitor;
+#[cfg(feature = "std")]
+pub use service::{Request, Responder, Service, ServiceBuilder, ServiceStats};
 #[cfg(feature = "tokio")]
 pub use tokio_io::AsyncHandler;

@@ -11,6 +11,7 @@
 
 mod access;
 mod batch;
+mod calls;
 mod common;
 mod concurrency;
 mod dumps;
@@ -55,6 +56,7 @@ fn all_tests() -> Vec<Test> {
     tests.extend_from_slice(noalloc::TESTS);
     tests.extend_from_slice(batch::TESTS);
     tests.extend_from_slice(posted::TESTS);
+    tests.extend_from_slice(calls::TESTS);
     tests.extend_from_slice(samples::TESTS);
     tests.extend_from_slice(fuzz::TESTS);
     tests.extend_from_slice(leaks::TESTS);
