@@ -98,6 +98,8 @@ mod call;
 #[cfg(feature = "std")]
 mod directory;
 #[cfg(feature = "std")]
+mod event_loop;
+#[cfg(feature = "std")]
 mod handler;
 #[cfg(feature = "std")]
 mod monitor;
@@ -165,6 +167,8 @@ pub type GroupInfo = ipcon_core::wire::ipcon::GroupInfo<'static>;
 pub use call::{Client, ClientStats, MethodInfo, PendingCall, DEFAULT_CALL_CAPACITY, LIST_METHODS};
 #[cfg(feature = "std")]
 pub use directory::Directory;
+#[cfg(feature = "std")]
+pub use event_loop::{Event, EventLoop, Interest, SwitchTarget, Token};
 #[cfg(feature = "std")]
 pub use handler::{BatchFailure, BatchReport, Handler};
 pub use ipcon_core::machine::{CallId, CallOutcome, CallStats};

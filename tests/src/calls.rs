@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use ipcon_linux::{CallStatus, Client, ErrorKind, PeerOptions, PeerRef, Responder, Service};
 
-use crate::harness::{note, Context, Helper, Test, TestResult};
+use crate::harness::{note, shell, Context, Helper, Test, TestResult};
 use crate::{ensure, ensure_eq};
 
 pub const TESTS: &[Test] = &[
@@ -21,6 +21,7 @@ pub const TESTS: &[Test] = &[
     Test::new("calls_many_threads_correlated", many_threads).timeout(120),
     Test::new("calls_server_sigkill_fails_pending", server_sigkill).timeout(60),
     Test::new("calls_server_restart", server_restart).timeout(60),
+    Test::new("calls_cli_json", cli_call_json).timeout(60),
 ];
 
 /// Responders the `hang` method keeps: those calls never get an answer.
@@ -344,5 +345,48 @@ fn server_restart() -> TestResult {
         .call("call_victim", "echo", b"again", SECOND)
         .ctx("call after the restart")?;
     ensure_eq!(reply, b"again".to_vec(), "reply of the restarted server");
+    Ok(())
+}
+
+fn cli_call_json() -> TestResult {
+    let helper = Helper::start("serve", &["call_cli"])?;
+    helper.ready()?;
+    let (code, out) = shell("/bin/ipcon call --json call_cli echo 'hi \"there\"'")?;
+    ensure_eq!(code, 0, "exit status; output {out:?}");
+    ensure!(
+        out.starts_with(
+            r#"{"peer":"call_cli","method":"echo","status":"ok","reply":"hi \"there\"","elapsed_ms":"#
+        ),
+        "json: {out:?}"
+    );
+    let (code, out) = shell("/bin/ipcon call call_cli echo plain")?;
+    ensure_eq!((code, out.as_str()), (0, "plain\n"), "text output");
+    let (code, out) = shell("/bin/ipcon call --json --timeout 0.2 call_cli hang")?;
+    ensure_eq!(code, 1, "exit status of a timeout; output {out:?}");
+    ensure!(
+        out.contains(r#""status":"timeout","error":"call \"call_cli\": timed out""#),
+        "{out:?}"
+    );
+    let (code, out) = shell("/bin/ipcon call --json call_cli nope")?;
+    ensure_eq!(code, 1, "exit status of an unknown method");
+    ensure!(out.contains(r#""status":"unknown-method""#), "{out:?}");
+    let (code, out) = shell("/bin/ipcon call --json call_nobody echo")?;
+    ensure!(
+        code == 1 && out.contains(r#""status":"not-found""#),
+        "{out:?}"
+    );
+    let (code, out) = shell("/bin/ipcon call --list call_cli")?;
+    ensure_eq!(code, 0, "--list exit status");
+    ensure!(
+        out.contains("echo\treturns its argument\n"),
+        "--list: {out:?}"
+    );
+    let (code, out) = shell("/bin/ipcon call --list --json call_cli")?;
+    ensure!(
+        code == 0
+            && out.starts_with(r#"{"peer":"call_cli","methods":[{"name":".methods","#)
+            && out.contains(r#"{"name":"hang","summary":"never answers"}"#),
+        "--list --json: {out:?}"
+    );
     Ok(())
 }

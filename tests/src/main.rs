@@ -15,6 +15,7 @@ mod calls;
 mod common;
 mod concurrency;
 mod dumps;
+mod event_loop;
 mod fuzz;
 mod groups;
 mod harness;
@@ -57,6 +58,7 @@ fn all_tests() -> Vec<Test> {
     tests.extend_from_slice(batch::TESTS);
     tests.extend_from_slice(posted::TESTS);
     tests.extend_from_slice(calls::TESTS);
+    tests.extend_from_slice(event_loop::TESTS);
     tests.extend_from_slice(samples::TESTS);
     tests.extend_from_slice(fuzz::TESTS);
     tests.extend_from_slice(leaks::TESTS);

@@ -17,6 +17,9 @@ Commands:
                               register a peer (anonymous unless --name),
                               join groups and print what arrives
   monitor [--count N]         print kernel events
+  call [--timeout SECS] [--json] PEER METHOD [PAYLOAD]
+                              call METHOD of service PEER, print the reply
+  call --list [--json] PEER   list PEER's methods
 
 Run `ipcon COMMAND --help` for a command's options.
 ";
@@ -190,6 +193,7 @@ fn main() -> ExitCode {
             "send" => send(&mut parser),
             "listen" => listen(&mut parser),
             "monitor" => monitor(&mut parser),
+            "call" => ipcon_samples::call_cmd::call(&mut parser),
             "help" => {
                 print!("{HELP}");
                 Ok(())

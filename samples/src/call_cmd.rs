@@ -1,0 +1,178 @@
+//! `ipcon call`: call a service's method, or list its methods, from a shell.
+
+use std::fmt::Write as _;
+use std::time::{Duration, Instant};
+
+use ipcon_linux::{CallStatus, Client, Error, ErrorKind};
+
+use crate::{out, parse_text, payload_text, CliError};
+
+/// `ipcon call --help`.
+pub const HELP_CALL: &str = "\
+Usage: ipcon call [--timeout SECS] [--json] PEER METHOD [PAYLOAD]
+       ipcon call --list [--timeout SECS] [--json] PEER
+
+Calls METHOD of service PEER with PAYLOAD (empty if not given) and prints
+the reply. Exit status 0 on a reply `ok`, 1 on any other outcome (the
+error on stderr), 2 on a bad command line.
+
+Options:
+  --timeout SECS  wait at most SECS (decimals allowed; default 5)
+  --list          list PEER's methods (name and summary, one per line)
+  --json          print one JSON object instead: peer, method, status
+                  (ok, unknown-method, bad-request, busy, failed, timeout,
+                  peer-gone, not-found, ...), reply or error, elapsed_ms;
+                  --list prints {\"peer\":..,\"methods\":[{\"name\":..,\"summary\":..}]}
+  -h, --help      show this help
+";
+
+/// The status word of a failed call, as `--json` prints it.
+fn status_word(err: &Error) -> String {
+    if let Some(status) = err.call_status() {
+        return status.to_string();
+    }
+    match err.kind() {
+        ErrorKind::Timeout => "timeout",
+        ErrorKind::PeerGone => "peer-gone",
+        ErrorKind::NotFound => "not-found",
+        ErrorKind::Cancelled => "cancelled",
+        ErrorKind::QueueFull => "queue-full",
+        ErrorKind::InvalidName => "invalid-name",
+        ErrorKind::TooBig => "too-big",
+        _ => "error",
+    }
+    .to_owned()
+}
+
+/// `text` as a JSON string literal.
+pub fn json_string(text: &str) -> String {
+    let mut json = String::with_capacity(text.len() + 2);
+    json.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => json.push_str("\\\""),
+            '\\' => json.push_str("\\\\"),
+            '\n' => json.push_str("\\n"),
+            '\r' => json.push_str("\\r"),
+            '\t' => json.push_str("\\t"),
+            c if u32::from(c) < 0x20 => {
+                let _ = write!(json, "\\u{:04x}", u32::from(c));
+            }
+            c => json.push(c),
+        }
+    }
+    json.push('"');
+    json
+}
+
+fn parse_timeout(value: std::ffi::OsString) -> Result<Duration, CliError> {
+    let text = parse_text(value)?;
+    text.parse::<f64>()
+        .ok()
+        .filter(|s| s.is_finite() && *s >= 0.0 && *s < 1e9)
+        .map(Duration::from_secs_f64)
+        .ok_or_else(|| CliError::Usage(format!("invalid --timeout {text:?}")))
+}
+
+/// `ipcon call ...`.
+pub fn call(parser: &mut lexopt::Parser) -> Result<(), CliError> {
+    use lexopt::prelude::*;
+    let mut timeout = Duration::from_secs(5);
+    let (mut json, mut list) = (false, false);
+    let mut values = Vec::new();
+    while let Some(arg) = parser.next()? {
+        match arg {
+            Long("timeout") => timeout = parse_timeout(parser.value()?)?,
+            Long("json") => json = true,
+            Long("list") => list = true,
+            Short('h') | Long("help") => {
+                print!("{HELP_CALL}");
+                return Ok(());
+            }
+            Value(v) => values.push(parse_text(v)?),
+            _ => return Err(arg.unexpected().into()),
+        }
+    }
+    let client = Client::with_options(ipcon_linux::PeerOptions::anonymous(), 1)?;
+    if list {
+        let [peer] = values.as_slice() else {
+            return Err(CliError::Usage("--list wants PEER only".into()));
+        };
+        let methods = client.methods(peer, Some(timeout))?;
+        if json {
+            let items: Vec<String> = methods
+                .iter()
+                .map(|m| {
+                    format!(
+                        "{{\"name\":{},\"summary\":{}}}",
+                        json_string(&m.name),
+                        json_string(&m.summary)
+                    )
+                })
+                .collect();
+            out!(
+                "{{\"peer\":{},\"methods\":[{}]}}",
+                json_string(peer),
+                items.join(",")
+            );
+        } else {
+            for m in &methods {
+                out!("{}\t{}", m.name, m.summary);
+            }
+        }
+        return Ok(());
+    }
+    let (peer, method, payload) = match values.as_slice() {
+        [peer, method] => (peer, method, ""),
+        [peer, method, payload] => (peer, method, payload.as_str()),
+        [] => return Err(CliError::Usage("missing PEER".into())),
+        [_] => return Err(CliError::Usage("missing METHOD".into())),
+        [_, _, _, extra, ..] => {
+            return Err(CliError::Usage(format!("unexpected argument {extra:?}")))
+        }
+    };
+    let start = Instant::now();
+    let result = client.call(peer, method, payload.as_bytes(), Some(timeout));
+    let elapsed_ms = start.elapsed().as_secs_f64() * 1000.0;
+    if json {
+        let (status, detail) = match &result {
+            Ok(reply) => (
+                CallStatus::Ok.to_string(),
+                format!("\"reply\":{}", json_string(&String::from_utf8_lossy(reply))),
+            ),
+            Err(err) => (
+                status_word(err),
+                format!("\"error\":{}", json_string(&err.to_string())),
+            ),
+        };
+        out!(
+            "{{\"peer\":{},\"method\":{},\"status\":{},{detail},\"elapsed_ms\":{elapsed_ms:.3}}}",
+            json_string(peer),
+            json_string(method),
+            json_string(&status)
+        );
+    } else if let Ok(reply) = &result {
+        out!("{}", payload_text(reply));
+    }
+    result.map(drop).map_err(CliError::from)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_strings_escape_what_json_requires() {
+        assert_eq!(
+            json_string("a\"b\\c\nd\u{1}é"),
+            "\"a\\\"b\\\\c\\nd\\u0001é\""
+        );
+    }
+
+    #[test]
+    fn failed_calls_have_a_status_word() {
+        let err = Error::new("call", ErrorKind::PeerGone);
+        assert_eq!(status_word(&err), "peer-gone");
+        assert_eq!(status_word(&Error::from_errno("call", 2)), "not-found");
+    }
+}
