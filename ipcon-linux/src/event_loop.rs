@@ -348,15 +348,14 @@ impl EventLoop {
         target: SwitchTarget,
     ) -> Result<Token> {
         let index = self.register(fd.as_fd(), epoll::EventFlags::IN | epoll::EventFlags::RDHUP)?;
-        let peer = self.register(handler.as_fd(), epoll::EventFlags::IN);
-        let switch = Switch {
-            fd,
-            handler,
-            target,
-        };
         let token = Token(index);
-        self.sources[index] = Some(Source::SwitchFd(switch));
-        match peer {
+        // The slot is filled before the next registration looks for a free one.
+        self.sources[index] = Some(Source::SwitchFd(Switch {
+            fd,
+            handler: Arc::clone(&handler),
+            target,
+        }));
+        match self.register(handler.as_fd(), epoll::EventFlags::IN) {
             Ok(peer) => {
                 self.sources[peer] = Some(Source::SwitchPeer(token));
                 Ok(token)
