@@ -28,7 +28,7 @@
 #include <net/genetlink.h>
 #include <net/net_namespace.h>
 
-#include "uapi/ipcon.h"
+#include "ipcon-nl-gen.h"
 
 #define IPCON_HASH_BITS 8
 
@@ -37,8 +37,6 @@ extern unsigned int ipcon_max_peers;
 extern unsigned int ipcon_max_groups_per_peer;
 extern unsigned int ipcon_max_subscriptions_per_peer;
 extern unsigned int ipcon_max_payload;
-
-extern struct genl_family ipcon_family;
 
 /* An entry of the per-namespace port table: a peer's data or control socket. */
 struct ipcon_port_ref {
@@ -132,7 +130,7 @@ struct ipcon_net {
 
 /* A message to deliver: what the builder needs besides the missed count. */
 struct ipcon_msg_desc {
-	u8 cmd;				/* IPCON_CMD_UNICAST or _MULTICAST */
+	u8 cmd;				/* IPCON_CMD_UNICAST_MSG or _GROUP_MSG */
 	const struct ipcon_stamp *stamp;
 	const char *group;		/* NULL for unicast */
 	const void *payload;
@@ -147,6 +145,7 @@ void ipcon_netns_unregister(void);
 
 /* peer.c */
 bool ipcon_name_valid(const char *name);
+int ipcon_check_peer_ref(struct genl_info *info);
 struct ipcon_peer *ipcon_peer_by_port_rcu(struct ipcon_net *inet, u32 port);
 struct ipcon_peer *ipcon_peer_by_data_port_rcu(struct ipcon_net *inet,
 					       u32 port);
@@ -158,10 +157,6 @@ void ipcon_peer_remove(struct ipcon_net *inet, struct net *net,
 void ipcon_port_released(struct net *net, u32 port);
 void ipcon_stamp_current(struct ipcon_stamp *stamp,
 			 const struct ipcon_peer *peer, struct net *net);
-int ipcon_nl_peer_register(struct sk_buff *skb, struct genl_info *info);
-int ipcon_nl_peer_attach(struct sk_buff *skb, struct genl_info *info);
-int ipcon_nl_peer_unregister(struct sk_buff *skb, struct genl_info *info);
-int ipcon_nl_peer_get(struct sk_buff *skb, struct genl_info *info);
 
 /* group.c */
 struct ipcon_group *ipcon_group_find_rcu(struct ipcon_peer *owner,
@@ -170,19 +165,12 @@ void ipcon_group_put(struct ipcon_group *group);
 void ipcon_group_remove(struct ipcon_net *inet, struct net *net,
 			struct ipcon_group *group, u32 reason);
 void ipcon_sub_remove(struct ipcon_sub *sub);
-int ipcon_nl_group_register(struct sk_buff *skb, struct genl_info *info);
-int ipcon_nl_group_unregister(struct sk_buff *skb, struct genl_info *info);
-int ipcon_nl_group_join(struct sk_buff *skb, struct genl_info *info);
-int ipcon_nl_group_leave(struct sk_buff *skb, struct genl_info *info);
-int ipcon_nl_group_get(struct sk_buff *skb, struct genl_info *info);
 
 /* deliver.c */
 int ipcon_deliver(struct net *net, struct ipcon_peer *to,
 		  const struct ipcon_msg_desc *desc, struct sk_buff *shared);
 int ipcon_replay_last(struct net *net, struct ipcon_group *group,
 		      struct ipcon_peer *to);
-int ipcon_nl_unicast(struct sk_buff *skb, struct genl_info *info);
-int ipcon_nl_multicast(struct sk_buff *skb, struct genl_info *info);
 
 /* kevent.c */
 void ipcon_kevent_peer(struct ipcon_net *inet, struct net *net,
@@ -199,13 +187,6 @@ int ipcon_fill_group(struct sk_buff *skb, const struct ipcon_group *group,
 		     u32 portid, u32 seq, int flags,
 		     struct netlink_callback *cb);
 size_t ipcon_group_info_size(void);
-int ipcon_nl_peer_dump(struct sk_buff *skb, struct netlink_callback *cb);
-int ipcon_nl_group_dump(struct sk_buff *skb, struct netlink_callback *cb);
-
-/* policy.c */
-extern const struct genl_ops ipcon_ops[];
-extern const unsigned int ipcon_n_ops;
-int ipcon_group_dump_parse(struct netlink_callback *cb, struct nlattr **tb);
 
 /* Attribute helpers. */
 static inline const char *ipcon_attr_str(struct genl_info *info, int type)

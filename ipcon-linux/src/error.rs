@@ -11,6 +11,7 @@ use core::fmt;
 
 use heapless::String;
 use ipcon_core::machine::FamilyOutcome;
+use ipcon_core::spec::VERSION;
 use ipcon_core::wire::ipcon::PeerRef;
 use ipcon_core::{Message, MessageKind, Name, NameError, WireError};
 use linux_raw_sys::errno as e;
@@ -54,8 +55,6 @@ pub enum ErrorKind {
     /// created, and the family has another id now: the handler's peer is
     /// gone. Create a new handler.
     ModuleReloaded,
-    /// The loaded module speaks a protocol this library does not.
-    Incompatible,
     /// A peer or group name is empty, too long, or has a '/' or a control
     /// character (`EINVAL` from the kernel, or caught before sending).
     InvalidName,
@@ -64,6 +63,15 @@ pub enum ErrorKind {
     NotRegistered,
     /// The kernel sent something this library cannot make sense of (`EPROTO`).
     Protocol,
+    /// The loaded ipcon module speaks another protocol version than this
+    /// library (the family check refused it): install a module and a library
+    /// of the same version.
+    IncompatibleModule {
+        /// The module's protocol version (the generic netlink family's).
+        module: u32,
+        /// This library's.
+        library: u32,
+    },
     /// Any other operating-system error.
     Os,
     /// A batch holds as many messages or bytes as one system call may carry:
@@ -199,14 +207,20 @@ impl Error {
 
     /// The failure of the family look-up.
     pub(crate) fn from_family(operation: &'static str, outcome: FamilyOutcome) -> Self {
-        let kind = match outcome {
-            FamilyOutcome::NotLoaded => return Self::new(operation, ErrorKind::ModuleNotLoaded),
-            FamilyOutcome::TimedOut => return Self::new(operation, ErrorKind::Timeout),
-            FamilyOutcome::Failed(errno) => return Self::from_errno(operation, errno),
-            FamilyOutcome::VersionMismatch { .. } => ErrorKind::Incompatible,
-            _ => ErrorKind::Protocol,
-        };
-        Self::new(operation, kind).with_note(Note::Family(outcome))
+        match outcome {
+            FamilyOutcome::NotLoaded => Self::new(operation, ErrorKind::ModuleNotLoaded),
+            FamilyOutcome::TimedOut => Self::new(operation, ErrorKind::Timeout),
+            FamilyOutcome::Failed(errno) => Self::from_errno(operation, errno),
+            // The kind names both versions: no note repeating them.
+            FamilyOutcome::VersionMismatch { kernel } => Self::new(
+                operation,
+                ErrorKind::IncompatibleModule {
+                    module: kernel,
+                    library: u32::from(VERSION),
+                },
+            ),
+            _ => Self::protocol(operation).with_note(Note::Family(outcome)),
+        }
     }
 
     fn details_mut(&mut self) -> &mut Details {
@@ -424,7 +438,13 @@ impl fmt::Display for ErrorKind {
             Self::ModuleReloaded => {
                 "ipcon kernel module was reloaded since this handler was created (create a new one)"
             }
-            Self::Incompatible => "the ipcon kernel module speaks another protocol version",
+            Self::IncompatibleModule { module, library } => {
+                return write!(
+                    f,
+                    "the ipcon kernel module speaks protocol version {module}, this library \
+                     version {library} (install a module and a library of the same version)"
+                );
+            }
             Self::InvalidName => "invalid name or argument",
             Self::NotRegistered => "peer not registered",
             Self::Protocol => "protocol error",
@@ -517,7 +537,7 @@ impl From<Error> for std::io::Error {
             ErrorKind::PermissionDenied => Io::PermissionDenied,
             ErrorKind::InvalidName | ErrorKind::TooBig => Io::InvalidInput,
             ErrorKind::NotRegistered | ErrorKind::ModuleReloaded => Io::NotConnected,
-            ErrorKind::Protocol | ErrorKind::Incompatible => Io::InvalidData,
+            ErrorKind::Protocol | ErrorKind::IncompatibleModule { .. } => Io::InvalidData,
             _ => Io::Other,
         };
         std::io::Error::new(kind, err)
@@ -613,8 +633,15 @@ mod tests {
             "open ipcon: ipcon kernel module not loaded (try: modprobe ipcon)"
         );
         let err = Error::from_family("open ipcon", FamilyOutcome::VersionMismatch { kernel: 9 });
-        assert_eq!(err.kind(), ErrorKind::Incompatible);
-        assert!(err.to_string().contains("version 9"), "{err}");
+        assert_eq!(
+            err.kind(),
+            ErrorKind::IncompatibleModule {
+                module: 9,
+                library: u32::from(VERSION)
+            }
+        );
+        // The versions are said once, by the kind.
+        assert_eq!(err.to_string().matches("version 9").count(), 1, "{err}");
     }
 
     #[test]
@@ -623,6 +650,22 @@ mod tests {
         let err = Error::new("op", ErrorKind::Os).with_kernel_message(&long);
         let kept = err.kernel_message().unwrap();
         assert!(kept.len() <= KERNEL_MESSAGE_CAPACITY && kept.chars().all(|c| c == 'é'));
+    }
+
+    #[test]
+    fn an_incompatible_module_names_both_versions() {
+        let err = Error::new(
+            "open ipcon",
+            ErrorKind::IncompatibleModule {
+                module: 3,
+                library: 2,
+            },
+        );
+        assert_eq!(
+            err.to_string(),
+            "open ipcon: the ipcon kernel module speaks protocol version 3, this library \
+             version 2 (install a module and a library of the same version)"
+        );
     }
 
     #[test]

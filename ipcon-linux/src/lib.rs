@@ -152,6 +152,7 @@ pub use ipcon_core::spec::{GroupAccess, PeerFlags, RemoveReason, MAX_NAME_LEN, M
 pub use ipcon_core::wire::ipcon::{PeerRef, Sender};
 pub use ipcon_core::{
     Kevent, KeventKind, Message, MessageKind, Name, NameError, PeerIdentity, Ticket,
+    IPCON_KERNEL_GROUP,
 };
 
 /// A registered peer as a look-up describes it (name, port, pid, uid, flags,

@@ -104,11 +104,11 @@ impl PeerOptions {
     /// control half unregisters the peer; the peer is gone once both are
     /// dropped. Both wait with `clock`.
     ///
-    /// Errors: [`ErrorKind::ModuleNotLoaded`], [`ErrorKind::Incompatible`],
+    /// Errors: [`ErrorKind::ModuleNotLoaded`], [`ErrorKind::IncompatibleModule`],
     /// [`ErrorKind::AlreadyExists`] (the name is taken), ...
     ///
     /// [`ErrorKind::ModuleNotLoaded`]: crate::ErrorKind::ModuleNotLoaded
-    /// [`ErrorKind::Incompatible`]: crate::ErrorKind::Incompatible
+    /// [`ErrorKind::IncompatibleModule`]: crate::ErrorKind::Incompatible
     /// [`ErrorKind::AlreadyExists`]: crate::ErrorKind::AlreadyExists
     pub fn open_halves<C: Clock + Clone>(&self, clock: C) -> Result<(Control<C>, Receiver<C>)> {
         let mut control = Control::directory(self.request_timeout, clock.clone())?;

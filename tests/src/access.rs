@@ -179,7 +179,7 @@ fn root_datagram_dropped() -> TestResult {
     let family = raw.ipcon_family()?;
     // A perfectly formed unicast delivery, forged.
     let forged = ipcon_test_support::rawnl::MsgBuilder::new()
-        .begin(family, 0, 0, ipcon_test_support::rawnl::cmd::UNICAST, 1)
+        .begin(family, 0, 0, ipcon_test_support::rawnl::cmd::UNICAST_MSG, 1)
         .attr_str(ipcon_test_support::rawnl::attr::PEER_NAME, "forger")
         .attr(ipcon_test_support::rawnl::attr::PORT, &1u32.to_ne_bytes())
         .attr(ipcon_test_support::rawnl::attr::PAYLOAD, b"forged")

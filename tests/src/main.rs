@@ -27,10 +27,12 @@ mod noalloc;
 mod overrun;
 mod posted;
 mod protocol;
+mod requests;
 mod roles;
 mod samples;
 mod unicast;
 mod unload;
+mod version;
 
 use std::process::ExitCode;
 
@@ -46,6 +48,7 @@ fn all_tests() -> Vec<Test> {
     let mut tests = Vec::new();
     tests.extend_from_slice(unicast::TESTS);
     tests.extend_from_slice(protocol::TESTS);
+    tests.extend_from_slice(requests::TESTS);
     tests.extend_from_slice(groups::TESTS);
     tests.extend_from_slice(kevents::TESTS);
     tests.extend_from_slice(overrun::TESTS);
@@ -62,6 +65,9 @@ fn all_tests() -> Vec<Test> {
     tests.extend_from_slice(samples::TESTS);
     tests.extend_from_slice(fuzz::TESTS);
     tests.extend_from_slice(leaks::TESTS);
+    // The version and unload tests replace the module; the version test
+    // loads it back as it was.
+    tests.extend_from_slice(version::TESTS);
     tests.extend_from_slice(unload::TESTS);
     tests
 }

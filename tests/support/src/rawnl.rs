@@ -20,6 +20,8 @@ pub const GENL_HDRLEN: usize = 4;
 pub const NLA_HDRLEN: usize = 4;
 /// `NLMSG_ERROR`: an error or (error 0) an acknowledgement.
 pub const NLMSG_ERROR: u16 = 2;
+/// `NLMSG_DONE`: the end of a dump.
+pub const NLMSG_DONE: u16 = 3;
 /// `NLM_F_REQUEST`.
 pub const NLM_F_REQUEST: u16 = 0x1;
 /// `NLM_F_ACK`.
@@ -31,6 +33,8 @@ const NLM_F_ACK_TLVS: u16 = 0x200;
 /// The error message echoes only the request's header.
 const NLM_F_CAPPED: u16 = 0x100;
 const NLMSGERR_ATTR_MSG: u16 = 1;
+const NLMSGERR_ATTR_OFFS: u16 = 2;
+const NLMSGERR_ATTR_MISS_TYPE: u16 = 5;
 const GENL_ID_CTRL: u16 = 0x10;
 const CTRL_CMD_GETFAMILY: u8 = 3;
 const CTRL_ATTR_FAMILY_ID: u16 = 1;
@@ -40,7 +44,8 @@ const NETLINK_CAP_ACK: i32 = 10;
 const NETLINK_NO_ENOBUFS: i32 = 5;
 
 /// ipcon command numbers (`kmod/ipcon.yaml`), written down independently of
-/// ipcon-core.
+/// ipcon-core (`tests/matches_the_library.rs` checks them against its
+/// generated spec).
 pub mod cmd {
     pub const PEER_REGISTER: u8 = 1;
     pub const PEER_ATTACH: u8 = 2;
@@ -48,8 +53,15 @@ pub mod cmd {
     pub const PEER_GET: u8 = 4;
     pub const UNICAST: u8 = 5;
     pub const GROUP_REGISTER: u8 = 6;
+    pub const GROUP_UNREGISTER: u8 = 7;
     pub const GROUP_JOIN: u8 = 8;
+    pub const GROUP_LEAVE: u8 = 9;
+    pub const GROUP_GET: u8 = 10;
     pub const MULTICAST: u8 = 11;
+    /// A unicast delivery, as the receiver gets it.
+    pub const UNICAST_MSG: u8 = 14;
+    /// A group message delivery.
+    pub const GROUP_MSG: u8 = 15;
 }
 
 /// ipcon attribute numbers (`kmod/ipcon.yaml`).
@@ -58,8 +70,13 @@ pub mod attr {
     pub const GROUP_NAME: u16 = 2;
     pub const PAYLOAD: u16 = 3;
     pub const PORT: u16 = 4;
+    pub const GID: u16 = 7;
     pub const COOKIE: u16 = 9;
-    pub const MAX: u16 = 25;
+    pub const SYNC: u16 = 10;
+    pub const ACCESS: u16 = 16;
+    pub const TICKET: u16 = 27;
+    /// The highest attribute number.
+    pub const MAX: u16 = 29;
 }
 
 /// Rounds `len` up to netlink's 4-byte alignment.
@@ -170,8 +187,9 @@ impl<'a> Packet<'a> {
         Some(-error)
     }
 
-    /// For `NLMSG_ERROR`: the extended-ACK text, if the kernel sent one.
-    pub fn ack_message(&self) -> Option<&'a str> {
+    /// For `NLMSG_ERROR`: the extended-ACK attributes, if the kernel sent
+    /// any.
+    fn ack_tlvs(&self) -> Option<Attrs<'a>> {
         self.ack_errno()?;
         let echoed = if self.flags & NLM_F_CAPPED != 0 {
             NLMSG_HDRLEN
@@ -181,10 +199,27 @@ impl<'a> Packet<'a> {
         if self.flags & NLM_F_ACK_TLVS == 0 {
             return None;
         }
-        let tlvs = Attrs(self.body.get(4 + align(echoed)..)?);
-        let text = tlvs.get(NLMSGERR_ATTR_MSG)?;
+        Some(Attrs(self.body.get(4 + align(echoed)..)?))
+    }
+
+    /// For `NLMSG_ERROR`: the extended-ACK text, if the kernel sent one.
+    pub fn ack_message(&self) -> Option<&'a str> {
+        let text = self.ack_tlvs()?.get(NLMSGERR_ATTR_MSG)?;
         let text = text.split(|&b| b == 0).next().unwrap_or(&[]);
         std::str::from_utf8(text).ok()
+    }
+
+    /// For `NLMSG_ERROR`: everything it says (errno, text, offending
+    /// attribute's offset, missing attribute).
+    pub fn ack(&self) -> Option<Ack> {
+        let errno = self.ack_errno()?;
+        let tlvs = self.ack_tlvs();
+        Some(Ack {
+            errno,
+            message: self.ack_message().map(str::to_owned),
+            offset: tlvs.and_then(|t| t.u32(NLMSGERR_ATTR_OFFS)),
+            missing: tlvs.and_then(|t| t.u32(NLMSGERR_ATTR_MISS_TYPE)),
+        })
     }
 
     /// For a generic netlink message: its command and attribute stream.
@@ -282,6 +317,12 @@ pub struct Ack {
     pub errno: i32,
     /// The extended-ACK text, if any.
     pub message: Option<String>,
+    /// The offending attribute's offset from the start of the request
+    /// (`NLMSGERR_ATTR_OFFS`), if the kernel named one.
+    pub offset: Option<u32>,
+    /// The type of a missing required attribute (`NLMSGERR_ATTR_MISS_TYPE`,
+    /// Linux 6.0+), if the kernel reported one.
+    pub missing: Option<u32>,
 }
 
 /// A bound `NETLINK_GENERIC` socket, with extended ACKs, short error
@@ -450,11 +491,8 @@ impl RawSocket {
                 if packet.seq != seq {
                     continue;
                 }
-                if let Some(errno) = packet.ack_errno() {
-                    return Ok(Ack {
-                        errno,
-                        message: packet.ack_message().map(str::to_owned),
-                    });
+                if let Some(ack) = packet.ack() {
+                    return Ok(ack);
                 }
                 on_reply(packet.kind, packet.body);
             }
@@ -540,6 +578,16 @@ mod tests {
     }
 
     fn error_message(seq: u32, errno: i32, flags: u16, text: Option<&str>) -> Vec<u8> {
+        error_message_with(seq, errno, flags, text, &[])
+    }
+
+    fn error_message_with(
+        seq: u32,
+        errno: i32,
+        flags: u16,
+        text: Option<&str>,
+        numbers: &[(u16, u32)],
+    ) -> Vec<u8> {
         let mut m = Vec::new();
         m.extend_from_slice(&0u32.to_ne_bytes());
         m.extend_from_slice(&NLMSG_ERROR.to_ne_bytes());
@@ -556,6 +604,11 @@ mod tests {
             m.extend_from_slice(text.as_bytes());
             m.push(0);
             m.resize(align(m.len()), 0);
+        }
+        for (kind, value) in numbers {
+            m.extend_from_slice(&8u16.to_ne_bytes());
+            m.extend_from_slice(&kind.to_ne_bytes());
+            m.extend_from_slice(&value.to_ne_bytes());
         }
         let len = m.len() as u32;
         m[..4].copy_from_slice(&len.to_ne_bytes());
@@ -577,5 +630,30 @@ mod tests {
         assert_eq!(got, [(5, Some(0), None), (6, Some(90), Some("big"))]);
         // A truncated second message is not read.
         assert_eq!(packets(&datagram[..50]).count(), 1);
+    }
+
+    #[test]
+    fn the_offending_and_the_missing_attribute_are_read() {
+        let datagram = error_message_with(
+            9,
+            22,
+            NLM_F_CAPPED | NLM_F_ACK_TLVS,
+            Some("bad"),
+            &[(NLMSGERR_ATTR_OFFS, 20), (NLMSGERR_ATTR_MISS_TYPE, 3)],
+        );
+        let ack = packets(&datagram).next().and_then(|p| p.ack()).unwrap();
+        assert_eq!(
+            ack,
+            Ack {
+                errno: 22,
+                message: Some("bad".into()),
+                offset: Some(20),
+                missing: Some(3),
+            }
+        );
+        // Without NLM_F_ACK_TLVS the same bytes carry no extended ACK.
+        let plain = error_message_with(9, 22, NLM_F_CAPPED, None, &[(NLMSGERR_ATTR_OFFS, 20)]);
+        let ack = packets(&plain).next().and_then(|p| p.ack()).unwrap();
+        assert_eq!((ack.message, ack.offset, ack.missing), (None, None, None));
     }
 }

@@ -99,9 +99,47 @@ fn attributes_of_a_delivery_are_found() {
     assert_eq!(packet.kind, 0x1c);
     assert_eq!(packet.ack_errno(), None);
     let (command, attrs) = packet.genl().unwrap();
-    assert_eq!(command, Command::Unicast.to_raw());
+    assert_eq!(command, Command::UnicastMsg.to_raw());
     assert_eq!(attrs.get(Attr::Payload.to_raw()), Some(&b"hello"[..]));
     assert_eq!(attrs.u32(Attr::Port.to_raw()), Some(7));
     assert_eq!(attrs.u32(Attr::Missed.to_raw()), Some(3));
     assert_eq!(attrs.get(Attr::Replayed.to_raw()), None);
+}
+
+#[test]
+fn command_and_attribute_numbers_are_the_specs() {
+    use ipcon_test_support::rawnl::{attr, cmd};
+    let commands = [
+        (cmd::PEER_REGISTER, Command::PeerRegister),
+        (cmd::PEER_ATTACH, Command::PeerAttach),
+        (cmd::PEER_UNREGISTER, Command::PeerUnregister),
+        (cmd::PEER_GET, Command::PeerGet),
+        (cmd::UNICAST, Command::Unicast),
+        (cmd::GROUP_REGISTER, Command::GroupRegister),
+        (cmd::GROUP_UNREGISTER, Command::GroupUnregister),
+        (cmd::GROUP_JOIN, Command::GroupJoin),
+        (cmd::GROUP_LEAVE, Command::GroupLeave),
+        (cmd::GROUP_GET, Command::GroupGet),
+        (cmd::MULTICAST, Command::Multicast),
+        (cmd::UNICAST_MSG, Command::UnicastMsg),
+        (cmd::GROUP_MSG, Command::GroupMsg),
+    ];
+    for (ours, spec) in commands {
+        assert_eq!(ours, spec.to_raw(), "{spec:?}");
+    }
+    let attributes = [
+        (attr::PEER_NAME, Attr::PeerName),
+        (attr::GROUP_NAME, Attr::GroupName),
+        (attr::PAYLOAD, Attr::Payload),
+        (attr::PORT, Attr::Port),
+        (attr::GID, Attr::Gid),
+        (attr::COOKIE, Attr::Cookie),
+        (attr::SYNC, Attr::Sync),
+        (attr::ACCESS, Attr::Access),
+        (attr::TICKET, Attr::Ticket),
+    ];
+    for (ours, spec) in attributes {
+        assert_eq!(ours, spec.to_raw(), "{spec:?}");
+    }
+    assert_eq!(attr::MAX, Attr::MAX);
 }
