@@ -7,6 +7,8 @@ use std::time::{Duration, Instant};
 
 use ipcon_linux::{CallStatus, Client, ErrorKind, PeerOptions, PeerRef, Responder, Service};
 
+use ipcon_test_support::alloc_count::allocations;
+
 use crate::harness::{note, shell, Context, Helper, Test, TestResult};
 use crate::{ensure, ensure_eq};
 
@@ -22,6 +24,7 @@ pub const TESTS: &[Test] = &[
     Test::new("calls_server_sigkill_fails_pending", server_sigkill).timeout(60),
     Test::new("calls_server_restart", server_restart).timeout(60),
     Test::new("calls_cli_json", cli_call_json).timeout(60),
+    Test::new("calls_ten_thousand_in_flight", ten_thousand_in_flight).timeout(180),
 ];
 
 /// Responders the `hang` method keeps: those calls never get an answer.
@@ -388,5 +391,62 @@ fn cli_call_json() -> TestResult {
             && out.contains(r#"{"name":"hang","summary":"never answers"}"#),
         "--list --json: {out:?}"
     );
+    Ok(())
+}
+
+/// 10,000 calls started before the first reply is read: every one gets its
+/// own reply (receive buffers big enough to hold them all), and once the
+/// table and the reply buffers are warm, calls allocate nothing.
+fn ten_thousand_in_flight() -> TestResult {
+    const CALLS: usize = 10_000;
+    const BUFFER: usize = 64 << 20;
+    let handler = PeerOptions::named("call_bulk")
+        .ctx("name")?
+        .recv_buffer(BUFFER)
+        .open()
+        .ctx("register the service")?;
+    let service = Service::builder(handler)
+        .method("echo", "returns its argument", |req, reply| {
+            let _ = reply.send(req.payload);
+        })
+        .build();
+    let serving = service.clone();
+    let server = std::thread::spawn(move || serving.serve(0));
+    let client =
+        Client::with_options(PeerOptions::anonymous().recv_buffer(BUFFER), CALLS).ctx("client")?;
+    let to = PeerRef::Name(ipcon_linux::Name::new("call_bulk").ctx("name")?);
+    let args: Vec<String> = (0..CALLS).map(|i| format!("call {i}")).collect();
+    let start = Instant::now();
+    let mut reply = Vec::with_capacity(64);
+    for round in 0..2 {
+        let mut pending = Vec::with_capacity(CALLS);
+        let before = allocations();
+        for arg in &args {
+            let call = client.start(to, "echo", arg.as_bytes(), Some(Duration::from_secs(120)));
+            pending.push(call.ctx("start a call")?);
+        }
+        ensure_eq!(client.stats().pending, CALLS, "calls in flight");
+        for (call, arg) in pending.into_iter().zip(&args) {
+            call.wait(&mut reply).ctx("a call's reply")?;
+            ensure!(
+                reply == arg.as_bytes(),
+                "{arg} got {:?}",
+                String::from_utf8_lossy(&reply)
+            );
+        }
+        let allocated = allocations() - before;
+        // The first round allocates each slot's reply buffer once.
+        if round == 1 {
+            ensure_eq!(allocated, 0, "allocations for {CALLS} calls in flight");
+        }
+    }
+    let took = start.elapsed();
+    service.stop();
+    server.join().map_err(|_| "server panicked")?.ctx("serve")?;
+    let stats = client.stats();
+    ensure_eq!(stats.calls.replied, 2 * CALLS as u64, "replies: {stats:?}");
+    note(&format!(
+        "2 x {CALLS} calls in flight, all answered, in {took:?}"
+    ));
     Ok(())
 }
