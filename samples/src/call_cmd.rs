@@ -65,13 +65,19 @@ pub fn json_string(text: &str) -> String {
     json
 }
 
+/// `SECS` with up to 9 decimals (`5`, `0.25`), parsed without floating
+/// point (its parser and formatter would cost the CLI's size budget).
 fn parse_timeout(value: std::ffi::OsString) -> Result<Duration, CliError> {
     let text = parse_text(value)?;
-    text.parse::<f64>()
-        .ok()
-        .filter(|s| s.is_finite() && *s >= 0.0 && *s < 1e9)
-        .map(Duration::from_secs_f64)
-        .ok_or_else(|| CliError::Usage(format!("invalid --timeout {text:?}")))
+    let invalid = || CliError::Usage(format!("invalid --timeout {text:?}"));
+    let (whole, fraction) = text.split_once('.').unwrap_or((&text, "0"));
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if !digits(whole) || !digits(fraction) || fraction.len() > 9 {
+        return Err(invalid());
+    }
+    let secs: u64 = whole.parse().map_err(|_| invalid())?;
+    let nanos: u32 = format!("{fraction:0<9}").parse().map_err(|_| invalid())?;
+    Ok(Duration::new(secs, nanos))
 }
 
 /// `ipcon call ...`.
@@ -133,7 +139,7 @@ pub fn call(parser: &mut lexopt::Parser) -> Result<(), CliError> {
     };
     let start = Instant::now();
     let result = client.call(peer, method, payload.as_bytes(), Some(timeout));
-    let elapsed_ms = start.elapsed().as_secs_f64() * 1000.0;
+    let elapsed_us = start.elapsed().as_micros();
     if json {
         let (status, detail) = match &result {
             Ok(reply) => (
@@ -146,10 +152,12 @@ pub fn call(parser: &mut lexopt::Parser) -> Result<(), CliError> {
             ),
         };
         out!(
-            "{{\"peer\":{},\"method\":{},\"status\":{},{detail},\"elapsed_ms\":{elapsed_ms:.3}}}",
+            "{{\"peer\":{},\"method\":{},\"status\":{},{detail},\"elapsed_ms\":{}.{:03}}}",
             json_string(peer),
             json_string(method),
-            json_string(&status)
+            json_string(&status),
+            elapsed_us / 1000,
+            elapsed_us % 1000
         );
     } else if let Ok(reply) = &result {
         out!("{}", payload_text(reply));
@@ -167,6 +175,17 @@ mod tests {
             json_string("a\"b\\c\nd\u{1}é"),
             "\"a\\\"b\\\\c\\nd\\u0001é\""
         );
+    }
+
+    #[test]
+    fn timeouts_parse_as_decimal_seconds() {
+        let parse = |s: &str| parse_timeout(s.into()).ok();
+        assert_eq!(parse("5"), Some(Duration::from_secs(5)));
+        assert_eq!(parse("0.25"), Some(Duration::from_millis(250)));
+        assert_eq!(parse("1.000000001"), Some(Duration::new(1, 1)));
+        for bad in ["", ".5", "1.", "-1", "1e3", "1.0000000001", "x"] {
+            assert_eq!(parse(bad), None, "{bad:?}");
+        }
     }
 
     #[test]
