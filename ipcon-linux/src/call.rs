@@ -281,6 +281,44 @@ impl Client {
         Ok(parse_method_list(&reply))
     }
 
+    /// Call `id`'s result if it settled (or its deadline passed): the reply
+    /// into `reply`, the slot released. `None` while it is pending.
+    #[cfg(feature = "tokio")]
+    pub(crate) fn finish(
+        &self,
+        id: CallId,
+        peer: PeerRef,
+        reply: &mut Vec<u8>,
+    ) -> Option<Result<()>> {
+        let mut shared = self.shared();
+        if shared.table.deadline(id).is_some_and(|d| d <= now_ms()) {
+            shared.table.expire_call(id, now_ms());
+        }
+        let outcome = shared.table.outcome(id)?;
+        if let (CallOutcome::Replied(_), Some(slot)) = (outcome, shared.table.slot(id)) {
+            reply.clear();
+            reply.extend_from_slice(&shared.replies[slot]);
+        }
+        shared.table.release(id);
+        Some(outcome_result(outcome, reply).map_err(|e| e.about_peer(peer)))
+    }
+
+    /// How long until call `id`'s deadline (`None`: none, or not pending).
+    #[cfg(feature = "tokio")]
+    pub(crate) fn time_left(&self, id: CallId) -> Option<Duration> {
+        let deadline = self.shared().table.deadline(id)?;
+        Some(Duration::from_millis(deadline).saturating_sub(MonotonicClock.now()))
+    }
+
+    /// Receives and routes one queued delivery without waiting; whether one
+    /// settled a call (`Err` `WouldBlock` when nothing was queued).
+    #[cfg(feature = "tokio")]
+    pub(crate) fn route_one(&self) -> Result<bool> {
+        self.inner
+            .handler
+            .receive_with(Wait::Never, |delivery| Some(self.route(delivery)))
+    }
+
     /// Routes one delivery: a reply to its call, a kernel event to the calls
     /// it ends, a send failure to its call. Returns whether a call settled.
     fn route(&self, received: Received<'_>) -> bool {

@@ -93,6 +93,8 @@ mod receiver;
 mod socket;
 mod sys;
 
+#[cfg(feature = "tokio")]
+mod async_call;
 #[cfg(feature = "std")]
 mod call;
 #[cfg(feature = "std")]
@@ -164,6 +166,8 @@ pub type PeerInfo = ipcon_core::wire::ipcon::PeerInfo<'static>;
 /// `group srv/str_msg port=12 access=open subscribers=2 tx=5 last=6`.
 pub type GroupInfo = ipcon_core::wire::ipcon::GroupInfo<'static>;
 
+#[cfg(feature = "tokio")]
+pub use async_call::AsyncClient;
 #[cfg(feature = "std")]
 pub use call::{Client, ClientStats, MethodInfo, PendingCall, DEFAULT_CALL_CAPACITY, LIST_METHODS};
 #[cfg(feature = "std")]

@@ -25,6 +25,7 @@ pub const TESTS: &[Test] = &[
     Test::new("calls_server_restart", server_restart).timeout(60),
     Test::new("calls_cli_json", cli_call_json).timeout(60),
     Test::new("calls_ten_thousand_in_flight", ten_thousand_in_flight).timeout(180),
+    Test::new("calls_async_tokio", async_tokio).timeout(60),
 ];
 
 /// Responders the `hang` method keeps: those calls never get an answer.
@@ -415,7 +416,8 @@ fn ten_thousand_in_flight() -> TestResult {
     let client =
         Client::with_options(PeerOptions::anonymous().recv_buffer(BUFFER), CALLS).ctx("client")?;
     let to = PeerRef::Name(ipcon_linux::Name::new("call_bulk").ctx("name")?);
-    let args: Vec<String> = (0..CALLS).map(|i| format!("call {i}")).collect();
+    // Equal lengths: a slot's reply buffer grows only for a bigger reply.
+    let args: Vec<String> = (0..CALLS).map(|i| format!("call {i:05}")).collect();
     let start = Instant::now();
     let mut reply = Vec::with_capacity(64);
     for round in 0..2 {
@@ -449,4 +451,61 @@ fn ten_thousand_in_flight() -> TestResult {
         "2 x {CALLS} calls in flight, all answered, in {took:?}"
     ));
     Ok(())
+}
+
+/// `AsyncClient`: concurrent calls on one task set, a deadline, and a call
+/// whose future is dropped (cancelled; its late reply counted).
+fn async_tokio() -> TestResult {
+    let _serving = Serving::start("call_async", 2)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .ctx("runtime")?;
+    runtime.block_on(async {
+        let client = Arc::new(ipcon_linux::AsyncClient::new().ctx("client")?);
+        let tasks: Vec<_> = (0..16)
+            .map(|i| {
+                let client = Arc::clone(&client);
+                tokio::spawn(async move {
+                    let arg = format!("async {i}");
+                    let reply = client
+                        .call("call_async", "echo", arg.as_bytes(), SECOND)
+                        .await;
+                    (arg, reply)
+                })
+            })
+            .collect();
+        for task in tasks {
+            let (arg, reply) = task.await.map_err(|e| e.to_string())?;
+            ensure_eq!(reply.ctx("async call")?, arg.into_bytes(), "async reply");
+        }
+        let start = Instant::now();
+        let err = client
+            .call("call_async", "hang", b"", Some(Duration::from_millis(100)))
+            .await
+            .unwrap_err();
+        ensure_eq!(err.kind(), ErrorKind::Timeout, "{err}");
+        ensure!(
+            start.elapsed() < Duration::from_millis(400),
+            "timeout took {:?}",
+            start.elapsed()
+        );
+        let dropped = tokio::time::timeout(
+            Duration::from_millis(50),
+            client.call("call_async", "slow", b"200", SECOND),
+        )
+        .await;
+        ensure!(dropped.is_err(), "the slow call finished in 50 ms");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let reply = client
+            .call("call_async", "echo", b"after", SECOND)
+            .await
+            .ctx("after")?;
+        ensure_eq!(reply, b"after".to_vec(), "reply after a dropped call");
+        let stats = client.stats();
+        ensure_eq!(stats.calls.cancelled, 1, "cancelled: {stats:?}");
+        ensure_eq!(stats.calls.late_replies, 1, "late replies: {stats:?}");
+        ensure_eq!(stats.pending, 0, "pending");
+        Ok(())
+    })
 }
