@@ -72,6 +72,25 @@ struct Shared {
     ignored: u64,
 }
 
+impl Shared {
+    /// Call `id`'s result once it settled (its reply's payload into
+    /// `reply`), its slot released; `None` while it is pending.
+    fn take_result(
+        &mut self,
+        id: CallId,
+        peer: PeerRef,
+        reply: &mut Vec<u8>,
+    ) -> Option<Result<()>> {
+        let outcome = self.table.outcome(id)?;
+        if let (CallOutcome::Replied(_), Some(slot)) = (outcome, self.table.slot(id)) {
+            reply.clear();
+            reply.extend_from_slice(&self.replies[slot]);
+        }
+        self.table.release(id);
+        Some(outcome_result(outcome, reply).map_err(|e| e.about_peer(peer)))
+    }
+}
+
 struct Inner {
     handler: Handler,
     shared: Mutex<Shared>,
@@ -294,13 +313,7 @@ impl Client {
         if shared.table.deadline(id).is_some_and(|d| d <= now_ms()) {
             shared.table.expire_call(id, now_ms());
         }
-        let outcome = shared.table.outcome(id)?;
-        if let (CallOutcome::Replied(_), Some(slot)) = (outcome, shared.table.slot(id)) {
-            reply.clear();
-            reply.extend_from_slice(&shared.replies[slot]);
-        }
-        shared.table.release(id);
-        Some(outcome_result(outcome, reply).map_err(|e| e.about_peer(peer)))
+        shared.take_result(id, peer, reply)
     }
 
     /// How long until call `id`'s deadline (`None`: none, or not pending).
@@ -372,13 +385,8 @@ impl Client {
     fn wait_for(&self, id: CallId, peer: PeerRef, reply: &mut Vec<u8>) -> Result<()> {
         let mut shared = self.shared();
         loop {
-            if let Some(outcome) = shared.table.outcome(id) {
-                if let (CallOutcome::Replied(_), Some(slot)) = (outcome, shared.table.slot(id)) {
-                    reply.clear();
-                    reply.extend_from_slice(&shared.replies[slot]);
-                }
-                shared.table.release(id);
-                return outcome_result(outcome, reply).map_err(|e| e.about_peer(peer));
+            if let Some(result) = shared.take_result(id, peer, reply) {
+                return result;
             }
             let left = shared.table.deadline(id).map(|deadline| {
                 Duration::from_millis(deadline).saturating_sub(MonotonicClock.now())
