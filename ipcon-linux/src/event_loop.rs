@@ -589,3 +589,55 @@ impl Drop for EventLoop {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+    use std::os::unix::net::UnixStream;
+
+    #[test]
+    fn timers_fire_once_or_periodically() {
+        let mut ev = EventLoop::new().unwrap();
+        let once = ev.add_timer(Duration::from_millis(5), false).unwrap();
+        let tick = ev.add_timer(Duration::from_millis(2), true).unwrap();
+        let (mut once_fired, mut ticks) = (0, 0);
+        let start = std::time::Instant::now();
+        while start.elapsed() < Duration::from_millis(50) {
+            match ev.wait(Some(Duration::from_millis(20))) {
+                Ok(Event::Timer { token, .. }) if token == once => once_fired += 1,
+                Ok(Event::Timer { token, expirations }) if token == tick => ticks += expirations,
+                Ok(other) => panic!("unexpected {other:?}"),
+                Err(e) => assert_eq!(e.kind(), ErrorKind::Timeout),
+            }
+        }
+        assert_eq!(once_fired, 1);
+        assert!(ticks >= 10, "{ticks} ticks of 2 ms in 50 ms");
+        assert!(ev.remove(tick));
+        assert!(!ev.remove(tick));
+    }
+
+    #[test]
+    fn a_foreign_fd_reports_data_then_its_hang_up() {
+        let mut ev = EventLoop::new().unwrap();
+        let (reader, mut writer) = UnixStream::pair().unwrap();
+        let token = ev.add_fd(reader.as_fd(), Interest::Read).unwrap();
+        assert_eq!(
+            ev.wait(Some(Duration::ZERO)).unwrap_err().kind(),
+            ErrorKind::Timeout
+        );
+        writer.write_all(b"x").unwrap();
+        drop(writer);
+        let first = ev.wait(Some(Duration::from_secs(1))).unwrap();
+        assert!(
+            matches!(first, Event::Readable { token: t } if t == token),
+            "{first:?}"
+        );
+        let second = ev.wait(Some(Duration::from_secs(1))).unwrap();
+        assert!(
+            matches!(second, Event::HangUp { token: t } if t == token),
+            "{second:?}"
+        );
+        assert!(!ev.remove(token), "a hung-up fd is no longer watched");
+    }
+}
