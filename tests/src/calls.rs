@@ -264,10 +264,43 @@ fn many_threads() -> TestResult {
     Ok(())
 }
 
+/// When the kernel's peer-remove event for `call_victim` arrived (seen by a
+/// kernel event monitor of its own).
+fn watch_victim_removal() -> Result<std::thread::JoinHandle<Option<Instant>>, String> {
+    let monitor = ipcon_linux::KeventMonitor::open().ctx("kernel event monitor")?;
+    Ok(std::thread::spawn(move || {
+        let mut msg = ipcon_linux::Message::new();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            let wait = ipcon_linux::Wait::Timeout(Duration::from_secs(1));
+            if monitor.receive(&mut msg, wait).is_err() {
+                continue;
+            }
+            if let Some(ipcon_linux::Kevent {
+                kind: ipcon_linux::KeventKind::PeerRemove { peer, .. },
+                ..
+            }) = msg.kevent()
+            {
+                if peer.name.as_ref().map(|n| n.as_str()) == Some("call_victim") {
+                    return Some(Instant::now());
+                }
+            }
+        }
+        None
+    }))
+}
+
+/// How long after a SIGKILL: the peer-remove event, and the last pending
+/// call's failure.
+struct KillTimes {
+    event: Option<Duration>,
+    all_failed: Duration,
+}
+
 /// Starts `CALLS` calls of `hang` to the `serve` helper from several
-/// threads, SIGKILLs it, and returns how long after the kill the last call
-/// failed (each must fail with `PeerGone`).
-fn kill_with_calls_pending(client: &Client, helper: &mut Helper) -> Result<Duration, String> {
+/// threads, SIGKILLs it, and returns how long after the kill the kernel's
+/// event came and the last call failed (each must fail with `PeerGone`).
+fn kill_with_calls_pending(client: &Client, helper: &mut Helper) -> Result<KillTimes, String> {
     const THREADS: usize = 4;
     const CALLS_PER_THREAD: usize = 25;
     let (started_tx, started_rx) = std::sync::mpsc::channel();
@@ -304,6 +337,7 @@ fn kill_with_calls_pending(client: &Client, helper: &mut Helper) -> Result<Durat
     }
     // Let the helper take every request before it dies.
     std::thread::sleep(Duration::from_millis(300));
+    let removal = watch_victim_removal()?;
     let killed = Instant::now();
     helper.kill();
     let mut last = killed;
@@ -313,27 +347,39 @@ fn kill_with_calls_pending(client: &Client, helper: &mut Helper) -> Result<Durat
             last = last.max(at);
         }
     }
-    Ok(last - killed)
+    let event = removal
+        .join()
+        .map_err(|_| "the kernel event watcher panicked")?
+        .map(|at| at - killed);
+    Ok(KillTimes {
+        event,
+        all_failed: last - killed,
+    })
 }
 
 fn server_sigkill() -> TestResult {
     let mut helper = Helper::start("serve", &["call_victim"])?;
     helper.ready()?;
     let client = Client::new().ctx("client")?;
-    let took = kill_with_calls_pending(&client, &mut helper)?;
+    let times = kill_with_calls_pending(&client, &mut helper)?;
     let stats = client.stats();
     ensure_eq!(
         stats.calls.peer_gone,
         100,
         "calls failed as peer gone: {stats:?}"
     );
+    // Far below the calls' 30 s deadline: the event, not the deadline,
+    // failed them (the VM is emulated and shared: the bound is loose).
     ensure!(
-        took < Duration::from_secs(2),
-        "failing the calls took {took:?}"
+        times.all_failed < Duration::from_secs(5),
+        "failing the calls took {:?}",
+        times.all_failed
     );
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     note(&format!(
-        "sigkill_to_all_calls_failed_ms {:.3} (100 calls, 4 threads)",
-        took.as_secs_f64() * 1000.0
+        "sigkill_to_all_calls_failed_ms {:.3}, sigkill_to_peer_remove_event_ms {} (100 calls, 4 threads)",
+        ms(times.all_failed),
+        times.event.map_or("none".into(), |e| format!("{:.3}", ms(e)))
     ));
     Ok(())
 }
