@@ -2,15 +2,18 @@
 /*
  * ipcon: building deliveries, unicast and group fan-out.
  *
- * Deliveries are queued with a non-blocking unicast from the namespace's
- * generic netlink kernel socket, so a full receiver never blocks the sender:
- * unicast reports EAGAIN to the sender, fan-out counts the loss in the
- * receiver's missed counter, reported with its next delivery.
+ * Deliveries are queued without blocking on the receiving peer's own data
+ * socket (the one it registered with, held by the peer), so a full receiver
+ * never blocks the sender: unicast reports EAGAIN to the sender, fan-out
+ * counts the loss in the receiver's missed counter, reported with its next
+ * delivery.
  */
+#include <linux/filter.h>
 #include <linux/overflow.h>
 #include <linux/rculist.h>
 #include <linux/slab.h>
 #include <linux/string.h>
+#include <net/sock.h>
 
 #include "ipcon.h"
 
@@ -38,17 +41,22 @@ static size_t ipcon_msg_size(const struct ipcon_msg_desc *desc,
  * of requests) with GFP_KERNEL would switch to the receiver just woken after
  * every single message, so receivers could never take several at once.
  * Allocate without blocking first; block only when memory is short.
+ *
+ * Deliveries are charged to the sender's memory cgroup (__GFP_ACCOUNT): a
+ * message waiting in a receiver's queue is memory its sender caused.
  */
+#define IPCON_GFP_NOWAIT	(GFP_NOWAIT | __GFP_NOWARN | __GFP_ACCOUNT)
+
 static struct sk_buff *ipcon_skb_new(size_t payload)
 {
-	return genlmsg_new(payload, GFP_NOWAIT | __GFP_NOWARN) ?:
-	       genlmsg_new(payload, GFP_KERNEL);
+	return genlmsg_new(payload, IPCON_GFP_NOWAIT) ?:
+	       genlmsg_new(payload, GFP_KERNEL_ACCOUNT);
 }
 
 static struct sk_buff *ipcon_skb_clone(struct sk_buff *skb)
 {
-	return skb_clone(skb, GFP_NOWAIT | __GFP_NOWARN) ?:
-	       skb_clone(skb, GFP_KERNEL);
+	return skb_clone(skb, IPCON_GFP_NOWAIT) ?:
+	       skb_clone(skb, GFP_KERNEL_ACCOUNT);
 }
 
 /*
@@ -73,12 +81,26 @@ static void *ipcon_attr_fill_u32(void *pos, int type, u32 value)
 }
 
 /*
+ * The number @ns knows the thread group @pid by: 0 when it has none there
+ * (a process outside the receiver's pid namespace) or the process has exited
+ * (its number may belong to another process by now).
+ */
+u32 ipcon_pid_nr(struct pid *pid, struct pid_namespace *ns)
+{
+	if (!pid_has_task(pid, PIDTYPE_TGID))
+		return 0;
+	return pid_nr_ns(pid, ns);
+}
+
+/*
  * A delivery has at most eight attributes of sizes known up front: reserve
  * them with one skb_put() instead of one nla_put() (and its skb_put()) each.
- * The attribute order is the one receivers have always seen.
+ * The attribute order is the one receivers have always seen.  The sender's
+ * pid is given as @pid_ns, the receiver's pid namespace, sees it.
  */
 static struct sk_buff *ipcon_msg_build(const struct ipcon_msg_desc *desc,
-				       u32 missed)
+				       u32 missed,
+				       struct pid_namespace *pid_ns)
 {
 	const struct ipcon_stamp *stamp = desc->stamp;
 	size_t name_len = strnlen(stamp->name, sizeof(stamp->name));
@@ -103,7 +125,8 @@ static struct sk_buff *ipcon_msg_build(const struct ipcon_msg_desc *desc,
 		pos = ipcon_attr_fill(pos, IPCON_A_PEER_NAME, stamp->name,
 				      name_len + 1);
 	pos = ipcon_attr_fill_u32(pos, IPCON_A_PORT, stamp->port);
-	pos = ipcon_attr_fill_u32(pos, IPCON_A_PID, stamp->pid);
+	pos = ipcon_attr_fill_u32(pos, IPCON_A_PID,
+				  ipcon_pid_nr(stamp->pid, pid_ns));
 	pos = ipcon_attr_fill_u32(pos, IPCON_A_UID, stamp->uid);
 	if (desc->group)
 		pos = ipcon_attr_fill(pos, IPCON_A_GROUP_NAME, desc->group,
@@ -121,16 +144,44 @@ err:
 }
 
 /*
+ * Queue @skb on the held socket @sk, as netlink_unicast() would for a kernel
+ * sender that must not block, but without looking the receiver up by its
+ * port number: that number is free again as soon as the socket is released,
+ * before the release notifier removes the peer, and another socket may take
+ * it in between.  The generic receive path does the rest netlink_unicast()
+ * does: the socket's filter (a message it drops counts as delivered, as
+ * there), the receive buffer limit, the owner accounting (sock_rfree, where a
+ * netlink skb's destructor ends too) and the wakeup.  Deliveries do not pass
+ * the nlmon taps.  Consumes @skb; returns 0, -EAGAIN (queue full) or
+ * -ECONNREFUSED (the socket was released).
+ */
+static int ipcon_sock_queue(struct sock *sk, struct sk_buff *skb)
+{
+	if (sock_flag(sk, SOCK_DEAD)) {
+		kfree_skb(skb);
+		return -ECONNREFUSED;
+	}
+	if (sk_filter(sk, skb)) {
+		consume_skb(skb);
+		return 0;
+	}
+	if (__sock_queue_rcv_skb(sk, skb)) {
+		kfree_skb(skb);
+		return -EAGAIN;
+	}
+	return 0;
+}
+
+/*
  * Queue @skb (NULL: its allocation failed), which carries the @missed count
  * claimed from @to, to @to's data socket.  A message that cannot be queued
  * gives the claim back and counts as dropped, unless the socket is gone.
  * Returns 0, -EAGAIN when the queue is full, -ECONNREFUSED when the socket is
  * gone, or -ENOMEM.
  */
-static int ipcon_queue(struct net *net, struct ipcon_peer *to,
-		       struct sk_buff *skb, u32 missed)
+static int ipcon_queue(struct ipcon_peer *to, struct sk_buff *skb, u32 missed)
 {
-	int err = skb ? genlmsg_unicast(net, skb, to->data.port) : -ENOMEM;
+	int err = skb ? ipcon_sock_queue(to->data.sk, skb) : -ENOMEM;
 
 	if (!err)
 		return 0;
@@ -143,34 +194,35 @@ static int ipcon_queue(struct net *net, struct ipcon_peer *to,
 
 /*
  * Queue one delivery to @to's data socket.  @shared, when given, is the
- * message already built without a missed count: a peer that missed nothing
- * gets a clone of it, others their own copy carrying the count.
+ * message already built without a missed count for pid namespace
+ * @desc->shared_ns: a peer of that namespace that missed nothing gets a clone
+ * of it, others their own copy (carrying the count, or their view of the
+ * sender's pid).
  *
  * The count is claimed atomically, so concurrent deliveries to one peer (two
  * groups, or a unicast) never report the same drops twice; a delivery that
  * fails gives its claim back.  Returns 0, -EAGAIN when the queue is full,
  * -ECONNREFUSED when the socket is gone, or -ENOMEM.
  */
-int ipcon_deliver(struct net *net, struct ipcon_peer *to,
-		  const struct ipcon_msg_desc *desc, struct sk_buff *shared)
+int ipcon_deliver(struct ipcon_peer *to, const struct ipcon_msg_desc *desc,
+		  struct sk_buff *shared)
 {
 	u32 missed = atomic_xchg(&to->missed, 0);
 	struct sk_buff *skb;
 	int err;
 
-	if (shared && !missed)
+	if (shared && !missed && to->pid_ns == desc->shared_ns)
 		skb = ipcon_skb_clone(shared);
 	else
-		skb = ipcon_msg_build(desc, missed);
-	err = ipcon_queue(net, to, skb, missed);
+		skb = ipcon_msg_build(desc, missed, to->pid_ns);
+	err = ipcon_queue(to, skb, missed);
 	if (!err)
 		atomic64_inc(&to->rx_msgs);
 	return err;
 }
 
 /* Queue @group's last message to @to, marked replayed.  group->lock held. */
-int ipcon_replay_last(struct net *net, struct ipcon_group *group,
-		      struct ipcon_peer *to)
+int ipcon_replay_last(struct ipcon_group *group, struct ipcon_peer *to)
 {
 	const struct ipcon_last_msg *last = group->last;
 	struct ipcon_msg_desc desc = {
@@ -184,7 +236,7 @@ int ipcon_replay_last(struct net *net, struct ipcon_group *group,
 	int err;
 
 	lockdep_assert_held(&group->lock);
-	err = ipcon_deliver(net, to, &desc, NULL);
+	err = ipcon_deliver(to, &desc, NULL);
 	if (err && err != -ECONNREFUSED)
 		atomic_inc(&to->missed);
 	return err;
@@ -269,13 +321,13 @@ static struct sk_buff *ipcon_failure_build(struct genl_info *info, int err,
  * full, no memory) the sender's missed counter grows by one more, so its next
  * delivery tells it that something was lost: never silent.
  */
-static void ipcon_post_failed(struct net *net, struct ipcon_peer *from,
-			      struct genl_info *info, int err)
+static void ipcon_post_failed(struct ipcon_peer *from, struct genl_info *info,
+			      int err)
 {
 	const char *text = info->extack ? info->extack->_msg : NULL;
 	u32 missed = atomic_xchg(&from->missed, 0);
 	struct sk_buff *skb = ipcon_failure_build(info, err, text, missed);
-	int ret = ipcon_queue(net, from, skb, missed);
+	int ret = ipcon_queue(from, skb, missed);
 
 	/* A sender whose data socket is gone learns nothing any more. */
 	if (ret && ret != -ECONNREFUSED)
@@ -286,23 +338,24 @@ static void ipcon_post_failed(struct net *net, struct ipcon_peer *from,
  * Turn the failure of a request of @from into a send-failed notice if the
  * request was posted: netlink then sees success and sends no error ACK.
  */
-static int ipcon_request_done(struct net *net, struct ipcon_peer *from,
-			      struct genl_info *info, int err)
+static int ipcon_request_done(struct ipcon_peer *from, struct genl_info *info,
+			      int err)
 {
 	if (!err || !info->attrs[IPCON_A_TICKET])
 		return err;
-	ipcon_post_failed(net, from, info, err);
+	ipcon_post_failed(from, info, err);
 	return 0;
 }
 
 /* The sending socket's peer, pinned, or NULL (with the extack set). */
 static struct ipcon_peer *ipcon_sender_get(struct ipcon_net *inet,
+					   struct sk_buff *skb,
 					   struct genl_info *info)
 {
 	struct ipcon_peer *from;
 
 	rcu_read_lock();
-	from = ipcon_peer_by_port_rcu(inet, info->snd_portid);
+	from = ipcon_peer_sender_rcu(inet, skb, info);
 	if (from && !refcount_inc_not_zero(&from->ref))
 		from = NULL;
 	rcu_read_unlock();
@@ -345,7 +398,7 @@ static int ipcon_unicast(struct net *net, struct ipcon_net *inet,
 
 	desc.payload = nla_data(payload);
 	desc.len = nla_len(payload);
-	err = ipcon_deliver(net, to, &desc, NULL);
+	err = ipcon_deliver(to, &desc, NULL);
 	if (!err) {
 		atomic64_inc(&from->tx_msgs);
 	} else if (err == -EAGAIN) {
@@ -371,34 +424,89 @@ int ipcon_nl_unicast_doit(struct sk_buff *skb, struct genl_info *info)
 		return err;
 	if (ipcon_nl_attr_missing(info, IPCON_A_PAYLOAD))
 		return -EINVAL;
-	from = ipcon_sender_get(inet, info);
+	from = ipcon_sender_get(inet, skb, info);
 	if (!from)
 		return -ENOTCONN;
 	err = ipcon_unicast(net, inet, from, info);
-	err = ipcon_request_done(net, from, info, err);
+	err = ipcon_request_done(from, info, err);
 	ipcon_peer_put(from);
 	return err;
 }
 
-/* Keep @len bytes as the group's last message.  group->lock held. */
+void ipcon_last_free(struct ipcon_last_msg *last)
+{
+	if (!last)
+		return;
+	put_pid(last->stamp.pid);
+	kfree(last);
+}
+
+/* What a cached message of @cap bytes counts against its owner's user. */
+static long ipcon_last_size(u32 cap)
+{
+	return sizeof(struct ipcon_last_msg) + cap;
+}
+
+/* Forget the group's last message.  group->lock held. */
+void ipcon_last_drop(struct ipcon_group *group)
+{
+	lockdep_assert_held(&group->lock);
+	WRITE_ONCE(group->has_last, false);
+	if (!group->last)
+		return;
+	ipcon_user_uncharge(group->owner->user, IPCON_USER_CACHED,
+			    ipcon_last_size(group->last->cap));
+	ipcon_last_free(group->last);
+	group->last = NULL;
+}
+
+/*
+ * Room a cached last message may keep beyond its length: a group publishing
+ * messages of about one size reuses its buffer, and no group pins much more
+ * than its last message.
+ */
+#define IPCON_LAST_SLACK	64
+
+/*
+ * Keep @len bytes as the group's last message, counted against the owner's
+ * user (the difference to the previous one).  group->lock held.
+ */
 static int ipcon_store_last(struct ipcon_group *group,
 			    const struct ipcon_stamp *stamp,
-			    const void *payload, u32 len)
+			    const void *payload, u32 len,
+			    struct netlink_ext_ack *extack)
 {
+	struct ipcon_user *user = group->owner->user;
 	struct ipcon_last_msg *last = group->last;
 
-	if (!last || last->cap < len) {
-		/* Grow once to the limit so a busy group allocates rarely. */
-		u32 cap = max_t(u32, len, READ_ONCE(ipcon_max_payload));
+	if (!last || last->cap < len || last->cap - len > IPCON_LAST_SLACK) {
+		long old = last ? ipcon_last_size(last->cap) : 0;
+		long delta = ipcon_last_size(len) - old;
+		int err;
 
-		last = kmalloc(struct_size(last, data, cap), GFP_KERNEL);
-		if (!last)
+		if (delta > 0) {
+			err = ipcon_user_charge(user, IPCON_USER_CACHED, delta,
+						extack);
+			if (err)
+				return err;
+		}
+		last = kmalloc(ipcon_last_size(len), GFP_KERNEL_ACCOUNT);
+		if (!last) {
+			if (delta > 0)
+				ipcon_user_uncharge(user, IPCON_USER_CACHED,
+						    delta);
 			return -ENOMEM;
-		last->cap = cap;
-		kfree(group->last);
+		}
+		if (delta < 0)
+			ipcon_user_uncharge(user, IPCON_USER_CACHED, -delta);
+		last->cap = len;
+		ipcon_last_free(group->last);
 		group->last = last;
+	} else {
+		put_pid(last->stamp.pid);
 	}
 	last->stamp = *stamp;
+	get_pid(last->stamp.pid);
 	last->len = len;
 	memcpy(last->data, payload, len);
 	WRITE_ONCE(group->last_len, len);
@@ -458,13 +566,16 @@ static int ipcon_multicast(struct net *net, struct ipcon_peer *owner,
 	desc.group = group->name;
 	desc.payload = nla_data(payload);
 	desc.len = nla_len(payload);
+	/* Subscribers mostly see pids as the owner does. */
+	desc.shared_ns = owner->pid_ns;
 
 	err = -ENOMEM;
-	shared = ipcon_msg_build(&desc, 0);
+	shared = ipcon_msg_build(&desc, 0, desc.shared_ns);
 	if (!shared)
 		goto out_put;
 	if (sync) {
-		reply = genlmsg_new(2 * nla_total_size(sizeof(u32)), GFP_KERNEL);
+		reply = genlmsg_new(2 * nla_total_size(sizeof(u32)),
+				    GFP_KERNEL_ACCOUNT);
 		if (!reply)
 			goto out_free;
 	}
@@ -476,11 +587,12 @@ static int ipcon_multicast(struct net *net, struct ipcon_peer *owner,
 				    "no such group of this peer");
 		goto out_unlock;
 	}
-	err = ipcon_store_last(group, &stamp, desc.payload, desc.len);
+	err = ipcon_store_last(group, &stamp, desc.payload, desc.len,
+			       info->extack);
 	if (err)
 		goto out_unlock;
 	list_for_each_entry(sub, &group->subs, group_node) {
-		err = ipcon_deliver(net, sub->peer, &desc, shared);
+		err = ipcon_deliver(sub->peer, &desc, shared);
 		if (!err) {
 			delivered++;
 		} else if (err != -ECONNREFUSED) {
@@ -524,11 +636,11 @@ int ipcon_nl_multicast_doit(struct sk_buff *skb, struct genl_info *info)
 				    "sync cannot be combined with ticket");
 		return -EINVAL;
 	}
-	owner = ipcon_sender_get(ipcon_net(net), info);
+	owner = ipcon_sender_get(ipcon_net(net), skb, info);
 	if (!owner)
 		return -ENOTCONN;
 	err = ipcon_multicast(net, owner, info);
-	err = ipcon_request_done(net, owner, info, err);
+	err = ipcon_request_done(owner, info, err);
 	ipcon_peer_put(owner);
 	return err;
 }

@@ -4,8 +4,18 @@
  *
  * Dumps walk the registry under RCU; a dump that spans registry changes is
  * flagged NLM_F_DUMP_INTR through the namespace's generation counter.
+ *
+ * What a requester is shown depends on who it is: pids as its pid namespace
+ * sees them; the message counters of other users' peers, and the
+ * subscribers, message count and last message length of a group whose
+ * access rule does not admit it, only with CAP_NET_ADMIN over the network
+ * namespace (the attributes are left out otherwise).
  */
+#include <linux/capability.h>
+#include <linux/cred.h>
+#include <linux/pid_namespace.h>
 #include <linux/rculist.h>
+#include <linux/sched.h>
 #include <linux/string.h>
 #include <net/sock.h>
 
@@ -18,10 +28,22 @@ size_t ipcon_peer_info_size(void)
 	       3 * nla_total_size_64bit(sizeof(u64));	/* tx rx rx-dropped */
 }
 
-int ipcon_fill_peer(struct sk_buff *skb, const struct ipcon_peer *peer,
-		    u32 portid, u32 seq, int flags,
-		    struct netlink_callback *cb)
+/*
+ * The requester of a reply or dump (current) in @net.  Not audited: being
+ * shown less is not a denial.
+ */
+void ipcon_viewer_init(struct ipcon_viewer *viewer, const struct net *net)
 {
+	viewer->pid_ns = task_active_pid_ns(current);
+	viewer->euid = current_euid();
+	viewer->admin = ns_capable_noaudit(net->user_ns, CAP_NET_ADMIN);
+}
+
+int ipcon_fill_peer(struct sk_buff *skb, const struct ipcon_peer *peer,
+		    const struct ipcon_viewer *viewer, u32 portid, u32 seq,
+		    int flags, struct netlink_callback *cb)
+{
+	bool counters = viewer->admin || uid_eq(viewer->euid, peer->kuid);
 	void *hdr;
 
 	hdr = genlmsg_put(skb, portid, seq, &ipcon_family, flags,
@@ -34,15 +56,18 @@ int ipcon_fill_peer(struct sk_buff *skb, const struct ipcon_peer *peer,
 	if ((!(peer->flags & IPCON_PEER_FLAGS_ANONYMOUS) &&
 	     nla_put_string(skb, IPCON_A_PEER_NAME, peer->name)) ||
 	    nla_put_u32(skb, IPCON_A_PORT, peer->data.port) ||
-	    nla_put_u32(skb, IPCON_A_PID, peer->pid) ||
+	    nla_put_u32(skb, IPCON_A_PID,
+			ipcon_pid_nr(peer->pid, viewer->pid_ns)) ||
 	    nla_put_u32(skb, IPCON_A_UID, peer->uid) ||
 	    nla_put_u32(skb, IPCON_A_PEER_FLAGS, peer->flags) ||
-	    nla_put_u64_64bit(skb, IPCON_A_TX_MSGS,
-			      atomic64_read(&peer->tx_msgs), IPCON_A_PAD) ||
-	    nla_put_u64_64bit(skb, IPCON_A_RX_MSGS,
-			      atomic64_read(&peer->rx_msgs), IPCON_A_PAD) ||
-	    nla_put_u64_64bit(skb, IPCON_A_RX_DROPPED,
-			      atomic64_read(&peer->rx_dropped), IPCON_A_PAD) ||
+	    (counters &&
+	     (nla_put_u64_64bit(skb, IPCON_A_TX_MSGS,
+				atomic64_read(&peer->tx_msgs), IPCON_A_PAD) ||
+	      nla_put_u64_64bit(skb, IPCON_A_RX_MSGS,
+				atomic64_read(&peer->rx_msgs), IPCON_A_PAD) ||
+	      nla_put_u64_64bit(skb, IPCON_A_RX_DROPPED,
+				atomic64_read(&peer->rx_dropped),
+				IPCON_A_PAD))) ||
 	    nla_put_u32(skb, IPCON_A_GROUPS, READ_ONCE(peer->n_groups))) {
 		genlmsg_cancel(skb, hdr);
 		return -EMSGSIZE;
@@ -59,10 +84,11 @@ size_t ipcon_group_info_size(void)
 }
 
 int ipcon_fill_group(struct sk_buff *skb, const struct ipcon_group *group,
-		     u32 portid, u32 seq, int flags,
-		     struct netlink_callback *cb)
+		     const struct ipcon_viewer *viewer, u32 portid, u32 seq,
+		     int flags, struct netlink_callback *cb)
 {
 	const struct ipcon_peer *owner = group->owner;
+	bool details = viewer->admin || ipcon_group_admits(group);
 	void *hdr;
 
 	hdr = genlmsg_put(skb, portid, seq, &ipcon_family, flags,
@@ -79,12 +105,13 @@ int ipcon_fill_group(struct sk_buff *skb, const struct ipcon_group *group,
 	    nla_put_u32(skb, IPCON_A_ACCESS, group->access) ||
 	    (group->access == IPCON_GROUP_ACCESS_GID &&
 	     nla_put_u32(skb, IPCON_A_GID, group->gid)) ||
-	    nla_put_u32(skb, IPCON_A_SUBSCRIBERS, READ_ONCE(group->n_subs)) ||
-	    nla_put_u64_64bit(skb, IPCON_A_TX_MSGS,
-			      atomic64_read(&group->tx_msgs), IPCON_A_PAD) ||
-	    (READ_ONCE(group->has_last) &&
-	     nla_put_u32(skb, IPCON_A_LAST_MSG_LEN,
-			 READ_ONCE(group->last_len)))) {
+	    (details &&
+	     (nla_put_u32(skb, IPCON_A_SUBSCRIBERS, READ_ONCE(group->n_subs)) ||
+	      nla_put_u64_64bit(skb, IPCON_A_TX_MSGS,
+				atomic64_read(&group->tx_msgs), IPCON_A_PAD) ||
+	      (READ_ONCE(group->has_last) &&
+	       nla_put_u32(skb, IPCON_A_LAST_MSG_LEN,
+			   READ_ONCE(group->last_len)))))) {
 		genlmsg_cancel(skb, hdr);
 		return -EMSGSIZE;
 	}
@@ -111,16 +138,20 @@ static bool ipcon_peer_matches(const struct ipcon_peer *peer,
  */
 int ipcon_nl_peer_get_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 {
-	struct ipcon_net *inet = ipcon_net(sock_net(skb->sk));
+	struct net *net = sock_net(skb->sk);
+	struct ipcon_net *inet = ipcon_net(net);
 	struct nlattr **attrs = ipcon_nl_dump_attrs(cb);
 	long start = cb->args[0], idx = 0;
+	struct ipcon_viewer viewer;
 	struct ipcon_peer *peer;
 
+	ipcon_viewer_init(&viewer, net);
 	rcu_read_lock();
 	cb->seq = atomic_read(&inet->gen);
 	list_for_each_entry_rcu(peer, &inet->peers, list) {
 		if (idx >= start && ipcon_peer_matches(peer, attrs) &&
-		    ipcon_fill_peer(skb, peer, NETLINK_CB(cb->skb).portid,
+		    ipcon_fill_peer(skb, peer, &viewer,
+				    NETLINK_CB(cb->skb).portid,
 				    cb->nlh->nlmsg_seq, NLM_F_MULTI, cb))
 			break;
 		idx++;
@@ -137,15 +168,18 @@ int ipcon_nl_peer_get_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
  */
 int ipcon_nl_group_get_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 {
-	struct ipcon_net *inet = ipcon_net(sock_net(skb->sk));
+	struct net *net = sock_net(skb->sk);
+	struct ipcon_net *inet = ipcon_net(net);
 	struct nlattr **attrs = ipcon_nl_dump_attrs(cb);
 	struct nlattr *owner_filter = attrs[IPCON_A_PEER_NAME];
 	struct nlattr *group_filter = attrs[IPCON_A_GROUP_NAME];
 	long peer_start = cb->args[0], group_start = cb->args[1];
 	long peer_idx = 0, group_idx = 0;
+	struct ipcon_viewer viewer;
 	struct ipcon_group *group;
 	struct ipcon_peer *peer;
 
+	ipcon_viewer_init(&viewer, net);
 	rcu_read_lock();
 	cb->seq = atomic_read(&inet->gen);
 	list_for_each_entry_rcu(peer, &inet->peers, list) {
@@ -161,7 +195,7 @@ int ipcon_nl_group_get_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 			if (group_idx >= group_start &&
 			    (!group_filter ||
 			     !strcmp(group->name, nla_data(group_filter))) &&
-			    ipcon_fill_group(skb, group,
+			    ipcon_fill_group(skb, group, &viewer,
 					     NETLINK_CB(cb->skb).portid,
 					     cb->nlh->nlmsg_seq, NLM_F_MULTI,
 					     cb))

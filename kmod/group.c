@@ -30,7 +30,7 @@ void ipcon_group_put(struct ipcon_group *group)
 {
 	if (!refcount_dec_and_test(&group->ref))
 		return;
-	kfree(group->last);
+	ipcon_last_free(group->last);
 	mutex_destroy(&group->lock);
 	ipcon_peer_put(group->owner);
 	kfree_rcu(group, rcu);
@@ -48,6 +48,7 @@ void ipcon_sub_remove(struct ipcon_sub *sub)
 
 	list_del(&sub->peer_node);
 	WRITE_ONCE(sub->peer->n_subs, sub->peer->n_subs - 1);
+	ipcon_user_uncharge(sub->peer->user, IPCON_USER_SUBS, 1);
 	kfree(sub);
 }
 
@@ -68,16 +69,16 @@ void ipcon_group_remove(struct ipcon_net *inet, struct net *net,
 		list_del(&sub->group_node);
 		list_del(&sub->peer_node);
 		WRITE_ONCE(sub->peer->n_subs, sub->peer->n_subs - 1);
+		ipcon_user_uncharge(sub->peer->user, IPCON_USER_SUBS, 1);
 		kfree(sub);
 	}
 	WRITE_ONCE(group->n_subs, 0);
-	WRITE_ONCE(group->has_last, false);
-	kfree(group->last);
-	group->last = NULL;
+	ipcon_last_drop(group);
 	mutex_unlock(&group->lock);
 
 	list_del_rcu(&group->owner_node);
 	WRITE_ONCE(group->owner->n_groups, group->owner->n_groups - 1);
+	ipcon_user_uncharge(group->owner->user, IPCON_USER_GROUPS, 1);
 	atomic_inc(&inet->gen);
 
 	if (reason)
@@ -102,12 +103,13 @@ static int ipcon_require_name(struct genl_info *info, int type)
 
 /* The sender's own peer, or NULL with ENOTCONN reported.  inet->lock held. */
 static struct ipcon_peer *ipcon_sender_locked(struct ipcon_net *inet,
+					      struct sk_buff *skb,
 					      struct genl_info *info)
 {
 	struct ipcon_peer *peer;
 
 	rcu_read_lock();
-	peer = ipcon_peer_by_port_rcu(inet, info->snd_portid);
+	peer = ipcon_peer_sender_rcu(inet, skb, info);
 	rcu_read_unlock();
 	if (!peer)
 		NL_SET_ERR_MSG(info->extack, "socket is not a registered peer");
@@ -163,7 +165,7 @@ int ipcon_nl_group_register_doit(struct sk_buff *skb, struct genl_info *info)
 		return -EINVAL;
 	}
 
-	group = kzalloc(sizeof(*group), GFP_KERNEL);
+	group = kzalloc(sizeof(*group), GFP_KERNEL_ACCOUNT);
 	if (!group)
 		return -ENOMEM;
 	refcount_set(&group->ref, 1);
@@ -184,7 +186,7 @@ int ipcon_nl_group_register_doit(struct sk_buff *skb, struct genl_info *info)
 	}
 
 	mutex_lock(&inet->lock);
-	owner = ipcon_sender_locked(inet, info);
+	owner = ipcon_sender_locked(inet, skb, info);
 	if (!owner) {
 		err = -ENOTCONN;
 	} else if (ipcon_group_find_rcu(owner, group->name)) {
@@ -195,6 +197,9 @@ int ipcon_nl_group_register_doit(struct sk_buff *skb, struct genl_info *info)
 		NL_SET_ERR_MSG(info->extack,
 			       "group limit reached (module parameter max_groups_per_peer)");
 		err = -ENOSPC;
+	} else {
+		err = ipcon_user_charge(owner->user, IPCON_USER_GROUPS, 1,
+					info->extack);
 	}
 	if (err) {
 		mutex_unlock(&inet->lock);
@@ -229,7 +234,7 @@ int ipcon_nl_group_unregister_doit(struct sk_buff *skb, struct genl_info *info)
 		return err;
 
 	mutex_lock(&inet->lock);
-	owner = ipcon_sender_locked(inet, info);
+	owner = ipcon_sender_locked(inet, skb, info);
 	if (owner)
 		group = ipcon_group_find_rcu(owner,
 					     nla_data(info->attrs[IPCON_A_GROUP_NAME]));
@@ -247,23 +252,26 @@ int ipcon_nl_group_unregister_doit(struct sk_buff *skb, struct genl_info *info)
 	return err;
 }
 
-/* CAP_NET_ADMIN over the namespace always passes; see README.md. */
-static bool ipcon_may_join(struct sk_buff *skb, struct net *net,
-			   const struct ipcon_group *group)
+/* Whether @group's access rule admits the current task (no capabilities). */
+bool ipcon_group_admits(const struct ipcon_group *group)
 {
 	switch (group->access) {
 	case IPCON_GROUP_ACCESS_OPEN:
 		return true;
 	case IPCON_GROUP_ACCESS_SAME_UID:
-		if (uid_eq(current_euid(), group->owner->kuid))
-			return true;
-		break;
+		return uid_eq(current_euid(), group->owner->kuid);
 	case IPCON_GROUP_ACCESS_GID:
-		if (in_group_p(group->kgid))
-			return true;
-		break;
+		return in_group_p(group->kgid);
 	}
-	return netlink_ns_capable(skb, net->user_ns, CAP_NET_ADMIN);
+	return false;
+}
+
+/* CAP_NET_ADMIN over the namespace always passes; see README.md. */
+static bool ipcon_may_join(struct sk_buff *skb, struct net *net,
+			   const struct ipcon_group *group)
+{
+	return ipcon_group_admits(group) ||
+	       netlink_ns_capable(skb, net->user_ns, CAP_NET_ADMIN);
 }
 
 static struct ipcon_sub *ipcon_sub_find(struct ipcon_peer *peer,
@@ -301,12 +309,12 @@ int ipcon_nl_group_join_doit(struct sk_buff *skb, struct genl_info *info)
 	if (err)
 		return err;
 
-	sub = kzalloc(sizeof(*sub), GFP_KERNEL);
+	sub = kzalloc(sizeof(*sub), GFP_KERNEL_ACCOUNT);
 	if (!sub)
 		return -ENOMEM;
 
 	mutex_lock(&inet->lock);
-	joiner = ipcon_sender_locked(inet, info);
+	joiner = ipcon_sender_locked(inet, skb, info);
 	if (!joiner) {
 		err = -ENOTCONN;
 		goto err_unlock;
@@ -332,6 +340,9 @@ int ipcon_nl_group_join_doit(struct sk_buff *skb, struct genl_info *info)
 		err = -ENOSPC;
 		goto err_unlock;
 	}
+	err = ipcon_user_charge(joiner->user, IPCON_USER_SUBS, 1, info->extack);
+	if (err)
+		goto err_unlock;
 
 	sub->group = group;
 	sub->peer = joiner;
@@ -347,7 +358,7 @@ int ipcon_nl_group_join_doit(struct sk_buff *skb, struct genl_info *info)
 	 * missed like any other group message.
 	 */
 	if (replay && group->last)
-		ipcon_replay_last(net, group, joiner);
+		ipcon_replay_last(group, joiner);
 	mutex_unlock(&group->lock);
 
 	mutex_unlock(&inet->lock);
@@ -372,7 +383,7 @@ int ipcon_nl_group_leave_doit(struct sk_buff *skb, struct genl_info *info)
 		return err;
 
 	mutex_lock(&inet->lock);
-	peer = ipcon_sender_locked(inet, info);
+	peer = ipcon_sender_locked(inet, skb, info);
 	if (!peer) {
 		err = -ENOTCONN;
 		goto out;
@@ -396,10 +407,12 @@ out:
 
 int ipcon_nl_group_get_doit(struct sk_buff *skb, struct genl_info *info)
 {
-	struct ipcon_net *inet = ipcon_net(genl_info_net(info));
+	struct net *net = genl_info_net(info);
+	struct ipcon_net *inet = ipcon_net(net);
 	struct nlattr *owner_attr = info->attrs[IPCON_A_PEER_NAME];
 	struct nlattr *group_attr = info->attrs[IPCON_A_GROUP_NAME];
 	struct ipcon_group *group = NULL;
+	struct ipcon_viewer viewer;
 	struct ipcon_peer *owner;
 	struct sk_buff *reply;
 	int err = 0;
@@ -408,16 +421,17 @@ int ipcon_nl_group_get_doit(struct sk_buff *skb, struct genl_info *info)
 	    ipcon_nl_attr_missing(info, IPCON_A_GROUP_NAME))
 		return -EINVAL;
 
-	reply = genlmsg_new(ipcon_group_info_size(), GFP_KERNEL);
+	reply = genlmsg_new(ipcon_group_info_size(), GFP_KERNEL_ACCOUNT);
 	if (!reply)
 		return -ENOMEM;
 
+	ipcon_viewer_init(&viewer, net);
 	rcu_read_lock();
 	owner = ipcon_peer_by_name_rcu(inet, nla_data(owner_attr));
 	if (owner)
 		group = ipcon_group_find_rcu(owner, nla_data(group_attr));
 	if (group)
-		err = ipcon_fill_group(reply, group, info->snd_portid,
+		err = ipcon_fill_group(reply, group, &viewer, info->snd_portid,
 				       info->snd_seq, 0, NULL);
 	rcu_read_unlock();
 

@@ -11,6 +11,19 @@
  *    precedes every later message of the group.
  *  - The message path (unicast, multicast lookup, dumps) looks peers and groups
  *    up under RCU and pins what it needs with a reference before it sleeps.
+ *
+ * Identity: a peer is its sockets, never their port numbers.  Each port table
+ * entry holds a reference on its socket; requests are matched by the sending
+ * socket itself (NETLINK_CB(skb).sk) and deliveries are queued on the held
+ * socket, so a socket that later gets a dead peer's port number inherits
+ * nothing.  A peer's memory, socket and pid references are released by a
+ * work item one RCU grace period after its last reference is gone, so code
+ * that found it under RCU may still look at its sockets.
+ *
+ * Memory: everything a request makes the module allocate (peers, groups,
+ * memberships, cached messages, deliveries, replies, events) is allocated
+ * with __GFP_ACCOUNT, charged to the memory cgroup of the task that caused
+ * it.
  */
 #ifndef _IPCON_PRIV_H
 #define _IPCON_PRIV_H
@@ -20,13 +33,17 @@
 #include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/netlink.h>
+#include <linux/pid.h>
+#include <linux/pid_namespace.h>
 #include <linux/rcupdate.h>
 #include <linux/refcount.h>
 #include <linux/types.h>
 #include <linux/uidgid.h>
 #include <linux/version.h>
+#include <linux/workqueue.h>
 #include <net/genetlink.h>
 #include <net/net_namespace.h>
+#include <net/sock.h>
 
 #include "ipcon-nl-gen.h"
 
@@ -38,19 +55,34 @@ extern unsigned int ipcon_max_groups_per_peer;
 extern unsigned int ipcon_max_subscriptions_per_peer;
 extern unsigned int ipcon_max_payload;
 
-/* An entry of the per-namespace port table: a peer's data or control socket. */
+/* Where a peer's memory and socket references are released (main.c). */
+extern struct workqueue_struct *ipcon_wq;
+
+/*
+ * An entry of the per-namespace port table: a peer's data or control socket.
+ * Hashed by port number, but the socket is what identifies the peer: while a
+ * released socket's peer waits for the release notifier, another socket may
+ * already have been given the same number, so one number may have two entries
+ * (the dead socket's and the new one's).
+ */
 struct ipcon_port_ref {
 	struct hlist_node node;
 	u32 port;
+	struct sock *sk;		/* holds a reference */
 	struct ipcon_peer *peer;
 };
 
-/* Who sent a message, as stamped into deliveries. */
+/*
+ * Who sent a message, as stamped into deliveries.  The sender's pid is kept
+ * as its struct pid and given each receiver as the number the receiver's pid
+ * namespace knows it by (0 if none), never as a number the sender's own
+ * namespace chose.
+ */
 struct ipcon_stamp {
 	char name[IPCON_MAX_NAME_LEN];	/* empty for an anonymous peer */
 	u32 port;
-	u32 pid;
 	u32 uid;
+	struct pid *pid;		/* thread group; counted when cached */
 };
 
 struct ipcon_peer {
@@ -58,14 +90,16 @@ struct ipcon_peer {
 	struct hlist_node name_node;	/* ipcon_net.names (RCU), named peers */
 	struct ipcon_port_ref data;	/* identity; always hashed while live */
 	struct ipcon_port_ref ctrl;	/* hashed once a control socket attached */
-	struct rcu_head rcu;
+	struct rcu_work free_work;	/* after the last reference */
 	refcount_t ref;
 
 	u64 cookie;
 	u32 flags;			/* enum ipcon_peer_flags */
-	u32 pid;			/* registrant's tgid, its pid namespace */
 	u32 uid;			/* registrant's euid, netns user namespace */
 	kuid_t kuid;			/* the same, for access checks */
+	struct ipcon_user *user;	/* what kuid holds (referenced) */
+	struct pid *pid;		/* registrant's thread group (counted) */
+	struct pid_namespace *pid_ns;	/* registrant's: how it sees pids */
 	char name[IPCON_MAX_NAME_LEN];
 
 	/* Protected by ipcon_net.lock; counts read locklessly by dumps. */
@@ -126,6 +160,8 @@ struct ipcon_net {
 	u32 n_peers;
 	u64 kevent_seq;
 	atomic_t gen;			/* dump consistency (NLM_F_DUMP_INTR) */
+	/* How kernel events show pids: the namespace's creator's view. */
+	struct pid_namespace *pid_ns;
 };
 
 /* A message to deliver: what the builder needs besides the missed count. */
@@ -136,7 +172,27 @@ struct ipcon_msg_desc {
 	const void *payload;
 	u32 len;
 	bool replayed;
+	/* The pid namespace a shared copy of the message was built for. */
+	struct pid_namespace *shared_ns;
 };
+
+/* Who asked for a peer-get or group-get reply, and so what it is shown. */
+struct ipcon_viewer {
+	struct pid_namespace *pid_ns;	/* pids as the requester sees them */
+	kuid_t euid;			/* sees its own peers' counters */
+	bool admin;			/* CAP_NET_ADMIN over the namespace */
+};
+
+/* What the per-user limits count (user.c). */
+enum ipcon_user_count {
+	IPCON_USER_PEERS,
+	IPCON_USER_GROUPS,
+	IPCON_USER_SUBS,
+	IPCON_USER_CACHED,		/* bytes of cached last messages */
+	IPCON_USER_NR
+};
+
+struct ipcon_user;
 
 /* netns.c */
 struct ipcon_net *ipcon_net(const struct net *net);
@@ -146,7 +202,11 @@ void ipcon_netns_unregister(void);
 /* peer.c */
 bool ipcon_name_valid(const char *name);
 int ipcon_check_peer_ref(struct genl_info *info);
-struct ipcon_peer *ipcon_peer_by_port_rcu(struct ipcon_net *inet, u32 port);
+struct ipcon_peer *ipcon_peer_by_sock_rcu(struct ipcon_net *inet,
+					  const struct sock *sk, u32 port);
+struct ipcon_peer *ipcon_peer_sender_rcu(struct ipcon_net *inet,
+					 const struct sk_buff *skb,
+					 const struct genl_info *info);
 struct ipcon_peer *ipcon_peer_by_data_port_rcu(struct ipcon_net *inet,
 					       u32 port);
 struct ipcon_peer *ipcon_peer_by_name_rcu(struct ipcon_net *inet,
@@ -165,12 +225,15 @@ void ipcon_group_put(struct ipcon_group *group);
 void ipcon_group_remove(struct ipcon_net *inet, struct net *net,
 			struct ipcon_group *group, u32 reason);
 void ipcon_sub_remove(struct ipcon_sub *sub);
+bool ipcon_group_admits(const struct ipcon_group *group);
 
 /* deliver.c */
-int ipcon_deliver(struct net *net, struct ipcon_peer *to,
-		  const struct ipcon_msg_desc *desc, struct sk_buff *shared);
-int ipcon_replay_last(struct net *net, struct ipcon_group *group,
-		      struct ipcon_peer *to);
+u32 ipcon_pid_nr(struct pid *pid, struct pid_namespace *ns);
+void ipcon_last_free(struct ipcon_last_msg *last);
+void ipcon_last_drop(struct ipcon_group *group);
+int ipcon_deliver(struct ipcon_peer *to, const struct ipcon_msg_desc *desc,
+		  struct sk_buff *shared);
+int ipcon_replay_last(struct ipcon_group *group, struct ipcon_peer *to);
 
 /* kevent.c */
 void ipcon_kevent_peer(struct ipcon_net *inet, struct net *net,
@@ -179,14 +242,25 @@ void ipcon_kevent_group(struct ipcon_net *inet, struct net *net,
 			const struct ipcon_group *group, u32 type, u32 reason);
 
 /* dump.c */
+void ipcon_viewer_init(struct ipcon_viewer *viewer, const struct net *net);
 int ipcon_fill_peer(struct sk_buff *skb, const struct ipcon_peer *peer,
-		    u32 portid, u32 seq, int flags,
-		    struct netlink_callback *cb);
+		    const struct ipcon_viewer *viewer, u32 portid, u32 seq,
+		    int flags, struct netlink_callback *cb);
 size_t ipcon_peer_info_size(void);
 int ipcon_fill_group(struct sk_buff *skb, const struct ipcon_group *group,
-		     u32 portid, u32 seq, int flags,
-		     struct netlink_callback *cb);
+		     const struct ipcon_viewer *viewer, u32 portid, u32 seq,
+		     int flags, struct netlink_callback *cb);
 size_t ipcon_group_info_size(void);
+
+/* user.c */
+void ipcon_users_init(void);
+void ipcon_users_exit(void);
+struct ipcon_user *ipcon_user_get(kuid_t uid);
+void ipcon_user_put(struct ipcon_user *user);
+int ipcon_user_charge(struct ipcon_user *user, enum ipcon_user_count what,
+		      long amount, struct netlink_ext_ack *extack);
+void ipcon_user_uncharge(struct ipcon_user *user, enum ipcon_user_count what,
+			 long amount);
 
 /* Attribute helpers. */
 static inline const char *ipcon_attr_str(struct genl_info *info, int type)

@@ -30,7 +30,7 @@ static void ipcon_kevent_send(struct ipcon_net *inet, struct net *net,
 
 	if (!genl_has_listeners(&ipcon_family, net, IPCON_NLGRP_KEVENT))
 		return;
-	skb = genlmsg_new(ipcon_kevent_size(), GFP_KERNEL);
+	skb = genlmsg_new(ipcon_kevent_size(), GFP_KERNEL_ACCOUNT);
 	if (!skb)
 		return;
 	hdr = genlmsg_put(skb, 0, 0, &ipcon_family, 0, IPCON_CMD_KEVENT);
@@ -40,7 +40,8 @@ static void ipcon_kevent_send(struct ipcon_net *inet, struct net *net,
 	    (!(peer->flags & IPCON_PEER_FLAGS_ANONYMOUS) &&
 	     nla_put_string(skb, IPCON_A_PEER_NAME, peer->name)) ||
 	    nla_put_u32(skb, IPCON_A_PORT, peer->data.port) ||
-	    nla_put_u32(skb, IPCON_A_PID, peer->pid) ||
+	    nla_put_u32(skb, IPCON_A_PID,
+			ipcon_pid_nr(peer->pid, inet->pid_ns)) ||
 	    nla_put_u32(skb, IPCON_A_UID, peer->uid) ||
 	    nla_put_u32(skb, IPCON_A_PEER_FLAGS, peer->flags) ||
 	    (group && nla_put_string(skb, IPCON_A_GROUP_NAME, group->name)) ||
@@ -51,7 +52,7 @@ static void ipcon_kevent_send(struct ipcon_net *inet, struct net *net,
 	genlmsg_end(skb, hdr);
 	/* ESRCH (the last listener just left) is not an error here. */
 	genlmsg_multicast_netns(&ipcon_family, net, skb, 0, IPCON_NLGRP_KEVENT,
-				GFP_KERNEL);
+				GFP_KERNEL_ACCOUNT);
 }
 
 void ipcon_kevent_peer(struct ipcon_net *inet, struct net *net,

@@ -12,6 +12,7 @@
 #include <linux/netlink.h>
 #include <linux/notifier.h>
 #include <linux/rcupdate.h>
+#include <linux/workqueue.h>
 
 #include "ipcon.h"
 
@@ -32,6 +33,8 @@ MODULE_PARM_DESC(max_subscriptions_per_peer,
 unsigned int ipcon_max_payload = IPCON_MAX_PAYLOAD_LEN;
 module_param_named(max_payload, ipcon_max_payload, uint, 0444);
 MODULE_PARM_DESC(max_payload, "Largest payload in bytes, 1..2048 (default 2048)");
+
+struct workqueue_struct *ipcon_wq;
 
 /*
  * A netlink socket is being released (close or process death): if it was a
@@ -65,9 +68,15 @@ static int __init ipcon_init(void)
 		return -EINVAL;
 	}
 
+	ipcon_users_init();
+
+	ipcon_wq = alloc_workqueue("ipcon", 0, 0);
+	if (!ipcon_wq)
+		return -ENOMEM;
+
 	err = ipcon_netns_register();
 	if (err)
-		return err;
+		goto err_wq;
 
 	/* Before the family: no peer may register unseen by the notifier. */
 	err = netlink_register_notifier(&ipcon_netlink_notifier);
@@ -84,6 +93,8 @@ err_notifier:
 	netlink_unregister_notifier(&ipcon_netlink_notifier);
 err_netns:
 	ipcon_netns_unregister();
+err_wq:
+	destroy_workqueue(ipcon_wq);
 	return err;
 }
 
@@ -92,7 +103,8 @@ err_netns:
  * after the family is gone would send events to a multicast group id that
  * may already belong to another family), then unregister the family (which
  * waits for requests in flight), then free every namespace's registry
- * without sending events, then wait for RCU frees.
+ * without sending events, then wait for RCU frees and for the peer frees
+ * they queued (destroying the workqueue drains it).
  */
 static void __exit ipcon_exit(void)
 {
@@ -100,6 +112,8 @@ static void __exit ipcon_exit(void)
 	genl_unregister_family(&ipcon_family);
 	ipcon_netns_unregister();
 	rcu_barrier();
+	destroy_workqueue(ipcon_wq);
+	ipcon_users_exit();
 }
 
 module_init(ipcon_init);

@@ -10,6 +10,8 @@
 #include <linux/hashtable.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
+#include <linux/pid_namespace.h>
+#include <linux/sched.h>
 #include <net/net_namespace.h>
 #include <net/netns/generic.h>
 
@@ -33,6 +35,13 @@ static int __net_init ipcon_net_init(struct net *net)
 	inet->n_peers = 0;
 	inet->kevent_seq = 0;
 	atomic_set(&inet->gen, 1);
+	/*
+	 * Kernel events go to every listener at once, so their pids cannot be
+	 * each listener's view: they are the view of the task that set up
+	 * this namespace (its creator, or for namespaces that existed when the
+	 * module was loaded, the loader).
+	 */
+	inet->pid_ns = get_pid_ns(task_active_pid_ns(current) ?: &init_pid_ns);
 	return 0;
 }
 
@@ -46,6 +55,7 @@ static void __net_exit ipcon_net_exit(struct net *net)
 		ipcon_peer_remove(inet, net, peer, 0);
 	mutex_unlock(&inet->lock);
 	WARN_ON(inet->n_peers);
+	put_pid_ns(inet->pid_ns);
 	mutex_destroy(&inet->lock);
 }
 

@@ -2,11 +2,13 @@
 /*
  * ipcon: peers.
  *
- * A peer is a data socket (its port is the peer's identity) plus, optionally,
- * a control socket attached with the cookie returned at registration.  Both
- * ports map to the peer in the namespace's port table; named peers are also
- * in the name table.  A peer lives until it unregisters or either of its
- * sockets is released.
+ * A peer is a data socket plus, optionally, a control socket attached with
+ * the cookie returned at registration.  The sockets themselves are the peer's
+ * identity: the port table maps each socket's port number to its entry, but a
+ * request belongs to a peer only if it came from one of that peer's sockets,
+ * and a number alone (a released socket's, given to another socket) matches
+ * nothing.  Named peers are also in the name table.  A peer lives until it
+ * unregisters or either of its sockets is released.
  */
 #include <linux/cred.h>
 #include <linux/random.h>
@@ -60,27 +62,58 @@ static u32 ipcon_name_hash(const char *name)
 	return full_name_hash(NULL, name, strlen(name));
 }
 
-/* Callers hold rcu_read_lock(); the result is valid until they drop it. */
-struct ipcon_peer *ipcon_peer_by_port_rcu(struct ipcon_net *inet, u32 port)
+/*
+ * The peer @sk (bound to @port) is a data or control socket of, or NULL.
+ * Callers hold rcu_read_lock() or inet->lock; the result is valid until they
+ * drop it.
+ */
+struct ipcon_peer *ipcon_peer_by_sock_rcu(struct ipcon_net *inet,
+					  const struct sock *sk, u32 port)
 {
 	struct ipcon_port_ref *ref;
 
 	hash_for_each_possible_rcu(inet->ports, ref, node, port)
-		if (ref->port == port)
+		if (ref->sk == sk && ref->port == port)
 			return ref->peer;
 	return NULL;
 }
 
-/* Like ipcon_peer_by_port_rcu() but only a data port (a peer's identity). */
+/* The peer whose socket sent the request @skb, or NULL.  As above. */
+struct ipcon_peer *ipcon_peer_sender_rcu(struct ipcon_net *inet,
+					 const struct sk_buff *skb,
+					 const struct genl_info *info)
+{
+	return ipcon_peer_by_sock_rcu(inet, NETLINK_CB(skb).sk,
+				      info->snd_portid);
+}
+
+/*
+ * The peer whose data socket has port @port now: a released socket's entry
+ * waiting for the release notifier does not count (its number may already
+ * be another socket's).  As above; the socket is safe to look at because a
+ * peer's socket references are dropped only after an RCU grace period.
+ */
 struct ipcon_peer *ipcon_peer_by_data_port_rcu(struct ipcon_net *inet,
 					       u32 port)
 {
 	struct ipcon_port_ref *ref;
 
 	hash_for_each_possible_rcu(inet->ports, ref, node, port)
-		if (ref->port == port && ref == &ref->peer->data)
+		if (ref->port == port && ref == &ref->peer->data &&
+		    !sock_flag(ref->sk, SOCK_DEAD))
 			return ref->peer;
 	return NULL;
+}
+
+/* Any entry with port @port, live or released.  As above. */
+static bool ipcon_port_used_rcu(struct ipcon_net *inet, u32 port)
+{
+	struct ipcon_port_ref *ref;
+
+	hash_for_each_possible_rcu(inet->ports, ref, node, port)
+		if (ref->port == port)
+			return true;
+	return false;
 }
 
 struct ipcon_peer *ipcon_peer_by_name_rcu(struct ipcon_net *inet,
@@ -95,10 +128,31 @@ struct ipcon_peer *ipcon_peer_by_name_rcu(struct ipcon_net *inet,
 	return NULL;
 }
 
+/* Process context, one RCU grace period after the last reference went. */
+static void ipcon_peer_free(struct work_struct *work)
+{
+	struct ipcon_peer *peer = container_of(to_rcu_work(work),
+					       struct ipcon_peer, free_work);
+
+	if (peer->ctrl.sk)
+		sock_put(peer->ctrl.sk);
+	sock_put(peer->data.sk);
+	put_pid(peer->pid);
+	put_pid_ns(peer->pid_ns);
+	ipcon_user_put(peer->user);
+	kfree(peer);
+}
+
+/*
+ * The socket references are dropped in process context after a grace period:
+ * RCU readers that found the peer may still test its sockets, and the last
+ * reference to a netlink socket may end a dump (whose done callback sleeps on
+ * some kernels).
+ */
 void ipcon_peer_put(struct ipcon_peer *peer)
 {
 	if (refcount_dec_and_test(&peer->ref))
-		kfree_rcu(peer, rcu);
+		queue_rcu_work(ipcon_wq, &peer->free_work);
 }
 
 /* Stamp a message sent now by the current task on behalf of @peer. */
@@ -107,7 +161,7 @@ void ipcon_stamp_current(struct ipcon_stamp *stamp,
 {
 	memcpy(stamp->name, peer->name, sizeof(stamp->name));
 	stamp->port = peer->data.port;
-	stamp->pid = task_tgid_vnr(current);
+	stamp->pid = task_tgid(current);
 	stamp->uid = from_kuid_munged(net->user_ns, current_euid());
 }
 
@@ -133,10 +187,11 @@ void ipcon_peer_remove(struct ipcon_net *inet, struct net *net,
 	if (!(peer->flags & IPCON_PEER_FLAGS_ANONYMOUS))
 		hash_del_rcu(&peer->name_node);
 	hash_del_rcu(&peer->data.node);
-	if (peer->ctrl.peer)
+	if (peer->ctrl.sk)
 		hash_del_rcu(&peer->ctrl.node);
 	list_del_rcu(&peer->list);
 	inet->n_peers--;
+	ipcon_user_uncharge(peer->user, IPCON_USER_PEERS, 1);
 	atomic_inc(&inet->gen);
 
 	if (reason)
@@ -145,7 +200,24 @@ void ipcon_peer_remove(struct ipcon_net *inet, struct net *net,
 	ipcon_peer_put(peer);
 }
 
-/* Release notifier: @port of a NETLINK_GENERIC socket in @net is gone. */
+/*
+ * A peer with a released socket of port @port, or NULL.  The notifier names
+ * only the number, but the socket it is about is already orphaned (SOCK_DEAD)
+ * when it runs, while a socket given the same number since is not.
+ */
+static struct ipcon_peer *ipcon_peer_released_locked(struct ipcon_net *inet,
+						     u32 port)
+{
+	struct ipcon_port_ref *ref;
+
+	lockdep_assert_held(&inet->lock);
+	hash_for_each_possible(inet->ports, ref, node, port)
+		if (ref->port == port && sock_flag(ref->sk, SOCK_DEAD))
+			return ref->peer;
+	return NULL;
+}
+
+/* Release notifier: a NETLINK_GENERIC socket of @port in @net is gone. */
 void ipcon_port_released(struct net *net, u32 port)
 {
 	struct ipcon_net *inet = ipcon_net(net);
@@ -154,16 +226,13 @@ void ipcon_port_released(struct net *net, u32 port)
 
 	/* Most generic netlink sockets are not ours: skip the mutex for them. */
 	rcu_read_lock();
-	known = ipcon_peer_by_port_rcu(inet, port);
+	known = ipcon_port_used_rcu(inet, port);
 	rcu_read_unlock();
 	if (!known)
 		return;
 
 	mutex_lock(&inet->lock);
-	rcu_read_lock();
-	peer = ipcon_peer_by_port_rcu(inet, port);
-	rcu_read_unlock();
-	if (peer)
+	while ((peer = ipcon_peer_released_locked(inet, port)))
 		ipcon_peer_remove(inet, net, peer, IPCON_REMOVE_REASON_CLOSED);
 	mutex_unlock(&inet->lock);
 }
@@ -180,6 +249,7 @@ int ipcon_nl_peer_register_doit(struct sk_buff *skb, struct genl_info *info)
 	struct net *net = genl_info_net(info);
 	struct ipcon_net *inet = ipcon_net(net);
 	struct nlattr *name_attr = info->attrs[IPCON_A_PEER_NAME];
+	struct sock *sk = NETLINK_CB(skb).sk;
 	u32 port = info->snd_portid;
 	struct ipcon_peer *peer;
 	struct sk_buff *reply;
@@ -192,19 +262,23 @@ int ipcon_nl_peer_register_doit(struct sk_buff *skb, struct genl_info *info)
 		return -EINVAL;
 	}
 
-	peer = kzalloc(sizeof(*peer), GFP_KERNEL);
+	peer = kzalloc(sizeof(*peer), GFP_KERNEL_ACCOUNT);
 	if (!peer)
 		return -ENOMEM;
-	reply = genlmsg_new(ipcon_register_reply_size(), GFP_KERNEL);
-	if (!reply) {
-		kfree(peer);
-		return -ENOMEM;
+	reply = genlmsg_new(ipcon_register_reply_size(), GFP_KERNEL_ACCOUNT);
+	peer->kuid = current_euid();
+	peer->user = ipcon_user_get(peer->kuid);
+	if (!reply || !peer->user) {
+		err = -ENOMEM;
+		goto err_free;
 	}
 
 	refcount_set(&peer->ref, 1);
+	INIT_RCU_WORK(&peer->free_work, ipcon_peer_free);
 	INIT_LIST_HEAD(&peer->groups);
 	INIT_LIST_HEAD(&peer->subs);
 	peer->data.port = port;
+	peer->data.sk = sk;
 	peer->data.peer = peer;
 	if (name_attr)
 		strscpy(peer->name, nla_data(name_attr), sizeof(peer->name));
@@ -213,8 +287,6 @@ int ipcon_nl_peer_register_doit(struct sk_buff *skb, struct genl_info *info)
 	do {
 		peer->cookie = get_random_u64();
 	} while (!peer->cookie);
-	peer->pid = task_tgid_vnr(current);
-	peer->kuid = current_euid();
 	peer->uid = from_kuid_munged(net->user_ns, peer->kuid);
 
 	hdr = genlmsg_put_reply(reply, info, &ipcon_family, 0,
@@ -231,7 +303,7 @@ int ipcon_nl_peer_register_doit(struct sk_buff *skb, struct genl_info *info)
 
 	mutex_lock(&inet->lock);
 	rcu_read_lock();
-	if (ipcon_peer_by_port_rcu(inet, port)) {
+	if (ipcon_peer_by_sock_rcu(inet, sk, port)) {
 		NL_SET_ERR_MSG(info->extack, "socket is already used by a peer");
 		err = -EALREADY;
 	} else if (name_attr && ipcon_peer_by_name_rcu(inet, peer->name)) {
@@ -243,7 +315,9 @@ int ipcon_nl_peer_register_doit(struct sk_buff *skb, struct genl_info *info)
 			       "peer limit reached (module parameter max_peers)");
 		err = -ENOSPC;
 	} else {
-		err = 0;
+		/* One user cannot fill a namespace: see max_peers_per_user. */
+		err = ipcon_user_charge(peer->user, IPCON_USER_PEERS, 1,
+					info->extack);
 	}
 	rcu_read_unlock();
 	if (err) {
@@ -251,6 +325,10 @@ int ipcon_nl_peer_register_doit(struct sk_buff *skb, struct genl_info *info)
 		goto err_free;
 	}
 
+	/* The sender's socket is live: it is inside sendmsg(). */
+	sock_hold(sk);
+	peer->pid = get_pid(task_tgid(current));
+	peer->pid_ns = get_pid_ns(task_active_pid_ns(current));
 	list_add_tail_rcu(&peer->list, &inet->peers);
 	hash_add_rcu(inet->ports, &peer->data.node, port);
 	if (name_attr)
@@ -279,6 +357,8 @@ int ipcon_nl_peer_register_doit(struct sk_buff *skb, struct genl_info *info)
 
 err_free:
 	nlmsg_free(reply);
+	if (peer->user)
+		ipcon_user_put(peer->user);
 	kfree(peer);
 	return err;
 }
@@ -287,6 +367,7 @@ int ipcon_nl_peer_attach_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct ipcon_net *inet = ipcon_net(genl_info_net(info));
 	struct nlattr *cookie_attr = info->attrs[IPCON_A_COOKIE];
+	struct sock *sk = NETLINK_CB(skb).sk;
 	u32 port = info->snd_portid;
 	struct ipcon_peer *peer, *found = NULL;
 	u64 cookie;
@@ -298,7 +379,7 @@ int ipcon_nl_peer_attach_doit(struct sk_buff *skb, struct genl_info *info)
 
 	mutex_lock(&inet->lock);
 	rcu_read_lock();
-	if (ipcon_peer_by_port_rcu(inet, port)) {
+	if (ipcon_peer_by_sock_rcu(inet, sk, port)) {
 		rcu_read_unlock();
 		NL_SET_ERR_MSG(info->extack, "socket is already used by a peer");
 		err = -EALREADY;
@@ -318,13 +399,15 @@ int ipcon_nl_peer_attach_doit(struct sk_buff *skb, struct genl_info *info)
 		err = -ENOENT;
 		goto out;
 	}
-	if (found->ctrl.peer) {
+	if (found->ctrl.sk) {
 		NL_SET_ERR_MSG(info->extack,
 			       "peer already has a control socket");
 		err = -EALREADY;
 		goto out;
 	}
+	sock_hold(sk);
 	found->ctrl.port = port;
+	found->ctrl.sk = sk;
 	found->ctrl.peer = found;
 	hash_add_rcu(inet->ports, &found->ctrl.node, port);
 out:
@@ -341,7 +424,7 @@ int ipcon_nl_peer_unregister_doit(struct sk_buff *skb, struct genl_info *info)
 
 	mutex_lock(&inet->lock);
 	rcu_read_lock();
-	peer = ipcon_peer_by_port_rcu(inet, info->snd_portid);
+	peer = ipcon_peer_sender_rcu(inet, skb, info);
 	rcu_read_unlock();
 	if (peer) {
 		ipcon_peer_remove(inet, net, peer,
@@ -356,9 +439,11 @@ int ipcon_nl_peer_unregister_doit(struct sk_buff *skb, struct genl_info *info)
 
 int ipcon_nl_peer_get_doit(struct sk_buff *skb, struct genl_info *info)
 {
-	struct ipcon_net *inet = ipcon_net(genl_info_net(info));
+	struct net *net = genl_info_net(info);
+	struct ipcon_net *inet = ipcon_net(net);
 	struct nlattr *name_attr = info->attrs[IPCON_A_PEER_NAME];
 	struct nlattr *port_attr = info->attrs[IPCON_A_PORT];
+	struct ipcon_viewer viewer;
 	struct ipcon_peer *peer;
 	struct sk_buff *reply;
 	int err;
@@ -367,17 +452,18 @@ int ipcon_nl_peer_get_doit(struct sk_buff *skb, struct genl_info *info)
 	if (err)
 		return err;
 
-	reply = genlmsg_new(ipcon_peer_info_size(), GFP_KERNEL);
+	reply = genlmsg_new(ipcon_peer_info_size(), GFP_KERNEL_ACCOUNT);
 	if (!reply)
 		return -ENOMEM;
 
+	ipcon_viewer_init(&viewer, net);
 	rcu_read_lock();
 	if (name_attr)
 		peer = ipcon_peer_by_name_rcu(inet, nla_data(name_attr));
 	else
 		peer = ipcon_peer_by_data_port_rcu(inet, nla_get_u32(port_attr));
 	if (peer)
-		err = ipcon_fill_peer(reply, peer, info->snd_portid,
+		err = ipcon_fill_peer(reply, peer, &viewer, info->snd_portid,
 				      info->snd_seq, 0, NULL);
 	rcu_read_unlock();
 

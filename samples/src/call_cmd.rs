@@ -80,11 +80,11 @@ fn parse_timeout(value: std::ffi::OsString) -> Result<Duration, CliError> {
     Ok(Duration::new(secs, nanos))
 }
 
-/// `ipcon call ...`.
-pub fn call(parser: &mut lexopt::Parser) -> Result<(), CliError> {
+/// `ipcon call ...`; `json` if `--json` came before the command.
+pub fn call(parser: &mut lexopt::Parser, json: bool) -> Result<(), CliError> {
     use lexopt::prelude::*;
     let mut timeout = Duration::from_secs(5);
-    let (mut json, mut list) = (false, false);
+    let (mut json, mut list) = (json, false);
     let mut values = Vec::new();
     while let Some(arg) = parser.next()? {
         match arg {

@@ -19,9 +19,11 @@ mod event_loop;
 mod fuzz;
 mod groups;
 mod harness;
+mod identity;
 mod kevents;
 mod leaks;
 mod limits;
+mod memory;
 mod netns;
 mod noalloc;
 mod overrun;
@@ -30,9 +32,13 @@ mod protocol;
 mod requests;
 mod roles;
 mod samples;
+mod security;
+mod stamps;
 mod unicast;
 mod unload;
+mod user_limits;
 mod version;
+mod visibility;
 
 use std::process::ExitCode;
 
@@ -63,6 +69,11 @@ fn all_tests() -> Vec<Test> {
     tests.extend_from_slice(calls::TESTS);
     tests.extend_from_slice(event_loop::TESTS);
     tests.extend_from_slice(samples::TESTS);
+    tests.extend_from_slice(identity::TESTS);
+    tests.extend_from_slice(stamps::TESTS);
+    tests.extend_from_slice(memory::TESTS);
+    tests.extend_from_slice(user_limits::TESTS);
+    tests.extend_from_slice(visibility::TESTS);
     tests.extend_from_slice(fuzz::TESTS);
     tests.extend_from_slice(leaks::TESTS);
     // The version and unload tests replace the module; the version test

@@ -28,6 +28,7 @@ pub fn run(args: &[String]) -> i32 {
         "unpriv" => unprivileged(&rest),
         "netns" => in_new_netns(&rest),
         "serve" => serve(&rest),
+        "security" => crate::security::child(&rest),
         other => Err(format!("unknown role {other:?}")),
     };
     match result {

@@ -33,6 +33,10 @@ pub fn current_params() -> Result<Vec<String>, String> {
         "max_groups_per_peer",
         "max_subscriptions_per_peer",
         "max_payload",
+        "max_peers_per_user",
+        "max_groups_per_user",
+        "max_subscriptions_per_user",
+        "max_cached_bytes_per_user",
     ] {
         params.push(format!("{name}={}", crate::common::module_param(name)?));
     }
