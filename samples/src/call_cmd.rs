@@ -1,11 +1,10 @@
 //! `ipcon call`: call a service's method, or list its methods, from a shell.
 
-use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
 use ipcon_linux::{CallStatus, Client, Error, ErrorKind};
 
-use crate::{out, parse_text, payload_text, CliError};
+use crate::{out, parse_text, payload_text, CliError, JsonObject};
 
 /// `ipcon call --help`.
 pub const HELP_CALL: &str = "\
@@ -21,8 +20,8 @@ Options:
   --list          list PEER's methods (name and summary, one per line)
   --json          print one JSON object instead: peer, method, status
                   (ok, unknown-method, bad-request, busy, failed, timeout,
-                  peer-gone, not-found, ...), reply or error, elapsed_ms;
-                  --list prints {\"peer\":..,\"methods\":[{\"name\":..,\"summary\":..}]}
+                  peer-gone, not-found, ...), reply or error, elapsed_us;
+                  with --list one object per method: peer, name, summary
   -h, --help      show this help
 ";
 
@@ -42,27 +41,6 @@ fn status_word(err: &Error) -> String {
         _ => "error",
     }
     .to_owned()
-}
-
-/// `text` as a JSON string literal.
-pub fn json_string(text: &str) -> String {
-    let mut json = String::with_capacity(text.len() + 2);
-    json.push('"');
-    for c in text.chars() {
-        match c {
-            '"' => json.push_str("\\\""),
-            '\\' => json.push_str("\\\\"),
-            '\n' => json.push_str("\\n"),
-            '\r' => json.push_str("\\r"),
-            '\t' => json.push_str("\\t"),
-            c if u32::from(c) < 0x20 => {
-                let _ = write!(json, "\\u{:04x}", u32::from(c));
-            }
-            c => json.push(c),
-        }
-    }
-    json.push('"');
-    json
 }
 
 /// `SECS` with up to 9 decimals (`5`, `0.25`), parsed without floating
@@ -104,27 +82,20 @@ pub fn call(parser: &mut lexopt::Parser, json: bool) -> Result<(), CliError> {
         let [peer] = values.as_slice() else {
             return Err(CliError::Usage("--list wants PEER only".into()));
         };
-        let methods = client.methods(peer, Some(timeout))?;
-        if json {
-            let items: Vec<String> = methods
-                .iter()
-                .map(|m| {
-                    format!(
-                        "{{\"name\":{},\"summary\":{}}}",
-                        json_string(&m.name),
-                        json_string(&m.summary)
-                    )
-                })
-                .collect();
-            out!(
-                "{{\"peer\":{},\"methods\":[{}]}}",
-                json_string(peer),
-                items.join(",")
-            );
-        } else {
-            for m in &methods {
-                out!("{}\t{}", m.name, m.summary);
+        // `name<TAB>summary` lines (docs/protocol.md, "Calls").
+        let list = client.call(peer, ipcon_linux::LIST_METHODS, b"", Some(timeout))?;
+        for line in String::from_utf8_lossy(&list).lines() {
+            if !json {
+                out!("{line}");
+                continue;
             }
+            let (name, summary) = line.split_once('\t').unwrap_or((line, ""));
+            let mut object = JsonObject::new();
+            object
+                .str("peer", peer)
+                .str("name", name)
+                .str("summary", summary);
+            out!("{}", object.finish());
         }
         return Ok(());
     }
@@ -141,24 +112,18 @@ pub fn call(parser: &mut lexopt::Parser, json: bool) -> Result<(), CliError> {
     let result = client.call(peer, method, payload.as_bytes(), Some(timeout));
     let elapsed_us = start.elapsed().as_micros();
     if json {
-        let (status, detail) = match &result {
-            Ok(reply) => (
-                CallStatus::Ok.to_string(),
-                format!("\"reply\":{}", json_string(&String::from_utf8_lossy(reply))),
-            ),
-            Err(err) => (
-                status_word(err),
-                format!("\"error\":{}", json_string(&err.to_string())),
-            ),
+        let mut object = JsonObject::new();
+        object.str("peer", peer).str("method", method);
+        match &result {
+            Ok(reply) => object
+                .str("status", &CallStatus::Ok.to_string())
+                .str("reply", &String::from_utf8_lossy(reply)),
+            Err(err) => object
+                .str("status", &status_word(err))
+                .str("error", &err.to_string()),
         };
-        out!(
-            "{{\"peer\":{},\"method\":{},\"status\":{},{detail},\"elapsed_ms\":{}.{:03}}}",
-            json_string(peer),
-            json_string(method),
-            json_string(&status),
-            elapsed_us / 1000,
-            elapsed_us % 1000
-        );
+        object.num("elapsed_us", u64::try_from(elapsed_us).unwrap_or(u64::MAX));
+        out!("{}", object.finish());
     } else if let Ok(reply) = &result {
         out!("{}", payload_text(reply));
     }
@@ -168,14 +133,6 @@ pub fn call(parser: &mut lexopt::Parser, json: bool) -> Result<(), CliError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn json_strings_escape_what_json_requires() {
-        assert_eq!(
-            json_string("a\"b\\c\nd\u{1}é"),
-            "\"a\\\"b\\\\c\\nd\\u0001é\""
-        );
-    }
 
     #[test]
     fn timeouts_parse_as_decimal_seconds() {

@@ -405,9 +405,15 @@ fn cli_call_json() -> TestResult {
     ensure_eq!(code, 0, "exit status; output {out:?}");
     ensure!(
         out.starts_with(
-            r#"{"peer":"call_cli","method":"echo","status":"ok","reply":"hi \"there\"","elapsed_ms":"#
+            r#"{"peer":"call_cli","method":"echo","status":"ok","reply":"hi \"there\"","elapsed_us":"#
         ),
         "json: {out:?}"
+    );
+    // The CLI's global --json works too.
+    let (code, out) = shell("/bin/ipcon --json call call_cli echo x")?;
+    ensure!(
+        code == 0 && out.contains(r#""reply":"x""#),
+        "global --json: {out:?}"
     );
     let (code, out) = shell("/bin/ipcon call call_cli echo plain")?;
     ensure_eq!((code, out.as_str()), (0, "plain\n"), "text output");
@@ -434,8 +440,10 @@ fn cli_call_json() -> TestResult {
     let (code, out) = shell("/bin/ipcon call --list --json call_cli")?;
     ensure!(
         code == 0
-            && out.starts_with(r#"{"peer":"call_cli","methods":[{"name":".methods","#)
-            && out.contains(r#"{"name":"hang","summary":"never answers"}"#),
+            && out.starts_with(r#"{"peer":"call_cli","name":".methods","#)
+            && out.contains(
+                "{\"peer\":\"call_cli\",\"name\":\"hang\",\"summary\":\"never answers\"}\n"
+            ),
         "--list --json: {out:?}"
     );
     Ok(())
