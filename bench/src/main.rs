@@ -12,6 +12,7 @@
 //! prints `PERF-ERROR <text>` and exits 1. Under emulation only the ratios
 //! between implementations within one run mean anything.
 
+mod call;
 mod clock;
 mod error;
 mod handshake;

@@ -142,6 +142,7 @@ fn impls(shape: Shape) -> &'static [Impl] {
         Shape::Rtt => &[
             Impl::Ipcon,
             Impl::IpconPost,
+            Impl::IpconCall,
             Impl::RawNetlink,
             Impl::UdsSeqpacket,
             Impl::Pipe,
@@ -380,6 +381,7 @@ mod tests {
                 "unicast 2048 1 uds-seqpacket",
                 "rtt 64 1 ipcon",
                 "rtt 64 1 ipcon-post",
+                "rtt 64 1 ipcon-call",
                 "rtt 64 1 raw-netlink",
                 "rtt 64 1 uds-seqpacket",
                 "rtt 64 1 pipe",

@@ -2,6 +2,7 @@
 //! re-executed (`ipcon-perf --role ...`), with which implementation, and
 //! what each role does between `READY` and `DONE`.
 
+use crate::call::{IpconCallClient, IpconCallServer};
 use crate::error::{bail, Context, Error, Result};
 use crate::handshake::{await_go, say, Fields, Line};
 use crate::ipcon::{
@@ -29,17 +30,20 @@ pub enum Impl {
     UdsSeqpacket,
     /// Two pipes (round trips only).
     Pipe,
+    /// Calls: ipcon-linux's `Client` and `Service` (round trips only).
+    IpconCall,
 }
 
 impl Impl {
     /// Every implementation, in report order.
-    pub const ALL: [Impl; 6] = [
+    pub const ALL: [Impl; 7] = [
         Impl::Ipcon,
         Impl::IpconBatch,
         Impl::IpconPost,
         Impl::RawNetlink,
         Impl::UdsSeqpacket,
         Impl::Pipe,
+        Impl::IpconCall,
     ];
 
     /// The name in `PERF` lines.
@@ -51,6 +55,7 @@ impl Impl {
             Impl::RawNetlink => "raw-netlink",
             Impl::UdsSeqpacket => "uds-seqpacket",
             Impl::Pipe => "pipe",
+            Impl::IpconCall => "ipcon-call",
         }
     }
 
@@ -249,6 +254,7 @@ pub fn run(args: &RoleArgs) -> Result<()> {
             let mut client: Box<dyn rtt::Request> = match args.imp {
                 Impl::Ipcon => Box::new(IpconClient::open(&args.receiver_name())?),
                 Impl::IpconPost => Box::new(IpconPostClient::open(&args.receiver_name())?),
+                Impl::IpconCall => Box::new(IpconCallClient::open(&args.receiver_name())?),
                 Impl::RawNetlink => Box::new(RawClient::open(&args.receiver_name())?),
                 Impl::UdsSeqpacket => Box::new(UdsClient::connect(&args.socket_name())?),
                 Impl::Pipe => Box::new(pipe::PipeClient::start(
@@ -269,6 +275,7 @@ pub fn run(args: &RoleArgs) -> Result<()> {
             let mut server: Box<dyn rtt::Respond> = match args.imp {
                 Impl::Ipcon => Box::new(IpconServer::open(&args.receiver_name())?),
                 Impl::IpconPost => Box::new(IpconPostServer::open(&args.receiver_name())?),
+                Impl::IpconCall => Box::new(IpconCallServer::open(&args.receiver_name())?),
                 Impl::RawNetlink => Box::new(RawServer::open(&args.receiver_name())?),
                 Impl::UdsSeqpacket => Box::new(UdsServer::listen(&args.socket_name())?),
                 Impl::Pipe | Impl::IpconBatch => bail!("{} has no server role", args.imp.name()),

@@ -231,6 +231,153 @@ impl From<RemoveReason> for u32 {
     }
 }
 
+/// First byte (0xca) of a call header. A call (request/response, see
+/// docs/protocol.md "Calls") is a unicast whose payload starts with the call
+/// header; the kernel does not look inside payloads. The header, 12 bytes in
+/// host byte order: magic u8, kind u8 (call-kind), status u8 (call-status, 0 in
+/// a request), method-len u8 (1..31 in a request, 0 in a reply), call-id u32
+/// (nonzero, chosen by the caller, carried back by the reply), timeout-ms u32
+/// (how long the caller waits, 0 for no limit; 0 in a reply); then the method
+/// name (method-len bytes, the rules of a peer name) and the payload.
+pub const CALL_MAGIC: usize = 202;
+
+/// Size of the fixed part of a call header, before the method name.
+pub const CALL_HEADER_LEN: usize = 12;
+
+/// What a call message is (second byte of the call header).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum CallKind {
+    /// Call a method; the callee answers with exactly one reply.
+    Request,
+    /// The answer to the request with the same call id.
+    Reply,
+    /// A value this version of the protocol does not know.
+    Unknown(u32),
+}
+
+impl CallKind {
+    /// Every value this version of the protocol knows, in wire order.
+    pub const ALL: [CallKind; 2] = [Self::Request, Self::Reply];
+
+    /// The value of a wire number.
+    pub const fn from_raw(raw: u32) -> Self {
+        match raw {
+            1 => Self::Request,
+            2 => Self::Reply,
+            other => Self::Unknown(other),
+        }
+    }
+
+    /// The wire number of this value.
+    pub const fn to_raw(self) -> u32 {
+        match self {
+            Self::Request => 1,
+            Self::Reply => 2,
+            Self::Unknown(other) => other,
+        }
+    }
+
+    /// The name the spec gives this value (`None` if unknown).
+    pub const fn name(self) -> Option<&'static str> {
+        match self {
+            Self::Request => Some("request"),
+            Self::Reply => Some("reply"),
+            Self::Unknown(_) => None,
+        }
+    }
+}
+
+impl From<u32> for CallKind {
+    fn from(raw: u32) -> Self {
+        Self::from_raw(raw)
+    }
+}
+
+impl From<CallKind> for u32 {
+    fn from(value: CallKind) -> Self {
+        value.to_raw()
+    }
+}
+
+/// How a call went (third byte of a reply's call header). Any status but ok
+/// carries a UTF-8 text saying why as its payload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum CallStatus {
+    /// The method ran; the payload is its result.
+    Ok,
+    /// The callee has no method of that name.
+    UnknownMethod,
+    /// The request's call header did not parse.
+    BadRequest,
+    /// The callee's queue of requests is full; try again later.
+    Busy,
+    /// The method failed (or ended without answering).
+    Failed,
+    /// A value this version of the protocol does not know.
+    Unknown(u32),
+}
+
+impl CallStatus {
+    /// Every value this version of the protocol knows, in wire order.
+    pub const ALL: [CallStatus; 5] = [
+        Self::Ok,
+        Self::UnknownMethod,
+        Self::BadRequest,
+        Self::Busy,
+        Self::Failed,
+    ];
+
+    /// The value of a wire number.
+    pub const fn from_raw(raw: u32) -> Self {
+        match raw {
+            0 => Self::Ok,
+            1 => Self::UnknownMethod,
+            2 => Self::BadRequest,
+            3 => Self::Busy,
+            4 => Self::Failed,
+            other => Self::Unknown(other),
+        }
+    }
+
+    /// The wire number of this value.
+    pub const fn to_raw(self) -> u32 {
+        match self {
+            Self::Ok => 0,
+            Self::UnknownMethod => 1,
+            Self::BadRequest => 2,
+            Self::Busy => 3,
+            Self::Failed => 4,
+            Self::Unknown(other) => other,
+        }
+    }
+
+    /// The name the spec gives this value (`None` if unknown).
+    pub const fn name(self) -> Option<&'static str> {
+        match self {
+            Self::Ok => Some("ok"),
+            Self::UnknownMethod => Some("unknown-method"),
+            Self::BadRequest => Some("bad-request"),
+            Self::Busy => Some("busy"),
+            Self::Failed => Some("failed"),
+            Self::Unknown(_) => None,
+        }
+    }
+}
+
+impl From<u32> for CallStatus {
+    fn from(raw: u32) -> Self {
+        Self::from_raw(raw)
+    }
+}
+
+impl From<CallStatus> for u32 {
+    fn from(value: CallStatus) -> Self {
+        value.to_raw()
+    }
+}
+
 /// The generic netlink multicast group `kevent`.
 pub const MCGRP_KEVENT: &str = "kevent";
 

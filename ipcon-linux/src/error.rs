@@ -77,6 +77,15 @@ pub enum ErrorKind {
     /// A batch holds as many messages or bytes as one system call may carry:
     /// send it first.
     BatchFull,
+    /// The peer a call went to is gone (the kernel's peer-remove event: it
+    /// exited, was killed or unregistered) before it replied.
+    PeerGone,
+    /// The call was cancelled.
+    Cancelled,
+    /// The called peer answered with a status other than `ok`
+    /// ([`Error::call_status`]: unknown method, bad request, busy, failed); its
+    /// text is [`Error::kernel_message`].
+    CallFailed,
 }
 
 /// What an error is about, besides the operation.
@@ -95,6 +104,7 @@ enum Note {
     Wire(WireError),
     Family(FamilyOutcome),
     Text(&'static str),
+    Status(ipcon_core::spec::CallStatus),
 }
 
 /// What not every error has: kept out of line with `std`.
@@ -294,7 +304,33 @@ impl Error {
         self.operation
     }
 
-    /// The kernel's extended-ACK text, if it sent one.
+    /// The error of a call the called peer answered with `status` (not `ok`)
+    /// and the text `text` (its reply's payload, cut to
+    /// [`KERNEL_MESSAGE_CAPACITY`] bytes at a character boundary).
+    pub(crate) fn from_call_status(
+        operation: &'static str,
+        status: ipcon_core::spec::CallStatus,
+        text: &[u8],
+    ) -> Self {
+        let text = match core::str::from_utf8(text) {
+            Ok(text) => text,
+            Err(e) => core::str::from_utf8(&text[..e.valid_up_to()]).unwrap_or(""),
+        };
+        Self::new(operation, ErrorKind::CallFailed)
+            .with_note(Note::Status(status))
+            .with_kernel_message(text)
+    }
+
+    /// For [`ErrorKind::CallFailed`]: the status the called peer answered.
+    pub fn call_status(&self) -> Option<ipcon_core::spec::CallStatus> {
+        match self.details().note {
+            Note::Status(status) => Some(status),
+            _ => None,
+        }
+    }
+
+    /// The kernel's extended-ACK text, if it sent one; for
+    /// [`ErrorKind::CallFailed`], the called peer's text.
     pub fn kernel_message(&self) -> Option<&str> {
         let text = self.details().kernel_message.as_str();
         (!text.is_empty()).then_some(text)
@@ -414,6 +450,9 @@ impl fmt::Display for ErrorKind {
             Self::Protocol => "protocol error",
             Self::Os => "system error",
             Self::BatchFull => "batch is full",
+            Self::PeerGone => "the peer is gone",
+            Self::Cancelled => "cancelled",
+            Self::CallFailed => "the call failed",
         })
     }
 }
@@ -449,6 +488,7 @@ impl fmt::Display for Error {
             Note::Wire(e) => write!(f, " ({e})")?,
             Note::Family(outcome) => write!(f, " ({outcome})")?,
             Note::Text(text) => write!(f, " ({text})")?,
+            Note::Status(status) => write!(f, " (status {status})")?,
         }
         if let Some(text) = self.kernel_message() {
             write!(f, ": {text}")?;

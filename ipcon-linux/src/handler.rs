@@ -338,6 +338,22 @@ impl Handler {
         receiver.receive_many(msgs, storage, wait)
     }
 
+    /// Receives the next delivery and hands it, still in the receive buffer,
+    /// to `route` (see [`Receiver::receive_with`]): calls and services route
+    /// replies, requests and kernel events without a copy.
+    pub(crate) fn receive_with<R>(
+        &self,
+        wait: Wait,
+        route: impl FnMut(ipcon_core::machine::Received<'_>) -> Option<R>,
+    ) -> Result<R> {
+        self.receive_side().receiver.receive_with(wait, route)
+    }
+
+    /// [`post_unicast`](Self::post_unicast) to a peer by name or port.
+    pub(crate) fn post_to(&self, to: PeerRef, payload: &[u8]) -> Result<Ticket> {
+        self.control().post_unicast(to, payload)
+    }
+
     /// Starts receiving kernel events
     /// ([`MessageKind::Kevent`](crate::MessageKind::Kevent)). Waits for a
     /// receive in progress in another thread (subscribe before, or with

@@ -93,12 +93,20 @@ mod receiver;
 mod socket;
 mod sys;
 
+#[cfg(feature = "tokio")]
+mod async_call;
+#[cfg(feature = "std")]
+mod call;
 #[cfg(feature = "std")]
 mod directory;
+#[cfg(feature = "std")]
+mod event_loop;
 #[cfg(feature = "std")]
 mod handler;
 #[cfg(feature = "std")]
 mod monitor;
+#[cfg(feature = "std")]
+mod service;
 #[cfg(feature = "std")]
 mod termination;
 #[cfg(feature = "tokio")]
@@ -158,11 +166,21 @@ pub type PeerInfo = ipcon_core::wire::ipcon::PeerInfo<'static>;
 /// `group srv/str_msg port=12 access=open subscribers=2 tx=5 last=6`.
 pub type GroupInfo = ipcon_core::wire::ipcon::GroupInfo<'static>;
 
+#[cfg(feature = "tokio")]
+pub use async_call::AsyncClient;
+#[cfg(feature = "std")]
+pub use call::{Client, ClientStats, MethodInfo, PendingCall, DEFAULT_CALL_CAPACITY, LIST_METHODS};
 #[cfg(feature = "std")]
 pub use directory::Directory;
 #[cfg(feature = "std")]
+pub use event_loop::{Event, EventLoop, Interest, SwitchTarget, Token};
+#[cfg(feature = "std")]
 pub use handler::{BatchFailure, BatchReport, Handler};
+pub use ipcon_core::machine::{CallId, CallOutcome, CallStats};
+pub use ipcon_core::spec::CallStatus;
 #[cfg(feature = "std")]
 pub use monitor::KeventMonitor;
+#[cfg(feature = "std")]
+pub use service::{Request, Responder, Service, ServiceBuilder, ServiceStats};
 #[cfg(feature = "tokio")]
 pub use tokio_io::AsyncHandler;

@@ -604,6 +604,18 @@ pub(crate) fn on_signal(signal: i32, action: fn()) -> std::io::Result<signal_hoo
     unsafe { signal_hook_registry::register(signal, action) }
 }
 
+/// Runs the closure `action` in the signal handler of `signal` (after any
+/// handler installed before); same rules as [`on_signal`].
+#[cfg(feature = "std")]
+pub(crate) fn on_signal_with(
+    signal: i32,
+    action: impl Fn() + Send + Sync + 'static,
+) -> std::io::Result<signal_hook_registry::SigId> {
+    // SAFETY: the callers pass only async-signal-safe closures (see
+    // `event_loop.rs`: one write(2) to a non-blocking pipe).
+    unsafe { signal_hook_registry::register(signal, action) }
+}
+
 /// The descriptor `fd` borrowed for as long as `owner` is borrowed.
 ///
 /// For a handler whose data socket is owned behind a lock: the descriptor

@@ -61,6 +61,39 @@ enum ipcon_remove_reason {
 	IPCON_REMOVE_REASON_CLOSED,
 };
 
+#define IPCON_CALL_MAGIC	202
+#define IPCON_CALL_HEADER_LEN	12
+
+/**
+ * enum ipcon_call_kind - What a call message is (second byte of the call
+ *   header).
+ * @IPCON_CALL_KIND_REQUEST: Call a method; the callee answers with exactly one
+ *   reply.
+ * @IPCON_CALL_KIND_REPLY: The answer to the request with the same call id.
+ */
+enum ipcon_call_kind {
+	IPCON_CALL_KIND_REQUEST = 1,
+	IPCON_CALL_KIND_REPLY,
+};
+
+/**
+ * enum ipcon_call_status - How a call went (third byte of a reply's call
+ *   header). Any status but ok carries a UTF-8 text saying why as its payload.
+ * @IPCON_CALL_STATUS_OK: The method ran; the payload is its result.
+ * @IPCON_CALL_STATUS_UNKNOWN_METHOD: The callee has no method of that name.
+ * @IPCON_CALL_STATUS_BAD_REQUEST: The request's call header did not parse.
+ * @IPCON_CALL_STATUS_BUSY: The callee's queue of requests is full; try again
+ *   later.
+ * @IPCON_CALL_STATUS_FAILED: The method failed (or ended without answering).
+ */
+enum ipcon_call_status {
+	IPCON_CALL_STATUS_OK,
+	IPCON_CALL_STATUS_UNKNOWN_METHOD,
+	IPCON_CALL_STATUS_BAD_REQUEST,
+	IPCON_CALL_STATUS_BUSY,
+	IPCON_CALL_STATUS_FAILED,
+};
+
 enum {
 	IPCON_A_PEER_NAME = 1,
 	IPCON_A_GROUP_NAME,

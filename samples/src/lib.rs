@@ -7,6 +7,7 @@
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
 
+pub mod call_cmd;
 use std::borrow::Cow;
 use std::fmt;
 use std::process::ExitCode;

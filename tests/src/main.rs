@@ -12,9 +12,11 @@
 mod access;
 mod batch;
 mod c_api;
+mod calls;
 mod common;
 mod concurrency;
 mod dumps;
+mod event_loop;
 mod fuzz;
 mod groups;
 mod harness;
@@ -65,6 +67,8 @@ fn all_tests() -> Vec<Test> {
     tests.extend_from_slice(noalloc::TESTS);
     tests.extend_from_slice(batch::TESTS);
     tests.extend_from_slice(posted::TESTS);
+    tests.extend_from_slice(calls::TESTS);
+    tests.extend_from_slice(event_loop::TESTS);
     tests.extend_from_slice(samples::TESTS);
     tests.extend_from_slice(c_api::TESTS);
     tests.extend_from_slice(identity::TESTS);

@@ -27,6 +27,7 @@ pub fn run(args: &[String]) -> i32 {
         "send" => send(&rest),
         "unpriv" => unprivileged(&rest),
         "netns" => in_new_netns(&rest),
+        "serve" => serve(&rest),
         "security" => crate::security::child(&rest),
         other => Err(format!("unknown role {other:?}")),
     };
@@ -89,6 +90,14 @@ fn echo(args: &[&str]) -> TestResult {
                 .ctx("reply")?;
         }
     }
+}
+
+/// `serve NAME`: the calls tests' service (`calls::test_service`), on 2
+/// workers.
+fn serve(args: &[&str]) -> TestResult {
+    let service = crate::calls::test_service(args.first().ctx("serve: NAME")?)?;
+    say(&format!("ready {}", service.handler().port()));
+    service.serve(2).ctx("serve")
 }
 
 /// `subscribe OWNER GROUP`: an anonymous subscriber, blocked in receive.

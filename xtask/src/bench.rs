@@ -72,6 +72,7 @@ const TARGETS: &[(&str, Bound, f64)] = &[
     ("unicast_64_vs_uds", Bound::AtLeast, 0.8),
     ("rtt_64_vs_uds", Bound::AtMost, 1.5),
     ("fanout_16_vs_uds_loop", Bound::AtLeast, 2.0),
+    ("call_rtt_64_vs_post", Bound::AtMost, 1.1),
 ];
 
 /// Which of ipcon's APIs stands for "ours" in each of the issue's ratios:
@@ -526,6 +527,16 @@ pub fn ratios(medians: &[Median]) -> Vec<(String, f64)> {
         (
             "fanout_16_vs_uds_loop".into(),
             quotient(fanout(16, "ipcon-batch"), fanout(16, "uds-seqpacket")),
+        ),
+        // Calls (issue 16): the call header and the pending-call table over
+        // the posted round trip, and a call against a UDS request/response.
+        (
+            "call_rtt_64_vs_post".into(),
+            quotient(rtt("median", "ipcon-call"), rtt("median", "ipcon-post")),
+        ),
+        (
+            "call_rtt_64_vs_uds".into(),
+            quotient(rtt("median", "ipcon-call"), rtt("median", "uds-seqpacket")),
         ),
         (
             "rtt_64_wait_vs_uds".into(),
@@ -1806,8 +1817,28 @@ mod tests {
                 ("unicast_64_vs_uds", Some(true)),
                 ("rtt_64_vs_uds", Some(true)),
                 ("fanout_16_vs_uds_loop", Some(true)),
+                ("call_rtt_64_vs_post", None),
             ]
         );
+    }
+
+    #[test]
+    fn call_ratios_compare_calls_with_posts_and_uds() {
+        let text = [
+            perf("rtt", "median", 64, 1, "ipcon-post", 1, 20.0),
+            perf("rtt", "median", 64, 1, "ipcon-call", 1, 21.0),
+            perf("rtt", "median", 64, 1, "uds-seqpacket", 1, 14.0),
+        ]
+        .join("\n");
+        let lines: Vec<String> = text.lines().map(str::to_owned).collect();
+        let ratios = ratios(&medians(&parse_output(&lines).measurements));
+        assert!(close(ratio(&ratios, "call_rtt_64_vs_post"), 21.0 / 20.0));
+        assert!(close(ratio(&ratios, "call_rtt_64_vs_uds"), 21.0 / 14.0));
+        let call = check_targets(&ratios)
+            .into_iter()
+            .find(|c| c.ratio == "call_rtt_64_vs_post")
+            .map(|c| c.met());
+        assert_eq!(call, Some(Some(true)));
     }
 
     #[test]

@@ -6,13 +6,19 @@
 //!   incompatible).
 //! - [`PeerSession`]: a peer's life cycle (register, attach, close).
 //! - [`RequestTracker`]: sequence numbers, answers and deadlines of requests in flight.
+//! - [`PendingCalls`]: calls waiting for their reply (ids, deadlines, cancellation, a
+//!   peer's death), in storage the caller lends.
 //! - [`Inbox`]: what a received datagram delivers, what is dropped and counted, and gaps
 //!   in the kernel events' sequence.
+pub mod call;
 pub mod family;
 pub mod inbox;
 pub mod peer;
 pub mod request;
 
+pub use call::{
+    CallId, CallOutcome, CallSlot, CallStats, CallTableError, PendingCalls, ReplyMatch,
+};
 pub use family::{Family, FamilyOutcome, FamilyResolver};
 pub use inbox::{Inbox, InboxStats, Received};
 pub use peer::{PeerEvent, PeerSession, PeerState, TransitionError};

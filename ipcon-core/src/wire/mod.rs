@@ -7,6 +7,7 @@
 //! `buffer_len`. Numbers are in host byte order, as netlink requires.
 pub mod ack;
 pub mod attr;
+pub mod call;
 pub mod ctrl;
 pub mod genl;
 pub mod ipcon;

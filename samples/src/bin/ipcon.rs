@@ -25,6 +25,9 @@ Commands:
   send PEER MESSAGE      send MESSAGE to peer PEER
   listen [OPTIONS]       register a peer, join groups, print what arrives
   monitor [OPTIONS]      print kernel events: peers and groups coming and going
+  call PEER METHOD [PAYLOAD]
+                         call METHOD of service PEER, print its reply
+                         (--timeout SECS, --list for PEER's methods)
 
 Options:
   --json                 one JSON object per line (peers, groups, listen,
@@ -304,6 +307,7 @@ fn main() -> ExitCode {
             "peers" => peers(&mut parser, json),
             "groups" => groups(&mut parser, json),
             "send" => send(&mut parser),
+            "call" => ipcon_samples::call_cmd::call(&mut parser, json),
             "listen" => listen(&mut parser, json),
             "monitor" => watch_kevents(
                 &mut parser,

@@ -1,0 +1,565 @@
+//! Calls and services: replies matched to their calls, deadlines,
+//! cancellation, a dead server failing every pending call at once, a
+//! restarted server serving again, introspection.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use ipcon_linux::{CallStatus, Client, ErrorKind, PeerOptions, PeerRef, Responder, Service};
+
+use ipcon_test_support::alloc_count::allocations;
+
+use crate::harness::{note, shell, Context, Helper, Test, TestResult};
+use crate::{ensure, ensure_eq};
+
+pub const TESTS: &[Test] = &[
+    Test::new("calls_round_trip_and_methods", round_trip_and_methods),
+    Test::new("calls_absent_peer_fails_at_once", absent_peer),
+    Test::new("calls_deadline_and_late_reply", deadline_and_late_reply),
+    Test::new(
+        "calls_cancel_from_another_thread",
+        cancel_from_another_thread,
+    ),
+    Test::new("calls_many_threads_correlated", many_threads).timeout(120),
+    Test::new("calls_server_sigkill_fails_pending", server_sigkill).timeout(60),
+    Test::new("calls_server_restart", server_restart).timeout(60),
+    Test::new("calls_cli_json", cli_call_json).timeout(60),
+    Test::new("calls_ten_thousand_in_flight", ten_thousand_in_flight).timeout(180),
+    Test::new("calls_async_tokio", async_tokio).timeout(60),
+];
+
+/// Responders the `hang` method keeps: those calls never get an answer.
+static HUNG: Mutex<Vec<Responder>> = Mutex::new(Vec::new());
+
+/// The test service: `echo` (the argument back), `slow` (sleeps the
+/// argument's milliseconds, then `slow:ARG`), `hang` (never answers), `fail`
+/// (answers `failed` with the argument as text).
+pub fn test_service(name: &str) -> Result<Service, String> {
+    let handler = PeerOptions::named(name)
+        .and_then(PeerOptions::open)
+        .ctx(&format!("register {name}"))?;
+    Ok(Service::builder(handler)
+        .method("echo", "returns its argument", |req, reply| {
+            let _ = reply.send(req.payload);
+        })
+        .method("slow", "sleeps ARG ms, then answers", |req, reply| {
+            let ms: u64 = std::str::from_utf8(req.payload)
+                .ok()
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(0);
+            std::thread::sleep(Duration::from_millis(ms));
+            let mut answer = b"slow:".to_vec();
+            answer.extend_from_slice(req.payload);
+            let _ = reply.send(&answer);
+        })
+        .method("hang", "never answers", |_, reply| {
+            HUNG.lock().unwrap_or_else(|e| e.into_inner()).push(reply);
+        })
+        .method("fail", "answers failed", |req, reply| {
+            let text = String::from_utf8_lossy(req.payload).into_owned();
+            let _ = reply.fail(CallStatus::Failed, &text);
+        })
+        .build())
+}
+
+/// Serves `service` on a thread with `workers` workers; stopped and joined
+/// when the guard drops.
+struct Serving {
+    service: Service,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Serving {
+    fn start(name: &str, workers: usize) -> Result<Self, String> {
+        let service = test_service(name)?;
+        let serving = service.clone();
+        let thread = std::thread::spawn(move || {
+            if let Err(e) = serving.serve(workers) {
+                eprintln!("serve: {e}");
+            }
+        });
+        Ok(Self {
+            service,
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        self.service.stop();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+const SECOND: Option<Duration> = Some(Duration::from_secs(5));
+
+fn round_trip_and_methods() -> TestResult {
+    let serving = Serving::start("call_srv", 2)?;
+    let client = Client::new().ctx("client")?;
+    let reply = client
+        .call("call_srv", "echo", b"hello", SECOND)
+        .ctx("echo")?;
+    ensure_eq!(reply, b"hello".to_vec(), "echo's reply");
+    let err = client.call("call_srv", "nope", b"", SECOND).unwrap_err();
+    ensure_eq!(err.kind(), ErrorKind::CallFailed, "unknown method: {err}");
+    ensure_eq!(err.call_status(), Some(CallStatus::UnknownMethod), "status");
+    let err = client
+        .call("call_srv", "fail", b"as asked", SECOND)
+        .unwrap_err();
+    ensure_eq!(err.call_status(), Some(CallStatus::Failed), "fail: {err}");
+    ensure_eq!(err.kernel_message(), Some("as asked"), "fail's text");
+    let methods = client.methods("call_srv", SECOND).ctx("methods")?;
+    let names: Vec<&str> = methods.iter().map(|m| m.name.as_str()).collect();
+    ensure_eq!(
+        names,
+        vec![".methods", "echo", "slow", "hang", "fail"],
+        "method list"
+    );
+    ensure_eq!(methods[1].summary, "returns its argument", "summary");
+    let stats = serving.service.stats();
+    ensure!(
+        stats.dispatched >= 3 && stats.unknown_method == 1,
+        "service stats {stats:?}"
+    );
+    Ok(())
+}
+
+fn absent_peer() -> TestResult {
+    let client = Client::new().ctx("client")?;
+    let start = Instant::now();
+    let err = client
+        .call("call_nobody", "echo", b"", Some(Duration::from_secs(10)))
+        .unwrap_err();
+    let took = start.elapsed();
+    ensure_eq!(err.kind(), ErrorKind::NotFound, "{err}");
+    ensure!(took < Duration::from_secs(1), "took {took:?}: not at once");
+    ensure!(
+        err.to_string()
+            .starts_with("call \"call_nobody\": not found"),
+        "{err}"
+    );
+    note(&format!("absent peer: failed after {took:?}"));
+    Ok(())
+}
+
+fn deadline_and_late_reply() -> TestResult {
+    let _serving = Serving::start("call_slow", 1)?;
+    let client = Client::new().ctx("client")?;
+    let start = Instant::now();
+    let err = client
+        .call(
+            "call_slow",
+            "slow",
+            b"400",
+            Some(Duration::from_millis(100)),
+        )
+        .unwrap_err();
+    let took = start.elapsed();
+    ensure_eq!(err.kind(), ErrorKind::Timeout, "{err}");
+    ensure!(
+        took >= Duration::from_millis(100) && took < Duration::from_millis(350),
+        "timed out after {took:?}"
+    );
+    // The late reply arrives while the next call waits: dropped, counted,
+    // never taken for the next call's reply.
+    let reply = client
+        .call("call_slow", "slow", b"1", SECOND)
+        .ctx("second call")?;
+    ensure_eq!(reply, b"slow:1".to_vec(), "second call's reply");
+    let stats = client.stats();
+    ensure_eq!(stats.calls.late_replies, 1, "late replies in {stats:?}");
+    ensure_eq!(stats.calls.timed_out, 1, "timeouts");
+    ensure_eq!(stats.pending, 0, "pending");
+    Ok(())
+}
+
+fn cancel_from_another_thread() -> TestResult {
+    let _serving = Serving::start("call_cancel", 1)?;
+    let client = Client::new().ctx("client")?;
+    let to = PeerRef::Name(ipcon_linux::Name::new("call_cancel").ctx("name")?);
+    let pending = client.start(to, "slow", b"300", SECOND).ctx("start")?;
+    let id = pending.id();
+    let canceller = client.clone();
+    let cancelled = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(50));
+        canceller.cancel(id)
+    });
+    let start = Instant::now();
+    let mut reply = Vec::new();
+    let err = pending.wait(&mut reply).unwrap_err();
+    let took = start.elapsed();
+    ensure!(
+        cancelled.join().unwrap_or(false),
+        "cancel found no pending call"
+    );
+    ensure_eq!(err.kind(), ErrorKind::Cancelled, "{err}");
+    ensure!(took < Duration::from_millis(250), "cancel took {took:?}");
+    let reply = client
+        .call("call_cancel", "echo", b"after", SECOND)
+        .ctx("next call")?;
+    ensure_eq!(reply, b"after".to_vec(), "next call's reply");
+    // The slow call's reply comes after the echo (one worker): wait for it.
+    std::thread::sleep(Duration::from_millis(400));
+    let _ = client
+        .call("call_cancel", "echo", b"", SECOND)
+        .ctx("third call")?;
+    ensure_eq!(client.stats().calls.late_replies, 1, "late replies");
+    ensure_eq!(client.stats().calls.cancelled, 1, "cancelled");
+    Ok(())
+}
+
+fn many_threads() -> TestResult {
+    const THREADS: usize = 8;
+    const CALLS: usize = 200;
+    let serving = Serving::start("call_many", 3)?;
+    let client = Client::new().ctx("client")?;
+    let failures = Arc::new(Mutex::new(Vec::new()));
+    let threads: Vec<_> = (0..THREADS)
+        .map(|t| {
+            let client = client.clone();
+            let failures = Arc::clone(&failures);
+            std::thread::spawn(move || {
+                let mut reply = Vec::new();
+                let to = PeerRef::Name(ipcon_linux::Name::new("call_many").unwrap());
+                for i in 0..CALLS {
+                    let arg = format!("{t}:{i}");
+                    let outcome = client.call_into(to, "echo", arg.as_bytes(), SECOND, &mut reply);
+                    let wrong = match outcome {
+                        Ok(()) if reply == arg.as_bytes() => continue,
+                        Ok(()) => format!("{arg} got {:?}", String::from_utf8_lossy(&reply)),
+                        Err(e) if e.kind() == ErrorKind::QueueFull => continue,
+                        Err(e) => format!("{arg}: {e}"),
+                    };
+                    failures.lock().unwrap().push(wrong);
+                }
+            })
+        })
+        .collect();
+    for thread in threads {
+        thread.join().map_err(|_| "a calling thread panicked")?;
+    }
+    let failures = failures.lock().unwrap();
+    ensure!(
+        failures.is_empty(),
+        "{} wrong: {:?}",
+        failures.len(),
+        &failures[..failures.len().min(5)]
+    );
+    let stats = client.stats();
+    ensure_eq!(
+        stats.calls.late_replies + stats.calls.misdirected_replies,
+        0,
+        "dropped replies"
+    );
+    ensure_eq!(stats.pending, 0, "pending");
+    note(&format!(
+        "{} calls from {THREADS} threads: {:?}; service {:?}",
+        THREADS * CALLS,
+        stats.calls,
+        serving.service.stats()
+    ));
+    Ok(())
+}
+
+/// When the kernel's peer-remove event for `call_victim` arrived (seen by a
+/// kernel event monitor of its own).
+fn watch_victim_removal() -> Result<std::thread::JoinHandle<Option<Instant>>, String> {
+    let monitor = ipcon_linux::KeventMonitor::open().ctx("kernel event monitor")?;
+    Ok(std::thread::spawn(move || {
+        let mut msg = ipcon_linux::Message::new();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            let wait = ipcon_linux::Wait::Timeout(Duration::from_secs(1));
+            if monitor.receive(&mut msg, wait).is_err() {
+                continue;
+            }
+            if let Some(ipcon_linux::Kevent {
+                kind: ipcon_linux::KeventKind::PeerRemove { peer, .. },
+                ..
+            }) = msg.kevent()
+            {
+                if peer.name.as_ref().map(|n| n.as_str()) == Some("call_victim") {
+                    return Some(Instant::now());
+                }
+            }
+        }
+        None
+    }))
+}
+
+/// How long after a SIGKILL: the peer-remove event, and the last pending
+/// call's failure.
+struct KillTimes {
+    event: Option<Duration>,
+    all_failed: Duration,
+}
+
+/// Starts `CALLS` calls of `hang` to the `serve` helper from several
+/// threads, SIGKILLs it, and returns how long after the kill the kernel's
+/// event came and the last call failed (each must fail with `PeerGone`).
+fn kill_with_calls_pending(client: &Client, helper: &mut Helper) -> Result<KillTimes, String> {
+    const THREADS: usize = 4;
+    const CALLS_PER_THREAD: usize = 25;
+    let (started_tx, started_rx) = std::sync::mpsc::channel();
+    let threads: Vec<_> = (0..THREADS)
+        .map(|_| {
+            let client = client.clone();
+            let started = started_tx.clone();
+            std::thread::spawn(move || -> Vec<(ErrorKind, Instant)> {
+                let to = PeerRef::Name(ipcon_linux::Name::new("call_victim").unwrap());
+                let pending: Vec<_> = (0..CALLS_PER_THREAD)
+                    .map(|_| client.start(to, "hang", b"", Some(Duration::from_secs(30))))
+                    .collect();
+                let _ = started.send(());
+                pending
+                    .into_iter()
+                    .map(|call| {
+                        let kind = match call {
+                            Ok(call) => match call.wait(&mut Vec::new()) {
+                                Ok(()) => ErrorKind::Os,
+                                Err(e) => e.kind(),
+                            },
+                            Err(e) => e.kind(),
+                        };
+                        (kind, Instant::now())
+                    })
+                    .collect()
+            })
+        })
+        .collect();
+    for _ in 0..THREADS {
+        started_rx
+            .recv_timeout(Duration::from_secs(10))
+            .ctx("calls started")?;
+    }
+    // Let the helper take every request before it dies.
+    std::thread::sleep(Duration::from_millis(300));
+    let removal = watch_victim_removal()?;
+    let killed = Instant::now();
+    helper.kill();
+    let mut last = killed;
+    for thread in threads {
+        for (kind, at) in thread.join().map_err(|_| "a calling thread panicked")? {
+            ensure_eq!(kind, ErrorKind::PeerGone, "a pending call's error");
+            last = last.max(at);
+        }
+    }
+    let event = removal
+        .join()
+        .map_err(|_| "the kernel event watcher panicked")?
+        .map(|at| at - killed);
+    Ok(KillTimes {
+        event,
+        all_failed: last - killed,
+    })
+}
+
+fn server_sigkill() -> TestResult {
+    let mut helper = Helper::start("serve", &["call_victim"])?;
+    helper.ready()?;
+    let client = Client::new().ctx("client")?;
+    let times = kill_with_calls_pending(&client, &mut helper)?;
+    let stats = client.stats();
+    ensure_eq!(
+        stats.calls.peer_gone,
+        100,
+        "calls failed as peer gone: {stats:?}"
+    );
+    // Far below the calls' 30 s deadline: the event, not the deadline,
+    // failed them (the VM is emulated and shared: the bound is loose).
+    ensure!(
+        times.all_failed < Duration::from_secs(5),
+        "failing the calls took {:?}",
+        times.all_failed
+    );
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    note(&format!(
+        "sigkill_to_all_calls_failed_ms {:.3}, sigkill_to_peer_remove_event_ms {} (100 calls, 4 threads)",
+        ms(times.all_failed),
+        times.event.map_or("none".into(), |e| format!("{:.3}", ms(e)))
+    ));
+    Ok(())
+}
+
+fn server_restart() -> TestResult {
+    let mut helper = Helper::start("serve", &["call_victim"])?;
+    helper.ready()?;
+    let client = Client::new().ctx("client")?;
+    kill_with_calls_pending(&client, &mut helper)?;
+    let helper = Helper::start("serve", &["call_victim"])?;
+    helper.ready()?;
+    let reply = client
+        .call("call_victim", "echo", b"again", SECOND)
+        .ctx("call after the restart")?;
+    ensure_eq!(reply, b"again".to_vec(), "reply of the restarted server");
+    Ok(())
+}
+
+fn cli_call_json() -> TestResult {
+    let helper = Helper::start("serve", &["call_cli"])?;
+    helper.ready()?;
+    let (code, out) = shell("/bin/ipcon call --json call_cli echo 'hi \"there\"'")?;
+    ensure_eq!(code, 0, "exit status; output {out:?}");
+    ensure!(
+        out.starts_with(
+            r#"{"peer":"call_cli","method":"echo","status":"ok","reply":"hi \"there\"","elapsed_us":"#
+        ),
+        "json: {out:?}"
+    );
+    // The CLI's global --json works too.
+    let (code, out) = shell("/bin/ipcon --json call call_cli echo x")?;
+    ensure!(
+        code == 0 && out.contains(r#""reply":"x""#),
+        "global --json: {out:?}"
+    );
+    let (code, out) = shell("/bin/ipcon call call_cli echo plain")?;
+    ensure_eq!((code, out.as_str()), (0, "plain\n"), "text output");
+    let (code, out) = shell("/bin/ipcon call --json --timeout 0.2 call_cli hang")?;
+    ensure_eq!(code, 1, "exit status of a timeout; output {out:?}");
+    ensure!(
+        out.contains(r#""status":"timeout","error":"call \"call_cli\": timed out""#),
+        "{out:?}"
+    );
+    let (code, out) = shell("/bin/ipcon call --json call_cli nope")?;
+    ensure_eq!(code, 1, "exit status of an unknown method");
+    ensure!(out.contains(r#""status":"unknown-method""#), "{out:?}");
+    let (code, out) = shell("/bin/ipcon call --json call_nobody echo")?;
+    ensure!(
+        code == 1 && out.contains(r#""status":"not-found""#),
+        "{out:?}"
+    );
+    let (code, out) = shell("/bin/ipcon call --list call_cli")?;
+    ensure_eq!(code, 0, "--list exit status");
+    ensure!(
+        out.contains("echo\treturns its argument\n"),
+        "--list: {out:?}"
+    );
+    let (code, out) = shell("/bin/ipcon call --list --json call_cli")?;
+    ensure!(
+        code == 0
+            && out.starts_with(r#"{"peer":"call_cli","name":".methods","#)
+            && out.contains(
+                "{\"peer\":\"call_cli\",\"name\":\"hang\",\"summary\":\"never answers\"}\n"
+            ),
+        "--list --json: {out:?}"
+    );
+    Ok(())
+}
+
+/// 10,000 calls started before the first reply is read: every one gets its
+/// own reply (receive buffers big enough to hold them all), and once the
+/// table and the reply buffers are warm, calls allocate nothing.
+fn ten_thousand_in_flight() -> TestResult {
+    const CALLS: usize = 10_000;
+    const BUFFER: usize = 64 << 20;
+    let handler = PeerOptions::named("call_bulk")
+        .ctx("name")?
+        .recv_buffer(BUFFER)
+        .open()
+        .ctx("register the service")?;
+    let service = Service::builder(handler)
+        .method("echo", "returns its argument", |req, reply| {
+            let _ = reply.send(req.payload);
+        })
+        .build();
+    let serving = service.clone();
+    let server = std::thread::spawn(move || serving.serve(0));
+    let client =
+        Client::with_options(PeerOptions::anonymous().recv_buffer(BUFFER), CALLS).ctx("client")?;
+    let to = PeerRef::Name(ipcon_linux::Name::new("call_bulk").ctx("name")?);
+    // Equal lengths: a slot's reply buffer grows only for a bigger reply.
+    let args: Vec<String> = (0..CALLS).map(|i| format!("call {i:05}")).collect();
+    let start = Instant::now();
+    let mut reply = Vec::with_capacity(64);
+    for round in 0..2 {
+        let mut pending = Vec::with_capacity(CALLS);
+        let before = allocations();
+        for arg in &args {
+            let call = client.start(to, "echo", arg.as_bytes(), Some(Duration::from_secs(120)));
+            pending.push(call.ctx("start a call")?);
+        }
+        ensure_eq!(client.stats().pending, CALLS, "calls in flight");
+        for (call, arg) in pending.into_iter().zip(&args) {
+            call.wait(&mut reply).ctx("a call's reply")?;
+            ensure!(
+                reply == arg.as_bytes(),
+                "{arg} got {:?}",
+                String::from_utf8_lossy(&reply)
+            );
+        }
+        let allocated = allocations() - before;
+        // The first round allocates each slot's reply buffer once.
+        if round == 1 {
+            ensure_eq!(allocated, 0, "allocations for {CALLS} calls in flight");
+        }
+    }
+    let took = start.elapsed();
+    service.stop();
+    server.join().map_err(|_| "server panicked")?.ctx("serve")?;
+    let stats = client.stats();
+    ensure_eq!(stats.calls.replied, 2 * CALLS as u64, "replies: {stats:?}");
+    note(&format!(
+        "2 x {CALLS} calls in flight, all answered, in {took:?}"
+    ));
+    Ok(())
+}
+
+/// `AsyncClient`: concurrent calls on one task set, a deadline, and a call
+/// whose future is dropped (cancelled; its late reply counted).
+fn async_tokio() -> TestResult {
+    let _serving = Serving::start("call_async", 2)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .ctx("runtime")?;
+    runtime.block_on(async {
+        let client = Arc::new(ipcon_linux::AsyncClient::new().ctx("client")?);
+        let tasks: Vec<_> = (0..16)
+            .map(|i| {
+                let client = Arc::clone(&client);
+                tokio::spawn(async move {
+                    let arg = format!("async {i}");
+                    let reply = client
+                        .call("call_async", "echo", arg.as_bytes(), SECOND)
+                        .await;
+                    (arg, reply)
+                })
+            })
+            .collect();
+        for task in tasks {
+            let (arg, reply) = task.await.map_err(|e| e.to_string())?;
+            ensure_eq!(reply.ctx("async call")?, arg.into_bytes(), "async reply");
+        }
+        let start = Instant::now();
+        let err = client
+            .call("call_async", "hang", b"", Some(Duration::from_millis(100)))
+            .await
+            .unwrap_err();
+        ensure_eq!(err.kind(), ErrorKind::Timeout, "{err}");
+        ensure!(
+            start.elapsed() < Duration::from_millis(400),
+            "timeout took {:?}",
+            start.elapsed()
+        );
+        let dropped = tokio::time::timeout(
+            Duration::from_millis(50),
+            client.call("call_async", "slow", b"200", SECOND),
+        )
+        .await;
+        ensure!(dropped.is_err(), "the slow call finished in 50 ms");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let reply = client
+            .call("call_async", "echo", b"after", SECOND)
+            .await
+            .ctx("after")?;
+        ensure_eq!(reply, b"after".to_vec(), "reply after a dropped call");
+        let stats = client.stats();
+        ensure_eq!(stats.calls.cancelled, 1, "cancelled: {stats:?}");
+        ensure_eq!(stats.calls.late_replies, 1, "late replies: {stats:?}");
+        ensure_eq!(stats.pending, 0, "pending");
+        Ok(())
+    })
+}
