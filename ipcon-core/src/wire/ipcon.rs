@@ -394,6 +394,8 @@ impl Request<'_> {
         match *self {
             Request::PeerRegister { ref name } => f(&m::PeerRegisterRequest {
                 peer_name: name_bytes(name),
+                access: None,
+                gid: None,
             }),
             Request::PeerAttach { cookie } => f(&m::PeerAttachRequest {
                 cookie: Some(cookie),
@@ -411,6 +413,7 @@ impl Request<'_> {
                     port,
                     payload: Some(payload),
                     ticket: None,
+                    expect_uid: None,
                 })
             }
             Request::PostUnicast {
@@ -424,6 +427,7 @@ impl Request<'_> {
                     port,
                     payload: Some(payload),
                     ticket: Some(ticket),
+                    expect_uid: None,
                 })
             }
             Request::GroupRegister {
@@ -446,6 +450,7 @@ impl Request<'_> {
                 peer_name: Some(owner.as_bytes()),
                 group_name: Some(group.as_bytes()),
                 rcv_last_msg: replay_last,
+                expect_uid: None,
             }),
             Request::GroupLeave {
                 ref owner,
@@ -726,6 +731,8 @@ impl PeerInfo<'_> {
             rx_msgs: Some(self.rx_msgs),
             rx_dropped: Some(self.rx_dropped),
             groups: Some(self.groups),
+            access: None,
+            gid: None,
         }
     }
 }
@@ -907,6 +914,9 @@ impl<'a> UnicastDelivery<'a> {
             uid: Some(s.uid),
             payload: Some(self.payload),
             missed: (self.missed != 0).then_some(self.missed),
+            overrun: None,
+            overrun_port: None,
+            overrun_uid: None,
         }
     }
 }
@@ -948,6 +958,9 @@ impl<'a> GroupDelivery<'a> {
             payload: Some(self.payload),
             missed: (self.missed != 0).then_some(self.missed),
             replayed: self.replayed,
+            overrun: None,
+            overrun_port: None,
+            overrun_uid: None,
         }
     }
 }
