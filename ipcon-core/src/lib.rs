@@ -15,6 +15,7 @@
 //!   Receiving: iterate a datagram with [`wire::netlink::Messages`] and classify each
 //!   message with [`wire::ipcon::parse_incoming`] into ACK / error / done / reply / delivery.
 //! - [`Message`]: a fixed-capacity received message filled in place from a delivery.
+//! - [`policy`]: the ownership policy file an administrator loads (`ipcon policy load`).
 //! - [`Kevent`]: kernel events with their sequence number; [`KeventSeq`] counts gaps.
 //! - [`machine`]: sans-IO state machines (family resolution, request tracking, peer session,
 //!   group memberships). They never read a clock: the caller passes `now` in milliseconds.
@@ -79,6 +80,7 @@ pub mod kevent;
 pub mod machine;
 pub mod message;
 pub mod name;
+pub mod policy;
 pub mod spec;
 pub mod wire;
 
