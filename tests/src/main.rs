@@ -25,6 +25,7 @@ mod memory;
 mod netns;
 mod noalloc;
 mod overrun;
+mod ownership;
 mod posted;
 mod protocol;
 mod rawnl;
@@ -70,6 +71,7 @@ fn all_tests() -> Vec<Test> {
     tests.extend_from_slice(memory::TESTS);
     tests.extend_from_slice(user_limits::TESTS);
     tests.extend_from_slice(visibility::TESTS);
+    tests.extend_from_slice(ownership::TESTS);
     tests.extend_from_slice(fuzz::TESTS);
     // Both replace the module; the version test loads it back as it was.
     tests.extend_from_slice(version::TESTS);
