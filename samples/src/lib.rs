@@ -1,5 +1,7 @@
-//! Shared pieces of the ipcon samples and the `ipcon` CLI: error reporting,
-//! payload printing, message lines, and waiting for peers and groups.
+//! Shared pieces of the ipcon samples and the `ipcon` CLI: command lines,
+//! error reporting, payload printing and message lines. (Waiting for peers
+//! and groups and leaving cleanly on SIGTERM are the library's:
+//! `Directory::wait_for_peer`, `Handler::unregister_on_termination`.)
 
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
@@ -7,9 +9,8 @@
 use std::borrow::Cow;
 use std::fmt;
 use std::process::ExitCode;
-use std::time::Duration;
 
-use ipcon_linux::{Directory, ErrorKind, Kevent, KeventMonitor, Message, MessageKind, Name};
+use ipcon_linux::{Error, Kevent, KeventMonitor, Message, MessageKind, Name, Wait};
 
 /// Writes one line to stdout. A closed pipe (`ipcon peers | head -1`) ends
 /// the program quietly with status 0 instead of a panic.
@@ -115,13 +116,13 @@ pub fn message_line(msg: &Message) -> String {
         MessageKind::Kevent => return msg.kevent().map(Kevent::to_string).unwrap_or_default(),
         MessageKind::Empty => return "empty".to_owned(),
         MessageKind::SendFailed => {
-            return match (msg.ticket(), msg.send_error()) {
+            return match (msg.ticket(), Error::from_send_failed(msg)) {
                 (Some(ticket), Some(err)) => format!("send {ticket} failed: {err}"),
                 _ => "send failed".to_owned(),
             }
         }
     };
-    if msg.is_replay() {
+    if msg.replayed() {
         line.push_str(" replayed");
     }
     if msg.missed() > 0 {
@@ -164,166 +165,11 @@ pub fn watch_kevents(parser: &mut lexopt::Parser, who: &str, help: &str) -> Resu
     let mut msg = Message::new();
     let mut seen = 0u64;
     while count.map_or(true, |n| seen < n) {
-        monitor.receive(&mut msg)?;
+        monitor.receive(&mut msg, Wait::Forever)?;
         print_kevent(&msg);
         seen += 1;
     }
     Ok(())
-}
-
-/// On SIGTERM, SIGINT or SIGHUP: unregister `handler` (so kernel events say
-/// `unregistered`, not `closed`) and exit with status 0. A service stopped
-/// by its init system then leaves cleanly.
-pub fn unregister_on_termination(handler: std::sync::Arc<ipcon_linux::Handler>) {
-    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
-    let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGTERM, SIGINT, SIGHUP]) else {
-        // Without the handler the process still ends on the signal, as
-        // `closed`.
-        return;
-    };
-    std::thread::spawn(move || {
-        if signals.forever().next().is_some() {
-            let _ = handler.unregister();
-            std::process::exit(0);
-        }
-    });
-}
-
-/// SIGTERM, SIGINT and SIGHUP caught into a socket that becomes readable
-/// (a self-pipe), for a program that waits with `poll` instead of in a
-/// second thread: see [`receive_unless_terminated`]. The `ipcon` CLI uses
-/// it because a thread alone costs it ~30 KiB of its ARM size budget.
-#[derive(Debug)]
-pub struct TerminationSignals {
-    readable: std::os::unix::net::UnixStream,
-}
-
-impl TerminationSignals {
-    /// Catches the signals from now on: they no longer end the process.
-    /// On failure nothing stays caught.
-    pub fn catch() -> std::io::Result<Self> {
-        use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
-        let (readable, writable) = std::os::unix::net::UnixStream::pair()?;
-        let mut caught = Vec::new();
-        for signal in [SIGTERM, SIGINT, SIGHUP] {
-            // Each registration owns (and closes when unregistered) its own
-            // duplicate of the writing end.
-            let registered = writable
-                .try_clone()
-                .and_then(|end| signal_hook::low_level::pipe::register(signal, end));
-            match registered {
-                Ok(id) => caught.push(id),
-                Err(e) => {
-                    for id in caught {
-                        signal_hook::low_level::unregister(id);
-                    }
-                    return Err(e);
-                }
-            }
-        }
-        Ok(Self { readable })
-    }
-}
-
-/// What ended [`receive_unless_terminated`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Wakeup {
-    /// `msg` holds the next message.
-    Message,
-    /// One of the [`TerminationSignals`] arrived (it wins over a queued
-    /// message).
-    Terminated,
-}
-
-/// Waits like [`ipcon_linux::Handler::receive`] for the next message, or
-/// until `signals` caught a signal, whichever comes first.
-pub fn receive_unless_terminated(
-    handler: &ipcon_linux::Handler,
-    signals: &TerminationSignals,
-    msg: &mut Message,
-) -> Result<Wakeup, ipcon_linux::Error> {
-    use rustix::event::{poll, PollFd, PollFlags};
-    loop {
-        let mut ready = [
-            PollFd::new(&signals.readable, PollFlags::IN),
-            PollFd::new(handler, PollFlags::IN),
-        ];
-        match poll(&mut ready, None) {
-            Ok(_) => {}
-            // The signal handler interrupted the wait; its byte is there.
-            Err(rustix::io::Errno::INTR) => continue,
-            Err(e) => {
-                return Err(ipcon_linux::Error::from_errno(
-                    "wait for a message or a signal",
-                    e.raw_os_error(),
-                ))
-            }
-        }
-        if !ready[0].revents().is_empty() {
-            return Ok(Wakeup::Terminated);
-        }
-        // Readable is not always a message: the library drops datagrams
-        // that are not for the program, so only try, then wait again.
-        match handler.try_receive(msg) {
-            Ok(()) => return Ok(Wakeup::Message),
-            Err(e) if e.kind() == ErrorKind::WouldBlock => {}
-            Err(e) => return Err(e),
-        }
-    }
-}
-
-/// How often waiting re-checks with a look-up, in case an event was lost.
-const RECHECK: Duration = Duration::from_millis(500);
-
-/// Waits until a peer named `peer` is registered: watches kernel events
-/// (subscribed before the first look-up, so a peer arriving in between is
-/// not missed) and re-checks now and then.
-pub fn wait_for_peer(peer: &str) -> Result<(), ipcon_linux::Error> {
-    let monitor = KeventMonitor::open()?;
-    let directory = Directory::open()?;
-    let mut event = Message::new();
-    loop {
-        if directory.is_peer_present(peer)? {
-            return Ok(());
-        }
-        wait_for_event(
-            &monitor,
-            &mut event,
-            |k| matches!(k, Kevent::PeerAdd { peer: p, .. } if p.name.is_some_and(|n| n == peer)),
-        )?;
-    }
-}
-
-/// Waits until `owner` has registered group `group` (like [`wait_for_peer`]).
-pub fn wait_for_group(owner: &str, group: &str) -> Result<(), ipcon_linux::Error> {
-    let monitor = KeventMonitor::open()?;
-    let directory = Directory::open()?;
-    let mut event = Message::new();
-    loop {
-        if directory.group(owner, group)?.is_some() {
-            return Ok(());
-        }
-        wait_for_event(&monitor, &mut event, |k| {
-            matches!(k, Kevent::GroupAdd { owner: o, group: g, .. }
-                if o.name.is_some_and(|n| n == owner) && *g == group)
-        })?;
-    }
-}
-
-/// Waits until an event matching `wanted` or a re-check is due.
-fn wait_for_event(
-    monitor: &KeventMonitor,
-    event: &mut Message,
-    wanted: impl Fn(&Kevent) -> bool,
-) -> Result<(), ipcon_linux::Error> {
-    loop {
-        match monitor.receive_timeout(event, RECHECK) {
-            Ok(_) if event.kevent().is_some_and(&wanted) => return Ok(()),
-            Ok(_) => {}
-            Err(e) if e.kind() == ErrorKind::Timeout => return Ok(()),
-            Err(e) => return Err(e),
-        }
-    }
 }
 
 /// Checks a peer or group name given on the command line.
@@ -362,22 +208,6 @@ mod tests {
     fn usage_errors_point_to_help() {
         let err = CliError::Usage("missing MESSAGE".into());
         assert_eq!(err.to_string(), "missing MESSAGE (try --help)");
-    }
-
-    #[test]
-    fn a_caught_signal_makes_the_socket_readable() {
-        use rustix::event::{poll, PollFd, PollFlags, Timespec};
-        let signals = TerminationSignals::catch().unwrap();
-        let no_wait = Timespec {
-            tv_sec: 0,
-            tv_nsec: 0,
-        };
-        let mut ready = [PollFd::new(&signals.readable, PollFlags::IN)];
-        assert_eq!(poll(&mut ready, Some(&no_wait)).unwrap(), 0);
-        // Were it not caught, SIGHUP would end the test process.
-        signal_hook::low_level::raise(signal_hook::consts::SIGHUP).unwrap();
-        let mut ready = [PollFd::new(&signals.readable, PollFlags::IN)];
-        assert_eq!(poll(&mut ready, Some(&no_wait)).unwrap(), 1);
     }
 
     #[test]

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ipcon_linux::ipcon_core::spec::{Attr, Command, GroupAccess};
+use ipcon_core::spec::{Attr, Command, GroupAccess};
 
 use crate::common::helper_outcome;
 use crate::harness::{note, Context, Helper, Test, TestResult};
@@ -65,7 +65,7 @@ impl Raw {
     fn message(&self, cmd: Command, flags: u16, attrs: Attrs) -> (Vec<u8>, u32) {
         let seq = self.seq.get() + 1;
         self.seq.set(seq);
-        let version = ipcon_linux::ipcon_core::spec::VERSION;
+        let version = ipcon_core::spec::VERSION;
         let mut msg = MsgBuilder::new(self.family, flags, seq, cmd.to_raw(), version);
         for (attr, value) in attrs {
             msg = match value {

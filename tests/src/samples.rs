@@ -2,7 +2,9 @@
 
 use std::time::Duration;
 
-use ipcon_linux::{Handler, Kevent, KeventMonitor, Message, MessageKind, RemoveReason};
+use ipcon_linux::KeventKind;
+use ipcon_linux::Replay;
+use ipcon_linux::{Handler, KeventMonitor, Message, MessageKind, RemoveReason};
 
 use crate::common::{receive_kind, SOON};
 use crate::harness::{shell, Context, Helper, Test, TestResult};
@@ -74,7 +76,7 @@ fn server_subscriber_sender() -> TestResult {
 
     // A library peer talks to the sample server too.
     let me = Handler::anonymous().ctx("register")?;
-    me.join_group("e2e_s_srv", "e2e_str", false)
+    me.join_group("e2e_s_srv", "e2e_str", Replay::Skip)
         .ctx("join the server's group")?;
     me.send_unicast("e2e_s_srv", b"from the library")
         .ctx("unicast to the server")?;
@@ -285,16 +287,19 @@ fn server_sigterm_unregisters() -> TestResult {
     let mut removals = Vec::new();
     while removals.len() < 2 {
         let event = crate::common::next_kevent(&monitor)?;
-        if event.peer().port == port
-            && !matches!(event, Kevent::PeerAdd { .. } | Kevent::GroupAdd { .. })
+        if event.peer().map(|p| p.port).unwrap_or_default() == port
+            && !matches!(
+                event.kind,
+                KeventKind::PeerAdd(..) | KeventKind::GroupAdd { .. }
+            )
         {
             removals.push(event);
         }
     }
     ensure!(
         matches!(
-            removals[0],
-            Kevent::GroupRemove {
+            removals[0].kind,
+            KeventKind::GroupRemove {
                 reason: RemoveReason::Unregistered,
                 ..
             }
@@ -304,8 +309,8 @@ fn server_sigterm_unregisters() -> TestResult {
     );
     ensure!(
         matches!(
-            removals[1],
-            Kevent::PeerRemove {
+            removals[1].kind,
+            KeventKind::PeerRemove {
                 reason: RemoveReason::Unregistered,
                 ..
             }

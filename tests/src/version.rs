@@ -4,7 +4,7 @@
 //! `/lib/modules/ipcon-skew.ko`; the test loads it in place of the real one and
 //! loads the real one back, with the same parameters, when it is done.
 
-use ipcon_linux::ipcon_core::spec::VERSION;
+use ipcon_core::spec::VERSION;
 use ipcon_linux::{Directory, ErrorKind, Handler, KeventMonitor};
 
 use crate::harness::{shell, Context, Test, TestResult};

@@ -20,6 +20,13 @@ const MSRV: &str = "1.75";
 /// Crates built with the MSRV (what Yocto/Buildroot builds).
 const MSRV_PACKAGES: &[&str] = &["ipcon-core", "ipcon-linux", "ipcon-samples"];
 const NO_STD_TARGET: &str = "thumbv7em-none-eabihf";
+/// Where ipcon-linux's engine (`--no-default-features`: no_std, what
+/// libipcon links) must build, with no C library crate.
+const ENGINE_TARGETS: &[&str] = &[
+    "x86_64-unknown-linux-gnu",
+    "aarch64-unknown-linux-gnu",
+    "armv7-unknown-linux-gnueabihf",
+];
 /// Host limit for the end-to-end suite's VM run.
 const VM_SUITE_TIMEOUT: Duration = Duration::from_secs(900);
 
@@ -193,7 +200,23 @@ fn msrv(workspace: &Workspace) -> StepResult {
     for package in MSRV_PACKAGES {
         args.extend(["--package", package]);
     }
-    cargo_step(workspace, &args, &label)
+    let mut lines = cargo_step(workspace, &args, &label)?;
+    // The engine alone (no_std, what libipcon links) on the same toolchain.
+    let engine = [
+        toolchain.as_str(),
+        "build",
+        "--locked",
+        "--quiet",
+        "--package",
+        "ipcon-linux",
+        "--no-default-features",
+    ];
+    lines.extend(cargo_step(
+        workspace,
+        &engine,
+        &format!("{label} engine no_std"),
+    )?);
+    Ok(lines)
 }
 
 fn no_std(workspace: &Workspace) -> StepResult {
@@ -222,6 +245,16 @@ fn no_std(workspace: &Workspace) -> StepResult {
             }
         }
     }
+    for target in ENGINE_TARGETS {
+        match engine_no_std(workspace, target) {
+            Ok(line) => summaries.push(line),
+            Err(reason) => return Err((summaries, reason)),
+        }
+    }
+    match engine_links_no_std(workspace) {
+        Ok(line) => summaries.push(line),
+        Err(reason) => return Err((summaries, reason)),
+    }
     Ok(summaries)
 }
 
@@ -239,6 +272,72 @@ fn codegen_check(root: &Path) -> StepResult {
             )
         }
     }
+}
+
+/// Builds ipcon-linux's engine alone (`--no-default-features`) for `target`
+/// and checks from `cargo tree` that no `libc` crate is in it.
+fn engine_no_std(workspace: &Workspace, target: &str) -> Result<String, String> {
+    let label = format!("engine no_std {target}");
+    host_tools::ensure_rust_target(target)?;
+    let package = ["--package", "ipcon-linux", "--no-default-features"];
+    let mut build = vec!["build", "--quiet", "--target", target];
+    build.extend(package);
+    cargo_step(workspace, &build, &label).map_err(|(_, reason)| reason)?;
+    let mut tree = vec!["tree", "--quiet", "--target", target, "--edges", "normal"];
+    tree.extend(package);
+    tree.extend(["--prefix", "none"]);
+    let text = process::output(workspace.cargo().args(&tree)).map_err(|e| e.to_string())?;
+    let mut crates: Vec<&str> = text.lines().filter_map(|l| l.split(' ').next()).collect();
+    crates.sort_unstable();
+    crates.dedup();
+    if crates.contains(&"libc") {
+        return Err(format!(
+            "{label}: links the libc crate ({})",
+            crates.join(", ")
+        ));
+    }
+    Ok(format!("{label}: ok, no libc ({})", crates.join(", ")))
+}
+
+/// `nm` of the engine's x86_64 library: it refers to no `std` symbol and to
+/// no allocator (`__rust_alloc`, also `__rust_alloc_zeroed`): no standard
+/// library, no heap.
+fn engine_links_no_std(workspace: &Workspace) -> Result<String, String> {
+    let deps = workspace
+        .target_dir
+        .join("x86_64-unknown-linux-gnu/debug/deps");
+    let newest = std::fs::read_dir(&deps)
+        .map_err(|e| format!("reading {}: {e}", deps.display()))?
+        .filter_map(Result::ok)
+        .filter(|e| {
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            name.starts_with("libipcon_linux-") && name.ends_with(".rlib")
+        })
+        .max_by_key(|e| e.metadata().and_then(|m| m.modified()).ok())
+        .ok_or_else(|| format!("no libipcon_linux rlib in {}", deps.display()))?;
+    let symbols = process::output(
+        std::process::Command::new("nm")
+            .args(["--undefined-only", "--format=just-symbols"])
+            .arg(newest.path()),
+    )
+    .map_err(|e| e.to_string())?;
+    let bad: Vec<&str> = symbols
+        .lines()
+        .filter(|s| {
+            s.starts_with("_ZN3std") || s.contains("$LT$std..") || s.contains("__rust_alloc")
+        })
+        .collect();
+    if !bad.is_empty() {
+        return Err(format!(
+            "engine nm: the no_std engine refers to std or the allocator: {}",
+            bad.join(" ")
+        ));
+    }
+    let count = symbols.lines().count();
+    Ok(format!(
+        "engine nm x86_64: ok, {count} undefined symbols, none of std or the allocator"
+    ))
 }
 
 /// Runs a check owned by another module (`fuzz`, `packaging`).

@@ -2,12 +2,9 @@
 
 use std::process::ExitCode;
 
-use ipcon_linux::{Directory, Handler, HandlerOptions, Message};
+use ipcon_linux::{Directory, Handler, Message, PeerOptions, Replay, Wait};
 
-use ipcon_samples::{
-    message_line, out, parse_count, parse_text, receive_unless_terminated, run, watch_kevents,
-    CliError, TerminationSignals, Wakeup,
-};
+use ipcon_samples::{message_line, out, parse_count, parse_text, run, watch_kevents, CliError};
 
 const HELP: &str = "\
 Usage: ipcon COMMAND [ARGS]
@@ -146,16 +143,14 @@ fn listen(parser: &mut lexopt::Parser) -> Result<(), CliError> {
         }
     }
     let handler = match &name {
-        Some(name) => HandlerOptions::named(name)?.open()?,
+        Some(name) => PeerOptions::named(name)?.open()?,
         None => Handler::anonymous()?,
     };
     // On SIGTERM, SIGINT or SIGHUP: unregister (kernel events then say
-    // `unregistered`, not `closed`) and exit 0, as the samples do. Waiting
-    // with poll, not in a signal thread, keeps the CLI small. If the
-    // signals cannot be caught, they end the process (as `closed`).
-    let signals = TerminationSignals::catch().ok();
+    // `unregistered`, not `closed`) and exit 0, as the samples do.
+    handler.unregister_on_termination()?;
     for (owner, group) in &joins {
-        handler.join_group(owner, group, true)?;
+        handler.join_group(owner, group, Replay::LastMessage)?;
     }
     out!(
         "listen: {} port={}",
@@ -165,15 +160,7 @@ fn listen(parser: &mut lexopt::Parser) -> Result<(), CliError> {
     let mut msg = Message::new();
     let mut received = 0u64;
     while count.map_or(true, |n| received < n) {
-        match &signals {
-            Some(signals) => {
-                if receive_unless_terminated(&handler, signals, &mut msg)? == Wakeup::Terminated {
-                    let _ = handler.unregister();
-                    return Ok(());
-                }
-            }
-            None => handler.receive(&mut msg)?,
-        }
+        handler.receive(&mut msg, Wait::Forever)?;
         out!("listen: {}", message_line(&msg));
         received += 1;
     }
