@@ -77,6 +77,10 @@ pub enum ErrorKind {
     /// A batch holds as many messages or bytes as one system call may carry:
     /// send it first.
     BatchFull,
+    /// The peer (or the group's owner) belongs to another user than the one
+    /// the request expected (`EPERM` to a request with an expected uid):
+    /// nothing was delivered or joined.
+    UnexpectedOwner,
 }
 
 /// What an error is about, besides the operation.
@@ -414,6 +418,7 @@ impl fmt::Display for ErrorKind {
             Self::Protocol => "protocol error",
             Self::Os => "system error",
             Self::BatchFull => "batch is full",
+            Self::UnexpectedOwner => "the peer belongs to another user than expected",
         })
     }
 }

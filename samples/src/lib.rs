@@ -39,6 +39,8 @@ pub enum CliError {
     Usage(String),
     /// The library failed.
     Ipcon(ipcon_linux::Error),
+    /// An input (a file the command reads) is wrong; the text says where.
+    Input(String),
 }
 
 impl fmt::Display for CliError {
@@ -46,6 +48,7 @@ impl fmt::Display for CliError {
         match self {
             Self::Usage(text) => write!(f, "{text} (try --help)"),
             Self::Ipcon(err) => write!(f, "{err}"),
+            Self::Input(text) => f.write_str(text),
         }
     }
 }
@@ -71,7 +74,7 @@ pub fn run(program: &str, body: impl FnOnce() -> Result<(), CliError>) -> ExitCo
             eprintln!("{program}: {err}");
             match err {
                 CliError::Usage(_) => ExitCode::from(2),
-                CliError::Ipcon(_) => ExitCode::FAILURE,
+                CliError::Ipcon(_) | CliError::Input(_) => ExitCode::FAILURE,
             }
         }
     }
@@ -192,6 +195,8 @@ pub fn parse_text(value: std::ffi::OsString) -> Result<String, CliError> {
         .into_string()
         .map_err(|v| CliError::Usage(format!("not UTF-8: {v:?}")))
 }
+
+pub mod policy_file;
 
 #[cfg(test)]
 mod tests {

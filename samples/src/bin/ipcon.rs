@@ -12,11 +12,15 @@ Usage: ipcon COMMAND [ARGS]
 Commands:
   peers                       list the registered peers
   groups [OWNER]              list the groups (of OWNER only)
-  send PEER MESSAGE           send MESSAGE to peer PEER
+  send [--expect-uid UID] PEER MESSAGE
+                              send MESSAGE to peer PEER
   listen [--name NAME] [--join OWNER/GROUP]... [--count N]
                               register a peer (anonymous unless --name),
                               join groups and print what arrives
   monitor [--count N]         print kernel events
+  policy load FILE | policy clear
+                              load (or remove) the namespace's ownership
+                              policy (needs CAP_NET_ADMIN)
 
 Run `ipcon COMMAND --help` for a command's options.
 ";
@@ -36,9 +40,27 @@ Lists every group (or OWNER's), one line each:
 ";
 
 const HELP_SEND: &str = "\
-Usage: ipcon send PEER MESSAGE
+Usage: ipcon send [--expect-uid UID] PEER MESSAGE
 
 Sends MESSAGE once to peer PEER (as an anonymous peer).
+
+Options:
+  --expect-uid UID     send only if PEER belongs to user UID (else nothing
+                       is sent and the command fails)
+  -h, --help           show this help
+";
+
+const HELP_POLICY: &str = "\
+Usage: ipcon policy load FILE
+       ipcon policy clear
+
+Loads the ownership policy of this network namespace from FILE (usually
+/etc/ipcon/policy.conf), replacing the previous one at once, or removes it.
+Needs CAP_NET_ADMIN. One rule per line, the first matching rule decides:
+  name PATTERN user USER | group GROUP | user USER group GROUP | anyone
+PATTERN is a peer name in which '*' matches any run of characters and '?'
+one; USER and GROUP are names (from /etc/passwd, /etc/group) or numbers.
+Names no rule matches are free to anyone. '#' starts a comment.
 ";
 
 const HELP_LISTEN: &str = "\
@@ -105,12 +127,33 @@ fn groups(parser: &mut lexopt::Parser) -> Result<(), CliError> {
 }
 
 fn send(parser: &mut lexopt::Parser) -> Result<(), CliError> {
-    let Some(values) = positional(parser, HELP_SEND)? else {
-        return Ok(());
-    };
+    use lexopt::prelude::*;
+    let mut values = Vec::new();
+    let mut expect_uid = None;
+    while let Some(arg) = parser.next()? {
+        match arg {
+            Long("expect-uid") => {
+                let text = parse_text(parser.value()?)?;
+                let uid = text
+                    .parse()
+                    .map_err(|_| CliError::Usage(format!("invalid uid {text:?}")))?;
+                expect_uid = Some(uid);
+            }
+            Short('h') | Long("help") => {
+                print!("{HELP_SEND}");
+                return Ok(());
+            }
+            Value(v) => values.push(parse_text(v)?),
+            _ => return Err(arg.unexpected().into()),
+        }
+    }
     match values.as_slice() {
         [peer, message] => {
-            Handler::anonymous()?.send_unicast(peer, message.as_bytes())?;
+            let handler = Handler::anonymous()?;
+            match expect_uid {
+                Some(uid) => handler.send_unicast_expecting(peer, uid, message.as_bytes())?,
+                None => handler.send_unicast(peer, message.as_bytes())?,
+            }
             Ok(())
         }
         [] => Err(CliError::Usage("missing PEER".into())),
@@ -167,6 +210,27 @@ fn listen(parser: &mut lexopt::Parser) -> Result<(), CliError> {
     Ok(())
 }
 
+fn policy(parser: &mut lexopt::Parser) -> Result<(), CliError> {
+    let Some(values) = positional(parser, HELP_POLICY)? else {
+        return Ok(());
+    };
+    let (command, rest) = values
+        .split_first()
+        .ok_or_else(|| CliError::Usage("missing load FILE or clear".into()))?;
+    let rules = match (command.as_str(), rest) {
+        ("load", [file]) => ipcon_samples::policy_file::read(file)?,
+        ("load", []) => return Err(CliError::Usage("missing FILE".into())),
+        ("clear", []) => Vec::new(),
+        ("load" | "clear", [.., extra]) => {
+            return Err(CliError::Usage(format!("unexpected argument {extra:?}")))
+        }
+        (other, _) => return Err(CliError::Usage(format!("unknown policy command {other:?}"))),
+    };
+    Directory::open()?.load_policy(&rules)?;
+    out!("policy: {} rules loaded", rules.len());
+    Ok(())
+}
+
 fn monitor(parser: &mut lexopt::Parser) -> Result<(), CliError> {
     watch_kevents(parser, "ipcon monitor", HELP_MONITOR)
 }
@@ -190,6 +254,7 @@ fn main() -> ExitCode {
             "send" => send(&mut parser),
             "listen" => listen(&mut parser),
             "monitor" => monitor(&mut parser),
+            "policy" => policy(&mut parser),
             "help" => {
                 print!("{HELP}");
                 Ok(())
