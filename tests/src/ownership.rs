@@ -4,7 +4,7 @@
 //! peer, `expect-uid` on unicast and join, the overrun report naming the
 //! sender that filled a queue, and the flood measurement.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -27,6 +27,8 @@ pub const TESTS: &[Test] = &[
     )
     .timeout(120),
     Test::new("security_flood_refused_sender_below_1pct", flood_refused).timeout(300),
+    Test::new("security_library_expect_uid", library_expect_uid).timeout(120),
+    Test::new("cli_policy_load_and_expect_uid", cli_policy).timeout(120),
 ];
 
 const USER: u32 = 1000;
@@ -694,9 +696,14 @@ fn overrun_names_the_flooder() -> TestResult {
 /// service does something with what it reads).
 const SERVICE_TIME: Duration = Duration::from_micros(200);
 
-/// Root's failure rate sending `total` messages (bursts of 8, 1 ms apart)
-/// to `to`, served one by one by a thread, while two uid-1000 processes
-/// flood `to`: (failed, flood sends).
+/// Root's messages the flood measurement keeps queued at most (the receiver's
+/// queue holds about 200 of them): the sender alone never fills the queue, so
+/// a failure means somebody else filled it.
+const WINDOW: u64 = 16;
+
+/// Root's failure rate sending `total` messages to `to` (at most [`WINDOW`]
+/// waiting in its queue), served one by one by a thread, while two uid-1000
+/// processes flood `to`: (failed, flood sends).
 fn failure_rate_under_flood(
     to: &str,
     access: &[(Attr, Value)],
@@ -704,15 +711,26 @@ fn failure_rate_under_flood(
 ) -> Result<(u32, u64), String> {
     let receiver = Raw::open()?;
     accepted(&receiver.register(Some(to), access)?, "receiver")?;
+    let sender = Raw::open()?;
+    accepted(&sender.register(None, &[])?, "sender")?;
+    let sender_port = sender.sock.port();
     let stop = Arc::new(AtomicBool::new(false));
+    let served = Arc::new(AtomicU64::new(0));
     let reader = {
-        let stop = Arc::clone(&stop);
+        let (stop, served) = (Arc::clone(&stop), Arc::clone(&served));
         std::thread::spawn(move || {
             let mut buf = vec![0u8; 64 * 1024];
             while !stop.load(Ordering::Relaxed) {
                 let wait = Some(Duration::from_millis(20));
-                if let Ok(Some(_)) = receiver.sock.recv(&mut buf, wait) {
-                    std::thread::sleep(SERVICE_TIME);
+                let Ok(Some(len)) = receiver.sock.recv(&mut buf, wait) else {
+                    continue;
+                };
+                std::thread::sleep(SERVICE_TIME);
+                for (kind, _, _, body) in split_messages(&buf[..len]) {
+                    let delivery = receiver.delivery(kind, body).unwrap_or_default();
+                    if attr_u32(&delivery, Attr::Port) == Some(sender_port) {
+                        served.fetch_add(1, Ordering::Relaxed);
+                    }
                 }
             }
         })
@@ -724,23 +742,23 @@ fn failure_rate_under_flood(
         helper.expect("ready", Duration::from_secs(20))?;
         flooders.push(helper);
     }
-    let sender = Raw::open()?;
-    accepted(&sender.register(None, &[])?, "sender")?;
     let payload = [0xaau8; 256];
     let attrs = [
         (Attr::PeerName, Value::Str(to)),
         (Attr::Payload, Value::Bytes(&payload)),
     ];
-    let mut failed = 0;
-    for i in 0..total {
+    let (mut failed, mut queued) = (0, 0u64);
+    for _ in 0..total {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while queued - served.load(Ordering::Relaxed) >= WINDOW {
+            ensure!(Instant::now() < deadline, "the receiver stopped serving");
+            std::thread::sleep(Duration::from_micros(100));
+        }
         let ack = sender.request(Command::Unicast, &attrs)?;
         match ack.errno {
-            0 => {}
+            0 => queued += 1,
             libc::EAGAIN => failed += 1,
             _ => return Err(format!("legitimate send refused: {ack:?}")),
-        }
-        if i % 8 == 7 {
-            std::thread::sleep(Duration::from_millis(1));
         }
     }
     let mut flood_sends = 0;
@@ -769,7 +787,7 @@ fn flood_refused() -> TestResult {
     let pct = |failed: u32| 100.0 * failed as f64 / TOTAL as f64;
     note(&format!(
         "root's send failure rate under a uid {USER} flood (2 processes, {TOTAL} sends, \
-         receiver serving a message in {SERVICE_TIME:?}): \
+         at most {WINDOW} waiting, receiver serving a message in {SERVICE_TIME:?}): \
          {:.2}% to a peer open to all ({} flood sends), {:.2}% to a peer that refuses \
          the flooder ({} flood sends)",
         pct(open.0),
@@ -783,4 +801,121 @@ fn flood_refused() -> TestResult {
         pct(closed.0)
     );
     Ok(())
+}
+
+fn library_expect_uid() -> TestResult {
+    use ipcon_linux::{ErrorKind, Handler, Message, Replay, Wait};
+    let mut fake = Helper::start("security", &["fake", &USER.to_string()])?;
+    fake.expect("ready", Duration::from_secs(20))?;
+    let client = Handler::anonymous().ctx("client")?;
+    let err = client
+        .send_unicast_expecting(FAKE, 0, b"secret")
+        .err()
+        .ctx("a send expecting root reached uid 1000's peer")?;
+    ensure_eq!(err.kind(), ErrorKind::UnexpectedOwner, "send error ({err})");
+    let err = client
+        .join_group_expecting(FAKE, "events", Replay::LastMessage, 0)
+        .err()
+        .ctx("a join expecting root joined uid 1000's group")?;
+    ensure_eq!(err.kind(), ErrorKind::UnexpectedOwner, "join error ({err})");
+    let mut msg = Message::new();
+    let nothing = client.receive(&mut msg, Wait::Timeout(Duration::from_millis(300)));
+    ensure!(
+        nothing.is_err(),
+        "the forged replay reached the client: {msg:?}"
+    );
+    // The right uid passes, to the name and to the port.
+    client
+        .send_unicast_expecting(FAKE, USER, b"hello")
+        .ctx("send expecting uid 1000")?;
+    let port = client.directory().peer(FAKE).ctx("peer-get")?.peer.port;
+    client
+        .send_unicast_to_port_expecting(port, USER, b"by port")
+        .ctx("send by port expecting uid 1000")?;
+    let err = client
+        .send_unicast_to_port_expecting(port, 0, b"by port")
+        .err()
+        .ctx("a send by port expecting root")?;
+    ensure_eq!(err.kind(), ErrorKind::UnexpectedOwner, "by port ({err})");
+    fake.kill();
+    Ok(())
+}
+
+/// `__child security register UID NAME`: whether user UID may register NAME
+/// (prints `registered` or `refused ERRNO TEXT`).
+pub fn try_register(uid: u32, name: &str) -> TestResult {
+    crate::roles::drop_privileges(uid, uid)?;
+    let ack = Raw::open()?.register(Some(name), &[])?;
+    match ack.errno {
+        0 => println!("registered"),
+        errno => println!("refused {errno} {}", ack.message.unwrap_or_default()),
+    }
+    Ok(())
+}
+
+fn register_as(uid: u32, name: &str) -> Result<String, String> {
+    let helper = Helper::start("security", &["register", &uid.to_string(), name])?;
+    let line = helper.next_line(Duration::from_secs(20))?;
+    Ok(line)
+}
+
+fn cli_policy() -> TestResult {
+    use crate::harness::shell;
+    const FILE: &str = "/tmp/e2e-policy.conf";
+    let policy = "# e2e\nname e2e_cli_svc user 0   # root's service\n\
+                  name e2e_cli_free* anyone\nname e2e_cli_* user 0\n";
+    std::fs::write(FILE, policy).ctx("write the policy file")?;
+    let (code, out) = shell(&format!("/bin/ipcon policy load {FILE}"))?;
+    ensure_eq!(code, 0, "ipcon policy load ({out})");
+    ensure!(out.contains("policy: 3 rules loaded"), "output: {out}");
+    let clear = || shell("/bin/ipcon policy clear");
+    let outcome = (|| {
+        let line = register_as(USER, "e2e_cli_svc")?;
+        ensure!(
+            line.starts_with(&format!("refused {} ", libc::EACCES)) && line.contains("reserved"),
+            "uid {USER} registering e2e_cli_svc: {line}"
+        );
+        ensure_eq!(
+            register_as(USER, "e2e_cli_free1")?,
+            "registered",
+            "the exception"
+        );
+        // A mistake names its line and leaves the loaded policy alone.
+        std::fs::write(FILE, "name ok anyone\nname bad/name anyone\n").ctx("write")?;
+        let (code, out) = shell(&format!("/bin/ipcon policy load {FILE}"))?;
+        ensure!(
+            code == 1 && out.contains("line 2"),
+            "a bad file: exit {code}, {out}"
+        );
+        ensure!(
+            register_as(USER, "e2e_cli_svc")?.starts_with("refused"),
+            "a bad file changed the policy"
+        );
+        let (code, out) = clear()?;
+        ensure!(code == 0 && out.contains("0 rules"), "policy clear: {out}");
+        ensure_eq!(
+            register_as(USER, "e2e_cli_svc")?,
+            "registered",
+            "without a policy"
+        );
+        // ipcon send --expect-uid.
+        let receiver = Raw::open()?;
+        accepted(&receiver.register(Some("e2e_cli_recv"), &[])?, "receiver")?;
+        let (code, out) = shell("/bin/ipcon send --expect-uid 1000 e2e_cli_recv hi")?;
+        ensure!(
+            code == 1 && out.contains("another user"),
+            "send expecting uid 1000 to root's peer: exit {code}, {out}"
+        );
+        let (code, out) = shell("/bin/ipcon send --expect-uid 0 e2e_cli_recv hi")?;
+        ensure_eq!(code, 0, "send expecting root ({out})");
+        ensure_eq!(
+            receiver.deliveries(Duration::from_secs(2))?.len(),
+            1,
+            "deliveries of the expecting sends"
+        );
+        Ok(())
+    })();
+    let _ = clear();
+    let _ = std::fs::remove_file(FILE);
+    outcome
 }

@@ -189,6 +189,7 @@ pub fn child(args: &[&str]) -> TestResult {
             uid.parse().ctx("uid")?,
             gid.parse().ctx("gid")?,
         )),
+        ["register", uid, name] => crate::ownership::try_register(uid.parse().ctx("uid")?, name),
         ["fake", uid] => crate::ownership::fake_service(uid.parse().ctx("uid")?),
         ["flood", name, seconds] => crate::ownership::flood(name, seconds.parse().ctx("seconds")?),
         _ => Err(format!("unknown security case {args:?}")),
