@@ -168,28 +168,39 @@ impl<C: Clock> Control<C> {
     /// Registers a peer on `data` and attaches this half's control socket to
     /// it (docs/protocol.md, "Sockets and identity"), driving ipcon-core's
     /// [`PeerSession`].
-    pub(crate) fn register(&mut self, name: Option<Name>, data: &NetlinkSocket) -> Result<()> {
+    pub(crate) fn register(
+        &mut self,
+        name: Option<Name>,
+        senders: Option<(GroupAccess, Option<u32>)>,
+        data: &NetlinkSocket,
+    ) -> Result<()> {
         const OPERATION: &str = "register peer";
+        let request = match senders {
+            Some((access, gid)) => Request::PeerRegisterRestricted { name, access, gid },
+            None => Request::PeerRegister { name },
+        };
         let mut registered = None;
         let family = self.family.id;
-        let result = self.exchange.request(
-            data,
-            &self.clock,
-            OPERATION,
-            family,
-            &Request::PeerRegister { name },
-            |reply| match reply {
-                Reply::PeerRegistered(r) => {
-                    registered = Some(PeerEvent::Registered {
-                        name: r.name,
-                        port: r.port,
-                        cookie: r.cookie,
-                    });
-                    Ok(())
-                }
-                _ => Err(Error::protocol(OPERATION)),
-            },
-        );
+        let result =
+            self.exchange
+                .request(
+                    data,
+                    &self.clock,
+                    OPERATION,
+                    family,
+                    &request,
+                    |reply| match reply {
+                        Reply::PeerRegistered(r) => {
+                            registered = Some(PeerEvent::Registered {
+                                name: r.name,
+                                port: r.port,
+                                cookie: r.cookie,
+                            });
+                            Ok(())
+                        }
+                        _ => Err(Error::protocol(OPERATION)),
+                    },
+                );
         result
             .map_err(|e| self.explain(OPERATION, e))
             .map_err(|e| match name {

@@ -28,6 +28,7 @@ pub const TESTS: &[Test] = &[
     .timeout(120),
     Test::new("security_flood_refused_sender_below_1pct", flood_refused).timeout(300),
     Test::new("security_library_expect_uid", library_expect_uid).timeout(120),
+    Test::new("security_library_send_access", library_send_access).timeout(120),
     Test::new("cli_policy_load_and_expect_uid", cli_policy).timeout(120),
 ];
 
@@ -918,4 +919,36 @@ fn cli_policy() -> TestResult {
     let _ = clear();
     let _ = std::fs::remove_file(FILE);
     outcome
+}
+
+/// `PeerOptions::senders`: the receivers of `peer_send_access`, opened
+/// through the library.
+fn library_send_access() -> TestResult {
+    use ipcon_linux::{Message, PeerOptions, Wait};
+    let receiver = PeerOptions::named(RECEIVER)
+        .ctx("name")?
+        .senders(GroupAccess::SameUid, None)
+        .open()
+        .ctx("same-uid receiver")?;
+    let team = PeerOptions::named(TEAM_RECEIVER)
+        .ctx("name")?
+        .senders(GroupAccess::Gid, Some(TEAM_GID))
+        .open()
+        .ctx("team receiver")?;
+    for (uid, gid) in [(USER, USER), (USER, TEAM_GID)] {
+        let helper = Helper::start("security", &["sender", &uid.to_string(), &gid.to_string()])?;
+        helper_outcome(&helper, Duration::from_secs(30))
+            .map_err(|e| format!("uid {uid} gid {gid}: {e}"))?;
+    }
+    let mut msg = Message::new();
+    team.receive(&mut msg, Wait::Timeout(Duration::from_secs(2)))
+        .ctx("the team member's message")?;
+    ensure_eq!(msg.sender().uid, USER, "team sender");
+    ensure!(
+        receiver
+            .receive(&mut msg, Wait::Timeout(Duration::from_millis(300)))
+            .is_err(),
+        "the same-uid receiver got another user's message"
+    );
+    Ok(())
 }
