@@ -19,7 +19,7 @@ const SKEW_MODULE: &str = "/lib/modules/ipcon-skew.ko";
 fn incompatible_module() -> TestResult {
     ensure!(
         std::path::Path::new(SKEW_MODULE).is_file(),
-        "{SKEW_MODULE} is missing (cargo xtask builds it with the VM's module)"
+        "{SKEW_MODULE} is missing (`cargo xtask vm` and `cargo xtask test` build it with the VM's module)"
     );
     let params = current_params()?;
     ensure_eq!(run_tool("/bin/rmmod", &["ipcon".into()])?, 0, "rmmod ipcon");

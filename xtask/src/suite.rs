@@ -10,6 +10,7 @@ use crate::initramfs::GuestFile;
 use crate::kernel::{self, Arch, Kernel};
 use crate::kmod;
 use crate::process;
+use crate::progress;
 use crate::selftest;
 use crate::vm::{self, VmRun};
 use crate::workspace::{self, Workspace};
@@ -29,6 +30,56 @@ const ENGINE_TARGETS: &[&str] = &[
 ];
 /// Host limit for the end-to-end suite's VM run.
 const VM_SUITE_TIMEOUT: Duration = Duration::from_secs(900);
+
+/// The steps of `cargo xtask test`, in order, with what each checks (the
+/// names are what `XTASK_SKIP` takes; `cargo xtask help` lists them).
+pub const STEPS: &[(&str, &str)] = &[
+    ("fmt", "cargo fmt --check"),
+    ("clippy", "clippy on every target, -D warnings"),
+    (
+        "host-tests",
+        "unit tests and doctests on the host (the tutorial's code too)",
+    ),
+    (
+        "msrv",
+        "the shipped crates and the engine build with Rust 1.75; Cargo.lock v3",
+    ),
+    (
+        "no-std",
+        "no_std builds: ipcon-core (thumbv7em, +defmt), ipcon-linux's engine",
+    ),
+    ("codegen", "the generated files match kmod/ipcon.yaml"),
+    (
+        "ynl",
+        "the kernel's YNL tools on kmod/ipcon.yaml, their C client in the VM",
+    ),
+    (
+        "fuzz",
+        "the fuzz targets, IPCON_FUZZ_SECONDS each (default 20)",
+    ),
+    (
+        "kmod-warnings",
+        "the module builds with W=1 and sparse without a diagnostic",
+    ),
+    ("checkpatch", "checkpatch.pl --strict on the module"),
+    (
+        "vm",
+        "the end-to-end suite in a VM on the host's Debian 6.1 kernel",
+    ),
+    (
+        "cross",
+        "static ARM builds (aarch64 musl, armv7 gnueabihf) and size budget",
+    ),
+    (
+        "vm-matrix",
+        "the suite on arm64 and on the 5.10 and 6.12 kernels",
+    ),
+    ("packaging", "the Yocto layer and the Buildroot package"),
+    (
+        "selftest",
+        "the VM harness catches deliberately broken modules",
+    ),
+];
 
 /// How a step ended.
 enum Outcome {
@@ -76,11 +127,12 @@ fn cargo_step(workspace: &Workspace, args: &[&str], label: &str) -> StepResult {
     }
 }
 
-fn setup() -> Result<Kernel, String> {
+fn setup(workspace: &Workspace) -> Result<Kernel, String> {
     let mut packages = host_tools::VM_PACKAGES.to_vec();
     packages.extend_from_slice(host_tools::CHECK_PACKAGES);
     packages.extend_from_slice(host_tools::CROSS_PACKAGES);
     host_tools::ensure_packages(&packages)?;
+    host_tools::ensure_static_busybox(&workspace.xtask_dir())?;
     host_tools::ensure_rust_component("rustfmt")?;
     host_tools::ensure_rust_component("clippy")?;
     host_tools::ensure_rust_target(Arch::X86_64.musl_triple())?;
@@ -342,7 +394,7 @@ fn engine_links_no_std(workspace: &Workspace) -> Result<String, String> {
 
 /// Runs a check owned by another module (`fuzz`, `packaging`).
 fn external(name: &str, check: fn(&Path) -> Result<(), String>, root: &Path) -> StepResult {
-    match check(root) {
+    match progress::while_running(name, || check(root)) {
         Ok(()) => Ok(vec![format!("{name}: ok")]),
         Err(reason) => fail(format!("{name}: failed"), reason),
     }
@@ -352,7 +404,7 @@ fn external(name: &str, check: fn(&Path) -> Result<(), String>, root: &Path) -> 
 /// a crash or hang counting as one more failure.
 pub fn vm_suite(workspace: &Workspace, kernel: &Kernel, filter: Option<&str>) -> StepResult {
     let label = format!("vm-{}", kernel.arch.name());
-    let busybox = std::path::PathBuf::from(crate::initramfs::HOST_BUSYBOX);
+    let busybox = crate::initramfs::host_busybox();
     let command = match filter {
         Some(filter) => format!("/bin/ipcon-e2e {}", shell_word(filter)),
         None => "/bin/ipcon-e2e".to_owned(),
@@ -459,23 +511,34 @@ fn shell_word(text: &str) -> String {
     format!("'{}'", text.replace('\'', r"'\''"))
 }
 
-fn skipped_steps() -> Vec<String> {
-    std::env::var("XTASK_SKIP")
-        .unwrap_or_default()
+/// The step names of `XTASK_SKIP`'s value; a name that is not a step is an
+/// error (a typo would otherwise run the step it meant to skip).
+fn skipped_steps(value: &str) -> Result<Vec<String>, String> {
+    let names: Vec<String> = value
         .split(',')
         .map(|name| name.trim().to_owned())
         .filter(|name| !name.is_empty())
-        .collect()
+        .collect();
+    for name in &names {
+        if !STEPS.iter().any(|(step, _)| step == name) {
+            let known: Vec<&str> = STEPS.iter().map(|(step, _)| *step).collect();
+            return Err(format!(
+                "XTASK_SKIP: there is no step {name:?}; the steps are {}",
+                known.join(", ")
+            ));
+        }
+    }
+    Ok(names)
 }
 
 /// Runs every step; `Err` when any failed.
 pub fn run(workspace: &Workspace) -> Result<(), String> {
     let started = Instant::now();
-    let skip = skipped_steps();
+    let skip = skipped_steps(&std::env::var("XTASK_SKIP").unwrap_or_default())?;
     let mut reports: Vec<Report> = Vec::new();
 
     let setup_started = Instant::now();
-    let kernel = match setup() {
+    let kernel = match setup(workspace) {
         Ok(kernel) => {
             reports.push(Report {
                 name: "setup",
@@ -528,6 +591,14 @@ pub fn run(workspace: &Workspace) -> Result<(), String> {
                 Box::new(|| from_summary(selftest::run(workspace, &kernel))),
             ),
         ];
+        let names: Vec<&str> = steps.iter().map(|(name, _)| *name).collect();
+        let listed: Vec<&str> = STEPS.iter().map(|(name, _)| *name).collect();
+        if names != listed {
+            return Err(format!(
+                "the steps run ({names:?}) differ from suite::STEPS ({listed:?}), \
+                 which `cargo xtask help` and XTASK_SKIP go by"
+            ));
+        }
         for (name, step) in steps {
             if skip.iter().any(|s| s == name) {
                 println!("\n==> {name}: skipped (XTASK_SKIP)");
@@ -623,6 +694,20 @@ mod tests {
         ]
         .map(str::to_owned);
         assert_eq!(cargo_test_counts(&lines), (33, 3));
+    }
+
+    #[test]
+    fn skipped_steps_must_exist() {
+        assert_eq!(
+            skipped_steps(" vm-matrix, fuzz,").unwrap(),
+            ["vm-matrix", "fuzz"]
+        );
+        assert!(skipped_steps("").unwrap().is_empty());
+        let error = skipped_steps("vm-matrx").unwrap_err();
+        assert!(
+            error.contains("no step \"vm-matrx\"") && error.contains("vm-matrix"),
+            "{error}"
+        );
     }
 
     #[test]
