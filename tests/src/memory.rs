@@ -11,8 +11,8 @@ use ipcon_linux::{Handler, Replay};
 use crate::common::module_param;
 use crate::harness::{note, Context, Helper, Test, TestResult};
 use crate::limits::raw_request;
-use crate::rawnl::{cmd, RawSocket};
 use crate::{ensure, ensure_eq};
+use ipcon_test_support::rawnl::{cmd, RawSocket};
 
 pub const TESTS: &[Test] = &[
     Test::new("security_memcg_charges_module_memory", memcg_charges).timeout(60),

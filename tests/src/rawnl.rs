@@ -3,8 +3,7 @@
 //! tuples. Everything else is the support crate's.
 
 pub use ipcon_test_support::rawnl::{
-    attr, cmd, packets, Ack, Attrs, Packet, RawSocket, GENL_HDRLEN, NLMSG_ERROR, NLM_F_ACK,
-    NLM_F_REQUEST,
+    packets, Ack, Attrs, Packet, RawSocket, GENL_HDRLEN, NLMSG_ERROR, NLM_F_ACK, NLM_F_REQUEST,
 };
 
 /// [`ipcon_test_support::rawnl::MsgBuilder`], consumed by each call.

@@ -139,15 +139,9 @@ fn pid_stamps() -> TestResult {
     helper_outcome(&helper, Duration::from_secs(15))?;
     for _ in 0..8 {
         let event = next_kevent(&monitor)?;
-        if event
-            .peer()
-            .is_some_and(|p| p.name.is_some_and(|n| n == INSIDE))
-        {
-            ensure_eq!(
-                event.peer().map(|p| p.pid),
-                Some(host_pid),
-                "kernel event's pid ({event})"
-            );
+        let Some(peer) = event.peer() else { continue };
+        if peer.name.is_some_and(|n| n == INSIDE) {
+            ensure_eq!(peer.pid, host_pid, "kernel event's pid ({event})");
             return Ok(());
         }
     }

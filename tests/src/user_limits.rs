@@ -12,8 +12,8 @@ use ipcon_linux::{Handler, Replay};
 use crate::common::{helper_outcome, module_param};
 use crate::harness::{note, Context, Helper, Test, TestResult};
 use crate::limits::raw_request;
-use crate::rawnl::{attr, cmd, Ack, RawSocket};
 use crate::{ensure, ensure_eq};
+use ipcon_test_support::rawnl::{attr, cmd, Ack, RawSocket};
 
 pub const TESTS: &[Test] = &[
     Test::new(
