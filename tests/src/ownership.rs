@@ -781,7 +781,7 @@ fn failure_rate_under_flood(
 }
 
 fn flood_refused() -> TestResult {
-    const TOTAL: u32 = 2000;
+    const TOTAL: u32 = 1000;
     let open = failure_rate_under_flood("e2e_fl_open", &[], TOTAL)?;
     let same_uid = [(Attr::Access, Value::U32(GroupAccess::SameUid.to_raw()))];
     let closed = failure_rate_under_flood("e2e_fl_closed", &same_uid, TOTAL)?;
