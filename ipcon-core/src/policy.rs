@@ -78,20 +78,14 @@ pub struct PolicyError {
 impl core::fmt::Display for PolicyError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         let what = match self.kind {
-            PolicyErrorKind::NotARule => "a rule starts with `name`",
-            PolicyErrorKind::MissingPattern => "`name` needs a pattern",
-            PolicyErrorKind::BadPattern => {
-                "a pattern is 1..31 printable ASCII bytes without '/' ('*' and '?' match)"
-            }
-            PolicyErrorKind::MissingOwner => {
-                "a rule says `anyone`, or `user USER` and/or `group GROUP`"
-            }
-            PolicyErrorKind::MissingId => "`user` and `group` need a value",
-            PolicyErrorKind::Conflicting => {
-                "`user` and `group` at most once each, and not with `anyone`"
-            }
-            PolicyErrorKind::UnknownWord => "expected `anyone`, `user` or `group`",
-            PolicyErrorKind::TooManyRules => "too many rules (the kernel keeps 256)",
+            PolicyErrorKind::NotARule => "not `name ...`",
+            PolicyErrorKind::MissingPattern => "no pattern",
+            PolicyErrorKind::BadPattern => "bad pattern",
+            PolicyErrorKind::MissingOwner => "no owner (anyone, user, group)",
+            PolicyErrorKind::MissingId => "no user or group value",
+            PolicyErrorKind::Conflicting => "conflicting owners",
+            PolicyErrorKind::UnknownWord => "unknown word",
+            PolicyErrorKind::TooManyRules => "over 256 rules",
         };
         write!(f, "line {}: {what}", self.line)
     }

@@ -96,6 +96,6 @@ mod tests {
         let err = resolve("p", "\nname\n", PASSWD, GROUP)
             .unwrap_err()
             .to_string();
-        assert_eq!(err, "p: line 2: `name` needs a pattern");
+        assert_eq!(err, "p: line 2: no pattern");
     }
 }

@@ -22,13 +22,10 @@ other peers join.
 Commands:
   peers                  list the registered peers
   groups [OWNER]         list the groups (of peer OWNER only)
-  send PEER MESSAGE      send MESSAGE to peer PEER (--expect-uid UID: only
-                         if PEER belongs to user UID)
+  send PEER MESSAGE      send MESSAGE to peer PEER
   listen [OPTIONS]       register a peer, join groups, print what arrives
   monitor [OPTIONS]      print kernel events: peers and groups coming and going
-  policy load FILE       load the namespace's ownership policy (which names
-                         only some users may register; needs CAP_NET_ADMIN)
-  policy clear           remove it
+  policy load FILE|clear set the name ownership policy (CAP_NET_ADMIN)
 
 Options:
   --json                 one JSON object per line (peers, groups, listen,
@@ -91,27 +88,19 @@ Sends MESSAGE once to peer PEER (as an anonymous peer). Exits 0 when
 the message was queued to PEER, 1 with the reason otherwise (e.g. peer
 \"x\" not found, or its queue is full).
 
-Options:
-  --expect-uid UID     send only if PEER belongs to user UID; a peer of
-                       another user gets nothing and the command fails
-  -h, --help           show this help
+  --expect-uid UID     only if PEER belongs to user UID
 
-Examples:
-  ipcon send ipcon_server 'hello'
-  ipcon send --expect-uid 0 ipcon_server 'for root only'
+Example:
+  ipcon send --expect-uid 0 ipcon_server 'hello'
 ";
 
 const HELP_POLICY: &str = "\
 Usage: ipcon policy load FILE
        ipcon policy clear
 
-Loads the ownership policy of this network namespace from FILE (usually
-/etc/ipcon/policy.conf), replacing the previous one at once, or removes it.
-Needs CAP_NET_ADMIN. One rule per line, the first matching rule decides:
-  name PATTERN user USER | group GROUP | user USER group GROUP | anyone
-PATTERN is a peer name in which '*' matches any run of characters and '?'
-one; USER and GROUP are names (from /etc/passwd, /etc/group) or numbers.
-Names no rule matches are free to anyone. '#' starts a comment.
+Sets (or removes) the network namespace's name ownership policy; needs
+CAP_NET_ADMIN. Rules (first match decides, '*' '?' wildcards):
+  name PATTERN [user USER] [group GROUP] | name PATTERN anyone
 
 Example:
   ipcon policy load /etc/ipcon/policy.conf
