@@ -8,6 +8,7 @@
  * counts the loss in the receiver's missed counter, reported with its next
  * delivery.
  */
+#include <linux/capability.h>
 #include <linux/filter.h>
 #include <linux/overflow.h>
 #include <linux/rculist.h>
@@ -17,9 +18,28 @@
 
 #include "ipcon.h"
 
+/*
+ * What a delivery tells its receiver besides the message, claimed from the
+ * receiver when the delivery is built: messages it missed, unicasts refused
+ * because its queue was full, and who filled the queue.
+ */
+struct ipcon_report {
+	u32 missed;
+	u32 refused;
+	bool culprit;
+	u32 port;
+	u32 uid;
+};
+
+static bool ipcon_report_empty(const struct ipcon_report *report)
+{
+	return !report->missed && !report->refused && !report->culprit;
+}
+
 /* Bytes of the attributes of a delivery: exactly what ipcon_msg_build() puts. */
 static size_t ipcon_msg_size(const struct ipcon_msg_desc *desc,
-			     size_t name_len, size_t group_len, u32 missed)
+			     size_t name_len, size_t group_len,
+			     const struct ipcon_report *report)
 {
 	size_t size = 3 * nla_total_size(sizeof(u32)) +	/* port, pid, uid */
 		      nla_total_size(desc->len);
@@ -28,10 +48,14 @@ static size_t ipcon_msg_size(const struct ipcon_msg_desc *desc,
 		size += nla_total_size(name_len + 1);
 	if (desc->group)
 		size += nla_total_size(group_len + 1);
-	if (missed)
+	if (report->missed)
 		size += nla_total_size(sizeof(u32));
 	if (desc->replayed)
 		size += nla_total_size(0);
+	if (report->refused)
+		size += nla_total_size(sizeof(u32));
+	if (report->culprit)
+		size += 2 * nla_total_size(sizeof(u32));
 	return size;
 }
 
@@ -93,20 +117,21 @@ u32 ipcon_pid_nr(struct pid *pid, struct pid_namespace *ns)
 }
 
 /*
- * A delivery has at most eight attributes of sizes known up front: reserve
+ * A delivery has at most eleven attributes of sizes known up front: reserve
  * them with one skb_put() instead of one nla_put() (and its skb_put()) each.
- * The attribute order is the one receivers have always seen.  The sender's
- * pid is given as @pid_ns, the receiver's pid namespace, sees it.
+ * The attribute order is the one receivers have always seen, the overflow
+ * report last.  The sender's pid is given as @pid_ns, the receiver's pid
+ * namespace, sees it.
  */
 static struct sk_buff *ipcon_msg_build(const struct ipcon_msg_desc *desc,
-				       u32 missed,
+				       const struct ipcon_report *report,
 				       struct pid_namespace *pid_ns)
 {
 	const struct ipcon_stamp *stamp = desc->stamp;
 	size_t name_len = strnlen(stamp->name, sizeof(stamp->name));
 	size_t group_len = desc->group ?
 			   strnlen(desc->group, IPCON_MAX_NAME_LEN) : 0;
-	size_t size = ipcon_msg_size(desc, name_len, group_len, missed);
+	size_t size = ipcon_msg_size(desc, name_len, group_len, report);
 	struct sk_buff *skb;
 	void *hdr, *pos;
 
@@ -132,10 +157,17 @@ static struct sk_buff *ipcon_msg_build(const struct ipcon_msg_desc *desc,
 		pos = ipcon_attr_fill(pos, IPCON_A_GROUP_NAME, desc->group,
 				      group_len + 1);
 	pos = ipcon_attr_fill(pos, IPCON_A_PAYLOAD, desc->payload, desc->len);
-	if (missed)
-		pos = ipcon_attr_fill_u32(pos, IPCON_A_MISSED, missed);
+	if (report->missed)
+		pos = ipcon_attr_fill_u32(pos, IPCON_A_MISSED, report->missed);
 	if (desc->replayed)
-		ipcon_attr_fill(pos, IPCON_A_REPLAYED, NULL, 0);
+		pos = ipcon_attr_fill(pos, IPCON_A_REPLAYED, NULL, 0);
+	if (report->refused)
+		pos = ipcon_attr_fill_u32(pos, IPCON_A_OVERRUN, report->refused);
+	if (report->culprit) {
+		pos = ipcon_attr_fill_u32(pos, IPCON_A_OVERRUN_PORT,
+					  report->port);
+		ipcon_attr_fill_u32(pos, IPCON_A_OVERRUN_UID, report->uid);
+	}
 	genlmsg_end(skb, hdr);
 	return skb;
 err:
@@ -173,51 +205,176 @@ static int ipcon_sock_queue(struct sock *sk, struct sk_buff *skb)
 }
 
 /*
- * Queue @skb (NULL: its allocation failed), which carries the @missed count
- * claimed from @to, to @to's data socket.  A message that cannot be queued
- * gives the claim back and counts as dropped, unless the socket is gone.
+ * Queue @skb (NULL: its allocation failed) to @to's data socket.  A message
+ * that cannot be queued counts as dropped, unless the socket is gone.
  * Returns 0, -EAGAIN when the queue is full, -ECONNREFUSED when the socket is
  * gone, or -ENOMEM.
  */
-static int ipcon_queue(struct ipcon_peer *to, struct sk_buff *skb, u32 missed)
+static int ipcon_queue(struct ipcon_peer *to, struct sk_buff *skb)
 {
 	int err = skb ? ipcon_sock_queue(to->data.sk, skb) : -ENOMEM;
 
-	if (!err)
-		return 0;
-	if (missed)
-		atomic_add(missed, &to->missed);
-	if (err != -ECONNREFUSED)
+	if (err && err != -ECONNREFUSED)
 		atomic64_inc(&to->rx_dropped);
 	return err;
 }
 
 /*
+ * The sender of a delivery waiting in a receive queue: its port and uid
+ * attributes, if @skb is a unicast or group message of ours.
+ */
+static bool ipcon_msg_sender(const struct sk_buff *skb, u32 *port, u32 *uid)
+{
+	const struct nlmsghdr *nlh = (const struct nlmsghdr *)skb->data;
+	const struct genlmsghdr *genl;
+	const struct nlattr *port_attr, *uid_attr;
+	unsigned int len = skb_headlen(skb);
+
+	if (len < NLMSG_HDRLEN + GENL_HDRLEN || nlh->nlmsg_len > len ||
+	    nlh->nlmsg_len < NLMSG_HDRLEN + GENL_HDRLEN ||
+	    nlh->nlmsg_type != ipcon_family.id)
+		return false;
+	genl = nlmsg_data(nlh);
+	if (genl->cmd != IPCON_CMD_UNICAST_MSG &&
+	    genl->cmd != IPCON_CMD_GROUP_MSG)
+		return false;
+	len = nlh->nlmsg_len - NLMSG_HDRLEN - GENL_HDRLEN;
+	port_attr = nla_find(genlmsg_data(genl), len, IPCON_A_PORT);
+	uid_attr = nla_find(genlmsg_data(genl), len, IPCON_A_UID);
+	if (!port_attr || !uid_attr)
+		return false;
+	*port = nla_get_u32(port_attr);
+	*uid = nla_get_u32(uid_attr);
+	return true;
+}
+
+/*
+ * Who filled @to's queue: a majority vote over the senders of the messages
+ * in it (the sender of more than half of them, when there is one, wins).
+ * Runs only when a delivery found the queue full, at most once per report.
+ * overrun.lock held.
+ */
+static void ipcon_overrun_find(struct ipcon_peer *to)
+{
+	struct sk_buff_head *queue = &to->data.sk->sk_receive_queue;
+	struct ipcon_overrun *overrun = &to->overrun;
+	u32 port, uid, votes = 0;
+	unsigned long flags;
+	struct sk_buff *skb;
+
+	lockdep_assert_held(&overrun->lock);
+	spin_lock_irqsave(&queue->lock, flags);
+	skb_queue_walk(queue, skb) {
+		if (!ipcon_msg_sender(skb, &port, &uid))
+			continue;
+		if (!votes) {
+			overrun->port = port;
+			overrun->uid = uid;
+			votes = 1;
+		} else if (port == overrun->port) {
+			votes++;
+		} else {
+			votes--;
+		}
+	}
+	spin_unlock_irqrestore(&queue->lock, flags);
+	overrun->known = overrun->known || votes;
+}
+
+/*
+ * A delivery to @to found its queue full: count a refused unicast, and find
+ * who filled the queue unless that is known since the last report.
+ */
+static void ipcon_overrun_note(struct ipcon_peer *to, bool refused)
+{
+	struct ipcon_overrun *overrun = &to->overrun;
+
+	spin_lock(&overrun->lock);
+	if (refused)
+		overrun->refused++;
+	if (!overrun->known)
+		ipcon_overrun_find(to);
+	WRITE_ONCE(overrun->pending, overrun->refused || overrun->known);
+	spin_unlock(&overrun->lock);
+}
+
+/* Take what @to has not been told yet, to tell it with the next delivery. */
+static void ipcon_report_claim(struct ipcon_peer *to,
+			       struct ipcon_report *report)
+{
+	struct ipcon_overrun *overrun = &to->overrun;
+
+	*report = (struct ipcon_report) {
+		.missed = atomic_xchg(&to->missed, 0),
+	};
+	if (!READ_ONCE(overrun->pending))
+		return;
+	spin_lock(&overrun->lock);
+	report->refused = overrun->refused;
+	report->culprit = overrun->known;
+	report->port = overrun->port;
+	report->uid = overrun->uid;
+	overrun->refused = 0;
+	overrun->known = false;
+	WRITE_ONCE(overrun->pending, false);
+	spin_unlock(&overrun->lock);
+}
+
+/* The delivery that carried @report was not queued: give the claim back. */
+static void ipcon_report_giveback(struct ipcon_peer *to,
+				  const struct ipcon_report *report)
+{
+	struct ipcon_overrun *overrun = &to->overrun;
+
+	if (report->missed)
+		atomic_add(report->missed, &to->missed);
+	if (!report->refused && !report->culprit)
+		return;
+	spin_lock(&overrun->lock);
+	overrun->refused += report->refused;
+	if (report->culprit && !overrun->known) {
+		overrun->known = true;
+		overrun->port = report->port;
+		overrun->uid = report->uid;
+	}
+	WRITE_ONCE(overrun->pending, true);
+	spin_unlock(&overrun->lock);
+}
+
+/*
  * Queue one delivery to @to's data socket.  @shared, when given, is the
- * message already built without a missed count for pid namespace
- * @desc->shared_ns: a peer of that namespace that missed nothing gets a clone
- * of it, others their own copy (carrying the count, or their view of the
- * sender's pid).
+ * message already built without a report for pid namespace
+ * @desc->shared_ns: a peer of that namespace with nothing to be told gets a
+ * clone of it, others their own copy (carrying the report, or their view of
+ * the sender's pid).
  *
- * The count is claimed atomically, so concurrent deliveries to one peer (two
+ * The report is claimed atomically, so concurrent deliveries to one peer (two
  * groups, or a unicast) never report the same drops twice; a delivery that
- * fails gives its claim back.  Returns 0, -EAGAIN when the queue is full,
- * -ECONNREFUSED when the socket is gone, or -ENOMEM.
+ * fails gives its claim back, and a full queue is noted for the next report.
+ * Returns 0, -EAGAIN when the queue is full, -ECONNREFUSED when the socket is
+ * gone, or -ENOMEM.
  */
 int ipcon_deliver(struct ipcon_peer *to, const struct ipcon_msg_desc *desc,
 		  struct sk_buff *shared)
 {
-	u32 missed = atomic_xchg(&to->missed, 0);
+	struct ipcon_report report;
 	struct sk_buff *skb;
 	int err;
 
-	if (shared && !missed && to->pid_ns == desc->shared_ns)
+	ipcon_report_claim(to, &report);
+	if (shared && ipcon_report_empty(&report) &&
+	    to->pid_ns == desc->shared_ns)
 		skb = ipcon_skb_clone(shared);
 	else
-		skb = ipcon_msg_build(desc, missed, to->pid_ns);
-	err = ipcon_queue(to, skb, missed);
-	if (!err)
+		skb = ipcon_msg_build(desc, &report, to->pid_ns);
+	err = ipcon_queue(to, skb);
+	if (!err) {
 		atomic64_inc(&to->rx_msgs);
+		return 0;
+	}
+	ipcon_report_giveback(to, &report);
+	if (err == -EAGAIN)
+		ipcon_overrun_note(to, desc->cmd == IPCON_CMD_UNICAST_MSG);
 	return err;
 }
 
@@ -327,8 +484,10 @@ static void ipcon_post_failed(struct ipcon_peer *from, struct genl_info *info,
 	const char *text = info->extack ? info->extack->_msg : NULL;
 	u32 missed = atomic_xchg(&from->missed, 0);
 	struct sk_buff *skb = ipcon_failure_build(info, err, text, missed);
-	int ret = ipcon_queue(from, skb, missed);
+	int ret = ipcon_queue(from, skb);
 
+	if (ret && missed)
+		atomic_add(missed, &from->missed);
 	/* A sender whose data socket is gone learns nothing any more. */
 	if (ret && ret != -ECONNREFUSED)
 		atomic_inc(&from->missed);
@@ -364,8 +523,28 @@ static struct ipcon_peer *ipcon_sender_get(struct ipcon_net *inet,
 	return from;
 }
 
-static int ipcon_unicast(struct net *net, struct ipcon_net *inet,
-			 struct ipcon_peer *from, struct genl_info *info)
+/*
+ * Whether @to takes messages from the sender of @skb: its access rule and
+ * the request's expect-uid.  -EACCES or -EPERM with the reason otherwise.
+ */
+static int ipcon_may_send(struct sk_buff *skb, struct net *net,
+			  struct genl_info *info, const struct ipcon_peer *to)
+{
+	int err = ipcon_check_expected_uid(info, to);
+
+	if (err)
+		return err;
+	if (ipcon_access_admits(&to->access, to->kuid) ||
+	    netlink_ns_capable(skb, net->user_ns, CAP_NET_ADMIN))
+		return 0;
+	NL_SET_ERR_MSG(info->extack,
+		       "receiver does not accept messages from this user");
+	return -EACCES;
+}
+
+static int ipcon_unicast(struct sk_buff *skb, struct net *net,
+			 struct ipcon_net *inet, struct ipcon_peer *from,
+			 struct genl_info *info)
 {
 	struct nlattr *name_attr = info->attrs[IPCON_A_PEER_NAME];
 	struct nlattr *port_attr = info->attrs[IPCON_A_PORT];
@@ -396,6 +575,9 @@ static int ipcon_unicast(struct net *net, struct ipcon_net *inet,
 	ipcon_stamp_current(&stamp, from, net);
 	rcu_read_unlock();
 
+	err = ipcon_may_send(skb, net, info, to);
+	if (err)
+		goto out_put;
 	desc.payload = nla_data(payload);
 	desc.len = nla_len(payload);
 	err = ipcon_deliver(to, &desc, NULL);
@@ -407,6 +589,7 @@ static int ipcon_unicast(struct net *net, struct ipcon_net *inet,
 		NL_SET_ERR_MSG(info->extack, "receiver is gone");
 		err = -ENOENT;
 	}
+out_put:
 	ipcon_peer_put(to);
 	return err;
 }
@@ -427,7 +610,7 @@ int ipcon_nl_unicast_doit(struct sk_buff *skb, struct genl_info *info)
 	from = ipcon_sender_get(inet, skb, info);
 	if (!from)
 		return -ENOTCONN;
-	err = ipcon_unicast(net, inet, from, info);
+	err = ipcon_unicast(skb, net, inet, from, info);
 	err = ipcon_request_done(from, info, err);
 	ipcon_peer_put(from);
 	return err;
@@ -570,7 +753,8 @@ static int ipcon_multicast(struct net *net, struct ipcon_peer *owner,
 	desc.shared_ns = owner->pid_ns;
 
 	err = -ENOMEM;
-	shared = ipcon_msg_build(&desc, 0, desc.shared_ns);
+	shared = ipcon_msg_build(&desc, &(struct ipcon_report) {},
+				 desc.shared_ns);
 	if (!shared)
 		goto out_put;
 	if (sync) {

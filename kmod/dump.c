@@ -24,7 +24,7 @@
 size_t ipcon_peer_info_size(void)
 {
 	return nla_total_size(IPCON_MAX_NAME_LEN) +
-	       5 * nla_total_size(sizeof(u32)) +	/* port pid uid flags groups */
+	       7 * nla_total_size(sizeof(u32)) +	/* port pid uid flags groups access gid */
 	       3 * nla_total_size_64bit(sizeof(u64));	/* tx rx rx-dropped */
 }
 
@@ -68,7 +68,8 @@ int ipcon_fill_peer(struct sk_buff *skb, const struct ipcon_peer *peer,
 	      nla_put_u64_64bit(skb, IPCON_A_RX_DROPPED,
 				atomic64_read(&peer->rx_dropped),
 				IPCON_A_PAD))) ||
-	    nla_put_u32(skb, IPCON_A_GROUPS, READ_ONCE(peer->n_groups))) {
+	    nla_put_u32(skb, IPCON_A_GROUPS, READ_ONCE(peer->n_groups)) ||
+	    ipcon_access_put(skb, &peer->access)) {
 		genlmsg_cancel(skb, hdr);
 		return -EMSGSIZE;
 	}
@@ -88,7 +89,8 @@ int ipcon_fill_group(struct sk_buff *skb, const struct ipcon_group *group,
 		     int flags, struct netlink_callback *cb)
 {
 	const struct ipcon_peer *owner = group->owner;
-	bool details = viewer->admin || ipcon_group_admits(group);
+	bool details = viewer->admin ||
+		       ipcon_access_admits(&group->access, owner->kuid);
 	void *hdr;
 
 	hdr = genlmsg_put(skb, portid, seq, &ipcon_family, flags,
@@ -102,9 +104,7 @@ int ipcon_fill_group(struct sk_buff *skb, const struct ipcon_group *group,
 	     nla_put_string(skb, IPCON_A_PEER_NAME, owner->name)) ||
 	    nla_put_u32(skb, IPCON_A_PORT, owner->data.port) ||
 	    nla_put_string(skb, IPCON_A_GROUP_NAME, group->name) ||
-	    nla_put_u32(skb, IPCON_A_ACCESS, group->access) ||
-	    (group->access == IPCON_GROUP_ACCESS_GID &&
-	     nla_put_u32(skb, IPCON_A_GID, group->gid)) ||
+	    ipcon_access_put(skb, &group->access) ||
 	    (details &&
 	     (nla_put_u32(skb, IPCON_A_SUBSCRIBERS, READ_ONCE(group->n_subs)) ||
 	      nla_put_u64_64bit(skb, IPCON_A_TX_MSGS,

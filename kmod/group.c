@@ -142,28 +142,17 @@ int ipcon_nl_group_register_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct net *net = genl_info_net(info);
 	struct ipcon_net *inet = ipcon_net(net);
-	struct nlattr *access_attr = info->attrs[IPCON_A_ACCESS];
-	struct nlattr *gid_attr = info->attrs[IPCON_A_GID];
+	struct ipcon_access access;
 	struct ipcon_group *group;
 	struct ipcon_peer *owner;
-	u32 access = IPCON_GROUP_ACCESS_OPEN;
 	int err;
 
 	err = ipcon_require_name(info, IPCON_A_GROUP_NAME);
 	if (err)
 		return err;
-	if (access_attr)
-		access = nla_get_u32(access_attr);
-	if (access == IPCON_GROUP_ACCESS_GID &&
-	    ipcon_nl_attr_missing(info, IPCON_A_GID)) {
-		NL_SET_ERR_MSG(info->extack, "access gid needs a gid");
-		return -EINVAL;
-	}
-	if (access != IPCON_GROUP_ACCESS_GID && gid_attr) {
-		NL_SET_ERR_MSG_ATTR(info->extack, gid_attr,
-				    "gid is only valid with access gid");
-		return -EINVAL;
-	}
+	err = ipcon_access_parse(&access, net, info);
+	if (err)
+		return err;
 
 	group = kzalloc(sizeof(*group), GFP_KERNEL_ACCOUNT);
 	if (!group)
@@ -174,16 +163,6 @@ int ipcon_nl_group_register_doit(struct sk_buff *skb, struct genl_info *info)
 	strscpy(group->name, nla_data(info->attrs[IPCON_A_GROUP_NAME]),
 		sizeof(group->name));
 	group->access = access;
-	if (gid_attr) {
-		group->gid = nla_get_u32(gid_attr);
-		group->kgid = make_kgid(net->user_ns, group->gid);
-		if (!gid_valid(group->kgid)) {
-			NL_SET_ERR_MSG_ATTR(info->extack, gid_attr,
-					    "gid is not mapped in this namespace");
-			err = -EINVAL;
-			goto err_free;
-		}
-	}
 
 	mutex_lock(&inet->lock);
 	owner = ipcon_sender_locked(inet, skb, info);
@@ -252,25 +231,11 @@ int ipcon_nl_group_unregister_doit(struct sk_buff *skb, struct genl_info *info)
 	return err;
 }
 
-/* Whether @group's access rule admits the current task (no capabilities). */
-bool ipcon_group_admits(const struct ipcon_group *group)
-{
-	switch (group->access) {
-	case IPCON_GROUP_ACCESS_OPEN:
-		return true;
-	case IPCON_GROUP_ACCESS_SAME_UID:
-		return uid_eq(current_euid(), group->owner->kuid);
-	case IPCON_GROUP_ACCESS_GID:
-		return in_group_p(group->kgid);
-	}
-	return false;
-}
-
 /* CAP_NET_ADMIN over the namespace always passes; see README.md. */
 static bool ipcon_may_join(struct sk_buff *skb, struct net *net,
 			   const struct ipcon_group *group)
 {
-	return ipcon_group_admits(group) ||
+	return ipcon_access_admits(&group->access, group->owner->kuid) ||
 	       netlink_ns_capable(skb, net->user_ns, CAP_NET_ADMIN);
 }
 
@@ -334,6 +299,9 @@ int ipcon_nl_group_join_doit(struct sk_buff *skb, struct genl_info *info)
 		err = -EACCES;
 		goto err_unlock;
 	}
+	err = ipcon_check_expected_uid(info, group->owner);
+	if (err)
+		goto err_unlock;
 	if (joiner->n_subs >= READ_ONCE(ipcon_max_subscriptions_per_peer)) {
 		NL_SET_ERR_MSG(info->extack,
 			       "subscription limit reached (module parameter max_subscriptions_per_peer)");

@@ -32,6 +32,8 @@ static int ipcon_nl_validate_min_len_1(const struct nlattr *attr,
 static const struct nla_policy ipcon_peer_register_nl_policy[IPCON_A_MAX + 1] = {
 	[IPCON_A_PEER_NAME] =
 		NLA_POLICY_VALIDATE_FN(NLA_NUL_STRING, ipcon_nl_validate_min_len_1, 31),
+	[IPCON_A_ACCESS] = NLA_POLICY_RANGE(NLA_U32, 1, 3),
+	[IPCON_A_GID] = { .type = NLA_U32, },
 };
 
 /* IPCON_CMD_PEER_ATTACH - do */
@@ -57,6 +59,7 @@ static const struct nla_policy ipcon_unicast_nl_policy[IPCON_A_MAX + 1] = {
 	[IPCON_A_PORT] = { .type = NLA_U32, },
 	[IPCON_A_PAYLOAD] = { .type = NLA_BINARY, },
 	[IPCON_A_TICKET] = { .type = NLA_U32, },
+	[IPCON_A_EXPECT_UID] = { .type = NLA_U32, },
 };
 
 /* IPCON_CMD_GROUP_REGISTER - do */
@@ -80,6 +83,7 @@ static const struct nla_policy ipcon_group_join_nl_policy[IPCON_A_MAX + 1] = {
 	[IPCON_A_GROUP_NAME] =
 		NLA_POLICY_VALIDATE_FN(NLA_NUL_STRING, ipcon_nl_validate_min_len_1, 31),
 	[IPCON_A_RCV_LAST_MSG] = { .type = NLA_FLAG, },
+	[IPCON_A_EXPECT_UID] = { .type = NLA_U32, },
 };
 
 /* IPCON_CMD_GROUP_LEAVE - do */
@@ -105,6 +109,16 @@ static const struct nla_policy ipcon_multicast_nl_policy[IPCON_A_MAX + 1] = {
 	[IPCON_A_PAYLOAD] = { .type = NLA_BINARY, },
 	[IPCON_A_SYNC] = { .type = NLA_FLAG, },
 	[IPCON_A_TICKET] = { .type = NLA_U32, },
+};
+
+/* IPCON_CMD_POLICY_LOAD - do */
+static const struct nla_policy ipcon_policy_load_nl_policy[IPCON_A_MAX + 1] = {
+	[IPCON_A_RULE_COUNT] = NLA_POLICY_MAX(NLA_U32, 256),
+	[IPCON_A_RULE_INDEX] = NLA_POLICY_MAX(NLA_U32, 255),
+	[IPCON_A_NAME_PATTERN] =
+		NLA_POLICY_VALIDATE_FN(NLA_NUL_STRING, ipcon_nl_validate_min_len_1, 31),
+	[IPCON_A_UID] = { .type = NLA_U32, },
+	[IPCON_A_GID] = { .type = NLA_U32, },
 };
 
 /*
@@ -204,6 +218,13 @@ static const struct genl_split_ops ipcon_nl_ops[] = {
 		.maxattr	= IPCON_A_MAX,
 		.flags		= GENL_CMD_CAP_DO,
 	},
+	{
+		.cmd		= IPCON_CMD_POLICY_LOAD,
+		.doit		= ipcon_nl_policy_load_doit,
+		.policy		= ipcon_policy_load_nl_policy,
+		.maxattr	= IPCON_A_MAX,
+		.flags		= GENL_UNS_ADMIN_PERM | GENL_CMD_CAP_DO,
+	},
 };
 #else
 static const struct genl_ops ipcon_nl_ops[] = {
@@ -275,6 +296,13 @@ static const struct genl_ops ipcon_nl_ops[] = {
 		.policy		= ipcon_multicast_nl_policy,
 		.maxattr	= IPCON_A_MAX,
 	},
+	{
+		.cmd		= IPCON_CMD_POLICY_LOAD,
+		.doit		= ipcon_nl_policy_load_doit,
+		.policy		= ipcon_policy_load_nl_policy,
+		.maxattr	= IPCON_A_MAX,
+		.flags		= GENL_UNS_ADMIN_PERM,
+	},
 };
 #endif
 
@@ -331,6 +359,9 @@ bool ipcon_nl_attr_missing(struct genl_info *info, unsigned int type)
 	case IPCON_A_PORT:
 		NL_SET_ERR_MSG(info->extack, "missing attribute port");
 		break;
+	case IPCON_A_UID:
+		NL_SET_ERR_MSG(info->extack, "missing attribute uid");
+		break;
 	case IPCON_A_GID:
 		NL_SET_ERR_MSG(info->extack, "missing attribute gid");
 		break;
@@ -342,6 +373,18 @@ bool ipcon_nl_attr_missing(struct genl_info *info, unsigned int type)
 		break;
 	case IPCON_A_TICKET:
 		NL_SET_ERR_MSG(info->extack, "missing attribute ticket");
+		break;
+	case IPCON_A_EXPECT_UID:
+		NL_SET_ERR_MSG(info->extack, "missing attribute expect-uid");
+		break;
+	case IPCON_A_RULE_COUNT:
+		NL_SET_ERR_MSG(info->extack, "missing attribute rule-count");
+		break;
+	case IPCON_A_RULE_INDEX:
+		NL_SET_ERR_MSG(info->extack, "missing attribute rule-index");
+		break;
+	case IPCON_A_NAME_PATTERN:
+		NL_SET_ERR_MSG(info->extack, "missing attribute name-pattern");
 		break;
 	default:
 		NL_SET_ERR_MSG(info->extack, "missing attribute");

@@ -26,6 +26,7 @@ int ipcon_nl_group_leave_doit(struct sk_buff *skb, struct genl_info *info);
 int ipcon_nl_group_get_doit(struct sk_buff *skb, struct genl_info *info);
 int ipcon_nl_group_get_dumpit(struct sk_buff *skb, struct netlink_callback *cb);
 int ipcon_nl_multicast_doit(struct sk_buff *skb, struct genl_info *info);
+int ipcon_nl_policy_load_doit(struct sk_buff *skb, struct genl_info *info);
 
 /* Multicast groups, by index in the family. */
 enum {

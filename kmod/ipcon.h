@@ -37,6 +37,7 @@
 #include <linux/pid_namespace.h>
 #include <linux/rcupdate.h>
 #include <linux/refcount.h>
+#include <linux/spinlock.h>
 #include <linux/types.h>
 #include <linux/uidgid.h>
 #include <linux/version.h>
@@ -85,6 +86,26 @@ struct ipcon_stamp {
 	struct pid *pid;		/* thread group; counted when cached */
 };
 
+/* Who may send to a peer or join a group (ownership.c). */
+struct ipcon_access {
+	u32 rule;			/* enum ipcon_group_access */
+	u32 gid;			/* as given, for replies */
+	kgid_t kgid;
+};
+
+/*
+ * The overflows of a peer's receive queue not yet reported to it: unicasts
+ * refused, and the sender most of the queue was from at the first overflow.
+ */
+struct ipcon_overrun {
+	spinlock_t lock;		/* guards the members below */
+	bool pending;			/* anything below; read locklessly */
+	u32 refused;
+	bool known;			/* port and uid found */
+	u32 port;
+	u32 uid;
+};
+
 struct ipcon_peer {
 	struct list_head list;		/* ipcon_net.peers (RCU) */
 	struct hlist_node name_node;	/* ipcon_net.names (RCU), named peers */
@@ -101,6 +122,7 @@ struct ipcon_peer {
 	struct pid *pid;		/* registrant's thread group (counted) */
 	struct pid_namespace *pid_ns;	/* registrant's: how it sees pids */
 	char name[IPCON_MAX_NAME_LEN];
+	struct ipcon_access access;	/* who may send to it */
 
 	/* Protected by ipcon_net.lock; counts read locklessly by dumps. */
 	bool dead;
@@ -111,6 +133,7 @@ struct ipcon_peer {
 
 	/* Drops not yet reported; claimed by the delivery reporting them. */
 	atomic_t missed;
+	struct ipcon_overrun overrun;
 	atomic64_t tx_msgs;
 	atomic64_t rx_msgs;
 	atomic64_t rx_dropped;
@@ -130,9 +153,7 @@ struct ipcon_group {
 	refcount_t ref;
 	struct ipcon_peer *owner;	/* holds a reference */
 	char name[IPCON_MAX_NAME_LEN];
-	u32 access;			/* enum ipcon_group_access */
-	u32 gid;			/* munged into the netns user namespace */
-	kgid_t kgid;
+	struct ipcon_access access;	/* who may join */
 
 	struct mutex lock;		/* guards the members below */
 	bool dead;
@@ -162,6 +183,8 @@ struct ipcon_net {
 	atomic_t gen;			/* dump consistency (NLM_F_DUMP_INTR) */
 	/* How kernel events show pids: the namespace's creator's view. */
 	struct pid_namespace *pid_ns;
+	struct ipcon_policy *policy;	/* reserved names, or NULL */
+	struct ipcon_policy_load *load;	/* a policy being loaded, or NULL */
 };
 
 /* A message to deliver: what the builder needs besides the missed count. */
@@ -193,6 +216,8 @@ enum ipcon_user_count {
 };
 
 struct ipcon_user;
+struct ipcon_policy;
+struct ipcon_policy_load;
 
 /* netns.c */
 struct ipcon_net *ipcon_net(const struct net *net);
@@ -211,6 +236,8 @@ struct ipcon_peer *ipcon_peer_by_data_port_rcu(struct ipcon_net *inet,
 					       u32 port);
 struct ipcon_peer *ipcon_peer_by_name_rcu(struct ipcon_net *inet,
 					  const char *name);
+int ipcon_check_expected_uid(struct genl_info *info,
+			     const struct ipcon_peer *peer);
 void ipcon_peer_put(struct ipcon_peer *peer);
 void ipcon_peer_remove(struct ipcon_net *inet, struct net *net,
 		       struct ipcon_peer *peer, u32 reason);
@@ -225,7 +252,6 @@ void ipcon_group_put(struct ipcon_group *group);
 void ipcon_group_remove(struct ipcon_net *inet, struct net *net,
 			struct ipcon_group *group, u32 reason);
 void ipcon_sub_remove(struct ipcon_sub *sub);
-bool ipcon_group_admits(const struct ipcon_group *group);
 
 /* deliver.c */
 u32 ipcon_pid_nr(struct pid *pid, struct pid_namespace *ns);
@@ -251,6 +277,14 @@ int ipcon_fill_group(struct sk_buff *skb, const struct ipcon_group *group,
 		     const struct ipcon_viewer *viewer, u32 portid, u32 seq,
 		     int flags, struct netlink_callback *cb);
 size_t ipcon_group_info_size(void);
+
+/* ownership.c */
+bool ipcon_name_permitted(struct ipcon_net *inet, const char *name);
+void ipcon_policy_free(struct ipcon_net *inet);
+int ipcon_access_parse(struct ipcon_access *access, struct net *net,
+		       struct genl_info *info);
+bool ipcon_access_admits(const struct ipcon_access *access, kuid_t owner);
+int ipcon_access_put(struct sk_buff *skb, const struct ipcon_access *access);
 
 /* user.c */
 void ipcon_users_init(void);

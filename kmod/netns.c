@@ -35,6 +35,8 @@ static int __net_init ipcon_net_init(struct net *net)
 	inet->n_peers = 0;
 	inet->kevent_seq = 0;
 	atomic_set(&inet->gen, 1);
+	inet->policy = NULL;
+	inet->load = NULL;
 	/*
 	 * Kernel events go to every listener at once, so their pids cannot be
 	 * each listener's view: they are the view of the task that set up
@@ -55,6 +57,7 @@ static void __net_exit ipcon_net_exit(struct net *net)
 		ipcon_peer_remove(inet, net, peer, 0);
 	mutex_unlock(&inet->lock);
 	WARN_ON(inet->n_peers);
+	ipcon_policy_free(inet);
 	put_pid_ns(inet->pid_ns);
 	mutex_destroy(&inet->lock);
 }

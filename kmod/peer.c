@@ -128,6 +128,22 @@ struct ipcon_peer *ipcon_peer_by_name_rcu(struct ipcon_net *inet,
 	return NULL;
 }
 
+/*
+ * The request's expect-uid, if it has one, against @peer's uid: -EPERM with
+ * the reason when @peer belongs to another user.
+ */
+int ipcon_check_expected_uid(struct genl_info *info,
+			     const struct ipcon_peer *peer)
+{
+	struct nlattr *attr = info->attrs[IPCON_A_EXPECT_UID];
+
+	if (!attr || nla_get_u32(attr) == peer->uid)
+		return 0;
+	NL_SET_ERR_MSG_ATTR(info->extack, attr,
+			    "peer is not owned by the expected uid");
+	return -EPERM;
+}
+
 /* Process context, one RCU grace period after the last reference went. */
 static void ipcon_peer_free(struct work_struct *work)
 {
@@ -265,6 +281,11 @@ int ipcon_nl_peer_register_doit(struct sk_buff *skb, struct genl_info *info)
 	peer = kzalloc(sizeof(*peer), GFP_KERNEL_ACCOUNT);
 	if (!peer)
 		return -ENOMEM;
+	err = ipcon_access_parse(&peer->access, net, info);
+	if (err) {
+		kfree(peer);
+		return err;
+	}
 	reply = genlmsg_new(ipcon_register_reply_size(), GFP_KERNEL_ACCOUNT);
 	peer->kuid = current_euid();
 	peer->user = ipcon_user_get(peer->kuid);
@@ -277,6 +298,7 @@ int ipcon_nl_peer_register_doit(struct sk_buff *skb, struct genl_info *info)
 	INIT_RCU_WORK(&peer->free_work, ipcon_peer_free);
 	INIT_LIST_HEAD(&peer->groups);
 	INIT_LIST_HEAD(&peer->subs);
+	spin_lock_init(&peer->overrun.lock);
 	peer->data.port = port;
 	peer->data.sk = sk;
 	peer->data.peer = peer;
@@ -306,6 +328,10 @@ int ipcon_nl_peer_register_doit(struct sk_buff *skb, struct genl_info *info)
 	if (ipcon_peer_by_sock_rcu(inet, sk, port)) {
 		NL_SET_ERR_MSG(info->extack, "socket is already used by a peer");
 		err = -EALREADY;
+	} else if (name_attr && !ipcon_name_permitted(inet, peer->name)) {
+		NL_SET_ERR_MSG_ATTR(info->extack, name_attr,
+				    "peer name is reserved for other users by the namespace's ipcon policy");
+		err = -EACCES;
 	} else if (name_attr && ipcon_peer_by_name_rcu(inet, peer->name)) {
 		NL_SET_ERR_MSG_ATTR(info->extack, name_attr,
 				    "peer name is taken");

@@ -16,6 +16,7 @@
 //!   message with [`wire::ipcon::parse_incoming`] into ACK / error / done / reply / delivery.
 //! - [`Message`]: a fixed-capacity received message filled in place from a delivery;
 //!   [`Ticket`] names a posted send.
+//! - [`policy`]: the ownership policy file an administrator loads (`ipcon policy load`).
 //! - [`Kevent`]: kernel events with their sequence number; [`KeventSeq`] counts gaps.
 //! - [`machine`]: sans-IO state machines (family resolution, request tracking, peer session,
 //!   receiving). They never read a clock: the caller passes `now` in milliseconds.
@@ -83,6 +84,7 @@ pub mod kevent;
 pub mod machine;
 pub mod message;
 pub mod name;
+pub mod policy;
 pub mod spec;
 pub mod wire;
 

@@ -32,6 +32,9 @@ pub const MAX_NAME_LEN: usize = 32;
 /// Largest payload; the module parameter max_payload may lower it at load time.
 pub const MAX_PAYLOAD_LEN: usize = 2048;
 
+/// Most rules a network namespace's ownership policy holds.
+pub const MAX_POLICY_RULES: usize = 256;
+
 bitflags::bitflags! {
     /// Properties of a peer, reported by peer-get and kernel events.
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -41,15 +44,17 @@ bitflags::bitflags! {
     }
 }
 
-/// Who may join a group. The default is open.
+/// Who may join a group (group-register) or send to a peer (peer-register).
+/// The default is open. CAP_NET_ADMIN over the network namespace passes
+/// every rule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum GroupAccess {
-    /// Any peer in the network namespace may join.
+    /// Any peer in the network namespace may.
     Open,
-    /// Only peers with the owner's uid may join.
+    /// Only a process with the owner's effective uid may.
     SameUid,
-    /// Only peers whose process is in group gid may join.
+    /// Only a process in group gid (effective or supplementary) may.
     Gid,
     /// A value this version of the protocol does not know.
     Unknown(u32),
@@ -480,13 +485,34 @@ pub enum Attr {
     /// In send-failed, the module's explanation of the failure (the text an
     /// extended ACK would have carried), when it has one.
     ErrorMsg,
+    /// In unicast and group-join: the uid the receiving peer (the group's
+    /// owner) must have, as stamps give uids; another owner's peer gets
+    /// EPERM and nothing is delivered or joined.
+    ExpectUid,
+    /// In a delivery: how many unicast messages to this peer were refused
+    /// (their senders got EAGAIN) because its receive queue was full since
+    /// its previous delivery.
+    Overrun,
+    /// In a delivery after an overflow of the receiver's queue (overrun or
+    /// missed): the port of the sender most of the queued messages came
+    /// from when the queue overflowed.
+    OverrunPort,
+    /// The uid of that sender, as stamps give uids.
+    OverrunUid,
+    /// In policy-load: how many rules the policy has (0: no policy).
+    RuleCount,
+    /// In policy-load, which rule of the policy this request carries, from 0.
+    RuleIndex,
+    /// In policy-load, the peer names a rule applies to: a name in which '*'
+    /// matches any run of characters (also none) and '?' any one character.
+    NamePattern,
     /// An attribute number this version of the protocol does not know.
     Unknown(u16),
 }
 
 impl Attr {
     /// Every value this version of the protocol knows, in wire order.
-    pub const ALL: [Attr; 29] = [
+    pub const ALL: [Attr; 36] = [
         Self::PeerName,
         Self::GroupName,
         Self::Payload,
@@ -516,6 +542,13 @@ impl Attr {
         Self::Ticket,
         Self::Error,
         Self::ErrorMsg,
+        Self::ExpectUid,
+        Self::Overrun,
+        Self::OverrunPort,
+        Self::OverrunUid,
+        Self::RuleCount,
+        Self::RuleIndex,
+        Self::NamePattern,
     ];
 
     /// The value of a wire number.
@@ -550,6 +583,13 @@ impl Attr {
             27 => Self::Ticket,
             28 => Self::Error,
             29 => Self::ErrorMsg,
+            30 => Self::ExpectUid,
+            31 => Self::Overrun,
+            32 => Self::OverrunPort,
+            33 => Self::OverrunUid,
+            34 => Self::RuleCount,
+            35 => Self::RuleIndex,
+            36 => Self::NamePattern,
             other => Self::Unknown(other),
         }
     }
@@ -586,6 +626,13 @@ impl Attr {
             Self::Ticket => 27,
             Self::Error => 28,
             Self::ErrorMsg => 29,
+            Self::ExpectUid => 30,
+            Self::Overrun => 31,
+            Self::OverrunPort => 32,
+            Self::OverrunUid => 33,
+            Self::RuleCount => 34,
+            Self::RuleIndex => 35,
+            Self::NamePattern => 36,
             Self::Unknown(other) => other,
         }
     }
@@ -622,6 +669,13 @@ impl Attr {
             Self::Ticket => Some("ticket"),
             Self::Error => Some("error"),
             Self::ErrorMsg => Some("error-msg"),
+            Self::ExpectUid => Some("expect-uid"),
+            Self::Overrun => Some("overrun"),
+            Self::OverrunPort => Some("overrun-port"),
+            Self::OverrunUid => Some("overrun-uid"),
+            Self::RuleCount => Some("rule-count"),
+            Self::RuleIndex => Some("rule-index"),
+            Self::NamePattern => Some("name-pattern"),
             Self::Unknown(_) => None,
         }
     }
@@ -641,7 +695,7 @@ impl From<Attr> for u16 {
 
 impl Attr {
     /// The highest attribute number.
-    pub const MAX: u16 = 29;
+    pub const MAX: u16 = 36;
 
     /// How the value is encoded (`None` for an unknown attribute).
     pub const fn value_type(self) -> Option<AttrType> {
@@ -675,6 +729,13 @@ impl Attr {
             Self::Ticket => Some(AttrType::U32),
             Self::Error => Some(AttrType::U32),
             Self::ErrorMsg => Some(AttrType::String),
+            Self::ExpectUid => Some(AttrType::U32),
+            Self::Overrun => Some(AttrType::U32),
+            Self::OverrunPort => Some(AttrType::U32),
+            Self::OverrunUid => Some(AttrType::U32),
+            Self::RuleCount => Some(AttrType::U32),
+            Self::RuleIndex => Some(AttrType::U32),
+            Self::NamePattern => Some(AttrType::String),
             Self::Unknown(_) => None,
         }
     }
@@ -684,6 +745,7 @@ impl Attr {
         match self {
             Self::PeerName => Some(1),
             Self::GroupName => Some(1),
+            Self::NamePattern => Some(1),
             _ => None,
         }
     }
@@ -693,6 +755,7 @@ impl Attr {
         match self {
             Self::PeerName => Some(31),
             Self::GroupName => Some(31),
+            Self::NamePattern => Some(31),
             _ => None,
         }
     }
@@ -703,6 +766,8 @@ impl Attr {
             Self::Access => Some((1, 3)),
             Self::KeventType => Some((1, 4)),
             Self::Reason => Some((1, 2)),
+            Self::RuleCount => Some((0, 256)),
+            Self::RuleIndex => Some((0, 255)),
             _ => None,
         }
     }
@@ -721,8 +786,10 @@ impl Attr {
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum Command {
     /// Register the sending socket as a peer's data socket, named (peer-name)
-    /// or anonymous (no peer-name). Errors: EEXIST name taken, EALREADY socket
-    /// already registered, EINVAL bad name, ENOSPC peer limit reached.
+    /// or anonymous (no peer-name); access (and gid) say who may send to it
+    /// (default open). Errors: EEXIST name taken, EACCES name reserved for
+    /// other users by the namespace's policy, EALREADY socket already
+    /// registered, EINVAL bad name, ENOSPC peer limit reached.
     PeerRegister,
     /// Attach the sending socket as the control socket of the peer whose
     /// cookie it presents (cookie is required). Errors: ENOENT no such cookie,
@@ -737,10 +804,11 @@ pub enum Command {
     PeerGet,
     /// Send payload (required) to the peer named peer-name or at port (exactly
     /// one). The receiver gets a unicast-msg. Errors: ENOENT no such peer,
-    /// EAGAIN receiver queue full, EMSGSIZE payload too big, ENOTCONN sender
-    /// not registered. With ticket the request is posted: errors other than
-    /// ENOTCONN, missing attributes and policy errors come back as
-    /// send-failed.
+    /// EACCES the receiver's access rule refuses the sender, EPERM the
+    /// receiver's uid is not expect-uid, EAGAIN receiver queue full, EMSGSIZE
+    /// payload too big, ENOTCONN sender not registered. With ticket the
+    /// request is posted: errors other than ENOTCONN, missing attributes and
+    /// policy errors come back as send-failed.
     Unicast,
     /// Register a group (group-name required) owned by the sender, with
     /// optional access control. Errors: EEXIST, EINVAL, ENOSPC groups-per-peer
@@ -751,7 +819,8 @@ pub enum Command {
     GroupUnregister,
     /// Subscribe the sender to group-name owned by peer-name (both required),
     /// optionally with a replay of the last message. Errors: ENOENT, EACCES
-    /// access denied, EALREADY already a member, ENOSPC subscription limit.
+    /// access denied, EPERM the owner's uid is not expect-uid, EALREADY
+    /// already a member, ENOSPC subscription limit.
     GroupJoin,
     /// Unsubscribe the sender from group-name owned by peer-name (both
     /// required).
@@ -780,13 +849,25 @@ pub enum Command {
     /// A group message, queued to each subscriber's data socket and stamped
     /// with the publisher (the owner); replayed marks the replay on join.
     GroupMsg,
+    /// Load the network namespace's ownership policy: which peer names only
+    /// some users may register. Needs CAP_NET_ADMIN in the namespace's user
+    /// namespace. A policy of rule-count rules comes as rule-count requests
+    /// from one socket, rule-index 0, 1, ... in order; the last one replaces
+    /// the namespace's policy at once (rule-index 0 starts over). A rule
+    /// reserves the names matching name-pattern for uid, for the members of
+    /// gid, or for either when both are given; with neither it leaves them
+    /// free. A name is judged by the first rule it matches; names no rule
+    /// matches are free. rule-count 0 alone removes the policy. Registered
+    /// peers keep their names. Errors: EPERM not an administrator, EINVAL
+    /// a bad pattern, an unmapped uid or gid, a rule out of order.
+    PolicyLoad,
     /// A command number this version of the protocol does not know.
     Unknown(u8),
 }
 
 impl Command {
     /// Every value this version of the protocol knows, in wire order.
-    pub const ALL: [Command; 15] = [
+    pub const ALL: [Command; 16] = [
         Self::PeerRegister,
         Self::PeerAttach,
         Self::PeerUnregister,
@@ -802,6 +883,7 @@ impl Command {
         Self::SendFailed,
         Self::UnicastMsg,
         Self::GroupMsg,
+        Self::PolicyLoad,
     ];
 
     /// The value of a wire number.
@@ -822,6 +904,7 @@ impl Command {
             13 => Self::SendFailed,
             14 => Self::UnicastMsg,
             15 => Self::GroupMsg,
+            16 => Self::PolicyLoad,
             other => Self::Unknown(other),
         }
     }
@@ -844,6 +927,7 @@ impl Command {
             Self::SendFailed => 13,
             Self::UnicastMsg => 14,
             Self::GroupMsg => 15,
+            Self::PolicyLoad => 16,
             Self::Unknown(other) => other,
         }
     }
@@ -866,6 +950,7 @@ impl Command {
             Self::SendFailed => Some("send-failed"),
             Self::UnicastMsg => Some("unicast-msg"),
             Self::GroupMsg => Some("group-msg"),
+            Self::PolicyLoad => Some("policy-load"),
             Self::Unknown(_) => None,
         }
     }
@@ -885,21 +970,39 @@ impl From<Command> for u8 {
 
 impl Command {
     /// The highest command number.
-    pub const MAX: u8 = 15;
+    pub const MAX: u8 = 16;
 
     /// Attributes of the request (do).
     pub const fn request_attrs(self) -> &'static [Attr] {
         match self {
-            Self::PeerRegister => &[Attr::PeerName],
+            Self::PeerRegister => &[Attr::PeerName, Attr::Access, Attr::Gid],
             Self::PeerAttach => &[Attr::Cookie],
             Self::PeerGet => &[Attr::PeerName, Attr::Port],
-            Self::Unicast => &[Attr::PeerName, Attr::Port, Attr::Payload, Attr::Ticket],
+            Self::Unicast => &[
+                Attr::PeerName,
+                Attr::Port,
+                Attr::Payload,
+                Attr::Ticket,
+                Attr::ExpectUid,
+            ],
             Self::GroupRegister => &[Attr::GroupName, Attr::Access, Attr::Gid],
             Self::GroupUnregister => &[Attr::GroupName],
-            Self::GroupJoin => &[Attr::PeerName, Attr::GroupName, Attr::RcvLastMsg],
+            Self::GroupJoin => &[
+                Attr::PeerName,
+                Attr::GroupName,
+                Attr::RcvLastMsg,
+                Attr::ExpectUid,
+            ],
             Self::GroupLeave => &[Attr::PeerName, Attr::GroupName],
             Self::GroupGet => &[Attr::PeerName, Attr::GroupName],
             Self::Multicast => &[Attr::GroupName, Attr::Payload, Attr::Sync, Attr::Ticket],
+            Self::PolicyLoad => &[
+                Attr::RuleCount,
+                Attr::RuleIndex,
+                Attr::NamePattern,
+                Attr::Uid,
+                Attr::Gid,
+            ],
             _ => &[],
         }
     }
@@ -918,6 +1021,8 @@ impl Command {
                 Attr::RxMsgs,
                 Attr::RxDropped,
                 Attr::Groups,
+                Attr::Access,
+                Attr::Gid,
             ],
             Self::GroupGet => &[
                 Attr::PeerName,
@@ -956,6 +1061,8 @@ impl Command {
                 Attr::RxMsgs,
                 Attr::RxDropped,
                 Attr::Groups,
+                Attr::Access,
+                Attr::Gid,
             ],
             Self::GroupGet => &[
                 Attr::PeerName,
@@ -1001,6 +1108,9 @@ impl Command {
                 Attr::Uid,
                 Attr::Payload,
                 Attr::Missed,
+                Attr::Overrun,
+                Attr::OverrunPort,
+                Attr::OverrunUid,
             ],
             Self::GroupMsg => &[
                 Attr::PeerName,
@@ -1011,6 +1121,9 @@ impl Command {
                 Attr::Payload,
                 Attr::Missed,
                 Attr::Replayed,
+                Attr::Overrun,
+                Attr::OverrunPort,
+                Attr::OverrunUid,
             ],
             _ => &[],
         }
@@ -1031,6 +1144,7 @@ impl Command {
                 | Self::GroupLeave
                 | Self::GroupGet
                 | Self::Multicast
+                | Self::PolicyLoad
         )
     }
 

@@ -80,6 +80,26 @@ fn open_control_socket() -> Result<NetlinkSocket> {
 }
 
 /// `EAGAIN` on a unicast means the receiver's queue is full.
+/// `EPERM` to a request with `expect-uid`: the peer is another user's.
+fn expectation_error(err: Error) -> Error {
+    if err.errno() == Some(e::EPERM as i32) {
+        err.with_kind(ErrorKind::UnexpectedOwner)
+    } else {
+        err
+    }
+}
+
+/// One rule of a namespace's ownership policy (see [`Control::load_policy`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PolicyRule {
+    /// The peer names the rule applies to (`*`: any run of characters, `?`: one).
+    pub pattern: Name,
+    /// The user the names are reserved for, as the namespace's user namespace maps uids.
+    pub uid: Option<u32>,
+    /// The group whose members the names are reserved for.
+    pub gid: Option<u32>,
+}
+
 fn unicast_error(err: Error) -> Error {
     if err.errno() == Some(e::EAGAIN as i32) {
         err.with_kind(ErrorKind::QueueFull)
@@ -148,28 +168,39 @@ impl<C: Clock> Control<C> {
     /// Registers a peer on `data` and attaches this half's control socket to
     /// it (docs/protocol.md, "Sockets and identity"), driving ipcon-core's
     /// [`PeerSession`].
-    pub(crate) fn register(&mut self, name: Option<Name>, data: &NetlinkSocket) -> Result<()> {
+    pub(crate) fn register(
+        &mut self,
+        name: Option<Name>,
+        senders: Option<(GroupAccess, Option<u32>)>,
+        data: &NetlinkSocket,
+    ) -> Result<()> {
         const OPERATION: &str = "register peer";
+        let request = match senders {
+            Some((access, gid)) => Request::PeerRegisterRestricted { name, access, gid },
+            None => Request::PeerRegister { name },
+        };
         let mut registered = None;
         let family = self.family.id;
-        let result = self.exchange.request(
-            data,
-            &self.clock,
-            OPERATION,
-            family,
-            &Request::PeerRegister { name },
-            |reply| match reply {
-                Reply::PeerRegistered(r) => {
-                    registered = Some(PeerEvent::Registered {
-                        name: r.name,
-                        port: r.port,
-                        cookie: r.cookie,
-                    });
-                    Ok(())
-                }
-                _ => Err(Error::protocol(OPERATION)),
-            },
-        );
+        let result =
+            self.exchange
+                .request(
+                    data,
+                    &self.clock,
+                    OPERATION,
+                    family,
+                    &request,
+                    |reply| match reply {
+                        Reply::PeerRegistered(r) => {
+                            registered = Some(PeerEvent::Registered {
+                                name: r.name,
+                                port: r.port,
+                                cookie: r.cookie,
+                            });
+                            Ok(())
+                        }
+                        _ => Err(Error::protocol(OPERATION)),
+                    },
+                );
         result
             .map_err(|e| self.explain(OPERATION, e))
             .map_err(|e| match name {
@@ -336,6 +367,26 @@ impl<C: Clock> Control<C> {
             .map_err(|e| e.about_group(Some(owner), group))
     }
 
+    /// [`Control::join_group`] only if `owner` belongs to user `uid` (as
+    /// stamps give uids): another user's peer under that name is
+    /// [`ErrorKind::UnexpectedOwner`], and nothing is joined or replayed.
+    pub fn join_group_expecting(
+        &mut self,
+        owner: Name,
+        group: Name,
+        replay: Replay,
+        uid: u32,
+    ) -> Result<()> {
+        let request = Request::GroupJoinExpecting {
+            owner,
+            group,
+            replay_last: replay == Replay::LastMessage,
+            uid,
+        };
+        self.peer_request("join group", &request, |_| Ok(()))
+            .map_err(|e| expectation_error(e).about_group(Some(owner), group))
+    }
+
     /// Leaves group `group` of peer `owner`.
     pub fn leave_group(&mut self, owner: Name, group: Name) -> Result<()> {
         self.peer_request("leave group", &Request::GroupLeave { owner, group }, |_| {
@@ -354,6 +405,50 @@ impl<C: Clock> Control<C> {
                 self.peer_request(OPERATION, &Request::Unicast { to, payload }, |_| Ok(()))
             })
             .map_err(|e| unicast_error(e).about_peer(to))
+    }
+
+    /// [`Control::send_unicast`] delivered only if the receiver belongs to
+    /// user `uid` (as stamps give uids): a name or port held by another user's
+    /// peer is [`ErrorKind::UnexpectedOwner`] and gets nothing. The kernel
+    /// checks it with the look-up, so a name that changed hands is caught too.
+    pub fn send_unicast_expecting(&mut self, to: PeerRef, uid: u32, payload: &[u8]) -> Result<()> {
+        const OPERATION: &str = "send unicast";
+        let request = Request::UnicastExpecting { to, payload, uid };
+        check_payload(OPERATION, payload)
+            .and_then(|()| self.peer_request(OPERATION, &request, |_| Ok(())))
+            .map_err(|e| expectation_error(unicast_error(e)).about_peer(to))
+    }
+
+    /// Loads the network namespace's ownership policy (needs `CAP_NET_ADMIN`
+    /// in its user namespace, else [`ErrorKind::PermissionDenied`]): the
+    /// names each rule's pattern matches may be registered only by its uid,
+    /// the members of its gid, either, or (neither given) anyone; the first
+    /// matching rule decides, unmatched names are free. The kernel replaces
+    /// the old policy with the last rule, so a reload leaves no gap; no rules
+    /// remove the policy. At most [`ipcon_core::spec::MAX_POLICY_RULES`].
+    /// Needs no registered peer.
+    pub fn load_policy(&mut self, rules: &[PolicyRule]) -> Result<()> {
+        const OPERATION: &str = "load policy";
+        if rules.is_empty() {
+            return self.request(OPERATION, &Request::PolicyClear, |_| Ok(()));
+        }
+        let count = u32::try_from(rules.len())
+            .ok()
+            .filter(|&n| n as usize <= ipcon_core::spec::MAX_POLICY_RULES)
+            .ok_or_else(|| {
+                Error::new(OPERATION, ErrorKind::LimitReached).with_text("more than 256 rules")
+            })?;
+        for (index, rule) in (0..count).zip(rules) {
+            let request = Request::PolicyRule {
+                count,
+                index,
+                pattern: rule.pattern,
+                uid: rule.uid,
+                gid: rule.gid,
+            };
+            self.request(OPERATION, &request, |_| Ok(()))?;
+        }
+        Ok(())
     }
 
     /// Publishes `payload` to this peer's group `group`, without the fan-out

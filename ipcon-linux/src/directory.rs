@@ -96,6 +96,13 @@ impl Directory {
         self.control().for_each_peer(each)
     }
 
+    /// Loads the network namespace's ownership policy (see
+    /// [`Control::load_policy`](crate::engine::Control::load_policy); needs
+    /// `CAP_NET_ADMIN`); no rules remove it.
+    pub fn load_policy(&self, rules: &[crate::PolicyRule]) -> Result<()> {
+        self.control().load_policy(rules)
+    }
+
     /// Calls `each` for every group (of `owner` only, if given).
     pub fn for_each_group(&self, owner: Option<&str>, each: impl FnMut(&GroupInfo)) -> Result<()> {
         let owner = owner.map(Name::new).transpose()?;

@@ -86,6 +86,10 @@ pub enum ErrorKind {
     /// ([`Error::call_status`]: unknown method, bad request, busy, failed); its
     /// text is [`Error::kernel_message`].
     CallFailed,
+    /// The peer (or the group's owner) belongs to another user than the one
+    /// the request expected (`EPERM` to a request with an expected uid):
+    /// nothing was delivered or joined.
+    UnexpectedOwner,
 }
 
 /// What an error is about, besides the operation.
@@ -453,6 +457,7 @@ impl fmt::Display for ErrorKind {
             Self::PeerGone => "the peer is gone",
             Self::Cancelled => "cancelled",
             Self::CallFailed => "the call failed",
+            Self::UnexpectedOwner => "the peer belongs to another user than expected",
         })
     }
 }

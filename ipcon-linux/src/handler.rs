@@ -215,6 +215,23 @@ impl Handler {
         self.control().join_group(owner, group, replay)
     }
 
+    /// Joins group `group` of peer `owner` only if `owner` belongs to user
+    /// `uid` (as [`Sender::uid`](crate::Sender::uid) gives uids): another
+    /// user's peer under that name is
+    /// [`ErrorKind::UnexpectedOwner`](crate::ErrorKind::UnexpectedOwner), and
+    /// nothing is joined or replayed.
+    pub fn join_group_expecting(
+        &self,
+        owner: &str,
+        group: &str,
+        replay: Replay,
+        uid: u32,
+    ) -> Result<()> {
+        let (owner, group) = (Name::new(owner)?, Name::new(group)?);
+        self.control()
+            .join_group_expecting(owner, group, replay, uid)
+    }
+
     /// Leaves group `group` of peer `owner`.
     pub fn leave_group(&self, owner: &str, group: &str) -> Result<()> {
         let (owner, group) = (Name::new(owner)?, Name::new(group)?);
@@ -234,6 +251,27 @@ impl Handler {
     /// sender: [`Sender::port`](crate::Sender::port)).
     pub fn send_unicast_to_port(&self, port: u32, payload: &[u8]) -> Result<()> {
         self.control().send_unicast(PeerRef::Port(port), payload)
+    }
+
+    /// Sends `payload` to the peer named `peer` only if it belongs to user
+    /// `uid` (e.g. 0 for a root service): a name taken by another user's peer
+    /// is [`ErrorKind::UnexpectedOwner`](crate::ErrorKind::UnexpectedOwner)
+    /// and gets nothing.
+    pub fn send_unicast_expecting(&self, peer: &str, uid: u32, payload: &[u8]) -> Result<()> {
+        let peer = PeerRef::Name(Name::new(peer)?);
+        self.control().send_unicast_expecting(peer, uid, payload)
+    }
+
+    /// Sends `payload` to the peer at `port` only if it belongs to user `uid`:
+    /// a reply by port that cannot reach another user who took the port.
+    pub fn send_unicast_to_port_expecting(
+        &self,
+        port: u32,
+        uid: u32,
+        payload: &[u8],
+    ) -> Result<()> {
+        self.control()
+            .send_unicast_expecting(PeerRef::Port(port), uid, payload)
     }
 
     /// Publishes `payload` to this peer's group `group` without waiting for

@@ -144,12 +144,14 @@ pub mod engine {
 
 pub use batch::{Batch, BatchStorage, MAX_BATCH_BYTES};
 pub use clock::Wait;
-pub use control::{MulticastReport, Replay};
+pub use control::{MulticastReport, PolicyRule, Replay};
 pub use error::{Error, ErrorKind, Result, KERNEL_MESSAGE_CAPACITY};
 pub use exchange::MAX_BATCH_MESSAGES;
 pub use peer::{PeerOptions, DEFAULT_RECV_BUFFER, DEFAULT_REQUEST_TIMEOUT};
 
 pub use ipcon_core::machine::{Family, InboxStats};
+/// The ownership policy file an administrator loads ([`Directory::load_policy`]).
+pub use ipcon_core::policy;
 pub use ipcon_core::spec::{GroupAccess, PeerFlags, RemoveReason, MAX_NAME_LEN, MAX_PAYLOAD_LEN};
 pub use ipcon_core::wire::ipcon::{PeerRef, Sender};
 pub use ipcon_core::{

@@ -3,6 +3,7 @@
 
 use core::time::Duration;
 
+use ipcon_core::spec::GroupAccess;
 use ipcon_core::Name;
 
 use crate::clock::Clock;
@@ -34,6 +35,7 @@ pub struct PeerOptions {
     recv_buffer: usize,
     request_timeout: Duration,
     kevents: bool,
+    senders: Option<(GroupAccess, Option<u32>)>,
 }
 
 impl Default for PeerOptions {
@@ -63,7 +65,20 @@ impl PeerOptions {
             recv_buffer: DEFAULT_RECV_BUFFER,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             kevents: false,
+            senders: None,
         }
+    }
+
+    /// Who may send to the peer: anyone (the default), only processes of this
+    /// peer's user ([`GroupAccess::SameUid`]), or only members of group `gid`
+    /// ([`GroupAccess::Gid`], which needs `gid`). Others' sends fail with
+    /// [`ErrorKind::PermissionDenied`] and never reach the queue, so they
+    /// cannot crowd out admitted senders.
+    ///
+    /// [`ErrorKind::PermissionDenied`]: crate::ErrorKind::PermissionDenied
+    pub const fn senders(mut self, access: GroupAccess, gid: Option<u32>) -> Self {
+        self.senders = Some((access, gid));
+        self
     }
 
     /// The data socket's receive buffer in bytes (`SO_RCVBUF`; a process
@@ -119,7 +134,7 @@ impl PeerOptions {
         if self.kevents {
             receiver.subscribe_kevents()?;
         }
-        control.register(self.name, receiver.socket())?;
+        control.register(self.name, self.senders, receiver.socket())?;
         Ok((control, receiver))
     }
 }

@@ -10,6 +10,7 @@
 #define IPCON_VERSION		2
 #define IPCON_MAX_NAME_LEN	32
 #define IPCON_MAX_PAYLOAD_LEN	2048
+#define IPCON_MAX_POLICY_RULES	256
 
 /**
  * enum ipcon_peer_flags - Properties of a peer, reported by peer-get and
@@ -22,10 +23,14 @@ enum ipcon_peer_flags {
 };
 
 /**
- * enum ipcon_group_access - Who may join a group. The default is open.
- * @IPCON_GROUP_ACCESS_OPEN: Any peer in the network namespace may join.
- * @IPCON_GROUP_ACCESS_SAME_UID: Only peers with the owner's uid may join.
- * @IPCON_GROUP_ACCESS_GID: Only peers whose process is in group gid may join.
+ * enum ipcon_group_access - Who may join a group (group-register) or send to a
+ *   peer (peer-register). The default is open. CAP_NET_ADMIN over the network
+ *   namespace passes every rule.
+ * @IPCON_GROUP_ACCESS_OPEN: Any peer in the network namespace may.
+ * @IPCON_GROUP_ACCESS_SAME_UID: Only a process with the owner's effective uid
+ *   may.
+ * @IPCON_GROUP_ACCESS_GID: Only a process in group gid (effective or
+ *   supplementary) may.
  */
 enum ipcon_group_access {
 	IPCON_GROUP_ACCESS_OPEN = 1,
@@ -124,6 +129,13 @@ enum {
 	IPCON_A_TICKET,
 	IPCON_A_ERROR,
 	IPCON_A_ERROR_MSG,
+	IPCON_A_EXPECT_UID,
+	IPCON_A_OVERRUN,
+	IPCON_A_OVERRUN_PORT,
+	IPCON_A_OVERRUN_UID,
+	IPCON_A_RULE_COUNT,
+	IPCON_A_RULE_INDEX,
+	IPCON_A_NAME_PATTERN,
 
 	__IPCON_A_MAX,
 	IPCON_A_MAX = (__IPCON_A_MAX - 1)
@@ -145,6 +157,7 @@ enum {
 	IPCON_CMD_SEND_FAILED,
 	IPCON_CMD_UNICAST_MSG,
 	IPCON_CMD_GROUP_MSG,
+	IPCON_CMD_POLICY_LOAD,
 
 	__IPCON_CMD_MAX,
 	IPCON_CMD_MAX = (__IPCON_CMD_MAX - 1)

@@ -61,6 +61,8 @@ pub enum CliError {
     NotFound(String),
     /// The library failed.
     Ipcon(ipcon_linux::Error),
+    /// An input (a file the command reads) is wrong; the text says where.
+    Input(String),
 }
 
 impl CliError {
@@ -99,6 +101,7 @@ impl fmt::Display for CliError {
             Self::Usage(text) => write!(f, "{text} (try --help)"),
             Self::NotFound(text) => f.write_str(text),
             Self::Ipcon(err) => write!(f, "{err}"),
+            Self::Input(text) => f.write_str(text),
         }
     }
 }
@@ -124,7 +127,9 @@ pub fn run(program: &str, body: impl FnOnce() -> Result<(), CliError>) -> ExitCo
             eprintln!("{program}: {err}");
             match err {
                 CliError::Usage(_) => ExitCode::from(2),
-                CliError::NotFound(_) | CliError::Ipcon(_) => ExitCode::FAILURE,
+                CliError::NotFound(_) | CliError::Ipcon(_) | CliError::Input(_) => {
+                    ExitCode::FAILURE
+                }
             }
         }
     }
@@ -592,6 +597,8 @@ pub fn parse_text(value: std::ffi::OsString) -> Result<String, CliError> {
         .into_string()
         .map_err(|v| CliError::Usage(format!("not UTF-8: {v:?}")))
 }
+
+pub mod policy_file;
 
 #[cfg(test)]
 mod tests {

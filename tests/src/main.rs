@@ -28,8 +28,10 @@ mod memory;
 mod netns;
 mod noalloc;
 mod overrun;
+mod ownership;
 mod posted;
 mod protocol;
+mod rawnl;
 mod requests;
 mod roles;
 mod samples;
@@ -76,6 +78,7 @@ fn all_tests() -> Vec<Test> {
     tests.extend_from_slice(memory::TESTS);
     tests.extend_from_slice(user_limits::TESTS);
     tests.extend_from_slice(visibility::TESTS);
+    tests.extend_from_slice(ownership::TESTS);
     tests.extend_from_slice(fuzz::TESTS);
     tests.extend_from_slice(leaks::TESTS);
     // The version and unload tests replace the module; the version test

@@ -487,6 +487,7 @@ fn help_and_usage() -> TestResult {
         "/bin/ipcon send",
         "/bin/ipcon listen",
         "/bin/ipcon monitor",
+        "/bin/ipcon policy",
     ] {
         let (code, out) = shell(&format!("{program} --help"))?;
         ensure_eq!(code, 0, "{program} --help exit");
@@ -504,6 +505,9 @@ fn help_and_usage() -> TestResult {
         ("/bin/ipcon-cmd", "missing PEER"),
         ("/bin/ipcon-cmd peer_only", "missing MESSAGE"),
         ("/bin/ipcon send", "missing PEER"),
+        ("/bin/ipcon policy", "missing load FILE or clear"),
+        ("/bin/ipcon policy load", "missing FILE"),
+        ("/bin/ipcon send --expect-uid root p m", "invalid uid"),
         ("/bin/ipcon-subscriber --count many", "invalid count"),
     ] {
         let (code, out) = shell(command)?;

@@ -180,6 +180,20 @@ pub fn child(args: &[&str]) -> TestResult {
         ["fill", cap] => crate::user_limits::fill(cap.parse().ctx("cap")?, false),
         ["viewer", uid] => reported(crate::visibility::viewer(uid.parse().ctx("uid")?)),
         ["fill", cap, "own-namespaces"] => crate::user_limits::fill(cap.parse().ctx("cap")?, true),
+        ["squat", uid, gid] => reported(crate::ownership::squatter(
+            uid.parse().ctx("uid")?,
+            gid.parse().ctx("gid")?,
+        )),
+        ["free", uid] => reported(crate::ownership::free_without_policy(
+            uid.parse().ctx("uid")?,
+        )),
+        ["sender", uid, gid] => reported(crate::ownership::restricted_sender(
+            uid.parse().ctx("uid")?,
+            gid.parse().ctx("gid")?,
+        )),
+        ["register", uid, name] => crate::ownership::try_register(uid.parse().ctx("uid")?, name),
+        ["fake", uid] => crate::ownership::fake_service(uid.parse().ctx("uid")?),
+        ["flood", name, seconds] => crate::ownership::flood(name, seconds.parse().ctx("seconds")?),
         _ => Err(format!("unknown security case {args:?}")),
     }
 }

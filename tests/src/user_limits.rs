@@ -32,9 +32,7 @@ const USER: u32 = 1000;
 const OTHER_USER: u32 = 1001;
 
 /// Lets this process hold `count` sockets (before dropping privileges).
-fn allow_files(count: u64) -> TestResult {
-    // rlim_t is 32 bits wide on 32-bit ARM glibc.
-    let count = libc::rlim_t::try_from(count).ctx("open file limit")?;
+fn allow_files(count: libc::rlim_t) -> TestResult {
     let rlimit = libc::rlimit {
         rlim_cur: count,
         rlim_max: count,
@@ -89,7 +87,7 @@ pub fn user_at_every_limit(uid: u32) -> TestResult {
     let per_peer_groups = module_param("max_groups_per_peer")? as usize;
     let per_peer_subs = module_param("max_subscriptions_per_peer")? as usize;
     let payload = vec![0x77u8; module_param("max_payload")? as usize];
-    allow_files(max_peers as u64 + 64)?;
+    allow_files((max_peers + 64) as libc::rlim_t)?;
     crate::roles::drop_privileges(uid, uid)?;
     let family = RawSocket::open().ctx("socket")?.ipcon_family()?;
 
@@ -223,7 +221,7 @@ fn every_limit() -> TestResult {
 /// network namespace of its own when asked), registers anonymous peers until
 /// refused or CAP; prints `registered N ERRNO TEXT` and holds them.
 pub fn fill(cap: usize, own_namespaces: bool) -> TestResult {
-    allow_files(cap as u64 + 64)?;
+    allow_files((cap + 64) as libc::rlim_t)?;
     crate::roles::drop_privileges(USER, USER)?;
     if own_namespaces {
         // SAFETY: unshare(2) takes a flag word and touches no memory.

@@ -334,6 +334,55 @@ pub enum Request<'a> {
         /// Chosen by the sender, echoed in the failure notice.
         ticket: u32,
     },
+    /// [`Request::PeerRegister`] with a rule for who may send to the peer.
+    PeerRegisterRestricted {
+        /// The peer's name; `None` registers anonymously.
+        name: Option<Name>,
+        /// Who may send to the peer.
+        access: GroupAccess,
+        /// The gid that [`GroupAccess::Gid`] admits.
+        gid: Option<u32>,
+    },
+    /// [`Request::Unicast`] delivered only if the receiver's uid is `uid` (else `EPERM`).
+    UnicastExpecting {
+        /// Destination.
+        to: PeerRef,
+        /// Payload, at most [`MAX_PAYLOAD_LEN`] bytes.
+        payload: &'a [u8],
+        /// The uid the receiver must have, as stamps give uids.
+        uid: u32,
+    },
+    /// [`Request::GroupJoin`] only if the group's owner has uid `uid` (else `EPERM`, and
+    /// no replay).
+    GroupJoinExpecting {
+        /// The group's owner.
+        owner: Name,
+        /// The group's name.
+        group: Name,
+        /// Replay the group's last message first.
+        replay_last: bool,
+        /// The uid the owner must have.
+        uid: u32,
+    },
+    /// Rule `index` of a namespace ownership policy of `count` rules (`policy-load`;
+    /// needs `CAP_NET_ADMIN`): the peer names matching `pattern` (`*`: any run of
+    /// characters, `?`: one) are reserved for `uid`, the members of `gid`, either, or
+    /// (neither given) nobody in particular. Rules go in order from one socket; the last
+    /// one replaces the policy.
+    PolicyRule {
+        /// How many rules the policy has (1..=[`crate::spec::MAX_POLICY_RULES`]).
+        count: u32,
+        /// This rule's place, from 0.
+        index: u32,
+        /// The names the rule applies to.
+        pattern: Name,
+        /// The user the names are reserved for.
+        uid: Option<u32>,
+        /// The group whose members the names are reserved for.
+        gid: Option<u32>,
+    },
+    /// Remove the namespace's ownership policy (`policy-load` of no rules).
+    PolicyClear,
 }
 
 impl Request<'_> {
@@ -358,6 +407,7 @@ impl Request<'_> {
         matches!(
             self,
             Request::PeerRegister { .. }
+                | Request::PeerRegisterRestricted { .. }
                 | Request::PeerGet { .. }
                 | Request::PeerDump
                 | Request::GroupGet { .. }
@@ -394,6 +444,8 @@ impl Request<'_> {
         match *self {
             Request::PeerRegister { ref name } => f(&m::PeerRegisterRequest {
                 peer_name: name_bytes(name),
+                access: None,
+                gid: None,
             }),
             Request::PeerAttach { cookie } => f(&m::PeerAttachRequest {
                 cookie: Some(cookie),
@@ -411,6 +463,7 @@ impl Request<'_> {
                     port,
                     payload: Some(payload),
                     ticket: None,
+                    expect_uid: None,
                 })
             }
             Request::PostUnicast {
@@ -424,6 +477,7 @@ impl Request<'_> {
                     port,
                     payload: Some(payload),
                     ticket: Some(ticket),
+                    expect_uid: None,
                 })
             }
             Request::GroupRegister {
@@ -446,6 +500,7 @@ impl Request<'_> {
                 peer_name: Some(owner.as_bytes()),
                 group_name: Some(group.as_bytes()),
                 rcv_last_msg: replay_last,
+                expect_uid: None,
             }),
             Request::GroupLeave {
                 ref owner,
@@ -485,6 +540,57 @@ impl Request<'_> {
                 sync: false,
                 ticket: Some(ticket),
             }),
+            Request::PeerRegisterRestricted {
+                ref name,
+                access,
+                gid,
+            } => f(&m::PeerRegisterRequest {
+                peer_name: name_bytes(name),
+                access: Some(access),
+                gid,
+            }),
+            Request::UnicastExpecting {
+                ref to,
+                payload,
+                uid,
+            } => {
+                let (peer_name, port) = to.attrs();
+                f(&m::UnicastRequest {
+                    peer_name,
+                    port,
+                    payload: Some(payload),
+                    ticket: None,
+                    expect_uid: Some(uid),
+                })
+            }
+            Request::GroupJoinExpecting {
+                ref owner,
+                ref group,
+                replay_last,
+                uid,
+            } => f(&m::GroupJoinRequest {
+                peer_name: Some(owner.as_bytes()),
+                group_name: Some(group.as_bytes()),
+                rcv_last_msg: replay_last,
+                expect_uid: Some(uid),
+            }),
+            Request::PolicyRule {
+                count,
+                index,
+                ref pattern,
+                uid,
+                gid,
+            } => f(&m::PolicyLoadRequest {
+                rule_count: Some(count),
+                rule_index: Some(index),
+                name_pattern: Some(pattern.as_bytes()),
+                uid,
+                gid,
+            }),
+            Request::PolicyClear => f(&m::PolicyLoadRequest {
+                rule_count: Some(0),
+                ..Default::default()
+            }),
         }
     }
 
@@ -498,6 +604,7 @@ impl Request<'_> {
     /// [`WireError::PayloadTooLarge`].
     pub fn emit(&self, hdr: &NetlinkHeaderRepr, buf: &mut [u8]) -> Result<usize, WireError> {
         if let Request::Unicast { payload, .. }
+        | Request::UnicastExpecting { payload, .. }
         | Request::Multicast { payload, .. }
         | Request::PostUnicast { payload, .. }
         | Request::PostMulticast { payload, .. } = self
@@ -518,9 +625,21 @@ impl<'a> Request<'a> {
         let (cmd, t) = split(packet)?;
         let dump = packet.flags().contains(NetlinkFlags::DUMP);
         Ok(match Command::from_raw(cmd) {
-            Command::PeerRegister => Request::PeerRegister {
-                name: name(m::PeerRegisterRequest::parse(&t)?.peer_name)?,
-            },
+            Command::PeerRegister => {
+                let r = m::PeerRegisterRequest::parse(&t)?;
+                let name = name(r.peer_name)?;
+                match r.access {
+                    Some(access) => Request::PeerRegisterRestricted {
+                        name,
+                        access,
+                        gid: r.gid,
+                    },
+                    None => {
+                        no_filter(r.gid, Attr::Gid)?;
+                        Request::PeerRegister { name }
+                    }
+                }
+            }
             Command::PeerAttach => Request::PeerAttach {
                 cookie: required(m::PeerAttachRequest::parse(&t)?.cookie, Attr::Cookie)?,
             },
@@ -541,13 +660,17 @@ impl<'a> Request<'a> {
                 let r = m::UnicastRequest::parse(&t)?;
                 let to = PeerRef::required(r.peer_name, r.port)?;
                 let payload = payload(r.payload)?;
-                match r.ticket {
-                    Some(ticket) => Request::PostUnicast {
+                match (r.ticket, r.expect_uid) {
+                    (Some(_), Some(_)) => {
+                        return Err(WireError::BadAttribute(Attr::ExpectUid.to_raw()))
+                    }
+                    (Some(ticket), None) => Request::PostUnicast {
                         to,
                         payload,
                         ticket,
                     },
-                    None => Request::Unicast { to, payload },
+                    (None, Some(uid)) => Request::UnicastExpecting { to, payload, uid },
+                    (None, None) => Request::Unicast { to, payload },
                 }
             }
             Command::GroupRegister => {
@@ -566,10 +689,20 @@ impl<'a> Request<'a> {
             },
             Command::GroupJoin => {
                 let r = m::GroupJoinRequest::parse(&t)?;
-                Request::GroupJoin {
-                    owner: required_name(r.peer_name, Attr::PeerName)?,
-                    group: required_name(r.group_name, Attr::GroupName)?,
-                    replay_last: r.rcv_last_msg,
+                let owner = required_name(r.peer_name, Attr::PeerName)?;
+                let group = required_name(r.group_name, Attr::GroupName)?;
+                match r.expect_uid {
+                    Some(uid) => Request::GroupJoinExpecting {
+                        owner,
+                        group,
+                        replay_last: r.rcv_last_msg,
+                        uid,
+                    },
+                    None => Request::GroupJoin {
+                        owner,
+                        group,
+                        replay_last: r.rcv_last_msg,
+                    },
                 }
             }
             Command::GroupLeave => {
@@ -609,6 +742,25 @@ impl<'a> Request<'a> {
                         group,
                         payload,
                         sync: r.sync,
+                    },
+                }
+            }
+            Command::PolicyLoad => {
+                let r = m::PolicyLoadRequest::parse(&t)?;
+                match required(r.rule_count, Attr::RuleCount)? {
+                    0 => {
+                        no_filter(r.rule_index, Attr::RuleIndex)?;
+                        no_filter(r.name_pattern, Attr::NamePattern)?;
+                        no_filter(r.uid, Attr::Uid)?;
+                        no_filter(r.gid, Attr::Gid)?;
+                        Request::PolicyClear
+                    }
+                    count => Request::PolicyRule {
+                        count,
+                        index: required(r.rule_index, Attr::RuleIndex)?,
+                        pattern: required_name(r.name_pattern, Attr::NamePattern)?,
+                        uid: r.uid,
+                        gid: r.gid,
                     },
                 }
             }
@@ -726,6 +878,8 @@ impl PeerInfo<'_> {
             rx_msgs: Some(self.rx_msgs),
             rx_dropped: Some(self.rx_dropped),
             groups: Some(self.groups),
+            access: None,
+            gid: None,
         }
     }
 }
@@ -907,6 +1061,9 @@ impl<'a> UnicastDelivery<'a> {
             uid: Some(s.uid),
             payload: Some(self.payload),
             missed: (self.missed != 0).then_some(self.missed),
+            overrun: None,
+            overrun_port: None,
+            overrun_uid: None,
         }
     }
 }
@@ -948,6 +1105,9 @@ impl<'a> GroupDelivery<'a> {
             payload: Some(self.payload),
             missed: (self.missed != 0).then_some(self.missed),
             replayed: self.replayed,
+            overrun: None,
+            overrun_port: None,
+            overrun_uid: None,
         }
     }
 }
@@ -1569,6 +1729,28 @@ mod tests {
         got.len() == want.len() && got.iter().all(|a| want.contains(a))
     }
 
+    /// Attributes the kernel sends that these types do not carry yet: the peer's
+    /// access rule in peer-get, and the overrun report of a delivery (issue 17; the e2e
+    /// tests read them raw). Each is listed by the YAML for its message.
+    const NOT_CARRIED_YET: [(Command, Attr); 8] = [
+        (Command::PeerGet, Attr::Access),
+        (Command::PeerGet, Attr::Gid),
+        (Command::UnicastMsg, Attr::Overrun),
+        (Command::UnicastMsg, Attr::OverrunPort),
+        (Command::UnicastMsg, Attr::OverrunUid),
+        (Command::GroupMsg, Attr::Overrun),
+        (Command::GroupMsg, Attr::OverrunPort),
+        (Command::GroupMsg, Attr::OverrunUid),
+    ];
+
+    /// `want` without what [`NOT_CARRIED_YET`] lists for `command`.
+    fn carried(command: Command, want: &[Attr]) -> heapless::Vec<Attr, 32> {
+        want.iter()
+            .copied()
+            .filter(|a| !NOT_CARRIED_YET.contains(&(command, *a)))
+            .collect()
+    }
+
     /// The library's messages use every attribute `kmod/ipcon.yaml` lists for each
     /// operation (the generated structs make more impossible), dumps a subset (their
     /// filters are optional): an attribute the mapping forgets fails here.
@@ -1577,8 +1759,15 @@ mod tests {
         let n = name("n");
         let payload = b"p";
         // Requests: the union over variants of one command (PeerRef by name or port).
-        let requests: [&[Request<'_>]; 13] = [
-            &[Request::PeerRegister { name: Some(n) }],
+        let requests: [&[Request<'_>]; 14] = [
+            &[
+                Request::PeerRegister { name: Some(n) },
+                Request::PeerRegisterRestricted {
+                    name: None,
+                    access: GroupAccess::Gid,
+                    gid: Some(1),
+                },
+            ],
             &[Request::PeerAttach { cookie: 1 }],
             &[Request::PeerUnregister],
             &[
@@ -1604,6 +1793,11 @@ mod tests {
                     payload,
                     ticket: 1,
                 },
+                Request::UnicastExpecting {
+                    to: PeerRef::Name(n),
+                    payload,
+                    uid: 0,
+                },
             ],
             &[Request::GroupRegister {
                 group: n,
@@ -1611,11 +1805,19 @@ mod tests {
                 gid: Some(1),
             }],
             &[Request::GroupUnregister { group: n }],
-            &[Request::GroupJoin {
-                owner: n,
-                group: n,
-                replay_last: true,
-            }],
+            &[
+                Request::GroupJoin {
+                    owner: n,
+                    group: n,
+                    replay_last: true,
+                },
+                Request::GroupJoinExpecting {
+                    owner: n,
+                    group: n,
+                    replay_last: false,
+                    uid: 0,
+                },
+            ],
             &[Request::GroupLeave { owner: n, group: n }],
             &[Request::GroupGet { owner: n, group: n }],
             &[Request::GroupDump { owner: Some(n) }],
@@ -1630,6 +1832,16 @@ mod tests {
                     payload,
                     ticket: 1,
                 },
+            ],
+            &[
+                Request::PolicyRule {
+                    count: 1,
+                    index: 0,
+                    pattern: name("svc*"),
+                    uid: Some(0),
+                    gid: Some(0),
+                },
+                Request::PolicyClear,
             ],
         ];
         for variants in requests {
@@ -1682,11 +1894,11 @@ mod tests {
         };
         assert!(same_set(
             &emitted(&info.as_wire()),
-            Command::PeerGet.reply_attrs()
+            &carried(Command::PeerGet, Command::PeerGet.reply_attrs())
         ));
         assert!(same_set(
             &emitted(&info.as_wire()),
-            Command::PeerGet.dump_reply_attrs()
+            &carried(Command::PeerGet, Command::PeerGet.dump_reply_attrs())
         ));
         let group = GroupInfo {
             owner: Some(n),
@@ -1718,7 +1930,7 @@ mod tests {
         };
         assert!(same_set(
             &emitted(&unicast.as_wire()),
-            Command::UnicastMsg.event_attrs()
+            &carried(Command::UnicastMsg, Command::UnicastMsg.event_attrs())
         ));
         let grp = GroupDelivery {
             sender,
@@ -1729,7 +1941,7 @@ mod tests {
         };
         assert!(same_set(
             &emitted(&grp.as_wire()),
-            Command::GroupMsg.event_attrs()
+            &carried(Command::GroupMsg, Command::GroupMsg.event_attrs())
         ));
         // Kernel events: the union over kinds.
         let mut union: heapless::Vec<Attr, 32> = heapless::Vec::new();
@@ -1824,6 +2036,50 @@ mod tests {
             req.emit(&req.header(FAMILY, 3, 0), &mut buf),
             Err(WireError::PayloadTooLarge)
         );
+    }
+
+    #[test]
+    fn ownership_requests_round_trip() {
+        let n = name("svc");
+        for req in [
+            Request::PeerRegisterRestricted {
+                name: Some(n),
+                access: GroupAccess::SameUid,
+                gid: None,
+            },
+            Request::PeerRegisterRestricted {
+                name: None,
+                access: GroupAccess::Gid,
+                gid: Some(7),
+            },
+            Request::UnicastExpecting {
+                to: PeerRef::Name(n),
+                payload: b"x",
+                uid: 0,
+            },
+            Request::GroupJoinExpecting {
+                owner: n,
+                group: name("g"),
+                replay_last: true,
+                uid: 1000,
+            },
+            Request::PolicyRule {
+                count: 2,
+                index: 1,
+                pattern: name("net.*"),
+                uid: None,
+                gid: Some(100),
+            },
+            Request::PolicyClear,
+        ] {
+            let hdr = req.header(FAMILY, 1, 0);
+            assert!(hdr.flags.contains(NetlinkFlags::ACK), "{req:?}");
+            let mut buf = [0u8; 128];
+            let len = req.emit(&hdr, &mut buf).unwrap();
+            assert_eq!(len, req.buffer_len());
+            let p = NetlinkPacket::new_checked(&buf[..len]).unwrap();
+            assert_eq!(Request::parse(&p), Ok(req));
+        }
     }
 
     #[test]

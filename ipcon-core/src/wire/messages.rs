@@ -18,6 +18,10 @@ pub struct PeerRegisterRequest<'a> {
     /// '/', NUL-terminated. The destination in unicast; the sender in deliveries; the
     /// group owner in group commands; a filter in dumps.
     pub peer_name: Option<&'a [u8]>,
+    /// `access`: Who may join a group (one of group-access).
+    pub access: Option<GroupAccess>,
+    /// `gid`: The group id that group-access gid admits.
+    pub gid: Option<u32>,
 }
 
 impl<'a> PeerRegisterRequest<'a> {
@@ -28,6 +32,8 @@ impl<'a> PeerRegisterRequest<'a> {
     pub fn parse(t: &AttrTable<'a>) -> Result<Self, WireError> {
         Ok(Self {
             peer_name: t.string(Attr::PeerName),
+            access: t.u32(Attr::Access)?.map(GroupAccess::from_raw),
+            gid: t.u32(Attr::Gid)?,
         })
     }
 }
@@ -42,12 +48,24 @@ impl MessageAttrs for PeerRegisterRequest<'_> {
         if let Some(v) = self.peer_name {
             len += attr_size(v.len() + 1);
         }
+        if self.access.is_some() {
+            len += attr_size(4);
+        }
+        if self.gid.is_some() {
+            len += attr_size(4);
+        }
         len
     }
 
     fn emit_attrs(&self, w: &mut AttrWriter<'_>) -> Result<(), WireError> {
         if let Some(v) = self.peer_name {
             w.put_cstr(Attr::PeerName.to_raw(), v)?;
+        }
+        if let Some(v) = self.access {
+            w.put_u32(Attr::Access.to_raw(), v.to_raw())?;
+        }
+        if let Some(v) = self.gid {
+            w.put_u32(Attr::Gid.to_raw(), v)?;
         }
         Ok(())
     }
@@ -263,6 +281,10 @@ pub struct PeerGetReply<'a> {
     pub rx_dropped: Option<u64>,
     /// `groups`: Number of groups a peer owns.
     pub groups: Option<u32>,
+    /// `access`: Who may join a group (one of group-access).
+    pub access: Option<GroupAccess>,
+    /// `gid`: The group id that group-access gid admits.
+    pub gid: Option<u32>,
 }
 
 impl<'a> PeerGetReply<'a> {
@@ -281,6 +303,8 @@ impl<'a> PeerGetReply<'a> {
             rx_msgs: t.u64(Attr::RxMsgs)?,
             rx_dropped: t.u64(Attr::RxDropped)?,
             groups: t.u32(Attr::Groups)?,
+            access: t.u32(Attr::Access)?.map(GroupAccess::from_raw),
+            gid: t.u32(Attr::Gid)?,
         })
     }
 }
@@ -319,6 +343,12 @@ impl MessageAttrs for PeerGetReply<'_> {
         if self.groups.is_some() {
             len += attr_size(4);
         }
+        if self.access.is_some() {
+            len += attr_size(4);
+        }
+        if self.gid.is_some() {
+            len += attr_size(4);
+        }
         len
     }
 
@@ -350,6 +380,12 @@ impl MessageAttrs for PeerGetReply<'_> {
         if let Some(v) = self.groups {
             w.put_u32(Attr::Groups.to_raw(), v)?;
         }
+        if let Some(v) = self.access {
+            w.put_u32(Attr::Access.to_raw(), v.to_raw())?;
+        }
+        if let Some(v) = self.gid {
+            w.put_u32(Attr::Gid.to_raw(), v)?;
+        }
         Ok(())
     }
 }
@@ -379,6 +415,10 @@ pub struct UnicastRequest<'a> {
     /// the request wants no ACK, and a failure comes back as a send-failed
     /// notification carrying the same ticket. Not allowed together with sync.
     pub ticket: Option<u32>,
+    /// `expect-uid`: In unicast and group-join: the uid the receiving peer (the group's
+    /// owner) must have, as stamps give uids; another owner's peer gets
+    /// EPERM and nothing is delivered or joined.
+    pub expect_uid: Option<u32>,
 }
 
 impl<'a> UnicastRequest<'a> {
@@ -392,6 +432,7 @@ impl<'a> UnicastRequest<'a> {
             port: t.u32(Attr::Port)?,
             payload: t.binary(Attr::Payload),
             ticket: t.u32(Attr::Ticket)?,
+            expect_uid: t.u32(Attr::ExpectUid)?,
         })
     }
 }
@@ -415,6 +456,9 @@ impl MessageAttrs for UnicastRequest<'_> {
         if self.ticket.is_some() {
             len += attr_size(4);
         }
+        if self.expect_uid.is_some() {
+            len += attr_size(4);
+        }
         len
     }
 
@@ -430,6 +474,9 @@ impl MessageAttrs for UnicastRequest<'_> {
         }
         if let Some(v) = self.ticket {
             w.put_u32(Attr::Ticket.to_raw(), v)?;
+        }
+        if let Some(v) = self.expect_uid {
+            w.put_u32(Attr::ExpectUid.to_raw(), v)?;
         }
         Ok(())
     }
@@ -544,6 +591,10 @@ pub struct GroupJoinRequest<'a> {
     pub group_name: Option<&'a [u8]>,
     /// `rcv-last-msg`: In group-join, replay the group's last message to the new subscriber.
     pub rcv_last_msg: bool,
+    /// `expect-uid`: In unicast and group-join: the uid the receiving peer (the group's
+    /// owner) must have, as stamps give uids; another owner's peer gets
+    /// EPERM and nothing is delivered or joined.
+    pub expect_uid: Option<u32>,
 }
 
 impl<'a> GroupJoinRequest<'a> {
@@ -556,6 +607,7 @@ impl<'a> GroupJoinRequest<'a> {
             peer_name: t.string(Attr::PeerName),
             group_name: t.string(Attr::GroupName),
             rcv_last_msg: t.flag(Attr::RcvLastMsg),
+            expect_uid: t.u32(Attr::ExpectUid)?,
         })
     }
 }
@@ -576,6 +628,9 @@ impl MessageAttrs for GroupJoinRequest<'_> {
         if self.rcv_last_msg {
             len += attr_size(0);
         }
+        if self.expect_uid.is_some() {
+            len += attr_size(4);
+        }
         len
     }
 
@@ -588,6 +643,9 @@ impl MessageAttrs for GroupJoinRequest<'_> {
         }
         if self.rcv_last_msg {
             w.put_flag(Attr::RcvLastMsg.to_raw())?;
+        }
+        if let Some(v) = self.expect_uid {
+            w.put_u32(Attr::ExpectUid.to_raw(), v)?;
         }
         Ok(())
     }
@@ -1174,6 +1232,16 @@ pub struct UnicastMsgNtf<'a> {
     /// its receive queue was full since its previous delivery, failure
     /// notifications (send-failed) that could not be queued included.
     pub missed: Option<u32>,
+    /// `overrun`: In a delivery: how many unicast messages to this peer were refused
+    /// (their senders got EAGAIN) because its receive queue was full since
+    /// its previous delivery.
+    pub overrun: Option<u32>,
+    /// `overrun-port`: In a delivery after an overflow of the receiver's queue (overrun or
+    /// missed): the port of the sender most of the queued messages came
+    /// from when the queue overflowed.
+    pub overrun_port: Option<u32>,
+    /// `overrun-uid`: The uid of that sender, as stamps give uids.
+    pub overrun_uid: Option<u32>,
 }
 
 impl<'a> UnicastMsgNtf<'a> {
@@ -1189,6 +1257,9 @@ impl<'a> UnicastMsgNtf<'a> {
             uid: t.u32(Attr::Uid)?,
             payload: t.binary(Attr::Payload),
             missed: t.u32(Attr::Missed)?,
+            overrun: t.u32(Attr::Overrun)?,
+            overrun_port: t.u32(Attr::OverrunPort)?,
+            overrun_uid: t.u32(Attr::OverrunUid)?,
         })
     }
 }
@@ -1218,6 +1289,15 @@ impl MessageAttrs for UnicastMsgNtf<'_> {
         if self.missed.is_some() {
             len += attr_size(4);
         }
+        if self.overrun.is_some() {
+            len += attr_size(4);
+        }
+        if self.overrun_port.is_some() {
+            len += attr_size(4);
+        }
+        if self.overrun_uid.is_some() {
+            len += attr_size(4);
+        }
         len
     }
 
@@ -1239,6 +1319,15 @@ impl MessageAttrs for UnicastMsgNtf<'_> {
         }
         if let Some(v) = self.missed {
             w.put_u32(Attr::Missed.to_raw(), v)?;
+        }
+        if let Some(v) = self.overrun {
+            w.put_u32(Attr::Overrun.to_raw(), v)?;
+        }
+        if let Some(v) = self.overrun_port {
+            w.put_u32(Attr::OverrunPort.to_raw(), v)?;
+        }
+        if let Some(v) = self.overrun_uid {
+            w.put_u32(Attr::OverrunUid.to_raw(), v)?;
         }
         Ok(())
     }
@@ -1271,6 +1360,16 @@ pub struct GroupMsgNtf<'a> {
     pub missed: Option<u32>,
     /// `replayed`: Marks a group message delivered as a replay of the last message.
     pub replayed: bool,
+    /// `overrun`: In a delivery: how many unicast messages to this peer were refused
+    /// (their senders got EAGAIN) because its receive queue was full since
+    /// its previous delivery.
+    pub overrun: Option<u32>,
+    /// `overrun-port`: In a delivery after an overflow of the receiver's queue (overrun or
+    /// missed): the port of the sender most of the queued messages came
+    /// from when the queue overflowed.
+    pub overrun_port: Option<u32>,
+    /// `overrun-uid`: The uid of that sender, as stamps give uids.
+    pub overrun_uid: Option<u32>,
 }
 
 impl<'a> GroupMsgNtf<'a> {
@@ -1288,6 +1387,9 @@ impl<'a> GroupMsgNtf<'a> {
             payload: t.binary(Attr::Payload),
             missed: t.u32(Attr::Missed)?,
             replayed: t.flag(Attr::Replayed),
+            overrun: t.u32(Attr::Overrun)?,
+            overrun_port: t.u32(Attr::OverrunPort)?,
+            overrun_uid: t.u32(Attr::OverrunUid)?,
         })
     }
 }
@@ -1323,6 +1425,15 @@ impl MessageAttrs for GroupMsgNtf<'_> {
         if self.replayed {
             len += attr_size(0);
         }
+        if self.overrun.is_some() {
+            len += attr_size(4);
+        }
+        if self.overrun_port.is_some() {
+            len += attr_size(4);
+        }
+        if self.overrun_uid.is_some() {
+            len += attr_size(4);
+        }
         len
     }
 
@@ -1350,6 +1461,92 @@ impl MessageAttrs for GroupMsgNtf<'_> {
         }
         if self.replayed {
             w.put_flag(Attr::Replayed.to_raw())?;
+        }
+        if let Some(v) = self.overrun {
+            w.put_u32(Attr::Overrun.to_raw(), v)?;
+        }
+        if let Some(v) = self.overrun_port {
+            w.put_u32(Attr::OverrunPort.to_raw(), v)?;
+        }
+        if let Some(v) = self.overrun_uid {
+            w.put_u32(Attr::OverrunUid.to_raw(), v)?;
+        }
+        Ok(())
+    }
+}
+
+/// The `policy-load` request (do).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct PolicyLoadRequest<'a> {
+    /// `rule-count`: In policy-load: how many rules the policy has (0: no policy).
+    pub rule_count: Option<u32>,
+    /// `rule-index`: In policy-load, which rule of the policy this request carries, from 0.
+    pub rule_index: Option<u32>,
+    /// `name-pattern`: In policy-load, the peer names a rule applies to: a name in which '*'
+    /// matches any run of characters (also none) and '?' any one character.
+    pub name_pattern: Option<&'a [u8]>,
+    /// `uid`: Kernel-stamped uid of the sender (or of the peer).
+    pub uid: Option<u32>,
+    /// `gid`: The group id that group-access gid admits.
+    pub gid: Option<u32>,
+}
+
+impl<'a> PolicyLoadRequest<'a> {
+    /// The command the message is sent with.
+    pub const COMMAND: Command = Command::PolicyLoad;
+
+    /// Reads the message's attributes from a table (others are ignored).
+    pub fn parse(t: &AttrTable<'a>) -> Result<Self, WireError> {
+        Ok(Self {
+            rule_count: t.u32(Attr::RuleCount)?,
+            rule_index: t.u32(Attr::RuleIndex)?,
+            name_pattern: t.string(Attr::NamePattern),
+            uid: t.u32(Attr::Uid)?,
+            gid: t.u32(Attr::Gid)?,
+        })
+    }
+}
+
+impl MessageAttrs for PolicyLoadRequest<'_> {
+    fn command(&self) -> Command {
+        Self::COMMAND
+    }
+
+    fn attrs_len(&self) -> usize {
+        let mut len = 0;
+        if self.rule_count.is_some() {
+            len += attr_size(4);
+        }
+        if self.rule_index.is_some() {
+            len += attr_size(4);
+        }
+        if let Some(v) = self.name_pattern {
+            len += attr_size(v.len() + 1);
+        }
+        if self.uid.is_some() {
+            len += attr_size(4);
+        }
+        if self.gid.is_some() {
+            len += attr_size(4);
+        }
+        len
+    }
+
+    fn emit_attrs(&self, w: &mut AttrWriter<'_>) -> Result<(), WireError> {
+        if let Some(v) = self.rule_count {
+            w.put_u32(Attr::RuleCount.to_raw(), v)?;
+        }
+        if let Some(v) = self.rule_index {
+            w.put_u32(Attr::RuleIndex.to_raw(), v)?;
+        }
+        if let Some(v) = self.name_pattern {
+            w.put_cstr(Attr::NamePattern.to_raw(), v)?;
+        }
+        if let Some(v) = self.uid {
+            w.put_u32(Attr::Uid.to_raw(), v)?;
+        }
+        if let Some(v) = self.gid {
+            w.put_u32(Attr::Gid.to_raw(), v)?;
         }
         Ok(())
     }

@@ -28,6 +28,7 @@ Commands:
   call PEER METHOD [PAYLOAD]
                          call METHOD of service PEER, print its reply
                          (--timeout SECS, --list for PEER's methods)
+  policy load FILE|clear set the name ownership policy (CAP_NET_ADMIN)
 
 Options:
   --json                 one JSON object per line (peers, groups, listen,
@@ -84,14 +85,28 @@ Examples:
 }
 
 const HELP_SEND: &str = "\
-Usage: ipcon send PEER MESSAGE
+Usage: ipcon send [--expect-uid UID] PEER MESSAGE
 
 Sends MESSAGE once to peer PEER (as an anonymous peer). Exits 0 when
 the message was queued to PEER, 1 with the reason otherwise (e.g. peer
 \"x\" not found, or its queue is full).
 
+  --expect-uid UID     only if PEER belongs to user UID
+
 Example:
-  ipcon send ipcon_server 'hello'
+  ipcon send --expect-uid 0 ipcon_server 'hello'
+";
+
+const HELP_POLICY: &str = "\
+Usage: ipcon policy load FILE
+       ipcon policy clear
+
+Sets (or removes) the network namespace's name ownership policy; needs
+CAP_NET_ADMIN. Rules (first match decides, '*' '?' wildcards):
+  name PATTERN [user USER] [group GROUP] | name PATTERN anyone
+
+Example:
+  ipcon policy load /etc/ipcon/policy.conf
 ";
 
 fn help_listen() -> String {
@@ -193,15 +208,34 @@ fn groups(parser: &mut lexopt::Parser, mut json: bool) -> Result<(), CliError> {
 }
 
 fn send(parser: &mut lexopt::Parser) -> Result<(), CliError> {
-    let mut json = false;
-    let Some(values) = positional(parser, &|| HELP_SEND.to_owned(), &mut json)? else {
-        return Ok(());
-    };
+    use lexopt::prelude::*;
+    let mut values = Vec::new();
+    let mut expect_uid = None;
+    while let Some(arg) = parser.next()? {
+        match arg {
+            Long("expect-uid") => {
+                let text = parse_text(parser.value()?)?;
+                let uid = text
+                    .parse()
+                    .map_err(|_| CliError::Usage(format!("invalid uid {text:?}")))?;
+                expect_uid = Some(uid);
+            }
+            Short('h') | Long("help") => {
+                print!("{HELP_SEND}");
+                return Ok(());
+            }
+            Value(v) => values.push(parse_text(v)?),
+            _ => return Err(arg.unexpected().into()),
+        }
+    }
     match values.as_slice() {
         [peer, message] => {
-            Handler::anonymous()?
-                .send_unicast(peer, message.as_bytes())
-                .map_err(|err| CliError::about_peer(peer, err))?;
+            let handler = Handler::anonymous()?;
+            match expect_uid {
+                Some(uid) => handler.send_unicast_expecting(peer, uid, message.as_bytes()),
+                None => handler.send_unicast(peer, message.as_bytes()),
+            }
+            .map_err(|err| CliError::about_peer(peer, err))?;
             Ok(())
         }
         [] => Err(CliError::Usage("missing PEER".into())),
@@ -274,6 +308,26 @@ fn listen(parser: &mut lexopt::Parser, mut json: bool) -> Result<(), CliError> {
     Ok(())
 }
 
+fn policy(parser: &mut lexopt::Parser) -> Result<(), CliError> {
+    let mut json = false;
+    let Some(values) = positional(parser, &|| HELP_POLICY.to_owned(), &mut json)? else {
+        return Ok(());
+    };
+    let (command, rest) = values
+        .split_first()
+        .ok_or_else(|| CliError::Usage("missing load FILE or clear".into()))?;
+    let rules = match (command.as_str(), rest) {
+        ("load", [file]) => ipcon_samples::policy_file::read(file)?,
+        ("load", []) => return Err(CliError::Usage("missing FILE".into())),
+        ("clear", []) => Vec::new(),
+        ("load" | "clear", [.., extra]) => return Err(unexpected(extra)),
+        (other, _) => return Err(CliError::Usage(format!("unknown policy command {other:?}"))),
+    };
+    Directory::open()?.load_policy(&rules)?;
+    out!("policy: {} rules loaded", rules.len());
+    Ok(())
+}
+
 fn version() -> String {
     format!(
         "ipcon {} (protocol version {})\n",
@@ -318,6 +372,7 @@ fn main() -> ExitCode {
                     explain: false,
                 },
             ),
+            "policy" => policy(&mut parser),
             "help" => {
                 print!("{HELP}");
                 Ok(())

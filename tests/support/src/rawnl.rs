@@ -76,7 +76,7 @@ pub mod attr {
     pub const ACCESS: u16 = 16;
     pub const TICKET: u16 = 27;
     /// The highest attribute number.
-    pub const MAX: u16 = 29;
+    pub const MAX: u16 = 36;
 }
 
 /// Rounds `len` up to netlink's 4-byte alignment.
