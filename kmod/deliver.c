@@ -226,7 +226,7 @@ int ipcon_replay_last(struct ipcon_group *group, struct ipcon_peer *to)
 {
 	const struct ipcon_last_msg *last = group->last;
 	struct ipcon_msg_desc desc = {
-		.cmd = IPCON_CMD_MULTICAST,
+		.cmd = IPCON_CMD_GROUP_MSG,
 		.stamp = &last->stamp,
 		.group = group->name,
 		.payload = last->data,
@@ -242,14 +242,11 @@ int ipcon_replay_last(struct ipcon_group *group, struct ipcon_peer *to)
 	return err;
 }
 
+/* The payload's presence was checked before the sender was identified. */
 static int ipcon_check_payload(struct genl_info *info)
 {
 	struct nlattr *payload = info->attrs[IPCON_A_PAYLOAD];
 
-	if (!payload) {
-		NL_SET_ERR_MSG(info->extack, "missing payload");
-		return -EINVAL;
-	}
 	if (nla_len(payload) > READ_ONCE(ipcon_max_payload)) {
 		NL_SET_ERR_MSG_ATTR(info->extack, payload,
 				    "payload exceeds module parameter max_payload");
@@ -305,7 +302,7 @@ static struct sk_buff *ipcon_failure_build(struct genl_info *info, int err,
 	if (!hdr ||
 	    nla_put_u32(skb, IPCON_A_TICKET,
 			nla_get_u32(info->attrs[IPCON_A_TICKET])) ||
-	    nla_put_u32(skb, IPCON_A_ERRNO, -err) ||
+	    nla_put_u32(skb, IPCON_A_ERROR, -err) ||
 	    (text && nla_put_string(skb, IPCON_A_ERROR_MSG, text)) ||
 	    ipcon_put_target(skb, info) ||
 	    (missed && nla_put_u32(skb, IPCON_A_MISSED, missed))) {
@@ -376,7 +373,7 @@ static int ipcon_unicast(struct net *net, struct ipcon_net *inet,
 	struct ipcon_peer *to;
 	struct ipcon_stamp stamp;
 	struct ipcon_msg_desc desc = {
-		.cmd = IPCON_CMD_UNICAST,
+		.cmd = IPCON_CMD_UNICAST_MSG,
 		.stamp = &stamp,
 	};
 	int err;
@@ -384,10 +381,6 @@ static int ipcon_unicast(struct net *net, struct ipcon_net *inet,
 	err = ipcon_check_payload(info);
 	if (err)
 		return err;
-	if (!name_attr == !port_attr) {
-		NL_SET_ERR_MSG(info->extack, "give exactly one of peer-name or port");
-		return -EINVAL;
-	}
 
 	rcu_read_lock();
 	if (name_attr)
@@ -418,13 +411,19 @@ static int ipcon_unicast(struct net *net, struct ipcon_net *inet,
 	return err;
 }
 
-int ipcon_nl_unicast(struct sk_buff *skb, struct genl_info *info)
+int ipcon_nl_unicast_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct net *net = genl_info_net(info);
 	struct ipcon_net *inet = ipcon_net(net);
 	struct ipcon_peer *from;
 	int err;
 
+	/* Like policy errors, malformed requests get an error ACK, posted too. */
+	err = ipcon_check_peer_ref(info);
+	if (err)
+		return err;
+	if (ipcon_nl_attr_missing(info, IPCON_A_PAYLOAD))
+		return -EINVAL;
 	from = ipcon_sender_get(inet, skb, info);
 	if (!from)
 		return -ENOTCONN;
@@ -542,7 +541,7 @@ static int ipcon_multicast(struct net *net, struct ipcon_peer *owner,
 	struct ipcon_group *group = NULL;
 	struct ipcon_stamp stamp;
 	struct ipcon_msg_desc desc = {
-		.cmd = IPCON_CMD_MULTICAST,
+		.cmd = IPCON_CMD_GROUP_MSG,
 		.stamp = &stamp,
 	};
 	u32 delivered = 0, dropped = 0;
@@ -552,10 +551,6 @@ static int ipcon_multicast(struct net *net, struct ipcon_peer *owner,
 	err = ipcon_check_payload(info);
 	if (err)
 		return err;
-	if (!group_attr) {
-		NL_SET_ERR_MSG(info->extack, "missing group-name");
-		return -EINVAL;
-	}
 
 	rcu_read_lock();
 	group = ipcon_group_find_rcu(owner, nla_data(group_attr));
@@ -625,12 +620,16 @@ out_put:
 	return err;
 }
 
-int ipcon_nl_multicast(struct sk_buff *skb, struct genl_info *info)
+int ipcon_nl_multicast_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct net *net = genl_info_net(info);
 	struct ipcon_peer *owner;
 	int err;
 
+	/* Like policy errors, malformed requests get an error ACK, posted too. */
+	if (ipcon_nl_attr_missing(info, IPCON_A_GROUP_NAME) ||
+	    ipcon_nl_attr_missing(info, IPCON_A_PAYLOAD))
+		return -EINVAL;
 	/* A posted request has no reply to carry the fan-out report. */
 	if (info->attrs[IPCON_A_TICKET] && info->attrs[IPCON_A_SYNC]) {
 		NL_SET_ERR_MSG_ATTR(info->extack, info->attrs[IPCON_A_SYNC],

@@ -119,10 +119,28 @@ int ipcon_fill_group(struct sk_buff *skb, const struct ipcon_group *group,
 	return 0;
 }
 
-int ipcon_nl_peer_dump(struct sk_buff *skb, struct netlink_callback *cb)
+/* Whether @peer passes a dump's peer-name and port filters (where given). */
+static bool ipcon_peer_matches(const struct ipcon_peer *peer,
+			       struct nlattr **attrs)
+{
+	struct nlattr *name = attrs[IPCON_A_PEER_NAME];
+	struct nlattr *port = attrs[IPCON_A_PORT];
+
+	if (name && ((peer->flags & IPCON_PEER_FLAGS_ANONYMOUS) ||
+		     strcmp(peer->name, nla_data(name))))
+		return false;
+	return !port || peer->data.port == nla_get_u32(port);
+}
+
+/*
+ * Resumes at peer cb->args[0].  The filters come from the request, validated
+ * against the dump's policy and kept for the whole dump.
+ */
+int ipcon_nl_peer_get_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 {
 	struct net *net = sock_net(skb->sk);
 	struct ipcon_net *inet = ipcon_net(net);
+	struct nlattr **attrs = ipcon_nl_dump_attrs(cb);
 	long start = cb->args[0], idx = 0;
 	struct ipcon_viewer viewer;
 	struct ipcon_peer *peer;
@@ -131,7 +149,7 @@ int ipcon_nl_peer_dump(struct sk_buff *skb, struct netlink_callback *cb)
 	rcu_read_lock();
 	cb->seq = atomic_read(&inet->gen);
 	list_for_each_entry_rcu(peer, &inet->peers, list) {
-		if (idx >= start &&
+		if (idx >= start && ipcon_peer_matches(peer, attrs) &&
 		    ipcon_fill_peer(skb, peer, &viewer,
 				    NETLINK_CB(cb->skb).portid,
 				    cb->nlh->nlmsg_seq, NLM_F_MULTI, cb))
@@ -145,42 +163,38 @@ int ipcon_nl_peer_dump(struct sk_buff *skb, struct netlink_callback *cb)
 }
 
 /*
- * Resumes at peer cb->args[0], group cb->args[1] of that peer.  The optional
- * peer-name filter is re-read from the request on every pass (the request is
- * kept for the whole dump).
+ * Resumes at peer cb->args[0], group cb->args[1] of that peer.  The peer-name
+ * and group-name filters come from the request, as for the peer dump.
  */
-int ipcon_nl_group_dump(struct sk_buff *skb, struct netlink_callback *cb)
+int ipcon_nl_group_get_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 {
 	struct net *net = sock_net(skb->sk);
 	struct ipcon_net *inet = ipcon_net(net);
+	struct nlattr **attrs = ipcon_nl_dump_attrs(cb);
+	struct nlattr *owner_filter = attrs[IPCON_A_PEER_NAME];
+	struct nlattr *group_filter = attrs[IPCON_A_GROUP_NAME];
 	long peer_start = cb->args[0], group_start = cb->args[1];
 	long peer_idx = 0, group_idx = 0;
-	struct nlattr *tb[IPCON_A_MAX + 1];
 	struct ipcon_viewer viewer;
-	const char *filter = NULL;
 	struct ipcon_group *group;
 	struct ipcon_peer *peer;
-	int err;
-
-	err = ipcon_group_dump_parse(cb, tb);
-	if (err)
-		return err;
-	if (tb[IPCON_A_PEER_NAME])
-		filter = nla_data(tb[IPCON_A_PEER_NAME]);
 
 	ipcon_viewer_init(&viewer, net);
 	rcu_read_lock();
 	cb->seq = atomic_read(&inet->gen);
 	list_for_each_entry_rcu(peer, &inet->peers, list) {
 		if (peer_idx < peer_start ||
-		    (filter && ((peer->flags & IPCON_PEER_FLAGS_ANONYMOUS) ||
-				strcmp(peer->name, filter)))) {
+		    (owner_filter &&
+		     ((peer->flags & IPCON_PEER_FLAGS_ANONYMOUS) ||
+		      strcmp(peer->name, nla_data(owner_filter))))) {
 			peer_idx++;
 			continue;
 		}
 		group_idx = 0;
 		list_for_each_entry_rcu(group, &peer->groups, owner_node) {
 			if (group_idx >= group_start &&
+			    (!group_filter ||
+			     !strcmp(group->name, nla_data(group_filter))) &&
 			    ipcon_fill_group(skb, group, &viewer,
 					     NETLINK_CB(cb->skb).portid,
 					     cb->nlh->nlmsg_seq, NLM_F_MULTI,

@@ -91,13 +91,8 @@ static int ipcon_require_name(struct genl_info *info, int type)
 {
 	struct nlattr *attr = info->attrs[type];
 
-	if (!attr) {
-		if (type == IPCON_A_PEER_NAME)
-			NL_SET_ERR_MSG(info->extack, "missing peer-name");
-		else
-			NL_SET_ERR_MSG(info->extack, "missing group-name");
+	if (ipcon_nl_attr_missing(info, type))
 		return -EINVAL;
-	}
 	if (!ipcon_name_valid(nla_data(attr))) {
 		NL_SET_ERR_MSG_ATTR(info->extack, attr,
 				    "name must be 1..31 bytes without '/' or control characters");
@@ -143,7 +138,7 @@ static struct ipcon_group *ipcon_group_lookup_locked(struct ipcon_net *inet,
 	return group;
 }
 
-int ipcon_nl_group_register(struct sk_buff *skb, struct genl_info *info)
+int ipcon_nl_group_register_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct net *net = genl_info_net(info);
 	struct ipcon_net *inet = ipcon_net(net);
@@ -159,7 +154,8 @@ int ipcon_nl_group_register(struct sk_buff *skb, struct genl_info *info)
 		return err;
 	if (access_attr)
 		access = nla_get_u32(access_attr);
-	if (access == IPCON_GROUP_ACCESS_GID && !gid_attr) {
+	if (access == IPCON_GROUP_ACCESS_GID &&
+	    ipcon_nl_attr_missing(info, IPCON_A_GID)) {
 		NL_SET_ERR_MSG(info->extack, "access gid needs a gid");
 		return -EINVAL;
 	}
@@ -225,7 +221,7 @@ err_free:
 	return err;
 }
 
-int ipcon_nl_group_unregister(struct sk_buff *skb, struct genl_info *info)
+int ipcon_nl_group_unregister_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct net *net = genl_info_net(info);
 	struct ipcon_net *inet = ipcon_net(net);
@@ -299,7 +295,7 @@ static int ipcon_check_membership_request(struct genl_info *info)
 	return ipcon_require_name(info, IPCON_A_GROUP_NAME);
 }
 
-int ipcon_nl_group_join(struct sk_buff *skb, struct genl_info *info)
+int ipcon_nl_group_join_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct net *net = genl_info_net(info);
 	struct ipcon_net *inet = ipcon_net(net);
@@ -374,7 +370,7 @@ err_unlock:
 	return err;
 }
 
-int ipcon_nl_group_leave(struct sk_buff *skb, struct genl_info *info)
+int ipcon_nl_group_leave_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct ipcon_net *inet = ipcon_net(genl_info_net(info));
 	struct ipcon_group *group;
@@ -409,7 +405,7 @@ out:
 	return err;
 }
 
-int ipcon_nl_group_get(struct sk_buff *skb, struct genl_info *info)
+int ipcon_nl_group_get_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct net *net = genl_info_net(info);
 	struct ipcon_net *inet = ipcon_net(net);
@@ -421,10 +417,9 @@ int ipcon_nl_group_get(struct sk_buff *skb, struct genl_info *info)
 	struct sk_buff *reply;
 	int err = 0;
 
-	if (!owner_attr || !group_attr) {
-		NL_SET_ERR_MSG(info->extack, "need peer-name and group-name");
+	if (ipcon_nl_attr_missing(info, IPCON_A_PEER_NAME) ||
+	    ipcon_nl_attr_missing(info, IPCON_A_GROUP_NAME))
 		return -EINVAL;
-	}
 
 	reply = genlmsg_new(ipcon_group_info_size(), GFP_KERNEL_ACCOUNT);
 	if (!reply)

@@ -45,7 +45,7 @@
 #include <net/net_namespace.h>
 #include <net/sock.h>
 
-#include "uapi/ipcon.h"
+#include "ipcon-nl-gen.h"
 
 #define IPCON_HASH_BITS 8
 
@@ -54,8 +54,6 @@ extern unsigned int ipcon_max_peers;
 extern unsigned int ipcon_max_groups_per_peer;
 extern unsigned int ipcon_max_subscriptions_per_peer;
 extern unsigned int ipcon_max_payload;
-
-extern struct genl_family ipcon_family;
 
 /* Where a peer's memory and socket references are released (main.c). */
 extern struct workqueue_struct *ipcon_wq;
@@ -168,7 +166,7 @@ struct ipcon_net {
 
 /* A message to deliver: what the builder needs besides the missed count. */
 struct ipcon_msg_desc {
-	u8 cmd;				/* IPCON_CMD_UNICAST or _MULTICAST */
+	u8 cmd;				/* IPCON_CMD_UNICAST_MSG or _GROUP_MSG */
 	const struct ipcon_stamp *stamp;
 	const char *group;		/* NULL for unicast */
 	const void *payload;
@@ -208,6 +206,7 @@ struct ipcon_peer *ipcon_peer_by_sock_rcu(struct ipcon_net *inet,
 struct ipcon_peer *ipcon_peer_sender_rcu(struct ipcon_net *inet,
 					 const struct sk_buff *skb,
 					 const struct genl_info *info);
+int ipcon_check_peer_ref(struct genl_info *info);
 struct ipcon_peer *ipcon_peer_by_data_port_rcu(struct ipcon_net *inet,
 					       u32 port);
 struct ipcon_peer *ipcon_peer_by_name_rcu(struct ipcon_net *inet,
@@ -218,10 +217,6 @@ void ipcon_peer_remove(struct ipcon_net *inet, struct net *net,
 void ipcon_port_released(struct net *net, u32 port);
 void ipcon_stamp_current(struct ipcon_stamp *stamp,
 			 const struct ipcon_peer *peer, struct net *net);
-int ipcon_nl_peer_register(struct sk_buff *skb, struct genl_info *info);
-int ipcon_nl_peer_attach(struct sk_buff *skb, struct genl_info *info);
-int ipcon_nl_peer_unregister(struct sk_buff *skb, struct genl_info *info);
-int ipcon_nl_peer_get(struct sk_buff *skb, struct genl_info *info);
 
 /* group.c */
 struct ipcon_group *ipcon_group_find_rcu(struct ipcon_peer *owner,
@@ -231,11 +226,6 @@ void ipcon_group_remove(struct ipcon_net *inet, struct net *net,
 			struct ipcon_group *group, u32 reason);
 void ipcon_sub_remove(struct ipcon_sub *sub);
 bool ipcon_group_admits(const struct ipcon_group *group);
-int ipcon_nl_group_register(struct sk_buff *skb, struct genl_info *info);
-int ipcon_nl_group_unregister(struct sk_buff *skb, struct genl_info *info);
-int ipcon_nl_group_join(struct sk_buff *skb, struct genl_info *info);
-int ipcon_nl_group_leave(struct sk_buff *skb, struct genl_info *info);
-int ipcon_nl_group_get(struct sk_buff *skb, struct genl_info *info);
 
 /* deliver.c */
 u32 ipcon_pid_nr(struct pid *pid, struct pid_namespace *ns);
@@ -244,8 +234,6 @@ void ipcon_last_drop(struct ipcon_group *group);
 int ipcon_deliver(struct ipcon_peer *to, const struct ipcon_msg_desc *desc,
 		  struct sk_buff *shared);
 int ipcon_replay_last(struct ipcon_group *group, struct ipcon_peer *to);
-int ipcon_nl_unicast(struct sk_buff *skb, struct genl_info *info);
-int ipcon_nl_multicast(struct sk_buff *skb, struct genl_info *info);
 
 /* kevent.c */
 void ipcon_kevent_peer(struct ipcon_net *inet, struct net *net,
@@ -263,8 +251,6 @@ int ipcon_fill_group(struct sk_buff *skb, const struct ipcon_group *group,
 		     const struct ipcon_viewer *viewer, u32 portid, u32 seq,
 		     int flags, struct netlink_callback *cb);
 size_t ipcon_group_info_size(void);
-int ipcon_nl_peer_dump(struct sk_buff *skb, struct netlink_callback *cb);
-int ipcon_nl_group_dump(struct sk_buff *skb, struct netlink_callback *cb);
 
 /* user.c */
 void ipcon_users_init(void);
@@ -275,11 +261,6 @@ int ipcon_user_charge(struct ipcon_user *user, enum ipcon_user_count what,
 		      long amount, struct netlink_ext_ack *extack);
 void ipcon_user_uncharge(struct ipcon_user *user, enum ipcon_user_count what,
 			 long amount);
-
-/* policy.c */
-extern const struct genl_ops ipcon_ops[];
-extern const unsigned int ipcon_n_ops;
-int ipcon_group_dump_parse(struct netlink_callback *cb, struct nlattr **tb);
 
 /* Attribute helpers. */
 static inline const char *ipcon_attr_str(struct genl_info *info, int type)

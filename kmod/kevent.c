@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * ipcon: kernel events on the generic netlink multicast group ipcon_kevent.
+ * ipcon: kernel events on the generic netlink multicast group kevent.
  *
  * Every event is numbered and sent with the namespace lock held, so the
  * sequence (+1 per event, per namespace) is the order of the changes.  A
@@ -28,7 +28,7 @@ static void ipcon_kevent_send(struct ipcon_net *inet, struct net *net,
 	lockdep_assert_held(&inet->lock);
 	seq = ++inet->kevent_seq;
 
-	if (!genl_has_listeners(&ipcon_family, net, 0))
+	if (!genl_has_listeners(&ipcon_family, net, IPCON_NLGRP_KEVENT))
 		return;
 	skb = genlmsg_new(ipcon_kevent_size(), GFP_KERNEL_ACCOUNT);
 	if (!skb)
@@ -51,7 +51,7 @@ static void ipcon_kevent_send(struct ipcon_net *inet, struct net *net,
 	}
 	genlmsg_end(skb, hdr);
 	/* ESRCH (the last listener just left) is not an error here. */
-	genlmsg_multicast_netns(&ipcon_family, net, skb, 0, 0,
+	genlmsg_multicast_netns(&ipcon_family, net, skb, 0, IPCON_NLGRP_KEVENT,
 				GFP_KERNEL_ACCOUNT);
 }
 

@@ -2,8 +2,9 @@
 /*
  * ipcon: packet-based IPC over generic netlink.
  *
- * Module parameters, the generic netlink family and the socket release
- * notifier; everything else lives in the files named after its concept.
+ * Module parameters, registering the generic netlink family (generated from
+ * ipcon.yaml into ipcon-nl-gen.c) and the socket release notifier;
+ * everything else lives in the files named after its concept.
  */
 #include <linux/init.h>
 #include <linux/module.h>
@@ -34,26 +35,6 @@ module_param_named(max_payload, ipcon_max_payload, uint, 0444);
 MODULE_PARM_DESC(max_payload, "Largest payload in bytes, 1..2048 (default 2048)");
 
 struct workqueue_struct *ipcon_wq;
-
-static const struct genl_multicast_group ipcon_mcgrps[] = {
-	{ .name = IPCON_KEVENT_GROUP_NAME, },
-};
-
-/* Not const: the ops table is attached at init (it lives in policy.c). */
-struct genl_family ipcon_family __ro_after_init = {
-	.name		= IPCON_FAMILY_NAME,
-	.version	= IPCON_FAMILY_VERSION,
-	.maxattr	= IPCON_A_MAX,
-	.netnsok	= true,
-	.parallel_ops	= true,
-	.module		= THIS_MODULE,
-	.mcgrps		= ipcon_mcgrps,
-	.n_mcgrps	= ARRAY_SIZE(ipcon_mcgrps),
-#ifdef IPCON_HAVE_RESV_START_OP
-	/* Validate the reserved header bytes of every command. */
-	.resv_start_op	= IPCON_CMD_PEER_REGISTER,
-#endif
-};
 
 /*
  * A netlink socket is being released (close or process death): if it was a
@@ -87,8 +68,6 @@ static int __init ipcon_init(void)
 		return -EINVAL;
 	}
 
-	ipcon_family.ops = ipcon_ops;
-	ipcon_family.n_ops = ipcon_n_ops;
 	ipcon_users_init();
 
 	ipcon_wq = alloc_workqueue("ipcon", 0, 0);

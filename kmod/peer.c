@@ -37,6 +37,26 @@ bool ipcon_name_valid(const char *name)
 	return true;
 }
 
+/*
+ * A request naming one peer gives exactly one of peer-name and port: neither
+ * is reported as a missing peer-name, both as an error on the port.
+ */
+int ipcon_check_peer_ref(struct genl_info *info)
+{
+	struct nlattr *port_attr = info->attrs[IPCON_A_PORT];
+
+	if (!port_attr && ipcon_nl_attr_missing(info, IPCON_A_PEER_NAME)) {
+		NL_SET_ERR_MSG(info->extack, "missing attribute peer-name or port");
+		return -EINVAL;
+	}
+	if (port_attr && info->attrs[IPCON_A_PEER_NAME]) {
+		NL_SET_ERR_MSG_ATTR(info->extack, port_attr,
+				    "give exactly one of peer-name or port");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static u32 ipcon_name_hash(const char *name)
 {
 	return full_name_hash(NULL, name, strlen(name));
@@ -224,7 +244,7 @@ static size_t ipcon_register_reply_size(void)
 	       nla_total_size_64bit(sizeof(u64));
 }
 
-int ipcon_nl_peer_register(struct sk_buff *skb, struct genl_info *info)
+int ipcon_nl_peer_register_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct net *net = genl_info_net(info);
 	struct ipcon_net *inet = ipcon_net(net);
@@ -236,10 +256,6 @@ int ipcon_nl_peer_register(struct sk_buff *skb, struct genl_info *info)
 	void *hdr;
 	int err;
 
-	if (info->genlhdr->version != IPCON_FAMILY_VERSION) {
-		NL_SET_ERR_MSG(info->extack, "unsupported ipcon protocol version");
-		return -EPROTO;
-	}
 	if (name_attr && !ipcon_name_valid(nla_data(name_attr))) {
 		NL_SET_ERR_MSG_ATTR(info->extack, name_attr,
 				    "peer name must be 1..31 bytes without '/' or control characters");
@@ -347,7 +363,7 @@ err_free:
 	return err;
 }
 
-int ipcon_nl_peer_attach(struct sk_buff *skb, struct genl_info *info)
+int ipcon_nl_peer_attach_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct ipcon_net *inet = ipcon_net(genl_info_net(info));
 	struct nlattr *cookie_attr = info->attrs[IPCON_A_COOKIE];
@@ -357,10 +373,8 @@ int ipcon_nl_peer_attach(struct sk_buff *skb, struct genl_info *info)
 	u64 cookie;
 	int err = 0;
 
-	if (!cookie_attr) {
-		NL_SET_ERR_MSG(info->extack, "missing cookie");
+	if (ipcon_nl_attr_missing(info, IPCON_A_COOKIE))
 		return -EINVAL;
-	}
 	cookie = nla_get_u64(cookie_attr);
 
 	mutex_lock(&inet->lock);
@@ -401,7 +415,7 @@ out:
 	return err;
 }
 
-int ipcon_nl_peer_unregister(struct sk_buff *skb, struct genl_info *info)
+int ipcon_nl_peer_unregister_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct net *net = genl_info_net(info);
 	struct ipcon_net *inet = ipcon_net(net);
@@ -423,7 +437,7 @@ int ipcon_nl_peer_unregister(struct sk_buff *skb, struct genl_info *info)
 	return err;
 }
 
-int ipcon_nl_peer_get(struct sk_buff *skb, struct genl_info *info)
+int ipcon_nl_peer_get_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct net *net = genl_info_net(info);
 	struct ipcon_net *inet = ipcon_net(net);
@@ -434,10 +448,9 @@ int ipcon_nl_peer_get(struct sk_buff *skb, struct genl_info *info)
 	struct sk_buff *reply;
 	int err;
 
-	if (!name_attr == !port_attr) {
-		NL_SET_ERR_MSG(info->extack, "give exactly one of peer-name or port");
-		return -EINVAL;
-	}
+	err = ipcon_check_peer_ref(info);
+	if (err)
+		return err;
 
 	reply = genlmsg_new(ipcon_peer_info_size(), GFP_KERNEL_ACCOUNT);
 	if (!reply)

@@ -287,7 +287,7 @@ fn parse_delivery(datagram: &[u8], family: u16) -> Option<((usize, usize), u32, 
         return None;
     }
     let (command, attrs) = packet.genl()?;
-    if command != Command::Unicast.to_raw() && command != Command::Multicast.to_raw() {
+    if command != Command::UnicastMsg.to_raw() && command != Command::GroupMsg.to_raw() {
         return None;
     }
     let payload = attrs.get(Attr::Payload.to_raw())?;

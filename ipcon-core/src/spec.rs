@@ -1,23 +1,36 @@
 //! The ipcon protocol of `kmod/ipcon.yaml`, in Rust: constants, enums, attributes,
-//! commands and the attribute lists of every operation.
+//! commands, the attribute lists of every operation and the multicast groups.
 //!
-//! Generated from the YAML by xtask (`cargo test -p xtask -- --ignored regenerate`);
-//! the spec check of `cargo xtask test` fails when the two disagree. Do not edit.
+//! Generated from `kmod/ipcon.yaml` by `cargo xtask codegen` — do not edit.
 
 /// Name of the generic netlink family.
+///
+/// ipcon: packet-based IPC between local processes over generic netlink.
+/// A process opens two generic netlink sockets: a data socket, on which the kernel
+/// delivers messages and which is the peer's identity (its port), and a control
+/// socket for requests and their acknowledgements, attached to the peer with the
+/// cookie that peer-register returned. A single socket may serve as both.
+/// Peers have unique names per network namespace (or are anonymous), send unicast
+/// messages to each other by name or port, own named groups whose messages the
+/// kernel fans out to subscribers, and learn of peers and groups coming and going
+/// from kernel events on the multicast group "kevent".
+/// Every delivered message is stamped by the kernel with the sender's port, name,
+/// pid and uid. Nothing is lost silently: a unicast sender gets an errno when the
+/// receiver's queue is full (a posted request, one with a ticket, gets a
+/// send-failed notification instead); a subscriber whose queue overflowed is told
+/// how many messages it missed with its next delivery; kernel events carry a
+/// sequence number, so a gap shows how many were missed.
 pub const FAMILY_NAME: &str = "ipcon";
 
-/// Family version; a peer with another version gets EPROTO on register.
-pub const VERSION: u8 = 1;
+/// Protocol version, also the family's generic netlink version. User space
+/// refuses a module that reports another one.
+pub const VERSION: u8 = 2;
 
 /// Size of a name buffer including its NUL; names are 1..31 bytes.
 pub const MAX_NAME_LEN: usize = 32;
 
 /// Largest payload; the module parameter max_payload may lower it at load time.
 pub const MAX_PAYLOAD_LEN: usize = 2048;
-
-/// Name of the generic netlink multicast group carrying kernel events.
-pub const KEVENT_GROUP_NAME: &str = "ipcon_kevent";
 
 bitflags::bitflags! {
     /// Properties of a peer, reported by peer-get and kernel events.
@@ -63,6 +76,16 @@ impl GroupAccess {
             Self::SameUid => 2,
             Self::Gid => 3,
             Self::Unknown(other) => other,
+        }
+    }
+
+    /// The name the spec gives this value (`None` if unknown).
+    pub const fn name(self) -> Option<&'static str> {
+        match self {
+            Self::Open => Some("open"),
+            Self::SameUid => Some("same-uid"),
+            Self::Gid => Some("gid"),
+            Self::Unknown(_) => None,
         }
     }
 }
@@ -126,6 +149,17 @@ impl KeventType {
             Self::Unknown(other) => other,
         }
     }
+
+    /// The name the spec gives this value (`None` if unknown).
+    pub const fn name(self) -> Option<&'static str> {
+        match self {
+            Self::PeerAdd => Some("peer-add"),
+            Self::PeerRemove => Some("peer-remove"),
+            Self::GroupAdd => Some("group-add"),
+            Self::GroupRemove => Some("group-remove"),
+            Self::Unknown(_) => None,
+        }
+    }
 }
 
 impl From<u32> for KeventType {
@@ -174,6 +208,15 @@ impl RemoveReason {
             Self::Unknown(other) => other,
         }
     }
+
+    /// The name the spec gives this value (`None` if unknown).
+    pub const fn name(self) -> Option<&'static str> {
+        match self {
+            Self::Unregistered => Some("unregistered"),
+            Self::Closed => Some("closed"),
+            Self::Unknown(_) => None,
+        }
+    }
 }
 
 impl From<u32> for RemoveReason {
@@ -187,6 +230,12 @@ impl From<RemoveReason> for u32 {
         value.to_raw()
     }
 }
+
+/// The generic netlink multicast group `kevent`.
+pub const MCGRP_KEVENT: &str = "kevent";
+
+/// The generic netlink multicast groups of the family.
+pub const MCAST_GROUPS: [&str; 1] = ["kevent"];
 
 /// How an attribute's value is encoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -212,7 +261,7 @@ pub enum AttrType {
 pub enum Attr {
     /// A peer name: 1..31 bytes of printable ASCII (0x20..0x7e) other than
     /// '/', NUL-terminated. The destination in unicast; the sender in deliveries; the
-    /// group owner in group commands.
+    /// group owner in group commands; a filter in dumps.
     PeerName,
     /// A group name, same rules as peer-name.
     GroupName,
@@ -222,7 +271,7 @@ pub enum Attr {
     Payload,
     /// Netlink port id of a peer's data socket, the peer's identity. A
     /// destination in unicast (instead of peer-name), the sender in
-    /// deliveries.
+    /// deliveries, a filter in the peer-get dump.
     Port,
     /// Kernel-stamped thread-group id of the sender (or of the peer).
     Pid,
@@ -244,13 +293,13 @@ pub enum Attr {
     Replayed,
     /// In a delivery: how many messages for this peer were dropped because
     /// its receive queue was full since its previous delivery, failure
-    /// notices (send-failed) that could not be queued included.
+    /// notifications (send-failed) that could not be queued included.
     Missed,
     /// In a sync multicast reply, subscribers the message was queued to.
     Delivered,
     /// In a sync multicast reply, subscribers whose queue was full.
     Dropped,
-    /// Who may join a group.
+    /// Who may join a group (one of group-access).
     Access,
     /// What a kernel event reports.
     KeventType,
@@ -275,10 +324,12 @@ pub enum Attr {
     Pad,
     /// Chosen by the sender of a unicast or multicast request to post it:
     /// the request wants no ACK, and a failure comes back as a send-failed
-    /// message carrying the same ticket. Not allowed together with sync.
+    /// notification carrying the same ticket. Not allowed together with sync.
     Ticket,
-    /// In send-failed, the positive errno the request failed with.
-    Errno,
+    /// In send-failed, the positive errno the request failed with. (Not
+    /// named errno: C code generated from this spec would clash with the
+    /// errno macro.)
+    Error,
     /// In send-failed, the module's explanation of the failure (the text an
     /// extended ACK would have carried), when it has one.
     ErrorMsg,
@@ -316,7 +367,7 @@ impl Attr {
         Self::LastMsgLen,
         Self::Pad,
         Self::Ticket,
-        Self::Errno,
+        Self::Error,
         Self::ErrorMsg,
     ];
 
@@ -350,7 +401,7 @@ impl Attr {
             25 => Self::LastMsgLen,
             26 => Self::Pad,
             27 => Self::Ticket,
-            28 => Self::Errno,
+            28 => Self::Error,
             29 => Self::ErrorMsg,
             other => Self::Unknown(other),
         }
@@ -386,9 +437,45 @@ impl Attr {
             Self::LastMsgLen => 25,
             Self::Pad => 26,
             Self::Ticket => 27,
-            Self::Errno => 28,
+            Self::Error => 28,
             Self::ErrorMsg => 29,
             Self::Unknown(other) => other,
+        }
+    }
+
+    /// The name the spec gives this value (`None` if unknown).
+    pub const fn name(self) -> Option<&'static str> {
+        match self {
+            Self::PeerName => Some("peer-name"),
+            Self::GroupName => Some("group-name"),
+            Self::Payload => Some("payload"),
+            Self::Port => Some("port"),
+            Self::Pid => Some("pid"),
+            Self::Uid => Some("uid"),
+            Self::Gid => Some("gid"),
+            Self::PeerFlags => Some("peer-flags"),
+            Self::Cookie => Some("cookie"),
+            Self::Sync => Some("sync"),
+            Self::RcvLastMsg => Some("rcv-last-msg"),
+            Self::Replayed => Some("replayed"),
+            Self::Missed => Some("missed"),
+            Self::Delivered => Some("delivered"),
+            Self::Dropped => Some("dropped"),
+            Self::Access => Some("access"),
+            Self::KeventType => Some("kevent-type"),
+            Self::KeventSeq => Some("kevent-seq"),
+            Self::Reason => Some("reason"),
+            Self::Subscribers => Some("subscribers"),
+            Self::TxMsgs => Some("tx-msgs"),
+            Self::RxMsgs => Some("rx-msgs"),
+            Self::RxDropped => Some("rx-dropped"),
+            Self::Groups => Some("groups"),
+            Self::LastMsgLen => Some("last-msg-len"),
+            Self::Pad => Some("pad"),
+            Self::Ticket => Some("ticket"),
+            Self::Error => Some("error"),
+            Self::ErrorMsg => Some("error-msg"),
+            Self::Unknown(_) => None,
         }
     }
 }
@@ -439,9 +526,18 @@ impl Attr {
             Self::LastMsgLen => Some(AttrType::U32),
             Self::Pad => Some(AttrType::Pad),
             Self::Ticket => Some(AttrType::U32),
-            Self::Errno => Some(AttrType::U32),
+            Self::Error => Some(AttrType::U32),
             Self::ErrorMsg => Some(AttrType::String),
             Self::Unknown(_) => None,
+        }
+    }
+
+    /// Smallest value length the kernel accepts (strings: without the NUL).
+    pub const fn min_len(self) -> Option<usize> {
+        match self {
+            Self::PeerName => Some(1),
+            Self::GroupName => Some(1),
+            _ => None,
         }
     }
 
@@ -454,10 +550,20 @@ impl Attr {
         }
     }
 
-    /// Inclusive range of values the kernel accepts, where it checks one.
+    /// Inclusive range of values the kernel accepts, where it checks one (an enum attribute admits its values).
     pub const fn range(self) -> Option<(u64, u64)> {
         match self {
             Self::Access => Some((1, 3)),
+            Self::KeventType => Some((1, 4)),
+            Self::Reason => Some((1, 2)),
+            _ => None,
+        }
+    }
+
+    /// The flags the kernel accepts, for an attribute holding a flags mask.
+    pub const fn mask(self) -> Option<u32> {
+        match self {
+            Self::PeerFlags => Some(0x1),
             _ => None,
         }
     }
@@ -472,56 +578,68 @@ pub enum Command {
     /// already registered, EINVAL bad name, ENOSPC peer limit reached.
     PeerRegister,
     /// Attach the sending socket as the control socket of the peer whose
-    /// cookie it presents. Errors: ENOENT no such cookie, EALREADY socket
-    /// already in use.
+    /// cookie it presents (cookie is required). Errors: ENOENT no such cookie,
+    /// EALREADY socket already in use.
     PeerAttach,
     /// Remove the sending socket's peer (and its groups and memberships); the
-    /// kernel events say reason unregistered.
+    /// kernel events say reason unregistered. Takes no attributes.
     PeerUnregister,
-    /// Look a peer up by peer-name or port (do: ENOENT when absent), or list
-    /// every peer of the network namespace (dump). Needs no registration.
+    /// Look a peer up by exactly one of peer-name or port (do: ENOENT when
+    /// absent), or list the peers of the network namespace (dump), only those
+    /// matching peer-name and port where given. Needs no registration.
     PeerGet,
-    /// Send payload to the peer named peer-name (or at port). Delivered to the
-    /// receiver with the same command, stamped with the sender. Errors: ENOENT
-    /// no such peer, EAGAIN receiver queue full, EMSGSIZE payload too big,
-    /// ENOTCONN sender not registered. With ticket the request is posted:
-    /// errors other than ENOTCONN and policy errors come back as send-failed.
+    /// Send payload (required) to the peer named peer-name or at port (exactly
+    /// one). The receiver gets a unicast-msg. Errors: ENOENT no such peer,
+    /// EAGAIN receiver queue full, EMSGSIZE payload too big, ENOTCONN sender
+    /// not registered. With ticket the request is posted: errors other than
+    /// ENOTCONN, missing attributes and policy errors come back as
+    /// send-failed.
     Unicast,
-    /// Register a group owned by the sender, with optional access control.
-    /// Errors: EEXIST, EINVAL, ENOSPC groups-per-peer limit.
+    /// Register a group (group-name required) owned by the sender, with
+    /// optional access control. Errors: EEXIST, EINVAL, ENOSPC groups-per-peer
+    /// limit.
     GroupRegister,
-    /// Unregister one of the sender's groups; subscribers are dropped.
+    /// Unregister one of the sender's groups (group-name required);
+    /// subscribers are dropped.
     GroupUnregister,
-    /// Subscribe the sender to group-name owned by peer-name, optionally with
-    /// a replay of the last message. Errors: ENOENT, EACCES access denied,
-    /// EALREADY already a member, ENOSPC subscription limit.
+    /// Subscribe the sender to group-name owned by peer-name (both required),
+    /// optionally with a replay of the last message. Errors: ENOENT, EACCES
+    /// access denied, EALREADY already a member, ENOSPC subscription limit.
     GroupJoin,
-    /// Unsubscribe the sender from group-name owned by peer-name.
+    /// Unsubscribe the sender from group-name owned by peer-name (both
+    /// required).
     GroupLeave,
-    /// Look a group up by owner (peer-name) and group-name (do: ENOENT when
-    /// absent), or list groups (dump), optionally of one owner.
+    /// Look a group up by owner (peer-name) and group-name, both required (do:
+    /// ENOENT when absent), or list groups (dump), only those matching
+    /// peer-name and group-name where given.
     GroupGet,
-    /// Publish payload to the sender's group group-name: stored as the
-    /// group's last message and queued to every subscriber. With sync the
-    /// reply says how many subscribers got it and how many were full.
-    /// Delivered with the same command. With ticket the request is posted
-    /// (see unicast); ticket with sync is EINVAL.
+    /// Publish payload to the sender's group group-name (both required):
+    /// stored as the group's last message and queued to every subscriber as a
+    /// group-msg. With sync the reply says how many subscribers got it and how
+    /// many were full. With ticket the request is posted (see unicast); ticket
+    /// with sync is EINVAL.
     Multicast,
-    /// A kernel event, sent on the multicast group ipcon_kevent.
+    /// A kernel event, sent on the multicast group kevent.
     Kevent,
     /// A posted request (one with ticket) of this peer failed inside the
     /// module: queued to the sender's data socket before its sendmsg returns,
-    /// instead of an error ACK. Carries the request's ticket, the errno, the
+    /// instead of an error ACK. Carries the request's ticket, the errno (error), the
     /// module's text when there is one, the target as the request gave it
     /// (peer-name or port, group-name) and, like every delivery, missed.
     SendFailed,
+    /// A unicast message, queued to the receiver's data socket and stamped
+    /// with the sender.
+    UnicastMsg,
+    /// A group message, queued to each subscriber's data socket and stamped
+    /// with the publisher (the owner); replayed marks the replay on join.
+    GroupMsg,
     /// A command number this version of the protocol does not know.
     Unknown(u8),
 }
 
 impl Command {
     /// Every value this version of the protocol knows, in wire order.
-    pub const ALL: [Command; 13] = [
+    pub const ALL: [Command; 15] = [
         Self::PeerRegister,
         Self::PeerAttach,
         Self::PeerUnregister,
@@ -535,6 +653,8 @@ impl Command {
         Self::Multicast,
         Self::Kevent,
         Self::SendFailed,
+        Self::UnicastMsg,
+        Self::GroupMsg,
     ];
 
     /// The value of a wire number.
@@ -553,6 +673,8 @@ impl Command {
             11 => Self::Multicast,
             12 => Self::Kevent,
             13 => Self::SendFailed,
+            14 => Self::UnicastMsg,
+            15 => Self::GroupMsg,
             other => Self::Unknown(other),
         }
     }
@@ -573,7 +695,31 @@ impl Command {
             Self::Multicast => 11,
             Self::Kevent => 12,
             Self::SendFailed => 13,
+            Self::UnicastMsg => 14,
+            Self::GroupMsg => 15,
             Self::Unknown(other) => other,
+        }
+    }
+
+    /// The name the spec gives this value (`None` if unknown).
+    pub const fn name(self) -> Option<&'static str> {
+        match self {
+            Self::PeerRegister => Some("peer-register"),
+            Self::PeerAttach => Some("peer-attach"),
+            Self::PeerUnregister => Some("peer-unregister"),
+            Self::PeerGet => Some("peer-get"),
+            Self::Unicast => Some("unicast"),
+            Self::GroupRegister => Some("group-register"),
+            Self::GroupUnregister => Some("group-unregister"),
+            Self::GroupJoin => Some("group-join"),
+            Self::GroupLeave => Some("group-leave"),
+            Self::GroupGet => Some("group-get"),
+            Self::Multicast => Some("multicast"),
+            Self::Kevent => Some("kevent"),
+            Self::SendFailed => Some("send-failed"),
+            Self::UnicastMsg => Some("unicast-msg"),
+            Self::GroupMsg => Some("group-msg"),
+            Self::Unknown(_) => None,
         }
     }
 }
@@ -592,7 +738,7 @@ impl From<Command> for u8 {
 
 impl Command {
     /// The highest command number.
-    pub const MAX: u8 = 13;
+    pub const MAX: u8 = 15;
 
     /// Attributes of the request (do).
     pub const fn request_attrs(self) -> &'static [Attr] {
@@ -644,7 +790,8 @@ impl Command {
     /// Attributes of the dump request.
     pub const fn dump_request_attrs(self) -> &'static [Attr] {
         match self {
-            Self::GroupGet => &[Attr::PeerName],
+            Self::PeerGet => &[Attr::PeerName, Attr::Port],
+            Self::GroupGet => &[Attr::PeerName, Attr::GroupName],
             _ => &[],
         }
     }
@@ -677,27 +824,9 @@ impl Command {
         }
     }
 
-    /// Attributes of a delivery or event the kernel sends with this command.
+    /// Attributes of the notification the kernel sends with this command.
     pub const fn event_attrs(self) -> &'static [Attr] {
         match self {
-            Self::Unicast => &[
-                Attr::PeerName,
-                Attr::Port,
-                Attr::Pid,
-                Attr::Uid,
-                Attr::Payload,
-                Attr::Missed,
-            ],
-            Self::Multicast => &[
-                Attr::PeerName,
-                Attr::Port,
-                Attr::Pid,
-                Attr::Uid,
-                Attr::GroupName,
-                Attr::Payload,
-                Attr::Missed,
-                Attr::Replayed,
-            ],
             Self::Kevent => &[
                 Attr::KeventType,
                 Attr::KeventSeq,
@@ -711,12 +840,30 @@ impl Command {
             ],
             Self::SendFailed => &[
                 Attr::Ticket,
-                Attr::Errno,
+                Attr::Error,
                 Attr::ErrorMsg,
                 Attr::PeerName,
                 Attr::Port,
                 Attr::GroupName,
                 Attr::Missed,
+            ],
+            Self::UnicastMsg => &[
+                Attr::PeerName,
+                Attr::Port,
+                Attr::Pid,
+                Attr::Uid,
+                Attr::Payload,
+                Attr::Missed,
+            ],
+            Self::GroupMsg => &[
+                Attr::PeerName,
+                Attr::Port,
+                Attr::Pid,
+                Attr::Uid,
+                Attr::GroupName,
+                Attr::Payload,
+                Attr::Missed,
+                Attr::Replayed,
             ],
             _ => &[],
         }
@@ -744,7 +891,20 @@ impl Command {
     pub const fn has_dump(self) -> bool {
         matches!(self, Self::PeerGet | Self::GroupGet)
     }
-}
 
-/// The generic netlink multicast groups of the family.
-pub const MCAST_GROUPS: [&str; 1] = ["ipcon_kevent"];
+    /// Whether the command is a notification (sent by the kernel only).
+    pub const fn is_notification(self) -> bool {
+        matches!(
+            self,
+            Self::Kevent | Self::SendFailed | Self::UnicastMsg | Self::GroupMsg
+        )
+    }
+
+    /// The multicast group a notification is sent to (`None`: sent to one socket).
+    pub const fn mcast_group(self) -> Option<&'static str> {
+        match self {
+            Self::Kevent => Some(MCGRP_KEVENT),
+            _ => None,
+        }
+    }
+}

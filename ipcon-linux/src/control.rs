@@ -5,7 +5,8 @@
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-use ipcon_core::spec::{FAMILY_NAME, KEVENT_GROUP_NAME, VERSION};
+use ipcon_core::machine::family::{check_family, FamilyOutcome};
+use ipcon_core::spec::{FAMILY_NAME, VERSION};
 use ipcon_core::wire::ipcon::{PeerRef, Reply, Request};
 use ipcon_core::Name;
 
@@ -21,7 +22,7 @@ use crate::sys::NetlinkOption;
 pub(crate) struct Family {
     /// Its id: the netlink message type of ipcon messages.
     pub id: u16,
-    /// The id of the `ipcon_kevent` multicast group.
+    /// The id of the `kevent` multicast group.
     pub kevent_group: u32,
 }
 
@@ -41,8 +42,9 @@ pub(crate) fn open_request_socket() -> Result<NetlinkSocket> {
 }
 
 /// Resolves the ipcon family on `channel`: a missing family means the
-/// module is not loaded; another version or no kernel event group is a
-/// protocol error.
+/// module is not loaded; another protocol version is refused
+/// ([`ErrorKind::IncompatibleModule`]), a family without its kernel event
+/// group is a protocol error.
 fn resolve_ipcon(channel: &mut Channel) -> Result<Family> {
     const OPERATION: &str = "open ipcon";
     let repr = channel.lookup_family(FAMILY_NAME).map_err(|e| {
@@ -52,19 +54,20 @@ fn resolve_ipcon(channel: &mut Channel) -> Result<Family> {
             e
         }
     })?;
-    if repr.version != u32::from(VERSION) {
-        return Err(Error::protocol(OPERATION).with_detail_text(format_args!(
-            "the module speaks protocol version {}, this library {VERSION}",
-            repr.version
-        )));
+    match check_family(&repr) {
+        FamilyOutcome::Resolved(family) => Ok(Family {
+            id: family.id,
+            kevent_group: family.kevent_group,
+        }),
+        FamilyOutcome::VersionMismatch { kernel } => Err(Error::new(
+            OPERATION,
+            ErrorKind::IncompatibleModule {
+                module: kernel,
+                library: u32::from(VERSION),
+            },
+        )),
+        other => Err(Error::protocol(OPERATION).with_detail_text(other)),
     }
-    let kevent_group = repr.mcast_group_id(KEVENT_GROUP_NAME).ok_or_else(|| {
-        Error::protocol(OPERATION).with_detail_text("the family has no ipcon_kevent group")
-    })?;
-    Ok(Family {
-        id: repr.id,
-        kevent_group,
-    })
 }
 
 /// Socket buffers of the control socket, asked for in bytes (the kernel

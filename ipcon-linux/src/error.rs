@@ -45,9 +45,16 @@ pub enum ErrorKind {
     InvalidName,
     /// The handler's peer is no longer registered (`ENOTCONN`).
     NotRegistered,
-    /// The kernel sent something this library cannot make sense of, or the
-    /// module speaks another protocol version (`EPROTO`).
+    /// The kernel sent something this library cannot make sense of (`EPROTO`).
     Protocol,
+    /// The loaded ipcon module speaks another protocol version than this
+    /// library: install a module and a library of the same version.
+    IncompatibleModule {
+        /// The module's protocol version (the generic netlink family's).
+        module: u32,
+        /// This library's.
+        library: u32,
+    },
     /// Any other operating-system error.
     Os,
     /// A [`Batch`](crate::Batch) holds as many messages or bytes as one
@@ -218,6 +225,11 @@ impl fmt::Display for ErrorKind {
             Self::InvalidName => f.write_str("invalid name or argument"),
             Self::NotRegistered => f.write_str("peer not registered"),
             Self::Protocol => f.write_str("protocol error"),
+            Self::IncompatibleModule { module, library } => write!(
+                f,
+                "the ipcon kernel module speaks protocol version {module}, this library \
+                 version {library} (install a module and a library of the same version)"
+            ),
             Self::Os => f.write_str("system error"),
             Self::BatchFull => f.write_str("batch is full"),
         }
@@ -283,7 +295,9 @@ impl From<Error> for io::Error {
             ErrorKind::PermissionDenied => io::ErrorKind::PermissionDenied,
             ErrorKind::InvalidName | ErrorKind::TooBig => io::ErrorKind::InvalidInput,
             ErrorKind::NotRegistered | ErrorKind::ModuleReloaded => io::ErrorKind::NotConnected,
-            ErrorKind::Protocol => io::ErrorKind::InvalidData,
+            ErrorKind::Protocol | ErrorKind::IncompatibleModule { .. } => {
+                io::ErrorKind::InvalidData
+            }
             _ => io::ErrorKind::Other,
         };
         io::Error::new(kind, err)
@@ -344,6 +358,22 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "create handler: ipcon kernel module not loaded (try: modprobe ipcon)"
+        );
+    }
+
+    #[test]
+    fn an_incompatible_module_names_both_versions() {
+        let err = Error::new(
+            "open ipcon",
+            ErrorKind::IncompatibleModule {
+                module: 3,
+                library: 2,
+            },
+        );
+        assert_eq!(
+            err.to_string(),
+            "open ipcon: the ipcon kernel module speaks protocol version 3, this library \
+             version 2 (install a module and a library of the same version)"
         );
     }
 

@@ -58,6 +58,7 @@ pub use handler::{
 pub use info::{GroupInfo, JoinAccess, PeerInfo};
 pub use ipcon_core;
 pub use ipcon_core::spec::{MAX_NAME_LEN, MAX_PAYLOAD_LEN};
+pub use ipcon_core::IPCON_KERNEL_GROUP;
 pub use ipcon_core::{GroupAccess, Name, PeerFlags, RemoveReason};
 pub use message::{Kevent, Message, MessageKind, PeerRef, Sender, Ticket};
 pub use monitor::KeventMonitor;

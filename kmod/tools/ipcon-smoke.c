@@ -351,7 +351,7 @@ static void resolve_family(void)
 		parse_attrs(tb, CTRL_ATTR_MCAST_GRP_MAX, ATTR_DATA(a), ATTR_LEN(a));
 		if (tb[CTRL_ATTR_MCAST_GRP_NAME] &&
 		    !strcmp(ATTR_DATA(tb[CTRL_ATTR_MCAST_GRP_NAME]),
-			    IPCON_KEVENT_GROUP_NAME))
+			    IPCON_MCGRP_KEVENT))
 			kevent_grp = attr_u32(tb[CTRL_ATTR_MCAST_GRP_ID]);
 	}
 	close(s.fd);
@@ -984,10 +984,6 @@ int main(int argc, char **argv)
 	err = peer_register(&a_data, "again", NULL, NULL);
 	check(err == -EALREADY, "register a registered socket -> EALREADY (err %d)", err);
 	req_init(&r, family_id, IPCON_CMD_PEER_REGISTER, 0);
-	((struct genlmsghdr *)NLMSG_DATA(&r.nlh))->version = 2;
-	err = transact(&stranger, &r, NULL, NULL);
-	check(err == -EPROTO, "register with version 2 -> EPROTO (err %d)", err);
-	req_init(&r, family_id, IPCON_CMD_PEER_REGISTER, 0);
 	req_u32(&r, IPCON_A_SUBSCRIBERS, 1);
 	err = transact(&stranger, &r, NULL, extack);
 	check(err == -EINVAL, "attribute outside the policy -> EINVAL \"%s\"", extack);
@@ -995,7 +991,7 @@ int main(int argc, char **argv)
 	/* Unicast from alpha's control socket to beta. */
 	err = unicast(&a_ctrl, "beta", "hello", 5, NULL);
 	check(!err, "unicast alpha -> beta (err %d)", err);
-	ok = recv_msg(&b, &m, 1000) > 0 && !m.is_ack && m.cmd == IPCON_CMD_UNICAST &&
+	ok = recv_msg(&b, &m, 1000) > 0 && !m.is_ack && m.cmd == IPCON_CMD_UNICAST_MSG &&
 	     payload_is(&m, "hello") && str_attr_is(&m, IPCON_A_PEER_NAME, "alpha") &&
 	     m.tb[IPCON_A_PORT] && attr_u32(m.tb[IPCON_A_PORT]) == a_data.port &&
 	     m.tb[IPCON_A_PID] && attr_u32(m.tb[IPCON_A_PID]) == (uint32_t)getpid() &&
@@ -1036,7 +1032,7 @@ int main(int argc, char **argv)
 	err = multicast(&a_ctrl, "news", "m1", 2, 1, &delivered, &dropped);
 	check(!err && delivered == 1 && dropped == 0,
 	      "sync multicast: delivered %u dropped %u (err %d)", delivered, dropped, err);
-	ok = recv_msg(&b, &m, 1000) > 0 && m.cmd == IPCON_CMD_MULTICAST &&
+	ok = recv_msg(&b, &m, 1000) > 0 && m.cmd == IPCON_CMD_GROUP_MSG &&
 	     payload_is(&m, "m1") && str_attr_is(&m, IPCON_A_GROUP_NAME, "news") &&
 	     str_attr_is(&m, IPCON_A_PEER_NAME, "alpha") && !m.tb[IPCON_A_REPLAYED];
 	check(ok, "beta got the group message");

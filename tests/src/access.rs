@@ -177,7 +177,7 @@ fn root_datagram_dropped() -> TestResult {
     let raw = RawSocket::open().ctx("raw socket")?;
     let family = raw.ipcon_family()?;
     // A perfectly formed unicast delivery, forged.
-    let forged = crate::rawnl::MsgBuilder::new(family, 0, 0, crate::rawnl::cmd::UNICAST, 1)
+    let forged = crate::rawnl::MsgBuilder::new(family, 0, 0, crate::rawnl::cmd::UNICAST_MSG, 1)
         .attr_str(crate::rawnl::attr::PEER_NAME, "forger")
         .attr(crate::rawnl::attr::PORT, &1u32.to_ne_bytes())
         .attr(crate::rawnl::attr::PAYLOAD, b"forged")

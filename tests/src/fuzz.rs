@@ -92,7 +92,7 @@ fn flags(rng: &mut Rng) -> u16 {
 
 /// A well-formed request of a random ipcon command.
 fn valid(rng: &mut Rng, t: &Targets, seq: u32) -> Vec<u8> {
-    let command = 1 + rng.below(12) as u8;
+    let command = 1 + rng.below(u64::from(cmd::GROUP_MSG)) as u8;
     let version = if rng.chance(20) { rng.next() as u8 } else { 1 };
     let mut b = MsgBuilder::new(t.family, flags(rng), seq, command, version);
     let payload_len = match rng.below(10) {

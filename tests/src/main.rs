@@ -28,6 +28,7 @@ mod overrun;
 mod posted;
 mod protocol;
 mod rawnl;
+mod requests;
 mod roles;
 mod samples;
 mod security;
@@ -35,6 +36,7 @@ mod stamps;
 mod unicast;
 mod unload;
 mod user_limits;
+mod version;
 mod visibility;
 
 use std::process::ExitCode;
@@ -50,6 +52,7 @@ fn all_tests() -> Vec<Test> {
     let mut tests = Vec::new();
     tests.extend_from_slice(unicast::TESTS);
     tests.extend_from_slice(protocol::TESTS);
+    tests.extend_from_slice(requests::TESTS);
     tests.extend_from_slice(groups::TESTS);
     tests.extend_from_slice(kevents::TESTS);
     tests.extend_from_slice(overrun::TESTS);
@@ -68,6 +71,8 @@ fn all_tests() -> Vec<Test> {
     tests.extend_from_slice(user_limits::TESTS);
     tests.extend_from_slice(visibility::TESTS);
     tests.extend_from_slice(fuzz::TESTS);
+    // Both replace the module; the version test loads it back as it was.
+    tests.extend_from_slice(version::TESTS);
     tests.extend_from_slice(unload::TESTS);
     tests
 }

@@ -9,6 +9,7 @@ use std::time::Duration;
 pub const NLMSG_HDRLEN: usize = 16;
 pub const GENL_HDRLEN: usize = 4;
 pub const NLMSG_ERROR: u16 = 2;
+pub const NLMSG_DONE: u16 = 3;
 pub const NLM_F_REQUEST: u16 = 0x1;
 pub const NLM_F_ACK: u16 = 0x4;
 pub const NLM_F_DUMP: u16 = 0x300;
@@ -17,6 +18,8 @@ const NLM_F_ACK_TLVS: u16 = 0x200;
 /// The error message echoes only the request's header.
 const NLM_F_CAPPED: u16 = 0x100;
 const NLMSGERR_ATTR_MSG: u16 = 1;
+const NLMSGERR_ATTR_OFFS: u16 = 2;
+const NLMSGERR_ATTR_MISS_TYPE: u16 = 5;
 const GENL_ID_CTRL: u16 = 0x10;
 const CTRL_CMD_GETFAMILY: u8 = 3;
 const CTRL_ATTR_FAMILY_ID: u16 = 1;
@@ -25,26 +28,39 @@ const NETLINK_EXT_ACK: i32 = 11;
 const NETLINK_CAP_ACK: i32 = 10;
 const NETLINK_NO_ENOBUFS: i32 = 5;
 
-/// ipcon command numbers (`kmod/ipcon.yaml`).
+/// ipcon command numbers (`kmod/ipcon.yaml`, through the generated spec).
 pub mod cmd {
-    pub const PEER_REGISTER: u8 = 1;
-    pub const PEER_ATTACH: u8 = 2;
-    pub const PEER_UNREGISTER: u8 = 3;
-    pub const GROUP_JOIN: u8 = 8;
-    pub const PEER_GET: u8 = 4;
-    pub const UNICAST: u8 = 5;
-    pub const GROUP_REGISTER: u8 = 6;
-    pub const MULTICAST: u8 = 11;
+    use ipcon_linux::ipcon_core::spec::Command;
+
+    pub const PEER_REGISTER: u8 = Command::PeerRegister.to_raw();
+    pub const PEER_ATTACH: u8 = Command::PeerAttach.to_raw();
+    pub const PEER_UNREGISTER: u8 = Command::PeerUnregister.to_raw();
+    pub const PEER_GET: u8 = Command::PeerGet.to_raw();
+    pub const UNICAST: u8 = Command::Unicast.to_raw();
+    pub const GROUP_REGISTER: u8 = Command::GroupRegister.to_raw();
+    pub const GROUP_UNREGISTER: u8 = Command::GroupUnregister.to_raw();
+    pub const GROUP_JOIN: u8 = Command::GroupJoin.to_raw();
+    pub const GROUP_LEAVE: u8 = Command::GroupLeave.to_raw();
+    pub const GROUP_GET: u8 = Command::GroupGet.to_raw();
+    pub const MULTICAST: u8 = Command::Multicast.to_raw();
+    pub const UNICAST_MSG: u8 = Command::UnicastMsg.to_raw();
+    pub const GROUP_MSG: u8 = Command::GroupMsg.to_raw();
 }
 
-/// ipcon attribute numbers (`kmod/ipcon.yaml`).
+/// ipcon attribute numbers (`kmod/ipcon.yaml`, through the generated spec).
 pub mod attr {
-    pub const PEER_NAME: u16 = 1;
-    pub const GROUP_NAME: u16 = 2;
-    pub const PAYLOAD: u16 = 3;
-    pub const PORT: u16 = 4;
-    pub const COOKIE: u16 = 9;
-    pub const MAX: u16 = 25;
+    use ipcon_linux::ipcon_core::spec::Attr;
+
+    pub const PEER_NAME: u16 = Attr::PeerName.to_raw();
+    pub const GROUP_NAME: u16 = Attr::GroupName.to_raw();
+    pub const PAYLOAD: u16 = Attr::Payload.to_raw();
+    pub const PORT: u16 = Attr::Port.to_raw();
+    pub const GID: u16 = Attr::Gid.to_raw();
+    pub const COOKIE: u16 = Attr::Cookie.to_raw();
+    pub const SYNC: u16 = Attr::Sync.to_raw();
+    pub const ACCESS: u16 = Attr::Access.to_raw();
+    pub const TICKET: u16 = Attr::Ticket.to_raw();
+    pub const MAX: u16 = Attr::MAX;
 }
 
 /// Appends netlink attributes and finishes one generic netlink message.
@@ -106,6 +122,12 @@ pub struct Ack {
     pub errno: i32,
     /// The extended-ACK text, if any.
     pub message: Option<String>,
+    /// The offending attribute's offset from the start of the request
+    /// (`NLMSGERR_ATTR_OFFS`), if the kernel named one.
+    pub offset: Option<u32>,
+    /// The type of a missing required attribute (`NLMSGERR_ATTR_MISS_TYPE`,
+    /// Linux 6.0+), if the kernel reported one.
+    pub missing: Option<u32>,
 }
 
 /// A bound `NETLINK_GENERIC` socket.
@@ -361,17 +383,28 @@ pub fn parse_ack(flags: u16, payload: &[u8]) -> Option<Ack> {
     } else {
         u32::from_ne_bytes([payload[4], payload[5], payload[6], payload[7]]) as usize
     };
-    let mut message = None;
+    let (mut message, mut offset, mut missing) = (None, None, None);
     if flags & NLM_F_ACK_TLVS != 0 {
         let tlvs = payload.get(4 + ((echoed + 3) & !3)..).unwrap_or(&[]);
+        let u32_of = |value: &[u8]| value.try_into().ok().map(u32::from_ne_bytes);
         for (ty, value) in split_attrs(tlvs) {
-            if ty == NLMSGERR_ATTR_MSG {
-                let text = value.split(|&b| b == 0).next().unwrap_or(&[]);
-                message = Some(String::from_utf8_lossy(text).into_owned());
+            match ty {
+                NLMSGERR_ATTR_MSG => {
+                    let text = value.split(|&b| b == 0).next().unwrap_or(&[]);
+                    message = Some(String::from_utf8_lossy(text).into_owned());
+                }
+                NLMSGERR_ATTR_OFFS => offset = u32_of(value),
+                NLMSGERR_ATTR_MISS_TYPE => missing = u32_of(value),
+                _ => {}
             }
         }
     }
-    Some(Ack { errno, message })
+    Some(Ack {
+        errno,
+        message,
+        offset,
+        missing,
+    })
 }
 
 #[cfg(test)]
@@ -418,9 +451,15 @@ mod tests {
         payload.extend_from_slice(&8u16.to_ne_bytes());
         payload.extend_from_slice(&NLMSGERR_ATTR_MSG.to_ne_bytes());
         payload.extend_from_slice(b"big\0");
+        for (ty, value) in [(NLMSGERR_ATTR_OFFS, 20u32), (NLMSGERR_ATTR_MISS_TYPE, 3)] {
+            payload.extend_from_slice(&8u16.to_ne_bytes());
+            payload.extend_from_slice(&ty.to_ne_bytes());
+            payload.extend_from_slice(&value.to_ne_bytes());
+        }
         let ack = parse_ack(NLM_F_CAPPED | NLM_F_ACK_TLVS, &payload).unwrap();
         assert_eq!(ack.errno, 90);
         assert_eq!(ack.message.as_deref(), Some("big"));
+        assert_eq!((ack.offset, ack.missing), (Some(20), Some(3)));
         let plain = parse_ack(NLM_F_CAPPED, &payload).unwrap();
         assert_eq!(plain.message, None);
         assert!(parse_ack(0, &payload[..10]).is_none());

@@ -16,11 +16,11 @@ use crate::{ensure, ensure_eq};
 pub const TESTS: &[Test] =
     &[Test::new("module_unload_with_live_peers", unload_with_live_peers).timeout(60)];
 
-const MODULE: &str = "/lib/modules/ipcon.ko";
+pub const MODULE: &str = "/lib/modules/ipcon.ko";
 const NOT_LOADED: &str = "ipcon kernel module not loaded (try: modprobe ipcon)";
 
 /// The running module's parameters, to load it again the same way.
-fn current_params() -> Result<Vec<String>, String> {
+pub fn current_params() -> Result<Vec<String>, String> {
     let mut params = Vec::new();
     for name in [
         "max_peers",
@@ -38,7 +38,7 @@ fn current_params() -> Result<Vec<String>, String> {
 }
 
 /// Runs a module tool with a deadline; its exit code.
-fn run_tool(program: &str, args: &[String]) -> Result<i32, String> {
+pub fn run_tool(program: &str, args: &[String]) -> Result<i32, String> {
     let mut child = Command::new(program)
         .args(args)
         .stdin(Stdio::null())

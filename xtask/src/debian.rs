@@ -163,15 +163,29 @@ impl PrivateApt {
         .map_err(|e| format!("apt-cache show {package}: {e}"))
     }
 
+    /// Every version of `package` the lists hold, newest first.
+    pub fn versions(&self, package: &str) -> Result<Vec<String>, String> {
+        let table = process::output(self.command("apt-cache").args(["madison", package]))
+            .map_err(|e| format!("apt-cache madison {package}: {e}"))?;
+        Ok(madison_versions(&table))
+    }
+
     /// Downloads the candidate of `package` (`name[:arch]`) unless its
     /// `.deb` is cached; returns the `.deb`.
     pub fn download(&self, package: &str) -> Result<PathBuf, String> {
+        let version = self.version(package)?;
+        self.download_version(package, &version)
+    }
+
+    /// Downloads `version` of `package` (`name[:arch]`) unless its `.deb` is
+    /// cached; returns the `.deb`.
+    pub fn download_version(&self, package: &str, version: &str) -> Result<PathBuf, String> {
         let (name, architecture) = match package.split_once(':') {
             Some((name, architecture)) => (name, Some(architecture)),
             None => (package, None),
         };
         // apt names files `<name>_<version, ':' escaped>_<arch>.deb`.
-        let prefix = format!("{name}_{}_", self.version(package)?.replace(':', "%3a"));
+        let prefix = format!("{name}_{}_", version.replace(':', "%3a"));
         let debs = self.root.join("debs");
         let find = || -> Option<PathBuf> {
             std::fs::read_dir(&debs).ok()?.flatten().find_map(|entry| {
@@ -187,10 +201,11 @@ impl PrivateApt {
         if let Some(deb) = find() {
             return Ok(deb);
         }
-        println!("xtask: apt-get download {package}");
+        println!("xtask: apt-get download {package}={version}");
         let output = process::capture(
             self.command("apt-get")
-                .args(["download", package])
+                .arg("download")
+                .arg(format!("{package}={version}"))
                 .current_dir(&debs),
             false,
         )?;
@@ -237,6 +252,19 @@ fn first_field(record: &str, field: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
+/// The versions of an `apt-cache madison` table (`name | version | source`).
+fn madison_versions(table: &str) -> Vec<String> {
+    let mut versions: Vec<String> = Vec::new();
+    for line in table.lines() {
+        if let Some(version) = line.split('|').nth(1).map(str::trim) {
+            if !version.is_empty() && !versions.iter().any(|v| v == version) {
+                versions.push(version.to_owned());
+            }
+        }
+    }
+    versions
+}
+
 /// Package names of a `Depends` field (alternatives and versions dropped).
 pub fn dependency_names(depends: &str) -> Vec<String> {
     depends
@@ -266,6 +294,16 @@ mod tests {
                 "gcc-12",
                 "gcc"
             ]
+        );
+    }
+
+    #[test]
+    fn madison_lists_versions() {
+        let table = " linux-source-7.3 | 7.3.4-1~bpo13+1 | http://deb.debian.org/debian trixie-backports/main amd64 Packages\n\
+                     \x20linux-source-7.3 | 7.3.2-1~bpo13+1 | http://deb.debian.org/debian trixie-backports/main amd64 Packages\n";
+        assert_eq!(
+            madison_versions(table),
+            ["7.3.4-1~bpo13+1", "7.3.2-1~bpo13+1"]
         );
     }
 

@@ -122,6 +122,59 @@ pub fn build_ipcon(workspace: &Workspace, kernel: &Kernel) -> Result<PathBuf, St
     Ok(module)
 }
 
+/// Builds `kmod/` with the next protocol version in its uapi header, for the
+/// e2e test that user space refuses a module of another version; returns that
+/// `ipcon.ko` (named `ipcon` inside, like the real one).
+pub fn build_ipcon_version_skew(workspace: &Workspace, kernel: &Kernel) -> Result<PathBuf, String> {
+    const DEFINE: &str = "#define IPCON_FAMILY_VERSION\t";
+    let source = workspace.xtask_dir().join("kmod-skew-source");
+    mirror_sources(&workspace.root.join("kmod"), &source)?;
+    let header = source.join("uapi/ipcon.h");
+    let text =
+        std::fs::read_to_string(&header).map_err(|e| format!("{}: {e}", header.display()))?;
+    let skewed = bump_family_version(&text)
+        .ok_or_else(|| format!("{}: no `{}N` line", header.display(), DEFINE.trim_end()))?;
+    if skewed != text {
+        std::fs::write(&header, skewed).map_err(|e| format!("{}: {e}", header.display()))?;
+    }
+    let label = format!("ipcon-skew-{}", kernel.release);
+    let module = build(workspace, kernel, &source, &label, &[])?.module("ipcon");
+    if !module.is_file() {
+        return Err(format!("kbuild did not produce {}", module.display()));
+    }
+    Ok(module)
+}
+
+/// Where the e2e suite finds the module of the next version.
+pub fn version_skew_guest_file(module: PathBuf) -> crate::initramfs::GuestFile {
+    crate::initramfs::GuestFile {
+        host: module,
+        guest: "/lib/modules/ipcon-skew.ko".into(),
+        mode: 0o644,
+    }
+}
+
+/// The uapi header with `IPCON_FAMILY_VERSION` one higher; `None` without it.
+fn bump_family_version(header: &str) -> Option<String> {
+    let mut found = false;
+    let lines: Vec<String> = header
+        .lines()
+        .map(|line| {
+            let Some(rest) = line.strip_prefix("#define IPCON_FAMILY_VERSION") else {
+                return line.to_owned();
+            };
+            match rest.trim().parse::<u32>() {
+                Ok(version) => {
+                    found = true;
+                    line.replace(rest.trim(), &(version + 1).to_string())
+                }
+                Err(_) => line.to_owned(),
+            }
+        })
+        .collect();
+    found.then(|| lines.join("\n") + "\n")
+}
+
 /// What a from-scratch `W=1` build with sparse on every file (`C=2`) reported.
 #[derive(Debug)]
 pub struct WarningScan {
@@ -281,6 +334,16 @@ pub fn check_style(workspace: &Workspace, kernel: &Kernel) -> Result<String, Str
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_skewed_header_has_the_next_version() {
+        let header = "#define IPCON_FAMILY_NAME\t\"ipcon\"\n#define IPCON_FAMILY_VERSION\t2\n";
+        assert_eq!(
+            bump_family_version(header).unwrap(),
+            "#define IPCON_FAMILY_NAME\t\"ipcon\"\n#define IPCON_FAMILY_VERSION\t3\n"
+        );
+        assert_eq!(bump_family_version("#define X 1\n"), None);
+    }
 
     #[test]
     fn build_products_are_not_mirrored() {

@@ -1,5 +1,6 @@
 //! `cargo xtask`: ipcon's build, VM and test runner. See `cargo xtask help`.
 mod bench;
+mod codegen;
 mod console;
 mod cpio;
 mod cross;
@@ -15,10 +16,10 @@ mod matrix;
 mod packaging;
 mod process;
 mod selftest;
-mod spec;
 mod suite;
 mod vm;
 mod workspace;
+mod ynl;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -33,10 +34,18 @@ cargo xtask <command> [options]
 
 Commands:
   test                 run every check (format, clippy, host tests, MSRV, no_std,
-                       spec, fuzz, kernel module checks, the VM suite, ARM cross
-                       builds and sizes, the VM suite on arm64 and on the 5.10 and
-                       6.12 kernels, packaging, harness self-test) and print one
-                       summary line per step
+                       codegen, the kernel's YNL tools, fuzz, kernel module checks,
+                       the VM suite, ARM cross builds and sizes, the VM suite on
+                       arm64 and on the 5.10 and 6.12 kernels, packaging, harness
+                       self-test) and print one summary line per step
+  codegen [--check]    generate the uapi header, the kernel's policies and ops
+                       table and ipcon-core's spec and messages from
+                       kmod/ipcon.yaml; --check only compares (fails on drift)
+  ynl                  the kernel's YNL tools on kmod/ipcon.yaml (pinned Debian
+                       linux-source): schema validation, ynl_gen_c.py in uapi,
+                       kernel and user modes, the uapi header compared with ours,
+                       and a C client built from YNL's user code run against the
+                       module in the VM
   demo                 boot the VM and show the tutorial's scenario live
   vm [options]         boot the VM with kmod/ipcon.ko and the static binaries,
                        run a command, judge the run (exit 0 only if it passed)
@@ -80,6 +89,8 @@ fn main() -> ExitCode {
         Some("selftest") if args.len() == 1 => selftest_command(&workspace),
         Some("matrix") => matrix::command(&workspace, &args[1..]),
         Some("cross") if args.len() == 1 => cross::command(&workspace),
+        Some("codegen") => codegen::command(&workspace.root, &args[1..]),
+        Some("ynl") if args.len() == 1 => ynl::command(&workspace),
         Some("bench") => bench::command(&workspace, &args[1..]),
         Some("help" | "--help" | "-h") | None => {
             print!("{HELP}");
@@ -176,11 +187,17 @@ fn vm_command(workspace: &Workspace, args: &[String]) -> Result<(), String> {
     };
     let binaries = workspace::build_static_binaries(workspace, arch, workspace::VM_PACKAGES)?;
     let e2e = command.is_none();
+    // The e2e suite's version test loads a module of the next protocol version.
+    let skew = match &module {
+        Some(_) => Some(kmod::build_ipcon_version_skew(workspace, &kernel)?),
+        None => None,
+    };
     let command = command.unwrap_or_else(|| "/bin/ipcon-e2e".to_owned());
     let mut run = vm::VmRun::new("vm", kernel, &command);
     run.module = module;
     run.module_params = params;
     run.files = binaries.iter().map(|b| GuestFile::binary(b)).collect();
+    run.files.extend(skew.map(kmod::version_skew_guest_file));
     run.files.extend(extra_files);
     run.timeout = Duration::from_secs(timeout.into());
     run.vcpus = vcpus;

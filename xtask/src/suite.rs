@@ -13,7 +13,7 @@ use crate::process;
 use crate::selftest;
 use crate::vm::{self, VmRun};
 use crate::workspace::{self, Workspace};
-use crate::{cross, fuzz, matrix, packaging, spec};
+use crate::{codegen, cross, fuzz, matrix, packaging, ynl};
 
 /// The MSRV the crates users build must keep compiling with.
 const MSRV: &str = "1.75";
@@ -225,7 +225,23 @@ fn no_std(workspace: &Workspace) -> StepResult {
     Ok(summaries)
 }
 
-/// Runs a check owned by another module (`spec`, `fuzz`, `packaging`).
+/// `cargo xtask codegen --check`: the generated files match `kmod/ipcon.yaml`.
+fn codegen_check(root: &Path) -> StepResult {
+    match codegen::check(root) {
+        Ok(summary) => Ok(vec![summary]),
+        Err(problems) => {
+            for line in problems.lines() {
+                println!("  | {line}");
+            }
+            fail(
+                "codegen: generated files differ from kmod/ipcon.yaml".into(),
+                "generated files are stale",
+            )
+        }
+    }
+}
+
+/// Runs a check owned by another module (`fuzz`, `packaging`).
 fn external(name: &str, check: fn(&Path) -> Result<(), String>, root: &Path) -> StepResult {
     match check(root) {
         Ok(()) => Ok(vec![format!("{name}: ok")]),
@@ -271,6 +287,7 @@ pub fn vm_suite_on(
     let label = label.to_owned();
     let not_run = |reason: String| (vec![format!("{label}: 0 passed, 1 failed")], reason);
     let module = kmod::build_ipcon(workspace, kernel).map_err(not_run)?;
+    let skew = kmod::build_ipcon_version_skew(workspace, kernel).map_err(not_run)?;
     if !binaries.iter().any(|b| b.ends_with("ipcon-e2e")) {
         return Err(not_run("the build produced no ipcon-e2e binary".into()));
     }
@@ -283,6 +300,7 @@ pub fn vm_suite_on(
     run.busybox = busybox.to_owned();
     run.module = Some(module);
     run.files = binaries.iter().map(|b| GuestFile::binary(b)).collect();
+    run.files.push(kmod::version_skew_guest_file(skew));
     run.timeout = timeout;
     let outcome = vm::run(&run, &workspace.target_dir).map_err(not_run)?;
 
@@ -388,7 +406,8 @@ pub fn run(workspace: &Workspace) -> Result<(), String> {
             ("host-tests", Box::new(|| host_tests(workspace))),
             ("msrv", Box::new(|| msrv(workspace))),
             ("no-std", Box::new(|| no_std(workspace))),
-            ("spec", Box::new(|| external("spec", spec::run, root))),
+            ("codegen", Box::new(|| codegen_check(root))),
+            ("ynl", Box::new(|| ynl::step(workspace, &kernel))),
             ("fuzz", Box::new(|| external("fuzz", fuzz::run, root))),
             (
                 "kmod-warnings",

@@ -30,6 +30,7 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(t) = AttrTable::parse(data) {
         for attr in Attr::ALL {
             let _ = (t.u32(attr), t.u64(attr), t.name(attr), t.flag(attr));
+            let _ = (t.string(attr), t.binary(attr));
         }
         let _ = t.payload();
     }

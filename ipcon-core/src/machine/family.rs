@@ -1,9 +1,10 @@
 //! Resolving the ipcon family: ask `nlctrl` for "ipcon", learn its id and the id of the
-//! `ipcon_kevent` multicast group, or learn that the module is not loaded.
+//! `kevent` multicast group, or learn that the module is not loaded or speaks another
+//! protocol version ([`check_family`], which every lookup of the family goes through).
 use core::fmt;
 
 use crate::error::WireError;
-use crate::spec::{FAMILY_NAME, KEVENT_GROUP_NAME, VERSION};
+use crate::spec::{FAMILY_NAME, MCGRP_KEVENT, VERSION};
 use crate::wire::ctrl::{FamilyRepr, GetFamilyRequest, GENL_ID_CTRL};
 use crate::wire::ipcon::{parse_incoming, Incoming};
 use crate::wire::netlink::NetlinkPacket;
@@ -19,7 +20,7 @@ pub struct Family {
     pub id: u16,
     /// The family's version (equal to [`crate::spec::VERSION`]).
     pub version: u32,
-    /// Id of the `ipcon_kevent` multicast group.
+    /// Id of the `kevent` multicast group.
     pub kevent_group: u32,
 }
 
@@ -31,12 +32,13 @@ pub enum FamilyOutcome {
     Resolved(Family),
     /// No family "ipcon": the kernel module is not loaded.
     NotLoaded,
-    /// The module speaks another protocol version.
+    /// The module speaks another protocol version (the family's version, which
+    /// [`VERSION`] of this library must equal): nothing else is tried.
     VersionMismatch {
         /// The kernel's version.
         kernel: u32,
     },
-    /// The family does not announce the `ipcon_kevent` group.
+    /// The family does not announce the `kevent` group.
     NoKeventGroup,
     /// The controller answered with another error (positive errno).
     Failed(i32),
@@ -54,16 +56,14 @@ impl fmt::Display for FamilyOutcome {
                 f,
                 "generic netlink family {FAMILY_NAME} not found: is the ipcon module loaded?"
             ),
-            Self::VersionMismatch { kernel } => {
-                write!(
-                    f,
-                    "ipcon module speaks protocol version {kernel}, this library {VERSION}"
-                )
-            }
-            Self::NoKeventGroup => write!(
+            Self::VersionMismatch { kernel } => write!(
                 f,
-                "ipcon family lacks the {KEVENT_GROUP_NAME} multicast group"
+                "the ipcon kernel module speaks protocol version {kernel}, this library \
+                 version {VERSION}: install a module and a library of the same version"
             ),
+            Self::NoKeventGroup => {
+                write!(f, "ipcon family lacks the {MCGRP_KEVENT} multicast group")
+            }
             Self::Failed(errno) => write!(f, "family lookup failed with errno {errno}"),
             Self::Malformed(e) => write!(f, "family lookup reply malformed: {e}"),
             Self::TimedOut => f.write_str("family lookup timed out"),
@@ -149,7 +149,7 @@ impl FamilyResolver {
                 return None;
             }
             match FamilyRepr::parse(packet) {
-                Ok(f) => Self::judge(&f),
+                Ok(f) => check_family(&f),
                 Err(e) => FamilyOutcome::Malformed(e),
             }
         } else {
@@ -170,20 +170,6 @@ impl FamilyResolver {
         Some(outcome)
     }
 
-    fn judge(f: &FamilyRepr) -> FamilyOutcome {
-        if f.version != u32::from(VERSION) {
-            return FamilyOutcome::VersionMismatch { kernel: f.version };
-        }
-        match f.mcast_group_id(KEVENT_GROUP_NAME) {
-            Some(kevent_group) => FamilyOutcome::Resolved(Family {
-                id: f.id,
-                version: f.version,
-                kevent_group,
-            }),
-            None => FamilyOutcome::NoKeventGroup,
-        }
-    }
-
     /// Checks the deadline; returns [`FamilyOutcome::TimedOut`] once it passed.
     pub fn poll(&mut self, now_ms: u64) -> Option<FamilyOutcome> {
         match self.state {
@@ -194,6 +180,23 @@ impl FamilyResolver {
             }
             _ => None,
         }
+    }
+}
+
+/// Judges the controller's description of the ipcon family: usable
+/// ([`FamilyOutcome::Resolved`]), of another protocol version (checked first: a module of
+/// another version has other groups too), or without its `kevent` group.
+pub fn check_family(f: &FamilyRepr) -> FamilyOutcome {
+    if f.version != u32::from(VERSION) {
+        return FamilyOutcome::VersionMismatch { kernel: f.version };
+    }
+    match f.mcast_group_id(MCGRP_KEVENT) {
+        Some(kevent_group) => FamilyOutcome::Resolved(Family {
+            id: f.id,
+            version: f.version,
+            kevent_group,
+        }),
+        None => FamilyOutcome::NoKeventGroup,
     }
 }
 
@@ -215,7 +218,7 @@ mod tests {
         if with_group {
             f.mcast_groups
                 .push(McastGroup {
-                    name: heapless::String::try_from("ipcon_kevent").unwrap(),
+                    name: heapless::String::try_from(MCGRP_KEVENT).unwrap(),
                     id: 4,
                 })
                 .unwrap();
@@ -237,15 +240,15 @@ mod tests {
         let mut buf = [0u8; 64];
         r.start(5, 9, 100, 1000, &mut buf).unwrap();
         assert_eq!(r.deadline(), Some(1100));
-        let (other, n) = reply(4, 1, true);
+        let (other, n) = reply(4, u32::from(VERSION), true);
         assert_eq!(
             r.handle(&NetlinkPacket::new_checked(&other[..n]).unwrap()),
             None
         );
-        let (b, n) = reply(5, 1, true);
+        let (b, n) = reply(5, u32::from(VERSION), true);
         let want = FamilyOutcome::Resolved(Family {
             id: 30,
-            version: 1,
+            version: u32::from(VERSION),
             kevent_group: 4,
         });
         assert_eq!(
@@ -258,16 +261,25 @@ mod tests {
 
     #[test]
     fn version_and_group_are_checked() {
+        // A module of the next version, and one of version 1 (before notifications
+        // were ops of their own): refused, whatever groups they have.
+        for (kernel, with_group) in [(u32::from(VERSION) + 1, true), (1, false)] {
+            let mut r = FamilyResolver::new();
+            r.start(1, 9, 0, 10, &mut [0u8; 64]).unwrap();
+            let (b, n) = reply(1, kernel, with_group);
+            let outcome = r.handle(&NetlinkPacket::new_checked(&b[..n]).unwrap());
+            assert_eq!(outcome, Some(FamilyOutcome::VersionMismatch { kernel }));
+            let text = std::format!("{}", outcome.unwrap());
+            assert!(
+                text.contains(&std::format!(
+                    "version {kernel}, this library version {VERSION}"
+                )),
+                "{text}"
+            );
+        }
         let mut r = FamilyResolver::new();
         r.start(1, 9, 0, 10, &mut [0u8; 64]).unwrap();
-        let (b, n) = reply(1, 2, true);
-        assert_eq!(
-            r.handle(&NetlinkPacket::new_checked(&b[..n]).unwrap()),
-            Some(FamilyOutcome::VersionMismatch { kernel: 2 })
-        );
-        let mut r = FamilyResolver::new();
-        r.start(1, 9, 0, 10, &mut [0u8; 64]).unwrap();
-        let (b, n) = reply(1, 1, false);
+        let (b, n) = reply(1, u32::from(VERSION), false);
         assert_eq!(
             r.handle(&NetlinkPacket::new_checked(&b[..n]).unwrap()),
             Some(FamilyOutcome::NoKeventGroup)

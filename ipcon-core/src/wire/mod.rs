@@ -1,5 +1,5 @@
 //! The wire format: netlink, generic netlink, attributes, acknowledgements, the `nlctrl`
-//! family lookup and every ipcon message.
+//! family lookup and every ipcon message ([`messages`] is generated from `kmod/ipcon.yaml`).
 //!
 //! Each layer follows one pattern: a zero-copy view (`*Packet<T: AsRef<[u8]>>` with
 //! `new_checked`/`check_len`, or an iterator) that never panics on any input, and a
@@ -10,4 +10,5 @@ pub mod attr;
 pub mod ctrl;
 pub mod genl;
 pub mod ipcon;
+pub mod messages;
 pub mod netlink;
