@@ -27,6 +27,7 @@ mod role;
 mod rtt;
 mod sched;
 mod spawn;
+mod spread;
 mod stats;
 mod stream;
 mod uds;
@@ -122,7 +123,7 @@ mod tests {
     #[test]
     fn the_command_line() {
         let o = parse(&[]).unwrap().unwrap();
-        assert_eq!((o.runs, o.quick, o.only), (3, false, None));
+        assert_eq!((o.runs, o.quick, o.only), (5, false, None));
         let o = parse(&["--quick", "--runs", "5", "--only", "fanout"])
             .unwrap()
             .unwrap();
