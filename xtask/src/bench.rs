@@ -29,7 +29,7 @@ use crate::kernel::Arch;
 use crate::process;
 use crate::vm::{self, Echo, VmRun};
 use crate::workspace::{self, Workspace};
-use crate::{kmod, prepare_vm_host};
+use crate::{kmod, plot, prepare_vm_host};
 
 /// The program's own measure of spread, so that both judge a ratio alike.
 #[path = "../../bench/src/spread.rs"]
@@ -1577,6 +1577,17 @@ pub fn command(workspace: &Workspace, args: &[String]) -> Result<(), String> {
     })?;
     let markdown = report.render_markdown();
     write_file(&directory.join("results.md"), &markdown)?;
+    for (file, metric, title, unit) in FANOUT_PLOTS {
+        let series = fanout_series(&report.medians, metric);
+        if !series.is_empty() {
+            let title = format!("{title} ({})", report.date);
+            write_file(
+                &directory.join(file),
+                &plot::fanout_svg(&title, unit, &series),
+            )?;
+            println!("xtask: wrote {}", directory.join(file).display());
+        }
+    }
 
     println!();
     print!("{}", report.render_text());
@@ -1601,6 +1612,45 @@ pub fn command(workspace: &Workspace, args: &[String]) -> Result<(), String> {
             failures.len()
         ))
     }
+}
+
+/// The fan-out plots: (file, metric, title, y axis).
+const FANOUT_PLOTS: &[(&str, &str, &str, &str)] = &[
+    (
+        "fanout.svg",
+        "total",
+        "Fan-out 64 B: deliveries/s to all subscribers, 1 vCPU",
+        "deliveries/s (higher is better)",
+    ),
+    (
+        "fanout-publisher-cpu.svg",
+        "publisher-cpu",
+        "Fan-out 64 B: publisher CPU per message published",
+        "µs per message (lower is better)",
+    ),
+];
+
+/// One plot line per implementation that has `metric` for 64-byte fan-out:
+/// its median at each subscriber count, in table order.
+pub fn fanout_series(medians: &[Median], metric: &str) -> Vec<plot::Series> {
+    let mut series: Vec<plot::Series> = Vec::new();
+    for median in medians
+        .iter()
+        .filter(|m| m.shape == "fanout" && m.metric == metric && m.size == 64)
+    {
+        let point = (median.subscribers, median.value);
+        match series.iter_mut().find(|s| s.name == median.implementation) {
+            Some(line) => line.points.push(point),
+            None => series.push(plot::Series {
+                name: median.implementation.clone(),
+                points: vec![point],
+            }),
+        }
+    }
+    for line in &mut series {
+        line.points.sort_by_key(|p| p.0);
+    }
+    series
 }
 
 fn write_file(path: &Path, text: &str) -> Result<(), String> {
@@ -2009,6 +2059,18 @@ mod tests {
         let row = rows.iter().find(|r| r[0] == "unicast_64_vs_uds").unwrap();
         assert_eq!(row[1], "-");
         assert!(row[2].starts_with("±"), "{}", row[2]);
+    }
+
+    #[test]
+    fn fanout_plots_have_a_line_per_implementation() {
+        let medians = medians(&parse_output(&full_output()).measurements);
+        let total = fanout_series(&medians, "total");
+        let names: Vec<&str> = total.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["ipcon", "ipcon-batch", "uds-seqpacket"]);
+        let subs: Vec<u32> = total[0].points.iter().map(|p| p.0).collect();
+        assert_eq!(subs, [1, 4, 16, 64]);
+        assert_eq!(fanout_series(&medians, "publisher-cpu").len(), 2);
+        assert!(fanout_series(&medians, "throughput").is_empty());
     }
 
     #[test]

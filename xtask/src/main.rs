@@ -14,6 +14,7 @@ mod kernel;
 mod kmod;
 mod matrix;
 mod packaging;
+mod plot;
 mod process;
 mod selftest;
 mod suite;
