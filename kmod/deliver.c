@@ -193,26 +193,45 @@ static int ipcon_queue(struct ipcon_peer *to, struct sk_buff *skb, u32 missed)
 }
 
 /*
- * Queue one delivery to @to's data socket.  @shared, when given, is the
- * message already built without a missed count for pid namespace
- * @desc->shared_ns: a peer of that namespace that missed nothing gets a clone
- * of it, others their own copy (carrying the count, or their view of the
- * sender's pid).
+ * The copy of the shared fan-out message for one more subscriber: a clone
+ * (its own header, the data shared) while others follow, the message itself
+ * for the last one, as netlink_broadcast() hands its skb to its last
+ * listener.  A fan-out to N subscribers builds one message and N - 1 clones.
+ */
+static struct sk_buff *ipcon_shared_take(struct sk_buff **shared, bool last)
+{
+	struct sk_buff *skb = *shared;
+
+	if (!last)
+		return ipcon_skb_clone(skb);
+	*shared = NULL;
+	return skb;
+}
+
+/*
+ * Queue one delivery to @to's data socket.  @shared, when given, points to
+ * the message already built without a missed count for pid namespace
+ * @desc->shared_ns: a peer of that namespace that missed nothing gets a copy
+ * of it (the message itself when @last: *@shared is then NULL), others their
+ * own message (carrying the count, or their view of the sender's pid).
  *
  * The count is claimed atomically, so concurrent deliveries to one peer (two
  * groups, or a unicast) never report the same drops twice; a delivery that
- * fails gives its claim back.  Returns 0, -EAGAIN when the queue is full,
- * -ECONNREFUSED when the socket is gone, or -ENOMEM.
+ * fails gives its claim back.  Most deliveries have nothing to claim: a
+ * plain read sees that without a locked exchange (a drop counted meanwhile
+ * stays in the counter for the next delivery).  Returns 0, -EAGAIN when the
+ * queue is full, -ECONNREFUSED when the socket is gone, or -ENOMEM.
  */
 int ipcon_deliver(struct ipcon_peer *to, const struct ipcon_msg_desc *desc,
-		  struct sk_buff *shared)
+		  struct sk_buff **shared, bool last)
 {
-	u32 missed = atomic_xchg(&to->missed, 0);
+	u32 missed = atomic_read(&to->missed) ?
+		     atomic_xchg(&to->missed, 0) : 0;
 	struct sk_buff *skb;
 	int err;
 
 	if (shared && !missed && to->pid_ns == desc->shared_ns)
-		skb = ipcon_skb_clone(shared);
+		skb = ipcon_shared_take(shared, last);
 	else
 		skb = ipcon_msg_build(desc, missed, to->pid_ns);
 	err = ipcon_queue(to, skb, missed);
@@ -236,7 +255,7 @@ int ipcon_replay_last(struct ipcon_group *group, struct ipcon_peer *to)
 	int err;
 
 	lockdep_assert_held(&group->lock);
-	err = ipcon_deliver(to, &desc, NULL);
+	err = ipcon_deliver(to, &desc, NULL, false);
 	if (err && err != -ECONNREFUSED)
 		atomic_inc(&to->missed);
 	return err;
@@ -398,7 +417,7 @@ static int ipcon_unicast(struct net *net, struct ipcon_net *inet,
 
 	desc.payload = nla_data(payload);
 	desc.len = nla_len(payload);
-	err = ipcon_deliver(to, &desc, NULL);
+	err = ipcon_deliver(to, &desc, NULL, false);
 	if (!err) {
 		atomic64_inc(&from->tx_msgs);
 	} else if (err == -EAGAIN) {
@@ -592,7 +611,8 @@ static int ipcon_multicast(struct net *net, struct ipcon_peer *owner,
 	if (err)
 		goto out_unlock;
 	list_for_each_entry(sub, &group->subs, group_node) {
-		err = ipcon_deliver(sub->peer, &desc, shared);
+		err = ipcon_deliver(sub->peer, &desc, &shared,
+				    list_is_last(&sub->group_node, &group->subs));
 		if (!err) {
 			delivered++;
 		} else if (err != -ECONNREFUSED) {
@@ -606,6 +626,7 @@ static int ipcon_multicast(struct net *net, struct ipcon_peer *owner,
 out_unlock:
 	mutex_unlock(&group->lock);
 out_free:
+	/* NULL when the last subscriber took it. */
 	consume_skb(shared);
 out_put:
 	ipcon_group_put(group);
