@@ -30,6 +30,7 @@ mod spawn;
 mod spread;
 mod stats;
 mod stream;
+mod ubus;
 mod uds;
 
 use std::process::ExitCode;

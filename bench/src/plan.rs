@@ -16,6 +16,7 @@ use crate::error::Result;
 use crate::output::{self, Measurement};
 use crate::role::{Impl, Role, RoleArgs};
 use crate::spread::spread;
+use crate::ubus::Broker;
 use crate::{measure, sched};
 
 /// `--help`.
@@ -97,6 +98,9 @@ const CHECKED_PAIRS: &[(&str, Impl, Impl)] = &[
     ("median", Impl::IpconPost, Impl::UdsSeqpacket),
     ("total", Impl::IpconBatch, Impl::UdsSeqpacket),
     ("publisher-cpu", Impl::Ipcon, Impl::UdsSeqpacket),
+    ("throughput", Impl::IpconBatch, Impl::Ubus),
+    ("median", Impl::IpconPost, Impl::Ubus),
+    ("total", Impl::IpconBatch, Impl::Ubus),
 ];
 
 /// Unicast payload sizes.
@@ -161,8 +165,17 @@ impl Counts {
     }
 }
 
-/// The implementations of each shape.
-fn impls(shape: Shape) -> &'static [Impl] {
+/// The implementations of each shape; ubus where the VM has it.
+fn impls(shape: Shape, ubus: bool) -> Vec<Impl> {
+    let mut impls = built_in_impls(shape).to_vec();
+    if ubus {
+        impls.push(Impl::Ubus);
+    }
+    impls
+}
+
+/// The implementations every VM has.
+fn built_in_impls(shape: Shape) -> &'static [Impl] {
     match shape {
         Shape::Unicast => &[
             Impl::Ipcon,
@@ -308,8 +321,8 @@ fn configurations(shapes: &[Shape], counts: &Counts) -> Vec<(Shape, RoleArgs)> {
 /// The order of the implementations in round `round`: as listed in odd
 /// rounds, reversed in even ones, so that no implementation always runs
 /// first (or right after the same other one).
-fn round_order(shape: Shape, round: u32) -> Vec<Impl> {
-    let mut order = impls(shape).to_vec();
+fn round_order(shape: Shape, ubus: bool, round: u32) -> Vec<Impl> {
+    let mut order = impls(shape, ubus);
     if round % 2 == 0 {
         order.reverse();
     }
@@ -390,6 +403,20 @@ pub fn run_all(options: &Options) -> Result<()> {
         Some(shape) => vec![shape],
         None => Shape::ALL.to_vec(),
     };
+    let broker = if Broker::available() {
+        Some(Broker::start()?)
+    } else {
+        None
+    };
+    let ubus = broker.is_some();
+    emit(&output::info_line(
+        "ubus",
+        if ubus {
+            "ubusd + libubus (OpenWrt), measured"
+        } else {
+            "not in this VM, not measured"
+        },
+    ));
     let mut measured = 0u32;
     let mut printed = 0usize;
     for (shape, config) in configurations(&shapes, &counts) {
@@ -397,7 +424,7 @@ pub fn run_all(options: &Options) -> Result<()> {
         for attempt in 1..=2 {
             let mut results = Vec::new();
             for round in 1..=rounds {
-                for imp in round_order(shape, round) {
+                for imp in round_order(shape, ubus, round) {
                     // Peer, group and socket names unique to the measurement.
                     measured += 1;
                     let args = RoleArgs {
@@ -428,6 +455,7 @@ pub fn run_all(options: &Options) -> Result<()> {
             }
         }
     }
+    drop(broker);
     emit(&output::end_line(rounds, printed));
     Ok(())
 }
@@ -474,7 +502,7 @@ mod tests {
         assert_eq!(configs[2].1.warmup, counts.rtt_warmup);
         assert_eq!(configs[6].1.count, counts.fanout_messages(64));
         let names = |round| -> Vec<&str> {
-            round_order(Shape::Fanout, round)
+            round_order(Shape::Fanout, false, round)
                 .iter()
                 .map(|i| i.name())
                 .collect()
@@ -487,6 +515,7 @@ mod tests {
             names(2),
             ["uds-seqpacket", "ipcon-post", "ipcon-batch", "ipcon"]
         );
+        assert_eq!(impls(Shape::Rtt, true).last(), Some(&Impl::Ubus));
     }
 
     fn m(metric: &'static str, imp: Impl, run: u32, value: f64) -> Measurement {

@@ -29,17 +29,25 @@ pub enum Impl {
     UdsSeqpacket,
     /// Two pipes (round trips only).
     Pipe,
+    /// OpenWrt's ubus (ubusd + libubus): a separate program,
+    /// [`UBUS_PROGRAM`], plays its roles.
+    Ubus,
 }
+
+/// The program that plays ubus's roles (bench/ubus/ubus-perf.c), with the
+/// same arguments and handshake as this one.
+pub const UBUS_PROGRAM: &str = "/bin/ubus-perf";
 
 impl Impl {
     /// Every implementation, in report order.
-    pub const ALL: [Impl; 6] = [
+    pub const ALL: [Impl; 7] = [
         Impl::Ipcon,
         Impl::IpconBatch,
         Impl::IpconPost,
         Impl::RawNetlink,
         Impl::UdsSeqpacket,
         Impl::Pipe,
+        Impl::Ubus,
     ];
 
     /// The name in `PERF` lines.
@@ -51,7 +59,31 @@ impl Impl {
             Impl::RawNetlink => "raw-netlink",
             Impl::UdsSeqpacket => "uds-seqpacket",
             Impl::Pipe => "pipe",
+            Impl::Ubus => "ubus",
         }
+    }
+
+    /// The program that plays this implementation's roles: this one, or
+    /// ubus's own.
+    pub fn program(self) -> Result<std::path::PathBuf> {
+        match self {
+            Impl::Ubus => Ok(UBUS_PROGRAM.into()),
+            _ => std::env::current_exe().context("locate this program"),
+        }
+    }
+
+    /// Whether its one-way receivers must exist before the sender: every
+    /// implementation but ubus, whose receivers subscribe to the sender's
+    /// object.
+    pub fn receiver_first(self) -> bool {
+        self != Impl::Ubus
+    }
+
+    /// Whether it may lose messages without telling anyone (ubusd drops
+    /// for a client whose queue is full): its receivers count the gaps in
+    /// the sequence numbers, reported as loss instead of failing the run.
+    pub fn loses_silently(self) -> bool {
+        self == Impl::Ubus
     }
 
     /// The implementation called `name`.
@@ -255,6 +287,7 @@ pub fn run(args: &RoleArgs) -> Result<()> {
                     &args.as_role(Role::PipeEcho).to_args(),
                 )?),
                 Impl::IpconBatch => bail!("round trips have no batch variant"),
+                Impl::Ubus => bail!("ubus runs as {UBUS_PROGRAM}"),
             };
             say(&Line::Ready)?;
             await_go()?;
@@ -271,7 +304,9 @@ pub fn run(args: &RoleArgs) -> Result<()> {
                 Impl::IpconPost => Box::new(IpconPostServer::open(&args.receiver_name())?),
                 Impl::RawNetlink => Box::new(RawServer::open(&args.receiver_name())?),
                 Impl::UdsSeqpacket => Box::new(UdsServer::listen(&args.socket_name())?),
-                Impl::Pipe | Impl::IpconBatch => bail!("{} has no server role", args.imp.name()),
+                Impl::Pipe | Impl::IpconBatch | Impl::Ubus => {
+                    bail!("{} has no server role here", args.imp.name())
+                }
             };
             say(&Line::Ready)?;
             let served = rtt::server_loop(server.as_mut())?;

@@ -29,7 +29,7 @@ use crate::kernel::Arch;
 use crate::process;
 use crate::vm::{self, Echo, VmRun};
 use crate::workspace::{self, Workspace};
-use crate::{kmod, plot, prepare_vm_host};
+use crate::{kmod, plot, prepare_vm_host, ubus};
 
 /// The program's own measure of spread, so that both judge a ratio alike.
 #[path = "../../bench/src/spread.rs"]
@@ -59,11 +59,17 @@ const IMPLS: &[&str] = &[
     "raw-netlink",
     "uds-seqpacket",
     "pipe",
+    "ubus",
 ];
 /// Implementations whose fan-out receivers learn how many messages they
 /// missed (the module's `missed` count): their `lost` is reported loss.
 /// Everywhere else a lost message would have vanished silently.
 const LOSS_REPORTING_IMPLS: &[&str] = &["ipcon", "ipcon-batch", "raw-netlink"];
+/// Baselines that drop messages without telling sender or receiver (ubusd,
+/// for a client whose queue is full): their receivers count the gaps in the
+/// sequence numbers. Their loss is a finding reported with the figures, not
+/// a failed run.
+const SILENT_LOSS_BASELINES: &[&str] = &["ubus"];
 
 /// The ratio columns of the table: (heading, numerator, denominator); other
 /// ipcon variants get a "<variant>/uds" column after "batch/uds".
@@ -72,6 +78,7 @@ const RATIO_COLUMNS: &[(&str, &str, &str)] = &[
     ("batch/uds", "ipcon-batch", "uds-seqpacket"),
     ("ipcon/raw", "ipcon", "raw-netlink"),
     ("ipcon/pipe", "ipcon", "pipe"),
+    ("batch/ubus", "ipcon-batch", "ubus"),
 ];
 
 /// The issue's targets: (ratio, comparison, limit).
@@ -83,6 +90,12 @@ const TARGETS: &[(&str, Bound, f64)] = &[
     ("rtt_64_vs_uds", Bound::AtMost, 1.5),
     ("fanout_16_vs_uds_loop", Bound::AtLeast, 2.0),
     ("fanout_64_publisher_cpu_vs_uds_loop", Bound::AtMost, 0.15),
+    ("unicast_64_vs_ubus", Bound::AtLeast, 3.0),
+    ("rtt_64_vs_ubus", Bound::AtMost, 0.25),
+    ("fanout_16_vs_ubus", Bound::AtLeast, 8.0),
+    ("unicast_64_vs_dbus", Bound::AtLeast, 3.0),
+    ("rtt_64_vs_dbus", Bound::AtMost, 0.3),
+    ("fanout_16_vs_dbus", Bound::AtLeast, 5.0),
 ];
 
 /// A target ratio whose per-round ratios spread wider than this (half the
@@ -97,7 +110,12 @@ const SPREAD_LIMIT: f64 = 0.10;
 const KEY_IMPLEMENTATIONS: &str = "Issue ratios compare: library overhead ipcon vs \
      raw-netlink (both wait for each ACK); unicast ipcon-batch; rtt ipcon-post; fan-out \
      ipcon-batch, total deliveries per second on one CPU, which includes every subscriber's \
-     receive (publisher_cpu: the publisher's own CPU per message, ipcon per-message API).";
+     receive (publisher_cpu: the publisher's own CPU per message, ipcon per-message API; for \
+     ubus the publisher's plus ubusd's). The same ipcon variants stand against ubus: \
+     *_vs_ubus use ipcon-batch (one-way, fan-out) and ipcon-post (rtt). ubus: ubus_invoke \
+     round trips to an object's method answered with ubus_send_reply; one-way and fan-out by \
+     ubus_notify (no timeout) to ubus_subscriber receivers; blobmsg {seq, data}; ubusd's \
+     drops are counted from sequence gaps.";
 
 const EMULATION_NOTE: &str = "The VM runs under QEMU TCG emulation (no KVM): absolute figures are \
      those of an emulated CPU; only ratios between implementations within one run mean anything.";
@@ -276,7 +294,8 @@ impl Measurement {
         }
         let reported =
             self.shape == "fanout" && LOSS_REPORTING_IMPLS.contains(&self.implementation.as_str());
-        if self.lost > 0 && !reported {
+        let baseline = SILENT_LOSS_BASELINES.contains(&self.implementation.as_str());
+        if self.lost > 0 && !reported && !baseline {
             return Some(format!(
                 "{label}: {} messages lost without any report to sender or receiver",
                 self.lost
@@ -596,6 +615,26 @@ pub fn ratios(medians: &[Median]) -> Vec<(String, f64)> {
             "rtt_64_p99_vs_uds".into(),
             quotient(rtt("p99", "ipcon"), rtt("p99", "uds-seqpacket")),
         ),
+        (
+            "unicast_64_vs_ubus".into(),
+            quotient(unicast(64, "ipcon-batch"), unicast(64, "ubus")),
+        ),
+        (
+            "rtt_64_vs_ubus".into(),
+            quotient(rtt("median", "ipcon-post"), rtt("median", "ubus")),
+        ),
+        (
+            "fanout_16_vs_ubus".into(),
+            quotient(fanout(16, "ipcon-batch"), fanout(16, "ubus")),
+        ),
+        (
+            "unicast_2048_vs_ubus".into(),
+            quotient(unicast(2048, "ipcon-batch"), unicast(2048, "ubus")),
+        ),
+        (
+            "rtt_64_wait_vs_ubus".into(),
+            quotient(rtt("median", "ipcon"), rtt("median", "ubus")),
+        ),
     ];
     let mut fanout_sizes: Vec<u32> = medians
         .iter()
@@ -634,6 +673,22 @@ pub fn ratios(medians: &[Median]) -> Vec<(String, f64)> {
             quotient(
                 fanout(subscribers, "ipcon-batch"),
                 fanout(subscribers, "uds-seqpacket"),
+            ),
+        ));
+        if subscribers != 16 {
+            named.push((
+                format!("fanout_{subscribers}_vs_ubus"),
+                quotient(
+                    fanout(subscribers, "ipcon-batch"),
+                    fanout(subscribers, "ubus"),
+                ),
+            ));
+        }
+        named.push((
+            format!("fanout_{subscribers}_publisher_cpu_vs_ubus"),
+            quotient(
+                publisher_cpu(subscribers, "ipcon"),
+                publisher_cpu(subscribers, "ubus"),
             ),
         ));
     }
@@ -1533,6 +1588,18 @@ pub fn command(workspace: &Workspace, args: &[String]) -> Result<(), String> {
     let mut run = VmRun::new("bench", kernel, &options.perf_command());
     run.module = Some(module);
     run.files = binaries.iter().map(|b| GuestFile::binary(b)).collect();
+    // The ubus baseline where it builds; the rest is measured without it.
+    let ubus_note = match ubus::build(workspace) {
+        Ok(ubus) => {
+            run.files.push(GuestFile::binary(&ubus.ubusd));
+            run.files.push(GuestFile::binary(&ubus.perf));
+            "built from the vendored OpenWrt snapshots".to_owned()
+        }
+        Err(error) => {
+            println!("xtask: no ubus baseline: {error}");
+            format!("not measured: {error}")
+        }
+    };
     run.vcpus = BENCH_VCPUS;
     run.slab_debug = false;
     run.timeout = options.vm_timeout();
@@ -1557,6 +1624,8 @@ pub fn command(workspace: &Workspace, args: &[String]) -> Result<(), String> {
         "slab_debug": false,
         "host_load_before": load_before,
         "host_load_after": load_after,
+        "ubus": ubus_note,
+        "dbus": "not measured (no D-Bus baseline yet)",
     });
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -2000,6 +2069,12 @@ mod tests {
                 ("rtt_64_vs_uds", Some(true)),
                 ("fanout_16_vs_uds_loop", Some(true)),
                 ("fanout_64_publisher_cpu_vs_uds_loop", Some(true)),
+                ("unicast_64_vs_ubus", None),
+                ("rtt_64_vs_ubus", None),
+                ("fanout_16_vs_ubus", None),
+                ("unicast_64_vs_dbus", None),
+                ("rtt_64_vs_dbus", None),
+                ("fanout_16_vs_dbus", None),
             ]
         );
         assert!(checks.iter().all(|c| c.reliable));
@@ -2062,6 +2137,54 @@ mod tests {
     }
 
     #[test]
+    fn ubus_is_compared_with_the_same_variants_and_may_lose_silently() {
+        let mut text = Vec::new();
+        for (imp, one_way, rtt) in [
+            ("ipcon-batch", 90_000.0, 0.0),
+            ("ipcon-post", 0.0, 26.0),
+            ("ubus", 20_000.0, 130.0),
+        ] {
+            if one_way > 0.0 {
+                text.push(perf("unicast", "throughput", 64, 1, imp, 1, one_way));
+                text.push(perf("fanout", "total", 64, 16, imp, 1, one_way));
+            }
+            if rtt > 0.0 {
+                text.push(perf("rtt", "median", 64, 1, imp, 1, rtt));
+            }
+        }
+        // ubus lost 300 of 1000 one-way messages: counted, not a failure.
+        let last = text.len() - 1;
+        text[last - 1] = text[last - 1]
+            .replace("\"received\":1000", "\"received\":700")
+            .replace("\"lost\":0", "\"lost\":300");
+        let output = parse_output(&text);
+        let unicast = output
+            .measurements
+            .iter()
+            .find(|m| m.implementation == "ubus" && m.shape == "fanout")
+            .unwrap();
+        assert_eq!(unicast.lost, 300);
+        assert_eq!(unicast.unaccounted(), None);
+        let stats = ratio_stats(&output.measurements);
+        let value = |name: &str| stats.iter().find(|s| s.name == name).map(|s| s.value);
+        assert_eq!(value("unicast_64_vs_ubus"), Some(4.5));
+        assert_eq!(value("fanout_16_vs_ubus"), Some(4.5));
+        assert_eq!(value("rtt_64_vs_ubus"), Some(0.2));
+        // The same loss in ipcon's unicast would be silent loss: a failure.
+        let ipcon = Measurement {
+            implementation: "ipcon".into(),
+            ..unicast.clone()
+        };
+        assert!(ipcon.unaccounted().is_none(), "fan-out loss is reported");
+        let silent = Measurement {
+            shape: "unicast".into(),
+            subscribers: 1,
+            ..ipcon
+        };
+        assert!(silent.unaccounted().is_some());
+    }
+
+    #[test]
     fn fanout_plots_have_a_line_per_implementation() {
         let medians = medians(&parse_output(&full_output()).measurements);
         let total = fanout_series(&medians, "total");
@@ -2091,12 +2214,15 @@ mod tests {
         let table = table(&medians);
         assert_eq!(table.rows.len(), 1);
         let row = &table.rows[0];
-        assert_eq!(row.values, [Some(100.0), None, None, Some(200.0), None]);
-        assert_eq!(row.ratios, [Some(0.5), None, None, None]);
+        assert_eq!(
+            row.values,
+            [Some(100.0), None, None, Some(200.0), None, None]
+        );
+        assert_eq!(row.ratios, [Some(0.5), None, None, None, None]);
         let text = table.render_text();
         let data = text.lines().nth(1).unwrap();
         assert!(data.starts_with("unicast"));
-        assert_eq!(data.split_whitespace().filter(|w| *w == "-").count(), 6);
+        assert_eq!(data.split_whitespace().filter(|w| *w == "-").count(), 8);
     }
 
     #[test]
@@ -2124,7 +2250,8 @@ mod tests {
                 "batch/uds",
                 "post/uds",
                 "ipcon/raw",
-                "ipcon/pipe"
+                "ipcon/pipe",
+                "batch/ubus"
             ]
         );
         assert_eq!(table.rows[0].ratios[2], Some(1.5));
@@ -2168,7 +2295,7 @@ mod tests {
             .unwrap();
         assert_eq!(
             rtt,
-            "| rtt | 64 B | 1 | median (us) | 32.0 | - | 30.0 | 22.0 | 12.0 | 28.0 | 1.45 | - | 1.27 | 1.07 | 2.67 |"
+            "| rtt | 64 B | 1 | median (us) | 32.0 | - | 30.0 | 22.0 | 12.0 | - | 28.0 | 1.45 | - | 1.27 | 1.07 | 2.67 | - |"
         );
     }
 

@@ -18,6 +18,7 @@ mod plot;
 mod process;
 mod selftest;
 mod suite;
+mod ubus;
 mod vm;
 mod workspace;
 mod ynl;
