@@ -1541,6 +1541,16 @@ impl Report {
             self.machine_line()
         );
         text.insert_str(0, &self.failure_banner());
+        if let (Some(before), Some(after)) = (
+            self.machine["host_load_before"].as_f64(),
+            self.machine["host_load_after"].as_f64(),
+        ) {
+            text.push_str(&format!(
+                "Host load average (1 min) before / after the VM run: {before:.2} / {after:.2} \
+                 (the host has {} cores).\n\n",
+                self.machine["host_cores"]
+            ));
+        }
         text.push_str(&table.render_markdown());
         text.push_str(
             "\n| ratio | median of rounds | spread (min..max) | target | status |\n\
