@@ -201,12 +201,12 @@ void ipcon_netns_unregister(void);
 
 /* peer.c */
 bool ipcon_name_valid(const char *name);
+int ipcon_check_peer_ref(struct genl_info *info);
 struct ipcon_peer *ipcon_peer_by_sock_rcu(struct ipcon_net *inet,
 					  const struct sock *sk, u32 port);
 struct ipcon_peer *ipcon_peer_sender_rcu(struct ipcon_net *inet,
 					 const struct sk_buff *skb,
 					 const struct genl_info *info);
-int ipcon_check_peer_ref(struct genl_info *info);
 struct ipcon_peer *ipcon_peer_by_data_port_rcu(struct ipcon_net *inet,
 					       u32 port);
 struct ipcon_peer *ipcon_peer_by_name_rcu(struct ipcon_net *inet,

@@ -6,8 +6,9 @@
 
 use std::collections::HashMap;
 
+use ipcon_linux::Replay;
 use ipcon_linux::{
-    Batch, ErrorKind, Handler, HandlerOptions, Message, MessageKind, Ticket, Wait, MAX_BATCH_BYTES,
+    Batch, ErrorKind, Handler, Message, MessageKind, PeerOptions, Ticket, Wait, MAX_BATCH_BYTES,
     MAX_BATCH_MESSAGES,
 };
 
@@ -162,7 +163,10 @@ fn failed_post(notice: &Message) -> Result<(Ticket, bool)> {
     if notice.missed() != 0 {
         bail!("{} failure notices of posted sends lost", notice.missed());
     }
-    let (Some(ticket), Some(error)) = (notice.ticket(), notice.send_error()) else {
+    let (Some(ticket), Some(error)) = (
+        notice.ticket(),
+        ipcon_linux::Error::from_send_failed(notice),
+    ) else {
         bail!("a send-failed notice without its ticket or error");
     };
     Ok((ticket, error.kind() == ErrorKind::QueueFull))
@@ -179,7 +183,7 @@ fn receive_unicast(
 ) -> Result<()> {
     loop {
         handler
-            .receive(msg)
+            .receive(msg, Wait::Forever)
             .context(&format!("receive at {side}"))?;
         match msg.kind() {
             MessageKind::Unicast => return Ok(()),
@@ -188,7 +192,9 @@ fn receive_unicast(
                 if !queue_full {
                     bail!(
                         "a post of {side} failed: {}",
-                        msg.send_error().map(|e| e.to_string()).unwrap_or_default()
+                        ipcon_linux::Error::from_send_failed(msg)
+                            .map(|e| e.to_string())
+                            .unwrap_or_default()
                     );
                 }
                 back_off();
@@ -244,7 +250,7 @@ impl Publish for IpconPostSender {
 
     fn collect_failed(&mut self, seqs: &mut Vec<u64>) -> Result<()> {
         loop {
-            match self.handler.try_receive(&mut self.notice) {
+            match self.handler.receive(&mut self.notice, Wait::Never) {
                 Ok(()) => {}
                 Err(e) if e.kind() == ErrorKind::WouldBlock => break,
                 Err(e) => bail!("receive the notices of posted sends: {e}"),
@@ -253,7 +259,7 @@ impl Publish for IpconPostSender {
                 bail!("unexpected {:?} message at the sender", self.notice.kind());
             }
             let (ticket, queue_full) = failed_post(&self.notice)?;
-            let error = self.notice.send_error().map(|e| e.to_string());
+            let error = ipcon_linux::Error::from_send_failed(&self.notice).map(|e| e.to_string());
             let Some(seq) = self.posted.remove(&ticket) else {
                 bail!("a notice for ticket {ticket}, which was not posted since the last pause");
             };
@@ -285,11 +291,11 @@ pub fn register_publisher(name: &str, group: &str) -> Result<Handler> {
 /// Registers a fan-out subscriber `name` with a large receive buffer and
 /// joins `group` of `owner`.
 pub fn register_subscriber(name: &str, owner: &str, group: &str) -> Result<Handler> {
-    let handler = HandlerOptions::named(name)
+    let handler = PeerOptions::named(name)
         .and_then(|o| o.recv_buffer(SUBSCRIBER_RECV_BUFFER).open())
         .context("register the subscriber")?;
     handler
-        .join_group(owner, group, false)
+        .join_group(owner, group, Replay::Skip)
         .context("join the group")?;
     Ok(handler)
 }
@@ -320,7 +326,9 @@ fn take(msg: &Message, each: &mut dyn FnMut(&[u8], u64) -> Result<Arrival>) -> R
 
 impl Consume for IpconReceiver {
     fn receive(&mut self, each: &mut dyn FnMut(&[u8], u64) -> Result<Arrival>) -> Result<Arrival> {
-        self.handler.receive(&mut self.msg).context("receive")?;
+        self.handler
+            .receive(&mut self.msg, Wait::Forever)
+            .context("receive")?;
         take(&self.msg, each)
     }
 }
@@ -384,7 +392,7 @@ impl Request for IpconClient {
             .send_unicast(&self.server, request)
             .context("send the request")?;
         self.handler
-            .receive(&mut self.msg)
+            .receive(&mut self.msg, Wait::Forever)
             .context("receive the answer")?;
         let answer = self.msg.payload();
         let len = answer.len().min(reply.len());
@@ -413,7 +421,7 @@ impl IpconServer {
 impl Respond for IpconServer {
     fn serve_one(&mut self) -> Result<Option<u64>> {
         self.handler
-            .receive(&mut self.msg)
+            .receive(&mut self.msg, Wait::Forever)
             .context("receive a request")?;
         self.handler
             .send_unicast_to_port(self.msg.sender().port, self.msg.payload())

@@ -17,7 +17,6 @@ mod error;
 mod handshake;
 mod ipcon;
 mod measure;
-mod netlink_wire;
 mod output;
 mod payload;
 mod pipe;

@@ -21,10 +21,10 @@ use rustix::net::{
 };
 
 use crate::error::{bail, Context, Result};
-use crate::netlink_wire::{packets, Packet, RequestBuf};
 use crate::payload::{self, Arrival};
 use crate::rtt::{Request, Respond};
 use crate::stream::{back_off, Consume, Publish};
+use ipcon_test_support::rawnl::{packets, MsgBuilder, Packet, NLM_F_ACK, NLM_F_REQUEST};
 
 /// The data socket's receive buffer: ipcon-linux's default, so both queue
 /// the same number of messages.
@@ -78,7 +78,7 @@ fn recv_from_kernel(fd: &OwnedFd, buf: &mut [u8]) -> Result<usize> {
 struct Requester {
     fd: OwnedFd,
     seq: u32,
-    out: RequestBuf,
+    out: MsgBuilder,
     answers: Vec<u8>,
 }
 
@@ -87,7 +87,7 @@ impl Requester {
         Self {
             fd,
             seq: 0,
-            out: RequestBuf::new(),
+            out: MsgBuilder::new(),
             answers: vec![0; ANSWER_BUF],
         }
     }
@@ -99,12 +99,13 @@ impl Requester {
         family: u16,
         command: u8,
         version: u8,
-        attrs: impl FnOnce(&mut RequestBuf),
+        attrs: impl FnOnce(&mut MsgBuilder),
         mut on_reply: impl FnMut(&Packet<'_>),
     ) -> Result<i32> {
         self.seq = self.seq.wrapping_add(1);
         let seq = self.seq;
-        self.out.begin(family, seq, command, version);
+        self.out
+            .begin(family, NLM_F_REQUEST | NLM_F_ACK, seq, command, version);
         attrs(&mut self.out);
         let request = self.out.finish();
         loop {
@@ -177,7 +178,9 @@ impl RawPeer {
             GENL_ID_CTRL,
             CTRL_CMD_GETFAMILY,
             CTRL_VERSION,
-            |b| b.attr_str(ctrl_attr::FAMILY_NAME, FAMILY_NAME),
+            |b| {
+                b.attr_str(ctrl_attr::FAMILY_NAME, FAMILY_NAME);
+            },
             |reply| {
                 if let Some((_, attrs)) = reply.genl() {
                     family = attrs.u16(ctrl_attr::FAMILY_ID);
@@ -222,7 +225,9 @@ impl RawPeer {
             family,
             Command::PeerAttach.to_raw(),
             VERSION,
-            |b| b.attr(Attr::Cookie.to_raw(), &cookie.to_ne_bytes()),
+            |b| {
+                b.attr(Attr::Cookie.to_raw(), &cookie.to_ne_bytes());
+            },
             |_| {},
         )?;
         if errno != 0 {
@@ -246,7 +251,7 @@ impl RawPeer {
                 match to {
                     Dest::Name(name) => b.attr_str(Attr::PeerName.to_raw(), name),
                     Dest::Port(port) => b.attr(Attr::Port.to_raw(), &port.to_ne_bytes()),
-                }
+                };
                 b.attr(Attr::Payload.to_raw(), payload);
             },
             |_| {},

@@ -1,4 +1,6 @@
 //! Kernel events: what the kernel reports on the `ipcon_kevent` multicast group.
+use core::fmt;
+
 use crate::name::Name;
 use crate::spec::{PeerFlags, RemoveReason};
 
@@ -58,6 +60,68 @@ pub struct Kevent {
     pub kind: KeventKind,
 }
 
+impl Kevent {
+    /// The peer the event is about (the owner, for a group event); `None` for an unknown
+    /// event type.
+    pub fn peer(&self) -> Option<&PeerIdentity> {
+        match &self.kind {
+            KeventKind::PeerAdd(peer) | KeventKind::PeerRemove { peer, .. } => Some(peer),
+            KeventKind::GroupAdd { owner, .. } | KeventKind::GroupRemove { owner, .. } => {
+                Some(owner)
+            }
+            KeventKind::Unknown(_) => None,
+        }
+    }
+}
+
+/// `name=srv port=12 pid=42 uid=0` (`anonymous port=...` without a name).
+impl fmt::Display for PeerIdentity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.name {
+            Some(name) => write!(f, "name={name}")?,
+            None => f.write_str("anonymous")?,
+        }
+        write!(f, " port={} pid={} uid={}", self.port, self.pid, self.uid)
+    }
+}
+
+/// The word for a remove reason in one-line descriptions.
+pub(crate) fn reason_word(reason: RemoveReason) -> &'static str {
+    match reason {
+        RemoveReason::Unregistered => "unregistered",
+        RemoveReason::Closed => "closed",
+        RemoveReason::Unknown(_) => "unknown",
+    }
+}
+
+/// One greppable line: `kevent #3 peer-add name=ipcon_server port=1234 pid=42 uid=0`.
+impl fmt::Display for Kevent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let seq = self.seq;
+        match &self.kind {
+            KeventKind::PeerAdd(peer) => write!(f, "kevent #{seq} peer-add {peer}"),
+            KeventKind::PeerRemove { peer, reason } => write!(
+                f,
+                "kevent #{seq} peer-remove {peer} reason={}",
+                reason_word(*reason)
+            ),
+            KeventKind::GroupAdd { owner, group } => {
+                write!(f, "kevent #{seq} group-add group={group} owner {owner}")
+            }
+            KeventKind::GroupRemove {
+                owner,
+                group,
+                reason,
+            } => write!(
+                f,
+                "kevent #{seq} group-remove group={group} owner {owner} reason={}",
+                reason_word(*reason)
+            ),
+            KeventKind::Unknown(kind) => write!(f, "kevent #{seq} unknown type={kind}"),
+        }
+    }
+}
+
 /// Counts kernel events missed from gaps in their sequence numbers.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct KeventSeq {
@@ -105,5 +169,46 @@ mod tests {
         assert_eq!(s.observe(9), 0);
         assert_eq!(s.observe(3), 0);
         assert_eq!(s.last(), Some(9));
+    }
+
+    #[test]
+    fn events_print_one_greppable_line() {
+        use std::string::ToString;
+        let peer = PeerIdentity {
+            name: Name::new("ipcon_server").ok(),
+            port: 1234,
+            pid: 42,
+            uid: 0,
+            flags: PeerFlags::empty(),
+        };
+        let removed = Kevent {
+            seq: 3,
+            kind: KeventKind::PeerRemove {
+                peer,
+                reason: RemoveReason::Closed,
+            },
+        };
+        assert_eq!(
+            removed.to_string(),
+            "kevent #3 peer-remove name=ipcon_server port=1234 pid=42 uid=0 reason=closed"
+        );
+        assert_eq!(removed.peer(), Some(&peer));
+        let group = Kevent {
+            seq: 4,
+            kind: KeventKind::GroupAdd {
+                owner: PeerIdentity { name: None, ..peer },
+                group: Name::new("news").unwrap(),
+            },
+        };
+        assert_eq!(
+            group.to_string(),
+            "kevent #4 group-add group=news owner anonymous port=1234 pid=42 uid=0"
+        );
+        let unknown = Kevent {
+            seq: 5,
+            kind: KeventKind::Unknown(9),
+        };
+        assert_eq!(unknown.to_string(), "kevent #5 unknown type=9");
+        assert_eq!(unknown.peer(), None);
     }
 }

@@ -14,10 +14,13 @@
 //!   `req.emit(&req.header(family_id, seq, port_id), &mut buf)`.
 //!   Receiving: iterate a datagram with [`wire::netlink::Messages`] and classify each
 //!   message with [`wire::ipcon::parse_incoming`] into ACK / error / done / reply / delivery.
-//! - [`Message`]: a fixed-capacity received message filled in place from a delivery.
+//! - [`Message`]: a fixed-capacity received message filled in place from a delivery;
+//!   [`Ticket`] names a posted send.
 //! - [`Kevent`]: kernel events with their sequence number; [`KeventSeq`] counts gaps.
 //! - [`machine`]: sans-IO state machines (family resolution, request tracking, peer session,
-//!   group memberships). They never read a clock: the caller passes `now` in milliseconds.
+//!   receiving). They never read a clock: the caller passes `now` in milliseconds.
+//! - One-line `Display`s of kernel events and of look-up replies
+//!   ([`wire::ipcon::PeerInfo`], [`wire::ipcon::GroupInfo`]), as the CLI prints them.
 //!
 //! ## Example: one request out, one delivery in
 //!
@@ -52,7 +55,7 @@
 //!     }
 //! }
 //! assert_eq!(message.kind(), MessageKind::Unicast);
-//! assert_eq!(message.sender().map(Name::as_str), Some("client"));
+//! assert_eq!(message.sender().name.as_ref().map(Name::as_str), Some("client"));
 //! assert_eq!(message.payload(), b"hello");
 //! # let _ = len;
 //! # Ok(())
@@ -75,6 +78,7 @@ extern crate std;
 mod fmt;
 
 pub mod error;
+mod info;
 pub mod kevent;
 pub mod machine;
 pub mod message;
@@ -84,7 +88,7 @@ pub mod wire;
 
 pub use error::{NameError, WireError};
 pub use kevent::{Kevent, KeventKind, KeventSeq, PeerIdentity};
-pub use message::{Message, MessageKind};
+pub use message::{Message, MessageKind, Ticket};
 pub use name::Name;
 pub use spec::{GroupAccess, PeerFlags, RemoveReason};
 

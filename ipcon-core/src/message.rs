@@ -1,20 +1,27 @@
-//! [`Message`]: a received message in a fixed-capacity buffer that a receive fills in place.
+//! [`Message`]: a received message in a fixed-capacity buffer that a receive fills in place,
+//! and [`Ticket`], the name of a posted send.
+use core::fmt;
+
 use heapless::String;
 
 use crate::error::WireError;
 use crate::kevent::Kevent;
+use crate::machine::inbox::Received;
 use crate::name::Name;
 use crate::spec::MAX_PAYLOAD_LEN;
-use crate::wire::ipcon::{Delivery, PeerRef};
+use crate::wire::ipcon::{Delivery, PeerRef, Sender};
 
 /// Room for the module's explanation of a failed posted send; its texts are shorter, a
 /// longer one is cut at a character boundary.
 pub const MAX_ERROR_MSG_LEN: usize = 128;
 
 /// What a received message is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum MessageKind {
+    /// Nothing was received into the message yet (or a fill failed).
+    #[default]
+    Empty,
     /// A unicast message from a peer.
     Unicast,
     /// A message published to a group this peer joined.
@@ -25,26 +32,78 @@ pub enum MessageKind {
     SendFailed,
 }
 
+/// Names one posted send: a failure notice ([`MessageKind::SendFailed`]) carries the
+/// ticket of the send that failed. A sender counts its tickets up from 1, wrapping and
+/// skipping 0 ([`Ticket::after`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Ticket(u32);
+
+impl Ticket {
+    /// The ticket numbered `raw`; `None` for 0, which names no send.
+    pub const fn new(raw: u32) -> Option<Self> {
+        if raw == 0 {
+            None
+        } else {
+            Some(Self(raw))
+        }
+    }
+
+    /// The ticket after `last` (the first one after `None`): counts up, wraps, skips 0.
+    pub const fn after(last: Option<Ticket>) -> Self {
+        match last {
+            Some(Ticket(u32::MAX)) | None => Self(1),
+            Some(Ticket(n)) => Self(n + 1),
+        }
+    }
+
+    /// The number carried on the wire (`ticket` attribute, or the `nlmsg_seq` of a
+    /// posted request).
+    pub const fn get(self) -> u32 {
+        self.0
+    }
+}
+
+/// `#7`.
+impl fmt::Display for Ticket {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "#{}", self.0)
+    }
+}
+
 /// A received message with room for `N` payload bytes (default: the protocol maximum).
 ///
 /// Reused across receives without allocation: [`Message::fill`] overwrites every field.
+///
+/// ```
+/// use ipcon_core::{Message, MessageKind};
+/// let msg: Message = Message::new();
+/// assert_eq!(msg.kind(), MessageKind::Empty);
+/// assert!(msg.payload().is_empty());
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Message<const N: usize = MAX_PAYLOAD_LEN> {
     kind: MessageKind,
-    sender: Option<Name>,
-    port: u32,
-    pid: u32,
-    uid: u32,
+    sender: Sender,
     group: Option<Name>,
     payload: PayloadBuf<N>,
     missed: u32,
     replayed: bool,
     kevent: Option<Kevent>,
-    ticket: u32,
+    kevents_missed: u64,
+    ticket: Option<Ticket>,
     errno: u32,
     target: Option<PeerRef>,
     error_msg: String<MAX_ERROR_MSG_LEN>,
 }
+
+/// The sender of nothing: an empty message's.
+const NO_SENDER: Sender = Sender {
+    name: None,
+    port: 0,
+    pid: 0,
+    uid: 0,
+};
 
 impl<const N: usize> Default for Message<N> {
     fn default() -> Self {
@@ -105,50 +164,58 @@ impl<const N: usize> core::fmt::Debug for PayloadBuf<N> {
 }
 
 impl<const N: usize> Message<N> {
-    /// An empty unicast message.
+    /// An empty message ([`MessageKind::Empty`]).
     pub const fn new() -> Self {
         Self {
-            kind: MessageKind::Unicast,
-            sender: None,
-            port: 0,
-            pid: 0,
-            uid: 0,
+            kind: MessageKind::Empty,
+            sender: NO_SENDER,
             group: None,
             payload: PayloadBuf::new(),
             missed: 0,
             replayed: false,
             kevent: None,
-            ticket: 0,
+            kevents_missed: 0,
+            ticket: None,
             errno: 0,
             target: None,
             error_msg: String::new(),
         }
     }
 
-    /// Resets every field.
+    /// Resets every field (the message is [`MessageKind::Empty`] again).
     pub fn clear(&mut self) {
-        self.kind = MessageKind::Unicast;
-        self.sender = None;
-        self.port = 0;
-        self.pid = 0;
-        self.uid = 0;
+        self.kind = MessageKind::Empty;
+        self.sender = NO_SENDER;
         self.group = None;
         self.payload.clear();
         self.missed = 0;
         self.replayed = false;
         self.kevent = None;
-        self.ticket = 0;
+        self.kevents_missed = 0;
+        self.ticket = None;
         self.errno = 0;
         self.target = None;
         self.error_msg.clear();
     }
 
+    /// Copies what a receive accepted in (see [`crate::machine::Inbox`]): the delivery,
+    /// and for a kernel event how many events were missed just before it.
+    pub fn fill_received(&mut self, received: &Received<'_>) -> Result<(), WireError> {
+        self.fill(&received.delivery)?;
+        if self.kind == MessageKind::Kevent {
+            self.kevents_missed = received.kevents_missed;
+        }
+        Ok(())
+    }
+
     /// Copies a parsed delivery in. A payload larger than `N` is
-    /// [`WireError::PayloadTooLarge`] and leaves the message cleared.
+    /// [`WireError::PayloadTooLarge`] and leaves the message cleared
+    /// ([`MessageKind::Empty`]).
     pub fn fill(&mut self, delivery: &Delivery<'_>) -> Result<(), WireError> {
         self.clear();
         let (sender, payload) = match delivery {
             Delivery::Unicast(u) => {
+                self.kind = MessageKind::Unicast;
                 self.missed = u.missed;
                 (u.sender, u.payload)
             }
@@ -162,11 +229,19 @@ impl<const N: usize> Message<N> {
             Delivery::Kevent(e) => {
                 self.kind = MessageKind::Kevent;
                 self.kevent = Some(*e);
+                if let Some(peer) = e.peer() {
+                    self.sender = Sender {
+                        name: peer.name,
+                        port: peer.port,
+                        pid: peer.pid,
+                        uid: peer.uid,
+                    };
+                }
                 return Ok(());
             }
             Delivery::SendFailed(f) => {
                 self.kind = MessageKind::SendFailed;
-                self.ticket = f.ticket;
+                self.ticket = Ticket::new(f.ticket);
                 self.errno = f.errno;
                 self.target = f.peer;
                 self.group = f.group;
@@ -183,10 +258,7 @@ impl<const N: usize> Message<N> {
             self.clear();
             return Err(WireError::PayloadTooLarge);
         }
-        self.sender = sender.name;
-        self.port = sender.port;
-        self.pid = sender.pid;
-        self.uid = sender.uid;
+        self.sender = sender;
         Ok(())
     }
 
@@ -195,24 +267,11 @@ impl<const N: usize> Message<N> {
         self.kind
     }
 
-    /// Sender's name (`None` for an anonymous sender and for kernel events).
-    pub fn sender(&self) -> Option<&Name> {
-        self.sender.as_ref()
-    }
-
-    /// Sender's port (0 for kernel events).
-    pub fn port(&self) -> u32 {
-        self.port
-    }
-
-    /// Sender's thread-group id, stamped by the kernel.
-    pub fn pid(&self) -> u32 {
-        self.pid
-    }
-
-    /// Sender's uid, stamped by the kernel.
-    pub fn uid(&self) -> u32 {
-        self.uid
+    /// Who sent it, as stamped by the kernel: name (`None` when anonymous), port (reply to
+    /// it by port), pid and uid. For a kernel event, the peer the event is about (the
+    /// owner, for a group event); all zero for other messages.
+    pub fn sender(&self) -> &Sender {
+        &self.sender
     }
 
     /// Group name of a group message.
@@ -223,6 +282,14 @@ impl<const N: usize> Message<N> {
     /// The payload.
     pub fn payload(&self) -> &[u8] {
         self.payload.as_slice()
+    }
+
+    /// The payload as text, if it is UTF-8 (a trailing NUL, as C senders add, is left
+    /// out).
+    pub fn payload_str(&self) -> Option<&str> {
+        let p = self.payload();
+        let p = p.strip_suffix(&[0]).unwrap_or(p);
+        core::str::from_utf8(p).ok()
     }
 
     /// Messages for this peer dropped (queue full) since its previous delivery.
@@ -240,8 +307,14 @@ impl<const N: usize> Message<N> {
         self.kevent.as_ref()
     }
 
-    /// The ticket of the failed posted send, for [`MessageKind::SendFailed`] (0 otherwise).
-    pub fn ticket(&self) -> u32 {
+    /// Kernel events lost just before this one (a gap in their sequence numbers), for
+    /// [`MessageKind::Kevent`].
+    pub fn kevents_missed(&self) -> u64 {
+        self.kevents_missed
+    }
+
+    /// The ticket of the failed posted send, for [`MessageKind::SendFailed`].
+    pub fn ticket(&self) -> Option<Ticket> {
         self.ticket
     }
 
@@ -266,8 +339,9 @@ impl<const N: usize> Message<N> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kevent::KeventKind;
-    use crate::wire::ipcon::{GroupDelivery, Sender, UnicastDelivery};
+    use crate::kevent::{KeventKind, PeerIdentity};
+    use crate::spec::{PeerFlags, RemoveReason};
+    use crate::wire::ipcon::{GroupDelivery, UnicastDelivery};
 
     #[test]
     fn fill_overwrites_everything() {
@@ -290,7 +364,8 @@ mod tests {
         assert_eq!(m.payload(), b"abc");
         assert_eq!(m.group().unwrap(), "g");
         assert!(m.replayed());
-        assert_eq!((m.port(), m.pid(), m.uid(), m.missed()), (1, 2, 3, 2));
+        assert_eq!(m.sender(), &sender);
+        assert_eq!(m.missed(), 2);
         let u = UnicastDelivery {
             sender: Sender {
                 name: None,
@@ -301,7 +376,7 @@ mod tests {
         };
         m.fill(&Delivery::Unicast(u)).unwrap();
         assert_eq!(m.kind(), MessageKind::Unicast);
-        assert!(m.group().is_none() && m.sender().is_none() && !m.replayed());
+        assert!(m.group().is_none() && m.sender().name.is_none() && !m.replayed());
         assert_eq!(m.payload(), b"x");
         let e = Kevent {
             seq: 4,
@@ -310,6 +385,61 @@ mod tests {
         m.fill(&Delivery::Kevent(e)).unwrap();
         assert_eq!(m.kevent(), Some(&e));
         assert!(m.payload().is_empty());
+        assert_eq!(m.sender(), &NO_SENDER);
+    }
+
+    #[test]
+    fn a_kevent_names_its_peer_as_sender_and_counts_what_was_missed() {
+        let peer = PeerIdentity {
+            name: Name::new("srv").ok(),
+            port: 7,
+            pid: 8,
+            uid: 9,
+            flags: PeerFlags::empty(),
+        };
+        let event = Kevent {
+            seq: 10,
+            kind: KeventKind::PeerRemove {
+                peer,
+                reason: RemoveReason::Closed,
+            },
+        };
+        let mut m: Message<4> = Message::new();
+        m.fill_received(&Received {
+            delivery: Delivery::Kevent(event),
+            kevents_missed: 3,
+        })
+        .unwrap();
+        assert_eq!((m.kind(), m.kevents_missed()), (MessageKind::Kevent, 3));
+        assert_eq!((m.sender().name, m.sender().port), (peer.name, 7));
+        assert_eq!((m.sender().pid, m.sender().uid), (8, 9));
+        m.clear();
+        assert_eq!((m.kind(), m.kevents_missed()), (MessageKind::Empty, 0));
+    }
+
+    #[test]
+    fn tickets_count_up_and_skip_zero_when_wrapping() {
+        assert_eq!(Ticket::new(0), None);
+        assert_eq!(Ticket::after(None).get(), 1);
+        assert_eq!(Ticket::after(Ticket::new(1)).get(), 2);
+        assert_eq!(Ticket::after(Ticket::new(u32::MAX)).get(), 1);
+        assert_eq!(std::format!("{}", Ticket::after(None)), "#1");
+    }
+
+    #[test]
+    fn text_payloads_lose_a_trailing_nul() {
+        let mut m: Message<8> = Message::new();
+        let u = |payload| {
+            Delivery::Unicast(UnicastDelivery {
+                sender: NO_SENDER,
+                payload,
+                missed: 0,
+            })
+        };
+        m.fill(&u(b"hello\0")).unwrap();
+        assert_eq!(m.payload_str(), Some("hello"));
+        m.fill(&u(b"\xff")).unwrap();
+        assert_eq!(m.payload_str(), None);
     }
 
     #[test]
@@ -327,10 +457,10 @@ mod tests {
         };
         m.fill(&Delivery::SendFailed(f)).unwrap();
         assert_eq!(m.kind(), MessageKind::SendFailed);
-        assert_eq!((m.ticket(), m.errno(), m.missed()), (9, 11, 3));
+        assert_eq!((m.ticket(), m.errno(), m.missed()), (Ticket::new(9), 11, 3));
         assert_eq!(m.error_message(), &long[..MAX_ERROR_MSG_LEN]);
         assert_eq!(m.target(), f.peer.as_ref());
-        assert!(m.payload().is_empty() && m.sender().is_none() && m.group().is_none());
+        assert!(m.payload().is_empty() && m.sender().name.is_none() && m.group().is_none());
         let g = SendFailure {
             message: None,
             peer: None,
@@ -352,7 +482,7 @@ mod tests {
             missed: 0,
         };
         m.fill(&Delivery::Unicast(u)).unwrap();
-        assert_eq!((m.ticket(), m.errno(), m.error_message()), (0, 0, ""));
+        assert_eq!((m.ticket(), m.errno(), m.error_message()), (None, 0, ""));
         assert!(m.group().is_none());
     }
 
@@ -374,7 +504,7 @@ mod tests {
             Err(WireError::PayloadTooLarge)
         );
         assert!(m.payload().is_empty());
-        assert_eq!(m.port(), 0);
+        assert_eq!((m.kind(), m.sender().port), (MessageKind::Empty, 0));
     }
 
     #[test]

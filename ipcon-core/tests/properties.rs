@@ -374,7 +374,7 @@ proptest! {
         m.fill(&delivery).unwrap();
         if which < 2 {
             prop_assert_eq!(m.payload(), &payload[..]);
-            prop_assert_eq!(m.port(), sender.port);
+            prop_assert_eq!(m.sender().port, sender.port);
         }
     }
 

@@ -1,25 +1,19 @@
 //! Batches: several unicast/multicast messages sent with one system call
-//! ([`Handler::send_batch`](crate::Handler::send_batch)).
+//! ([`Control::send_batch`](crate::engine::Control::send_batch),
+//! [`Handler::send_batch`](crate::Handler::send_batch)).
 //!
 //! A netlink datagram may carry several netlink messages; the kernel handles
 //! them one after the other inside the sender's `sendmsg`, and a failed one
 //! does not stop the next. A [`Batch`] encodes the requests back to back in
-//! a buffer it keeps from one batch to the next.
+//! storage it keeps from one batch to the next.
 
 use ipcon_core::spec::MAX_PAYLOAD_LEN;
 use ipcon_core::wire::ipcon::{PeerRef, Request};
 use ipcon_core::wire::netlink::{align, NetlinkFlags, NetlinkHeaderRepr};
 use ipcon_core::Name;
 
-use crate::channel::wire_error;
 use crate::error::{Error, ErrorKind, Result};
-
-/// Most messages one batch may hold.
-///
-/// Every message of a batch may fail, and each failure is one answer
-/// datagram queued to the control socket before the sender reads any: the
-/// limit keeps all of them within the socket's receive buffer.
-pub const MAX_BATCH_MESSAGES: usize = 64;
+use crate::exchange::MAX_BATCH_MESSAGES;
 
 /// Most bytes of encoded requests one batch may hold (headers included, about
 /// 60 bytes per message besides its payload): netlink refuses a datagram
@@ -27,15 +21,27 @@ pub const MAX_BATCH_MESSAGES: usize = 64;
 /// ([`MAX_PAYLOAD_LEN`]) holds 46 messages (47 with short names).
 pub const MAX_BATCH_BYTES: usize = 96 * 1024;
 
+/// Where a [`Batch`] keeps its encoded messages by default: with `std`, a
+/// boxed buffer of [`MAX_BATCH_BYTES`] ([`Batch::new`]); without, storage
+/// the caller lends ([`Batch::with_storage`]).
+#[cfg(feature = "std")]
+pub type BatchStorage = std::boxed::Box<[u8]>;
+/// Where a [`Batch`] keeps its encoded messages by default: with `std`, a
+/// boxed buffer of [`MAX_BATCH_BYTES`] ([`Batch::new`]); without, storage
+/// the caller lends ([`Batch::with_storage`]).
+#[cfg(not(feature = "std"))]
+pub type BatchStorage = &'static mut [u8];
+
 /// Messages to send with one system call.
 ///
 /// Appending checks the name and the payload size at once (the errors the
 /// per-message calls would give: [`ErrorKind::InvalidName`],
 /// [`ErrorKind::TooBig`]), and [`ErrorKind::BatchFull`] when the message
-/// would exceed [`MAX_BATCH_MESSAGES`] or [`MAX_BATCH_BYTES`].
+/// would exceed [`MAX_BATCH_MESSAGES`](crate::MAX_BATCH_MESSAGES), the
+/// storage or [`MAX_BATCH_BYTES`].
 ///
-/// The buffer is kept when the batch is sent or cleared: once it has grown
-/// to its working size, batches do not allocate.
+/// The storage is kept when the batch is sent or cleared: batches do not
+/// allocate.
 ///
 /// ```no_run
 /// use ipcon_linux::{Batch, Handler};
@@ -50,11 +56,13 @@ pub const MAX_BATCH_BYTES: usize = 96 * 1024;
 /// }
 /// # Ok::<(), ipcon_linux::Error>(())
 /// ```
-#[derive(Debug, Clone, Default)]
-pub struct Batch {
+#[derive(Debug, Clone)]
+pub struct Batch<B = BatchStorage> {
     /// The requests, each at a 4-byte aligned offset, with placeholders for
     /// the family id and sequence number (filled in when sent).
-    encoded: Vec<u8>,
+    storage: B,
+    /// Bytes of `storage` in use.
+    used: usize,
     count: usize,
     /// Bit `i` set: message `i` is a unicast (for which `EAGAIN` means the
     /// receiver's queue is full).
@@ -64,10 +72,30 @@ pub struct Batch {
 // The unicast mask has one bit per message.
 const _: () = assert!(MAX_BATCH_MESSAGES <= u64::BITS as usize);
 
+#[cfg(feature = "std")]
 impl Batch {
-    /// An empty batch; it allocates when the first message is added.
+    /// An empty batch with room for [`MAX_BATCH_BYTES`] (allocated now, once).
     pub fn new() -> Self {
-        Self::default()
+        Self::with_storage(std::vec![0u8; MAX_BATCH_BYTES].into_boxed_slice())
+    }
+}
+
+#[cfg(feature = "std")]
+impl Default for Batch {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<B: AsRef<[u8]> + AsMut<[u8]>> Batch<B> {
+    /// An empty batch encoding into `storage` (up to [`MAX_BATCH_BYTES`] of it).
+    pub fn with_storage(storage: B) -> Self {
+        Self {
+            storage,
+            used: 0,
+            count: 0,
+            unicast: 0,
+        }
     }
 
     /// Appends a unicast of `payload` to the peer named `peer`.
@@ -94,8 +122,7 @@ impl Batch {
     }
 
     /// Appends a publication of `payload` to this peer's group `group`
-    /// (without a fan-out report, as
-    /// [`Handler::send_multicast`](crate::Handler::send_multicast)).
+    /// (without a fan-out report, as a plain multicast).
     pub fn multicast(&mut self, group: &str, payload: &[u8]) -> Result<()> {
         let group = Name::new(group)?;
         self.push(
@@ -118,16 +145,17 @@ impl Batch {
         self.count == 0
     }
 
-    /// Removes every message (the buffer is kept).
+    /// Removes every message (the storage is kept).
     pub fn clear(&mut self) {
-        self.encoded.clear();
+        self.used = 0;
         self.count = 0;
         self.unicast = 0;
     }
 
     /// The encoded requests and how many there are, for sending.
     pub(crate) fn encoded_mut(&mut self) -> (&mut [u8], usize) {
-        (&mut self.encoded, self.count)
+        let used = self.used;
+        (&mut self.storage.as_mut()[..used], self.count)
     }
 
     /// Bit `i` set: message `i` is a unicast.
@@ -141,63 +169,40 @@ impl Batch {
                 return Err(Error::new(operation, ErrorKind::TooBig));
             }
         }
-        let start = self.encoded.len();
-        let len = align(request.buffer_len());
-        if self.count >= MAX_BATCH_MESSAGES || start + len > MAX_BATCH_BYTES {
+        let start = self.used;
+        let end = start + align(request.buffer_len());
+        let room = self.storage.as_ref().len().min(MAX_BATCH_BYTES);
+        if self.count >= MAX_BATCH_MESSAGES || end > room {
             return Err(Error::new(operation, ErrorKind::BatchFull));
         }
-        // Type and sequence number are the channel's to fill in when sending.
+        // Type and sequence number are the exchange's to fill in when sending.
         let header = NetlinkHeaderRepr {
             message_type: 0,
             flags: NetlinkFlags::REQUEST,
             seq: 0,
             port_id: 0,
         };
-        self.encoded.resize(start + len, 0);
-        if let Err(e) = request.emit(&header, &mut self.encoded[start..]) {
-            self.encoded.truncate(start);
-            return Err(wire_error(operation, e));
-        }
+        let slot = &mut self.storage.as_mut()[start..end];
+        let written = request
+            .emit(&header, slot)
+            .map_err(|e| Error::from_wire(operation, e))?;
+        // The padding after an odd length is the aligned gap: zero it.
+        slot[written..].fill(0);
         if matches!(request, Request::Unicast { .. }) {
             self.unicast |= 1 << self.count;
         }
+        self.used = end;
         self.count += 1;
         Ok(())
     }
 }
 
-/// What [`Handler::send_batch`](crate::Handler::send_batch) reports.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct BatchReport {
-    /// Messages handed to the kernel: the whole batch. The kernel handled
-    /// each of them; those not in `failures` were queued.
-    pub sent: usize,
-    /// The messages that failed, in batch order; empty when every message
-    /// was queued.
-    pub failures: Vec<BatchFailure>,
-}
-
-impl BatchReport {
-    /// Messages queued to their receivers (`sent` minus the failures).
-    pub fn queued(&self) -> usize {
-        self.sent.saturating_sub(self.failures.len())
-    }
-}
-
-/// One message of a batch that failed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BatchFailure {
-    /// Its position in the batch (0 = the first message added).
-    pub index: usize,
-    /// The error the per-message call would have returned (e.g.
-    /// [`ErrorKind::QueueFull`], [`ErrorKind::NotFound`]).
-    pub error: Error,
-}
-
-#[cfg(test)]
+#[cfg(all(test, feature = "std"))]
 mod tests {
     use super::*;
     use ipcon_core::wire::netlink::{Messages, NetlinkPacket};
+    use std::format;
+    use std::vec::Vec;
 
     #[test]
     fn messages_are_encoded_back_to_back_and_aligned() {
@@ -272,12 +277,18 @@ mod tests {
     }
 
     #[test]
+    fn lent_storage_bounds_the_batch() {
+        let mut storage = [0u8; 128];
+        let mut batch = Batch::with_storage(&mut storage[..]);
+        batch.unicast_to_port(5, &[1; 40]).unwrap();
+        let err = batch.unicast_to_port(5, &[1; 40]).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::BatchFull);
+        assert_eq!(batch.len(), 1);
+    }
+
+    #[test]
     fn a_reused_batch_does_not_allocate() {
         let mut batch = Batch::new();
-        for _ in 0..8 {
-            batch.multicast("news", &[1; 512]).unwrap();
-        }
-        batch.clear();
         let allocations = crate::alloc_check::allocations_in(|| {
             for _ in 0..8 {
                 batch.multicast("news", &[1; 512]).unwrap();
@@ -285,5 +296,33 @@ mod tests {
             batch.clear();
         });
         assert_eq!(allocations, 0);
+    }
+
+    #[test]
+    fn batch_headers_get_family_seqs_and_one_ack_on_the_last() {
+        let mut batch = Batch::new();
+        batch.unicast("a", b"1").unwrap();
+        batch.multicast("g", b"22").unwrap();
+        batch.unicast_to_port(9, b"333").unwrap();
+        let (encoded, count) = batch.encoded_mut();
+        crate::exchange::stamp_batch(encoded, 0x1b, &[7, 8, 9][..count]).unwrap();
+        let stamped: Vec<(u16, u32, NetlinkFlags)> = Messages::new(encoded)
+            .map(|p| {
+                let p = p.unwrap();
+                (p.message_type(), p.seq(), p.flags())
+            })
+            .collect();
+        let plain = NetlinkFlags::REQUEST;
+        assert_eq!(
+            stamped,
+            std::vec![
+                (0x1b, 7, plain),
+                (0x1b, 8, plain),
+                (0x1b, 9, plain | NetlinkFlags::ACK)
+            ]
+        );
+        // A count that does not match the encoded messages is refused.
+        assert!(crate::exchange::stamp_batch(encoded, 0x1b, &[1, 2]).is_err());
+        assert!(crate::exchange::stamp_batch(encoded, 0x1b, &[1, 2, 3, 4]).is_err());
     }
 }

@@ -1,18 +1,35 @@
-//! The one error type of the library.
+//! The one error type of the crate, with and without `std`.
+//!
+//! An [`Error`] says what was being done (the operation), to which peer or
+//! group, what went wrong ([`ErrorKind`], the errno behind it) and the
+//! kernel's own explanation (the extended ACK's text). It never allocates
+//! without `std`; with `std`, only an error that names a peer or group or
+//! carries a text allocates (one box), so the errors of a steady loop —
+//! `WouldBlock`, `Timeout` — do not.
 
-use std::fmt;
-use std::io;
+use core::fmt;
+
+use heapless::String;
+use ipcon_core::machine::FamilyOutcome;
+use ipcon_core::spec::VERSION;
+use ipcon_core::wire::ipcon::PeerRef;
+use ipcon_core::{Message, MessageKind, Name, NameError, WireError};
+use linux_raw_sys::errno as e;
+
+/// Room for the kernel's extended-ACK text; a longer one (the kernel's own
+/// limit for formatted texts is 80 bytes) is cut at a character boundary.
+pub const KERNEL_MESSAGE_CAPACITY: usize = 96;
 
 /// What went wrong, in terms an application can act on.
 ///
 /// Matched with [`Error::kind`]. New kinds may be added, so a `match` needs a
 /// wildcard arm.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ErrorKind {
-    /// A receive with a timeout saw nothing in time.
+    /// A call with a time limit saw nothing in time.
     Timeout,
-    /// A nonblocking call found nothing to do (`EAGAIN` on receive).
+    /// A call that may not wait found nothing to do (`EAGAIN` on receive).
     WouldBlock,
     /// The peer, group or cookie does not exist (`ENOENT`).
     NotFound,
@@ -26,11 +43,9 @@ pub enum ErrorKind {
     /// The receiver's queue is full; the message was not queued (`EAGAIN` on
     /// unicast).
     QueueFull,
-    /// Messages were lost because a receive queue overflowed.
-    Overrun {
-        /// How many messages were lost, when known (0 = unknown).
-        missed: u64,
-    },
+    /// Answers or messages were lost because a receive queue overflowed
+    /// (`ENOBUFS`).
+    Overrun,
     /// A module limit (peers, groups, subscriptions) was reached (`ENOSPC`).
     LimitReached,
     /// The generic netlink family `ipcon` does not exist: the module is not
@@ -43,12 +58,14 @@ pub enum ErrorKind {
     /// A peer or group name is empty, too long, or has a '/' or a control
     /// character (`EINVAL` from the kernel, or caught before sending).
     InvalidName,
-    /// The handler's peer is no longer registered (`ENOTCONN`).
+    /// The handler's peer is no longer registered (`ENOTCONN`, or unregistered
+    /// by this handler).
     NotRegistered,
     /// The kernel sent something this library cannot make sense of (`EPROTO`).
     Protocol,
     /// The loaded ipcon module speaks another protocol version than this
-    /// library: install a module and a library of the same version.
+    /// library (the family check refused it): install a module and a library
+    /// of the same version.
     IncompatibleModule {
         /// The module's protocol version (the generic netlink family's).
         module: u32,
@@ -57,42 +74,91 @@ pub enum ErrorKind {
     },
     /// Any other operating-system error.
     Os,
-    /// A [`Batch`](crate::Batch) holds as many messages or bytes as one
-    /// system call may carry ([`MAX_BATCH_MESSAGES`](crate::MAX_BATCH_MESSAGES),
-    /// [`MAX_BATCH_BYTES`](crate::MAX_BATCH_BYTES)): send it first.
+    /// A batch holds as many messages or bytes as one system call may carry:
+    /// send it first.
     BatchFull,
 }
 
-/// An error of the ipcon library: a kind, the errno behind it (if any), what
-/// was being done, and the kernel's extended-ACK text (if it sent one).
+/// What an error is about, besides the operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Subject {
+    Nothing,
+    Peer(PeerRef),
+    Group { owner: Option<Name>, group: Name },
+}
+
+/// The library's own explanation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Note {
+    Nothing,
+    Name(NameError),
+    Wire(WireError),
+    Family(FamilyOutcome),
+    Text(&'static str),
+}
+
+/// What not every error has: kept out of line with `std`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Details {
+    subject: Subject,
+    note: Note,
+    kernel_message: String<KERNEL_MESSAGE_CAPACITY>,
+}
+
+const NO_DETAILS: Details = Details {
+    subject: Subject::Nothing,
+    note: Note::Nothing,
+    kernel_message: String::new(),
+};
+
+/// What an error without details shows.
+#[cfg(feature = "std")]
+static EMPTY_DETAILS: Details = NO_DETAILS;
+
+#[cfg(feature = "std")]
+type DetailsSlot = Option<std::boxed::Box<Details>>;
+#[cfg(not(feature = "std"))]
+type DetailsSlot = Details;
+
+/// An error of the ipcon library: what was being done (and to which peer or
+/// group), what went wrong, the errno behind it (if any) and the kernel's
+/// extended-ACK text (if it sent one).
+///
+/// `Display` is one line for a log or a user:
 ///
 /// ```
 /// use ipcon_linux::{Error, ErrorKind};
-/// let err = Error::from_errno("join group", libc::ENOENT);
+/// let err = Error::from_errno("join group", 2);
 /// assert_eq!(err.kind(), ErrorKind::NotFound);
 /// assert_eq!(err.to_string(), "join group: not found (ENOENT)");
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// `Debug` (`{:?}`) is the same line, so that `main() -> Result<(), Error>`
+/// prints `Error: join group "srv/news": not found (ENOENT): no such group`;
+/// `{:#?}` shows the fields.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Error {
     kind: ErrorKind,
-    errno: Option<i32>,
+    /// Positive errno; 0 for none.
+    errno: i32,
     operation: &'static str,
-    kernel_message: Option<Box<str>>,
-    detail: Option<Box<str>>,
+    details: DetailsSlot,
 }
 
-/// The result type of this library.
-pub type Result<T, E = Error> = std::result::Result<T, E>;
+/// The result type of this crate.
+pub type Result<T, E = Error> = core::result::Result<T, E>;
 
 impl Error {
     /// An error of `kind` while doing `operation`, with no errno behind it.
     pub fn new(operation: &'static str, kind: ErrorKind) -> Self {
         Self {
             kind,
-            errno: None,
+            errno: 0,
             operation,
-            kernel_message: None,
-            detail: None,
+            #[cfg(feature = "std")]
+            details: None,
+            #[cfg(not(feature = "std"))]
+            details: NO_DETAILS,
         }
     }
 
@@ -100,48 +166,108 @@ impl Error {
     /// (positive) while doing `operation`.
     pub fn from_errno(operation: &'static str, errno: i32) -> Self {
         Self {
-            kind: kind_of_errno(errno),
-            errno: Some(errno),
-            operation,
-            kernel_message: None,
-            detail: None,
+            errno,
+            ..Self::new(operation, kind_of_errno(errno))
         }
     }
 
-    /// The error from a failed system call.
-    pub fn from_io(operation: &'static str, err: &io::Error) -> Self {
-        match err.raw_os_error() {
-            Some(errno) => Self::from_errno(operation, errno),
-            None if err.kind() == io::ErrorKind::TimedOut => {
-                Self::new(operation, ErrorKind::Timeout)
-            }
-            None if err.kind() == io::ErrorKind::WouldBlock => {
-                Self::new(operation, ErrorKind::WouldBlock)
-            }
-            None => Self::new(operation, ErrorKind::Os),
+    /// The error of a failed system call.
+    pub(crate) fn from_os(operation: &'static str, errno: rustix::io::Errno) -> Self {
+        match errno.raw_os_error() {
+            x if x == e::ETIMEDOUT as i32 => Self::new(operation, ErrorKind::Timeout),
+            x => Self::from_errno(operation, x),
         }
     }
 
-    /// A protocol error: the kernel's answer did not parse.
+    /// A protocol error: the kernel's answer did not make sense.
     pub(crate) fn protocol(operation: &'static str) -> Self {
         Self::new(operation, ErrorKind::Protocol)
     }
 
-    /// Attaches the kernel's extended-ACK text.
+    /// A wire-format failure while doing `operation`.
+    pub(crate) fn from_wire(operation: &'static str, err: WireError) -> Self {
+        match err {
+            WireError::PayloadTooLarge => Self::new(operation, ErrorKind::TooBig),
+            WireError::BadName(name) => {
+                Self::new(operation, ErrorKind::InvalidName).with_note(Note::Name(name))
+            }
+            _ => Self::protocol(operation).with_note(Note::Wire(err)),
+        }
+    }
+
+    /// The failure of the family look-up.
+    pub(crate) fn from_family(operation: &'static str, outcome: FamilyOutcome) -> Self {
+        match outcome {
+            FamilyOutcome::NotLoaded => Self::new(operation, ErrorKind::ModuleNotLoaded),
+            FamilyOutcome::TimedOut => Self::new(operation, ErrorKind::Timeout),
+            FamilyOutcome::Failed(errno) => Self::from_errno(operation, errno),
+            // The kind names both versions: no note repeating them.
+            FamilyOutcome::VersionMismatch { kernel } => Self::new(
+                operation,
+                ErrorKind::IncompatibleModule {
+                    module: kernel,
+                    library: u32::from(VERSION),
+                },
+            ),
+            _ => Self::protocol(operation).with_note(Note::Family(outcome)),
+        }
+    }
+
+    fn details_mut(&mut self) -> &mut Details {
+        #[cfg(feature = "std")]
+        return self
+            .details
+            .get_or_insert_with(|| std::boxed::Box::new(NO_DETAILS));
+        #[cfg(not(feature = "std"))]
+        return &mut self.details;
+    }
+
+    fn details(&self) -> &Details {
+        #[cfg(feature = "std")]
+        return self.details.as_deref().unwrap_or(&EMPTY_DETAILS);
+        #[cfg(not(feature = "std"))]
+        return &self.details;
+    }
+
+    fn with_note(mut self, note: Note) -> Self {
+        self.details_mut().note = note;
+        self
+    }
+
+    /// Says which peer the operation was about.
+    pub(crate) fn about_peer(mut self, peer: PeerRef) -> Self {
+        self.details_mut().subject = Subject::Peer(peer);
+        self
+    }
+
+    /// Says which group (of `owner`, or of this peer) the operation was about.
+    pub(crate) fn about_group(mut self, owner: Option<Name>, group: Name) -> Self {
+        self.details_mut().subject = Subject::Group { owner, group };
+        self
+    }
+
+    /// Attaches the library's own explanation.
+    pub(crate) fn with_text(self, text: &'static str) -> Self {
+        self.with_note(Note::Text(text))
+    }
+
+    /// Attaches the kernel's extended-ACK text (cut to
+    /// [`KERNEL_MESSAGE_CAPACITY`] at a character boundary).
     pub(crate) fn with_kernel_message(mut self, text: &str) -> Self {
         if !text.is_empty() {
-            self.kernel_message = Some(text.into());
+            let kept = &mut self.details_mut().kernel_message;
+            kept.clear();
+            for c in text.chars() {
+                if kept.push(c).is_err() {
+                    break;
+                }
+            }
         }
         self
     }
 
-    /// Attaches the library's own explanation (e.g. why a name is invalid).
-    pub(crate) fn with_detail_text(mut self, detail: impl fmt::Display) -> Self {
-        self.detail = Some(detail.to_string().into());
-        self
-    }
-
     /// Sets what the library was doing.
+    #[cfg(feature = "std")]
     pub(crate) fn in_operation(mut self, operation: &'static str) -> Self {
         self.operation = operation;
         self
@@ -160,7 +286,7 @@ impl Error {
 
     /// The errno behind the error (positive), if there was one.
     pub fn errno(&self) -> Option<i32> {
-        self.errno
+        (self.errno != 0).then_some(self.errno)
     }
 
     /// What the library was doing.
@@ -170,7 +296,40 @@ impl Error {
 
     /// The kernel's extended-ACK text, if it sent one.
     pub fn kernel_message(&self) -> Option<&str> {
-        self.kernel_message.as_deref()
+        let text = self.details().kernel_message.as_str();
+        (!text.is_empty()).then_some(text)
+    }
+
+    /// Why a posted send failed, for a [`MessageKind::SendFailed`] message:
+    /// the error its waiting counterpart (`send_unicast`, `send_multicast`)
+    /// would have returned — e.g. [`ErrorKind::QueueFull`],
+    /// [`ErrorKind::NotFound`] or [`ErrorKind::TooBig`] — naming the
+    /// destination, with the kernel's text. `None` for other messages.
+    pub fn from_send_failed<const N: usize>(msg: &Message<N>) -> Option<Self> {
+        if msg.kind() != MessageKind::SendFailed {
+            return None;
+        }
+        let operation = if msg.group().is_some() {
+            "post multicast"
+        } else if msg.target().is_some() {
+            "post unicast"
+        } else {
+            // An error ACK: refused before the module saw its destination.
+            "post"
+        };
+        let errno = i32::try_from(msg.errno()).unwrap_or(i32::MAX);
+        let mut error = Self::from_errno(operation, errno);
+        // A posted send never waits, so EAGAIN can only mean a full
+        // receiver queue.
+        if msg.errno() == e::EAGAIN {
+            error = error.with_kind(ErrorKind::QueueFull);
+        }
+        if let Some(target) = msg.target() {
+            error = error.about_peer(*target);
+        } else if let Some(group) = msg.group() {
+            error = error.about_group(None, *group);
+        }
+        Some(error.with_kernel_message(msg.error_message()))
     }
 
     /// Whether waiting and retrying may help (timeout, would-block, full queue).
@@ -185,162 +344,240 @@ impl Error {
 /// The errno's meaning for an ipcon request; request-specific exceptions are
 /// applied by the caller with `with_kind`.
 fn kind_of_errno(errno: i32) -> ErrorKind {
-    match errno {
-        libc::ETIMEDOUT => ErrorKind::Timeout,
-        libc::EAGAIN => ErrorKind::WouldBlock,
-        libc::ENOENT | libc::ESRCH => ErrorKind::NotFound,
-        libc::EEXIST | libc::EALREADY => ErrorKind::AlreadyExists,
-        libc::EACCES | libc::EPERM => ErrorKind::PermissionDenied,
-        libc::EMSGSIZE => ErrorKind::TooBig,
-        libc::ENOBUFS => ErrorKind::Overrun { missed: 0 },
-        libc::ENOSPC => ErrorKind::LimitReached,
-        libc::EINVAL => ErrorKind::InvalidName,
-        libc::ENOTCONN => ErrorKind::NotRegistered,
-        libc::EPROTO | libc::EBADMSG | libc::EOPNOTSUPP => ErrorKind::Protocol,
+    match u32::try_from(errno).unwrap_or(0) {
+        e::ETIMEDOUT => ErrorKind::Timeout,
+        e::EAGAIN => ErrorKind::WouldBlock,
+        e::ENOENT | e::ESRCH => ErrorKind::NotFound,
+        e::EEXIST | e::EALREADY => ErrorKind::AlreadyExists,
+        e::EACCES | e::EPERM => ErrorKind::PermissionDenied,
+        e::EMSGSIZE => ErrorKind::TooBig,
+        e::ENOBUFS => ErrorKind::Overrun,
+        e::ENOSPC => ErrorKind::LimitReached,
+        e::EINVAL => ErrorKind::InvalidName,
+        e::ENOTCONN => ErrorKind::NotRegistered,
+        e::EPROTO | e::EBADMSG | e::EOPNOTSUPP => ErrorKind::Protocol,
         _ => ErrorKind::Os,
     }
 }
 
+/// Symbolic names of the errnos ipcon meets, for messages operators can grep.
+fn errno_name(errno: i32) -> Option<&'static str> {
+    Some(match u32::try_from(errno).ok()? {
+        e::ENOENT => "ENOENT",
+        e::EEXIST => "EEXIST",
+        e::EALREADY => "EALREADY",
+        e::EACCES => "EACCES",
+        e::EPERM => "EPERM",
+        e::EMSGSIZE => "EMSGSIZE",
+        e::EAGAIN => "EAGAIN",
+        e::ENOBUFS => "ENOBUFS",
+        e::ENOSPC => "ENOSPC",
+        e::EINVAL => "EINVAL",
+        e::ENOTCONN => "ENOTCONN",
+        e::EPROTO => "EPROTO",
+        e::ETIMEDOUT => "ETIMEDOUT",
+        e::ESRCH => "ESRCH",
+        e::ECONNREFUSED => "ECONNREFUSED",
+        e::EOPNOTSUPP => "EOPNOTSUPP",
+        e::EBADMSG => "EBADMSG",
+        e::ENOMEM => "ENOMEM",
+        e::EBADF => "EBADF",
+        _ => return None,
+    })
+}
+
 impl fmt::Display for ErrorKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Timeout => "timed out",
+            Self::WouldBlock => "no message ready",
+            Self::NotFound => "not found",
+            Self::AlreadyExists => "already exists",
+            Self::PermissionDenied => "permission denied",
+            Self::TooBig => "message too big",
+            Self::QueueFull => "receiver's queue is full",
+            Self::Overrun => "receive queue overrun, answers or messages lost",
+            Self::LimitReached => "ipcon limit reached",
+            Self::ModuleNotLoaded => "ipcon kernel module not loaded (try: modprobe ipcon)",
+            Self::ModuleReloaded => {
+                "ipcon kernel module was reloaded since this handler was created (create a new one)"
+            }
+            Self::IncompatibleModule { module, library } => {
+                return write!(
+                    f,
+                    "the ipcon kernel module speaks protocol version {module}, this library \
+                     version {library} (install a module and a library of the same version)"
+                );
+            }
+            Self::InvalidName => "invalid name or argument",
+            Self::NotRegistered => "peer not registered",
+            Self::Protocol => "protocol error",
+            Self::Os => "system error",
+            Self::BatchFull => "batch is full",
+        })
+    }
+}
+
+impl fmt::Display for Subject {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Timeout => f.write_str("timed out"),
-            Self::WouldBlock => f.write_str("no message ready"),
-            Self::NotFound => f.write_str("not found"),
-            Self::AlreadyExists => f.write_str("already exists"),
-            Self::PermissionDenied => f.write_str("permission denied"),
-            Self::TooBig => f.write_str("message too big"),
-            Self::QueueFull => f.write_str("receiver's queue is full"),
-            Self::Overrun { missed: 0 } => f.write_str("receive queue overrun, messages lost"),
-            Self::Overrun { missed } => {
-                write!(f, "receive queue overrun, {missed} messages lost")
-            }
-            Self::LimitReached => f.write_str("ipcon limit reached"),
-            Self::ModuleNotLoaded => {
-                f.write_str("ipcon kernel module not loaded (try: modprobe ipcon)")
-            }
-            Self::ModuleReloaded => f.write_str(
-                "ipcon kernel module was reloaded since this handler was created (create a new one)",
-            ),
-            Self::InvalidName => f.write_str("invalid name or argument"),
-            Self::NotRegistered => f.write_str("peer not registered"),
-            Self::Protocol => f.write_str("protocol error"),
-            Self::IncompatibleModule { module, library } => write!(
-                f,
-                "the ipcon kernel module speaks protocol version {module}, this library \
-                 version {library} (install a module and a library of the same version)"
-            ),
-            Self::Os => f.write_str("system error"),
-            Self::BatchFull => f.write_str("batch is full"),
+            Self::Nothing => Ok(()),
+            Self::Peer(PeerRef::Name(name)) => write!(f, " \"{name}\""),
+            Self::Peer(PeerRef::Port(port)) => write!(f, " port:{port}"),
+            Self::Group {
+                owner: Some(owner),
+                group,
+            } => write!(f, " \"{owner}/{group}\""),
+            Self::Group { owner: None, group } => write!(f, " \"{group}\""),
         }
     }
 }
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.operation, self.kind)?;
-        if let Some(errno) = self.errno {
-            let code = rustix::io::Errno::from_raw_os_error(errno);
+        let details = self.details();
+        write!(f, "{}{}: {}", self.operation, details.subject, self.kind)?;
+        if let Some(errno) = self.errno() {
             match errno_name(errno) {
                 Some(name) => write!(f, " ({name})")?,
-                None => write!(f, " ({code})")?,
+                None => write!(f, " (errno {errno})")?,
             }
         }
-        if let Some(text) = &self.detail {
-            write!(f, " ({text})")?;
+        match details.note {
+            Note::Nothing => {}
+            Note::Name(e) => write!(f, " ({e})")?,
+            Note::Wire(e) => write!(f, " ({e})")?,
+            Note::Family(outcome) => write!(f, " ({outcome})")?,
+            Note::Text(text) => write!(f, " ({text})")?,
         }
-        if let Some(text) = &self.kernel_message {
+        if let Some(text) = self.kernel_message() {
             write!(f, ": {text}")?;
         }
         Ok(())
     }
 }
 
-/// Symbolic names of the errnos ipcon uses, for messages operators can grep.
-fn errno_name(errno: i32) -> Option<&'static str> {
-    Some(match errno {
-        libc::ENOENT => "ENOENT",
-        libc::EEXIST => "EEXIST",
-        libc::EALREADY => "EALREADY",
-        libc::EACCES => "EACCES",
-        libc::EPERM => "EPERM",
-        libc::EMSGSIZE => "EMSGSIZE",
-        libc::EAGAIN => "EAGAIN",
-        libc::ENOBUFS => "ENOBUFS",
-        libc::ENOSPC => "ENOSPC",
-        libc::EINVAL => "EINVAL",
-        libc::ENOTCONN => "ENOTCONN",
-        libc::EPROTO => "EPROTO",
-        libc::ETIMEDOUT => "ETIMEDOUT",
-        libc::ESRCH => "ESRCH",
-        _ => return None,
-    })
+/// `{:?}` is the `Display` line (what `main() -> Result<(), Error>` prints);
+/// `{:#?}` lists the fields.
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if !f.alternate() {
+            return fmt::Display::fmt(self, f);
+        }
+        let details = self.details();
+        f.debug_struct("Error")
+            .field("kind", &self.kind)
+            .field("errno", &self.errno())
+            .field("operation", &self.operation)
+            .field("subject", &details.subject)
+            .field("note", &details.note)
+            .field("kernel_message", &self.kernel_message())
+            .finish()
+    }
 }
 
+#[cfg(feature = "std")]
 impl std::error::Error for Error {}
 
-impl From<ipcon_core::NameError> for Error {
-    fn from(err: ipcon_core::NameError) -> Self {
-        Self::new("check name", ErrorKind::InvalidName).with_detail_text(err)
+impl From<NameError> for Error {
+    fn from(err: NameError) -> Self {
+        Self::new("check name", ErrorKind::InvalidName).with_note(Note::Name(err))
     }
 }
 
-impl From<Error> for io::Error {
+#[cfg(feature = "std")]
+impl From<Error> for std::io::Error {
     fn from(err: Error) -> Self {
+        use std::io::ErrorKind as Io;
         let kind = match err.kind {
-            ErrorKind::Timeout => io::ErrorKind::TimedOut,
-            ErrorKind::WouldBlock | ErrorKind::QueueFull => io::ErrorKind::WouldBlock,
-            ErrorKind::NotFound | ErrorKind::ModuleNotLoaded => io::ErrorKind::NotFound,
-            ErrorKind::AlreadyExists => io::ErrorKind::AlreadyExists,
-            ErrorKind::PermissionDenied => io::ErrorKind::PermissionDenied,
-            ErrorKind::InvalidName | ErrorKind::TooBig => io::ErrorKind::InvalidInput,
-            ErrorKind::NotRegistered | ErrorKind::ModuleReloaded => io::ErrorKind::NotConnected,
-            ErrorKind::Protocol | ErrorKind::IncompatibleModule { .. } => {
-                io::ErrorKind::InvalidData
-            }
-            _ => io::ErrorKind::Other,
+            ErrorKind::Timeout => Io::TimedOut,
+            ErrorKind::WouldBlock | ErrorKind::QueueFull => Io::WouldBlock,
+            ErrorKind::NotFound | ErrorKind::ModuleNotLoaded => Io::NotFound,
+            ErrorKind::AlreadyExists => Io::AlreadyExists,
+            ErrorKind::PermissionDenied => Io::PermissionDenied,
+            ErrorKind::InvalidName | ErrorKind::TooBig => Io::InvalidInput,
+            ErrorKind::NotRegistered | ErrorKind::ModuleReloaded => Io::NotConnected,
+            ErrorKind::Protocol | ErrorKind::IncompatibleModule { .. } => Io::InvalidData,
+            _ => Io::Other,
         };
-        io::Error::new(kind, err)
+        std::io::Error::new(kind, err)
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "std"))]
 mod tests {
     use super::*;
+    use std::string::ToString;
+
+    fn name(text: &str) -> Name {
+        Name::new(text).unwrap()
+    }
 
     #[test]
     fn errnos_map_to_kinds() {
         let cases = [
-            (libc::ENOENT, ErrorKind::NotFound),
-            (libc::EEXIST, ErrorKind::AlreadyExists),
-            (libc::EALREADY, ErrorKind::AlreadyExists),
-            (libc::EACCES, ErrorKind::PermissionDenied),
-            (libc::EMSGSIZE, ErrorKind::TooBig),
-            (libc::ENOSPC, ErrorKind::LimitReached),
-            (libc::ENOTCONN, ErrorKind::NotRegistered),
-            (libc::EPROTO, ErrorKind::Protocol),
-            (libc::EAGAIN, ErrorKind::WouldBlock),
-            (libc::EIO, ErrorKind::Os),
+            (e::ENOENT, ErrorKind::NotFound),
+            (e::EEXIST, ErrorKind::AlreadyExists),
+            (e::EALREADY, ErrorKind::AlreadyExists),
+            (e::EACCES, ErrorKind::PermissionDenied),
+            (e::EMSGSIZE, ErrorKind::TooBig),
+            (e::ENOSPC, ErrorKind::LimitReached),
+            (e::ENOTCONN, ErrorKind::NotRegistered),
+            (e::EPROTO, ErrorKind::Protocol),
+            (e::EAGAIN, ErrorKind::WouldBlock),
+            (e::ENOBUFS, ErrorKind::Overrun),
+            (e::EIO, ErrorKind::Os),
         ];
         for (errno, kind) in cases {
-            assert_eq!(Error::from_errno("op", errno).kind(), kind, "errno {errno}");
+            let err = Error::from_errno("op", errno as i32);
+            assert_eq!(err.kind(), kind, "errno {errno}");
+            assert_eq!(err.errno(), Some(errno as i32));
         }
+        assert_eq!(Error::new("op", ErrorKind::Timeout).errno(), None);
     }
 
     #[test]
-    fn display_shows_the_kernel_text() {
-        let err = Error::from_errno("register group", libc::ENOSPC)
+    fn display_names_the_operation_the_subject_and_the_kernel_text() {
+        let err = Error::from_errno("join group", e::ENOENT as i32)
+            .about_group(Some(name("srv")), name("news"))
+            .with_kernel_message("no such group");
+        assert_eq!(
+            err.to_string(),
+            "join group \"srv/news\": not found (ENOENT): no such group"
+        );
+        assert_eq!(err.kernel_message(), Some("no such group"));
+        let err = Error::from_errno("send unicast", e::EAGAIN as i32)
+            .with_kind(ErrorKind::QueueFull)
+            .about_peer(PeerRef::Port(77));
+        assert_eq!(
+            err.to_string(),
+            "send unicast port:77: receiver's queue is full (EAGAIN)"
+        );
+        let err = Error::from_errno("register group", e::ENOSPC as i32)
+            .about_group(None, name("g"))
             .with_kernel_message("max_groups_per_peer reached");
         assert_eq!(
             err.to_string(),
-            "register group: ipcon limit reached (ENOSPC): max_groups_per_peer reached"
+            "register group \"g\": ipcon limit reached (ENOSPC): max_groups_per_peer reached"
         );
-        assert_eq!(err.kernel_message(), Some("max_groups_per_peer reached"));
+    }
+
+    #[test]
+    fn debug_is_the_display_line_so_main_prints_it_readably() {
+        let err = Error::from_errno("send unicast", e::ENOENT as i32)
+            .about_peer(PeerRef::Name(name("srv")));
+        let main_prints = std::format!("Error: {err:?}");
+        assert_eq!(
+            main_prints,
+            "Error: send unicast \"srv\": not found (ENOENT)"
+        );
+        let fields = std::format!("{err:#?}");
+        assert!(fields.contains("kind: NotFound") && fields.contains("errno: Some("));
     }
 
     #[test]
     fn name_errors_say_what_is_wrong() {
-        let err = Error::from(ipcon_linux_name_error());
+        let err = Error::from(Name::new(&"x".repeat(40)).unwrap_err());
         assert_eq!(err.kind(), ErrorKind::InvalidName);
         assert_eq!(
             err.to_string(),
@@ -348,17 +585,31 @@ mod tests {
         );
     }
 
-    fn ipcon_linux_name_error() -> ipcon_core::NameError {
-        ipcon_core::Name::new(&"x".repeat(40)).unwrap_err()
+    #[test]
+    fn family_outcomes_become_kinds() {
+        let err = Error::from_family("open ipcon", FamilyOutcome::NotLoaded);
+        assert_eq!(
+            err.to_string(),
+            "open ipcon: ipcon kernel module not loaded (try: modprobe ipcon)"
+        );
+        let err = Error::from_family("open ipcon", FamilyOutcome::VersionMismatch { kernel: 9 });
+        assert_eq!(
+            err.kind(),
+            ErrorKind::IncompatibleModule {
+                module: 9,
+                library: u32::from(VERSION)
+            }
+        );
+        // The versions are said once, by the kind.
+        assert_eq!(err.to_string().matches("version 9").count(), 1, "{err}");
     }
 
     #[test]
-    fn module_not_loaded_says_how_to_load_it() {
-        let err = Error::new("create handler", ErrorKind::ModuleNotLoaded);
-        assert_eq!(
-            err.to_string(),
-            "create handler: ipcon kernel module not loaded (try: modprobe ipcon)"
-        );
+    fn long_kernel_texts_are_cut_at_a_character_boundary() {
+        let long = "é".repeat(KERNEL_MESSAGE_CAPACITY);
+        let err = Error::new("op", ErrorKind::Os).with_kernel_message(&long);
+        let kept = err.kernel_message().unwrap();
+        assert!(kept.len() <= KERNEL_MESSAGE_CAPACITY && kept.chars().all(|c| c == 'é'));
     }
 
     #[test]
@@ -378,14 +629,13 @@ mod tests {
     }
 
     #[test]
-    fn overrun_counts_and_io_conversion() {
-        let err = Error::new("receive", ErrorKind::Overrun { missed: 3 });
-        assert_eq!(
-            err.to_string(),
-            "receive: receive queue overrun, 3 messages lost"
-        );
-        let io: io::Error = Error::new("receive", ErrorKind::Timeout).into();
-        assert_eq!(io.kind(), io::ErrorKind::TimedOut);
+    fn the_error_is_small_and_the_common_ones_do_not_allocate() {
+        assert!(core::mem::size_of::<Error>() <= 40);
+        assert!(Error::new("receive", ErrorKind::WouldBlock)
+            .details
+            .is_none());
+        let io: std::io::Error = Error::new("receive", ErrorKind::Timeout).into();
+        assert_eq!(io.kind(), std::io::ErrorKind::TimedOut);
         assert!(Error::new("send", ErrorKind::QueueFull).is_transient());
         assert!(!Error::new("send", ErrorKind::NotFound).is_transient());
     }

@@ -1,15 +1,15 @@
 //! Watching kernel events without registering a peer.
 
-use std::os::fd::{AsFd, BorrowedFd};
-use std::time::Duration;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+use std::sync::{Mutex, MutexGuard};
 
-use crate::control::{open_request_socket, Control};
-use crate::error::{Error, Result};
-use crate::handler::{join_kevents, DEFAULT_RECV_BUFFER, DEFAULT_REQUEST_TIMEOUT};
-use crate::message::Message;
+use ipcon_core::machine::InboxStats;
+use ipcon_core::Message;
+
+use crate::clock::{MonotonicClock, Wait};
+use crate::error::Result;
+use crate::peer::open_kevent_monitor;
 use crate::receiver::Receiver;
-use crate::socket::Wait;
-use crate::sys::NetlinkOption;
 
 /// A socket subscribed to the `ipcon_kevent` group. Unlike a [`Handler`]
 /// with kernel events it is no peer, so watching adds no events of its own.
@@ -18,11 +18,11 @@ use crate::sys::NetlinkOption;
 /// shows as [`Message::kevents_missed`].
 ///
 /// ```no_run
-/// use ipcon_linux::{KeventMonitor, Message};
+/// use ipcon_linux::{KeventMonitor, Message, Wait};
 /// let monitor = KeventMonitor::open()?;
 /// let mut msg = Message::new();
 /// loop {
-///     monitor.receive(&mut msg)?;
+///     monitor.receive(&mut msg, Wait::Forever)?;
 ///     if let Some(event) = msg.kevent() {
 ///         println!("{event}");
 ///     }
@@ -34,51 +34,42 @@ use crate::sys::NetlinkOption;
 /// [`MessageKind::Kevent`]: crate::MessageKind::Kevent
 #[derive(Debug)]
 pub struct KeventMonitor {
-    events: Receiver,
+    events: Mutex<Box<Receiver>>,
+    /// The socket's descriptor, owned by the receiver (for `AsFd`).
+    fd: RawFd,
 }
 
 impl KeventMonitor {
     /// Subscribes ([`ErrorKind::ModuleNotLoaded`](crate::ErrorKind) without
     /// the module).
     pub fn open() -> Result<Self> {
-        let family = Control::open(DEFAULT_REQUEST_TIMEOUT)?.family();
-        let socket = open_request_socket()?;
-        socket
-            .set_option(NetlinkOption::NoEnobufs, 1)
-            .map_err(|e| Error::from_io("set socket option", &e))?;
-        socket
-            .set_recv_buffer(DEFAULT_RECV_BUFFER)
-            .map_err(|e| Error::from_io("set receive buffer", &e))?;
-        join_kevents(&socket, family.kevent_group)?;
+        let events = Box::new(open_kevent_monitor(MonotonicClock)?);
+        let fd = events.as_fd().as_raw_fd();
         Ok(Self {
-            events: Receiver::new(socket, family.id),
+            events: Mutex::new(events),
+            fd,
         })
     }
 
-    /// Waits for the next kernel event.
-    pub fn receive(&self, msg: &mut Message) -> Result<()> {
-        self.events.receive(msg, Wait::Forever).map(drop)
+    fn events(&self) -> MutexGuard<'_, Box<Receiver>> {
+        self.events.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Takes a queued event or fails with `WouldBlock`.
-    pub fn try_receive(&self, msg: &mut Message) -> Result<()> {
-        self.events.receive(msg, Wait::Never).map(drop)
+    /// Receives the next kernel event into `msg`, waiting as `wait` says.
+    pub fn receive(&self, msg: &mut Message, wait: Wait) -> Result<()> {
+        self.events().receive(msg, wait)
     }
 
-    /// Waits at most `timeout`.
-    pub fn receive_timeout(&self, msg: &mut Message, timeout: Duration) -> Result<()> {
-        self.events.receive(msg, Wait::Timeout(timeout)).map(drop)
-    }
-
-    /// Events lost (sequence gaps) since the monitor was opened.
-    pub fn missed(&self) -> u64 {
-        self.events.kevents_missed()
+    /// Events lost (sequence gaps) since the monitor was opened, and
+    /// datagrams dropped.
+    pub fn stats(&self) -> InboxStats {
+        self.events().stats()
     }
 }
 
 /// The event socket, for `poll`/`epoll`.
 impl AsFd for KeventMonitor {
     fn as_fd(&self) -> BorrowedFd<'_> {
-        self.events.socket().as_fd()
+        crate::sys::borrow_fd(self, self.fd)
     }
 }

@@ -1,188 +1,193 @@
-//! The receiving side: the data socket, its sanity checks and counters, and
-//! the posted sends that go out on it (so that their failures come back on it).
+//! The receive/data half of a peer (or of a kernel event monitor): the data
+//! socket, its receive buffer, and ipcon-core's [`Inbox`] deciding what each
+//! datagram delivers and counting what it drops.
+//!
+//! Every method takes `&mut self`; the send/control half
+//! ([`Control`](crate::engine::Control)) is a separate value, so one thread
+//! may receive while another sends.
 
-use std::cell::RefCell;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
-use std::thread::LocalKey;
-use std::time::Instant;
-
+use ipcon_core::machine::{Inbox, InboxStats, Received};
 use ipcon_core::spec::MAX_PAYLOAD_LEN;
-use ipcon_core::wire::ipcon::{parse_incoming, Delivery, Incoming, Request, SendFailure};
-use ipcon_core::wire::netlink::Messages;
-use ipcon_core::KeventSeq;
+use ipcon_core::Message;
+use rustix::fd::{AsFd, BorrowedFd};
 
+use crate::clock::{Clock, Deadline, MonotonicClock, Wait};
 use crate::error::{Error, Result};
-use crate::message::Message;
-use crate::socket::{Datagram, NetlinkSocket, Wait};
-use crate::sys::RECVMMSG_MAX;
+use crate::socket::NetlinkSocket;
+use crate::sys::{Datagram, SocketOption, RECVMMSG_MAX};
 
-/// Receive buffer on the stack: one delivery is a full payload plus two
-/// names and a few numbers, well under this.
-const DELIVERY_BUF_LEN: usize = MAX_PAYLOAD_LEN + 512;
+/// Receive buffer of one delivery: a full payload plus two names and a few
+/// numbers, well under this.
+pub const DELIVERY_BUF_LEN: usize = MAX_PAYLOAD_LEN + 512;
 
-/// Buffer on the stack for one posted request: a full payload, a name and a
-/// few numbers with their headers.
-const POST_BUF_LEN: usize = MAX_PAYLOAD_LEN + 128;
+/// Storage [`Receiver::receive_many`] needs to take the most datagrams one
+/// system call may (16): one [`DELIVERY_BUF_LEN`] slot per datagram.
+pub const RECEIVE_MANY_STORAGE: usize = RECVMMSG_MAX * DELIVERY_BUF_LEN;
 
-/// Datagrams one `recvmmsg` of [`Receiver::receive_many`] takes: its
-/// buffers are on the stack (40 KiB).
-const RECV_MANY_CHUNK: usize = RECVMMSG_MAX;
-
-thread_local! {
-    static DELIVERY_SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
-    static MANY_SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
-    static POST_SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
-}
-
-/// Runs `work` on `len` bytes of this thread's buffer `scratch`, allocated
-/// on the thread's first use and kept. A buffer on the stack would be
-/// cleared on every call: 2.5 KiB per receive and post, 40 KiB per
-/// `receive_many`, a tenth of a small message's cost. The contents are
-/// whatever the previous call left; callers only read what they wrote.
-fn with_scratch<R>(
-    scratch: &'static LocalKey<RefCell<Vec<u8>>>,
-    len: usize,
-    work: impl FnOnce(&mut [u8]) -> R,
-) -> R {
-    scratch.with(|cell| match cell.try_borrow_mut() {
-        Ok(mut buf) => {
-            if buf.len() < len {
-                buf.resize(len, 0);
-            }
-            work(&mut buf[..len])
-        }
-        // Only if a call ran inside another on this thread (none does).
-        Err(_) => work(&mut vec![0u8; len]),
-    })
-}
-
-/// A data socket and what it counted.
+/// The receive/data half of a peer, or a kernel event monitor.
 #[derive(Debug)]
-pub(crate) struct Receiver {
+pub struct Receiver<C: Clock = MonotonicClock> {
     socket: NetlinkSocket,
-    family: u16,
-    foreign_dropped: AtomicU64,
-    malformed: AtomicU64,
-    kevents_missed: AtomicU64,
-    kevent_seq: Mutex<KeventSeq>,
+    inbox: Inbox,
+    kevent_group: u32,
+    buf: [u8; DELIVERY_BUF_LEN],
+    clock: C,
 }
 
-impl Receiver {
-    pub fn new(socket: NetlinkSocket, family: u16) -> Self {
+impl<C: Clock> Receiver<C> {
+    /// Receives on `socket` deliveries of family `family_id`; kernel events
+    /// once it joins `kevent_group`.
+    pub(crate) fn new(socket: NetlinkSocket, family_id: u16, kevent_group: u32, clock: C) -> Self {
         Self {
             socket,
-            family,
-            foreign_dropped: AtomicU64::new(0),
-            malformed: AtomicU64::new(0),
-            kevents_missed: AtomicU64::new(0),
-            kevent_seq: Mutex::new(KeventSeq::new()),
+            inbox: Inbox::new(family_id),
+            kevent_group,
+            buf: [0; DELIVERY_BUF_LEN],
+            clock,
         }
     }
 
-    pub fn socket(&self) -> &NetlinkSocket {
+    /// The data socket (to register on).
+    pub(crate) fn socket(&self) -> &NetlinkSocket {
         &self.socket
     }
 
-    /// Sends a posted request (one with a ticket, asking for no ACK) on the
-    /// data socket with one system call: its failure, if any, is queued to
-    /// this socket before the call returns (a send-failed delivery, or an
-    /// error ACK with the ticket as its sequence number). No heap allocation.
-    pub fn post(&self, operation: &'static str, request: &Request<'_>) -> Result<()> {
-        let seq = request.ticket().unwrap_or(0);
-        with_scratch(&POST_SCRATCH, POST_BUF_LEN, |buf| {
-            let len = request
-                .emit(&request.header(self.family, seq, 0), buf)
-                .map_err(|_| Error::new(operation, crate::ErrorKind::TooBig))?;
-            self.socket
-                .send(&buf[..len])
-                .map_err(|e| Error::from_io(operation, &e))
-        })
+    /// The socket's port: the peer's identity.
+    pub fn port(&self) -> u32 {
+        self.socket.port()
     }
 
-    /// Forgets the last kernel event seen (on a new subscription).
-    pub fn reset_kevent_seq(&self) {
-        *self.kevent_seq.lock().unwrap_or_else(|e| e.into_inner()) = KeventSeq::new();
+    /// What was dropped (not from the kernel, malformed, too big for the
+    /// message) and how many kernel events were missed, since the start.
+    pub fn stats(&self) -> InboxStats {
+        self.inbox.stats()
     }
 
-    /// Receives as `wait` says into `msg`; returns how many kernel events
-    /// were missed just before this one (0 for anything but a kernel event).
-    /// Datagrams not from the kernel or not parsing are dropped and counted.
-    /// No heap allocation.
-    pub fn receive(&self, msg: &mut Message, wait: Wait) -> Result<u64> {
-        let deadline = match wait {
-            Wait::Timeout(t) => Instant::now().checked_add(t),
-            _ => None,
-        };
-        with_scratch(&DELIVERY_SCRATCH, DELIVERY_BUF_LEN, |buf| loop {
-            let this_wait = match (wait, deadline) {
-                (Wait::Timeout(_), Some(d)) => {
-                    Wait::Timeout(d.saturating_duration_since(Instant::now()))
-                }
-                _ => wait,
-            };
-            let got = self
-                .socket
-                .recv(buf, this_wait)
-                .map_err(|e| Error::from_io("receive", &e))?;
-            if let Some(missed) = self.accept(&got, buf, msg) {
-                return Ok(missed);
-            }
-        })
+    /// Starts receiving kernel events (`Kevent` messages); their sequence
+    /// check starts over.
+    pub fn subscribe_kevents(&mut self) -> Result<()> {
+        self.inbox.restart_kevents();
+        self.socket
+            .set_option(SocketOption::AddMembership, self.kevent_group)
+            .map_err(|e| Error::from_os("subscribe kernel events", e))
     }
 
-    /// Receives up to `msgs.len()` deliveries, several per `recvmmsg`,
-    /// waiting as `wait` says for the first only; returns how many of `msgs`
-    /// were filled (at least 1, unless `msgs` is empty). Every datagram goes
-    /// through the checks of [`Receiver::receive`]. No heap allocation.
-    pub fn receive_many(&self, msgs: &mut [Message], wait: Wait) -> Result<usize> {
-        let deadline = match wait {
-            Wait::Timeout(t) => Instant::now().checked_add(t),
-            _ => None,
-        };
-        with_scratch(
-            &MANY_SCRATCH,
-            RECV_MANY_CHUNK * DELIVERY_BUF_LEN,
-            |storage| self.receive_many_into(storage, msgs, wait, deadline),
-        )
+    /// Stops receiving kernel events (some may still be queued).
+    pub fn unsubscribe_kevents(&mut self) -> Result<()> {
+        self.socket
+            .set_option(SocketOption::DropMembership, self.kevent_group)
+            .map_err(|e| Error::from_os("unsubscribe kernel events", e))
     }
 
-    fn receive_many_into(
-        &self,
-        storage: &mut [u8],
-        msgs: &mut [Message],
+    /// Receives the next delivery as `wait` says and hands it, still in the
+    /// receive buffer, to `route`: the hook for code that dispatches by kind
+    /// (a reply to a pending call, a kernel event ending a peer's calls, a
+    /// message for the application) before, or instead of, copying it into a
+    /// [`Message`].
+    ///
+    /// `route` returning `None` means it could not hold the delivery: it is
+    /// counted as dropped ([`InboxStats::malformed_dropped`]) and the receive
+    /// goes on. Datagrams not from the kernel, cut short or malformed are
+    /// dropped and counted; kernel events are checked for sequence gaps. No
+    /// allocation.
+    pub fn receive_with<R>(
+        &mut self,
         wait: Wait,
-        deadline: Option<Instant>,
+        mut route: impl FnMut(Received<'_>) -> Option<R>,
+    ) -> Result<R> {
+        let mut deadline = match wait {
+            Wait::Timeout(limit) => Some(Deadline::after(limit)),
+            _ => None,
+        };
+        loop {
+            let got = match deadline.as_mut() {
+                Some(deadline) => self
+                    .socket
+                    .recv_before(&mut self.buf, deadline, &self.clock),
+                None => self.socket.recv(&mut self.buf, wait, &self.clock),
+            }
+            .map_err(|e| Error::from_os("receive", e))?;
+            let datagram = &self.buf[..got.len];
+            if let Some(received) = self.inbox.accept(got.source_port, got.full_len, datagram) {
+                match route(received) {
+                    Some(routed) => return Ok(routed),
+                    None => self.inbox.count_malformed(),
+                }
+            }
+        }
+    }
+
+    /// Receives the next message into `msg` as `wait` says (see
+    /// [`Receiver::receive_with`]). A delivery whose payload does not fit
+    /// `msg` (`N` bytes) is dropped and counted. On error `msg` is left as it
+    /// was.
+    pub fn receive<const N: usize>(&mut self, msg: &mut Message<N>, wait: Wait) -> Result<()> {
+        self.receive_with(wait, |received| msg.fill_received(&received).ok())
+    }
+
+    /// Fills up to `msgs.len()` messages with queued deliveries, taking
+    /// several datagrams per system call (`recvmmsg`) into `storage` (one
+    /// [`DELIVERY_BUF_LEN`] slot per datagram, at most 16:
+    /// [`RECEIVE_MANY_STORAGE`]); waits as `wait` says for the first message
+    /// only. Returns how many of `msgs` were filled, in arrival order (at
+    /// least 1; 0 only for an empty `msgs`). Every datagram goes through the
+    /// checks of [`Receiver::receive_with`].
+    pub fn receive_many<const N: usize>(
+        &mut self,
+        msgs: &mut [Message<N>],
+        storage: &mut [u8],
+        wait: Wait,
     ) -> Result<usize> {
-        let mut got = [Datagram::default(); RECV_MANY_CHUNK];
+        let slots = (storage.len() / DELIVERY_BUF_LEN).min(RECVMMSG_MAX);
+        if slots == 0 {
+            // No room for a slot: one at a time, through the own buffer.
+            return match msgs.first_mut() {
+                Some(msg) => self.receive(msg, wait).map(|()| 1),
+                None => Ok(0),
+            };
+        }
+        let mut got = [Datagram::default(); RECVMMSG_MAX];
         let mut filled = 0;
+        let mut deadline = match wait {
+            Wait::Timeout(limit) => Some(Deadline::after(limit)),
+            _ => None,
+        };
         while filled < msgs.len() {
             // Once something arrived, only take what is already queued.
-            let this_wait = match (filled, wait, deadline) {
-                (1.., _, _) => Wait::Never,
-                (0, Wait::Timeout(_), Some(d)) => {
-                    Wait::Timeout(d.saturating_duration_since(Instant::now()))
-                }
+            let this_wait = match (filled, deadline.as_mut()) {
+                (1.., _) => Wait::Never,
+                (0, Some(deadline)) => Wait::Timeout(deadline.left(&self.clock)),
                 _ => wait,
             };
-            let want = (msgs.len() - filled).min(RECV_MANY_CHUNK);
-            let received =
-                match self
-                    .socket
-                    .recv_many(storage, DELIVERY_BUF_LEN, &mut got[..want], this_wait)
-                {
-                    Ok(n) => n,
-                    // What was received is returned; a lasting error shows
-                    // again on the next call.
-                    Err(_) if filled > 0 => break,
-                    Err(e) => return Err(Error::from_io("receive", &e)),
-                };
+            let want = (msgs.len() - filled).min(slots);
+            let received = match self.socket.recv_many(
+                storage,
+                DELIVERY_BUF_LEN,
+                &mut got[..want],
+                this_wait,
+                &self.clock,
+            ) {
+                Ok(n) => n,
+                // What was received is returned; a lasting error shows
+                // again on the next call.
+                Err(_) if filled > 0 => break,
+                Err(e) => return Err(Error::from_os("receive", e)),
+            };
             for (datagram, slot) in got[..received]
                 .iter()
                 .zip(storage.chunks_exact(DELIVERY_BUF_LEN))
             {
-                if self.accept(datagram, slot, &mut msgs[filled]).is_some() {
+                let bytes = &slot[..datagram.len];
+                let Some(received) =
+                    self.inbox
+                        .accept(datagram.source_port, datagram.full_len, bytes)
+                else {
+                    continue;
+                };
+                if msgs[filled].fill_received(&received).is_ok() {
                     filled += 1;
+                } else {
+                    self.inbox.count_malformed();
                 }
             }
             // A short read means the queue is empty.
@@ -192,262 +197,93 @@ impl Receiver {
         }
         Ok(filled)
     }
+}
 
-    /// Fills `msg` from the datagram `got` described, received into `buf`,
-    /// if it is a delivery from the kernel; otherwise counts it as dropped.
-    fn accept(&self, got: &Datagram, buf: &[u8], msg: &mut Message) -> Option<u64> {
-        if got.source_port != 0 {
-            self.foreign_dropped.fetch_add(1, Ordering::Relaxed);
-            #[cfg(feature = "log")]
-            log::warn!(
-                "ipcon: dropped a datagram from port {} (only the kernel may deliver)",
-                got.source_port
-            );
-            return None;
-        }
-        if got.truncated {
-            self.malformed.fetch_add(1, Ordering::Relaxed);
-            #[cfg(feature = "log")]
-            log::warn!("ipcon: dropped a truncated datagram");
-            return None;
-        }
-        self.take_delivery(&buf[..got.len.min(buf.len())], msg)
-    }
-
-    /// Fills `msg` from the first delivery in `datagram` (the kernel sends
-    /// one per datagram); `None` when it held none (a late ACK, or something
-    /// malformed).
-    fn take_delivery(&self, datagram: &[u8], msg: &mut Message) -> Option<u64> {
-        for packet in Messages::new(datagram) {
-            let Ok(packet) = packet else {
-                self.malformed.fetch_add(1, Ordering::Relaxed);
-                return None;
-            };
-            let delivery = match parse_incoming(&packet, self.family) {
-                Ok(Incoming::Delivery(delivery)) => delivery,
-                // Only posted requests are sent on the data socket once it
-                // is registered: an error ACK on it is one of them refused
-                // before the module could send a notice (a policy error, or
-                // the peer is gone), and its sequence number is the ticket.
-                Ok(Incoming::Error { seq, errno, ext }) => Delivery::SendFailed(SendFailure {
-                    ticket: seq,
-                    errno: u32::try_from(errno).unwrap_or(0),
-                    message: ext.message,
-                    peer: None,
-                    group: None,
-                    missed: 0,
-                }),
-                Ok(_) => continue,
-                Err(_e) => {
-                    self.malformed.fetch_add(1, Ordering::Relaxed);
-                    #[cfg(feature = "log")]
-                    log::warn!("ipcon: dropped a malformed delivery: {_e}");
-                    continue;
-                }
-            };
-            let missed = match delivery {
-                Delivery::Kevent(event) => {
-                    let missed = self
-                        .kevent_seq
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .observe(event.seq);
-                    self.kevents_missed.fetch_add(missed, Ordering::Relaxed);
-                    missed
-                }
-                _ => 0,
-            };
-            if msg.fill(&delivery, missed).is_err() {
-                self.malformed.fetch_add(1, Ordering::Relaxed);
-                continue;
-            }
-            return Some(missed);
-        }
-        None
-    }
-
-    /// Datagrams dropped because they did not come from the kernel.
-    pub fn foreign_dropped(&self) -> u64 {
-        self.foreign_dropped.load(Ordering::Relaxed)
-    }
-
-    /// Datagrams dropped because they did not parse.
-    pub fn malformed_dropped(&self) -> u64 {
-        self.malformed.load(Ordering::Relaxed)
-    }
-
-    /// Kernel events missed (sequence gaps) since the handler was created.
-    pub fn kevents_missed(&self) -> u64 {
-        self.kevents_missed.load(Ordering::Relaxed)
+/// The data socket, for `poll`/`epoll`: readable when a message is queued.
+impl<C: Clock> AsFd for Receiver<C> {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.socket.as_fd()
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "std"))]
 mod tests {
     use super::*;
-    use crate::message::MessageKind;
-    use ipcon_core::wire::ipcon::UnicastDelivery;
-    use ipcon_core::wire::netlink::{NetlinkFlags, NetlinkHeaderRepr};
+    use crate::socket::tests::send_foreign;
+    use core::time::Duration;
+    use ipcon_core::wire::ipcon::{Delivery, Sender, UnicastDelivery};
+    use ipcon_core::{MessageKind, Name};
+    use std::boxed::Box;
 
-    /// A second socket of this process sends `count` well-formed-looking
-    /// datagrams of the receiver's family straight to its port: none may be
-    /// taken for a delivery. `false` when this process may not send to
-    /// another port (root may, unprivileged processes may not).
-    fn send_fake_deliveries(receiver: &Receiver, count: usize) -> bool {
-        let sender = NetlinkSocket::open().unwrap();
-        let fake = NetlinkHeaderRepr {
-            message_type: 0x20,
-            flags: NetlinkFlags::empty(),
-            seq: 0,
-            port_id: 0,
-        };
-        let mut datagram = [0u8; 64];
-        let len = fake.emit(4, &mut datagram).unwrap();
-        let target = rustix::net::netlink::SocketAddrNetlink::new(receiver.socket().port(), 0);
-        (0..count).all(|_| {
-            rustix::net::sendto(
-                &sender,
-                &datagram[..len + 4],
-                rustix::net::SendFlags::empty(),
-                &target,
-            )
-            .is_ok()
-        })
+    fn receiver() -> Box<Receiver> {
+        Box::new(Receiver::new(
+            NetlinkSocket::open().unwrap(),
+            0x20,
+            0,
+            MonotonicClock,
+        ))
     }
 
     #[test]
     fn foreign_datagrams_are_dropped_and_counted() {
-        let receiver = Receiver::new(NetlinkSocket::open().unwrap(), 0x20);
-        if !send_fake_deliveries(&receiver, 1) {
+        let mut receiver = receiver();
+        let sender = NetlinkSocket::open().unwrap();
+        if !send_foreign(&sender, &receiver.socket, 24) {
             return;
         }
-        let mut msg = Message::new();
+        let mut msg = Message::<16>::new();
         let err = receiver
-            .receive(
-                &mut msg,
-                Wait::Timeout(std::time::Duration::from_millis(100)),
-            )
+            .receive(&mut msg, Wait::Timeout(Duration::from_millis(100)))
             .unwrap_err();
         assert_eq!(err.kind(), crate::ErrorKind::Timeout);
-        assert_eq!(receiver.foreign_dropped(), 1);
+        assert_eq!(receiver.stats().foreign_dropped, 1);
+        assert_eq!(msg.kind(), MessageKind::Empty);
     }
 
     #[test]
-    fn a_kernel_delivery_fills_the_message() {
-        let receiver = Receiver::new(NetlinkSocket::open().unwrap(), 0x20);
-        let sender = ipcon_core::wire::ipcon::Sender {
-            name: Some(ipcon_core::Name::new("srv").unwrap()),
-            port: 9,
-            pid: 42,
-            uid: 1000,
-        };
+    fn nothing_queued_would_block_and_leaves_the_message_alone() {
+        let mut receiver = receiver();
+        let mut msg: Message = Message::new();
         let delivery = Delivery::Unicast(UnicastDelivery {
-            sender,
+            sender: Sender {
+                name: Name::new("srv").ok(),
+                port: 9,
+                pid: 42,
+                uid: 1000,
+            },
             payload: b"hi",
             missed: 0,
         });
-        let mut buf = [0u8; 256];
-        let hdr = NetlinkHeaderRepr {
-            message_type: 0x20,
-            flags: NetlinkFlags::empty(),
-            seq: 0,
-            port_id: 0,
-        };
-        let len = delivery.emit(&hdr, &mut buf).unwrap();
-        let mut msg = Message::new();
-        assert_eq!(receiver.take_delivery(&buf[..len], &mut msg), Some(0));
-        assert_eq!(msg.kind(), MessageKind::Unicast);
+        msg.fill(&delivery).unwrap();
+        let err = receiver.receive(&mut msg, Wait::Never).unwrap_err();
+        assert_eq!(err.kind(), crate::ErrorKind::WouldBlock);
         assert_eq!(msg.payload(), b"hi");
-        assert_eq!(
-            (msg.sender().port, msg.sender().pid, msg.sender().uid),
-            (9, 42, 1000)
-        );
-        // Garbage is counted, not delivered.
-        assert_eq!(receiver.take_delivery(&buf[..10], &mut msg), None);
-        assert_eq!(receiver.malformed_dropped(), 1);
-    }
-
-    #[test]
-    fn failure_notices_and_error_acks_become_send_failed_messages() {
-        use crate::ErrorKind;
-        use ipcon_core::wire::ack::{ErrorRepr, ExtAck};
-        use ipcon_core::wire::ipcon::PeerRef;
-
-        let receiver = Receiver::new(NetlinkSocket::open().unwrap(), 0x20);
-        let hdr = NetlinkHeaderRepr {
-            message_type: 0x20,
-            flags: NetlinkFlags::empty(),
-            seq: 5,
-            port_id: 0,
-        };
-        let notice = Delivery::SendFailed(SendFailure {
-            ticket: 5,
-            errno: libc::EAGAIN as u32,
-            message: Some("receiver queue is full"),
-            peer: Some(PeerRef::Port(77)),
-            group: None,
-            missed: 1,
-        });
-        let mut buf = [0u8; 256];
-        let len = notice.emit(&hdr, &mut buf).unwrap();
-        let mut msg = Message::new();
-        assert_eq!(receiver.take_delivery(&buf[..len], &mut msg), Some(0));
-        assert_eq!(msg.kind(), MessageKind::SendFailed);
-        assert_eq!(msg.ticket().map(|t| t.get()), Some(5));
-        assert_eq!(msg.missed(), 1);
-        let err = msg.send_error().unwrap();
-        assert_eq!(err.kind(), ErrorKind::QueueFull);
-        assert_eq!(err.errno(), Some(libc::EAGAIN));
-        assert_eq!(err.operation(), "post unicast");
-        assert_eq!(err.kernel_message(), Some("receiver queue is full"));
-
-        // A posted request refused before the module saw it: an error ACK
-        // whose sequence number is the ticket.
-        let ack = ErrorRepr {
-            error: -libc::EINVAL,
-            request: NetlinkHeaderRepr {
-                message_type: 0x20,
-                flags: NetlinkFlags::REQUEST,
-                seq: 6,
-                port_id: 99,
-            },
-            ext: ExtAck {
-                message: Some("Unknown attribute type"),
-                offset: None,
-                missing_type: None,
-            },
-        };
-        let len = ack.emit(&mut buf).unwrap();
-        assert_eq!(receiver.take_delivery(&buf[..len], &mut msg), Some(0));
-        assert_eq!(msg.kind(), MessageKind::SendFailed);
-        assert_eq!(msg.ticket().map(|t| t.get()), Some(6));
-        let err = msg.send_error().unwrap();
-        assert_eq!(err.errno(), Some(libc::EINVAL));
-        assert_eq!(err.operation(), "post");
-        assert_eq!(err.kernel_message(), Some("Unknown attribute type"));
-        assert!(msg.as_core().target().is_none() && msg.group().is_none());
-        // A plain ACK is no message.
-        let ack = ErrorRepr { error: 0, ..ack };
-        let len = ack.emit(&mut buf).unwrap();
-        assert_eq!(receiver.take_delivery(&buf[..len], &mut msg), None);
-    }
-
-    #[test]
-    fn receive_many_drops_and_counts_foreign_datagrams() {
-        let receiver = Receiver::new(NetlinkSocket::open().unwrap(), 0x20);
-        if !send_fake_deliveries(&receiver, 3) {
-            return;
-        }
-        let mut msgs = [Message::new(), Message::new()];
+        let mut msgs = [Message::<16>::new(), Message::new()];
+        let mut storage = std::vec![0u8; RECEIVE_MANY_STORAGE];
+        let err = receiver
+            .receive_many(&mut msgs, &mut storage, Wait::Never)
+            .unwrap_err();
+        assert_eq!(err.kind(), crate::ErrorKind::WouldBlock);
         let err = receiver
             .receive_many(
                 &mut msgs,
-                Wait::Timeout(std::time::Duration::from_millis(100)),
+                &mut storage,
+                Wait::Timeout(Duration::from_millis(20)),
             )
             .unwrap_err();
         assert_eq!(err.kind(), crate::ErrorKind::Timeout);
-        assert_eq!(receiver.foreign_dropped(), 3);
-        assert_eq!(msgs[0].kind(), MessageKind::Empty);
-        assert_eq!(receiver.receive_many(&mut [], Wait::Never).unwrap(), 0);
+    }
+
+    #[test]
+    fn idle_receives_do_not_allocate() {
+        let mut receiver = receiver();
+        let mut msg: Message = Message::new();
+        let n = crate::alloc_check::allocations_in(|| {
+            for _ in 0..1000 {
+                let err = receiver.receive(&mut msg, Wait::Never).unwrap_err();
+                assert_eq!(err.kind(), crate::ErrorKind::WouldBlock);
+            }
+        });
+        assert_eq!(n, 0, "allocations in 1000 idle receives");
     }
 }

@@ -6,9 +6,10 @@ use std::ops::Deref;
 
 use tokio::io::unix::AsyncFd;
 
+use crate::clock::Wait;
 use crate::error::{Error, ErrorKind, Result};
 use crate::handler::Handler;
-use crate::message::Message;
+use ipcon_core::Message;
 
 /// A [`Handler`] whose receives are `async`. Everything else (send, join,
 /// look-ups) is reached through `Deref` and stays a quick request.
@@ -31,7 +32,7 @@ impl AsyncHandler {
     /// (must be called from within one).
     pub fn new(handler: Handler) -> Result<Self> {
         let inner = crate::sys::register_with_tokio(handler)
-            .map_err(|e| Error::from_io("register with tokio", &e))?;
+            .map_err(|e| io_error("register with tokio", &e))?;
         Ok(Self { inner })
     }
 
@@ -42,8 +43,8 @@ impl AsyncHandler {
                 .inner
                 .readable()
                 .await
-                .map_err(|e| Error::from_io("receive", &e))?;
-            let attempt = ready.try_io(|fd| match fd.get_ref().try_receive(msg) {
+                .map_err(|e| io_error("receive", &e))?;
+            let attempt = ready.try_io(|fd| match fd.get_ref().receive(msg, Wait::Never) {
                 Ok(()) => Ok(Ok(())),
                 Err(e) if e.kind() == ErrorKind::WouldBlock => {
                     Err(io::ErrorKind::WouldBlock.into())
@@ -52,7 +53,7 @@ impl AsyncHandler {
             });
             match attempt {
                 Ok(Ok(result)) => return result,
-                Ok(Err(e)) => return Err(Error::from_io("receive", &e)),
+                Ok(Err(e)) => return Err(io_error("receive", &e)),
                 // Readiness was stale (another task took the message).
                 Err(_would_block) => continue,
             }
@@ -63,6 +64,10 @@ impl AsyncHandler {
     pub fn into_inner(self) -> Handler {
         self.inner.into_inner()
     }
+}
+
+fn io_error(operation: &'static str, err: &io::Error) -> Error {
+    Error::from_errno(operation, err.raw_os_error().unwrap_or(0))
 }
 
 impl Deref for AsyncHandler {

@@ -4,12 +4,13 @@
 
 use std::time::Duration;
 
-use ipcon_linux::{ErrorKind, Handler, JoinAccess, Message, MessageKind};
+use ipcon_linux::{ErrorKind, GroupAccess, Handler, Message, MessageKind};
+use ipcon_linux::{Replay, Wait};
 
 use crate::common::{expect_error, expect_silence, helper_outcome, receive_kind};
 use crate::harness::{Context, Helper, Test, TestResult};
-use crate::rawnl::RawSocket;
 use crate::{ensure, ensure_eq};
+use ipcon_test_support::rawnl::RawSocket;
 
 pub const TESTS: &[Test] = &[
     Test::new("access_unprivileged_user", unprivileged_user),
@@ -27,13 +28,13 @@ fn unprivileged_user() -> TestResult {
     let owner = Handler::new("e2e_a_owner").ctx("register owner")?;
     owner.register_group("open").ctx("open group")?;
     owner
-        .register_group_with("same", JoinAccess::SameUid)
+        .register_group_with("same", GroupAccess::SameUid, None)
         .ctx("same-uid group")?;
     owner
-        .register_group_with("gid0", JoinAccess::Gid(0))
+        .register_group_with("gid0", GroupAccess::Gid, Some(0))
         .ctx("gid 0 group")?;
     owner
-        .register_group_with("gid_user", JoinAccess::Gid(USER))
+        .register_group_with("gid_user", GroupAccess::Gid, Some(USER))
         .ctx("gid 1000 group")?;
     let target = Handler::new("e2e_a_target").ctx("register target")?;
     let port = target.port().to_string();
@@ -54,7 +55,7 @@ fn unprivileged_user() -> TestResult {
     // Its raw datagram never reached the target.
     expect_silence(&target, "after the user's messages")?;
     ensure_eq!(
-        target.foreign_dropped(),
+        target.stats().foreign_dropped,
         0,
         "nothing foreign even reached the socket"
     );
@@ -67,7 +68,7 @@ pub fn unprivileged_case(args: &[&str]) -> TestResult {
         ["checks", target_port] => checks(target_port.parse().ctx("port")?),
         ["join", owner, group, expect] => {
             let me = Handler::anonymous().ctx("register")?;
-            let result = me.join_group(owner, group, false);
+            let result = me.join_group(owner, group, Replay::Skip);
             match *expect {
                 "ok" => result.ctx("join"),
                 _ => expect_error(
@@ -82,12 +83,12 @@ pub fn unprivileged_case(args: &[&str]) -> TestResult {
         ["own-same-uid", name] => {
             // Registers a same-uid group, says so, then serves until killed.
             let me = Handler::new(name).ctx("register")?;
-            me.register_group_with("mine", JoinAccess::SameUid)
+            me.register_group_with("mine", GroupAccess::SameUid, None)
                 .ctx("register same-uid group")?;
             println!("result ok");
             let mut msg = Message::new();
             loop {
-                me.receive(&mut msg).ctx("receive")?;
+                me.receive(&mut msg, Wait::Forever).ctx("receive")?;
             }
         }
         ["fuzz", count, target_port] => {
@@ -103,21 +104,21 @@ pub fn unprivileged_case(args: &[&str]) -> TestResult {
 fn checks(target_port: u32) -> TestResult {
     ensure_eq!(crate::common::euid(), USER, "euid after dropping root");
     let me = Handler::new("e2e_a_user").ctx("an unprivileged user registers")?;
-    me.join_group("e2e_a_owner", "open", true)
+    me.join_group("e2e_a_owner", "open", Replay::LastMessage)
         .ctx("join open group")?;
     expect_error(
-        me.join_group("e2e_a_owner", "same", false),
+        me.join_group("e2e_a_owner", "same", Replay::Skip),
         ErrorKind::PermissionDenied,
         Some(libc::EACCES),
         "join root's same-uid group",
     )?;
     expect_error(
-        me.join_group("e2e_a_owner", "gid0", false),
+        me.join_group("e2e_a_owner", "gid0", Replay::Skip),
         ErrorKind::PermissionDenied,
         Some(libc::EACCES),
         "join a gid-0 group",
     )?;
-    me.join_group("e2e_a_owner", "gid_user", false)
+    me.join_group("e2e_a_owner", "gid_user", Replay::Skip)
         .ctx("join the gid-1000 group")?;
     expect_error(
         me.send_multicast("open", b"hijack"),
@@ -165,7 +166,7 @@ fn same_uid_between_users() -> TestResult {
         .map_err(|e| format!("uid {OTHER_USER}: {e}"))?;
     // Root has CAP_NET_ADMIN: always admitted.
     let root = Handler::anonymous().ctx("root peer")?;
-    root.join_group("e2e_a_uowner", "mine", false)
+    root.join_group("e2e_a_uowner", "mine", Replay::Skip)
         .ctx("root joins a user's same-uid group")?;
     Ok(())
 }
@@ -177,11 +178,13 @@ fn root_datagram_dropped() -> TestResult {
     let raw = RawSocket::open().ctx("raw socket")?;
     let family = raw.ipcon_family()?;
     // A perfectly formed unicast delivery, forged.
-    let forged = crate::rawnl::MsgBuilder::new(family, 0, 0, crate::rawnl::cmd::UNICAST_MSG, 1)
-        .attr_str(crate::rawnl::attr::PEER_NAME, "forger")
-        .attr(crate::rawnl::attr::PORT, &1u32.to_ne_bytes())
-        .attr(crate::rawnl::attr::PAYLOAD, b"forged")
-        .finish();
+    let forged = ipcon_test_support::rawnl::MsgBuilder::new()
+        .begin(family, 0, 0, ipcon_test_support::rawnl::cmd::UNICAST_MSG, 1)
+        .attr_str(ipcon_test_support::rawnl::attr::PEER_NAME, "forger")
+        .attr(ipcon_test_support::rawnl::attr::PORT, &1u32.to_ne_bytes())
+        .attr(ipcon_test_support::rawnl::attr::PAYLOAD, b"forged")
+        .finish()
+        .to_vec();
     raw.send_to(target.port(), &forged)
         .ctx("root sendto the target's port")?;
     let sender = Handler::anonymous().ctx("sender")?;
@@ -191,7 +194,11 @@ fn root_datagram_dropped() -> TestResult {
     let mut msg = Message::new();
     let text = receive_kind(&target, &mut msg, MessageKind::Unicast)?;
     ensure_eq!(text, "genuine", "the first message taken is the kernel's");
-    ensure_eq!(target.foreign_dropped(), 1, "forged datagrams dropped");
+    ensure_eq!(
+        target.stats().foreign_dropped,
+        1,
+        "forged datagrams dropped"
+    );
     ensure!(msg.sender().port == sender.port(), "genuine sender port");
     expect_silence(&target, "nothing else")
 }

@@ -5,15 +5,16 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use ipcon_linux::Replay;
 use ipcon_linux::{
-    Batch, ErrorKind, Handler, HandlerOptions, Message, MessageKind, Wait, MAX_BATCH_MESSAGES,
+    Batch, ErrorKind, Handler, Message, MessageKind, PeerOptions, Wait, MAX_BATCH_MESSAGES,
     MAX_PAYLOAD_LEN,
 };
 
-use crate::alloc_count::allocations;
 use crate::common::{expect_error, expect_silence, receive, SOON};
 use crate::harness::{note, Context, Test, TestResult};
 use crate::{ensure, ensure_eq};
+use ipcon_test_support::alloc_count::allocations;
 
 pub const TESTS: &[Test] = &[
     Test::new("batch_unicast_in_order", unicast_in_order),
@@ -174,14 +175,17 @@ fn failure_in_the_middle() -> TestResult {
     expect_messages(&receiver, MessageKind::Unicast, &expected, "batch 2")?;
     // The control socket is clean: a plain request right after works.
     ensure!(
-        sender.is_peer_present("e2e_b_mid").ctx("look-up")?,
+        sender
+            .directory()
+            .is_peer_present("e2e_b_mid")
+            .ctx("look-up")?,
         "look-up after a failed batch"
     );
     Ok(())
 }
 
 fn queue_full_exact() -> TestResult {
-    let receiver = HandlerOptions::named("e2e_b_tiny")
+    let receiver = PeerOptions::named("e2e_b_tiny")
         .ctx("options")?
         .recv_buffer(4096)
         .open()
@@ -231,7 +235,7 @@ fn queue_full_exact() -> TestResult {
 /// answers queued before the sender reads one), and the byte limit filled
 /// with full-size payloads (one datagram of ~96 KiB).
 fn limits_hold() -> TestResult {
-    let receiver = HandlerOptions::named("e2e_b_limits")
+    let receiver = PeerOptions::named("e2e_b_limits")
         .ctx("options")?
         .recv_buffer(4 << 20)
         .open()
@@ -299,7 +303,7 @@ fn multicast() -> TestResult {
         .collect::<Result<_, _>>()
         .ctx("register subscribers")?;
     for s in &subscribers {
-        s.join_group("e2e_b_owner", "g", false).ctx("join")?;
+        s.join_group("e2e_b_owner", "g", Replay::Skip).ctx("join")?;
     }
     let mut batch = Batch::new();
     let mut expected = Vec::new();
@@ -439,7 +443,7 @@ fn receive_many() -> TestResult {
 /// handler: every answer reaches its own request.
 fn interleaved_with_requests() -> TestResult {
     const ROUNDS: usize = 200;
-    let receiver = HandlerOptions::named("e2e_b_inter")
+    let receiver = PeerOptions::named("e2e_b_inter")
         .ctx("options")?
         .recv_buffer(8 << 20)
         .open()
@@ -451,7 +455,11 @@ fn interleaved_with_requests() -> TestResult {
             other
                 .send_unicast("e2e_b_inter", b"single")
                 .ctx(&format!("single {i}"))?;
-            if !other.is_peer_present("e2e_b_inter").ctx("look-up")? {
+            if !other
+                .directory()
+                .is_peer_present("e2e_b_inter")
+                .ctx("look-up")?
+            {
                 return Err("look-up lost its answer".into());
             }
             let err = other.send_unicast("e2e_b_gone", b"x").unwrap_err();
@@ -478,7 +486,7 @@ fn interleaved_with_requests() -> TestResult {
         .map_err(|_| "the single-request thread panicked".to_string())??;
     let mut msg = Message::new();
     let mut received = 0;
-    while receiver.try_receive(&mut msg).is_ok() {
+    while receiver.receive(&mut msg, Wait::Never).is_ok() {
         received += 1;
     }
     ensure_eq!(received, batched + ROUNDS, "messages received");
@@ -536,7 +544,9 @@ fn no_heap_allocation() -> TestResult {
         sender
             .send_unicast("e2e_b_alloc", &data)
             .ctx("single send")?;
-        receiver.receive(&mut msg).ctx("single receive")?;
+        receiver
+            .receive(&mut msg, Wait::Forever)
+            .ctx("single receive")?;
     }
     let single = started.elapsed();
     let rate = |d: Duration| (ROUNDS * 16) as f64 / d.as_secs_f64();

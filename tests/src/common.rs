@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use ipcon_linux::Wait;
 use ipcon_linux::{Error, ErrorKind, Handler, Kevent, KeventMonitor, Message, MessageKind};
 
 use crate::harness::Context;
@@ -16,7 +17,7 @@ pub const QUIET: Duration = Duration::from_millis(300);
 
 /// Receives the next message within [`SOON`].
 pub fn receive(handler: &Handler, msg: &mut Message) -> Result<(), String> {
-    handler.receive_timeout(msg, SOON).ctx("receive")
+    handler.receive(msg, Wait::Timeout(SOON)).ctx("receive")
 }
 
 /// Receives the next message, which must be of `kind`, and returns its payload as text.
@@ -35,7 +36,7 @@ pub fn receive_kind(
 /// Fails unless nothing arrives within [`QUIET`].
 pub fn expect_silence(handler: &Handler, what: &str) -> Result<(), String> {
     let mut msg = Message::new();
-    match handler.receive_timeout(&mut msg, QUIET) {
+    match handler.receive(&mut msg, Wait::Timeout(QUIET)) {
         Err(e) if e.kind() == ErrorKind::Timeout => Ok(()),
         Err(e) => Err(format!("{what}: expected nothing, receive failed: {e}")),
         Ok(()) => Err(format!(
@@ -49,7 +50,7 @@ pub fn expect_silence(handler: &Handler, what: &str) -> Result<(), String> {
 pub fn next_kevent(monitor: &KeventMonitor) -> Result<Kevent, String> {
     let mut msg = Message::new();
     monitor
-        .receive_timeout(&mut msg, SOON)
+        .receive(&mut msg, Wait::Timeout(SOON))
         .ctx("receive a kernel event")?;
     if msg.kevents_missed() != 0 {
         return Err(format!("{} kernel events were lost", msg.kevents_missed()));
@@ -63,11 +64,10 @@ pub fn kevents(monitor: &KeventMonitor, n: usize) -> Result<Vec<Kevent>, String>
     for i in 0..n {
         let event = next_kevent(monitor).map_err(|e| format!("event {} of {n}: {e}", i + 1))?;
         if let Some(previous) = out.last() {
-            if event.seq() != previous.seq() + 1 {
+            if event.seq != previous.seq + 1 {
                 return Err(format!(
                     "kevent seq not +1: {} after {} ({event})",
-                    event.seq(),
-                    previous.seq()
+                    event.seq, previous.seq
                 ));
             }
         }

@@ -6,9 +6,9 @@ use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ipcon_linux::{
-    ErrorKind, Handler, HandlerOptions, Kevent, KeventMonitor, Message, MessageKind,
-};
+use ipcon_linux::KeventKind;
+use ipcon_linux::{ErrorKind, Handler, KeventMonitor, Message, MessageKind, PeerOptions};
+use ipcon_linux::{Replay, Wait};
 
 use crate::common::{receive, receive_kind, SOON};
 use crate::harness::{Context, Helper, Test, TestResult};
@@ -60,7 +60,7 @@ fn threads_unicast() -> TestResult {
     const THREADS: usize = 8;
     const EACH: u32 = 200;
     let receiver = Arc::new(
-        HandlerOptions::named("e2e_c_sink")
+        PeerOptions::named("e2e_c_sink")
             .and_then(|o| o.recv_buffer(8 << 20).open())
             .ctx("register receiver")?,
     );
@@ -100,7 +100,7 @@ fn threads_unicast() -> TestResult {
         .join()
         .map_err(|_| "receiver thread panicked".to_owned())??;
     crate::harness::note(&format!("{retries} sends retried on a full queue"));
-    let info = receiver.peer_info("e2e_c_sink").ctx("info")?;
+    let info = receiver.directory().peer("e2e_c_sink").ctx("info")?;
     ensure_eq!(
         info.rx_msgs,
         (THREADS as u64) * u64::from(EACH),
@@ -117,7 +117,7 @@ fn threads_unicast() -> TestResult {
 fn processes_unicast() -> TestResult {
     const PROCESSES: usize = 4;
     const EACH: &str = "200";
-    let receiver = HandlerOptions::named("e2e_c_psink")
+    let receiver = PeerOptions::named("e2e_c_psink")
         .and_then(|o| o.recv_buffer(8 << 20).open())
         .ctx("register receiver")?;
     let mut helpers = Vec::new();
@@ -146,7 +146,7 @@ fn join_while_receiving() -> TestResult {
             // Blocks with no deadline: nothing is queued yet.
             for _ in 0..2 {
                 let result = sub
-                    .receive(&mut msg)
+                    .receive(&mut msg, Wait::Forever)
                     .map(|()| String::from_utf8_lossy(msg.payload()).into_owned());
                 if tx.send(result).is_err() {
                     break;
@@ -157,11 +157,14 @@ fn join_while_receiving() -> TestResult {
     std::thread::sleep(Duration::from_millis(200));
     // Requests from this thread must not wait behind the blocked receive.
     let started = Instant::now();
-    sub.join_group("e2e_c_owner", "a", false).ctx("join a")?;
-    sub.join_group("e2e_c_owner", "b", false).ctx("join b")?;
+    sub.join_group("e2e_c_owner", "a", Replay::Skip)
+        .ctx("join a")?;
+    sub.join_group("e2e_c_owner", "b", Replay::Skip)
+        .ctx("join b")?;
     sub.leave_group("e2e_c_owner", "a").ctx("leave a")?;
     let info = sub
-        .find_group("e2e_c_owner", "b")
+        .directory()
+        .group("e2e_c_owner", "b")
         .ctx("look up")?
         .ctx("group b")?;
     ensure_eq!(info.subscribers, 1, "subscribers of b");
@@ -231,15 +234,16 @@ fn registration_churn() -> TestResult {
     for event in &events {
         let name = event
             .peer()
-            .name
+            .and_then(|p| p.name)
             .map(|n| n.to_string())
             .ctx("churn peers are named")?;
         let at = stage.entry(name.clone()).or_insert(0);
-        let expected = match event {
-            Kevent::PeerAdd { .. } => 0,
-            Kevent::GroupAdd { .. } => 1,
-            Kevent::GroupRemove { .. } => 2,
-            Kevent::PeerRemove { .. } => 3,
+        let expected = match event.kind {
+            KeventKind::PeerAdd(..) => 0,
+            KeventKind::GroupAdd { .. } => 1,
+            KeventKind::GroupRemove { .. } => 2,
+            KeventKind::PeerRemove { .. } => 3,
+            KeventKind::Unknown(_) => return Err(format!("unknown event {event}")),
         };
         ensure_eq!(*at, expected, "stage of {name} at {event}");
         *at += 1;
@@ -250,7 +254,7 @@ fn registration_churn() -> TestResult {
         "a peer's events are incomplete"
     );
     let mut msg = Message::new();
-    match monitor.receive_timeout(&mut msg, Duration::from_millis(200)) {
+    match monitor.receive(&mut msg, Wait::Timeout(Duration::from_millis(200))) {
         Err(e) if e.kind() == ErrorKind::Timeout => Ok(()),
         other => Err(format!("unexpected extra event: {other:?} {msg:?}")),
     }

@@ -2,15 +2,16 @@
 //! their filters (`peer-name`/`port`, `peer-name`/`group-name`) honoured, or
 //! refused with an extended ACK, never ignored.
 
-use ipcon_linux::{Directory, GroupAccess, Handler, JoinAccess, Message, PeerFlags};
+use ipcon_linux::Replay;
+use ipcon_linux::{Directory, GroupAccess, Handler, Message, PeerFlags};
 
 use crate::common::{euid, receive, SOON};
 use crate::harness::{Context, Test, TestResult};
-use crate::rawnl::{
-    attr, cmd, parse_ack, split_attrs, split_messages, Ack, MsgBuilder, RawSocket, GENL_HDRLEN,
-    NLMSG_DONE, NLMSG_ERROR, NLM_F_DUMP, NLM_F_REQUEST,
-};
 use crate::{ensure, ensure_eq};
+use ipcon_test_support::rawnl::{
+    attr, cmd, packets, Ack, MsgBuilder, RawSocket, NLMSG_DONE, NLMSG_ERROR, NLM_F_DUMP,
+    NLM_F_REQUEST,
+};
 
 pub const TESTS: &[Test] = &[
     Test::new("dump_peers_and_groups_counters", counters),
@@ -22,10 +23,10 @@ fn counters() -> TestResult {
     let b = Handler::new("e2e_d_b").ctx("register b")?;
     let c = Handler::anonymous().ctx("register c")?;
     b.register_group("g").ctx("group g")?;
-    b.register_group_with("restricted", JoinAccess::Gid(1000))
+    b.register_group_with("restricted", GroupAccess::Gid, Some(1000))
         .ctx("group restricted")?;
-    a.join_group("e2e_d_b", "g", false).ctx("a joins")?;
-    c.join_group("e2e_d_b", "g", false).ctx("c joins")?;
+    a.join_group("e2e_d_b", "g", Replay::Skip).ctx("a joins")?;
+    c.join_group("e2e_d_b", "g", Replay::Skip).ctx("c joins")?;
     let mut msg = Message::new();
     for i in 0..5 {
         a.send_unicast("e2e_d_b", format!("u{i}").as_bytes())
@@ -43,12 +44,12 @@ fn counters() -> TestResult {
 
     let dir = Directory::open().ctx("directory")?;
     let peers = dir.peers().ctx("peer dump")?;
-    let find = |port: u32| peers.iter().find(|p| p.port == port).copied();
+    let find = |port: u32| peers.iter().find(|p| p.peer.port == port).copied();
     let pa = find(a.port()).ctx("a in the dump")?;
     let pb = find(b.port()).ctx("b in the dump")?;
     let pc = find(c.port()).ctx("c in the dump")?;
     ensure_eq!(
-        pa.name.map(|n| n.to_string()),
+        pa.peer.name.map(|n| n.to_string()),
         Some("e2e_d_a".into()),
         "a's name"
     );
@@ -68,16 +69,16 @@ fn counters() -> TestResult {
         "c's counters"
     );
     ensure!(
-        pc.flags.contains(PeerFlags::ANONYMOUS) && pc.name.is_none(),
+        pc.peer.flags.contains(PeerFlags::ANONYMOUS) && pc.peer.name.is_none(),
         "c is anonymous: {pc:?}"
     );
     ensure!(
-        !pa.flags.contains(PeerFlags::ANONYMOUS),
+        !pa.peer.flags.contains(PeerFlags::ANONYMOUS),
         "a is named: {pa:?}"
     );
     for p in [&pa, &pb, &pc] {
-        ensure_eq!(p.pid, std::process::id(), "pid of {p}");
-        ensure_eq!(p.uid, euid(), "uid of {p}");
+        ensure_eq!(p.peer.pid, std::process::id(), "pid of {p}");
+        ensure_eq!(p.peer.uid, euid(), "uid of {p}");
     }
     // The single look-up agrees with the dump.
     ensure_eq!(dir.peer("e2e_d_b").ctx("peer-get")?, pb, "peer-get vs dump");
@@ -89,7 +90,7 @@ fn counters() -> TestResult {
 
     let groups = dir.groups(Some("e2e_d_b")).ctx("group dump of b")?;
     ensure_eq!(groups.len(), 2, "b's groups");
-    let g = groups.iter().find(|g| g.name == "g").ctx("g listed")?;
+    let g = groups.iter().find(|g| g.group == "g").ctx("g listed")?;
     ensure_eq!(
         g.owner.map(|n| n.to_string()),
         Some("e2e_d_b".into()),
@@ -105,7 +106,7 @@ fn counters() -> TestResult {
     ensure_eq!(g.gid, None, "g gid");
     let r = groups
         .iter()
-        .find(|g| g.name == "restricted")
+        .find(|g| g.group == "restricted")
         .ctx("restricted listed")?;
     ensure_eq!(
         (r.access, r.gid),
@@ -137,7 +138,7 @@ fn counters() -> TestResult {
         !dir.peers()
             .ctx("dump")?
             .iter()
-            .any(|p| p.name.is_some_and(|n| n == "e2e_d_a")),
+            .any(|p| p.peer.name.is_some_and(|n| n == "e2e_d_a")),
         "a still listed"
     );
     Ok(())
@@ -155,11 +156,12 @@ fn raw_dump(
     command: u8,
     filters: &[(u16, Vec<u8>)],
 ) -> Result<DumpResult, String> {
-    let mut b = MsgBuilder::new(family, NLM_F_REQUEST | NLM_F_DUMP, seq, command, 1);
+    let mut b = MsgBuilder::new();
+    b.begin(family, NLM_F_REQUEST | NLM_F_DUMP, seq, command, 1);
     for (ty, value) in filters {
-        b = b.attr(*ty, value);
+        b.attr(*ty, value);
     }
-    socket.send(&b.finish()).ctx("send dump")?;
+    socket.send(b.finish()).ctx("send dump")?;
     let mut replies = Vec::new();
     let mut buf = vec![0u8; 64 * 1024];
     loop {
@@ -167,22 +169,17 @@ fn raw_dump(
             .recv(&mut buf, Some(SOON))
             .ctx("receive dump")?
             .ctx("dump answer within 5 s")?;
-        for (kind, flags, msg_seq, payload) in split_messages(&buf[..len]) {
-            if msg_seq != seq {
+        for packet in packets(&buf[..len]) {
+            if packet.seq != seq {
                 continue;
             }
-            match kind {
+            match packet.kind {
                 NLMSG_DONE => return Ok(Ok(replies)),
-                NLMSG_ERROR => {
-                    let ack = parse_ack(flags, payload).ctx("error message")?;
-                    return Ok(Err(ack));
+                NLMSG_ERROR => return Ok(Err(packet.ack().ctx("error message")?)),
+                kind if kind == family => {
+                    let (_, attrs) = packet.genl().ctx("generic netlink header")?;
+                    replies.push(attrs.iter().map(|(ty, v)| (ty, v.to_vec())).collect());
                 }
-                _ if kind == family => replies.push(
-                    split_attrs(payload.get(GENL_HDRLEN..).unwrap_or(&[]))
-                        .into_iter()
-                        .map(|(ty, v)| (ty, v.to_vec()))
-                        .collect(),
-                ),
                 _ => {}
             }
         }

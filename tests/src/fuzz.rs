@@ -6,11 +6,14 @@
 use std::time::{Duration, Instant};
 
 use ipcon_linux::{Handler, Message, MessageKind};
+use ipcon_linux::{Replay, Wait};
 
 use crate::common::{helper_outcome, receive_kind};
 use crate::harness::{shell, Context, Helper, Test, TestResult};
-use crate::rawnl::{attr, cmd, MsgBuilder, RawSocket, NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST};
 use crate::{ensure, ensure_eq};
+use ipcon_test_support::rawnl::{
+    attr, cmd, MsgBuilder, RawSocket, NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST,
+};
 
 pub const TESTS: &[Test] = &[Test::new("malformed_input_fuzz_100k", malformed_input).timeout(150)];
 
@@ -94,67 +97,71 @@ fn flags(rng: &mut Rng) -> u16 {
 fn valid(rng: &mut Rng, t: &Targets, seq: u32) -> Vec<u8> {
     let command = 1 + rng.below(u64::from(cmd::GROUP_MSG)) as u8;
     let version = if rng.chance(20) { rng.next() as u8 } else { 1 };
-    let mut b = MsgBuilder::new(t.family, flags(rng), seq, command, version);
+    let mut b = MsgBuilder::new();
+    b.begin(t.family, flags(rng), seq, command, version);
     let payload_len = match rng.below(10) {
         0 => 2048,
         1 => 2049 + rng.below(2000) as usize,
         _ => rng.below(300) as usize,
     };
     match command {
-        cmd::PEER_REGISTER if rng.chance(2) => b = b.attr(attr::PEER_NAME, &rng.name()),
-        2 => b = b.attr(9, &rng.next().to_ne_bytes()),
+        cmd::PEER_REGISTER if rng.chance(2) => {
+            b.attr(attr::PEER_NAME, &rng.name());
+        }
+        2 => {
+            b.attr(9, &rng.next().to_ne_bytes());
+        }
         cmd::PEER_GET | cmd::UNICAST => {
             if rng.chance(2) {
-                b = b.attr(attr::PEER_NAME, &rng.name());
+                b.attr(attr::PEER_NAME, &rng.name());
             } else {
                 let port = if rng.chance(2) {
                     t.target_port
                 } else {
                     rng.next() as u32
                 };
-                b = b.attr(attr::PORT, &port.to_ne_bytes());
+                b.attr(attr::PORT, &port.to_ne_bytes());
             }
             if command == cmd::UNICAST {
-                b = b.attr(attr::PAYLOAD, &rng.bytes(payload_len));
+                b.attr(attr::PAYLOAD, &rng.bytes(payload_len));
             }
         }
         cmd::GROUP_REGISTER => {
-            b = b.attr(attr::GROUP_NAME, &rng.name());
+            b.attr(attr::GROUP_NAME, &rng.name());
             if rng.chance(2) {
-                b = b.attr(16, &(rng.below(5) as u32).to_ne_bytes());
+                b.attr(16, &(rng.below(5) as u32).to_ne_bytes());
             }
             if rng.chance(3) {
-                b = b.attr(7, &(rng.next() as u32).to_ne_bytes());
+                b.attr(7, &(rng.next() as u32).to_ne_bytes());
             }
         }
         8..=10 => {
-            b = b
-                .attr(attr::PEER_NAME, &rng.name())
+            b.attr(attr::PEER_NAME, &rng.name())
                 .attr(attr::GROUP_NAME, &rng.name());
             if rng.chance(2) {
-                b = b.attr(11, &[]);
+                b.attr(11, &[]);
             }
         }
         cmd::MULTICAST => {
-            b = b
-                .attr(attr::GROUP_NAME, &rng.name())
+            b.attr(attr::GROUP_NAME, &rng.name())
                 .attr(attr::PAYLOAD, &rng.bytes(payload_len));
             if rng.chance(2) {
-                b = b.attr(10, &[]);
+                b.attr(10, &[]);
             }
         }
         _ => {
             if rng.chance(2) {
-                b = b.attr(attr::GROUP_NAME, &rng.name());
+                b.attr(attr::GROUP_NAME, &rng.name());
             }
         }
     }
-    b.finish()
+    b.finish().to_vec()
 }
 
 /// Random attributes under a random command, with odd type bits.
 fn random_attrs(rng: &mut Rng, t: &Targets, seq: u32) -> Vec<u8> {
-    let mut b = MsgBuilder::new(t.family, flags(rng), seq, rng.below(16) as u8, 1);
+    let mut b = MsgBuilder::new();
+    b.begin(t.family, flags(rng), seq, rng.below(16) as u8, 1);
     for _ in 0..rng.below(8) {
         let mut ty = rng.below(u64::from(attr::MAX) + 6) as u16;
         if rng.chance(8) {
@@ -181,9 +188,9 @@ fn random_attrs(rng: &mut Rng, t: &Targets, seq: u32) -> Vec<u8> {
         } else {
             rng.bytes(len)
         };
-        b = b.attr(ty, &value);
+        b.attr(ty, &value);
     }
-    b.finish()
+    b.finish().to_vec()
 }
 
 fn flip_bytes(rng: &mut Rng, mut msg: Vec<u8>) -> Vec<u8> {
@@ -211,7 +218,8 @@ fn truncate(rng: &mut Rng, mut msg: Vec<u8>) -> Vec<u8> {
 /// Attribute lengths that overrun the message, or names without room.
 fn oversized(rng: &mut Rng, t: &Targets, seq: u32) -> Vec<u8> {
     let command = 1 + rng.below(11) as u8;
-    let b = MsgBuilder::new(t.family, NLM_F_REQUEST | NLM_F_ACK, seq, command, 1);
+    let mut builder = MsgBuilder::new();
+    let b = builder.begin(t.family, NLM_F_REQUEST | NLM_F_ACK, seq, command, 1);
     match rng.below(4) {
         0 => {
             // An attribute header claiming more than is there.
@@ -219,7 +227,7 @@ fn oversized(rng: &mut Rng, t: &Targets, seq: u32) -> Vec<u8> {
             let mut raw = claimed.to_ne_bytes().to_vec();
             raw.extend_from_slice(&(1 + rng.below(attr::MAX as u64) as u16).to_ne_bytes());
             raw.extend_from_slice(&rng.some_bytes(16));
-            b.raw(&raw).finish()
+            b.raw(&raw).finish().to_vec()
         }
         1 => b
             .attr(attr::PAYLOAD, &{
@@ -227,18 +235,19 @@ fn oversized(rng: &mut Rng, t: &Targets, seq: u32) -> Vec<u8> {
                 rng.bytes(len)
             })
             .attr(attr::PEER_NAME, b"e2e_f_target\0")
-            .finish(),
+            .finish()
+            .to_vec(),
         2 => {
             let len = 32 + rng.below(200) as usize;
             let name: Vec<u8> = (0..len).map(|_| b'x').collect();
-            b.attr(1 + rng.below(2) as u16, &name).finish()
+            b.attr(1 + rng.below(2) as u16, &name).finish().to_vec()
         }
         _ => {
             // An attribute length below its own header.
             let mut raw = (rng.below(4) as u16).to_ne_bytes().to_vec();
             raw.extend_from_slice(&(rng.below(30) as u16).to_ne_bytes());
             raw.extend_from_slice(&rng.bytes(8));
-            b.raw(&raw).finish()
+            b.raw(&raw).finish().to_vec()
         }
     }
 }
@@ -300,18 +309,20 @@ fn generate(rng: &mut Rng, t: &Targets, seq: u32) -> (Vec<u8>, u32) {
 /// commands get past the "not a peer" check.
 fn fuzz_socket(index: usize, name: &str, family: u16) -> Result<RawSocket, String> {
     let socket = RawSocket::open().ctx("raw socket")?;
-    let mut b = MsgBuilder::new(family, NLM_F_REQUEST | NLM_F_ACK, 1, cmd::PEER_REGISTER, 1);
+    let mut b = MsgBuilder::new();
+    b.begin(family, NLM_F_REQUEST | NLM_F_ACK, 1, cmd::PEER_REGISTER, 1);
     match index {
-        0 => b = b.attr_str(attr::PEER_NAME, name),
+        0 => {
+            b.attr_str(attr::PEER_NAME, name);
+        }
         1 => {}
         _ => return Ok(socket),
     }
-    let ack = socket.request(&b.finish(), 1, |_, _| {})?;
+    let ack = socket.request(b.finish(), 1, |_, _| {})?;
     ensure_eq!(ack.errno, 0, "register fuzzing socket {index}");
-    let msg = MsgBuilder::new(family, NLM_F_REQUEST | NLM_F_ACK, 2, cmd::GROUP_REGISTER, 1)
-        .attr_str(attr::GROUP_NAME, "fg")
-        .finish();
-    let ack = socket.request(&msg, 2, |_, _| {})?;
+    b.begin(family, NLM_F_REQUEST | NLM_F_ACK, 2, cmd::GROUP_REGISTER, 1)
+        .attr_str(attr::GROUP_NAME, "fg");
+    let ack = socket.request(b.finish(), 2, |_, _| {})?;
     ensure_eq!(ack.errno, 0, "group of fuzzing socket {index}");
     Ok(socket)
 }
@@ -387,7 +398,7 @@ fn malformed_input() -> TestResult {
     let mut msg = Message::new();
     let started = Instant::now();
     let stats = fuzz_run(SEED, MESSAGES, target.port(), "e2e_f_peer", || {
-        while target.try_receive(&mut msg).is_ok() {}
+        while target.receive(&mut msg, Wait::Never).is_ok() {}
     })?;
     crate::harness::note(&format!(
         "{} messages in {} datagrams as root (seed {SEED:#x}) in {:.1}s, {} refused by sendmsg",
@@ -412,9 +423,9 @@ fn malformed_input() -> TestResult {
         "still alive",
         "round trip"
     );
-    while target.try_receive(&mut msg).is_ok() {}
+    while target.receive(&mut msg, Wait::Never).is_ok() {}
     receiver
-        .join_group("e2e_f_target", "g", false)
+        .join_group("e2e_f_target", "g", Replay::Skip)
         .ctx("join after fuzzing")?;
     let report = target
         .send_multicast_sync("g", b"group alive")
@@ -496,7 +507,7 @@ mod tests {
             if parts > 1 {
                 // Each part is a whole message: the datagram splits into them
                 // unless a flipped length byte hides the rest.
-                assert!(crate::rawnl::split_messages(&msg).len() <= parts as usize);
+                assert!(ipcon_test_support::rawnl::packets(&msg).count() <= parts as usize);
             }
         }
         assert!(

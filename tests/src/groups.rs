@@ -1,9 +1,9 @@
 //! Groups: register, join, leave, multicast (sync and async), last-message
 //! replay, fan-out to many subscribers, removal while subscribed.
 
-use ipcon_linux::{
-    Directory, ErrorKind, Handler, HandlerOptions, Kevent, Message, MessageKind, RemoveReason,
-};
+use ipcon_linux::KeventKind;
+use ipcon_linux::{Directory, ErrorKind, Handler, Message, MessageKind, PeerOptions, RemoveReason};
+use ipcon_linux::{Replay, Wait};
 
 use crate::common::{expect_error, expect_silence, receive, receive_kind};
 use crate::harness::{Context, Test, TestResult};
@@ -28,7 +28,8 @@ fn multicast_is_stamped() -> TestResult {
     let owner = Handler::new("e2e_g_owner").ctx("register owner")?;
     owner.register_group("news").ctx("register group")?;
     let sub = Handler::anonymous().ctx("register subscriber")?;
-    sub.join_group("e2e_g_owner", "news", false).ctx("join")?;
+    sub.join_group("e2e_g_owner", "news", Replay::Skip)
+        .ctx("join")?;
     owner.send_multicast("news", b"headline").ctx("multicast")?;
     let mut msg = Message::new();
     let text = receive_kind(&sub, &mut msg, MessageKind::Group)?;
@@ -45,7 +46,7 @@ fn multicast_is_stamped() -> TestResult {
     );
     ensure_eq!(msg.sender().port, owner.port(), "sender port");
     ensure_eq!(msg.sender().pid, std::process::id(), "sender pid");
-    ensure!(!msg.is_replay(), "a live message marked replayed");
+    ensure!(!msg.replayed(), "a live message marked replayed");
     ensure_eq!(msg.missed(), 0, "missed");
     // The owner is not its own subscriber.
     expect_silence(&owner, "owner's queue")?;
@@ -61,7 +62,7 @@ fn join_leave() -> TestResult {
         Ok(dir.group("e2e_g_jl", "g").ctx(what)?.ctx(what)?.subscribers)
     };
     ensure_eq!(subscribers("before join")?, 0, "subscribers before join");
-    sub.join_group("e2e_g_jl", "g", false).ctx("join")?;
+    sub.join_group("e2e_g_jl", "g", Replay::Skip).ctx("join")?;
     ensure_eq!(subscribers("after join")?, 1, "subscribers after join");
     owner.send_multicast("g", b"one").ctx("multicast one")?;
     let mut msg = Message::new();
@@ -88,7 +89,8 @@ fn join_leave() -> TestResult {
         "leave twice",
     )?;
     // Rejoin: delivery resumes.
-    sub.join_group("e2e_g_jl", "g", false).ctx("rejoin")?;
+    sub.join_group("e2e_g_jl", "g", Replay::Skip)
+        .ctx("rejoin")?;
     owner.send_multicast("g", b"three").ctx("multicast three")?;
     ensure_eq!(
         receive_kind(&sub, &mut msg, MessageKind::Group)?,
@@ -116,11 +118,11 @@ fn replay_last_message() -> TestResult {
     ensure_eq!(info.tx_msgs, 2, "group tx");
 
     let sub = Handler::anonymous().ctx("register subscriber")?;
-    sub.join_group("e2e_g_replay", "state", true)
+    sub.join_group("e2e_g_replay", "state", Replay::LastMessage)
         .ctx("join with replay")?;
     // The replay is queued before join returns: no waiting needed.
     let mut msg = Message::new();
-    sub.try_receive(&mut msg)
+    sub.receive(&mut msg, Wait::Never)
         .ctx("the replay is queued when join returns")?;
     ensure_eq!(msg.kind(), MessageKind::Group, "replay kind");
     ensure_eq!(
@@ -128,7 +130,7 @@ fn replay_last_message() -> TestResult {
         b"removed",
         "replayed payload is the last one"
     );
-    ensure!(msg.is_replay(), "replay not marked replayed");
+    ensure!(msg.replayed(), "replay not marked replayed");
     ensure_eq!(
         msg.sender().port,
         owner.port(),
@@ -153,19 +155,19 @@ fn replay_last_message() -> TestResult {
         "inserted",
         "live after replay"
     );
-    ensure!(!msg.is_replay(), "live message marked replayed");
+    ensure!(!msg.replayed(), "live message marked replayed");
     expect_silence(&sub, "after replay + one live message")?;
 
     // A later joiner gets the newest message, once.
     let late = Handler::anonymous().ctx("register late subscriber")?;
-    late.join_group("e2e_g_replay", "state", true)
+    late.join_group("e2e_g_replay", "state", Replay::LastMessage)
         .ctx("late join")?;
     ensure_eq!(
         receive_kind(&late, &mut msg, MessageKind::Group)?,
         "inserted",
         "late replay"
     );
-    ensure!(msg.is_replay(), "late replay not marked");
+    ensure!(msg.replayed(), "late replay not marked");
     expect_silence(&late, "after the late replay")
 }
 
@@ -175,7 +177,7 @@ fn no_replay_unless_asked() -> TestResult {
     // No message yet: asking for a replay gives nothing.
     let early = Handler::anonymous().ctx("register early subscriber")?;
     early
-        .join_group("e2e_g_noreplay", "state", true)
+        .join_group("e2e_g_noreplay", "state", Replay::LastMessage)
         .ctx("join empty group with replay")?;
     expect_silence(&early, "replay of a group without messages")?;
     owner.send_multicast("state", b"on").ctx("publish")?;
@@ -185,11 +187,11 @@ fn no_replay_unless_asked() -> TestResult {
         "on",
         "live message"
     );
-    ensure!(!msg.is_replay(), "live message marked replayed");
+    ensure!(!msg.replayed(), "live message marked replayed");
     // Joining without asking: no replay of "on".
     let plain = Handler::anonymous().ctx("register plain subscriber")?;
     plain
-        .join_group("e2e_g_noreplay", "state", false)
+        .join_group("e2e_g_noreplay", "state", Replay::Skip)
         .ctx("join without replay")?;
     expect_silence(&plain, "join without replay")?;
     owner.send_multicast("state", b"off").ctx("publish again")?;
@@ -198,7 +200,7 @@ fn no_replay_unless_asked() -> TestResult {
         "off",
         "next live message"
     );
-    ensure!(!msg.is_replay(), "marked replayed");
+    ensure!(!msg.replayed(), "marked replayed");
     Ok(())
 }
 
@@ -217,22 +219,22 @@ fn errors() -> TestResult {
         .register_group("g")
         .ctx("same group name, other owner")?;
     expect_error(
-        other.join_group("e2e_g_nobody", "g", false),
+        other.join_group("e2e_g_nobody", "g", Replay::Skip),
         ErrorKind::NotFound,
         Some(libc::ENOENT),
         "join a group of a missing owner",
     )?;
     expect_error(
-        other.join_group("e2e_g_err_owner", "nothing", false),
+        other.join_group("e2e_g_err_owner", "nothing", Replay::Skip),
         ErrorKind::NotFound,
         Some(libc::ENOENT),
         "join a missing group",
     )?;
     other
-        .join_group("e2e_g_err_owner", "g", false)
+        .join_group("e2e_g_err_owner", "g", Replay::Skip)
         .ctx("join")?;
     expect_error(
-        other.join_group("e2e_g_err_owner", "g", false),
+        other.join_group("e2e_g_err_owner", "g", Replay::Skip),
         ErrorKind::AlreadyExists,
         Some(libc::EALREADY),
         "join twice",
@@ -291,7 +293,8 @@ fn sync_and_async() -> TestResult {
         .collect::<Result<_, _>>()
         .ctx("register subscribers")?;
     for sub in &subs {
-        sub.join_group("e2e_g_sync", "g", false).ctx("join")?;
+        sub.join_group("e2e_g_sync", "g", Replay::Skip)
+            .ctx("join")?;
     }
     let report = owner
         .send_multicast_sync("g", b"sync")
@@ -325,7 +328,8 @@ fn fanout_32_in_order() -> TestResult {
         .collect::<Result<_, _>>()
         .ctx("register subscribers")?;
     for sub in &subs {
-        sub.join_group("e2e_g_fanout", "wide", false).ctx("join")?;
+        sub.join_group("e2e_g_fanout", "wide", Replay::Skip)
+            .ctx("join")?;
     }
     for i in 0..MESSAGES {
         let report = owner
@@ -363,11 +367,12 @@ fn fanout_32_in_order() -> TestResult {
 fn unregister_tells_subscribers() -> TestResult {
     let owner = Handler::new("e2e_g_unreg").ctx("register owner")?;
     owner.register_group("g").ctx("register group")?;
-    let sub = HandlerOptions::anonymous()
+    let sub = PeerOptions::anonymous()
         .kevents(true)
         .open()
         .ctx("register subscriber with kernel events")?;
-    sub.join_group("e2e_g_unreg", "g", false).ctx("join")?;
+    sub.join_group("e2e_g_unreg", "g", Replay::Skip)
+        .ctx("join")?;
     owner.unregister_group("g").ctx("unregister")?;
     let mut msg = Message::new();
     // The subscriber's own peer-add came before it joined; skip to the removal.
@@ -379,12 +384,12 @@ fn unregister_tells_subscribers() -> TestResult {
             "only kernel events are expected"
         );
         let event = *msg.kevent().ctx("kevent")?;
-        if !matches!(event, Kevent::PeerAdd { .. }) {
+        if !matches!(event.kind, KeventKind::PeerAdd(..)) {
             break event;
         }
     };
-    match event {
-        Kevent::GroupRemove {
+    match event.kind {
+        KeventKind::GroupRemove {
             owner: o,
             group,
             reason,
@@ -394,7 +399,7 @@ fn unregister_tells_subscribers() -> TestResult {
             ensure_eq!(o.port, owner.port(), "removed group's owner");
             ensure_eq!(reason, RemoveReason::Unregistered, "reason");
         }
-        other => return Err(format!("expected group-remove, got {other}")),
+        other => return Err(format!("expected group-remove, got {other:?}")),
     }
     expect_error(
         owner.send_multicast("g", b"x"),
@@ -409,7 +414,7 @@ fn unregister_tells_subscribers() -> TestResult {
     ensure_eq!(info.subscribers, 0, "subscribers of the new group");
     ensure_eq!(info.last_msg_len, None, "last message of the new group");
     sub.unsubscribe_kevents().ctx("unsubscribe kernel events")?;
-    while sub.try_receive(&mut msg).is_ok() {}
+    while sub.receive(&mut msg, Wait::Never).is_ok() {}
     owner
         .send_multicast("g", b"fresh")
         .ctx("publish to the new group")?;
@@ -426,7 +431,7 @@ fn replay_races_publisher() -> TestResult {
     owner.register_group("counter").ctx("register group")?;
     owner.send_multicast("counter", b"0").ctx("first message")?;
     let joiners: Vec<Handler> = (0..JOINERS)
-        .map(|_| HandlerOptions::anonymous().recv_buffer(4 << 20).open())
+        .map(|_| PeerOptions::anonymous().recv_buffer(4 << 20).open())
         .collect::<Result<_, _>>()
         .ctx("register subscribers")?;
     let publisher = {
@@ -444,7 +449,7 @@ fn replay_races_publisher() -> TestResult {
     };
     for (j, sub) in joiners.iter().enumerate() {
         std::thread::sleep(std::time::Duration::from_millis(20));
-        sub.join_group("e2e_g_race", "counter", true)
+        sub.join_group("e2e_g_race", "counter", Replay::LastMessage)
             .ctx(&format!("join {j}"))?;
     }
     publisher
@@ -455,7 +460,7 @@ fn replay_races_publisher() -> TestResult {
     for (j, sub) in joiners.iter().enumerate() {
         receive(sub, &mut msg)?;
         ensure!(
-            msg.is_replay(),
+            msg.replayed(),
             "subscriber {j}: first message is not the replay: {msg:?}"
         );
         let first: u32 = msg
@@ -466,7 +471,7 @@ fn replay_races_publisher() -> TestResult {
         for expected in first + 1..PUBLISHED {
             receive(sub, &mut msg)
                 .map_err(|e| format!("subscriber {j} waiting for {expected}: {e}"))?;
-            ensure!(!msg.is_replay(), "subscriber {j}: a second replay");
+            ensure!(!msg.replayed(), "subscriber {j}: a second replay");
             ensure_eq!(
                 msg.payload_str(),
                 Some(expected.to_string().as_str()),

@@ -16,9 +16,9 @@ use ipcon_linux::Handler;
 
 use crate::common::expect_silence;
 use crate::harness::{note, Context, Test, TestResult};
-use crate::rawnl::{attr, cmd, MsgBuilder, RawSocket, NLM_F_ACK, NLM_F_REQUEST};
 use crate::security::PortSocket;
 use crate::{ensure, ensure_eq};
+use ipcon_test_support::rawnl::{attr, cmd, MsgBuilder, RawSocket, NLM_F_ACK, NLM_F_REQUEST};
 
 pub const TESTS: &[Test] =
     &[Test::new("security_port_reuse_race_10k", port_reuse_race).timeout(600)];
@@ -54,7 +54,9 @@ fn victim_name(slot: u32) -> String {
 }
 
 fn request(family: u16, seq: u32, command: u8) -> MsgBuilder {
-    MsgBuilder::new(family, NLM_F_REQUEST | NLM_F_ACK, seq, command, 1)
+    let mut builder = MsgBuilder::new();
+    builder.begin(family, NLM_F_REQUEST | NLM_F_ACK, seq, command, 1);
+    builder
 }
 
 /// The probes against the victim of `slot`, as one datagram:
@@ -64,18 +66,31 @@ fn probe_datagram(family: u16, slot: u32, other: usize) -> Vec<u8> {
     let probe = |seq: u32, which: usize| match which {
         0 => request(family, seq, cmd::MULTICAST)
             .attr_str(attr::GROUP_NAME, "g")
-            .attr(attr::PAYLOAD, b"forged"),
+            .attr(attr::PAYLOAD, b"forged")
+            .finish()
+            .to_vec()
+            .to_vec(),
         1 => request(family, seq, cmd::UNICAST)
             .attr_str(attr::PEER_NAME, WITNESS)
-            .attr(attr::PAYLOAD, b"forged"),
-        2 => request(family, seq, cmd::GROUP_REGISTER).attr_str(attr::GROUP_NAME, "stolen"),
+            .attr(attr::PAYLOAD, b"forged")
+            .finish()
+            .to_vec()
+            .to_vec(),
+        2 => request(family, seq, cmd::GROUP_REGISTER)
+            .attr_str(attr::GROUP_NAME, "stolen")
+            .finish()
+            .to_vec()
+            .to_vec(),
         3 => request(family, seq, cmd::GROUP_JOIN)
             .attr_str(attr::PEER_NAME, &victim)
-            .attr_str(attr::GROUP_NAME, "g"),
-        _ => request(family, seq, cmd::PEER_UNREGISTER),
+            .attr_str(attr::GROUP_NAME, "g")
+            .finish()
+            .to_vec()
+            .to_vec(),
+        _ => request(family, seq, cmd::PEER_UNREGISTER).finish().to_vec(),
     };
-    let mut datagram = probe(1, 0).finish();
-    datagram.extend(probe(2, other).finish());
+    let mut datagram = probe(1, 0);
+    datagram.extend(probe(2, other));
     datagram
 }
 
@@ -86,7 +101,7 @@ fn deliveries(family: u16, others: &[(u16, u32, Vec<u8>)]) -> u64 {
         .filter(|(kind, seq, payload)| {
             *kind == family
                 && *seq == 0
-                && matches!(payload.first(), Some(&c) if c == cmd::UNICAST || c == cmd::MULTICAST)
+                && matches!(payload.first(), Some(&c) if c == cmd::UNICAST_MSG || c == cmd::GROUP_MSG)
         })
         .count() as u64
 }
@@ -192,7 +207,7 @@ fn attack(race: &Race, family: u16) -> TestResult {
     let legit = PortSocket::new().ctx("attacker's peer socket")?;
     legit.bind(0).ctx("attacker's peer bind")?;
     let ack = legit.exchange(
-        &request(family, 1, cmd::PEER_REGISTER).finish(),
+        request(family, 1, cmd::PEER_REGISTER).finish(),
         1,
         &mut Vec::new(),
     )?;
@@ -203,6 +218,7 @@ fn attack(race: &Race, family: u16) -> TestResult {
                 .attr_str(attr::PEER_NAME, &victim_name(slot))
                 .attr(attr::PAYLOAD, b"secret")
                 .finish()
+                .to_vec()
         })
         .collect();
     for round in 0..RACES / SLOTS {
@@ -286,14 +302,15 @@ fn attack(race: &Race, family: u16) -> TestResult {
 /// `ok`, or what went wrong.
 fn own_peer_survives(socket: &PortSocket, family: u16, slot: u32) -> Result<String, String> {
     let mut others = Vec::new();
-    let register = request(family, 1, cmd::PEER_REGISTER).finish();
+    let register = request(family, 1, cmd::PEER_REGISTER).finish().to_vec();
     let errno = socket.exchange(&register, 1, &mut others)?[0].errno;
     if errno != 0 {
         return Ok(format!("register-errno-{errno}"));
     }
     let lookup = request(family, 1, cmd::PEER_GET)
         .attr_str(attr::PEER_NAME, &victim_name(slot))
-        .finish();
+        .finish()
+        .to_vec();
     let deadline = Instant::now() + Duration::from_secs(5);
     while socket.exchange(&lookup, 1, &mut others)?[0].errno == 0 {
         if Instant::now() > deadline {
@@ -303,7 +320,8 @@ fn own_peer_survives(socket: &PortSocket, family: u16, slot: u32) -> Result<Stri
     }
     let group = request(family, 1, cmd::GROUP_REGISTER)
         .attr_str(attr::GROUP_NAME, "mine")
-        .finish();
+        .finish()
+        .to_vec();
     let errno = socket.exchange(&group, 1, &mut others)?[0].errno;
     Ok(if errno == 0 {
         "ok".into()
@@ -318,11 +336,13 @@ fn victim(family: u16, slot: u32, port: u32) -> Result<PortSocket, String> {
     socket.bind(port).ctx("victim bind")?;
     let mut datagram = request(family, 1, cmd::PEER_REGISTER)
         .attr_str(attr::PEER_NAME, &victim_name(slot))
-        .finish();
+        .finish()
+        .to_vec();
     datagram.extend(
         request(family, 2, cmd::GROUP_REGISTER)
             .attr_str(attr::GROUP_NAME, "g")
-            .finish(),
+            .finish()
+            .to_vec(),
     );
     let acks = socket.exchange(&datagram, 2, &mut Vec::new())?;
     ensure!(

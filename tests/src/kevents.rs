@@ -1,10 +1,12 @@
 //! Kernel events: order, sequence numbers, reasons, SIGKILL of peers and
 //! group owners, loss reporting, and the tutorial's service detection.
 
+use ipcon_linux::KeventKind;
 use ipcon_linux::{
-    Directory, ErrorKind, Handler, HandlerOptions, Kevent, KeventMonitor, Message, MessageKind,
-    PeerFlags, RemoveReason,
+    Directory, ErrorKind, Handler, Kevent, KeventMonitor, Message, MessageKind, PeerFlags,
+    PeerOptions, RemoveReason,
 };
+use ipcon_linux::{Replay, Wait};
 
 use crate::common::{expect_error, kevents, next_kevent, receive};
 use crate::harness::{Context, Helper, Test, TestResult};
@@ -23,7 +25,12 @@ pub const TESTS: &[Test] = &[
 ];
 
 fn name_of(event: &Kevent) -> String {
-    event.peer().name.map(|n| n.to_string()).unwrap_or_default()
+    event
+        .peer()
+        .map(|p| p.name)
+        .unwrap_or_default()
+        .map(|n| n.to_string())
+        .unwrap_or_default()
 }
 
 fn order_unregistered() -> TestResult {
@@ -39,19 +46,28 @@ fn order_unregistered() -> TestResult {
     let line: Vec<String> = events.iter().map(ToString::to_string).collect();
     let line = line.join("; ");
     for event in &events {
-        ensure_eq!(event.peer().port, port, "port in {event}");
+        ensure_eq!(
+            event.peer().map(|p| p.port).unwrap_or_default(),
+            port,
+            "port in {event}"
+        );
         ensure_eq!(name_of(event), "e2e_k_order", "name in {event}");
-        ensure_eq!(event.peer().pid, std::process::id(), "pid in {event}");
+        ensure_eq!(
+            event.peer().map(|p| p.pid).unwrap_or_default(),
+            std::process::id(),
+            "pid in {event}"
+        );
     }
     let shape: Vec<(&str, String, Option<RemoveReason>)> = events
         .iter()
-        .map(|e| match e {
-            Kevent::PeerAdd { .. } => ("peer-add", String::new(), None),
-            Kevent::PeerRemove { reason, .. } => ("peer-remove", String::new(), Some(*reason)),
-            Kevent::GroupAdd { group, .. } => ("group-add", group.to_string(), None),
-            Kevent::GroupRemove { group, reason, .. } => {
-                ("group-remove", group.to_string(), Some(*reason))
+        .map(|e| match e.kind {
+            KeventKind::PeerAdd(..) => ("peer-add", String::new(), None),
+            KeventKind::PeerRemove { reason, .. } => ("peer-remove", String::new(), Some(reason)),
+            KeventKind::GroupAdd { group, .. } => ("group-add", group.to_string(), None),
+            KeventKind::GroupRemove { group, reason, .. } => {
+                ("group-remove", group.to_string(), Some(reason))
             }
+            KeventKind::Unknown(kind) => ("unknown", kind.to_string(), None),
         })
         .collect();
     let unreg = Some(RemoveReason::Unregistered);
@@ -71,13 +87,13 @@ fn order_unregistered() -> TestResult {
     tail.sort_by(|a, b| a.1.cmp(&b.1));
     ensure_eq!(tail, expected[5..], "group-removes at the end ({line})");
     let last = next_kevent(&monitor)?;
-    match last {
-        Kevent::PeerRemove { seq, reason, peer } => {
-            ensure_eq!(seq, events[6].seq() + 1, "peer-remove seq");
+    match last.kind {
+        KeventKind::PeerRemove { reason, peer } => {
+            ensure_eq!(last.seq, events[6].seq + 1, "peer-remove seq");
             ensure_eq!(reason, RemoveReason::Unregistered, "peer-remove reason");
             ensure_eq!(peer.port, port, "peer-remove port");
         }
-        other => return Err(format!("expected peer-remove, got {other} ({line})")),
+        other => return Err(format!("expected peer-remove, got {other:?} ({line})")),
     }
     Ok(())
 }
@@ -88,8 +104,8 @@ fn anonymous_peer() -> TestResult {
     let port = handler.port();
     drop(handler);
     let events = kevents(&monitor, 2)?;
-    match events[0] {
-        Kevent::PeerAdd { peer, .. } => {
+    match events[0].kind {
+        KeventKind::PeerAdd(peer) => {
             ensure!(
                 peer.name.is_none(),
                 "anonymous peer-add with a name: {}",
@@ -103,14 +119,14 @@ fn anonymous_peer() -> TestResult {
             ensure_eq!(peer.port, port, "port");
             ensure_eq!(peer.uid, crate::common::euid(), "uid");
         }
-        other => return Err(format!("expected peer-add, got {other}")),
+        other => return Err(format!("expected peer-add, got {other:?}")),
     }
-    match events[1] {
-        Kevent::PeerRemove { peer, reason, .. } => {
+    match events[1].kind {
+        KeventKind::PeerRemove { peer, reason, .. } => {
             ensure_eq!(peer.port, port, "removed port");
             ensure_eq!(reason, RemoveReason::Unregistered, "reason");
         }
-        other => return Err(format!("expected peer-remove, got {other}")),
+        other => return Err(format!("expected peer-remove, got {other:?}")),
     }
     Ok(())
 }
@@ -122,48 +138,48 @@ fn sigkill_peer_closed() -> TestResult {
     let pid = helper.pid();
     let added = kevents(&monitor, 3)?;
     ensure!(
-        matches!(added[0], Kevent::PeerAdd { peer, .. } if peer.port == port && peer.pid == pid),
+        matches!(added[0].kind, KeventKind::PeerAdd(peer) if peer.port == port && peer.pid == pid),
         "first event {}",
         added[0]
     );
     ensure!(
-        matches!(added[1], Kevent::GroupAdd { group, .. } if group == "ga"),
+        matches!(added[1].kind, KeventKind::GroupAdd { group, .. } if group == "ga"),
         "second {}",
         added[1]
     );
     ensure!(
-        matches!(added[2], Kevent::GroupAdd { group, .. } if group == "gb"),
+        matches!(added[2].kind, KeventKind::GroupAdd { group, .. } if group == "gb"),
         "third {}",
         added[2]
     );
     helper.kill();
     let removed = kevents(&monitor, 3)?;
-    ensure_eq!(removed[0].seq(), added[2].seq() + 1, "seq continues");
+    ensure_eq!(removed[0].seq, added[2].seq + 1, "seq continues");
     let mut groups = Vec::new();
     for event in &removed[..2] {
-        match event {
-            Kevent::GroupRemove {
+        match event.kind {
+            KeventKind::GroupRemove {
                 group,
                 reason,
                 owner,
                 ..
             } => {
-                ensure_eq!(*reason, RemoveReason::Closed, "reason of {event}");
+                ensure_eq!(reason, RemoveReason::Closed, "reason of {event}");
                 ensure_eq!(owner.port, port, "owner of {event}");
                 groups.push(group.to_string());
             }
-            other => return Err(format!("expected group-remove, got {other}")),
+            other => return Err(format!("expected group-remove, got {other:?}")),
         }
     }
     groups.sort();
     ensure_eq!(groups, ["ga", "gb"], "removed groups");
-    match removed[2] {
-        Kevent::PeerRemove { peer, reason, .. } => {
+    match removed[2].kind {
+        KeventKind::PeerRemove { peer, reason, .. } => {
             ensure_eq!(reason, RemoveReason::Closed, "peer-remove reason");
             ensure_eq!(peer.port, port, "peer-remove port");
             ensure_eq!(name_of(&removed[2]), "e2e_k_victim", "peer-remove name");
         }
-        other => return Err(format!("expected peer-remove, got {other}")),
+        other => return Err(format!("expected peer-remove, got {other:?}")),
     }
     let dir = Directory::open().ctx("directory")?;
     ensure!(
@@ -177,11 +193,12 @@ fn sigkill_group_owner() -> TestResult {
     let mut helper = Helper::start("hold", &["e2e_k_owner", "feed"])?;
     let port: u32 = helper.ready()?.parse().ctx("port")?;
     let subs: Vec<Handler> = (0..3)
-        .map(|_| HandlerOptions::anonymous().kevents(true).open())
+        .map(|_| PeerOptions::anonymous().kevents(true).open())
         .collect::<Result<_, _>>()
         .ctx("register subscribers")?;
     for sub in &subs {
-        sub.join_group("e2e_k_owner", "feed", true).ctx("join")?;
+        sub.join_group("e2e_k_owner", "feed", Replay::LastMessage)
+            .ctx("join")?;
     }
     helper.kill();
     let mut msg = Message::new();
@@ -194,8 +211,8 @@ fn sigkill_group_owner() -> TestResult {
                 MessageKind::Kevent,
                 "subscriber {i} gets kernel events only"
             );
-            match *msg.kevent().ctx("kevent")? {
-                Kevent::GroupRemove {
+            match msg.kevent().ctx("kevent")?.kind {
+                KeventKind::GroupRemove {
                     group,
                     owner,
                     reason,
@@ -205,7 +222,7 @@ fn sigkill_group_owner() -> TestResult {
                     ensure_eq!(reason, RemoveReason::Closed, "reason");
                     saw_group_remove = true;
                 }
-                Kevent::PeerRemove { peer, reason, .. } if peer.port == port => {
+                KeventKind::PeerRemove { peer, reason, .. } if peer.port == port => {
                     ensure!(
                         saw_group_remove,
                         "subscriber {i}: peer-remove before group-remove"
@@ -218,7 +235,7 @@ fn sigkill_group_owner() -> TestResult {
         }
         // The membership went with the group: rejoining finds nothing.
         expect_error(
-            sub.join_group("e2e_k_owner", "feed", false),
+            sub.join_group("e2e_k_owner", "feed", Replay::Skip),
             ErrorKind::NotFound,
             Some(libc::ENOENT),
             "join after the owner died",
@@ -230,7 +247,7 @@ fn sigkill_group_owner() -> TestResult {
 fn loss_is_counted() -> TestResult {
     // A small queue that is not read while many events happen: the library
     // reports each gap in the sequence as missed events.
-    let watcher = HandlerOptions::anonymous()
+    let watcher = PeerOptions::anonymous()
         .recv_buffer(4096)
         .kevents(true)
         .open()
@@ -244,7 +261,7 @@ fn loss_is_counted() -> TestResult {
     let (mut received, mut missed) = (0u64, 0u64);
     let (mut first, mut last) = (None, 0u64);
     loop {
-        match watcher.try_receive(&mut msg) {
+        match watcher.receive(&mut msg, Wait::Never) {
             Ok(()) => {}
             Err(e) if e.kind() == ErrorKind::WouldBlock => break,
             Err(e) => return Err(format!("receive: {e}")),
@@ -253,13 +270,13 @@ fn loss_is_counted() -> TestResult {
         if first.is_some() {
             missed += msg.kevents_missed();
         }
-        first.get_or_insert(event.seq());
+        first.get_or_insert(event.seq);
         ensure!(
-            event.seq() > last,
+            event.seq > last,
             "seq went backwards: {} after {last}",
-            event.seq()
+            event.seq
         );
-        last = event.seq();
+        last = event.seq;
         received += 1;
     }
     let first = first.ctx("no event received")?;
@@ -280,7 +297,7 @@ fn loss_is_counted() -> TestResult {
     let probe = Handler::anonymous().ctx("probe")?;
     receive(&watcher, &mut msg)?;
     ensure!(
-        matches!(msg.kevent(), Some(Kevent::PeerAdd { peer, .. }) if peer.port == probe.port()),
+        matches!(msg.kevent().map(|k| k.kind), Some(KeventKind::PeerAdd(peer)) if peer.port == probe.port()),
         "probe's peer-add: {msg:?}"
     );
     Ok(())
@@ -289,12 +306,15 @@ fn loss_is_counted() -> TestResult {
 fn detect_service() -> TestResult {
     // The tutorial's order: subscribe to events first, then look up, so a
     // service appearing in between is not missed.
-    let client = HandlerOptions::anonymous()
+    let client = PeerOptions::anonymous()
         .kevents(true)
         .open()
         .ctx("register client")?;
     ensure!(
-        !client.is_peer_present("e2e_k_service").ctx("look up")?,
+        !client
+            .directory()
+            .is_peer_present("e2e_k_service")
+            .ctx("look up")?,
         "service present too early"
     );
     let mut service = Helper::start("echo", &["e2e_k_service"])?;
@@ -302,7 +322,7 @@ fn detect_service() -> TestResult {
     let mut msg = Message::new();
     let service_port = loop {
         receive(&client, &mut msg)?;
-        if let Some(Kevent::PeerAdd { peer, .. }) = msg.kevent() {
+        if let Some(KeventKind::PeerAdd(peer)) = msg.kevent().map(|k| k.kind) {
             if peer.name.is_some_and(|n| n == "e2e_k_service") {
                 ensure_eq!(peer.pid, service.pid(), "service pid");
                 break peer.port;
@@ -323,9 +343,9 @@ fn detect_service() -> TestResult {
     service.kill();
     loop {
         receive(&client, &mut msg)?;
-        if let Some(Kevent::PeerRemove { peer, reason, .. }) = msg.kevent() {
+        if let Some(KeventKind::PeerRemove { peer, reason, .. }) = msg.kevent().map(|k| k.kind) {
             if peer.port == service_port {
-                ensure_eq!(*reason, RemoveReason::Closed, "reason");
+                ensure_eq!(reason, RemoveReason::Closed, "reason");
                 break;
             }
         }

@@ -1,12 +1,13 @@
 //! Limits: payload size (with the kernel's extended-ACK text), name rules,
 //! groups per peer, subscriptions per peer, peers per namespace.
 
-use ipcon_linux::{Directory, ErrorKind, Handler, HandlerOptions, Message, MessageKind};
+use ipcon_linux::Replay;
+use ipcon_linux::{Directory, ErrorKind, Handler, Message, MessageKind, PeerOptions};
 
 use crate::common::{expect_error, module_param, receive_kind};
 use crate::harness::{Context, Test, TestResult};
-use crate::rawnl::{attr, cmd, Ack, MsgBuilder, RawSocket, NLM_F_ACK, NLM_F_REQUEST};
 use crate::{ensure, ensure_eq};
+use ipcon_test_support::rawnl::{attr, cmd, Ack, MsgBuilder, RawSocket, NLM_F_ACK, NLM_F_REQUEST};
 
 pub const TESTS: &[Test] = &[
     Test::new("limit_payload_too_big_kernel_text", payload_too_big),
@@ -22,17 +23,12 @@ pub fn raw_request(
     family: u16,
     seq: u32,
     command: u8,
-    build: impl FnOnce(MsgBuilder) -> MsgBuilder,
+    build: impl FnOnce(&mut MsgBuilder) -> &mut MsgBuilder,
 ) -> Result<Ack, String> {
-    let msg = build(MsgBuilder::new(
-        family,
-        NLM_F_REQUEST | NLM_F_ACK,
-        seq,
-        command,
-        1,
-    ))
-    .finish();
-    socket.request(&msg, seq, |_, _| {})
+    let mut msg = MsgBuilder::new();
+    msg.begin(family, NLM_F_REQUEST | NLM_F_ACK, seq, command, 1);
+    build(&mut msg);
+    socket.request(msg.finish(), seq, |_, _| {})
 }
 
 fn expect_ack(ack: Ack, errno: i32, what: &str) -> Result<Ack, String> {
@@ -263,12 +259,12 @@ fn subscriptions_per_peer() -> TestResult {
     let joiner = Handler::anonymous().ctx("register joiner")?;
     for (owner, group) in &groups[..limit] {
         joiner
-            .join_group(owner, group, false)
+            .join_group(owner, group, Replay::Skip)
             .ctx(&format!("join {owner}/{group}"))?;
     }
     let (owner, group) = &groups[limit];
     let err = expect_error(
-        joiner.join_group(owner, group, false),
+        joiner.join_group(owner, group, Replay::Skip),
         ErrorKind::LimitReached,
         Some(libc::ENOSPC),
         "join over the limit",
@@ -283,7 +279,7 @@ fn subscriptions_per_peer() -> TestResult {
         .leave_group(first_owner, first_group)
         .ctx("leave one")?;
     joiner
-        .join_group(owner, group, false)
+        .join_group(owner, group, Replay::Skip)
         .ctx("join after leaving one")?;
     Ok(())
 }
@@ -329,7 +325,7 @@ fn peers_per_namespace() -> TestResult {
         ack.message
     );
     let err = expect_error(
-        HandlerOptions::anonymous().open(),
+        PeerOptions::anonymous().open(),
         ErrorKind::LimitReached,
         Some(libc::ENOSPC),
         "library handler over the limit",

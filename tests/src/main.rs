@@ -10,7 +10,6 @@
 //! deadline; multi-process tests start helpers as `ipcon-e2e __child ROLE`.
 
 mod access;
-mod alloc_count;
 mod batch;
 mod common;
 mod concurrency;
@@ -20,6 +19,7 @@ mod groups;
 mod harness;
 mod identity;
 mod kevents;
+mod leaks;
 mod limits;
 mod memory;
 mod netns;
@@ -27,7 +27,6 @@ mod noalloc;
 mod overrun;
 mod posted;
 mod protocol;
-mod rawnl;
 mod requests;
 mod roles;
 mod samples;
@@ -44,7 +43,8 @@ use std::process::ExitCode;
 use harness::Test;
 
 #[global_allocator]
-static ALLOCATOR: alloc_count::CountingAllocator = alloc_count::CountingAllocator;
+static ALLOCATOR: ipcon_test_support::alloc_count::CountingAllocator =
+    ipcon_test_support::alloc_count::CountingAllocator;
 
 /// Every test, in the order they run; the unload test must stay last (it
 /// removes and reloads the module).
@@ -71,7 +71,9 @@ fn all_tests() -> Vec<Test> {
     tests.extend_from_slice(user_limits::TESTS);
     tests.extend_from_slice(visibility::TESTS);
     tests.extend_from_slice(fuzz::TESTS);
-    // Both replace the module; the version test loads it back as it was.
+    tests.extend_from_slice(leaks::TESTS);
+    // The version and unload tests replace the module; the version test
+    // loads it back as it was.
     tests.extend_from_slice(version::TESTS);
     tests.extend_from_slice(unload::TESTS);
     tests

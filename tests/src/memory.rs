@@ -6,13 +6,13 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use ipcon_linux::Handler;
+use ipcon_linux::{Handler, Replay};
 
 use crate::common::module_param;
 use crate::harness::{note, Context, Helper, Test, TestResult};
 use crate::limits::raw_request;
-use crate::rawnl::{cmd, RawSocket};
 use crate::{ensure, ensure_eq};
+use ipcon_test_support::rawnl::{cmd, RawSocket};
 
 pub const TESTS: &[Test] = &[
     Test::new("security_memcg_charges_module_memory", memcg_charges).timeout(60),
@@ -93,7 +93,7 @@ pub fn memcg_user(groups: usize, payload: usize) -> TestResult {
         owner.register_group(name).ctx("register group")?;
         owner.send_multicast(name, &message).ctx("publish")?;
         member
-            .join_group("e2e_s_mem_owner", name, false)
+            .join_group("e2e_s_mem_owner", name, Replay::Skip)
             .ctx("join")?;
     }
     println!("done");
@@ -212,7 +212,7 @@ fn memory_per_object() -> TestResult {
         for i in 0..joins {
             let owner = format!("e2e_s_obj{}", i / per_owner);
             member
-                .join_group(&owner, &format!("g{}", i % per_owner), false)
+                .join_group(&owner, &format!("g{}", i % per_owner), Replay::Skip)
                 .ctx("join")?;
         }
         Ok(())

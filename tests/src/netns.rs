@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use ipcon_linux::Replay;
 use ipcon_linux::{Directory, ErrorKind, Handler, KeventMonitor, Message, MessageKind};
 
 use crate::common::{
@@ -27,16 +28,20 @@ fn isolation() -> TestResult {
     let marker = Handler::new("e2e_n_marker").ctx("register marker")?;
     let next = next_kevent(&monitor)?;
     ensure_eq!(
-        next.seq(),
-        before[1].seq() + 1,
+        next.seq,
+        before[1].seq + 1,
         "no events from the other namespace in between ({next})"
     );
-    ensure_eq!(next.peer().port, marker.port(), "the marker's event");
+    ensure_eq!(
+        next.peer().map(|p| p.port).unwrap_or_default(),
+        marker.port(),
+        "the marker's event"
+    );
     let dir = Directory::open().ctx("directory")?;
     let peers = dir.peers().ctx("list")?;
     let named = peers
         .iter()
-        .filter(|p| p.name.is_some_and(|n| n == "e2e_n_peer"))
+        .filter(|p| p.peer.name.is_some_and(|n| n == "e2e_n_peer"))
         .count();
     ensure_eq!(named, 1, "peers named e2e_n_peer in the initial namespace");
     Ok(())
@@ -77,11 +82,15 @@ pub fn in_namespace_case(args: &[&str]) -> TestResult {
     let inside = Handler::new("e2e_n_peer").ctx("register the same name inside")?;
     let first = next_kevent(&monitor)?;
     ensure_eq!(
-        first.seq(),
+        first.seq,
         1,
         "the new namespace's first kevent seq ({first})"
     );
-    ensure_eq!(first.peer().port, inside.port(), "its port");
+    ensure_eq!(
+        first.peer().map(|p| p.port).unwrap_or_default(),
+        inside.port(),
+        "its port"
+    );
     expect_error(
         inside.send_unicast_to_port(outside_port, b"escape"),
         ErrorKind::NotFound,
@@ -89,7 +98,7 @@ pub fn in_namespace_case(args: &[&str]) -> TestResult {
         "unicast to the outer port",
     )?;
     expect_error(
-        inside.join_group("e2e_n_peer", "g", false),
+        inside.join_group("e2e_n_peer", "g", Replay::Skip),
         ErrorKind::NotFound,
         Some(libc::ENOENT),
         "join the outer group by name",
@@ -103,6 +112,6 @@ pub fn in_namespace_case(args: &[&str]) -> TestResult {
     ensure_eq!(msg.sender().port, inside.port(), "sender inside");
     inside.register_group("g").ctx("same group name inside")?;
     let second = next_kevent(&monitor)?;
-    ensure_eq!(second.seq(), 2, "second kevent seq");
+    ensure_eq!(second.seq, 2, "second kevent seq");
     Ok(())
 }

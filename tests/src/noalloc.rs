@@ -2,10 +2,11 @@
 //! the suite's global allocator).
 
 use ipcon_linux::{Handler, Message, MessageKind};
+use ipcon_linux::{Replay, Wait};
 
-use crate::alloc_count::allocations;
 use crate::ensure_eq;
 use crate::harness::{Context, Test, TestResult};
+use ipcon_test_support::alloc_count::allocations;
 
 pub const TESTS: &[Test] = &[Test::new("no_heap_allocation_steady_state", steady_state)];
 
@@ -21,7 +22,8 @@ fn round(
 ) -> Result<(), &'static str> {
     peer.send_unicast("e2e_alloc", payload)
         .map_err(|_| "unicast")?;
-    peer.receive(msg).map_err(|_| "receive unicast")?;
+    peer.receive(msg, Wait::Forever)
+        .map_err(|_| "receive unicast")?;
     if msg.kind() != MessageKind::Unicast || msg.payload() != payload {
         return Err("wrong unicast");
     }
@@ -33,17 +35,19 @@ fn round(
         return Err("sync report");
     }
     for _ in 0..2 {
-        sub.receive(msg).map_err(|_| "receive group")?;
+        sub.receive(msg, Wait::Forever)
+            .map_err(|_| "receive group")?;
         if msg.kind() != MessageKind::Group {
             return Err("wrong group message");
         }
     }
-    if sub.try_receive(msg).is_ok() {
+    if sub.receive(msg, Wait::Never).is_ok() {
         return Err("extra message");
     }
     peer.send_unicast_to_port(sub.port(), payload)
         .map_err(|_| "unicast by port")?;
-    sub.receive(msg).map_err(|_| "receive by port")?;
+    sub.receive(msg, Wait::Forever)
+        .map_err(|_| "receive by port")?;
     Ok(())
 }
 
@@ -51,7 +55,7 @@ fn steady_state() -> TestResult {
     let peer = Handler::new("e2e_alloc").ctx("register")?;
     peer.register_group("g").ctx("group")?;
     let sub = Handler::anonymous().ctx("subscriber")?;
-    sub.join_group("e2e_alloc", "g", false).ctx("join")?;
+    sub.join_group("e2e_alloc", "g", Replay::Skip).ctx("join")?;
     let mut msg = Message::new();
     let payload = [0x42u8; 512];
     for _ in 0..50 {

@@ -1,7 +1,8 @@
 //! Queue overrun is never silent: a unicast sender gets would-block, a slow
 //! subscriber learns the exact number it missed, sync multicast reports drops.
 
-use ipcon_linux::{Directory, ErrorKind, Handler, HandlerOptions, Message, MessageKind};
+use ipcon_linux::{Directory, ErrorKind, Handler, Message, MessageKind, PeerOptions};
+use ipcon_linux::{Replay, Wait};
 
 use crate::common::{expect_error, expect_silence, receive, receive_kind};
 use crate::harness::{Context, Test, TestResult};
@@ -20,7 +21,7 @@ pub const TESTS: &[Test] = &[
 const SMALL_QUEUE: usize = 4096;
 
 fn unicast_queue_full() -> TestResult {
-    let receiver = HandlerOptions::named("e2e_o_recv")
+    let receiver = PeerOptions::named("e2e_o_recv")
         .and_then(|o| o.recv_buffer(SMALL_QUEUE).open())
         .ctx("register receiver")?;
     let sender = Handler::anonymous().ctx("register sender")?;
@@ -85,14 +86,14 @@ fn slow_subscriber_missed_exact() -> TestResult {
     const ASYNC: u32 = 50;
     let owner = Handler::new("e2e_o_owner").ctx("register owner")?;
     owner.register_group("g").ctx("register group")?;
-    let slow = HandlerOptions::anonymous()
+    let slow = PeerOptions::anonymous()
         .recv_buffer(SMALL_QUEUE)
         .open()
         .ctx("register slow subscriber")?;
     let fast = Handler::anonymous().ctx("register fast subscriber")?;
-    slow.join_group("e2e_o_owner", "g", false)
+    slow.join_group("e2e_o_owner", "g", Replay::Skip)
         .ctx("slow join")?;
-    fast.join_group("e2e_o_owner", "g", false)
+    fast.join_group("e2e_o_owner", "g", Replay::Skip)
         .ctx("fast join")?;
 
     let mut sync_dropped = 0u32;
@@ -125,7 +126,7 @@ fn slow_subscriber_missed_exact() -> TestResult {
     let mut total_missed = 0u32;
     let mut delivered = 0u32;
     loop {
-        match slow.try_receive(&mut msg) {
+        match slow.receive(&mut msg, Wait::Never) {
             Ok(()) => {}
             Err(e) if e.kind() == ErrorKind::WouldBlock => break,
             Err(e) => return Err(format!("slow receive: {e}")),

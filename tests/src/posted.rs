@@ -6,16 +6,17 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ipcon_linux::ipcon_core::wire::ipcon::PeerRef as WirePeerRef;
-use ipcon_linux::{Error, ErrorKind, Handler, HandlerOptions, Message, MessageKind, Ticket};
+use ipcon_linux::PeerRef as WirePeerRef;
+use ipcon_linux::{Error, ErrorKind, Handler, Message, MessageKind, PeerOptions, Ticket};
+use ipcon_linux::{Replay, Wait};
 
 use crate::common::{
     expect_error, expect_silence, module_param, receive, receive_kind, QUIET, SOON,
 };
 use crate::harness::{note, Context, Test, TestResult};
 use crate::limits::raw_request;
-use crate::rawnl::{attr, cmd, RawSocket};
 use crate::{ensure, ensure_eq};
+use ipcon_test_support::rawnl::{attr, cmd, MsgBuilder, RawSocket, NLM_F_REQUEST};
 
 pub const TESTS: &[Test] = &[
     Test::new(
@@ -59,7 +60,7 @@ fn expect_notice(
     ensure_eq!(msg.kind(), MessageKind::SendFailed, "kind of {msg:?}");
     ensure_eq!(msg.ticket(), Some(ticket), "ticket");
     let err = expect_error::<()>(
-        Err(msg.send_error().ctx("send error")?),
+        Err(ipcon_linux::Error::from_send_failed(msg).ctx("send error")?),
         kind,
         errno,
         "send error of the notice",
@@ -95,12 +96,15 @@ fn unicast_delivered_stamped() -> TestResult {
         ensure_eq!(from.port, sender.port(), "sender port");
         ensure_eq!(from.pid, std::process::id(), "sender pid");
         ensure!(msg.ticket().is_none(), "a delivery has no ticket");
-        ensure!(msg.send_error().is_none(), "a delivery has no send error");
+        ensure!(
+            ipcon_linux::Error::from_send_failed(&msg).is_none(),
+            "a delivery has no send error"
+        );
     }
     // A successful posted send produces nothing for the sender.
     expect_silence(&sender, "sender after successful posts")?;
     expect_silence(&receiver, "receiver after two messages")?;
-    let counted = sender.peer_info("e2e_p_send").ctx("peer info")?;
+    let counted = sender.directory().peer("e2e_p_send").ctx("peer info")?;
     ensure_eq!(counted.tx_msgs, 2, "tx_msgs counts posted sends");
     Ok(())
 }
@@ -119,9 +123,9 @@ fn unicast_missing_peer() -> TestResult {
         Some("no such peer"),
     )?;
     ensure!(
-        matches!(msg.as_core().target(), Some(WirePeerRef::Name(n)) if n == "e2e_p_nobody"),
+        matches!(msg.target(), Some(WirePeerRef::Name(n)) if n == "e2e_p_nobody"),
         "target {:?}",
-        msg.as_core().target()
+        msg.target()
     );
     ensure!(msg.group().is_none(), "a unicast notice names no group");
     ensure_eq!(msg.missed(), 0, "missed");
@@ -133,7 +137,7 @@ fn unicast_missing_peer() -> TestResult {
         .ctx("post to port")?;
     expect_notice(&sender, &mut msg, ticket, ErrorKind::NotFound, None, None)?;
     ensure_eq!(
-        msg.as_core().target(),
+        msg.target(),
         Some(&WirePeerRef::Port(port)),
         "target by port"
     );
@@ -142,7 +146,7 @@ fn unicast_missing_peer() -> TestResult {
 
 fn unicast_queue_full() -> TestResult {
     const POSTS: u32 = 300;
-    let receiver = HandlerOptions::named("e2e_p_full")
+    let receiver = PeerOptions::named("e2e_p_full")
         .and_then(|o| o.recv_buffer(SMALL_QUEUE).open())
         .ctx("register receiver")?;
     let sender = Handler::anonymous().ctx("register sender")?;
@@ -159,13 +163,13 @@ fn unicast_queue_full() -> TestResult {
     let mut msg = Message::new();
     let mut refused = BTreeSet::new();
     loop {
-        match sender.receive_timeout(&mut msg, QUIET) {
+        match sender.receive(&mut msg, Wait::Timeout(QUIET)) {
             Err(e) if e.kind() == ErrorKind::Timeout => break,
             Err(e) => return Err(format!("receive a notice: {e}")),
             Ok(()) => {}
         }
         ensure_eq!(msg.kind(), MessageKind::SendFailed, "sender got {msg:?}");
-        let err = msg.send_error().ctx("send error")?;
+        let err = ipcon_linux::Error::from_send_failed(&msg).ctx("send error")?;
         ensure_eq!(err.kind(), ErrorKind::QueueFull, "kind ({err})");
         ensure_eq!(err.errno(), Some(libc::EAGAIN), "errno");
         ensure!(
@@ -183,7 +187,7 @@ fn unicast_queue_full() -> TestResult {
     let mut delivered = 0u32;
     let mut last: Option<u32> = None;
     loop {
-        match receiver.receive_timeout(&mut msg, QUIET) {
+        match receiver.receive(&mut msg, Wait::Timeout(QUIET)) {
             Err(e) if e.kind() == ErrorKind::Timeout => break,
             Err(e) => return Err(format!("receive: {e}")),
             Ok(()) => {}
@@ -211,7 +215,7 @@ fn unicast_queue_full() -> TestResult {
 
 fn notice_lost_counts_missed() -> TestResult {
     const POSTS: u32 = 200;
-    let sender = HandlerOptions::named("e2e_p_small")
+    let sender = PeerOptions::named("e2e_p_small")
         .and_then(|o| o.recv_buffer(SMALL_QUEUE).open())
         .ctx("register sender")?;
     let other = Handler::anonymous().ctx("register other")?;
@@ -224,7 +228,7 @@ fn notice_lost_counts_missed() -> TestResult {
     let mut notices = 0u32;
     let mut missed = 0u32;
     loop {
-        match sender.receive_timeout(&mut msg, QUIET) {
+        match sender.receive(&mut msg, Wait::Timeout(QUIET)) {
             Err(e) if e.kind() == ErrorKind::Timeout => break,
             Err(e) => return Err(format!("receive a notice: {e}")),
             Ok(()) => {}
@@ -251,7 +255,7 @@ fn notice_lost_counts_missed() -> TestResult {
         "the next delivery reports the lost notices"
     );
     ensure_eq!(notices + missed, POSTS, "notices + missed == failed posts");
-    let info = other.peer_info("e2e_p_small").ctx("peer info")?;
+    let info = other.directory().peer("e2e_p_small").ctx("peer info")?;
     ensure_eq!(
         info.rx_dropped,
         u64::from(POSTS - notices),
@@ -295,19 +299,40 @@ fn payload_too_big() -> TestResult {
 fn after_unregister() -> TestResult {
     let handler = Handler::new("e2e_p_gone").ctx("register")?;
     handler.unregister().ctx("unregister")?;
-    // The module no longer knows the socket: netlink answers with an error
-    // ACK on the data socket, which the library reports like a notice.
-    let ticket = handler.post_unicast("e2e_p_gone", b"x").ctx("post")?;
-    let mut msg = Message::new();
-    expect_notice(
-        &handler,
-        &mut msg,
-        ticket,
+    // The peer's session is over: the post fails at once, nothing is sent.
+    expect_error(
+        handler.post_unicast("e2e_p_gone", b"x"),
         ErrorKind::NotRegistered,
         Some(libc::ENOTCONN),
-        Some("not a registered peer"),
+        "post after unregister",
     )?;
-    expect_silence(&handler, "one answer per post")
+    expect_silence(&handler, "nothing sent after unregister")?;
+    // What the kernel answers a post from a socket that is no peer's (the
+    // library's handler would see it if the kernel forgot the peer first):
+    // an error ACK with the ticket as its sequence number, which ipcon-core's
+    // Inbox turns into a send-failed delivery (its unit tests).
+    let raw = RawSocket::open().ctx("raw socket")?;
+    let family = raw.ipcon_family()?;
+    let mut post = MsgBuilder::new();
+    post.begin(family, NLM_F_REQUEST, 41, cmd::UNICAST, 1)
+        .attr_str(attr::PEER_NAME, "e2e_p_gone")
+        .attr(attr::PAYLOAD, b"x")
+        .attr(ATTR_TICKET, &41u32.to_ne_bytes());
+    let ack = raw.request(post.finish(), 41, |_, _| {})?;
+    ensure_eq!(
+        ack.errno,
+        libc::ENOTCONN,
+        "a post from no peer ({:?})",
+        ack.message
+    );
+    ensure!(
+        ack.message
+            .as_deref()
+            .is_some_and(|m| m.contains("not a registered peer")),
+        "kernel text {:?}",
+        ack.message
+    );
+    Ok(())
 }
 
 fn multicast() -> TestResult {
@@ -318,7 +343,7 @@ fn multicast() -> TestResult {
         Handler::anonymous().ctx("register sub 2")?,
     ];
     for sub in &subs {
-        sub.join_group("e2e_p_owner", "e2e_p_news", false)
+        sub.join_group("e2e_p_owner", "e2e_p_news", Replay::Skip)
             .ctx("join")?;
     }
     owner.post_multicast("e2e_p_news", b"hi all").ctx("post")?;
@@ -399,7 +424,7 @@ fn post_while_receiving() -> TestResult {
     let thread = std::thread::spawn(move || {
         let mut msg = Message::new();
         receiving
-            .receive_timeout(&mut msg, SOON)
+            .receive(&mut msg, Wait::Timeout(SOON))
             .map(|()| (msg.kind(), msg.payload().to_vec()))
     });
     // Let the thread block in its receive first.
@@ -423,7 +448,7 @@ fn ping_pong() -> TestResult {
         // Replies as the client asks: waiting sends first, then posted.
         for i in 0..2 * ROUNDS {
             server
-                .receive_timeout(&mut msg, SOON)
+                .receive(&mut msg, Wait::Timeout(SOON))
                 .ctx("server receive")?;
             ensure_eq!(msg.kind(), MessageKind::Unicast, "server got {msg:?}");
             let to = msg.sender().port;
@@ -450,7 +475,7 @@ fn ping_pong() -> TestResult {
                 client.send_unicast("e2e_p_echo", &payload).ctx("send")?;
             }
             client
-                .receive_timeout(&mut msg, SOON)
+                .receive(&mut msg, Wait::Timeout(SOON))
                 .ctx("client receive")?;
             ensure_eq!(msg.kind(), MessageKind::Unicast, "client got {msg:?}");
             ensure_eq!(msg.payload(), &payload[..], "echo of round {i}");

@@ -3,13 +3,14 @@
 //! acting for the peer, deliveries to the data socket, and a closed control
 //! socket removing the peer.
 
-use ipcon_linux::{Directory, Handler, Kevent, KeventMonitor, Message, MessageKind, RemoveReason};
+use ipcon_linux::KeventKind;
+use ipcon_linux::{Directory, Handler, KeventMonitor, Message, MessageKind, RemoveReason};
 
 use crate::common::{expect_silence, next_kevent, receive_kind};
 use crate::harness::{Context, Test, TestResult};
 use crate::limits::raw_request;
-use crate::rawnl::{attr, cmd, split_attrs, split_messages, RawSocket, GENL_HDRLEN};
 use crate::{ensure, ensure_eq};
+use ipcon_test_support::rawnl::{self, attr, cmd, packets, RawSocket, GENL_HDRLEN};
 
 /// Attributes of a request: (type, value).
 type Attrs = &'static [(u16, &'static [u8])];
@@ -50,9 +51,9 @@ fn unregistered_socket() -> TestResult {
         ("peer unregister", cmd::PEER_UNREGISTER, &[]),
     ];
     for (seq, (what, command, attrs)) in cases.iter().enumerate() {
-        let ack = raw_request(&raw, family, seq as u32 + 1, *command, |mut b| {
+        let ack = raw_request(&raw, family, seq as u32 + 1, *command, |b| {
             for (ty, value) in attrs.iter() {
-                b = b.attr(*ty, value);
+                b.attr(*ty, value);
             }
             b
         })?;
@@ -66,15 +67,17 @@ fn unregistered_socket() -> TestResult {
     // Look-ups need no registration.
     let mut found = false;
     let ack = {
-        let msg = crate::rawnl::MsgBuilder::new(
-            family,
-            crate::rawnl::NLM_F_REQUEST | crate::rawnl::NLM_F_ACK,
-            20,
-            cmd::PEER_GET,
-            1,
-        )
-        .attr_str(attr::PEER_NAME, "e2e_p_exists")
-        .finish();
+        let msg = ipcon_test_support::rawnl::MsgBuilder::new()
+            .begin(
+                family,
+                ipcon_test_support::rawnl::NLM_F_REQUEST | ipcon_test_support::rawnl::NLM_F_ACK,
+                20,
+                cmd::PEER_GET,
+                1,
+            )
+            .attr_str(attr::PEER_NAME, "e2e_p_exists")
+            .finish()
+            .to_vec();
         raw.request(&msg, 20, |kind, _| found |= kind == family)?
     };
     ensure_eq!(ack.errno, 0, "peer-get from an unregistered socket");
@@ -84,21 +87,23 @@ fn unregistered_socket() -> TestResult {
 
 /// Register reply: (port, cookie).
 fn register(raw: &RawSocket, family: u16, name: &str, seq: u32) -> Result<(u32, u64), String> {
-    let msg = crate::rawnl::MsgBuilder::new(
-        family,
-        crate::rawnl::NLM_F_REQUEST | crate::rawnl::NLM_F_ACK,
-        seq,
-        cmd::PEER_REGISTER,
-        1,
-    )
-    .attr_str(attr::PEER_NAME, name)
-    .finish();
+    let msg = ipcon_test_support::rawnl::MsgBuilder::new()
+        .begin(
+            family,
+            ipcon_test_support::rawnl::NLM_F_REQUEST | ipcon_test_support::rawnl::NLM_F_ACK,
+            seq,
+            cmd::PEER_REGISTER,
+            1,
+        )
+        .attr_str(attr::PEER_NAME, name)
+        .finish()
+        .to_vec();
     let (mut port, mut cookie, mut echoed) = (None, None, None);
     let ack = raw.request(&msg, seq, |kind, payload| {
         if kind != family || payload.len() < GENL_HDRLEN {
             return;
         }
-        for (ty, value) in split_attrs(&payload[GENL_HDRLEN..]) {
+        for (ty, value) in rawnl::Attrs(&payload[GENL_HDRLEN..]).iter() {
             match ty {
                 attr::PORT if value.len() == 4 => {
                     port = Some(u32::from_ne_bytes(value.try_into().unwrap_or_default()))
@@ -146,16 +151,16 @@ fn register_and_attach() -> TestResult {
     // The genetlink header's version is not checked (the kernel's YNL tools
     // send 1): compatibility is settled when user space resolves the family.
     let ynl_like = RawSocket::open().ctx("fourth socket")?;
-    for version in [1, ipcon_linux::ipcon_core::spec::VERSION] {
-        let msg = crate::rawnl::MsgBuilder::new(
+    let mut msg = rawnl::MsgBuilder::new();
+    for version in [1, ipcon_core::spec::VERSION] {
+        msg.begin(
             family,
-            crate::rawnl::NLM_F_REQUEST | crate::rawnl::NLM_F_ACK,
+            rawnl::NLM_F_REQUEST | rawnl::NLM_F_ACK,
             3,
             cmd::PEER_REGISTER,
             version,
-        )
-        .finish();
-        let ack = ynl_like.request(&msg, 3, |_, _| {})?;
+        );
+        let ack = ynl_like.request(msg.finish(), 3, |_, _| {})?;
         ensure_eq!(ack.errno, 0, "register with header version {version}");
         let ack = raw_request(&ynl_like, family, 4, cmd::PEER_UNREGISTER, |b| b)?;
         ensure_eq!(ack.errno, 0, "unregister after version {version}");
@@ -230,16 +235,16 @@ fn register_and_attach() -> TestResult {
         .recv(&mut buf, Some(crate::common::SOON))
         .ctx("data socket receive")?
         .ctx("a delivery on the data socket")?;
-    let delivered = split_messages(&buf[..len]);
+    let delivered: Vec<_> = packets(&buf[..len]).collect();
     ensure_eq!(delivered.len(), 1, "messages in the delivery datagram");
-    let (kind, _, _, payload) = delivered[0];
+    let (kind, payload) = (delivered[0].kind, delivered[0].body);
     ensure_eq!(kind, family, "delivery type");
     ensure_eq!(
         payload.first().copied(),
         Some(cmd::UNICAST_MSG),
         "delivery command"
     );
-    let attrs = split_attrs(&payload[GENL_HDRLEN..]);
+    let attrs: Vec<(u16, &[u8])> = rawnl::Attrs(&payload[GENL_HDRLEN..]).iter().collect();
     ensure!(
         attrs
             .iter()
@@ -259,23 +264,23 @@ fn register_and_attach() -> TestResult {
     let mut seen = Vec::new();
     while seen.len() < 4 {
         let event = next_kevent(&monitor)?;
-        if event.peer().port == port {
+        if event.peer().map(|p| p.port).unwrap_or_default() == port {
             seen.push(event);
         }
     }
     let shape: Vec<String> = seen.iter().map(ToString::to_string).collect();
     ensure!(
-        matches!(seen[0], Kevent::PeerAdd { .. }),
+        matches!(seen[0].kind, KeventKind::PeerAdd(..)),
         "events: {shape:?}"
     );
     ensure!(
-        matches!(seen[1], Kevent::GroupAdd { .. }),
+        matches!(seen[1].kind, KeventKind::GroupAdd { .. }),
         "events: {shape:?}"
     );
     ensure!(
         matches!(
-            seen[2],
-            Kevent::GroupRemove {
+            seen[2].kind,
+            KeventKind::GroupRemove {
                 reason: RemoveReason::Closed,
                 ..
             }
@@ -284,8 +289,8 @@ fn register_and_attach() -> TestResult {
     );
     ensure!(
         matches!(
-            seen[3],
-            Kevent::PeerRemove {
+            seen[3].kind,
+            KeventKind::PeerRemove {
                 reason: RemoveReason::Closed,
                 ..
             }

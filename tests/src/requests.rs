@@ -4,13 +4,15 @@
 //! and named in the text on every kernel), and the semantic errors of each operation;
 //! each with its errno, its extended-ACK text and the offending attribute's offset.
 
-use ipcon_linux::ipcon_core::spec::Attr;
+use ipcon_core::spec::Attr;
 use ipcon_linux::Handler;
 
 use crate::harness::{note, Context, Test, TestResult};
 use crate::limits::raw_request;
-use crate::rawnl::{attr, cmd, split_attrs, Ack, MsgBuilder, RawSocket, NLM_F_ACK, NLM_F_REQUEST};
 use crate::{ensure, ensure_eq};
+use ipcon_test_support::rawnl::{
+    attr, cmd, Attrs, MsgBuilder, RawSocket, NLM_F_ACK, NLM_F_REQUEST,
+};
 
 pub const TESTS: &[Test] = &[
     Test::new(
@@ -39,7 +41,7 @@ fn offset_of(msg: &[u8], ty: u16) -> Option<u32> {
     const ATTRS_AT: usize = 20;
     let mut at = ATTRS_AT;
     let mut found = None;
-    for (t, value) in split_attrs(&msg[ATTRS_AT..]) {
+    for (t, value) in Attrs(&msg[ATTRS_AT..]).iter() {
         if t == ty {
             found = Some(at as u32);
         }
@@ -113,12 +115,13 @@ impl Case {
         } else {
             NLM_F_REQUEST | NLM_F_ACK
         };
-        let mut builder = MsgBuilder::new(family, flags, seq, self.command, 1);
+        let mut builder = MsgBuilder::new();
+        builder.begin(family, flags, seq, self.command, 1);
         for (ty, value) in &self.attrs {
-            builder = builder.attr(*ty, value);
+            builder.attr(*ty, value);
         }
         let msg = builder.finish();
-        let ack: Ack = socket.request(&msg, seq, |_, _| {})?;
+        let ack = socket.request(msg, seq, |_, _| {})?;
         let what = self.what;
         ensure_eq!(ack.errno, self.errno, "{what}: errno ({:?})", ack.message);
         ensure!(
@@ -129,7 +132,7 @@ impl Case {
             ack.message,
             self.text
         );
-        let offset = self.offending.and_then(|ty| offset_of(&msg, ty));
+        let offset = self.offending.and_then(|ty| offset_of(msg, ty));
         ensure_eq!(ack.offset, offset, "{what}: offending attribute offset");
         let missing = self
             .missing

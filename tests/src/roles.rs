@@ -5,7 +5,8 @@
 use std::io::Write;
 use std::time::Duration;
 
-use ipcon_linux::{ErrorKind, Handler, HandlerOptions, Message, MessageKind};
+use ipcon_linux::{ErrorKind, Handler, Message, MessageKind, PeerOptions};
+use ipcon_linux::{Replay, Wait};
 
 use crate::harness::{Context, TestResult};
 
@@ -42,8 +43,8 @@ fn open(name: &str) -> Result<Handler, String> {
     if name == "-" {
         Handler::anonymous().ctx("register anonymous peer")
     } else {
-        HandlerOptions::named(name)
-            .and_then(HandlerOptions::open)
+        PeerOptions::named(name)
+            .and_then(PeerOptions::open)
             .ctx(&format!("register {name}"))
     }
 }
@@ -52,7 +53,7 @@ fn open(name: &str) -> Result<Handler, String> {
 fn receive_forever(handler: &Handler) -> TestResult {
     let mut msg = Message::new();
     loop {
-        handler.receive(&mut msg).ctx("receive")?;
+        handler.receive(&mut msg, Wait::Forever).ctx("receive")?;
         say(&format!(
             "got {:?} missed={} {}",
             msg.kind(),
@@ -79,7 +80,7 @@ fn echo(args: &[&str]) -> TestResult {
     say(&format!("ready {}", handler.port()));
     let mut msg = Message::new();
     loop {
-        handler.receive(&mut msg).ctx("receive")?;
+        handler.receive(&mut msg, Wait::Forever).ctx("receive")?;
         if msg.kind() == MessageKind::Unicast {
             let mut reply = b"echo:".to_vec();
             reply.extend_from_slice(msg.payload());
@@ -96,7 +97,7 @@ fn subscribe(args: &[&str]) -> TestResult {
         return Err("subscribe: OWNER GROUP".into());
     };
     let handler = Handler::anonymous().ctx("register")?;
-    handler.join_group(owner, group, false).ctx("join")?;
+    handler.join_group(owner, group, Replay::Skip).ctx("join")?;
     say(&format!("ready {}", handler.port()));
     receive_forever(&handler)
 }

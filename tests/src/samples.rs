@@ -2,7 +2,9 @@
 
 use std::time::Duration;
 
-use ipcon_linux::{Handler, Kevent, KeventMonitor, Message, MessageKind, RemoveReason};
+use ipcon_linux::KeventKind;
+use ipcon_linux::Replay;
+use ipcon_linux::{Handler, KeventMonitor, Message, MessageKind, RemoveReason};
 
 use crate::common::{receive_kind, SOON};
 use crate::harness::{shell, Context, Helper, Test, TestResult};
@@ -18,7 +20,12 @@ pub const TESTS: &[Test] = &[
     .timeout(30),
     Test::new("cli_peers_groups_send_listen", cli_commands).timeout(30),
     Test::new("cli_monitor", cli_monitor).timeout(30),
+    Test::new("cli_monitor_explains", cli_monitor_explains).timeout(30),
     Test::new("cli_help_and_usage_errors", help_and_usage).timeout(30),
+    Test::new("cli_missing_names_are_errors", missing_names).timeout(30),
+    Test::new("cli_json_has_the_documented_fields", cli_json).timeout(40),
+    Test::new("cli_version", cli_version).timeout(10),
+    Test::new("readme_quick_start_runs", quick_start).timeout(20),
 ];
 
 const LONG: Duration = Duration::from_secs(10);
@@ -74,7 +81,7 @@ fn server_subscriber_sender() -> TestResult {
 
     // A library peer talks to the sample server too.
     let me = Handler::anonymous().ctx("register")?;
-    me.join_group("e2e_s_srv", "e2e_str", false)
+    me.join_group("e2e_s_srv", "e2e_str", Replay::Skip)
         .ctx("join the server's group")?;
     me.send_unicast("e2e_s_srv", b"from the library")
         .ctx("unicast to the server")?;
@@ -83,8 +90,12 @@ fn server_subscriber_sender() -> TestResult {
     ensure_eq!(text, "from the library", "forwarded payload");
 
     let (code, out) = shell("/bin/ipcon-cmd e2e_s_nobody hello")?;
-    ensure!(code != 0, "ipcon-cmd to a missing peer exited 0");
-    ensure!(out.contains("not found"), "ipcon-cmd error text: {out}");
+    ensure_eq!(code, 1, "ipcon-cmd to a missing peer ({out})");
+    ensure_eq!(
+        out.trim(),
+        "ipcon-cmd: peer \"e2e_s_nobody\" not found",
+        "ipcon-cmd error text"
+    );
     Ok(())
 }
 
@@ -129,10 +140,16 @@ fn subscriber_replay() -> TestResult {
     Ok(())
 }
 
-fn cli_commands() -> TestResult {
-    let owner = Handler::new("e2e_s_cli").ctx("register")?;
+/// Peer `name` with group `news`, whose last message is `12345`.
+fn news_publisher(name: &str) -> Result<Handler, String> {
+    let owner = Handler::new(name).ctx("register")?;
     owner.register_group("news").ctx("group")?;
     owner.send_multicast("news", b"12345").ctx("publish")?;
+    Ok(owner)
+}
+
+fn cli_commands() -> TestResult {
+    let owner = news_publisher("e2e_s_cli")?;
     let (code, out) = shell("/bin/ipcon peers")?;
     ensure_eq!(code, 0, "ipcon peers exit ({out})");
     let line = out
@@ -189,9 +206,244 @@ fn cli_commands() -> TestResult {
     );
     let (code, out) = shell("/bin/ipcon send e2e_s_nobody x")?;
     ensure!(
-        code != 0 && out.contains("not found"),
+        code == 1 && out.trim() == "ipcon: peer \"e2e_s_nobody\" not found",
         "ipcon send to a missing peer: {code} {out}"
     );
+    Ok(())
+}
+
+/// A peer or group named on the command line that does not exist is an
+/// error (exit 1) that names it.
+fn missing_names() -> TestResult {
+    let owner = Handler::new("e2e_s_names").ctx("register")?;
+    owner.register_group("here").ctx("group")?;
+    for (command, expected) in [
+        (
+            "/bin/ipcon groups e2e_s_nobody",
+            "ipcon: peer \"e2e_s_nobody\" not found",
+        ),
+        (
+            "/bin/ipcon --json groups e2e_s_nobody",
+            "ipcon: peer \"e2e_s_nobody\" not found",
+        ),
+        (
+            "/bin/ipcon listen --join e2e_s_names/absent --count 1",
+            "ipcon: peer \"e2e_s_names\" has no group \"absent\"",
+        ),
+        (
+            "/bin/ipcon listen --join e2e_s_nobody/news --count 1",
+            "ipcon: peer \"e2e_s_nobody\" not found (so neither is its group \"news\")",
+        ),
+    ] {
+        let (code, out) = shell(command)?;
+        let last = out.lines().last().unwrap_or_default();
+        ensure!(
+            code == 1 && last == expected,
+            "{command}: exit {code}: {out}"
+        );
+    }
+    // An owner that exists but has no groups lists nothing, successfully.
+    let _lonely = Handler::new("e2e_s_lonely").ctx("register")?;
+    let (code, out) = shell("/bin/ipcon groups e2e_s_lonely")?;
+    ensure!(
+        code == 0 && out.is_empty(),
+        "groups of a peer without any: {code} {out}"
+    );
+    let (code, out) = shell("/bin/ipcon groups e2e_s_names")?;
+    ensure!(
+        code == 0 && out.starts_with("group e2e_s_names/here "),
+        "groups e2e_s_names: {code} {out}"
+    );
+    Ok(())
+}
+
+/// The field names a command's `--help` documents for its `--json` output:
+/// the `    NAME  meaning` lines (four spaces in) after "these fields".
+fn documented_fields(command: &str) -> Result<Vec<String>, String> {
+    let (code, help) = shell(&format!("{command} --help"))?;
+    ensure_eq!(code, 0, "{command} --help");
+    let fields: Vec<String> = help
+        .lines()
+        .skip_while(|line| !line.contains("these fields"))
+        .skip(1)
+        .take_while(|line| line.starts_with("    "))
+        // Wrapped meanings continue further in.
+        .filter(|line| !line[4..].starts_with(' '))
+        .filter_map(|line| line.split_whitespace().next())
+        .map(str::to_owned)
+        .collect();
+    ensure!(fields.len() >= 5, "{command} --help lists fields: {help}");
+    Ok(fields)
+}
+
+/// Checks `line` is one JSON object with every field of `fields`.
+fn has_fields(line: &str, fields: &[String]) -> TestResult {
+    ensure!(
+        line.starts_with('{') && line.ends_with('}'),
+        "not one JSON object: {line}"
+    );
+    for field in fields {
+        ensure!(
+            line.contains(&format!("\"{field}\":")),
+            "no field {field:?} in {line}"
+        );
+    }
+    Ok(())
+}
+
+fn cli_json() -> TestResult {
+    let owner = news_publisher("e2e_s_json")?;
+    let port = owner.port();
+
+    let fields = documented_fields("/bin/ipcon peers")?;
+    let (code, out) = shell("/bin/ipcon peers --json")?;
+    ensure_eq!(code, 0, "ipcon peers --json ({out})");
+    for line in out.lines() {
+        has_fields(line, &fields)?;
+    }
+    let line = out
+        .lines()
+        .find(|l| l.starts_with(r#"{"name":"e2e_s_json","#))
+        .ctx("e2e_s_json in ipcon peers --json")?;
+    ensure!(
+        line.contains(&format!(r#""port":{port},"#)) && line.contains(r#""groups":1,"#),
+        "peer object: {line}"
+    );
+
+    let fields = documented_fields("/bin/ipcon groups")?;
+    let (code, out) = shell("/bin/ipcon --json groups e2e_s_json")?;
+    ensure_eq!(code, 0, "ipcon --json groups ({out})");
+    let line = out.lines().next().ctx("a group object")?;
+    has_fields(line, &fields)?;
+    ensure_eq!(
+        line,
+        format!(
+            r#"{{"owner":"e2e_s_json","owner_port":{port},"group":"news","access":"open","gid":null,"subscribers":0,"tx":1,"last_len":5}}"#
+        ),
+        "group object"
+    );
+
+    let fields = documented_fields("/bin/ipcon listen")?;
+    let listen = Helper::program(
+        "/bin/ipcon",
+        &[
+            "listen",
+            "--json",
+            "--name",
+            "e2e_s_jlisten",
+            "--join",
+            "e2e_s_json/news",
+            "--count",
+            "2",
+        ],
+    )?;
+    let ready = listen.next_line(LONG)?;
+    ensure!(
+        ready.starts_with(r#"{"type":"ready","name":"e2e_s_jlisten","port":"#),
+        "ready object: {ready}"
+    );
+    let replayed = listen.next_line(LONG)?;
+    has_fields(&replayed, &fields)?;
+    ensure!(
+        replayed.starts_with(&format!(
+            r#"{{"type":"group","from":"e2e_s_json","port":{port},"#
+        )) && replayed.contains(
+            r#""group":"news","replayed":true,"missed":0,"payload":"12345","payload_hex":null}"#
+        ),
+        "replayed object: {replayed}"
+    );
+    let (code, out) = shell(r#"/bin/ipcon send e2e_s_jlisten 'say "hi"'"#)?;
+    ensure_eq!(code, 0, "ipcon send ({out})");
+    let unicast = listen.next_line(LONG)?;
+    has_fields(&unicast, &fields)?;
+    ensure!(
+        unicast.starts_with(r#"{"type":"unicast","from":null,"#)
+            && unicast.ends_with(r#""group":null,"replayed":false,"missed":0,"payload":"say \"hi\"","payload_hex":null}"#),
+        "unicast object: {unicast}"
+    );
+
+    let fields = documented_fields("/bin/ipcon monitor")?;
+    let monitor = Helper::program(
+        "/bin/ipcon",
+        &["--json", "monitor", "--explain", "--count", "2"],
+    )?;
+    std::thread::sleep(Duration::from_millis(1000));
+    let peer = Handler::new("e2e_s_jmon").ctx("register")?;
+    let port = peer.port();
+    drop(peer);
+    let add = monitor.next_line(SOON)?;
+    has_fields(&add, &fields)?;
+    ensure!(
+        add.contains(&format!(
+            r#""event":"peer-add","name":"e2e_s_jmon","port":{port},"#
+        )) && add.contains(r#""group":null,"reason":null,"meaning":"peer \"e2e_s_jmon\" (port "#),
+        "peer-add object: {add}"
+    );
+    let remove = monitor.next_line(SOON)?;
+    ensure!(
+        remove.contains(r#""event":"peer-remove","#)
+            && remove.contains(r#""reason":"unregistered","meaning":"#),
+        "peer-remove object: {remove}"
+    );
+    Ok(())
+}
+
+fn cli_monitor_explains() -> TestResult {
+    let ipcon = Helper::program("/bin/ipcon", &["monitor", "--explain", "--count", "4"])?;
+    let sample = Helper::program("/bin/ipcon-monitor", &["--explain", "--count", "4"])?;
+    std::thread::sleep(Duration::from_millis(1000));
+    let owner = Handler::new("e2e_s_explain").ctx("register")?;
+    let (port, pid) = (owner.port(), std::process::id());
+    owner.register_group("g").ctx("group")?;
+    owner.unregister_group("g").ctx("unregister group")?;
+    drop(owner);
+    let who = format!("peer \"e2e_s_explain\" (port {port}, pid {pid}, uid 0)");
+    for helper in [&ipcon, &sample] {
+        for expected in [
+            format!("{who} registered; others can now send to it"),
+            format!("{who} registered group \"g\"; peers can now join it"),
+            format!(
+                "{who} unregistered its group \"g\"; its subscribers get no more messages from it"
+            ),
+            format!("{who} unregistered itself"),
+        ] {
+            let line = helper.expect("kevent #", SOON)?;
+            let (_, meaning) = line.split_once(": ").ctx("kevent #N: meaning")?;
+            ensure_eq!(meaning, expected, "explained event");
+        }
+    }
+    Ok(())
+}
+
+fn cli_version() -> TestResult {
+    for command in [
+        "/bin/ipcon --version",
+        "/bin/ipcon -V",
+        "/bin/ipcon version",
+    ] {
+        let (code, out) = shell(command)?;
+        ensure!(
+            code == 0
+                && out.starts_with(&format!(
+                    "ipcon {} (protocol version ",
+                    env!("CARGO_PKG_VERSION")
+                ))
+                && out.lines().count() == 1,
+            "{command}: {code} {out}"
+        );
+    }
+    Ok(())
+}
+
+/// The README's quick start (samples/examples/quickstart.rs) does what the
+/// README says.
+fn quick_start() -> TestResult {
+    let (code, out) = shell("/bin/quickstart")?;
+    ensure_eq!(code, 0, "quickstart ({out})");
+    let pid_part = out
+        .strip_prefix("\"hi from the quick start\" from pid ")
+        .ctx(&format!("quickstart output: {out}"))?;
+    ensure!(pid_part.ends_with(" (uid 0)\n"), "quickstart output: {out}");
     Ok(())
 }
 
@@ -239,6 +491,12 @@ fn help_and_usage() -> TestResult {
         let (code, out) = shell(&format!("{program} --help"))?;
         ensure_eq!(code, 0, "{program} --help exit");
         ensure!(out.starts_with("Usage: "), "{program} --help: {out}");
+        if program.starts_with("/bin/ipcon ") || program == "/bin/ipcon-monitor" {
+            ensure!(
+                out.contains("\nExample"),
+                "{program} --help has no example: {out}"
+            );
+        }
     }
     for (command, needle) in [
         ("/bin/ipcon", "missing COMMAND"),
@@ -285,16 +543,19 @@ fn server_sigterm_unregisters() -> TestResult {
     let mut removals = Vec::new();
     while removals.len() < 2 {
         let event = crate::common::next_kevent(&monitor)?;
-        if event.peer().port == port
-            && !matches!(event, Kevent::PeerAdd { .. } | Kevent::GroupAdd { .. })
+        if event.peer().map(|p| p.port).unwrap_or_default() == port
+            && !matches!(
+                event.kind,
+                KeventKind::PeerAdd(..) | KeventKind::GroupAdd { .. }
+            )
         {
             removals.push(event);
         }
     }
     ensure!(
         matches!(
-            removals[0],
-            Kevent::GroupRemove {
+            removals[0].kind,
+            KeventKind::GroupRemove {
                 reason: RemoveReason::Unregistered,
                 ..
             }
@@ -304,8 +565,8 @@ fn server_sigterm_unregisters() -> TestResult {
     );
     ensure!(
         matches!(
-            removals[1],
-            Kevent::PeerRemove {
+            removals[1].kind,
+            KeventKind::PeerRemove {
                 reason: RemoveReason::Unregistered,
                 ..
             }

@@ -7,7 +7,7 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::time::Duration;
 
 use crate::harness::{Context, TestResult};
-use crate::rawnl::{parse_ack, split_messages, Ack, NLMSG_ERROR};
+use ipcon_test_support::rawnl::{packets, Ack, NLMSG_ERROR};
 
 /// A `NETLINK_GENERIC` socket that is bound only when told, to a port the
 /// caller picks (`RawSocket` always lets the kernel pick).
@@ -132,20 +132,22 @@ impl PortSocket {
                 .recv(&mut buf, Duration::from_secs(5))
                 .ctx("receive answers")?
                 .ok_or("no answer from the kernel within 5s")?;
-            for (kind, flags, seq, payload) in split_messages(&buf[..len]) {
-                let slot = (seq as usize).checked_sub(1).and_then(|i| acks.get_mut(i));
+            for packet in packets(&buf[..len]) {
+                let slot = (packet.seq as usize)
+                    .checked_sub(1)
+                    .and_then(|i| acks.get_mut(i));
                 match slot {
-                    Some(slot) if kind == NLMSG_ERROR => {
-                        *slot = Some(parse_ack(flags, payload).ctx("short error message")?);
+                    Some(slot) if packet.kind == NLMSG_ERROR => {
+                        *slot = Some(packet.ack().ctx("short error message")?);
                     }
-                    _ => others.push((kind, seq, payload.to_vec())),
+                    _ => others.push((packet.kind, packet.seq, packet.body.to_vec())),
                 }
             }
         }
         // Whatever else is queued already.
         while let Some(len) = self.recv(&mut buf, Duration::ZERO).ctx("receive")? {
-            for (kind, _, seq, payload) in split_messages(&buf[..len]) {
-                others.push((kind, seq, payload.to_vec()));
+            for packet in packets(&buf[..len]) {
+                others.push((packet.kind, packet.seq, packet.body.to_vec()));
             }
         }
         Ok(acks.into_iter().flatten().collect())

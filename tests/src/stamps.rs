@@ -8,7 +8,7 @@
 use std::process::Command;
 use std::time::Duration;
 
-use ipcon_linux::{Directory, Handler, KeventMonitor, Message, MessageKind};
+use ipcon_linux::{Directory, Handler, KeventMonitor, Message, MessageKind, Replay};
 
 use crate::common::{helper_outcome, next_kevent, receive_kind};
 use crate::harness::{Context, Helper, Test, TestResult};
@@ -51,7 +51,8 @@ pub fn peer_in_new_pid_namespace() -> TestResult {
     ensure_eq!(me, 1, "own pid in the new pid namespace");
     let peer = Handler::new(INSIDE).ctx("register inside")?;
     let mut msg = Message::new();
-    peer.join_group(OWNER, "g", true).ctx("join with replay")?;
+    peer.join_group(OWNER, "g", Replay::LastMessage)
+        .ctx("join with replay")?;
     let text = receive_kind(&peer, &mut msg, MessageKind::Group)?;
     ensure_eq!(text, "before", "replayed message");
     ensure_eq!(msg.sender().pid, 0, "replayed stamp: the owner is outside");
@@ -69,12 +70,12 @@ pub fn peer_in_new_pid_namespace() -> TestResult {
     ensure_eq!(msg.sender().pid, me, "its own stamp, as it sees itself");
     let dir = Directory::open().ctx("directory")?;
     ensure_eq!(
-        dir.peer(RECEIVER).ctx("peer-get outside")?.pid,
+        dir.peer(RECEIVER).ctx("peer-get outside")?.peer.pid,
         0,
         "peer-get of a peer outside"
     );
     ensure_eq!(
-        dir.peer(INSIDE).ctx("peer-get itself")?.pid,
+        dir.peer(INSIDE).ctx("peer-get itself")?.peer.pid,
         me,
         "peer-get of itself"
     );
@@ -87,7 +88,7 @@ fn pid_stamps() -> TestResult {
     let receiver = Handler::new(RECEIVER).ctx("register receiver")?;
     let owner = Handler::new(OWNER).ctx("register owner")?;
     owner.register_group("g").ctx("register group")?;
-    receiver.join_group(OWNER, "g", false).ctx("join")?;
+    receiver.join_group(OWNER, "g", Replay::Skip).ctx("join")?;
     owner.send_multicast("g", b"before").ctx("publish before")?;
     let mut msg = Message::new();
     receive_kind(&receiver, &mut msg, MessageKind::Group)?;
@@ -123,7 +124,7 @@ fn pid_stamps() -> TestResult {
     // The peer inside waits for "after" now: it is still registered.
     let dir = Directory::open().ctx("directory")?;
     ensure_eq!(
-        dir.peer(INSIDE).ctx("peer-get")?.pid,
+        dir.peer(INSIDE).ctx("peer-get")?.peer.pid,
         host_pid,
         "peer-get here"
     );
@@ -138,8 +139,9 @@ fn pid_stamps() -> TestResult {
     helper_outcome(&helper, Duration::from_secs(15))?;
     for _ in 0..8 {
         let event = next_kevent(&monitor)?;
-        if event.peer().name.is_some_and(|n| n == INSIDE) {
-            ensure_eq!(event.peer().pid, host_pid, "kernel event's pid ({event})");
+        let Some(peer) = event.peer() else { continue };
+        if peer.name.is_some_and(|n| n == INSIDE) {
+            ensure_eq!(peer.pid, host_pid, "kernel event's pid ({event})");
             return Ok(());
         }
     }

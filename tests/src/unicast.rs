@@ -3,9 +3,10 @@
 
 use std::time::Duration;
 
+use ipcon_linux::KeventKind;
+use ipcon_linux::Wait;
 use ipcon_linux::{
-    Directory, ErrorKind, Handler, Kevent, KeventMonitor, Message, MessageKind, PeerFlags,
-    RemoveReason,
+    Directory, ErrorKind, Handler, KeventMonitor, Message, MessageKind, PeerFlags, RemoveReason,
 };
 
 use crate::common::{euid, expect_error, expect_silence, receive, receive_kind};
@@ -41,7 +42,7 @@ fn by_name_is_stamped() -> TestResult {
     ensure_eq!(from.pid, std::process::id(), "sender pid");
     ensure_eq!(from.uid, euid(), "sender uid");
     ensure_eq!(msg.missed(), 0, "missed");
-    ensure!(!msg.is_replay(), "a unicast is not a replay");
+    ensure!(!msg.replayed(), "a unicast is not a replay");
     ensure!(msg.group().is_none(), "a unicast has no group");
     ensure!(sender.port() != receiver.port(), "two peers share a port");
     // Sending to oneself works too.
@@ -102,17 +103,18 @@ fn anonymous_reply_by_port() -> TestResult {
     );
     ensure_eq!(msg.sender().port, client.port(), "anonymous sender's port");
     let info = server
-        .peer_info_by_port(client.port())
+        .directory()
+        .peer_by_port(client.port())
         .ctx("look up by port")?;
     ensure!(
-        info.flags.contains(PeerFlags::ANONYMOUS),
+        info.peer.flags.contains(PeerFlags::ANONYMOUS),
         "flags {:?}",
-        info.flags
+        info.peer.flags
     );
     ensure!(
-        info.name.is_none(),
+        info.peer.name.is_none(),
         "anonymous peer listed with name {:?}",
-        info.name
+        info.peer.name
     );
     server
         .send_unicast_to_port(msg.sender().port, b"answer")
@@ -201,7 +203,7 @@ fn name_unique() -> TestResult {
         .peers()
         .ctx("list")?
         .iter()
-        .filter(|p| p.name.is_some_and(|n| n == "e2e_u_dup"))
+        .filter(|p| p.peer.name.is_some_and(|n| n == "e2e_u_dup"))
         .count();
     ensure_eq!(count, 1, "peers named e2e_u_dup");
     Ok(())
@@ -229,8 +231,8 @@ fn name_free_after_sigkill() -> TestResult {
     let mut helper = Helper::start("hold", &["e2e_u_victim", "victim_group"])?;
     let port: u32 = helper.ready()?.parse().ctx("helper port")?;
     let info = dir.peer("e2e_u_victim").ctx("look up the victim")?;
-    ensure_eq!(info.port, port, "victim's port");
-    ensure_eq!(info.pid, helper.pid(), "victim's pid");
+    ensure_eq!(info.peer.port, port, "victim's port");
+    ensure_eq!(info.peer.pid, helper.pid(), "victim's pid");
     ensure_eq!(info.groups, 1, "victim's groups");
     helper.kill();
     // No retry: once the process is reaped its sockets are released.
@@ -260,14 +262,17 @@ fn unregister_explicit() -> TestResult {
     let events = crate::common::kevents(&monitor, 4)?;
     let shape: Vec<String> = events.iter().map(ToString::to_string).collect();
     ensure!(
-        matches!(events[0], Kevent::PeerAdd { peer, .. } if peer.port == port),
+        matches!(events[0].kind, KeventKind::PeerAdd(peer) if peer.port == port),
         "{shape:?}"
     );
-    ensure!(matches!(events[1], Kevent::GroupAdd { .. }), "{shape:?}");
+    ensure!(
+        matches!(events[1].kind, KeventKind::GroupAdd { .. }),
+        "{shape:?}"
+    );
     ensure!(
         matches!(
-            events[2],
-            Kevent::GroupRemove {
+            events[2].kind,
+            KeventKind::GroupRemove {
                 reason: RemoveReason::Unregistered,
                 ..
             }
@@ -275,7 +280,7 @@ fn unregister_explicit() -> TestResult {
         "{shape:?}"
     );
     ensure!(
-        matches!(events[3], Kevent::PeerRemove { reason: RemoveReason::Unregistered, peer, .. } if peer.port == port),
+        matches!(events[3].kind, KeventKind::PeerRemove { reason: RemoveReason::Unregistered, peer, .. } if peer.port == port),
         "{shape:?}"
     );
     // Every later request says the peer is gone.
@@ -300,12 +305,12 @@ fn unregister_explicit() -> TestResult {
     drop(handler);
     let next = crate::common::next_kevent(&monitor)?;
     ensure!(
-        matches!(next, Kevent::PeerAdd { peer, .. } if peer.port == again.port()),
+        matches!(next.kind, KeventKind::PeerAdd(peer) if peer.port == again.port()),
         "the next event should be the new peer-add: {next}"
     );
-    ensure_eq!(next.seq(), events[3].seq() + 1, "seq");
+    ensure_eq!(next.seq, events[3].seq + 1, "seq");
     let mut msg = Message::new();
-    match monitor.receive_timeout(&mut msg, crate::common::QUIET) {
+    match monitor.receive(&mut msg, Wait::Timeout(crate::common::QUIET)) {
         Err(e) if e.kind() == ErrorKind::Timeout => Ok(()),
         other => Err(format!(
             "an event after dropping an unregistered handler: {other:?} {msg:?}"

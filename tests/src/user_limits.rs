@@ -7,13 +7,13 @@
 
 use std::time::Duration;
 
-use ipcon_linux::Handler;
+use ipcon_linux::{Handler, Replay};
 
 use crate::common::{helper_outcome, module_param};
 use crate::harness::{note, Context, Helper, Test, TestResult};
 use crate::limits::raw_request;
-use crate::rawnl::{attr, cmd, Ack, RawSocket};
 use crate::{ensure, ensure_eq};
+use ipcon_test_support::rawnl::{attr, cmd, Ack, RawSocket};
 
 pub const TESTS: &[Test] = &[
     Test::new(
@@ -183,7 +183,7 @@ pub fn user_unaffected(uid: u32) -> TestResult {
     let me = Handler::new("e2e_s_other").ctx("register")?;
     me.register_group("mine").ctx("register a group")?;
     me.send_multicast("mine", b"cached").ctx("publish")?;
-    me.join_group("e2e_s_u0", "g0", true)
+    me.join_group("e2e_s_u0", "g0", Replay::LastMessage)
         .ctx("join a group of the user at its limits")?;
     Ok(())
 }
@@ -211,7 +211,7 @@ fn every_limit() -> TestResult {
     let root = Handler::new("e2e_s_root").ctx("root registers")?;
     root.register_group("g").ctx("root registers a group")?;
     root.send_multicast("g", b"x").ctx("root publishes")?;
-    root.join_group("e2e_s_u1", "g0", false)
+    root.join_group("e2e_s_u1", "g0", Replay::Skip)
         .ctx("root joins a group of the user at its limits")?;
     drop(limited);
     Ok(())

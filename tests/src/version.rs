@@ -4,7 +4,7 @@
 //! `/lib/modules/ipcon-skew.ko`; the test loads it in place of the real one and
 //! loads the real one back, with the same parameters, when it is done.
 
-use ipcon_linux::ipcon_core::spec::VERSION;
+use ipcon_core::spec::VERSION;
 use ipcon_linux::{Directory, ErrorKind, Handler, KeventMonitor};
 
 use crate::harness::{shell, Context, Test, TestResult};
@@ -19,7 +19,7 @@ const SKEW_MODULE: &str = "/lib/modules/ipcon-skew.ko";
 fn incompatible_module() -> TestResult {
     ensure!(
         std::path::Path::new(SKEW_MODULE).is_file(),
-        "{SKEW_MODULE} is missing (cargo xtask builds it with the VM's module)"
+        "{SKEW_MODULE} is missing (`cargo xtask vm` and `cargo xtask test` build it with the VM's module)"
     );
     let params = current_params()?;
     ensure_eq!(run_tool("/bin/rmmod", &["ipcon".into()])?, 0, "rmmod ipcon");

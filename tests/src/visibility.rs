@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use ipcon_linux::{Directory, GroupInfo, Handler, JoinAccess};
+use ipcon_linux::{Directory, GroupAccess, GroupInfo, Handler, Replay};
 
 use crate::common::helper_outcome;
 use crate::harness::{Context, Helper, Test, TestResult};
@@ -52,9 +52,9 @@ pub fn viewer(uid: u32) -> TestResult {
     for info in &dumped {
         ensure_eq!(
             shows_details(info),
-            info.name == "open",
+            info.group == "open",
             "details of {} in the dump ({info:?})",
-            info.name
+            info.group
         );
     }
     let owner = dir.peer(OWNER).ctx("peer-get owner")?;
@@ -77,14 +77,14 @@ fn restricted_details_hidden() -> TestResult {
     let owner = Handler::new(OWNER).ctx("register owner")?;
     owner.register_group("open").ctx("open group")?;
     owner
-        .register_group_with("same", JoinAccess::SameUid)
+        .register_group_with("same", GroupAccess::SameUid, None)
         .ctx("same-uid group")?;
     owner
-        .register_group_with("staff", JoinAccess::Gid(0))
+        .register_group_with("staff", GroupAccess::Gid, Some(0))
         .ctx("gid 0 group")?;
     let member = Handler::anonymous().ctx("member")?;
     for name in ["open", "same", "staff"] {
-        member.join_group(OWNER, name, false).ctx("join")?;
+        member.join_group(OWNER, name, Replay::Skip).ctx("join")?;
         owner.send_multicast(name, b"x").ctx("publish")?;
     }
     let helper = Helper::start("security", &["viewer", &USER.to_string()])?;

@@ -34,15 +34,26 @@ struct Binary {
     size: u64,
 }
 
-/// The static `min-size` programs for `triple` (shipped ones and `ipcon-e2e`).
+/// The static `min-size` programs for `triple`: shipped ones, `ipcon-e2e`
+/// and the samples' examples (the README's quick start, which the suite
+/// runs), the last two not shipped.
 pub fn build_programs(workspace: &Workspace, triple: &str) -> Result<Vec<PathBuf>, String> {
     workspace::build_static(workspace, triple, PROFILE, PACKAGES)
+}
+
+/// Whether `path` is a program users get (not the suite, not an example).
+fn is_shipped(path: &Path) -> bool {
+    let in_examples = path
+        .parent()
+        .and_then(Path::file_name)
+        .is_some_and(|dir| dir == "examples");
+    !in_examples && !NOT_SHIPPED.contains(&name(path).as_str())
 }
 
 fn build(workspace: &Workspace, triple: &str) -> Result<Vec<Binary>, String> {
     let mut binaries = Vec::new();
     for path in build_programs(workspace, triple)? {
-        if NOT_SHIPPED.contains(&name(&path).as_str()) {
+        if !is_shipped(&path) {
             continue;
         }
         require_static_file(&path)?;
@@ -168,6 +179,14 @@ pub fn command(workspace: &Workspace) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_suite_and_examples_are_not_shipped() {
+        let out = Path::new("/t/aarch64-unknown-linux-musl/min-size");
+        assert!(is_shipped(&out.join("ipcon")));
+        assert!(!is_shipped(&out.join("ipcon-e2e")));
+        assert!(!is_shipped(&out.join("examples/quickstart")));
+    }
 
     #[test]
     fn the_cli_budget_is_enforced() {

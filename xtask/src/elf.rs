@@ -75,8 +75,10 @@ pub fn require_static(path: &Path) -> Result<(), String> {
     match is_static(&bytes) {
         Ok(true) => Ok(()),
         Ok(false) => Err(format!(
-            "{} is dynamically linked; the VM has no loader (is RUSTFLAGS set? it \
-             overrides the +crt-static of .cargo/config.toml)",
+            "{} is dynamically linked, but the VM has no dynamic loader to run it; \
+             build it static (Rust: `--target x86_64-unknown-linux-musl`, with no \
+             RUSTFLAGS set, as they replace the +crt-static of .cargo/config.toml; \
+             C: `musl-gcc -static` or `gcc -static`)",
             path.display()
         )),
         Err(e) => Err(format!("{}: {e}", path.display())),
@@ -103,6 +105,19 @@ mod tests {
                 let text = String::from_utf8_lossy(&output.stdout);
                 assert_eq!(is_static(&busybox), Ok(text.contains("statically linked")));
             }
+        }
+    }
+
+    #[test]
+    fn a_dynamic_program_is_refused_with_the_fix() {
+        let me = std::env::current_exe().unwrap();
+        if cfg!(target_env = "gnu") {
+            let error = require_static(&me).unwrap_err();
+            assert!(
+                error.contains("is dynamically linked")
+                    && error.contains("--target x86_64-unknown-linux-musl"),
+                "{error}"
+            );
         }
     }
 

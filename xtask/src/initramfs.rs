@@ -9,8 +9,26 @@ use crate::cpio::Archive;
 use crate::elf;
 
 const INIT_SCRIPT: &str = include_str!("../vm/init.sh");
-/// Where the host's busybox-static package puts busybox.
+/// Where Debian's busybox packages put busybox (`busybox-static`'s is static).
 pub const HOST_BUSYBOX: &str = "/bin/busybox";
+
+/// The x86_64 guest's busybox, once `host_tools::ensure_static_busybox`
+/// found or fetched one.
+static CHOSEN_BUSYBOX: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+
+/// Records the static busybox the x86_64 VM runs (the first call wins).
+pub fn use_host_busybox(path: &Path) {
+    let _ = CHOSEN_BUSYBOX.set(path.to_owned());
+}
+
+/// The static busybox of the x86_64 VM ([`HOST_BUSYBOX`] until another was
+/// recorded).
+pub fn host_busybox() -> PathBuf {
+    CHOSEN_BUSYBOX
+        .get()
+        .cloned()
+        .unwrap_or_else(|| PathBuf::from(HOST_BUSYBOX))
+}
 
 /// A host file copied into the VM.
 #[derive(Clone, Debug)]
@@ -86,7 +104,7 @@ fn read(path: &Path) -> Result<Vec<u8>, String> {
 pub fn assemble(config: &InitConfig, files: &[GuestFile]) -> Result<Archive, String> {
     let mut archive = Archive::new();
     elf::require_static(&config.busybox)
-        .map_err(|e| format!("{e} (install busybox-static, not busybox)"))?;
+        .map_err(|e| format!("{e} (the VM needs busybox-static's busybox)"))?;
     archive.file("bin/busybox", 0o755, read(&config.busybox)?);
     archive.symlink("bin/sh", "busybox");
     archive.symlink("sbin", "bin");
@@ -162,7 +180,7 @@ mod tests {
             module_params: "max_peers=2 x='y'".into(),
             command: String::new(),
             hung_task_secs: 20,
-            busybox: PathBuf::from(HOST_BUSYBOX),
+            busybox: host_busybox(),
         });
         assert!(text.contains("XTASK_MODULE='/lib/modules/ipcon.ko'\n"));
         assert!(text.contains("XTASK_MODULE_NAME='ipcon'\n"));

@@ -287,8 +287,8 @@ fn c_sources(dir: &Path, found: &mut Vec<PathBuf>) -> Result<(), String> {
 }
 
 /// `checkpatch.pl --strict` over the module's C files and headers (`kmod/`
-/// and `kmod/uapi/`; user-space helpers such as `kmod/tools/` follow other
-/// rules, e.g. there is no ARRAY_SIZE outside the kernel).
+/// and `kmod/uapi/`; user-space C elsewhere follows other rules, e.g. there
+/// is no ARRAY_SIZE outside the kernel).
 pub fn check_style(workspace: &Workspace, kernel: &Kernel) -> Result<String, String> {
     let script = checkpatch(workspace, kernel)?;
     let mut sources = Vec::new();

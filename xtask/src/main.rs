@@ -16,6 +16,7 @@ mod matrix;
 mod packaging;
 mod plot;
 mod process;
+mod progress;
 mod selftest;
 mod suite;
 mod ubus;
@@ -35,11 +36,11 @@ const HELP: &str = "\
 cargo xtask <command> [options]
 
 Commands:
-  test                 run every check (format, clippy, host tests, MSRV, no_std,
-                       codegen, the kernel's YNL tools, fuzz, kernel module checks,
-                       the VM suite, ARM cross builds and sizes, the VM suite on
-                       arm64 and on the 5.10 and 6.12 kernels, packaging, harness
-                       self-test) and print one summary line per step
+  demo                 build the module and the samples, boot a VM and play the
+                       tutorial's scenario live (the README's quick start, a
+                       server, subscribers, a sender, kernel events)
+  test                 run every check and print one summary line per step;
+                       what CI runs (the steps are listed below)
   codegen [--check]    generate the uapi header, the kernel's policies and ops
                        table and ipcon-core's spec and messages from
                        kmod/ipcon.yaml; --check only compares (fails on drift)
@@ -48,7 +49,6 @@ Commands:
                        kernel and user modes, the uapi header compared with ours,
                        and a C client built from YNL's user code run against the
                        module in the VM
-  demo                 boot the VM and show the tutorial's scenario live
   vm [options]         boot the VM with kmod/ipcon.ko and the static binaries,
                        run a command, judge the run (exit 0 only if it passed)
       --run CMD        shell command to run inside the VM (default: /bin/ipcon-e2e)
@@ -59,11 +59,15 @@ Commands:
       --module PATH    load this .ko instead of building kmod/
       --no-module      do not load any module
       --no-slab-debug  boot without slub_debug/page_poison (for measurements)
-      --file HOST[:GUEST]  also copy a host file into the VM (default /bin/NAME)
+      --file HOST[:GUEST]  also copy a host file into the VM (default /bin/NAME);
+                       programs must be static, as the VM has no dynamic
+                       loader: build Rust ones with --target x86_64-unknown-linux-musl
   matrix [LABEL...]    the VM suite on the kernel matrix (aarch64, x86_64-5.10,
                        x86_64-6.12; default all, side by side), the kernels
                        fetched into target/ through private apt lists
   cross                ARM cross builds (static) and their size report
+  fuzz                 the fuzz targets of ipcon-core/fuzz (a nightly toolchain
+                       and cargo-fuzz are installed if missing)
   bench [options]      benchmarks (not part of `test`): ipcon-core micro-benchmarks
                        on the host, then ipcon against Unix sockets, pipes and a
                        raw netlink loop in one VM boot (1 vCPU, no slub_debug);
@@ -76,29 +80,73 @@ Commands:
       --timeout SECS   host-side limit for the VM run (default 300 + 300 per run)
   selftest             only the harness self-test (deliberately broken modules)
   help                 this text
+";
 
+const ENVIRONMENT: &str = "\
 Environment:
   XTASK_SKIP=a,b       skip `test` steps by name (reported as skipped)
+  IPCON_FUZZ_SECONDS   seconds per fuzz target (default 20)
+
+Examples:
+  cargo xtask demo
+  XTASK_SKIP=vm-matrix,fuzz cargo xtask test
+  cargo xtask vm --run '/bin/ipcon-e2e cli'
+  cargo xtask vm --run 'ipcon --help'
 ";
+
+/// The whole help: the commands, `test`'s steps, the environment.
+fn help_text() -> String {
+    let mut text = String::from(HELP);
+    text.push_str("\nSteps of `test`, in order (names for XTASK_SKIP):\n");
+    for (name, what) in suite::STEPS {
+        text.push_str(&format!("  {name:<20} {what}\n"));
+    }
+    text.push('\n');
+    text.push_str(ENVIRONMENT);
+    text
+}
+
+/// What a command runs, given the workspace and the arguments after its name.
+type Command = fn(&Workspace, &[String]) -> Result<(), String>;
+
+/// Fails when a command that takes no arguments got some.
+fn no_arguments(name: &str, args: &[String]) -> Result<(), String> {
+    match args.first() {
+        None => Ok(()),
+        Some(extra) => Err(format!(
+            "{name} takes no arguments (got {extra:?}); try `cargo xtask help`"
+        )),
+    }
+}
+
+/// The command named `name`.
+fn command(name: &str) -> Option<Command> {
+    Some(match name {
+        "vm" => vm_command,
+        "test" => |w, args| no_arguments("test", args).and_then(|()| suite::run(w)),
+        "demo" => |w, args| no_arguments("demo", args).and_then(|()| demo::run(w)),
+        "selftest" => |w, args| no_arguments("selftest", args).and_then(|()| selftest_command(w)),
+        "matrix" => matrix::command,
+        "cross" => |w, args| no_arguments("cross", args).and_then(|()| cross::command(w)),
+        "fuzz" => |w, args| no_arguments("fuzz", args).and_then(|()| fuzz::run(&w.root)),
+        "codegen" => |w, args| codegen::command(&w.root, args),
+        "ynl" => |w, args| no_arguments("ynl", args).and_then(|()| ynl::command(w)),
+        "bench" => bench::command,
+        "help" | "--help" | "-h" => |_, _| {
+            print!("{}", help_text());
+            Ok(())
+        },
+        _ => return None,
+    })
+}
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let workspace = Workspace::locate();
-    let result = match args.first().map(String::as_str) {
-        Some("vm") => vm_command(&workspace, &args[1..]),
-        Some("test") if args.len() == 1 => suite::run(&workspace),
-        Some("demo") if args.len() == 1 => demo::run(&workspace),
-        Some("selftest") if args.len() == 1 => selftest_command(&workspace),
-        Some("matrix") => matrix::command(&workspace, &args[1..]),
-        Some("cross") if args.len() == 1 => cross::command(&workspace),
-        Some("codegen") => codegen::command(&workspace.root, &args[1..]),
-        Some("ynl") if args.len() == 1 => ynl::command(&workspace),
-        Some("bench") => bench::command(&workspace, &args[1..]),
-        Some("help" | "--help" | "-h") | None => {
-            print!("{HELP}");
-            Ok(())
-        }
-        Some(other) => Err(format!("unknown command {other:?}; try `cargo xtask help`")),
+    let name = args.first().map_or("help", String::as_str);
+    let result = match command(name) {
+        Some(run) => run(&workspace, args.get(1..).unwrap_or_default()),
+        None => Err(format!("unknown command {name:?}; try `cargo xtask help`")),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -119,6 +167,7 @@ fn selftest_command(workspace: &Workspace) -> Result<(), String> {
 /// Installs the host tools a VM run needs and returns the kernel to boot.
 pub fn prepare_vm_host(arch: Arch) -> Result<kernel::Kernel, String> {
     host_tools::ensure_packages(host_tools::VM_PACKAGES)?;
+    host_tools::ensure_static_busybox(&Workspace::locate().xtask_dir())?;
     host_tools::ensure_rust_target(arch.musl_triple())?;
     kernel::debian_kernel(arch)
 }
@@ -176,6 +225,16 @@ fn vm_command(workspace: &Workspace, args: &[String]) -> Result<(), String> {
         index += 1;
     }
 
+    // Before building and booting anything: a dynamic program cannot run
+    // in the VM.
+    for file in &extra_files {
+        let is_elf = std::fs::read(&file.host)
+            .map_err(|e| format!("--file {}: {e}", file.host.display()))?
+            .starts_with(b"\x7fELF");
+        if is_elf {
+            elf::require_static(&file.host).map_err(|e| format!("--file {e}"))?;
+        }
+    }
     let kernel = prepare_vm_host(arch)?;
     let module = match module_choice {
         Some(choice) => choice,
@@ -195,7 +254,7 @@ fn vm_command(workspace: &Workspace, args: &[String]) -> Result<(), String> {
         None => None,
     };
     let command = command.unwrap_or_else(|| "/bin/ipcon-e2e".to_owned());
-    let mut run = vm::VmRun::new("vm", kernel, &command);
+    let mut run = vm::VmRun::new("command", kernel, &command);
     run.module = module;
     run.module_params = params;
     run.files = binaries.iter().map(|b| GuestFile::binary(b)).collect();
@@ -228,5 +287,98 @@ fn vm_command(workspace: &Workspace, args: &[String]) -> Result<(), String> {
     } else {
         outcome.report_failure();
         Err(format!("vm-{}: run failed", arch.name()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every file of the repository (not build output), for text checks.
+    fn repository_files(dir: &std::path::Path, found: &mut Vec<PathBuf>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if path.is_dir() {
+                if !matches!(name.as_str(), "target" | ".git" | "corpus" | "artifacts") {
+                    repository_files(&path, found);
+                }
+            } else {
+                found.push(path);
+            }
+        }
+    }
+
+    /// The `cargo xtask NAME` commands a text names.
+    fn named_commands(text: &str) -> Vec<String> {
+        text.match_indices("cargo xtask ")
+            .map(|(at, prefix)| {
+                text[at + prefix.len()..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_lowercase() || *c == '-')
+                    .collect::<String>()
+            })
+            .filter(|name| !name.is_empty())
+            .collect()
+    }
+
+    #[test]
+    fn every_command_the_repository_names_exists() {
+        let root = Workspace::locate().root;
+        let mut files = Vec::new();
+        repository_files(&root, &mut files);
+        assert!(files.len() > 50, "found only {} files", files.len());
+        let mut missing = Vec::new();
+        for file in files {
+            let Ok(text) = std::fs::read_to_string(&file) else {
+                continue;
+            };
+            for name in named_commands(&text) {
+                if command(&name).is_none() {
+                    missing.push(format!("{}: cargo xtask {name}", file.display()));
+                }
+            }
+        }
+        assert!(
+            missing.is_empty(),
+            "commands that do not exist: {missing:#?}"
+        );
+    }
+
+    #[test]
+    fn help_lists_every_command_and_step() {
+        let help = help_text();
+        let listed: Vec<&str> = help
+            .lines()
+            .skip_while(|line| *line != "Commands:")
+            .skip(1)
+            .take_while(|line| !line.is_empty())
+            .filter(|line| line.starts_with("  ") && !line.starts_with("   "))
+            .filter_map(|line| line.split_whitespace().next())
+            .collect();
+        for name in &listed {
+            assert!(
+                command(name).is_some(),
+                "help lists {name:?}, which does not run"
+            );
+        }
+        for name in [
+            "demo", "test", "codegen", "ynl", "vm", "matrix", "cross", "fuzz", "bench", "selftest",
+        ] {
+            assert!(listed.contains(&name), "help does not list {name:?}");
+        }
+        for (step, _) in suite::STEPS {
+            assert!(
+                help.contains(&format!("\n  {step} ")),
+                "help lacks step {step}"
+            );
+        }
+        assert_eq!(
+            named_commands("`cargo xtask vm --run x`, cargo xtask <cmd>"),
+            ["vm"]
+        );
     }
 }

@@ -133,7 +133,7 @@ fn prepare(
 ) -> Result<Prepared, (Vec<String>, String)> {
     let label = format!("vm-{}", kernel.label);
     let not_run = |reason: String| (vec![format!("{label}: 0 passed, 1 failed")], reason);
-    prepare_host(kernel.arch).map_err(not_run)?;
+    prepare_host(workspace, kernel.arch).map_err(not_run)?;
     let fetched = kernel.fetch(workspace).map_err(not_run)?;
     // arm64 runs the shipped (min-size) binaries the cross step built; the
     // x86_64 kernels share the main VM step's build.
@@ -171,13 +171,14 @@ impl Prepared {
 }
 
 /// QEMU for the architecture and the Rust target of its user space.
-fn prepare_host(arch: Arch) -> Result<(), String> {
+fn prepare_host(workspace: &Workspace, arch: Arch) -> Result<(), String> {
     let mut packages = host_tools::VM_PACKAGES.to_vec();
     packages.extend_from_slice(host_tools::CROSS_PACKAGES);
     if arch == Arch::Aarch64 {
         packages.push("qemu-system-arm");
     }
     host_tools::ensure_packages(&packages)?;
+    host_tools::ensure_static_busybox(&workspace.xtask_dir())?;
     host_tools::ensure_rust_target(arch.musl_triple())
 }
 
@@ -300,7 +301,7 @@ impl MatrixKernel {
         println!("xtask: kernel {release} ({version}) in {}", tree.display());
 
         let busybox = match self.arch {
-            Arch::X86_64 => PathBuf::from(crate::initramfs::HOST_BUSYBOX),
+            Arch::X86_64 => crate::initramfs::host_busybox(),
             _ => {
                 let deb = apt.download(&format!("busybox-static:{arch}"))?;
                 let tree = tree.with_file_name(format!(

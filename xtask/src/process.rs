@@ -1,10 +1,14 @@
-//! Running host commands: echoing what runs, capturing output in order, and
-//! telling "the tool is missing" apart from "the tool reported a failure".
+//! Running host commands: echoing what runs, capturing output in order,
+//! reporting progress while a captured command runs long, and telling "the
+//! tool is missing" apart from "the tool reported a failure".
 use std::fmt;
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Command, Stdio};
-use std::sync::mpsc;
+use std::sync::mpsc::{self, RecvTimeoutError};
 use std::thread;
+use std::time::Duration;
+
+use crate::progress::Progress;
 
 /// Why a command did not succeed.
 #[derive(Debug)]
@@ -107,9 +111,56 @@ pub fn output(command: &mut Command) -> Result<String, RunError> {
     }
 }
 
+/// What a command does, in a few words, for progress reports: the program
+/// and its first plain argument (`cargo build`, `make modules`, `apt-get
+/// update`), plus the target of a cross build.
+pub fn describe(command: &Command) -> String {
+    let program = command.get_program().to_string_lossy();
+    let program = program.rsplit('/').next().unwrap_or(&program).to_owned();
+    let args: Vec<String> = command
+        .get_args()
+        .map(|arg| arg.to_string_lossy().into_owned())
+        .collect();
+    let mut text = program;
+    let mut skip_value = false;
+    let mut action = None;
+    for (index, arg) in args.iter().enumerate() {
+        if skip_value {
+            skip_value = false;
+            continue;
+        }
+        if arg == "-C" || arg == "-o" {
+            skip_value = true;
+        } else if !arg.starts_with(['-', '+']) && !arg.contains(['/', '=']) {
+            action = Some(index);
+            break;
+        }
+    }
+    if let Some(index) = action {
+        text.push(' ');
+        text.push_str(&args[index]);
+    }
+    if let Some(target) = args
+        .iter()
+        .position(|arg| arg == "--target")
+        .and_then(|index| args.get(index + 1))
+    {
+        text.push_str(" for ");
+        text.push_str(target);
+    }
+    text
+}
+
 /// Runs, capturing stdout and stderr line by line; `live` also echoes each line.
 /// A non-zero exit is not an error here: the caller judges the output.
+/// While it runs silently for long, progress lines say what it is doing.
 pub fn capture(command: &mut Command, live: bool) -> Result<Captured, RunError> {
+    let what = describe(command);
+    capture_as(&what, command, live)
+}
+
+/// [`capture`], naming the command `what` in progress reports.
+pub fn capture_as(what: &str, command: &mut Command, live: bool) -> Result<Captured, RunError> {
     println!("$ {}", display(command));
     let mut child = command
         .stdin(Stdio::null())
@@ -125,13 +176,24 @@ pub fn capture(command: &mut Command, live: bool) -> Result<Captured, RunError> 
         spawn_line_reader(child.stdout.take(), sender.clone()),
         spawn_line_reader(child.stderr.take(), sender),
     ];
+    let mut progress = Progress::start(what);
     let mut lines = Vec::new();
-    for line in receiver {
-        if live {
-            println!("{line}");
+    loop {
+        match receiver.recv_timeout(Duration::from_secs(1)) {
+            Ok(line) => {
+                progress.note(&line);
+                if live {
+                    progress.saw_output();
+                    println!("{line}");
+                }
+                lines.push(line);
+            }
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => break,
         }
-        lines.push(line);
+        progress.tick();
     }
+    drop(progress);
     for reader in readers {
         let _ = reader.join();
     }
@@ -193,6 +255,42 @@ mod tests {
         let mut lines = captured.lines.clone();
         lines.sort();
         assert_eq!(lines, ["err", "out"]);
+    }
+
+    #[test]
+    fn progress_names_what_a_command_does() {
+        let mut cargo = Command::new("cargo");
+        cargo.args([
+            "+1.75",
+            "build",
+            "--profile",
+            "release",
+            "--target",
+            "x86_64-unknown-linux-musl",
+        ]);
+        assert_eq!(
+            describe(&cargo),
+            "cargo build for x86_64-unknown-linux-musl"
+        );
+        let mut make = Command::new("make");
+        make.args([
+            "-C",
+            "/usr/src/linux-headers",
+            "M=/t/kmod",
+            "-j2",
+            "W=1",
+            "modules",
+        ]);
+        assert_eq!(describe(&make), "make modules");
+        let mut apt = Command::new("/usr/bin/apt-get");
+        apt.args([
+            "-o",
+            "Dir::Cache=/t/cache",
+            "-q",
+            "download",
+            "busybox-static",
+        ]);
+        assert_eq!(describe(&apt), "apt-get download");
     }
 
     #[test]

@@ -10,6 +10,7 @@ use crate::initramfs::GuestFile;
 use crate::kernel::{self, Arch, Kernel};
 use crate::kmod;
 use crate::process;
+use crate::progress;
 use crate::selftest;
 use crate::vm::{self, VmRun};
 use crate::workspace::{self, Workspace};
@@ -20,8 +21,65 @@ const MSRV: &str = "1.75";
 /// Crates built with the MSRV (what Yocto/Buildroot builds).
 const MSRV_PACKAGES: &[&str] = &["ipcon-core", "ipcon-linux", "ipcon-samples"];
 const NO_STD_TARGET: &str = "thumbv7em-none-eabihf";
+/// Where ipcon-linux's engine (`--no-default-features`: no_std, what
+/// libipcon links) must build, with no C library crate.
+const ENGINE_TARGETS: &[&str] = &[
+    "x86_64-unknown-linux-gnu",
+    "aarch64-unknown-linux-gnu",
+    "armv7-unknown-linux-gnueabihf",
+];
 /// Host limit for the end-to-end suite's VM run.
 const VM_SUITE_TIMEOUT: Duration = Duration::from_secs(900);
+
+/// The steps of `cargo xtask test`, in order, with what each checks (the
+/// names are what `XTASK_SKIP` takes; `cargo xtask help` lists them).
+pub const STEPS: &[(&str, &str)] = &[
+    ("fmt", "cargo fmt --check"),
+    ("clippy", "clippy on every target, -D warnings"),
+    (
+        "host-tests",
+        "unit tests and doctests on the host (the tutorial's code too)",
+    ),
+    (
+        "msrv",
+        "the shipped crates and the engine build with Rust 1.75; Cargo.lock v3",
+    ),
+    (
+        "no-std",
+        "no_std builds: ipcon-core (thumbv7em, +defmt), ipcon-linux's engine",
+    ),
+    ("codegen", "the generated files match kmod/ipcon.yaml"),
+    (
+        "ynl",
+        "the kernel's YNL tools on kmod/ipcon.yaml, their C client in the VM",
+    ),
+    (
+        "fuzz",
+        "the fuzz targets, IPCON_FUZZ_SECONDS each (default 20)",
+    ),
+    (
+        "kmod-warnings",
+        "the module builds with W=1 and sparse without a diagnostic",
+    ),
+    ("checkpatch", "checkpatch.pl --strict on the module"),
+    (
+        "vm",
+        "the end-to-end suite in a VM on the host's Debian 6.1 kernel",
+    ),
+    (
+        "cross",
+        "static ARM builds (aarch64 musl, armv7 gnueabihf) and size budget",
+    ),
+    (
+        "vm-matrix",
+        "the suite on arm64 and on the 5.10 and 6.12 kernels",
+    ),
+    ("packaging", "the Yocto layer and the Buildroot package"),
+    (
+        "selftest",
+        "the VM harness catches deliberately broken modules",
+    ),
+];
 
 /// How a step ended.
 enum Outcome {
@@ -69,11 +127,12 @@ fn cargo_step(workspace: &Workspace, args: &[&str], label: &str) -> StepResult {
     }
 }
 
-fn setup() -> Result<Kernel, String> {
+fn setup(workspace: &Workspace) -> Result<Kernel, String> {
     let mut packages = host_tools::VM_PACKAGES.to_vec();
     packages.extend_from_slice(host_tools::CHECK_PACKAGES);
     packages.extend_from_slice(host_tools::CROSS_PACKAGES);
     host_tools::ensure_packages(&packages)?;
+    host_tools::ensure_static_busybox(&workspace.xtask_dir())?;
     host_tools::ensure_rust_component("rustfmt")?;
     host_tools::ensure_rust_component("clippy")?;
     host_tools::ensure_rust_target(Arch::X86_64.musl_triple())?;
@@ -193,7 +252,23 @@ fn msrv(workspace: &Workspace) -> StepResult {
     for package in MSRV_PACKAGES {
         args.extend(["--package", package]);
     }
-    cargo_step(workspace, &args, &label)
+    let mut lines = cargo_step(workspace, &args, &label)?;
+    // The engine alone (no_std, what libipcon links) on the same toolchain.
+    let engine = [
+        toolchain.as_str(),
+        "build",
+        "--locked",
+        "--quiet",
+        "--package",
+        "ipcon-linux",
+        "--no-default-features",
+    ];
+    lines.extend(cargo_step(
+        workspace,
+        &engine,
+        &format!("{label} engine no_std"),
+    )?);
+    Ok(lines)
 }
 
 fn no_std(workspace: &Workspace) -> StepResult {
@@ -222,6 +297,16 @@ fn no_std(workspace: &Workspace) -> StepResult {
             }
         }
     }
+    for target in ENGINE_TARGETS {
+        match engine_no_std(workspace, target) {
+            Ok(line) => summaries.push(line),
+            Err(reason) => return Err((summaries, reason)),
+        }
+    }
+    match engine_links_no_std(workspace) {
+        Ok(line) => summaries.push(line),
+        Err(reason) => return Err((summaries, reason)),
+    }
     Ok(summaries)
 }
 
@@ -241,9 +326,75 @@ fn codegen_check(root: &Path) -> StepResult {
     }
 }
 
+/// Builds ipcon-linux's engine alone (`--no-default-features`) for `target`
+/// and checks from `cargo tree` that no `libc` crate is in it.
+fn engine_no_std(workspace: &Workspace, target: &str) -> Result<String, String> {
+    let label = format!("engine no_std {target}");
+    host_tools::ensure_rust_target(target)?;
+    let package = ["--package", "ipcon-linux", "--no-default-features"];
+    let mut build = vec!["build", "--quiet", "--target", target];
+    build.extend(package);
+    cargo_step(workspace, &build, &label).map_err(|(_, reason)| reason)?;
+    let mut tree = vec!["tree", "--quiet", "--target", target, "--edges", "normal"];
+    tree.extend(package);
+    tree.extend(["--prefix", "none"]);
+    let text = process::output(workspace.cargo().args(&tree)).map_err(|e| e.to_string())?;
+    let mut crates: Vec<&str> = text.lines().filter_map(|l| l.split(' ').next()).collect();
+    crates.sort_unstable();
+    crates.dedup();
+    if crates.contains(&"libc") {
+        return Err(format!(
+            "{label}: links the libc crate ({})",
+            crates.join(", ")
+        ));
+    }
+    Ok(format!("{label}: ok, no libc ({})", crates.join(", ")))
+}
+
+/// `nm` of the engine's x86_64 library: it refers to no `std` symbol and to
+/// no allocator (`__rust_alloc`, also `__rust_alloc_zeroed`): no standard
+/// library, no heap.
+fn engine_links_no_std(workspace: &Workspace) -> Result<String, String> {
+    let deps = workspace
+        .target_dir
+        .join("x86_64-unknown-linux-gnu/debug/deps");
+    let newest = std::fs::read_dir(&deps)
+        .map_err(|e| format!("reading {}: {e}", deps.display()))?
+        .filter_map(Result::ok)
+        .filter(|e| {
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            name.starts_with("libipcon_linux-") && name.ends_with(".rlib")
+        })
+        .max_by_key(|e| e.metadata().and_then(|m| m.modified()).ok())
+        .ok_or_else(|| format!("no libipcon_linux rlib in {}", deps.display()))?;
+    let symbols = process::output(
+        std::process::Command::new("nm")
+            .args(["--undefined-only", "--format=just-symbols"])
+            .arg(newest.path()),
+    )
+    .map_err(|e| e.to_string())?;
+    let bad: Vec<&str> = symbols
+        .lines()
+        .filter(|s| {
+            s.starts_with("_ZN3std") || s.contains("$LT$std..") || s.contains("__rust_alloc")
+        })
+        .collect();
+    if !bad.is_empty() {
+        return Err(format!(
+            "engine nm: the no_std engine refers to std or the allocator: {}",
+            bad.join(" ")
+        ));
+    }
+    let count = symbols.lines().count();
+    Ok(format!(
+        "engine nm x86_64: ok, {count} undefined symbols, none of std or the allocator"
+    ))
+}
+
 /// Runs a check owned by another module (`fuzz`, `packaging`).
 fn external(name: &str, check: fn(&Path) -> Result<(), String>, root: &Path) -> StepResult {
-    match check(root) {
+    match progress::while_running(name, || check(root)) {
         Ok(()) => Ok(vec![format!("{name}: ok")]),
         Err(reason) => fail(format!("{name}: failed"), reason),
     }
@@ -253,7 +404,7 @@ fn external(name: &str, check: fn(&Path) -> Result<(), String>, root: &Path) -> 
 /// a crash or hang counting as one more failure.
 pub fn vm_suite(workspace: &Workspace, kernel: &Kernel, filter: Option<&str>) -> StepResult {
     let label = format!("vm-{}", kernel.arch.name());
-    let busybox = std::path::PathBuf::from(crate::initramfs::HOST_BUSYBOX);
+    let busybox = crate::initramfs::host_busybox();
     let command = match filter {
         Some(filter) => format!("/bin/ipcon-e2e {}", shell_word(filter)),
         None => "/bin/ipcon-e2e".to_owned(),
@@ -360,23 +511,34 @@ fn shell_word(text: &str) -> String {
     format!("'{}'", text.replace('\'', r"'\''"))
 }
 
-fn skipped_steps() -> Vec<String> {
-    std::env::var("XTASK_SKIP")
-        .unwrap_or_default()
+/// The step names of `XTASK_SKIP`'s value; a name that is not a step is an
+/// error (a typo would otherwise run the step it meant to skip).
+fn skipped_steps(value: &str) -> Result<Vec<String>, String> {
+    let names: Vec<String> = value
         .split(',')
         .map(|name| name.trim().to_owned())
         .filter(|name| !name.is_empty())
-        .collect()
+        .collect();
+    for name in &names {
+        if !STEPS.iter().any(|(step, _)| step == name) {
+            let known: Vec<&str> = STEPS.iter().map(|(step, _)| *step).collect();
+            return Err(format!(
+                "XTASK_SKIP: there is no step {name:?}; the steps are {}",
+                known.join(", ")
+            ));
+        }
+    }
+    Ok(names)
 }
 
 /// Runs every step; `Err` when any failed.
 pub fn run(workspace: &Workspace) -> Result<(), String> {
     let started = Instant::now();
-    let skip = skipped_steps();
+    let skip = skipped_steps(&std::env::var("XTASK_SKIP").unwrap_or_default())?;
     let mut reports: Vec<Report> = Vec::new();
 
     let setup_started = Instant::now();
-    let kernel = match setup() {
+    let kernel = match setup(workspace) {
         Ok(kernel) => {
             reports.push(Report {
                 name: "setup",
@@ -429,6 +591,14 @@ pub fn run(workspace: &Workspace) -> Result<(), String> {
                 Box::new(|| from_summary(selftest::run(workspace, &kernel))),
             ),
         ];
+        let names: Vec<&str> = steps.iter().map(|(name, _)| *name).collect();
+        let listed: Vec<&str> = STEPS.iter().map(|(name, _)| *name).collect();
+        if names != listed {
+            return Err(format!(
+                "the steps run ({names:?}) differ from suite::STEPS ({listed:?}), \
+                 which `cargo xtask help` and XTASK_SKIP go by"
+            ));
+        }
         for (name, step) in steps {
             if skip.iter().any(|s| s == name) {
                 println!("\n==> {name}: skipped (XTASK_SKIP)");
@@ -524,6 +694,20 @@ mod tests {
         ]
         .map(str::to_owned);
         assert_eq!(cargo_test_counts(&lines), (33, 3));
+    }
+
+    #[test]
+    fn skipped_steps_must_exist() {
+        assert_eq!(
+            skipped_steps(" vm-matrix, fuzz,").unwrap(),
+            ["vm-matrix", "fuzz"]
+        );
+        assert!(skipped_steps("").unwrap().is_empty());
+        let error = skipped_steps("vm-matrx").unwrap_err();
+        assert!(
+            error.contains("no step \"vm-matrx\"") && error.contains("vm-matrix"),
+            "{error}"
+        );
     }
 
     #[test]

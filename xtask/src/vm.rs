@@ -27,6 +27,7 @@ use crate::console::{self, KernelProblem};
 use crate::initramfs::{self, GuestFile, InitConfig};
 use crate::kernel::Kernel;
 use crate::process;
+use crate::progress::Progress;
 
 /// How much of the console the user sees while the VM runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -79,7 +80,7 @@ impl VmRun {
             hung_task_secs: 30,
             slab_debug: true,
             echo: Echo::Silent,
-            busybox: PathBuf::from(initramfs::HOST_BUSYBOX),
+            busybox: initramfs::host_busybox(),
         }
     }
 }
@@ -291,23 +292,47 @@ pub fn run(run: &VmRun, target_dir: &Path) -> Result<VmOutcome, String> {
     let mut deadline = started + run.timeout;
     let mut timed_out = None;
     let mut echoing = false;
+    let mut progress = Progress::start(format!(
+        "{} in the VM ({})",
+        run.name,
+        run.kernel.arch.name()
+    ));
+    progress.set_detail(format!("booting kernel {}", run.kernel.release));
+    let mut tests = (0u32, 0u32);
     loop {
         let remaining = deadline.saturating_duration_since(Instant::now());
-        match receiver.recv_timeout(remaining) {
+        match receiver.recv_timeout(remaining.min(Duration::from_secs(1))) {
             Ok(line) => {
                 let marker = console::marker(&line, &nonce).map(|(event, _)| event);
                 if run.echo == Echo::Live && echoing && marker.is_none() {
+                    progress.saw_output();
                     println!("{line}");
                 }
-                if marker == Some("boot") {
-                    echoing = true;
+                match marker {
+                    Some("boot") => {
+                        echoing = true;
+                        progress.set_detail("running the command");
+                    }
+                    Some("end") => {
+                        // Init is done; give the reboot a moment before killing QEMU.
+                        deadline = deadline.min(Instant::now() + Duration::from_secs(10));
+                        progress.set_detail("shutting down");
+                        // What follows is the kernel's shutdown chatter.
+                        echoing = false;
+                    }
+                    _ => {}
                 }
-                if marker == Some("end") {
-                    // Init is done; give the reboot a moment before killing QEMU.
-                    deadline = deadline.min(Instant::now() + Duration::from_secs(10));
+                if echoing && marker.is_none() {
+                    tests.0 += u32::from(line.starts_with("PASS "));
+                    tests.1 += u32::from(line.starts_with("FAIL "));
+                    if tests != (0, 0) {
+                        progress
+                            .set_detail(format!("{} passed, {} failed so far", tests.0, tests.1));
+                    }
                 }
                 lines.push(line);
             }
+            Err(RecvTimeoutError::Timeout) if Instant::now() < deadline => {}
             Err(RecvTimeoutError::Timeout) => {
                 let finished = lines
                     .iter()
@@ -320,7 +345,9 @@ pub fn run(run: &VmRun, target_dir: &Path) -> Result<VmOutcome, String> {
             }
             Err(RecvTimeoutError::Disconnected) => break,
         }
+        progress.tick();
     }
+    drop(progress);
     let _ = child.wait();
     let _ = stdout_reader.join();
     let _ = stderr_reader.join();

@@ -48,8 +48,10 @@ impl Workspace {
 }
 
 /// The paths of the executables a `cargo build --message-format=json` produced
-/// in `out_dir` (build scripts and host tools live elsewhere and are skipped).
+/// in `out_dir` or its `examples/` (build scripts and host tools live
+/// elsewhere and are skipped).
 fn executables_in(json_lines: &[String], out_dir: &Path) -> Vec<PathBuf> {
+    let examples = out_dir.join("examples");
     let mut found = Vec::new();
     for line in json_lines {
         if !line.contains("\"reason\":\"compiler-artifact\"") {
@@ -61,14 +63,17 @@ fn executables_in(json_lines: &[String], out_dir: &Path) -> Vec<PathBuf> {
         let rest = &line[start + "\"executable\":\"".len()..];
         let Some(end) = rest.find('"') else { continue };
         let path = PathBuf::from(rest[..end].replace("\\\\", "\\"));
-        if path.parent() == Some(out_dir) && !found.contains(&path) {
+        let parent = path.parent();
+        if (parent == Some(out_dir) || parent == Some(examples.as_path())) && !found.contains(&path)
+        {
             found.push(path);
         }
     }
     found
 }
 
-/// Builds `packages` for the VM (release, static musl) and returns the binaries.
+/// Builds `packages` for the VM (release, static musl), their examples
+/// included (the README's quick start is one), and returns the binaries.
 pub fn build_static_binaries(
     workspace: &Workspace,
     arch: Arch,
@@ -81,8 +86,9 @@ pub fn build_static_binaries(
 /// cannot put in `[profile.*]` (the link flags of `min-size`, see the file).
 const PROFILE_CONFIG: &[(&str, &str)] = &[("min-size", ".cargo/min-size.toml")];
 
-/// Builds `packages` for `triple` in cargo profile `profile`, checks every
-/// program is static and returns them (the ARM builds use `min-size`).
+/// Builds `packages` for `triple` in cargo profile `profile`, their
+/// programs and examples (in `examples/`), checks every one is static and
+/// returns them (the ARM builds use `min-size`).
 pub fn build_static(
     workspace: &Workspace,
     triple: &str,
@@ -105,6 +111,7 @@ pub fn build_static(
     for package in packages {
         cargo.args(["--package", package]);
     }
+    cargo.args(["--bins", "--examples"]);
     // RUSTFLAGS would replace the target's +crt-static from .cargo/config.toml.
     for variable in ["RUSTFLAGS", "CARGO_ENCODED_RUSTFLAGS"] {
         if std::env::var_os(variable).is_some() {
@@ -112,7 +119,7 @@ pub fn build_static(
             cargo.env_remove(variable);
         }
     }
-    let captured = process::capture(&mut cargo, false)?;
+    let captured = process::capture_as(&format!("cargo build for {triple}"), &mut cargo, false)?;
     // Diagnostics come as rendered text on stderr; show them on failure.
     if !captured.success {
         for line in captured.lines.iter().filter(|line| !line.starts_with('{')) {
@@ -141,14 +148,16 @@ mod tests {
             r#"{"reason":"compiler-artifact","target":{"kind":["custom-build"]},"executable":null}"#,
             r#"{"reason":"compiler-artifact","executable":"/t/release/build/x-1/build-script-build"}"#,
             r#"{"reason":"compiler-artifact","executable":"/t/x86_64-unknown-linux-musl/release/ipcon-e2e","fresh":true}"#,
+            r#"{"reason":"compiler-artifact","executable":"/t/x86_64-unknown-linux-musl/release/examples/quickstart"}"#,
             r#"{"reason":"build-finished","success":true}"#,
         ]
         .map(str::to_owned);
         assert_eq!(
             executables_in(&lines, Path::new("/t/x86_64-unknown-linux-musl/release")),
-            [PathBuf::from(
-                "/t/x86_64-unknown-linux-musl/release/ipcon-e2e"
-            )]
+            [
+                PathBuf::from("/t/x86_64-unknown-linux-musl/release/ipcon-e2e"),
+                PathBuf::from("/t/x86_64-unknown-linux-musl/release/examples/quickstart"),
+            ]
         );
     }
 }

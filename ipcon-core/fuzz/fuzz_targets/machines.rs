@@ -1,11 +1,11 @@
 //! The sans-IO machines fed with arbitrary kernel messages and clock readings: family
-//! resolution, request tracking and membership bookkeeping never panic and keep their
+//! resolution, request tracking and the receiving inbox never panic and keep their
 //! invariants.
 #![no_main]
-use ipcon_core::machine::{FamilyResolver, Membership, Memberships, RequestTracker, Tracked};
-use ipcon_core::wire::ipcon::{parse_incoming, Delivery, Incoming};
+use ipcon_core::machine::{FamilyResolver, Inbox, RequestTracker, Tracked};
+use ipcon_core::wire::ipcon::{parse_incoming, Delivery};
 use ipcon_core::wire::netlink::Messages;
-use ipcon_core::Name;
+use ipcon_core::Message;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -22,12 +22,19 @@ fuzz_target!(|data: &[u8]| {
     for (i, s) in seqs.iter_mut().enumerate() {
         *s = tracker.begin(i % 2 == 0, 0, 10 * i as u64).unwrap();
     }
-    let mut memberships: Memberships<4> = Memberships::new();
-    let name = Name::new("owner").unwrap();
-    let _ = memberships.join(Membership {
-        owner: name,
-        group: name,
-    });
+    let mut inbox = Inbox::new(0x1a);
+    let mut message: Message = Message::new();
+    let before = inbox.stats();
+    match inbox.accept(u32::from(knobs & 1), datagram.len(), datagram) {
+        Some(received) => {
+            if !matches!(received.delivery, Delivery::Kevent(_)) {
+                assert_eq!(received.kevents_missed, 0);
+            }
+            assert_eq!(inbox.stats().foreign_dropped, before.foreign_dropped);
+            let _ = message.fill_received(&received);
+        }
+        None => {}
+    }
     for (now, packet) in Messages::new(datagram).flatten().enumerate() {
         let _ = resolver.handle(&packet);
         let _ = resolver.poll(now as u64 * 7);
@@ -43,10 +50,6 @@ fuzz_target!(|data: &[u8]| {
                 }
                 Tracked::Reply { seq } => assert!(tracker.is_pending(seq)),
                 _ => assert_eq!(tracker.len(), before),
-            }
-            if let Incoming::Delivery(Delivery::Kevent(event)) = incoming {
-                let before = memberships.len();
-                assert_eq!(memberships.apply_kevent(&event), before - memberships.len());
             }
         }
         while let Some(seq) = tracker.expire(now as u64 * 5) {

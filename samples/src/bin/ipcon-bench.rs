@@ -6,56 +6,20 @@
 //! Prints `PASS name` / `FAIL name: reason` per check, then
 //! `ipcon-bench: N passed, N failed`; exits 0 only if all passed.
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
-use ipcon_linux::{Handler, Message, MessageKind};
+use ipcon_linux::{Handler, Message, MessageKind, Replay, Wait};
 use ipcon_samples::{out, parse_count, CliError};
-
-/// Counts heap allocations while `COUNTING` is set.
-struct CountingAllocator;
-
-static COUNTING: AtomicBool = AtomicBool::new(false);
-static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
-
-// SAFETY: every call is forwarded unchanged to the system allocator; the
-// counter is a side effect that does not touch the memory.
-unsafe impl GlobalAlloc for CountingAllocator {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if COUNTING.load(Ordering::Relaxed) {
-            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        }
-        // SAFETY: the caller's contract for `layout` is passed on as is.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: `ptr` came from `System.alloc` with this `layout`.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        if COUNTING.load(Ordering::Relaxed) {
-            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        }
-        // SAFETY: as for `alloc` and `dealloc`.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
+use ipcon_test_support::alloc_count::{allocations_in, CountingAllocator};
 
 #[global_allocator]
 static GLOBAL: CountingAllocator = CountingAllocator;
 
-/// Runs `work` with allocation counting on; the number of allocations.
+/// Runs `work` counting this thread's allocations; its result and the count.
 fn count_allocations<T>(work: impl FnOnce() -> T) -> (T, u64) {
-    ALLOCATIONS.store(0, Ordering::SeqCst);
-    COUNTING.store(true, Ordering::SeqCst);
-    let out = work();
-    COUNTING.store(false, Ordering::SeqCst);
-    (out, ALLOCATIONS.load(Ordering::SeqCst))
+    allocations_in(work)
 }
 
 const HELP: &str = "\
@@ -89,7 +53,7 @@ fn unicast_no_alloc(count: u64) -> Outcome {
     let mut msg = Message::new();
     let round = |msg: &mut Message| -> Result<(), ipcon_linux::Error> {
         tx.send_unicast("bench_rx", &payload)?;
-        rx.receive(msg)
+        rx.receive(msg, Wait::Forever)
     };
     for _ in 0..100 {
         round(&mut msg).map_err(|e| e.to_string())?;
@@ -122,7 +86,7 @@ fn multicast_no_alloc(count: u64) -> Outcome {
     let owner = Handler::new("bench_owner").map_err(|e| e.to_string())?;
     owner.register_group("bench").map_err(|e| e.to_string())?;
     let sub = Handler::anonymous().map_err(|e| e.to_string())?;
-    sub.join_group("bench_owner", "bench", false)
+    sub.join_group("bench_owner", "bench", Replay::Skip)
         .map_err(|e| e.to_string())?;
     let payload = [0xa5u8; 256];
     let mut msg = Message::new();
@@ -139,7 +103,7 @@ fn multicast_no_alloc(count: u64) -> Outcome {
                 .send_multicast("bench", &payload)
                 .map_err(|e| e.to_string())?;
         }
-        sub.receive(msg).map_err(|e| e.to_string())
+        sub.receive(msg, Wait::Forever).map_err(|e| e.to_string())
     };
     for i in 0..100 {
         round(&mut msg, i % 2 == 0)?;
@@ -179,17 +143,17 @@ fn blocked_receive_does_not_block_requests() -> Outcome {
         let handler = Arc::clone(&handler);
         std::thread::spawn(move || {
             let mut msg = Message::new();
-            let result = handler.receive(&mut msg);
+            let result = handler.receive(&mut msg, Wait::Forever);
             let _ = done_tx.send(result.map(|()| msg.payload().to_vec()));
         })
     };
     std::thread::sleep(Duration::from_millis(100));
     let start = Instant::now();
     let requests = (|| {
-        handler.join_group("bench_owner2", "g", false)?;
+        handler.join_group("bench_owner2", "g", Replay::Skip)?;
         handler.leave_group("bench_owner2", "g")?;
         handler.register_group("own")?;
-        handler.is_peer_present("bench_owner2")?;
+        handler.directory().is_peer_present("bench_owner2")?;
         handler.send_unicast("bench_owner2", b"ping")
     })();
     let elapsed = start.elapsed();

@@ -40,7 +40,9 @@ fn main() -> ExitCode {
             return Ok(());
         };
         let handler = Handler::anonymous()?;
-        handler.send_unicast(&peer, message.as_bytes())?;
+        handler
+            .send_unicast(&peer, message.as_bytes())
+            .map_err(|err| CliError::about_peer(&peer, err))?;
         Ok(())
     })
 }

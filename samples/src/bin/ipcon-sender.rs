@@ -5,13 +5,9 @@ use std::process::ExitCode;
 use std::thread::sleep;
 use std::time::Duration;
 
-use ipcon_linux::{ErrorKind, Handler};
-use std::sync::Arc;
+use ipcon_linux::{ErrorKind, Handler, Wait};
 
-use ipcon_samples::{
-    check_name, out, parse_count, parse_text, payload_text, run, unregister_on_termination,
-    wait_for_peer, CliError,
-};
+use ipcon_samples::{check_name, out, parse_count, parse_text, payload_text, run, CliError};
 
 const HELP: &str = "\
 Usage: ipcon-sender [--to NAME] [--interval-ms MS] [--count N] [--name NAME] MESSAGE
@@ -68,13 +64,13 @@ fn parse_args() -> Result<Option<Args>, CliError> {
 }
 
 fn send(args: &Args) -> Result<(), CliError> {
-    let handler = Arc::new(match &args.name {
+    check_name("peer name", &args.to)?;
+    let handler = match &args.name {
         Some(name) => Handler::new(name)?,
         None => Handler::anonymous()?,
-    });
-    unregister_on_termination(Arc::clone(&handler));
-    check_name("peer name", &args.to)?;
-    wait_for_peer(&args.to)?;
+    };
+    handler.unregister_on_termination()?;
+    handler.directory().wait_for_peer(&args.to, Wait::Forever)?;
     let mut sent = 0u64;
     while args.count.map_or(true, |n| sent < n) {
         if sent > 0 {
@@ -93,7 +89,7 @@ fn send(args: &Args) -> Result<(), CliError> {
             Err(e) if e.kind() == ErrorKind::QueueFull => eprintln!("sender: {e}"),
             Err(e) if e.kind() == ErrorKind::NotFound => {
                 eprintln!("sender: {} is gone, waiting for it", args.to);
-                wait_for_peer(&args.to)?;
+                handler.directory().wait_for_peer(&args.to, Wait::Forever)?;
             }
             Err(e) => return Err(e.into()),
         }

@@ -3,10 +3,9 @@
 
 use std::process::ExitCode;
 
-use ipcon_linux::{Handler, HandlerOptions, Message, MessageKind};
-use std::sync::Arc;
+use ipcon_linux::{Handler, Message, MessageKind, Wait};
 
-use ipcon_samples::{message_line, out, parse_text, run, unregister_on_termination, CliError};
+use ipcon_samples::{message_line, out, parse_text, run, CliError};
 
 const HELP: &str = "\
 Usage: ipcon-server [--name NAME] [--group GROUP]
@@ -48,8 +47,10 @@ fn parse_args() -> Result<Option<Args>, CliError> {
 }
 
 fn serve(args: &Args) -> Result<(), CliError> {
-    let handler: Arc<Handler> = Arc::new(HandlerOptions::named(&args.name)?.open()?);
-    unregister_on_termination(Arc::clone(&handler));
+    let handler = Handler::new(&args.name)?;
+    // SIGTERM, SIGINT, SIGHUP: unregister (kernel events say
+    // `unregistered`) and exit 0.
+    handler.unregister_on_termination()?;
     handler.register_group(&args.group)?;
     out!(
         "server: {} port={} serving group {}",
@@ -59,7 +60,7 @@ fn serve(args: &Args) -> Result<(), CliError> {
     );
     let mut msg = Message::new();
     loop {
-        handler.receive(&mut msg)?;
+        handler.receive(&mut msg, Wait::Forever)?;
         out!("server: {}", message_line(&msg));
         if msg.kind() != MessageKind::Unicast {
             continue;

@@ -2,13 +2,9 @@
 
 use std::process::ExitCode;
 
-use ipcon_linux::{Handler, Message, MessageKind};
-use std::sync::Arc;
+use ipcon_linux::{Handler, Message, MessageKind, Replay, Wait};
 
-use ipcon_samples::{
-    check_name, message_line, out, parse_count, parse_text, run, unregister_on_termination,
-    wait_for_group, CliError,
-};
+use ipcon_samples::{check_name, message_line, out, parse_count, parse_text, run, CliError};
 
 const HELP: &str = "\
 Usage: ipcon-subscriber [--server NAME] [--group GROUP] [--count N] [--no-replay]
@@ -28,7 +24,7 @@ struct Args {
     server: String,
     group: String,
     count: Option<u64>,
-    replay: bool,
+    replay: Replay,
 }
 
 fn parse_args() -> Result<Option<Args>, CliError> {
@@ -37,7 +33,7 @@ fn parse_args() -> Result<Option<Args>, CliError> {
         server: "ipcon_server".into(),
         group: "str_msg".into(),
         count: None,
-        replay: true,
+        replay: Replay::LastMessage,
     };
     let mut parser = lexopt::Parser::from_env();
     while let Some(arg) = parser.next()? {
@@ -45,7 +41,7 @@ fn parse_args() -> Result<Option<Args>, CliError> {
             Long("server") => args.server = parse_text(parser.value()?)?,
             Long("group") => args.group = parse_text(parser.value()?)?,
             Long("count") => args.count = Some(parse_count(parser.value()?)?),
-            Long("no-replay") => args.replay = false,
+            Long("no-replay") => args.replay = Replay::Skip,
             Short('h') | Long("help") => {
                 print!("{HELP}");
                 return Ok(None);
@@ -60,9 +56,11 @@ fn subscribe(args: &Args) -> Result<(), CliError> {
     // Check the names before waiting on them.
     check_name("server name", &args.server)?;
     check_name("group name", &args.group)?;
-    let handler = Arc::new(Handler::anonymous()?);
-    unregister_on_termination(Arc::clone(&handler));
-    wait_for_group(&args.server, &args.group)?;
+    let handler = Handler::anonymous()?;
+    handler.unregister_on_termination()?;
+    handler
+        .directory()
+        .wait_for_group(&args.server, &args.group, Wait::Forever)?;
     handler.join_group(&args.server, &args.group, args.replay)?;
     out!(
         "subscriber: joined {}/{} port={}",
@@ -73,7 +71,7 @@ fn subscribe(args: &Args) -> Result<(), CliError> {
     let mut msg = Message::new();
     let mut received = 0;
     while args.count.map_or(true, |n| received < n) {
-        handler.receive(&mut msg)?;
+        handler.receive(&mut msg, Wait::Forever)?;
         out!("subscriber: {}", message_line(&msg));
         if msg.kind() == MessageKind::Group {
             received += 1;
