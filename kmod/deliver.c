@@ -305,7 +305,8 @@ static void ipcon_report_claim(struct ipcon_peer *to,
 	struct ipcon_overrun *overrun = &to->overrun;
 
 	*report = (struct ipcon_report) {
-		.missed = atomic_xchg(&to->missed, 0),
+		.missed = atomic_read(&to->missed) ?
+			  atomic_xchg(&to->missed, 0) : 0,
 	};
 	if (!READ_ONCE(overrun->pending))
 		return;
@@ -342,20 +343,38 @@ static void ipcon_report_giveback(struct ipcon_peer *to,
 }
 
 /*
- * Queue one delivery to @to's data socket.  @shared, when given, is the
- * message already built without a report for pid namespace
+ * The copy of the shared fan-out message for one more subscriber: a clone
+ * (its own header, the data shared) while others follow, the message itself
+ * for the last one, as netlink_broadcast() hands its skb to its last
+ * listener.  A fan-out to N subscribers builds one message and N - 1 clones.
+ */
+static struct sk_buff *ipcon_shared_take(struct sk_buff **shared, bool last)
+{
+	struct sk_buff *skb = *shared;
+
+	if (!last)
+		return ipcon_skb_clone(skb);
+	*shared = NULL;
+	return skb;
+}
+
+/*
+ * Queue one delivery to @to's data socket.  @shared, when given, points to
+ * the message already built without a report for pid namespace
  * @desc->shared_ns: a peer of that namespace with nothing to be told gets a
- * clone of it, others their own copy (carrying the report, or their view of
- * the sender's pid).
+ * copy of it (the message itself when @last: *@shared is then NULL), others
+ * their own message (carrying the report, or their view of the sender's pid).
  *
  * The report is claimed atomically, so concurrent deliveries to one peer (two
  * groups, or a unicast) never report the same drops twice; a delivery that
  * fails gives its claim back, and a full queue is noted for the next report.
+ * Most deliveries have nothing to claim: a plain read sees that without a
+ * locked exchange (a drop counted meanwhile stays for the next delivery).
  * Returns 0, -EAGAIN when the queue is full, -ECONNREFUSED when the socket is
  * gone, or -ENOMEM.
  */
 int ipcon_deliver(struct ipcon_peer *to, const struct ipcon_msg_desc *desc,
-		  struct sk_buff *shared)
+		  struct sk_buff **shared, bool last)
 {
 	struct ipcon_report report;
 	struct sk_buff *skb;
@@ -364,7 +383,7 @@ int ipcon_deliver(struct ipcon_peer *to, const struct ipcon_msg_desc *desc,
 	ipcon_report_claim(to, &report);
 	if (shared && ipcon_report_empty(&report) &&
 	    to->pid_ns == desc->shared_ns)
-		skb = ipcon_skb_clone(shared);
+		skb = ipcon_shared_take(shared, last);
 	else
 		skb = ipcon_msg_build(desc, &report, to->pid_ns);
 	err = ipcon_queue(to, skb);
@@ -393,7 +412,7 @@ int ipcon_replay_last(struct ipcon_group *group, struct ipcon_peer *to)
 	int err;
 
 	lockdep_assert_held(&group->lock);
-	err = ipcon_deliver(to, &desc, NULL);
+	err = ipcon_deliver(to, &desc, NULL, false);
 	if (err && err != -ECONNREFUSED)
 		atomic_inc(&to->missed);
 	return err;
@@ -580,7 +599,7 @@ static int ipcon_unicast(struct sk_buff *skb, struct net *net,
 		goto out_put;
 	desc.payload = nla_data(payload);
 	desc.len = nla_len(payload);
-	err = ipcon_deliver(to, &desc, NULL);
+	err = ipcon_deliver(to, &desc, NULL, false);
 	if (!err) {
 		atomic64_inc(&from->tx_msgs);
 	} else if (err == -EAGAIN) {
@@ -776,7 +795,8 @@ static int ipcon_multicast(struct net *net, struct ipcon_peer *owner,
 	if (err)
 		goto out_unlock;
 	list_for_each_entry(sub, &group->subs, group_node) {
-		err = ipcon_deliver(sub->peer, &desc, shared);
+		err = ipcon_deliver(sub->peer, &desc, &shared,
+				    list_is_last(&sub->group_node, &group->subs));
 		if (!err) {
 			delivered++;
 		} else if (err != -ECONNREFUSED) {
@@ -790,6 +810,7 @@ static int ipcon_multicast(struct net *net, struct ipcon_peer *owner,
 out_unlock:
 	mutex_unlock(&group->lock);
 out_free:
+	/* NULL when the last subscriber took it. */
 	consume_skb(shared);
 out_put:
 	ipcon_group_put(group);

@@ -258,7 +258,7 @@ u32 ipcon_pid_nr(struct pid *pid, struct pid_namespace *ns);
 void ipcon_last_free(struct ipcon_last_msg *last);
 void ipcon_last_drop(struct ipcon_group *group);
 int ipcon_deliver(struct ipcon_peer *to, const struct ipcon_msg_desc *desc,
-		  struct sk_buff *shared);
+		  struct sk_buff **shared, bool last);
 int ipcon_replay_last(struct ipcon_group *group, struct ipcon_peer *to);
 
 /* kevent.c */

@@ -27,8 +27,10 @@ mod role;
 mod rtt;
 mod sched;
 mod spawn;
+mod spread;
 mod stats;
 mod stream;
+mod ubus;
 mod uds;
 
 use std::process::ExitCode;
@@ -122,7 +124,7 @@ mod tests {
     #[test]
     fn the_command_line() {
         let o = parse(&[]).unwrap().unwrap();
-        assert_eq!((o.runs, o.quick, o.only), (3, false, None));
+        assert_eq!((o.runs, o.quick, o.only), (5, false, None));
         let o = parse(&["--quick", "--runs", "5", "--only", "fanout"])
             .unwrap()
             .unwrap();

@@ -17,8 +17,12 @@ pub struct Measurement {
     pub subscribers: usize,
     /// The implementation measured ("ipcon", "raw-netlink", ...).
     pub implementation: &'static str,
-    /// Run number, from 1.
+    /// Round number, from 1: the implementations of one configuration
+    /// measured back to back (one A/B pair per round).
     pub run: u32,
+    /// 1, or 2 for the rounds of a configuration measured again because
+    /// its ratios were too spread (those replace the first ones).
+    pub attempt: u32,
     /// The value, in `unit`.
     pub value: f64,
     /// "msg/s", "us" or "us/msg".
@@ -39,13 +43,14 @@ impl Measurement {
         let _ = write!(
             s,
             "\"shape\":{},\"metric\":{},\"size\":{},\"subscribers\":{},\"impl\":{},\"run\":{},\
-             \"value\":{},\"unit\":{},\"sent\":{},\"received\":{},\"lost\":{}}}",
+             \"attempt\":{},\"value\":{},\"unit\":{},\"sent\":{},\"received\":{},\"lost\":{}}}",
             json_string(self.shape),
             json_string(self.metric),
             self.size,
             self.subscribers,
             json_string(self.implementation),
             self.run,
+            self.attempt,
             json_number(self.value),
             json_string(self.unit),
             self.sent,
@@ -119,6 +124,7 @@ mod tests {
             subscribers: 1,
             implementation: "ipcon",
             run: 1,
+            attempt: 1,
             value: 51234.5,
             unit: "msg/s",
             sent: 20000,
@@ -128,7 +134,7 @@ mod tests {
         assert_eq!(
             m.line(),
             "PERF {\"shape\":\"unicast\",\"metric\":\"throughput\",\"size\":64,\"subscribers\":1,\
-             \"impl\":\"ipcon\",\"run\":1,\"value\":51234.500,\"unit\":\"msg/s\",\"sent\":20000,\
+             \"impl\":\"ipcon\",\"run\":1,\"attempt\":1,\"value\":51234.500,\"unit\":\"msg/s\",\"sent\":20000,\
              \"received\":20000,\"lost\":0}"
         );
         let broken = Measurement {

@@ -1,21 +1,30 @@
 //! What one invocation measures, in which order, with how many messages.
 //!
-//! Every run measures every shape with every implementation, one after the
-//! other, so the ratios of one run compare measurements taken under the
-//! same conditions (under emulation, absolute numbers vary between boots).
+//! Ratios between implementations are what the benchmark reports, and a
+//! ratio of two measurements taken minutes apart moves with whatever else
+//! the host does. So the implementations of one configuration (shape, size,
+//! subscribers) are measured in short rounds, one after the other, and the
+//! rounds follow each other at once: A B, B A, A B, ... Each round gives one
+//! ratio per pair of implementations taken seconds apart; the host reports
+//! their median and spread. A configuration whose checked ratios spread
+//! wider than [`SPREAD_LIMIT`] is measured again (once, in the same boot),
+//! and the new rounds replace the first ones.
 
 use std::io::Write;
 
 use crate::error::Result;
 use crate::output::{self, Measurement};
 use crate::role::{Impl, Role, RoleArgs};
+use crate::spread::spread;
+use crate::ubus::Broker;
 use crate::{measure, sched};
 
 /// `--help`.
 pub const USAGE: &str = "\
 usage: ipcon-perf [--runs N] [--quick] [--only unicast|rtt|fanout]
-  --runs N      repeat every measurement N times (default 3)
-  --quick       one run with about a tenth of the messages (a smoke test)
+  --runs N      rounds per configuration (default 5): every implementation
+                once per round, rounds back to back in alternating order
+  --quick       3 rounds with about a tenth of the messages (a smoke test)
   --only SHAPE  measure one shape only
 Runs as root with the ipcon module loaded; prints PERF lines (see bench/README.md).";
 
@@ -50,7 +59,7 @@ impl Shape {
 /// The command line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Options {
-    /// Runs of every measurement.
+    /// Rounds per configuration.
     pub runs: u32,
     /// Fewer messages, one run.
     pub quick: bool,
@@ -61,12 +70,38 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Self {
         Self {
-            runs: 3,
+            runs: DEFAULT_ROUNDS,
             quick: false,
             only: None,
         }
     }
 }
+
+/// Rounds per configuration by default: five per-round ratios give a
+/// median and an interquartile range.
+pub const DEFAULT_ROUNDS: u32 = 5;
+/// Rounds of `--quick`.
+const QUICK_ROUNDS: u32 = 3;
+
+/// A configuration one of whose checked ratios spreads wider than this (half
+/// its interquartile range over the median, i.e. ±10 %) is measured again.
+pub const SPREAD_LIMIT: f64 = 0.10;
+
+/// The ratios whose spread decides a re-measurement: (metric, numerator,
+/// denominator) within one configuration. They are the ones behind the
+/// issue's headline ratios, which `cargo xtask bench` computes (its
+/// `TARGETS` and `ratios`; keep the two in step).
+const CHECKED_PAIRS: &[(&str, Impl, Impl)] = &[
+    ("throughput", Impl::Ipcon, Impl::RawNetlink),
+    ("throughput", Impl::IpconBatch, Impl::UdsSeqpacket),
+    ("median", Impl::Ipcon, Impl::RawNetlink),
+    ("median", Impl::IpconPost, Impl::UdsSeqpacket),
+    ("total", Impl::IpconBatch, Impl::UdsSeqpacket),
+    ("publisher-cpu", Impl::Ipcon, Impl::UdsSeqpacket),
+    ("throughput", Impl::IpconBatch, Impl::Ubus),
+    ("median", Impl::IpconPost, Impl::Ubus),
+    ("total", Impl::IpconBatch, Impl::Ubus),
+];
 
 /// Unicast payload sizes.
 const UNICAST_SIZES: [usize; 2] = [64, 2048];
@@ -81,9 +116,10 @@ const SUBSCRIBERS: [usize; 4] = [1, 4, 16, 64];
 /// many bursts); a UDS sender blocks earlier, at `net.unix.max_dgram_qlen`.
 const BURST: usize = 64;
 
-/// Message counts, calibrated so one measurement takes roughly 0.5–1.5 s
-/// in the emulated (TCG) VM with one vCPU: shorter ones (0.1 s) moved by
-/// 2x between runs on a busy host.
+/// Message counts of one round, so one measurement takes roughly
+/// 0.3–0.8 s in the emulated (TCG) VM with one vCPU: long enough that the
+/// start of the processes does not count, short enough that the two sides
+/// of a pair see the same host.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Counts {
     /// Unicast messages of 64 bytes.
@@ -100,11 +136,11 @@ struct Counts {
 
 impl Counts {
     const FULL: Counts = Counts {
-        unicast_small: 30_000,
-        unicast_large: 15_000,
-        rtt: 4_000,
+        unicast_small: 15_000,
+        unicast_large: 7_500,
+        rtt: 2_000,
         rtt_warmup: 100,
-        fanout_deliveries: 30_000,
+        fanout_deliveries: 15_000,
     };
 
     fn new(quick: bool) -> Self {
@@ -129,8 +165,17 @@ impl Counts {
     }
 }
 
-/// The implementations of each shape.
-fn impls(shape: Shape) -> &'static [Impl] {
+/// The implementations of each shape; ubus where the VM has it.
+fn impls(shape: Shape, ubus: bool) -> Vec<Impl> {
+    let mut impls = built_in_impls(shape).to_vec();
+    if ubus {
+        impls.push(Impl::Ubus);
+    }
+    impls
+}
+
+/// The implementations every VM has.
+fn built_in_impls(shape: Shape) -> &'static [Impl] {
     match shape {
         Shape::Unicast => &[
             Impl::Ipcon,
@@ -165,7 +210,7 @@ fn emit(line: &str) {
 }
 
 /// Context for the reader of the results.
-fn print_context(options: &Options, runs: u32, counts: &Counts) {
+fn print_context(options: &Options, rounds: u32, counts: &Counts) {
     let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
         .map(|s| s.trim().to_string())
         .unwrap_or_else(|_| "unknown".to_string());
@@ -177,7 +222,7 @@ fn print_context(options: &Options, runs: u32, counts: &Counts) {
     for (key, value) in [
         ("kernel", kernel),
         ("vcpus", vcpus.to_string()),
-        ("runs", runs.to_string()),
+        ("rounds", rounds.to_string()),
         ("quick", options.quick.to_string()),
         ("unicast_messages_64", counts.unicast_small.to_string()),
         ("unicast_messages_2048", counts.unicast_large.to_string()),
@@ -218,13 +263,10 @@ fn print_diagnostics(what: &str, imp: Impl, run: u32, outcome: &measure::Outcome
     ));
 }
 
-/// The measurements of run `run`, in order: by shape, then by payload size
-/// or subscriber count, then by implementation, so the implementations
-/// compared with each other are measured back to back (a change of the
-/// host's load then hits them alike). Every second run takes the
-/// implementations in reverse order, so a drift during a run does not
-/// always favour the same one. The tags are left to fill in.
-fn schedule(shapes: &[Shape], counts: &Counts, run: u32) -> Vec<(Shape, RoleArgs)> {
+/// The configurations to measure, in order (by shape, then payload size or
+/// subscriber count), each with the implementations compared in it. The
+/// implementation and the tag are filled in per measurement.
+fn configurations(shapes: &[Shape], counts: &Counts) -> Vec<(Shape, RoleArgs)> {
     let base = RoleArgs {
         role: Role::Sender,
         imp: Impl::Ipcon,
@@ -236,95 +278,186 @@ fn schedule(shapes: &[Shape], counts: &Counts, run: u32) -> Vec<(Shape, RoleArgs
         subscribers: 1,
         burst: BURST,
     };
-    let mut jobs = Vec::new();
+    let mut configs = Vec::new();
     for &shape in shapes {
-        let configs: Vec<RoleArgs> = match shape {
-            Shape::Unicast => UNICAST_SIZES
-                .iter()
-                .map(|&size| RoleArgs {
-                    size,
-                    count: if size == SMALL {
-                        counts.unicast_small
-                    } else {
-                        counts.unicast_large
-                    },
-                    ..base.clone()
-                })
-                .collect(),
-            Shape::Rtt => vec![RoleArgs {
-                count: counts.rtt,
-                warmup: counts.rtt_warmup,
-                ..base.clone()
-            }],
-            Shape::Fanout => SUBSCRIBERS
-                .iter()
-                .map(|&n| RoleArgs {
-                    count: counts.fanout_messages(n),
-                    subscribers: n,
-                    ..base.clone()
-                })
-                .collect(),
-        };
-        for config in configs {
-            let mut order = impls(shape).to_vec();
-            if run % 2 == 0 {
-                order.reverse();
-            }
-            for imp in order {
-                jobs.push((
+        match shape {
+            Shape::Unicast => configs.extend(UNICAST_SIZES.iter().map(|&size| {
+                let count = if size == SMALL {
+                    counts.unicast_small
+                } else {
+                    counts.unicast_large
+                };
+                (
                     shape,
                     RoleArgs {
-                        imp,
-                        ..config.clone()
+                        size,
+                        count,
+                        ..base.clone()
                     },
-                ));
-            }
+                )
+            })),
+            Shape::Rtt => configs.push((
+                shape,
+                RoleArgs {
+                    count: counts.rtt,
+                    warmup: counts.rtt_warmup,
+                    ..base.clone()
+                },
+            )),
+            Shape::Fanout => configs.extend(SUBSCRIBERS.iter().map(|&n| {
+                (
+                    shape,
+                    RoleArgs {
+                        count: counts.fanout_messages(n),
+                        subscribers: n,
+                        ..base.clone()
+                    },
+                )
+            })),
         }
     }
-    jobs
+    configs
+}
+
+/// The order of the implementations in round `round`: as listed in odd
+/// rounds, reversed in even ones, so that no implementation always runs
+/// first (or right after the same other one).
+fn round_order(shape: Shape, ubus: bool, round: u32) -> Vec<Impl> {
+    let mut order = impls(shape, ubus);
+    if round % 2 == 0 {
+        order.reverse();
+    }
+    order
+}
+
+/// The widest spread of the checked ratios over the rounds of one
+/// configuration, with the ratio's name; `None` when none was measured.
+fn widest_spread(measurements: &[Measurement]) -> Option<(String, f64)> {
+    let value = |metric: &str, imp: Impl, run: u32| {
+        measurements
+            .iter()
+            .find(|m| m.metric == metric && m.implementation == imp.name() && m.run == run)
+            .map(|m| m.value)
+    };
+    let mut runs: Vec<u32> = measurements.iter().map(|m| m.run).collect();
+    runs.sort_unstable();
+    runs.dedup();
+    CHECKED_PAIRS
+        .iter()
+        .filter_map(|&(metric, numerator, denominator)| {
+            let per_round: Vec<f64> = runs
+                .iter()
+                .filter_map(|&run| {
+                    let (n, d) = (
+                        value(metric, numerator, run)?,
+                        value(metric, denominator, run)?,
+                    );
+                    (d > 0.0).then_some(n / d)
+                })
+                .collect();
+            let name = format!("{metric} {}/{}", numerator.name(), denominator.name());
+            Some((name, spread(&per_round)?))
+        })
+        .max_by(|a, b| a.1.total_cmp(&b.1))
+}
+
+/// Measures one implementation of one configuration once.
+fn measure_one(shape: Shape, args: &RoleArgs, run: u32) -> Result<Vec<Measurement>> {
+    let imp = args.imp;
+    Ok(match shape {
+        Shape::Unicast => {
+            let outcome = measure::unicast(args, run)?;
+            print_diagnostics(&format!("unicast {}", args.size), imp, run, &outcome);
+            outcome.measurements
+        }
+        Shape::Rtt => measure::round_trip(args, run)?,
+        Shape::Fanout => {
+            let outcome = measure::fanout(args, run)?;
+            print_diagnostics(&format!("fanout {}", args.subscribers), imp, run, &outcome);
+            outcome.measurements
+        }
+    })
+}
+
+/// A configuration's label in `PERF-INFO` keys.
+fn label(shape: Shape, args: &RoleArgs) -> String {
+    match shape {
+        Shape::Fanout => format!("fanout {}", args.subscribers),
+        _ => format!("{} {}", shape.name(), args.size),
+    }
 }
 
 /// Runs everything `options` asks for and prints the results.
 pub fn run_all(options: &Options) -> Result<()> {
-    let runs = if options.quick { 1 } else { options.runs };
+    let rounds = if options.quick {
+        QUICK_ROUNDS
+    } else {
+        options.runs
+    };
     let counts = Counts::new(options.quick);
-    print_context(options, runs, &counts);
+    print_context(options, rounds, &counts);
+    emit(&output::info_line(
+        "spread_limit",
+        &format!("{SPREAD_LIMIT:.2}"),
+    ));
     let shapes: Vec<Shape> = match options.only {
         Some(shape) => vec![shape],
         None => Shape::ALL.to_vec(),
     };
+    let broker = if Broker::available() {
+        Some(Broker::start()?)
+    } else {
+        None
+    };
+    let ubus = broker.is_some();
+    emit(&output::info_line(
+        "ubus",
+        if ubus {
+            "ubusd + libubus (OpenWrt), measured"
+        } else {
+            "not in this VM, not measured"
+        },
+    ));
     let mut measured = 0u32;
     let mut printed = 0usize;
-    let mut print = |measurements: &[Measurement]| {
-        for m in measurements {
-            emit(&m.line());
-        }
-        printed += measurements.len();
-    };
-    for run in 1..=runs {
-        for (shape, mut args) in schedule(&shapes, &counts, run) {
-            // Peer, group and socket names unique to the measurement.
-            measured += 1;
-            args.tag = format!("p{}m{measured}", std::process::id());
-            let imp = args.imp;
-            match shape {
-                Shape::Unicast => {
-                    let outcome = measure::unicast(&args, run)?;
-                    let what = format!("unicast {}", args.size);
-                    print_diagnostics(&what, imp, run, &outcome);
-                    print(&outcome.measurements);
+    for (shape, config) in configurations(&shapes, &counts) {
+        let label = label(shape, &config);
+        for attempt in 1..=2 {
+            let mut results = Vec::new();
+            for round in 1..=rounds {
+                for imp in round_order(shape, ubus, round) {
+                    // Peer, group and socket names unique to the measurement.
+                    measured += 1;
+                    let args = RoleArgs {
+                        imp,
+                        tag: format!("p{}m{measured}", std::process::id()),
+                        ..config.clone()
+                    };
+                    for mut m in measure_one(shape, &args, round)? {
+                        m.attempt = attempt;
+                        emit(&m.line());
+                        printed += 1;
+                        results.push(m);
+                    }
                 }
-                Shape::Rtt => print(&measure::round_trip(&args, run)?),
-                Shape::Fanout => {
-                    let outcome = measure::fanout(&args, run)?;
-                    let what = format!("fanout {}", args.subscribers);
-                    print_diagnostics(&what, imp, run, &outcome);
-                    print(&outcome.measurements);
-                }
+            }
+            let widest = widest_spread(&results);
+            if let Some((pair, value)) = &widest {
+                emit(&output::info_line(
+                    &format!("widest spread {label} attempt {attempt}"),
+                    &format!("{pair} ±{:.1}%", value * 100.0),
+                ));
+            }
+            match widest {
+                Some((_, value)) if value > SPREAD_LIMIT && attempt == 1 => emit(
+                    &output::info_line(&format!("remeasured {label}"), "spread above the limit"),
+                ),
+                _ => break,
             }
         }
     }
-    emit(&output::end_line(runs, printed));
+    drop(broker);
+    emit(&output::end_line(rounds, printed));
     Ok(())
 }
 
@@ -350,58 +483,75 @@ mod tests {
     }
 
     #[test]
-    fn compared_implementations_run_back_to_back_alternating_order() {
+    fn configurations_in_shape_order_rounds_alternate() {
         let counts = Counts::new(false);
-        let label = |jobs: &[(Shape, RoleArgs)]| -> Vec<String> {
-            jobs.iter()
-                .map(|(shape, a)| {
-                    format!(
-                        "{} {} {} {}",
-                        shape.name(),
-                        a.size,
-                        a.subscribers,
-                        a.imp.name()
-                    )
-                })
+        let configs = configurations(&Shape::ALL, &counts);
+        let labels: Vec<String> = configs.iter().map(|(s, a)| label(*s, a)).collect();
+        assert_eq!(
+            labels,
+            [
+                "unicast 64",
+                "unicast 2048",
+                "rtt 64",
+                "fanout 1",
+                "fanout 4",
+                "fanout 16",
+                "fanout 64"
+            ]
+        );
+        assert_eq!(configs[1].1.count, counts.unicast_large);
+        assert_eq!(configs[2].1.warmup, counts.rtt_warmup);
+        assert_eq!(configs[6].1.count, counts.fanout_messages(64));
+        let names = |round| -> Vec<&str> {
+            round_order(Shape::Fanout, false, round)
+                .iter()
+                .map(|i| i.name())
                 .collect()
         };
-        let odd = schedule(&[Shape::Unicast, Shape::Rtt], &counts, 1);
         assert_eq!(
-            label(&odd),
-            [
-                "unicast 64 1 ipcon",
-                "unicast 64 1 ipcon-batch",
-                "unicast 64 1 ipcon-post",
-                "unicast 64 1 raw-netlink",
-                "unicast 64 1 uds-seqpacket",
-                "unicast 2048 1 ipcon",
-                "unicast 2048 1 ipcon-batch",
-                "unicast 2048 1 ipcon-post",
-                "unicast 2048 1 raw-netlink",
-                "unicast 2048 1 uds-seqpacket",
-                "rtt 64 1 ipcon",
-                "rtt 64 1 ipcon-post",
-                "rtt 64 1 ipcon-call",
-                "rtt 64 1 raw-netlink",
-                "rtt 64 1 uds-seqpacket",
-                "rtt 64 1 pipe",
-            ]
+            names(1),
+            ["ipcon", "ipcon-batch", "ipcon-post", "uds-seqpacket"]
         );
-        assert_eq!(odd[5].1.count, counts.unicast_large);
-        assert_eq!(odd[10].1.warmup, counts.rtt_warmup);
-        let even = schedule(&[Shape::Fanout], &counts, 2);
-        assert_eq!(even.len(), SUBSCRIBERS.len() * 4);
         assert_eq!(
-            label(&even[..4]),
-            [
-                "fanout 64 1 uds-seqpacket",
-                "fanout 64 1 ipcon-post",
-                "fanout 64 1 ipcon-batch",
-                "fanout 64 1 ipcon",
-            ]
+            names(2),
+            ["uds-seqpacket", "ipcon-post", "ipcon-batch", "ipcon"]
         );
-        assert_eq!(even[4].1.subscribers, 4);
-        assert_eq!(even[4].1.count, counts.fanout_messages(4));
+        assert_eq!(impls(Shape::Rtt, true).last(), Some(&Impl::Ubus));
+    }
+
+    fn m(metric: &'static str, imp: Impl, run: u32, value: f64) -> Measurement {
+        Measurement {
+            shape: "unicast",
+            metric,
+            size: 64,
+            subscribers: 1,
+            implementation: imp.name(),
+            run,
+            attempt: 1,
+            value,
+            unit: "msg/s",
+            sent: 1,
+            received: 1,
+            lost: 0,
+        }
+    }
+
+    #[test]
+    fn the_widest_checked_pair_decides() {
+        let mut results = Vec::new();
+        for (run, raw, batch) in [(1, 100.0, 200.0), (2, 110.0, 100.0), (3, 90.0, 300.0)] {
+            results.push(m("throughput", Impl::Ipcon, run, 100.0));
+            results.push(m("throughput", Impl::RawNetlink, run, raw));
+            results.push(m("throughput", Impl::IpconBatch, run, batch));
+            results.push(m("throughput", Impl::UdsSeqpacket, run, 100.0));
+        }
+        let (name, value) = widest_spread(&results).unwrap();
+        assert_eq!(name, "throughput ipcon-batch/uds-seqpacket");
+        // 1, 2, 3: quartiles 1.5 and 2.5 around 2.
+        assert!((value - 0.25).abs() < 1e-12, "{value}");
+        // Pairs of implementations not measured are not checked.
+        results.retain(|m| m.implementation == "ipcon");
+        assert_eq!(widest_spread(&results), None);
     }
 
     #[test]

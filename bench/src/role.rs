@@ -32,11 +32,18 @@ pub enum Impl {
     Pipe,
     /// Calls: ipcon-linux's `Client` and `Service` (round trips only).
     IpconCall,
+    /// OpenWrt's ubus (ubusd + libubus): a separate program,
+    /// [`UBUS_PROGRAM`], plays its roles.
+    Ubus,
 }
+
+/// The program that plays ubus's roles (bench/ubus/ubus-perf.c), with the
+/// same arguments and handshake as this one.
+pub const UBUS_PROGRAM: &str = "/bin/ubus-perf";
 
 impl Impl {
     /// Every implementation, in report order.
-    pub const ALL: [Impl; 7] = [
+    pub const ALL: [Impl; 8] = [
         Impl::Ipcon,
         Impl::IpconBatch,
         Impl::IpconPost,
@@ -44,6 +51,7 @@ impl Impl {
         Impl::UdsSeqpacket,
         Impl::Pipe,
         Impl::IpconCall,
+        Impl::Ubus,
     ];
 
     /// The name in `PERF` lines.
@@ -56,7 +64,31 @@ impl Impl {
             Impl::UdsSeqpacket => "uds-seqpacket",
             Impl::Pipe => "pipe",
             Impl::IpconCall => "ipcon-call",
+            Impl::Ubus => "ubus",
         }
+    }
+
+    /// The program that plays this implementation's roles: this one, or
+    /// ubus's own.
+    pub fn program(self) -> Result<std::path::PathBuf> {
+        match self {
+            Impl::Ubus => Ok(UBUS_PROGRAM.into()),
+            _ => std::env::current_exe().context("locate this program"),
+        }
+    }
+
+    /// Whether its one-way receivers must exist before the sender: every
+    /// implementation but ubus, whose receivers subscribe to the sender's
+    /// object.
+    pub fn receiver_first(self) -> bool {
+        self != Impl::Ubus
+    }
+
+    /// Whether it may lose messages without telling anyone (ubusd drops
+    /// for a client whose queue is full): its receivers count the gaps in
+    /// the sequence numbers, reported as loss instead of failing the run.
+    pub fn loses_silently(self) -> bool {
+        self == Impl::Ubus
     }
 
     /// The implementation called `name`.
@@ -261,6 +293,7 @@ pub fn run(args: &RoleArgs) -> Result<()> {
                     &args.as_role(Role::PipeEcho).to_args(),
                 )?),
                 Impl::IpconBatch => bail!("round trips have no batch variant"),
+                Impl::Ubus => bail!("ubus runs as {UBUS_PROGRAM}"),
             };
             say(&Line::Ready)?;
             await_go()?;
@@ -278,7 +311,9 @@ pub fn run(args: &RoleArgs) -> Result<()> {
                 Impl::IpconCall => Box::new(IpconCallServer::open(&args.receiver_name())?),
                 Impl::RawNetlink => Box::new(RawServer::open(&args.receiver_name())?),
                 Impl::UdsSeqpacket => Box::new(UdsServer::listen(&args.socket_name())?),
-                Impl::Pipe | Impl::IpconBatch => bail!("{} has no server role", args.imp.name()),
+                Impl::Pipe | Impl::IpconBatch | Impl::Ubus => {
+                    bail!("{} has no server role here", args.imp.name())
+                }
             };
             say(&Line::Ready)?;
             let served = rtt::server_loop(server.as_mut())?;

@@ -7,6 +7,7 @@
 //! measurement runs.
 
 use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
@@ -25,11 +26,11 @@ pub struct Process {
 }
 
 impl Process {
-    /// Starts this program with `args`; `what` names the process in errors
-    /// ("subscriber 3 (ipcon)").
-    pub fn spawn(what: String, args: &[String]) -> Result<Self> {
-        let exe = std::env::current_exe().context("locate this program")?;
-        let mut child = Command::new(exe)
+    /// Starts `program` (this one, or another that talks the handshake)
+    /// with `args`; `what` names the process in errors ("subscriber 3
+    /// (ipcon)").
+    pub fn spawn(what: String, program: &Path, args: &[String]) -> Result<Self> {
+        let mut child = Command::new(program)
             .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())

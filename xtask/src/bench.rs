@@ -2,8 +2,11 @@
 //!
 //! Builds `ipcon-perf` (bench/) static and the module, boots the VM once
 //! (1 vCPU, no allocator debugging), runs the program and aggregates its
-//! `PERF` lines: the median over runs of every measurement, the table with
-//! the ratios ipcon/baseline, the ratios against the issue's targets, and
+//! `PERF` lines: the median over rounds of every measurement, the table with
+//! the ratios ipcon/baseline, and every named ratio as the median of its
+//! per-round ratios (the two implementations measured back to back) with
+//! its spread, against the issue's targets; a target ratio whose spread
+//! exceeds ±10 % is reported as unreliable rather than as met or not. Also
 //! `target/bench/results.json` (+ `results.md` for the README). The host
 //! micro-benchmarks of ipcon-core (`cargo bench -p ipcon-core`) run first
 //! unless `--no-micro`.
@@ -26,7 +29,12 @@ use crate::kernel::Arch;
 use crate::process;
 use crate::vm::{self, Echo, VmRun};
 use crate::workspace::{self, Workspace};
-use crate::{kmod, prepare_vm_host};
+use crate::{kmod, plot, prepare_vm_host, ubus};
+
+/// The program's own measure of spread, so that both judge a ratio alike.
+#[path = "../../bench/src/spread.rs"]
+mod spread;
+use spread::spread;
 
 /// The benchmark program's package (and binary) name.
 const PERF_PACKAGE: &str = "ipcon-perf";
@@ -51,11 +59,17 @@ const IMPLS: &[&str] = &[
     "raw-netlink",
     "uds-seqpacket",
     "pipe",
+    "ubus",
 ];
 /// Implementations whose fan-out receivers learn how many messages they
 /// missed (the module's `missed` count): their `lost` is reported loss.
 /// Everywhere else a lost message would have vanished silently.
 const LOSS_REPORTING_IMPLS: &[&str] = &["ipcon", "ipcon-batch", "raw-netlink"];
+/// Baselines that drop messages without telling sender or receiver (ubusd,
+/// for a client whose queue is full): their receivers count the gaps in the
+/// sequence numbers. Their loss is a finding reported with the figures, not
+/// a failed run.
+const SILENT_LOSS_BASELINES: &[&str] = &["ubus"];
 
 /// The ratio columns of the table: (heading, numerator, denominator); other
 /// ipcon variants get a "<variant>/uds" column after "batch/uds".
@@ -64,16 +78,31 @@ const RATIO_COLUMNS: &[(&str, &str, &str)] = &[
     ("batch/uds", "ipcon-batch", "uds-seqpacket"),
     ("ipcon/raw", "ipcon", "raw-netlink"),
     ("ipcon/pipe", "ipcon", "pipe"),
+    ("batch/ubus", "ipcon-batch", "ubus"),
 ];
 
 /// The issue's targets: (ratio, comparison, limit).
 const TARGETS: &[(&str, Bound, f64)] = &[
     ("library_overhead_vs_raw", Bound::AtMost, 0.05),
+    ("library_overhead_2048_vs_raw", Bound::AtMost, 0.05),
+    ("library_overhead_rtt_vs_raw", Bound::AtMost, 0.05),
     ("unicast_64_vs_uds", Bound::AtLeast, 0.8),
     ("rtt_64_vs_uds", Bound::AtMost, 1.5),
     ("fanout_16_vs_uds_loop", Bound::AtLeast, 2.0),
     ("call_rtt_64_vs_post", Bound::AtMost, 1.1),
+    ("fanout_64_publisher_cpu_vs_uds_loop", Bound::AtMost, 0.15),
+    ("unicast_64_vs_ubus", Bound::AtLeast, 3.0),
+    ("rtt_64_vs_ubus", Bound::AtMost, 0.25),
+    ("fanout_16_vs_ubus", Bound::AtLeast, 8.0),
+    ("unicast_64_vs_dbus", Bound::AtLeast, 3.0),
+    ("rtt_64_vs_dbus", Bound::AtMost, 0.3),
+    ("fanout_16_vs_dbus", Bound::AtLeast, 5.0),
 ];
+
+/// A target ratio whose per-round ratios spread wider than this (half the
+/// interquartile range over the median) is unreliable: the program has
+/// already measured its configuration a second time.
+const SPREAD_LIMIT: f64 = 0.10;
 
 /// Which of ipcon's APIs stands for "ours" in each of the issue's ratios:
 /// the one meant for the job (a stream of one-way messages is sent in
@@ -82,7 +111,12 @@ const TARGETS: &[(&str, Bound, f64)] = &[
 const KEY_IMPLEMENTATIONS: &str = "Issue ratios compare: library overhead ipcon vs \
      raw-netlink (both wait for each ACK); unicast ipcon-batch; rtt ipcon-post; fan-out \
      ipcon-batch, total deliveries per second on one CPU, which includes every subscriber's \
-     receive (publisher_cpu: the publisher's own CPU per message, ipcon per-message API).";
+     receive (publisher_cpu: the publisher's own CPU per message, ipcon per-message API; for \
+     ubus the publisher's plus ubusd's). The same ipcon variants stand against ubus: \
+     *_vs_ubus use ipcon-batch (one-way, fan-out) and ipcon-post (rtt). ubus: ubus_invoke \
+     round trips to an object's method answered with ubus_send_reply; one-way and fan-out by \
+     ubus_notify (no timeout) to ubus_subscriber receivers; blobmsg {seq, data}; ubusd's \
+     drops are counted from sequence gaps.";
 
 const EMULATION_NOTE: &str = "The VM runs under QEMU TCG emulation (no KVM): absolute figures are \
      those of an emulated CPU; only ratios between implementations within one run mean anything.";
@@ -101,8 +135,11 @@ struct Options {
     timeout: Option<u32>,
 }
 
-/// ipcon-perf's own default, always passed explicitly: the runs PERF-END reports are checked.
-const DEFAULT_RUNS: u32 = 3;
+/// ipcon-perf's own default rounds per configuration, always passed
+/// explicitly: the rounds PERF-END reports are checked.
+const DEFAULT_RUNS: u32 = 5;
+/// The rounds of `--quick`.
+const QUICK_RUNS: u32 = 3;
 
 fn parse_options(args: &[String]) -> Result<Options, String> {
     let mut options = Options {
@@ -145,10 +182,10 @@ fn parse_options(args: &[String]) -> Result<Options, String> {
 }
 
 impl Options {
-    /// How many runs the program makes (`--quick`: one).
+    /// How many rounds the program makes per configuration.
     fn runs(&self) -> u32 {
         if self.quick {
-            1
+            QUICK_RUNS
         } else {
             self.runs.unwrap_or(DEFAULT_RUNS)
         }
@@ -168,13 +205,14 @@ impl Options {
         command
     }
 
-    /// A default run takes about 4 minutes in the TCG guest: room for
-    /// twice that per run, plus the boot.
+    /// A round of every configuration takes about 2 minutes in the TCG
+    /// guest, a re-measured configuration twice its rounds: room for twice
+    /// that, plus the boot.
     fn vm_timeout(&self) -> Duration {
         let seconds = match self.timeout {
             Some(seconds) => seconds,
             None if self.quick => 600,
-            None => 300 + 300 * self.runs(),
+            None => 300 + 480 * self.runs(),
         };
         Duration::from_secs(seconds.into())
     }
@@ -193,11 +231,18 @@ pub struct Measurement {
     #[serde(rename(deserialize = "impl", serialize = "implementation"))]
     pub implementation: String,
     pub run: u32,
+    /// 2 for the rounds of a configuration measured again.
+    #[serde(default = "first_attempt")]
+    pub attempt: u32,
     pub value: f64,
     pub unit: String,
     pub sent: u64,
     pub received: u64,
     pub lost: u64,
+}
+
+fn first_attempt() -> u32 {
+    1
 }
 
 impl Measurement {
@@ -213,14 +258,20 @@ impl Measurement {
 
     /// What one run of one implementation of one shape delivered: the
     /// metrics of a run (median and p99, total and per-subscriber) share it.
-    fn delivery_key(&self) -> (String, u32, u32, String, u32) {
+    fn delivery_key(&self) -> (String, u32, u32, String, u32, u32) {
         (
             self.shape.clone(),
             self.size,
             self.subscribers,
             self.implementation.clone(),
             self.run,
+            self.attempt,
         )
+    }
+
+    /// The configuration it belongs to: shape, size, subscribers.
+    fn configuration(&self) -> (String, u32, u32) {
+        (self.shape.clone(), self.size, self.subscribers)
     }
 
     /// Why the counts do not add up, if they do not: every message sent is
@@ -244,7 +295,8 @@ impl Measurement {
         }
         let reported =
             self.shape == "fanout" && LOSS_REPORTING_IMPLS.contains(&self.implementation.as_str());
-        if self.lost > 0 && !reported {
+        let baseline = SILENT_LOSS_BASELINES.contains(&self.implementation.as_str());
+        if self.lost > 0 && !reported && !baseline {
             return Some(format!(
                 "{label}: {} messages lost without any report to sender or receiver",
                 self.lost
@@ -543,6 +595,10 @@ pub fn ratios(medians: &[Median]) -> Vec<(String, f64)> {
             quotient(rtt("median", "ipcon"), rtt("median", "uds-seqpacket")),
         ),
         (
+            "library_overhead_rtt_vs_raw".into(),
+            quotient(rtt("median", "ipcon"), rtt("median", "raw-netlink")).map(|q| q - 1.0),
+        ),
+        (
             "library_overhead_2048_vs_raw".into(),
             quotient(unicast(2048, "raw-netlink"), unicast(2048, "ipcon")).map(|q| q - 1.0),
         ),
@@ -569,6 +625,26 @@ pub fn ratios(medians: &[Median]) -> Vec<(String, f64)> {
         (
             "rtt_64_p99_vs_uds".into(),
             quotient(rtt("p99", "ipcon"), rtt("p99", "uds-seqpacket")),
+        ),
+        (
+            "unicast_64_vs_ubus".into(),
+            quotient(unicast(64, "ipcon-batch"), unicast(64, "ubus")),
+        ),
+        (
+            "rtt_64_vs_ubus".into(),
+            quotient(rtt("median", "ipcon-post"), rtt("median", "ubus")),
+        ),
+        (
+            "fanout_16_vs_ubus".into(),
+            quotient(fanout(16, "ipcon-batch"), fanout(16, "ubus")),
+        ),
+        (
+            "unicast_2048_vs_ubus".into(),
+            quotient(unicast(2048, "ipcon-batch"), unicast(2048, "ubus")),
+        ),
+        (
+            "rtt_64_wait_vs_ubus".into(),
+            quotient(rtt("median", "ipcon"), rtt("median", "ubus")),
         ),
     ];
     let mut fanout_sizes: Vec<u32> = medians
@@ -608,6 +684,22 @@ pub fn ratios(medians: &[Median]) -> Vec<(String, f64)> {
             quotient(
                 fanout(subscribers, "ipcon-batch"),
                 fanout(subscribers, "uds-seqpacket"),
+            ),
+        ));
+        if subscribers != 16 {
+            named.push((
+                format!("fanout_{subscribers}_vs_ubus"),
+                quotient(
+                    fanout(subscribers, "ipcon-batch"),
+                    fanout(subscribers, "ubus"),
+                ),
+            ));
+        }
+        named.push((
+            format!("fanout_{subscribers}_publisher_cpu_vs_ubus"),
+            quotient(
+                publisher_cpu(subscribers, "ipcon"),
+                publisher_cpu(subscribers, "ubus"),
             ),
         ));
     }
@@ -652,8 +744,24 @@ fn other_variants(medians: &[Median]) -> Vec<String> {
     variants
 }
 
-/// Every ratio computed within each run alone (in run order): how far a
-/// ratio moves between the runs of one boot, next to the ratio of the medians.
+/// The measurements that count: of a configuration measured twice, the
+/// second attempt's rounds only (every attempt still counts for the loss
+/// checks).
+pub fn final_rounds(measurements: &[Measurement]) -> Vec<Measurement> {
+    let mut last: BTreeMap<(String, u32, u32), u32> = BTreeMap::new();
+    for m in measurements {
+        let attempt = last.entry(m.configuration()).or_insert(m.attempt);
+        *attempt = (*attempt).max(m.attempt);
+    }
+    measurements
+        .iter()
+        .filter(|m| last.get(&m.configuration()) == Some(&m.attempt))
+        .cloned()
+        .collect()
+}
+
+/// Every ratio computed within each round alone (in round order): the two
+/// implementations of a ratio were measured back to back in the round.
 pub fn ratios_per_run(measurements: &[Measurement]) -> BTreeMap<String, Vec<f64>> {
     let mut runs: Vec<u32> = measurements.iter().map(|m| m.run).collect();
     runs.sort_unstable();
@@ -670,6 +778,72 @@ pub fn ratios_per_run(measurements: &[Measurement]) -> BTreeMap<String, Vec<f64>
         }
     }
     per_run
+}
+
+/// One named ratio over the rounds: the median of its per-round ratios,
+/// their spread and range.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RatioStat {
+    pub name: String,
+    pub value: f64,
+    /// See [`spread`]; `None` with a single round.
+    pub spread: Option<f64>,
+    pub low: f64,
+    pub high: f64,
+    pub rounds: usize,
+}
+
+impl RatioStat {
+    /// Spread within the limit (or not known: a single round).
+    pub fn reliable(&self) -> bool {
+        self.spread.map_or(true, |s| s <= SPREAD_LIMIT)
+    }
+
+    /// "±4.2% (0.95..1.10, 5 rounds)".
+    fn spread_text(&self) -> String {
+        match self.spread {
+            Some(spread) => format!(
+                "±{:.1}% ({:.2}..{:.2}, {} rounds)",
+                spread * 100.0,
+                self.low,
+                self.high,
+                self.rounds
+            ),
+            None => String::new(),
+        }
+    }
+}
+
+/// Every named ratio as the median of its per-round ratios, in the order
+/// of [`ratios`]. Library overheads are per-round too (raw/ipcon − 1 of
+/// the round), so their spread is relative to a figure near 0: it is
+/// reported in the ratio's own units over 1 + value instead.
+pub fn ratio_stats(measurements: &[Measurement]) -> Vec<RatioStat> {
+    let finals = final_rounds(measurements);
+    let per_run = ratios_per_run(&finals);
+    let order = ratios(&medians(&finals));
+    order
+        .into_iter()
+        .filter_map(|(name, _)| {
+            let values = per_run.get(&name)?;
+            let mut sorted = values.clone();
+            let value = median(&mut sorted)?;
+            let overhead = name.starts_with("library_overhead");
+            let shifted: Vec<f64> = if overhead {
+                values.iter().map(|v| v + 1.0).collect()
+            } else {
+                values.clone()
+            };
+            Some(RatioStat {
+                value,
+                spread: spread(&shifted),
+                low: sorted.first().copied()?,
+                high: sorted.last().copied()?,
+                rounds: values.len(),
+                name,
+            })
+        })
+        .collect()
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -701,6 +875,8 @@ pub struct TargetCheck {
     pub bound: &'static str,
     pub limit: f64,
     pub value: Option<f64>,
+    /// Its per-round ratios within [`SPREAD_LIMIT`].
+    pub reliable: bool,
 }
 
 impl TargetCheck {
@@ -716,6 +892,7 @@ impl TargetCheck {
 
     fn status(&self) -> &'static str {
         match self.met() {
+            _ if !self.reliable => "UNRELIABLE (spread)",
             Some(true) => "met",
             Some(false) => "NOT MET",
             None => "not measured",
@@ -723,17 +900,18 @@ impl TargetCheck {
     }
 }
 
-pub fn check_targets(ratios: &[(String, f64)]) -> Vec<TargetCheck> {
+pub fn check_targets(ratios: &[RatioStat]) -> Vec<TargetCheck> {
     TARGETS
         .iter()
-        .map(|(ratio, bound, limit)| TargetCheck {
-            ratio,
-            bound: bound.symbol(),
-            limit: *limit,
-            value: ratios
-                .iter()
-                .find(|(name, _)| name == ratio)
-                .map(|(_, value)| *value),
+        .map(|(ratio, bound, limit)| {
+            let stat = ratios.iter().find(|stat| stat.name == *ratio);
+            TargetCheck {
+                ratio,
+                bound: bound.symbol(),
+                limit: *limit,
+                value: stat.map(|stat| stat.value),
+                reliable: stat.map_or(true, RatioStat::reliable),
+            }
         })
         .collect()
 }
@@ -928,28 +1106,26 @@ impl Table {
     }
 }
 
-/// Every ratio as (name, value, per-run range, target, status): the
-/// targets first (also when not measured), then the other ratios, which have
-/// no target.
-fn ratio_rows(
-    ratios: &[(String, f64)],
-    per_run: &BTreeMap<String, Vec<f64>>,
-    checks: &[TargetCheck],
-) -> Vec<[String; 5]> {
-    let range = |name: &str| match per_run.get(name) {
-        Some(values) if values.len() > 1 => {
-            let low = values.iter().copied().fold(f64::INFINITY, f64::min);
-            let high = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-            format!("{low:.2}..{high:.2}")
-        }
-        _ => String::new(),
+/// Every ratio as (name, value, spread over the rounds, target, status):
+/// the targets first (also when not measured), then the other ratios, which
+/// have no target. An unreliable target ratio shows no value.
+fn ratio_rows(ratios: &[RatioStat], checks: &[TargetCheck]) -> Vec<[String; 5]> {
+    let range = |name: &str| {
+        ratios
+            .iter()
+            .find(|stat| stat.name == name)
+            .map_or_else(String::new, RatioStat::spread_text)
     };
     let mut rows: Vec<[String; 5]> = checks
         .iter()
         .map(|check| {
             [
                 check.ratio.to_owned(),
-                ratio_figure(check.value),
+                if check.reliable {
+                    ratio_figure(check.value)
+                } else {
+                    "-".into()
+                },
                 range(check.ratio),
                 format!("{} {}", check.bound, check.limit),
                 check.status().to_owned(),
@@ -959,14 +1135,18 @@ fn ratio_rows(
     rows.extend(
         ratios
             .iter()
-            .filter(|(name, _)| !checks.iter().any(|check| check.ratio == name))
-            .map(|(name, value)| {
+            .filter(|stat| !checks.iter().any(|check| check.ratio == stat.name))
+            .map(|stat| {
                 [
-                    name.clone(),
-                    ratio_figure(Some(*value)),
-                    range(name),
+                    stat.name.clone(),
+                    ratio_figure(Some(stat.value)),
+                    stat.spread_text(),
                     String::new(),
-                    String::new(),
+                    if stat.reliable() {
+                        String::new()
+                    } else {
+                        "wide spread".into()
+                    },
                 ]
             }),
     );
@@ -1191,8 +1371,8 @@ pub struct Report {
     pub machine: Value,
     pub output: PerfOutput,
     pub medians: Vec<Median>,
-    pub ratios: Vec<(String, f64)>,
-    /// Each ratio within each run alone.
+    pub ratios: Vec<RatioStat>,
+    /// Each ratio within each round alone.
     pub ratios_per_run: BTreeMap<String, Vec<f64>>,
     pub targets: Vec<TargetCheck>,
     pub lost: BTreeMap<String, u64>,
@@ -1207,9 +1387,10 @@ impl Report {
         output: PerfOutput,
         micro: Option<Vec<Micro>>,
     ) -> Self {
-        let medians = medians(&output.measurements);
-        let ratios = ratios(&medians);
-        let ratios_per_run = ratios_per_run(&output.measurements);
+        let finals = final_rounds(&output.measurements);
+        let medians = medians(&finals);
+        let ratios = ratio_stats(&output.measurements);
+        let ratios_per_run = ratios_per_run(&finals);
         let targets = check_targets(&ratios);
         let lost = lost_per_implementation(&output.measurements);
         let problems = output_problems(&output);
@@ -1261,7 +1442,16 @@ impl Report {
         let ratios: serde_json::Map<String, Value> = self
             .ratios
             .iter()
-            .map(|(name, value)| (name.clone(), json!(value)))
+            .map(|stat| (stat.name.clone(), json!(stat.value)))
+            .collect();
+        let spreads: serde_json::Map<String, Value> = self
+            .ratios
+            .iter()
+            .map(|stat| {
+                let mut entry = json!(stat);
+                entry["reliable"] = json!(stat.reliable());
+                (stat.name.clone(), entry)
+            })
             .collect();
         let targets: serde_json::Map<String, Value> = self
             .targets
@@ -1271,10 +1461,13 @@ impl Report {
                     "bound": check.bound,
                     "limit": check.limit,
                     "status": check.status(),
+                    "reliable": check.reliable,
                 });
                 if let Some(value) = check.value {
                     target["value"] = json!(value);
-                    target["met"] = json!(check.met());
+                    if check.reliable {
+                        target["met"] = json!(check.met());
+                    }
                 }
                 (check.ratio.to_owned(), target)
             })
@@ -1293,6 +1486,8 @@ impl Report {
             "measurements": self.output.measurements,
             "medians": self.medians,
             "ratios": ratios,
+            "ratio_spreads": spreads,
+            "spread_limit": SPREAD_LIMIT,
             "ratios_per_run": self.ratios_per_run,
             "targets": targets,
             "lost": self.lost,
@@ -1322,21 +1517,17 @@ impl Report {
             ));
         }
         text.push_str(
-            "Values: medians over runs; msg/s (higher is better) or us (lower is better).\n\n",
+            "Values: medians over rounds; msg/s (higher is better) or us (lower is better).\n\n",
         );
         text.push_str(&table.render_text());
-        text.push_str(
-            "\nRatios of the medians above (and their range over the runs) against the targets:\n",
-        );
-        for [name, value, range, target, status] in
-            ratio_rows(&self.ratios, &self.ratios_per_run, &self.targets)
-        {
-            let range = if range.is_empty() {
-                range
-            } else {
-                format!("({range})")
-            };
-            let line = format!("  {name:<30} {value:>6} {range:<13} {target:<7} {status}");
+        text.push_str(&format!(
+            "\nRatios: median of the per-round ratios (the two sides measured back to back), \
+             ± half the interquartile range, against the targets (spread above ±{:.0}%: \
+             unreliable):\n",
+            SPREAD_LIMIT * 100.0
+        ));
+        for [name, value, range, target, status] in ratio_rows(&self.ratios, &self.targets) {
+            let line = format!("  {name:<36} {value:>6} {range:<34} {target:<7} {status}");
             text.push_str(line.trim_end());
             text.push('\n');
         }
@@ -1356,19 +1547,27 @@ impl Report {
         let table = table(&self.medians);
         let mut text = format!(
             "Measured {} with `cargo xtask bench` on {}. {EMULATION_NOTE} \
-             Medians over runs; msg/s or µs.\n\n",
+             Medians over rounds; msg/s or µs.\n\n",
             self.date,
             self.machine_line()
         );
         text.insert_str(0, &self.failure_banner());
+        if let (Some(before), Some(after)) = (
+            self.machine["host_load_before"].as_f64(),
+            self.machine["host_load_after"].as_f64(),
+        ) {
+            text.push_str(&format!(
+                "Host load average (1 min) before / after the VM run: {before:.2} / {after:.2} \
+                 (the host has {} cores).\n\n",
+                self.machine["host_cores"]
+            ));
+        }
         text.push_str(&table.render_markdown());
         text.push_str(
-            "\n| ratio | value | runs (min..max) | target | status |\n\
+            "\n| ratio | median of rounds | spread (min..max) | target | status |\n\
              | --- | ---: | ---: | --- | --- |\n",
         );
-        for [name, value, range, target, status] in
-            ratio_rows(&self.ratios, &self.ratios_per_run, &self.targets)
-        {
+        for [name, value, range, target, status] in ratio_rows(&self.ratios, &self.targets) {
             text.push_str(&format!(
                 "| `{name}` | {value} | {range} | {target} | {status} |\n"
             ));
@@ -1410,6 +1609,18 @@ pub fn command(workspace: &Workspace, args: &[String]) -> Result<(), String> {
     let mut run = VmRun::new("bench", kernel, &options.perf_command());
     run.module = Some(module);
     run.files = binaries.iter().map(|b| GuestFile::binary(b)).collect();
+    // The ubus baseline where it builds; the rest is measured without it.
+    let ubus_note = match ubus::build(workspace) {
+        Ok(ubus) => {
+            run.files.push(GuestFile::binary(&ubus.ubusd));
+            run.files.push(GuestFile::binary(&ubus.perf));
+            "built from the vendored OpenWrt snapshots".to_owned()
+        }
+        Err(error) => {
+            println!("xtask: no ubus baseline: {error}");
+            format!("not measured: {error}")
+        }
+    };
     run.vcpus = BENCH_VCPUS;
     run.slab_debug = false;
     run.timeout = options.vm_timeout();
@@ -1434,6 +1645,8 @@ pub fn command(workspace: &Workspace, args: &[String]) -> Result<(), String> {
         "slab_debug": false,
         "host_load_before": load_before,
         "host_load_after": load_after,
+        "ubus": ubus_note,
+        "dbus": "not measured (no D-Bus baseline yet)",
     });
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -1454,6 +1667,17 @@ pub fn command(workspace: &Workspace, args: &[String]) -> Result<(), String> {
     })?;
     let markdown = report.render_markdown();
     write_file(&directory.join("results.md"), &markdown)?;
+    for (file, metric, title, unit) in FANOUT_PLOTS {
+        let series = fanout_series(&report.medians, metric);
+        if !series.is_empty() {
+            let title = format!("{title} ({})", report.date);
+            write_file(
+                &directory.join(file),
+                &plot::fanout_svg(&title, unit, &series),
+            )?;
+            println!("xtask: wrote {}", directory.join(file).display());
+        }
+    }
 
     println!();
     print!("{}", report.render_text());
@@ -1478,6 +1702,45 @@ pub fn command(workspace: &Workspace, args: &[String]) -> Result<(), String> {
             failures.len()
         ))
     }
+}
+
+/// The fan-out plots: (file, metric, title, y axis).
+const FANOUT_PLOTS: &[(&str, &str, &str, &str)] = &[
+    (
+        "fanout.svg",
+        "total",
+        "Fan-out 64 B: deliveries/s to all subscribers, 1 vCPU",
+        "deliveries/s (higher is better)",
+    ),
+    (
+        "fanout-publisher-cpu.svg",
+        "publisher-cpu",
+        "Fan-out 64 B: publisher CPU per message published",
+        "µs per message (lower is better)",
+    ),
+];
+
+/// One plot line per implementation that has `metric` for 64-byte fan-out:
+/// its median at each subscriber count, in table order.
+pub fn fanout_series(medians: &[Median], metric: &str) -> Vec<plot::Series> {
+    let mut series: Vec<plot::Series> = Vec::new();
+    for median in medians
+        .iter()
+        .filter(|m| m.shape == "fanout" && m.metric == metric && m.size == 64)
+    {
+        let point = (median.subscribers, median.value);
+        match series.iter_mut().find(|s| s.name == median.implementation) {
+            Some(line) => line.points.push(point),
+            None => series.push(plot::Series {
+                name: median.implementation.clone(),
+                points: vec![point],
+            }),
+        }
+    }
+    for line in &mut series {
+        line.points.sort_by_key(|p| p.0);
+    }
+    series
 }
 
 fn write_file(path: &Path, text: &str) -> Result<(), String> {
@@ -1658,6 +1921,7 @@ mod tests {
                 subscribers: subs,
                 implementation: imp.into(),
                 run: 1,
+                attempt: 1,
                 value: 1.0,
                 unit: "msg/s".into(),
                 sent,
@@ -1808,18 +2072,150 @@ mod tests {
         // No raw-netlink fan-out was measured: no ratio, rather than a zero.
         assert_eq!(ratio(&ratios, "fanout_16_raw_vs_uds_loop"), None);
 
-        let checks = check_targets(&ratios);
+        assert!(close(
+            ratio(&ratios, "library_overhead_rtt_vs_raw"),
+            32.0 / 30.0 - 1.0
+        ));
+
+        let stats = ratio_stats(&parse_output(&full_output()).measurements);
+        let checks = check_targets(&stats);
         let status: Vec<(&str, Option<bool>)> = checks.iter().map(|c| (c.ratio, c.met())).collect();
         assert_eq!(
             status,
             [
                 ("library_overhead_vs_raw", Some(false)),
+                ("library_overhead_2048_vs_raw", Some(true)),
+                ("library_overhead_rtt_vs_raw", Some(false)),
                 ("unicast_64_vs_uds", Some(true)),
                 ("rtt_64_vs_uds", Some(true)),
                 ("fanout_16_vs_uds_loop", Some(true)),
                 ("call_rtt_64_vs_post", None),
+                ("fanout_64_publisher_cpu_vs_uds_loop", Some(true)),
+                ("unicast_64_vs_ubus", None),
+                ("rtt_64_vs_ubus", None),
+                ("fanout_16_vs_ubus", None),
+                ("unicast_64_vs_dbus", None),
+                ("rtt_64_vs_dbus", None),
+                ("fanout_16_vs_dbus", None),
             ]
         );
+        assert!(checks.iter().all(|c| c.reliable));
+    }
+
+    #[test]
+    fn ratios_are_medians_of_rounds_and_a_wide_target_is_unreliable() {
+        // Five rounds of unicast 64: ipcon-batch/uds 0.82, 0.91, 1.0, 1.09,
+        // 1.18 in the first attempt (±9 %), the second attempt 0.5, 1.0, 1.5, 1.0,
+        // 1.0 (quartiles 1.0 and 1.0: ±0 %, but a wide range) replaces it.
+        let mut text = Vec::new();
+        for (attempt, values) in [
+            (1, [82.0, 91.0, 100.0, 109.0, 118.0]),
+            (2, [50.0, 100.0, 150.0, 100.0, 100.0]),
+        ] {
+            for (round, batch) in values.iter().enumerate() {
+                let run = round as u32 + 1;
+                for (imp, value) in [("ipcon-batch", *batch), ("uds-seqpacket", 100.0)] {
+                    text.push(
+                        perf("unicast", "throughput", 64, 1, imp, run, value)
+                            .replace("\"run\"", &format!("\"attempt\":{attempt},\"run\"")),
+                    );
+                }
+            }
+        }
+        let measurements = parse_output(&text).measurements;
+        assert_eq!(final_rounds(&measurements).len(), 10);
+        let stats = ratio_stats(&measurements);
+        let batch = stats
+            .iter()
+            .find(|s| s.name == "unicast_64_vs_uds")
+            .unwrap();
+        assert_eq!((batch.value, batch.low, batch.high), (1.0, 0.5, 1.5));
+        assert_eq!((batch.spread, batch.rounds), (Some(0.0), 5));
+        assert!(batch.reliable());
+
+        // Only the first attempt: ±9 % is reliable; ±30 % is not.
+        let first: Vec<String> = text[..10].to_vec();
+        let stats = ratio_stats(&parse_output(&first).measurements);
+        assert!(stats[0].reliable());
+        let wide: Vec<String> = first
+            .iter()
+            .map(|l| {
+                l.replace("\"value\":109,", "\"value\":130,")
+                    .replace("\"value\":91,", "\"value\":70,")
+            })
+            .collect();
+        let stats = ratio_stats(&parse_output(&wide).measurements);
+        let checks = check_targets(&stats);
+        let check = checks
+            .iter()
+            .find(|c| c.ratio == "unicast_64_vs_uds")
+            .unwrap();
+        assert!(!check.reliable);
+        assert_eq!(check.status(), "UNRELIABLE (spread)");
+        let rows = ratio_rows(&stats, &checks);
+        let row = rows.iter().find(|r| r[0] == "unicast_64_vs_uds").unwrap();
+        assert_eq!(row[1], "-");
+        assert!(row[2].starts_with("±"), "{}", row[2]);
+    }
+
+    #[test]
+    fn ubus_is_compared_with_the_same_variants_and_may_lose_silently() {
+        let mut text = Vec::new();
+        for (imp, one_way, rtt) in [
+            ("ipcon-batch", 90_000.0, 0.0),
+            ("ipcon-post", 0.0, 26.0),
+            ("ubus", 20_000.0, 130.0),
+        ] {
+            if one_way > 0.0 {
+                text.push(perf("unicast", "throughput", 64, 1, imp, 1, one_way));
+                text.push(perf("fanout", "total", 64, 16, imp, 1, one_way));
+            }
+            if rtt > 0.0 {
+                text.push(perf("rtt", "median", 64, 1, imp, 1, rtt));
+            }
+        }
+        // ubus lost 300 of 1000 one-way messages: counted, not a failure.
+        let last = text.len() - 1;
+        text[last - 1] = text[last - 1]
+            .replace("\"received\":1000", "\"received\":700")
+            .replace("\"lost\":0", "\"lost\":300");
+        let output = parse_output(&text);
+        let unicast = output
+            .measurements
+            .iter()
+            .find(|m| m.implementation == "ubus" && m.shape == "fanout")
+            .unwrap();
+        assert_eq!(unicast.lost, 300);
+        assert_eq!(unicast.unaccounted(), None);
+        let stats = ratio_stats(&output.measurements);
+        let value = |name: &str| stats.iter().find(|s| s.name == name).map(|s| s.value);
+        assert_eq!(value("unicast_64_vs_ubus"), Some(4.5));
+        assert_eq!(value("fanout_16_vs_ubus"), Some(4.5));
+        assert_eq!(value("rtt_64_vs_ubus"), Some(0.2));
+        // The same loss in ipcon's unicast would be silent loss: a failure.
+        let ipcon = Measurement {
+            implementation: "ipcon".into(),
+            ..unicast.clone()
+        };
+        assert!(ipcon.unaccounted().is_none(), "fan-out loss is reported");
+        let silent = Measurement {
+            shape: "unicast".into(),
+            subscribers: 1,
+            ..ipcon
+        };
+        assert!(silent.unaccounted().is_some());
+    }
+
+    #[test]
+    fn fanout_plots_have_a_line_per_implementation() {
+        let medians = medians(&parse_output(&full_output()).measurements);
+        let total = fanout_series(&medians, "total");
+        let names: Vec<&str> = total.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["ipcon", "ipcon-batch", "uds-seqpacket"]);
+        let subs: Vec<u32> = total[0].points.iter().map(|p| p.0).collect();
+        assert_eq!(subs, [1, 4, 16, 64]);
+        assert_eq!(fanout_series(&medians, "publisher-cpu").len(), 2);
+        assert!(fanout_series(&medians, "throughput").is_empty());
     }
 
     #[test]
@@ -1834,7 +2230,8 @@ mod tests {
         let ratios = ratios(&medians(&parse_output(&lines).measurements));
         assert!(close(ratio(&ratios, "call_rtt_64_vs_post"), 21.0 / 20.0));
         assert!(close(ratio(&ratios, "call_rtt_64_vs_uds"), 21.0 / 14.0));
-        let call = check_targets(&ratios)
+        let measurements = parse_output(&lines).measurements;
+        let call = check_targets(&ratio_stats(&measurements))
             .into_iter()
             .find(|c| c.ratio == "call_rtt_64_vs_post")
             .map(|c| c.met());
@@ -1851,7 +2248,7 @@ mod tests {
         let medians = medians(&parse_output(&lines(&text)).measurements);
         let ratios = ratios(&medians);
         assert_eq!(ratios, [("unicast_64_single_vs_uds".to_owned(), 0.5)]);
-        let checks = check_targets(&ratios);
+        let checks = check_targets(&ratio_stats(&parse_output(&lines(&text)).measurements));
         assert!(checks
             .iter()
             .all(|c| c.met().is_none() && c.status() == "not measured"));
@@ -1859,12 +2256,15 @@ mod tests {
         let table = table(&medians);
         assert_eq!(table.rows.len(), 1);
         let row = &table.rows[0];
-        assert_eq!(row.values, [Some(100.0), None, None, Some(200.0), None]);
-        assert_eq!(row.ratios, [Some(0.5), None, None, None]);
+        assert_eq!(
+            row.values,
+            [Some(100.0), None, None, Some(200.0), None, None]
+        );
+        assert_eq!(row.ratios, [Some(0.5), None, None, None, None]);
         let text = table.render_text();
         let data = text.lines().nth(1).unwrap();
         assert!(data.starts_with("unicast"));
-        assert_eq!(data.split_whitespace().filter(|w| *w == "-").count(), 6);
+        assert_eq!(data.split_whitespace().filter(|w| *w == "-").count(), 8);
     }
 
     #[test]
@@ -1892,7 +2292,8 @@ mod tests {
                 "batch/uds",
                 "post/uds",
                 "ipcon/raw",
-                "ipcon/pipe"
+                "ipcon/pipe",
+                "batch/ubus"
             ]
         );
         assert_eq!(table.rows[0].ratios[2], Some(1.5));
@@ -1936,7 +2337,7 @@ mod tests {
             .unwrap();
         assert_eq!(
             rtt,
-            "| rtt | 64 B | 1 | median (us) | 32.0 | - | 30.0 | 22.0 | 12.0 | 28.0 | 1.45 | - | 1.27 | 1.07 | 2.67 |"
+            "| rtt | 64 B | 1 | median (us) | 32.0 | - | 30.0 | 22.0 | 12.0 | - | 28.0 | 1.45 | - | 1.27 | 1.07 | 2.67 | - |"
         );
     }
 
@@ -2009,9 +2410,11 @@ mod tests {
         assert!(text.contains("library_overhead_vs_raw"));
         assert!(text.contains("NOT MET"));
         let markdown = report.render_markdown();
-        // Runs add 1, 2, 3 to every value: per run, rtt_64_vs_uds
-        // (ipcon-post) is 27/21, 28/22, 29/23.
-        assert!(markdown.contains("| `rtt_64_vs_uds` | 1.27 | 1.26..1.29 | <= 1.5 | met |"));
+        // Rounds add 1, 2, 3 to every value: per round, rtt_64_vs_uds
+        // (ipcon-post) is 27/21, 28/22, 29/23: median 28/22, quartiles
+        // halfway to the others.
+        assert!(markdown
+            .contains("| `rtt_64_vs_uds` | 1.27 | ±0.5% (1.26..1.29, 3 rounds) | <= 1.5 | met |"));
         assert!(markdown.contains("rtt ipcon-post"));
         assert_eq!(
             json["ratios_per_run"]["rtt_64_vs_uds"]
@@ -2022,7 +2425,7 @@ mod tests {
         );
         // Ratios without a target are listed too, after the targets.
         let pipe = markdown
-            .find("| `rtt_64_vs_pipe` | 2.67 | 2.54..2.82 |  |  |")
+            .find("| `rtt_64_vs_pipe` | 2.67 | ±2.6% (2.54..2.82, 3 rounds) |  |  |")
             .unwrap();
         assert!(pipe > markdown.find("| `fanout_16_vs_uds_loop` |").unwrap());
         assert!(text.contains("rtt_64_vs_pipe"));
@@ -2103,9 +2506,9 @@ done";
                 .collect::<Vec<_>>()
         };
         let default = parse_options(&[]).unwrap();
-        assert_eq!(default.perf_command(), "/bin/ipcon-perf --runs 3");
+        assert_eq!(default.perf_command(), "/bin/ipcon-perf --runs 5");
         assert!(default.micro);
-        assert_eq!(default.vm_timeout(), Duration::from_secs(1200));
+        assert_eq!(default.vm_timeout(), Duration::from_secs(2700));
         let quick = parse_options(&args("--quick --no-micro --only fanout")).unwrap();
         assert_eq!(
             quick.perf_command(),
@@ -2113,7 +2516,7 @@ done";
         );
         assert!(!quick.micro);
         assert_eq!(parse_options(&args("--runs 5")).unwrap().runs(), 5);
-        assert_eq!(quick.runs(), 1);
+        assert_eq!(quick.runs(), 3);
         assert!(parse_options(&args("--quick --runs 3")).is_err());
         assert!(parse_options(&args("--runs 0")).is_err());
         assert!(parse_options(&args("--quick --runs 5")).is_err());
