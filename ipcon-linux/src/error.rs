@@ -108,6 +108,8 @@ enum Note {
     Wire(WireError),
     Family(FamilyOutcome),
     Text(&'static str),
+    // Only calls (the std API) answer with a status.
+    #[cfg_attr(not(feature = "std"), allow(dead_code))]
     Status(ipcon_core::spec::CallStatus),
 }
 
@@ -311,6 +313,7 @@ impl Error {
     /// The error of a call the called peer answered with `status` (not `ok`)
     /// and the text `text` (its reply's payload, cut to
     /// [`KERNEL_MESSAGE_CAPACITY`] bytes at a character boundary).
+    #[cfg(feature = "std")]
     pub(crate) fn from_call_status(
         operation: &'static str,
         status: ipcon_core::spec::CallStatus,

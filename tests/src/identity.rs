@@ -425,9 +425,11 @@ fn port_reuse_race() -> TestResult {
         "a new peer on a dead peer's port did not survive: {:?}",
         tally.own_failures
     );
-    // Without hits the window was never reached and nothing was proven.
+    // Without hits the window was never reached and nothing was proven. The
+    // window (netlink_release() to the release notifier) is narrow: 0.4-1 %
+    // of the races reach it, depending on the host's load.
     ensure!(
-        tally.hits >= RACES / 200,
+        tally.hits >= RACES / 500,
         "the attacker won the port while its victim was registered in only {} races",
         tally.hits
     );
