@@ -24,10 +24,13 @@ pub const TARGETS: &[&str] = &[
     "aarch64-unknown-linux-musl",
     "armv7-unknown-linux-gnueabihf",
 ];
-/// The size budget: the `ipcon` CLI for aarch64 musl, stripped. 410 KiB
-/// since `ipcon call` (issue 16: calls, the pending-call table, the call
-/// header) added 19.5 KiB to the 387 KiB CLI; it was 400 KiB.
-const BUDGET: (&str, &str, u64) = ("aarch64-unknown-linux-musl", "ipcon", 410 * 1024);
+/// The size budget: the `ipcon` CLI for aarch64 musl, stripped. It was
+/// 400 KiB; `ipcon call` (issue 16: calls, the pending-call table, the call
+/// header) added 19.5 KiB to the 387 KiB CLI, `ipcon policy` and
+/// `--expect-uid` (issue 17: the ownership policy parser) 11 KiB more, to
+/// 418 KiB. 424 KiB leaves room for fixes, not for another feature: a new
+/// command has to pay for itself or raise this with its reason.
+const BUDGET: (&str, &str, u64) = ("aarch64-unknown-linux-musl", "ipcon", 424 * 1024);
 
 /// A built binary and its (already stripped) size.
 #[derive(Debug)]
@@ -205,7 +208,7 @@ mod tests {
         let binaries = [
             Binary {
                 path: PathBuf::from("/t/ipcon"),
-                size: 411 * 1024,
+                size: 425 * 1024,
             },
             Binary {
                 path: PathBuf::from("/t/ipcon-server"),
@@ -214,11 +217,11 @@ mod tests {
         ];
         let (line, budget) = report("aarch64-unknown-linux-musl", &binaries);
         assert!(
-            line.ends_with("ipcon 411 KiB, ipcon-server 300 KiB"),
+            line.ends_with("ipcon 425 KiB, ipcon-server 300 KiB"),
             "{line}"
         );
         let over = budget.unwrap().unwrap_err();
-        assert!(over.ends_with("over its budget of 410 KiB"), "{over}");
+        assert!(over.ends_with("over its budget of 424 KiB"), "{over}");
         assert_eq!(report("armv7-unknown-linux-gnueabihf", &binaries).1, None);
     }
 
@@ -226,13 +229,13 @@ mod tests {
     fn the_budget_passes_at_the_limit_and_fails_without_the_cli() {
         let at_limit = [Binary {
             path: PathBuf::from("/t/ipcon"),
-            size: 410 * 1024,
+            size: 424 * 1024,
         }];
         let (_, budget) = report("aarch64-unknown-linux-musl", &at_limit);
         assert_eq!(
             budget,
             Some(Ok(
-                "ipcon for aarch64-unknown-linux-musl is 410 KiB (419840 bytes) of its 410 KiB"
+                "ipcon for aarch64-unknown-linux-musl is 424 KiB (434176 bytes) of its 424 KiB"
                     .to_owned()
             ))
         );
