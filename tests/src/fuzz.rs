@@ -393,13 +393,20 @@ fn malformed_input() -> TestResult {
     // An unprivileged user fuzzes at the same time (other permission
     // paths, and concurrency inside the module).
     let port = target.port().to_string();
-    let user_count = USER_MESSAGES.to_string();
+    let user_messages = crate::harness::stress_count(USER_MESSAGES);
+    let user_count = user_messages.to_string();
     let user = Helper::start("unpriv", &["1000", "fuzz", &user_count, &port])?;
     let mut msg = Message::new();
     let started = Instant::now();
-    let stats = fuzz_run(SEED, MESSAGES, target.port(), "e2e_f_peer", || {
-        while target.receive(&mut msg, Wait::Never).is_ok() {}
-    })?;
+    let stats = fuzz_run(
+        SEED,
+        crate::harness::stress_count(MESSAGES),
+        target.port(),
+        "e2e_f_peer",
+        || {
+            while target.receive(&mut msg, Wait::Never).is_ok() {}
+        },
+    )?;
     crate::harness::note(&format!(
         "{} messages in {} datagrams as root (seed {SEED:#x}) in {:.1}s, {} refused by sendmsg",
         stats.messages,
@@ -410,7 +417,7 @@ fn malformed_input() -> TestResult {
     helper_outcome(&user, Duration::from_secs(120))
         .map_err(|e| format!("unprivileged fuzzing: {e}"))?;
     crate::harness::note(&format!(
-        "{USER_MESSAGES} more as uid 1000 (seed {USER_SEED:#x})"
+        "{user_messages} more as uid 1000 (seed {USER_SEED:#x})"
     ));
     // The module still works.
     let receiver = Handler::new("e2e_f_after").ctx("register after fuzzing")?;

@@ -198,6 +198,20 @@ fn run_process(test: &Test, output: &mut String) -> TestResult {
     }
 }
 
+/// `IPCON_E2E_STRESS_DIVISOR=N` divides the iteration counts of the stress
+/// tests (the port-reuse race, the malformed-input fuzzing, the leak probe):
+/// the main VM step runs them in full, the kernel matrix, where three guests
+/// share the host, runs every test with the stress counts divided (at least
+/// one iteration).
+pub fn stress_count(full: u32) -> u32 {
+    let divisor = std::env::var("IPCON_E2E_STRESS_DIVISOR")
+        .ok()
+        .and_then(|text| text.parse::<u32>().ok())
+        .filter(|divisor| *divisor >= 1)
+        .unwrap_or(1);
+    (full / divisor).max(1)
+}
+
 /// `IPCON_E2E_TIMEOUT_SCALE=N` multiplies every test's deadline: an
 /// emulated foreign CPU (arm64 under TCG) runs the heavy tests several times
 /// slower than the x86_64 VM they were sized for.

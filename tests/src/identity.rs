@@ -221,7 +221,7 @@ fn attack(race: &Race, family: u16) -> TestResult {
                 .to_vec()
         })
         .collect();
-    for round in 0..RACES / SLOTS {
+    for round in 0..crate::harness::stress_count(RACES) / SLOTS {
         wait_for(&race.posted, round + 1, race)?;
         let ports = race.ports.lock().map_err(|_| "poisoned")?.clone();
         let sockets = ports
@@ -355,7 +355,7 @@ fn victim(family: u16, slot: u32, port: u32) -> Result<PortSocket, String> {
 /// The victims' side: per round, registers the victims, lets the attacker
 /// arm, closes them one by one as the attacker wins each port.
 fn run_victims(race: &Race, family: u16) -> TestResult {
-    for round in 0..RACES / SLOTS {
+    for round in 0..crate::harness::stress_count(RACES) / SLOTS {
         let first = FIRST_PORT + round * SLOTS;
         let victims = (0..SLOTS)
             .map(|slot| victim(family, slot, first + slot))
@@ -401,9 +401,10 @@ fn port_reuse_race() -> TestResult {
 
     let tally = race.tally.lock().map_err(|_| "poisoned")?;
     note(&format!(
-        "{RACES} races in {:.1}s; the attacker held the port while its victim was still \
+        "{} races in {:.1}s; the attacker held the port while its victim was still \
          registered in {}; {} of its unicasts to victims by name were accepted; {} new peers \
          on won ports checked",
+        crate::harness::stress_count(RACES),
         started.elapsed().as_secs_f64(),
         tally.hits,
         tally.sent,
@@ -429,7 +430,7 @@ fn port_reuse_race() -> TestResult {
     // window (netlink_release() to the release notifier) is narrow: 0.4-1 %
     // of the races reach it, depending on the host's load.
     ensure!(
-        tally.hits >= RACES / 500,
+        tally.hits >= crate::harness::stress_count(RACES) / 500,
         "the attacker won the port while its victim was registered in only {} races",
         tally.hits
     );

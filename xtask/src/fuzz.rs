@@ -1,13 +1,13 @@
 //! `cargo xtask fuzz`: runs every cargo-fuzz target of `ipcon-core/fuzz` for a bounded time.
 //!
-//! Each target runs `IPCON_FUZZ_SECONDS` seconds (default 20) and passes if libFuzzer found
+//! Each target runs `IPCON_FUZZ_SECONDS` seconds (default 10) and passes if libFuzzer found
 //! no crash. Installs what it needs when missing (a nightly toolchain, cargo-fuzz), saying
 //! so. Prints `fuzz: N passed, M failed`; crash inputs stay in `ipcon-core/fuzz/artifacts/`.
 use std::path::Path;
 use std::process::Command;
 
 const FUZZ_DIR: &str = "ipcon-core/fuzz";
-const DEFAULT_SECONDS: u64 = 20;
+const DEFAULT_SECONDS: u64 = 10;
 
 /// Runs every fuzz target from the repository root; prints its own summary line.
 pub fn run(root: &Path) -> Result<(), String> {

@@ -89,7 +89,7 @@ Commands:
 const ENVIRONMENT: &str = "\
 Environment:
   XTASK_SKIP=a,b       skip `test` steps by name (reported as skipped)
-  IPCON_FUZZ_SECONDS   seconds per fuzz target (default 20)
+  IPCON_FUZZ_SECONDS   seconds per fuzz target (default 10)
 
 Examples:
   cargo xtask demo

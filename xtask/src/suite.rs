@@ -59,7 +59,7 @@ pub const STEPS: &[(&str, &str)] = &[
     ),
     (
         "fuzz",
-        "the fuzz targets, IPCON_FUZZ_SECONDS each (default 20)",
+        "the fuzz targets, IPCON_FUZZ_SECONDS each (default 10)",
     ),
     (
         "kmod-warnings",
