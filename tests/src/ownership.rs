@@ -535,8 +535,11 @@ pub fn fake_service(uid: u32) -> TestResult {
         "forged publish",
     )?;
     println!("ready");
-    let got = raw.deliveries(Duration::from_secs(60))?;
-    println!("received {}", got.len());
+    // Registered until the test kills it: reading deliveries until the
+    // first lull would end it between two of the test's sends on a slow VM
+    // (a send by port then found no peer). Its queue holds the few it gets.
+    std::thread::sleep(Duration::from_secs(60));
+    drop(raw);
     Ok(())
 }
 
