@@ -453,7 +453,8 @@ fn cli_call_json() -> TestResult {
 /// own reply (receive buffers big enough to hold them all), and once the
 /// table and the reply buffers are warm, calls allocate nothing.
 fn ten_thousand_in_flight() -> TestResult {
-    const CALLS: usize = 10_000;
+    // Divided on the kernel matrix (see harness::stress_count).
+    let calls = crate::harness::stress_count(10_000) as usize;
     const BUFFER: usize = 64 << 20;
     let handler = PeerOptions::named("call_bulk")
         .ctx("name")?
@@ -468,20 +469,20 @@ fn ten_thousand_in_flight() -> TestResult {
     let serving = service.clone();
     let server = std::thread::spawn(move || serving.serve(0));
     let client =
-        Client::with_options(PeerOptions::anonymous().recv_buffer(BUFFER), CALLS).ctx("client")?;
+        Client::with_options(PeerOptions::anonymous().recv_buffer(BUFFER), calls).ctx("client")?;
     let to = PeerRef::Name(ipcon_linux::Name::new("call_bulk").ctx("name")?);
     // Equal lengths: a slot's reply buffer grows only for a bigger reply.
-    let args: Vec<String> = (0..CALLS).map(|i| format!("call {i:05}")).collect();
+    let args: Vec<String> = (0..calls).map(|i| format!("call {i:05}")).collect();
     let start = Instant::now();
     let mut reply = Vec::with_capacity(64);
     for round in 0..2 {
-        let mut pending = Vec::with_capacity(CALLS);
+        let mut pending = Vec::with_capacity(calls);
         let before = allocations();
         for arg in &args {
             let call = client.start(to, "echo", arg.as_bytes(), Some(Duration::from_secs(120)));
             pending.push(call.ctx("start a call")?);
         }
-        ensure_eq!(client.stats().pending, CALLS, "calls in flight");
+        ensure_eq!(client.stats().pending, calls, "calls in flight");
         for (call, arg) in pending.into_iter().zip(&args) {
             call.wait(&mut reply).ctx("a call's reply")?;
             ensure!(
@@ -493,16 +494,16 @@ fn ten_thousand_in_flight() -> TestResult {
         let allocated = allocations() - before;
         // The first round allocates each slot's reply buffer once.
         if round == 1 {
-            ensure_eq!(allocated, 0, "allocations for {CALLS} calls in flight");
+            ensure_eq!(allocated, 0, "allocations for {calls} calls in flight");
         }
     }
     let took = start.elapsed();
     service.stop();
     server.join().map_err(|_| "server panicked")?.ctx("serve")?;
     let stats = client.stats();
-    ensure_eq!(stats.calls.replied, 2 * CALLS as u64, "replies: {stats:?}");
+    ensure_eq!(stats.calls.replied, 2 * calls as u64, "replies: {stats:?}");
     note(&format!(
-        "2 x {CALLS} calls in flight, all answered, in {took:?}"
+        "2 x {calls} calls in flight, all answered, in {took:?}"
     ));
     Ok(())
 }

@@ -199,7 +199,8 @@ fn run_process(test: &Test, output: &mut String) -> TestResult {
 }
 
 /// `IPCON_E2E_STRESS_DIVISOR=N` divides the iteration counts of the stress
-/// tests (the port-reuse race, the malformed-input fuzzing, the leak probe):
+/// tests (the port-reuse race, the malformed-input fuzzing, the leak probe,
+/// the calls in flight):
 /// the main VM step runs them in full, the kernel matrix, where three guests
 /// share the host, runs every test with the stress counts divided (at least
 /// one iteration).

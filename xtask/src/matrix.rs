@@ -151,7 +151,8 @@ fn prepare(
     // Built here, one after the other, not in the VMs' threads.
     crate::libipcon::guest_files(workspace, kernel.arch).map_err(not_run)?;
     // Every test runs on every kernel; the stress tests' counts (10,000
-    // port races, 100,000 fuzzed messages, 1,500 leak-probe rounds) run in
+    // port races, 100,000 fuzzed messages, 1,500 leak-probe rounds, 10,000
+    // calls in flight) run in
     // full in the main VM step and divided here, where three guests share
     // the host's CPUs.
     let command = format!(
