@@ -72,6 +72,9 @@ Commands:
                        programs against it (static musl, dynamic glibc); checks
   fuzz                 the fuzz targets of ipcon-core/fuzz (a nightly toolchain
                        and cargo-fuzz are installed if missing)
+  packaging            the real bitbake and Buildroot on meta-ipcon/ and buildroot/
+                       (snapshots from ../shared/vendor/; `test` runs it in the
+                       background from setup on)
   bench [options]      benchmarks (not part of `test`): ipcon-core micro-benchmarks
                        on the host, then ipcon against Unix sockets, pipes and a
                        raw netlink loop in one VM boot (1 vCPU, no slub_debug);
@@ -136,6 +139,15 @@ fn command(name: &str) -> Option<Command> {
             |w, args| no_arguments("libipcon", args).and_then(|()| print_step(libipcon::step(w)))
         }
         "fuzz" => |w, args| no_arguments("fuzz", args).and_then(|()| fuzz::run(&w.root)),
+        "packaging" => |w, args| {
+            no_arguments("packaging", args).and_then(|()| {
+                if let Some(reason) = packaging::unavailable(&w.root) {
+                    println!("packaging: skipped: {reason}");
+                    return Ok(());
+                }
+                packaging::run(&w.root)
+            })
+        },
         "codegen" => |w, args| codegen::command(&w.root, args),
         "ynl" => |w, args| no_arguments("ynl", args).and_then(|()| ynl::command(w)),
         "bench" => bench::command,
