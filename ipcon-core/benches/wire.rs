@@ -120,6 +120,7 @@ fn parse_unicast_delivery(bencher: Bencher, size: usize) {
         },
         payload: &payload,
         missed: 0,
+        overrun: None,
     }));
     let mut message: Message = Message::new();
     bencher.bench_local(|| {

@@ -158,6 +158,7 @@ fn seed_messages() -> Result<Vec<Vec<u8>>, WireError> {
             sender,
             payload: b"ping",
             missed: 2,
+            overrun: None,
         }),
         Delivery::Group(GroupDelivery {
             sender,
@@ -165,6 +166,7 @@ fn seed_messages() -> Result<Vec<Vec<u8>>, WireError> {
             payload: b"state",
             missed: 0,
             replayed: true,
+            overrun: None,
         }),
         Delivery::Kevent(Kevent {
             seq: 5,

@@ -44,6 +44,7 @@
 //! #         sender: Sender { name: Name::new("client").ok(), port: 4242, pid: 1, uid: 0 },
 //! #         payload: b"hello",
 //! #         missed: 0,
+//! #         overrun: None,
 //! #     });
 //! #     let hdr = NetlinkHeaderRepr { message_type: family_id, flags: NetlinkFlags::empty(), seq: 0, port_id: 0 };
 //! #     let n = d.emit(&hdr, &mut buf)?;

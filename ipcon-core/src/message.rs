@@ -9,7 +9,7 @@ use crate::kevent::Kevent;
 use crate::machine::inbox::Received;
 use crate::name::Name;
 use crate::spec::MAX_PAYLOAD_LEN;
-use crate::wire::ipcon::{Delivery, PeerRef, Sender};
+use crate::wire::ipcon::{Delivery, Overrun, PeerRef, Sender};
 
 /// Room for the module's explanation of a failed posted send; its texts are shorter, a
 /// longer one is cut at a character boundary.
@@ -88,6 +88,7 @@ pub struct Message<const N: usize = MAX_PAYLOAD_LEN> {
     group: Option<Name>,
     payload: PayloadBuf<N>,
     missed: u32,
+    overrun: Option<Overrun>,
     replayed: bool,
     kevent: Option<Kevent>,
     kevents_missed: u64,
@@ -172,6 +173,7 @@ impl<const N: usize> Message<N> {
             group: None,
             payload: PayloadBuf::new(),
             missed: 0,
+            overrun: None,
             replayed: false,
             kevent: None,
             kevents_missed: 0,
@@ -189,6 +191,7 @@ impl<const N: usize> Message<N> {
         self.group = None;
         self.payload.clear();
         self.missed = 0;
+        self.overrun = None;
         self.replayed = false;
         self.kevent = None;
         self.kevents_missed = 0;
@@ -217,12 +220,14 @@ impl<const N: usize> Message<N> {
             Delivery::Unicast(u) => {
                 self.kind = MessageKind::Unicast;
                 self.missed = u.missed;
+                self.overrun = u.overrun;
                 (u.sender, u.payload)
             }
             Delivery::Group(g) => {
                 self.kind = MessageKind::Group;
                 self.group = Some(g.group);
                 self.missed = g.missed;
+                self.overrun = g.overrun;
                 self.replayed = g.replayed;
                 (g.sender, g.payload)
             }
@@ -297,6 +302,13 @@ impl<const N: usize> Message<N> {
         self.missed
     }
 
+    /// An overflow of this peer's queue since its previous delivery: how
+    /// many unicasts to it the kernel refused, and who filled the queue
+    /// (its port and uid), as the kernel reports with the next delivery.
+    pub fn overrun(&self) -> Option<Overrun> {
+        self.overrun
+    }
+
     /// Whether this group message is the replay of the group's last message on join.
     pub fn replayed(&self) -> bool {
         self.replayed
@@ -341,7 +353,7 @@ mod tests {
     use super::*;
     use crate::kevent::{KeventKind, PeerIdentity};
     use crate::spec::{PeerFlags, RemoveReason};
-    use crate::wire::ipcon::{GroupDelivery, UnicastDelivery};
+    use crate::wire::ipcon::{GroupDelivery, OverrunSender, UnicastDelivery};
 
     #[test]
     fn fill_overwrites_everything() {
@@ -358,6 +370,7 @@ mod tests {
             payload: b"abc",
             missed: 2,
             replayed: true,
+            overrun: None,
         };
         m.fill(&Delivery::Group(g)).unwrap();
         assert_eq!(m.kind(), MessageKind::Group);
@@ -373,9 +386,20 @@ mod tests {
             },
             payload: b"x",
             missed: 0,
+            overrun: Some(Overrun {
+                refused: 4,
+                filled_by: Some(OverrunSender { port: 9, uid: 1000 }),
+            }),
         };
         m.fill(&Delivery::Unicast(u)).unwrap();
         assert_eq!(m.kind(), MessageKind::Unicast);
+        assert_eq!(
+            m.overrun(),
+            Some(Overrun {
+                refused: 4,
+                filled_by: Some(OverrunSender { port: 9, uid: 1000 })
+            })
+        );
         assert!(m.group().is_none() && m.sender().name.is_none() && !m.replayed());
         assert_eq!(m.payload(), b"x");
         let e = Kevent {
@@ -434,6 +458,7 @@ mod tests {
                 sender: NO_SENDER,
                 payload,
                 missed: 0,
+                overrun: None,
             })
         };
         m.fill(&u(b"hello\0")).unwrap();
@@ -480,6 +505,7 @@ mod tests {
             },
             payload: b"ok",
             missed: 0,
+            overrun: None,
         };
         m.fill(&Delivery::Unicast(u)).unwrap();
         assert_eq!((m.ticket(), m.errno(), m.error_message()), (None, 0, ""));
@@ -498,6 +524,7 @@ mod tests {
             },
             payload: b"abc",
             missed: 0,
+            overrun: None,
         };
         assert_eq!(
             m.fill(&Delivery::Unicast(u)),
@@ -519,6 +546,7 @@ mod tests {
                 },
                 payload,
                 missed: 0,
+                overrun: None,
             })
         };
         let mut reused: Message<8> = Message::new();

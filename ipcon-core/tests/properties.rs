@@ -359,8 +359,8 @@ proptest! {
         failure in send_failure(),
     ) {
         let delivery = match which {
-            0 => Delivery::Unicast(UnicastDelivery { sender, payload: &payload, missed }),
-            1 => Delivery::Group(GroupDelivery { sender, group, payload: &payload, missed, replayed }),
+            0 => Delivery::Unicast(UnicastDelivery { sender, payload: &payload, missed, overrun: None }),
+            1 => Delivery::Group(GroupDelivery { sender, group, payload: &payload, missed, replayed, overrun: None }),
             2 => Delivery::SendFailed(failure.as_send_failure(missed)),
             _ => Delivery::Kevent(ev),
         };

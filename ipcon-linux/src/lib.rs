@@ -153,7 +153,7 @@ pub use ipcon_core::machine::{Family, InboxStats};
 /// The ownership policy file an administrator loads ([`Directory::load_policy`]).
 pub use ipcon_core::policy;
 pub use ipcon_core::spec::{GroupAccess, PeerFlags, RemoveReason, MAX_NAME_LEN, MAX_PAYLOAD_LEN};
-pub use ipcon_core::wire::ipcon::{PeerRef, Sender};
+pub use ipcon_core::wire::ipcon::{Overrun, OverrunSender, PeerRef, Sender};
 pub use ipcon_core::{
     Kevent, KeventKind, Message, MessageKind, Name, NameError, PeerIdentity, Ticket,
     IPCON_KERNEL_GROUP,

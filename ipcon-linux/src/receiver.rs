@@ -253,6 +253,7 @@ mod tests {
             },
             payload: b"hi",
             missed: 0,
+            overrun: None,
         });
         msg.fill(&delivery).unwrap();
         let err = receiver.receive(&mut msg, Wait::Never).unwrap_err();

@@ -28,6 +28,7 @@ pub const TESTS: &[Test] = &[
     .timeout(120),
     Test::new("security_flood_refused_sender_below_1pct", flood_refused).timeout(300),
     Test::new("security_library_expect_uid", library_expect_uid).timeout(120),
+    Test::new("security_library_overrun_report", library_overrun_report).timeout(120),
     Test::new("security_library_send_access", library_send_access).timeout(120),
     Test::new("cli_policy_load_and_expect_uid", cli_policy).timeout(120),
 ];
@@ -842,6 +843,63 @@ fn library_expect_uid() -> TestResult {
         .ctx("a send by port expecting root")?;
     ensure_eq!(err.kind(), ErrorKind::UnexpectedOwner, "by port ({err})");
     fake.kill();
+    Ok(())
+}
+
+/// The overrun report as the library gives it: `Message::overrun` names the
+/// flooder's port and uid and counts root's refused send.
+fn library_overrun_report() -> TestResult {
+    use ipcon_linux::{ErrorKind, Handler, Message, Wait};
+    const VICTIM: &str = "e2e_or_lib_victim";
+    let victim = Handler::new(VICTIM).ctx("victim")?;
+    let mut flooder = Helper::start("security", &["flood", VICTIM, "3"])?;
+    flooder.expect("ready", Duration::from_secs(20))?;
+    flooder.expect("done ", Duration::from_secs(30))?;
+    let root = Handler::anonymous().ctx("root sender")?;
+    let err = root
+        .send_unicast(VICTIM, b"mine")
+        .err()
+        .ctx("root's send into the full queue was accepted")?;
+    ensure_eq!(err.kind(), ErrorKind::QueueFull, "root's send ({err})");
+    let mut msg = Message::new();
+    let mut flood_port = None;
+    let mut queued = 0u32;
+    while victim
+        .receive(&mut msg, Wait::Timeout(Duration::from_millis(200)))
+        .is_ok()
+    {
+        queued += 1;
+        flood_port.get_or_insert(msg.sender().port);
+        ensure!(
+            msg.overrun().is_none(),
+            "a queued message reports an overrun"
+        );
+    }
+    let flood_port = flood_port.ctx("the victim got nothing of the flood")?;
+    root.send_unicast(VICTIM, b"mine")
+        .ctx("root's send after the victim read")?;
+    victim
+        .receive(&mut msg, Wait::Timeout(Duration::from_secs(2)))
+        .ctx("the report")?;
+    ensure_eq!(msg.payload(), b"mine", "the reporting delivery");
+    let overrun = msg.overrun().ctx("no overrun report")?;
+    ensure!(overrun.refused >= 1, "refused {}", overrun.refused);
+    let culprit = overrun.filled_by.ctx("no culprit")?;
+    ensure_eq!(
+        (culprit.port, culprit.uid),
+        (flood_port, USER),
+        "who filled the queue"
+    );
+    root.send_unicast(VICTIM, b"again").ctx("a third send")?;
+    victim
+        .receive(&mut msg, Wait::Timeout(Duration::from_secs(2)))
+        .ctx("the third")?;
+    ensure!(msg.overrun().is_none(), "the overrun was reported twice");
+    note(&format!(
+        "{queued} flood messages queued; reported: {} refused, port {} uid {}",
+        overrun.refused, culprit.port, culprit.uid
+    ));
+    flooder.kill();
     Ok(())
 }
 

@@ -192,6 +192,7 @@ mod tests {
             },
             payload: b"hi",
             missed: 0,
+            overrun: None,
         });
         let mut buf = [0u8; 256];
         let len = emit(&unicast, &mut buf);

@@ -86,6 +86,7 @@ fn attributes_of_a_delivery_are_found() {
         },
         payload: b"hello",
         missed: 3,
+        overrun: None,
     });
     let header = NetlinkHeaderRepr {
         message_type: 0x1c,
