@@ -319,6 +319,93 @@ int ipcon_async_rcv(IPCON_HANDLER handler, struct async_rcv_ctl *arc);
  * thread at once; called when no loop runs, the next one returns at once. */
 void ipcon_async_rcv_stop(IPCON_HANDLER handler);
 
+/* --- Calls (request/response) ---------------------------------------- */
+
+/*
+ * A call is a unicast whose payload starts with ipcon's call header
+ * (docs/protocol.md "Calls"); C and Rust clients and services (ipcon-linux's
+ * Client and Service) call each other. Nothing is allocated per call.
+ */
+
+/* The status of a reply (what a method returns; IPCON_CALL_OK: its result). */
+enum ipcon_call_status {
+	IPCON_CALL_OK = 0,
+	IPCON_CALL_UNKNOWN_METHOD = 1,	/* ipcon_call(): -EOPNOTSUPP */
+	IPCON_CALL_BAD_REQUEST = 2,	/* ipcon_call(): -EBADMSG */
+	IPCON_CALL_BUSY = 3,		/* ipcon_call(): -EBUSY */
+	IPCON_CALL_FAILED = 4		/* ipcon_call(): -EREMOTEIO (also any
+					 * status this version does not know) */
+};
+
+/*
+ * Calls method of peer peer with the req_len bytes at req and waits for
+ * the reply, at most timeout_ms milliseconds (negative: no limit). The
+ * reply's payload goes to reply_buf (reply_cap bytes; NULL with 0), its
+ * length to *reply_len (may be NULL). Returns 0, or:
+ * -ETIMEDOUT   no reply within timeout_ms;
+ * -EHOSTDOWN   the peer is gone (exited, was killed or unregistered) while
+ *              the call was pending: the kernel's event ends the call at
+ *              once, without waiting for the deadline;
+ * -ENOENT      no such peer (nothing was sent);
+ * -EOPNOTSUPP, -EBADMSG, -EBUSY, -EREMOTEIO
+ *              the peer answered with another status than ok (see enum
+ *              ipcon_call_status); its text (e.g. "no such method") is in
+ *              reply_buf / *reply_len;
+ * -ERANGE      the reply is longer than reply_cap: the first reply_cap
+ *              bytes are in reply_buf, *reply_len is its full length;
+ * -EMSGSIZE    req_len over LIBIPCON_MAX_PAYLOAD_LEN less the call header
+ *              and the method's name;
+ * or another negative errno of ipcon_send_unicast().
+ * Calls on one handler take turns (one at a time: use a handler per thread
+ * to call from several threads at once). The first call subscribes the
+ * handler to kernel events; a handler that calls is for calls: what else it
+ * receives while a call waits, or had queued when a call starts, is dropped.
+ */
+int ipcon_call(IPCON_HANDLER handler, const char *peer, const char *method,
+	       const void *req, size_t req_len, void *reply_buf, size_t reply_cap,
+	       size_t *reply_len, int timeout_ms);
+
+/*
+ * A method of a C service. The callback answers one request: request is
+ * the message as received (the caller's peer name, pid, uid and port; its
+ * buf holds the call header), args/args_len the arguments. It writes its
+ * result (at most reply_cap bytes) to reply, the length to *reply_len (0
+ * before the call), and returns a status: IPCON_CALL_OK, another
+ * IPCON_CALL_* (reply then holds a text saying why), or a negative errno
+ * (sent as IPCON_CALL_FAILED, with ipcon_strerror()'s text if *reply_len
+ * is 0). The callback may use the handler (send, call other services).
+ */
+typedef int (*ipcon_method_fn)(IPCON_HANDLER handler, const struct ipcon_msg *request,
+			       const void *args, size_t args_len, void *reply,
+			       size_t reply_cap, size_t *reply_len, void *data);
+
+struct ipcon_method {
+	const char *name;	/* the method's name (the rules of a peer name) */
+	const char *summary;	/* one line for ".methods" (NULL: none) */
+	ipcon_method_fn func;
+	void *data;		/* passed to func */
+};
+
+/*
+ * Answers im if it is a call request: runs the method of that name from
+ * methods (count entries) and posts its reply to the caller; a method it
+ * does not have is answered IPCON_CALL_UNKNOWN_METHOD, ".methods" with the
+ * list of methods ("name\tsummary\n" lines, as Rust services answer it).
+ * Returns 1 once answered, 0 if im is not a request (handle it yourself),
+ * or a negative errno if the reply could not be sent.
+ */
+int ipcon_serve_msg(IPCON_HANDLER handler, const struct ipcon_method *methods, int count,
+		    const struct ipcon_msg *im);
+
+/*
+ * Receives until one request arrived and was answered (other messages are
+ * dropped), at most timeout_ms milliseconds (negative: no limit): 0, or
+ * -ETIMEDOUT, or a negative errno of ipcon_rcv() or ipcon_serve_msg().
+ * A service's main loop: while (ipcon_serve(h, methods, n, -1) == 0) ;
+ */
+int ipcon_serve(IPCON_HANDLER handler, const struct ipcon_method *methods, int count,
+		int timeout_ms);
+
 /* --- Errors ----------------------------------------------------------- */
 
 /* What err (a negative errno an ipcon function returned, or a positive

@@ -293,6 +293,11 @@ pub(crate) mod tests {
             ("LIBIPCON_EVENT_PEER_REMOVE", EVENT_PEER_REMOVE),
             ("LIBIPCON_EVENT_GRP_ADD", EVENT_GRP_ADD),
             ("LIBIPCON_EVENT_GRP_REMOVE", EVENT_GRP_REMOVE),
+            ("IPCON_CALL_OK", crate::calls::CALL_OK),
+            ("IPCON_CALL_UNKNOWN_METHOD", crate::calls::CALL_UNKNOWN_METHOD),
+            ("IPCON_CALL_BAD_REQUEST", crate::calls::CALL_BAD_REQUEST),
+            ("IPCON_CALL_BUSY", crate::calls::CALL_BUSY),
+            ("IPCON_CALL_FAILED", crate::calls::CALL_FAILED),
         ] {
             assert_eq!(enumerator(&header, name), i64::from(value), "{name}");
         }

@@ -28,6 +28,7 @@
 pub(crate) mod abi;
 mod args;
 mod async_rcv;
+mod calls;
 mod errors;
 mod groups;
 mod handler;
