@@ -227,6 +227,13 @@ int ipcon_join_group(IPCON_HANDLER handler, const char *srvname, const char *grp
 int ipcon_join_group_rcv_last(IPCON_HANDLER handler, const char *srvname,
 			      const char *grpname, int rcv_last_msg);
 
+/* ipcon_join_group_rcv_last() only if peer srvname belongs to user uid (its
+ * kernel-stamped uid): a peer of another user under that name is -EPERM
+ * and nothing is joined or replayed. The kernel checks it with the
+ * look-up, so a name that changed hands is caught too. */
+int ipcon_join_group_expect_uid(IPCON_HANDLER handler, const char *srvname,
+				const char *grpname, int rcv_last_msg, uint32_t uid);
+
 /* Leaves group grpname of peer srvname (or kernel events). */
 int ipcon_leave_group(IPCON_HANDLER handler, const char *srvname, const char *grpname);
 
@@ -236,6 +243,13 @@ int ipcon_leave_group(IPCON_HANDLER handler, const char *srvname, const char *gr
  * 0 once queued to the receiver; -EAGAIN if its queue is full (not queued);
  * -ENOENT if there is no such peer; -EMSGSIZE over the limit. */
 int ipcon_send_unicast(IPCON_HANDLER handler, const char *name, const void *buf, size_t size);
+
+/* ipcon_send_unicast() delivered only if peer name belongs to user uid
+ * (its kernel-stamped uid, as struct ipcon_msg.uid gives it): a peer of
+ * another user under that name is -EPERM and gets nothing (as Rust's
+ * send_unicast_expecting, ErrorKind::UnexpectedOwner). */
+int ipcon_send_unicast_expect_uid(IPCON_HANDLER handler, const char *name, const void *buf,
+				  size_t size, uint32_t uid);
 
 /* Publishes size bytes at buf to this peer's group name (the kernel keeps
  * it as the group's last message). sync: wait for the fan-out's report too
@@ -405,6 +419,81 @@ int ipcon_serve_msg(IPCON_HANDLER handler, const struct ipcon_method *methods, i
  */
 int ipcon_serve(IPCON_HANDLER handler, const struct ipcon_method *methods, int count,
 		int timeout_ms);
+
+/* --- Event loop (libIPC style) ---------------------------------------- */
+
+/*
+ * One thread waits for everything at once: messages of handlers, timers
+ * (timerfd: one-shot or periodic) and external file descriptors, each added
+ * with a pointer of yours (data) and given an id. ipcon_loop_wait() returns
+ * the next event, its type and data. Level-triggered: a handler with several
+ * queued messages, or an fd that stays readable, is reported again, in
+ * turn with the other ready sources. Allocated once (ipcon_loop_create);
+ * nothing is allocated while it runs. A loop is for one thread.
+ */
+struct ipcon_loop;
+
+enum ipcon_loop_event_type {
+	IPCON_LOOP_MESSAGE = 1,	/* a message for .handler, received into msg */
+	IPCON_LOOP_TIMER = 2,	/* a timer expired (.expirations times); a
+				 * one-shot timer is removed after this event */
+	IPCON_LOOP_FD = 3,	/* an external fd is ready (.events) */
+	IPCON_LOOP_ERROR = 4	/* receiving on .handler failed: .error (e.g.
+				 * -ENOBUFS: messages lost); it stays added */
+};
+
+/* Interests of ipcon_loop_add_fd() and readiness in .events. */
+#define IPCON_LOOP_READABLE (1U << 0)
+#define IPCON_LOOP_WRITABLE (1U << 1)
+#define IPCON_LOOP_HANGUP (1U << 2)	/* hung up or failed: always reported
+					 * (remove the fd, or it is reported
+					 * again) */
+
+struct ipcon_loop_event {
+	int type;		/* enum ipcon_loop_event_type */
+	int id;			/* the source, as ipcon_loop_add_*() returned */
+	int fd;			/* its descriptor */
+	uint32_t events;	/* IPCON_LOOP_FD: IPCON_LOOP_* readiness */
+	uint64_t expirations;	/* IPCON_LOOP_TIMER */
+	int error;		/* IPCON_LOOP_ERROR: a negative errno */
+	IPCON_HANDLER handler;	/* IPCON_LOOP_MESSAGE, IPCON_LOOP_ERROR */
+	void *data;		/* what the source was added with */
+};
+
+/* Creates a loop for up to capacity (1..4096) sources into *loop: 0,
+ * -EINVAL, -ENOMEM. */
+int ipcon_loop_create(struct ipcon_loop **loop, int capacity);
+
+/* Frees the loop and closes its timers (handlers and external fds stay
+ * yours). NULL is ignored. */
+void ipcon_loop_free(struct ipcon_loop *loop);
+
+/* Adds a handler (it must outlive its place in the loop): its messages
+ * come as IPCON_LOOP_MESSAGE. Returns the source's id (> 0), -ENOSPC when
+ * the loop is full, -EINVAL. Calls requests among them can be answered
+ * with ipcon_serve_msg(). */
+int ipcon_loop_add_handler(struct ipcon_loop *loop, IPCON_HANDLER handler, void *data);
+
+/* Adds a timer expiring first_ms milliseconds from now, then every
+ * interval_ms (0: once). Returns its id, or a negative errno. */
+int ipcon_loop_add_timer(struct ipcon_loop *loop, int first_ms, int interval_ms, void *data);
+
+/* Adds an external descriptor (not closed by the loop), watched for
+ * events (IPCON_LOOP_READABLE and/or IPCON_LOOP_WRITABLE; hangups are
+ * always reported). Returns its id, or a negative errno. */
+int ipcon_loop_add_fd(struct ipcon_loop *loop, int fd, unsigned int events, void *data);
+
+/* Removes source id (a timer's fd is closed): 0, or -ENOENT. */
+int ipcon_loop_remove(struct ipcon_loop *loop, int id);
+
+/*
+ * Waits for the next event, at most timeout_ms milliseconds (negative: no
+ * limit), and fills *event; a handler's message goes to *msg (NULL is
+ * allowed while no handler is added). Returns 0, -ETIMEDOUT, or a negative
+ * errno of poll().
+ */
+int ipcon_loop_wait(struct ipcon_loop *loop, struct ipcon_loop_event *event,
+		    struct ipcon_msg *msg, int timeout_ms);
 
 /* --- Errors ----------------------------------------------------------- */
 

@@ -106,6 +106,39 @@ pub unsafe extern "C" fn ipcon_join_group_rcv_last(
     }
 }
 
+/// `int ipcon_join_group_expect_uid(IPCON_HANDLER handler, const char *srvname,
+/// const char *grpname, int rcv_last_msg, uint32_t uid)`: joins only if
+/// `srvname` belongs to user `uid`, else `-EPERM` and nothing is joined.
+///
+/// # Safety
+/// `handler` is NULL or a live handler; the names are NULL or C strings.
+#[no_mangle]
+pub unsafe extern "C" fn ipcon_join_group_expect_uid(
+    handler: *mut c_void,
+    srvname: *const c_char,
+    grpname: *const c_char,
+    rcv_last_msg: c_int,
+    uid: u32,
+) -> c_int {
+    const OPERATION: &str = "join group";
+    // SAFETY: the caller's promises.
+    unsafe {
+        with_peer(handler, |peer| {
+            let owner = args::name(OPERATION, srvname)?;
+            let group = args::name(OPERATION, grpname)?;
+            let replay = if rcv_last_msg != 0 {
+                Replay::LastMessage
+            } else {
+                Replay::Skip
+            };
+            peer.control
+                .lock()
+                .join_group_expecting(owner, group, replay, uid)?;
+            Ok(0)
+        })
+    }
+}
+
 /// `int ipcon_leave_group(IPCON_HANDLER handler, const char *srvname, const char *grpname)`
 ///
 /// # Safety

@@ -30,6 +30,7 @@ mod args;
 mod async_rcv;
 mod calls;
 mod errors;
+mod event_loop;
 mod groups;
 mod handler;
 mod lock;

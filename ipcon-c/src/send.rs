@@ -36,6 +36,34 @@ pub unsafe extern "C" fn ipcon_send_unicast(
     }
 }
 
+/// `int ipcon_send_unicast_expect_uid(IPCON_HANDLER handler, const char *name,
+/// const void *buf, size_t size, uint32_t uid)`: delivered only if peer
+/// `name` belongs to user `uid`, else `-EPERM` and nothing is delivered.
+///
+/// # Safety
+/// As [`ipcon_send_unicast`].
+#[no_mangle]
+pub unsafe extern "C" fn ipcon_send_unicast_expect_uid(
+    handler: *mut c_void,
+    name: *const c_char,
+    buf: *const c_void,
+    size: usize,
+    uid: u32,
+) -> c_int {
+    const OPERATION: &str = "send unicast";
+    // SAFETY: the caller's promises.
+    unsafe {
+        with_peer(handler, |peer| {
+            let to = args::name(OPERATION, name)?;
+            let payload = args::payload(OPERATION, buf, size)?;
+            peer.control
+                .lock()
+                .send_unicast_expecting(PeerRef::Name(to), uid, payload)?;
+            Ok(0)
+        })
+    }
+}
+
 /// `int ipcon_send_multicast(IPCON_HANDLER handler, const char *name, const void *buf,
 /// size_t size, int sync)`: with `sync`, the kernel also reports how many
 /// subscribers got it (the call still returns 0, as the original's did).

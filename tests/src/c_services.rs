@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use ipcon_linux::{CallStatus, Client, ErrorKind, Service};
+use ipcon_linux::{CallStatus, Client, ErrorKind, Handler, Service};
 
 use crate::c_api::{dynamic_program, static_program};
 use crate::calls::test_service;
@@ -17,6 +17,8 @@ pub const TESTS: &[Test] = &[
     Test::new("c_calls_rust_client_c_service", rust_client_c_service).timeout(60),
     Test::new("c_calls_deadline", c_call_deadline).timeout(60),
     Test::new("c_calls_peer_sigkill_is_ehostdown", c_call_peer_sigkill).timeout(60),
+    Test::new("c_loop_timers_fd_messages_calls", c_loop).timeout(60),
+    Test::new("c_expect_uid_mismatch_is_eperm", c_expect_uid).timeout(60),
 ];
 
 const LONG: Duration = Duration::from_secs(15);
@@ -26,6 +28,7 @@ const EHOSTDOWN: i32 = 112;
 const ETIMEDOUT: i32 = 110;
 const EOPNOTSUPP: i32 = 95;
 const EREMOTEIO: i32 = 121;
+const EPERM: i32 = 1;
 
 /// `ipcon_calc call ...`: `Ok(reply)` or `Err((errno, text))`.
 fn c_call(program: &str, args: &str) -> Result<Result<String, (i32, String)>, String> {
@@ -95,9 +98,12 @@ fn c_client_rust_service() -> TestResult {
         );
         let missing = c_call(&program, "c_calls_nobody echo x 1000")?;
         ensure_eq!(missing.map_err(|e| e.0), Err(2), "no such peer: -ENOENT");
-        let methods = c_call(&program, "c_calls_rs .methods")?;
-        let methods = methods.map_err(|e| format!("{e:?}"))?;
-        ensure!(methods.contains("echo\t"), ".methods: {methods}");
+        // The list has several lines: only its start is on the calc: line.
+        let (code, methods) = shell(&format!("{program} call c_calls_rs .methods"))?;
+        ensure!(
+            code == 0 && methods.contains("calc: ok ") && methods.contains("\necho\t"),
+            ".methods: {methods}"
+        );
     }
     Ok(())
 }
@@ -145,7 +151,7 @@ fn rust_client_c_service() -> TestResult {
         .ctx("sleep")?;
     ensure_eq!(slept, b"slept 1 for uid 0", "sleep's answer");
     // A C client of the C service, through libipcon.so.0.
-    let quotient = c_call(&dynamic_program("ipcon_calc")?, "c_calc div 85 2")?;
+    let quotient = c_call(&dynamic_program("ipcon_calc")?, "c_calc div '85 2'")?;
     ensure_eq!(quotient, Ok("42".to_owned()), "C to C");
     server.kill();
     Ok(())
@@ -157,13 +163,20 @@ fn c_call_deadline() -> TestResult {
     let started = Instant::now();
     let slow = c_call(&static_program("ipcon_calc"), "c_calls_slow slow 3000 300")?;
     let took = started.elapsed();
-    ensure_eq!(slow.map_err(|e| e.0), Err(ETIMEDOUT), "slow call past its deadline");
+    ensure_eq!(
+        slow.map_err(|e| e.0),
+        Err(ETIMEDOUT),
+        "slow call past its deadline"
+    );
     ensure!(
         took >= Duration::from_millis(300) && took < Duration::from_millis(2500),
         "the deadline ended it: {took:?}"
     );
     // A later call on a fresh handler is not confused by the late reply.
-    let echoed = c_call(&static_program("ipcon_calc"), "c_calls_slow echo again 5000")?;
+    let echoed = c_call(
+        &static_program("ipcon_calc"),
+        "c_calls_slow echo again 5000",
+    )?;
     ensure_eq!(echoed, Ok("again".to_owned()), "the next call");
     Ok(())
 }
@@ -194,5 +207,83 @@ fn c_call_peer_sigkill() -> TestResult {
         "ipcon_strerror's text: {line}"
     );
     ensure!(took < Duration::from_secs(5), "took {took:?} after SIGKILL");
+    Ok(())
+}
+
+/// samples/c/ipcon_loop.c: a one-shot and a periodic timer, a pipe (an
+/// external fd, readable then hung up), messages and a call, all from one
+/// `ipcon_loop_wait`.
+fn c_loop() -> TestResult {
+    let mut looping = Helper::program(&static_program("ipcon_loop"), &["c_loop"])?;
+    looping.expect("loop: ready c_loop", LONG)?;
+    looping.expect("loop: once", LONG)?;
+    // Every tick writes into the pipe, whose read end is in the loop.
+    for n in 1..=2 {
+        looping.expect(&format!("loop: tick {n}"), LONG)?;
+        looping.expect("loop: pipe ", LONG)?;
+    }
+    let sender = Handler::anonymous().ctx("sender")?;
+    sender
+        .send_unicast("c_loop", b"hello loop")
+        .ctx("send to the loop")?;
+    let line = looping.expect("loop: message from ", LONG)?;
+    ensure!(line.ends_with(": hello loop"), "{line}");
+    let client = Client::new().ctx("client")?;
+    let ticks = client
+        .call("c_loop", "ticks", b"", Some(LONG))
+        .ctx("call the loop's method")?;
+    let ticks: u64 = String::from_utf8_lossy(&ticks).parse().ctx("ticks")?;
+    ensure!(ticks >= 2, "ticks {ticks}");
+    looping.expect("loop: served a call", LONG)?;
+    sender.send_unicast("c_loop", b"close").ctx("close")?;
+    looping.expect("loop: pipe hangup", LONG)?;
+    // The timer goes on after the fd's removal.
+    looping.expect("loop: tick ", LONG)?;
+    sender.send_unicast("c_loop", b"quit").ctx("quit")?;
+    ensure!(looping.wait(LONG)?.success(), "the loop exits 0 on quit");
+    Ok(())
+}
+
+/// `ipcon_send_unicast_expect_uid` and `ipcon_join_group_expect_uid`: the
+/// expected owner (root, this process) gets the message and the join; any
+/// other uid is -EPERM and nothing is delivered or joined.
+fn c_expect_uid() -> TestResult {
+    let owner = ipcon_linux::PeerOptions::named("c_owned")
+        .and_then(ipcon_linux::PeerOptions::open)
+        .ctx("register c_owned")?;
+    owner.register_group("news").ctx("register group")?;
+    let run = |uid: u32| -> Result<(i32, i32), String> {
+        let (code, out) = shell(&format!(
+            "{} c_owned news {uid}",
+            static_program("ipcon_c_owner")
+        ))?;
+        ensure_eq!(code, 0, "ipcon_c_owner exit ({out})");
+        let value = |what: &str| -> Result<i32, String> {
+            let line = out
+                .lines()
+                .find_map(|l| l.strip_prefix(what))
+                .ctx(&format!("{what} in {out:?}"))?;
+            line.split(' ').next().unwrap_or("").parse().ctx(what)
+        };
+        Ok((value("owner: send ")?, value("owner: join ")?))
+    };
+    ensure_eq!(run(4242)?, (-EPERM, -EPERM), "another owner than expected");
+    let mut msg = ipcon_linux::Message::new();
+    let nothing = owner.receive(
+        &mut msg,
+        ipcon_linux::Wait::Timeout(Duration::from_millis(200)),
+    );
+    ensure!(
+        nothing.is_err(),
+        "nothing was delivered on a mismatch: {:?}",
+        msg.payload()
+    );
+    ensure_eq!(run(0)?, (0, 0), "the expected owner");
+    crate::common::receive(&owner, &mut msg)?;
+    ensure_eq!(
+        msg.payload(),
+        b"expected",
+        "delivered to the expected owner"
+    );
     Ok(())
 }
