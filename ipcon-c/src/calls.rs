@@ -378,7 +378,7 @@ unsafe fn serve_msg(
             let (name, summary) = unsafe { (c_bytes(m.name), c_bytes(m.summary)) };
             let name = core::str::from_utf8(name.unwrap_or(b"")).unwrap_or("");
             let summary = core::str::from_utf8(summary.unwrap_or(b"")).unwrap_or("");
-            let _ = write!(text, "{name}\t{summary}\n");
+            let _ = writeln!(text, "{name}\t{summary}");
         }
         let n = text.len();
         return post_reply(peer, im.port, id, CallStatus::Ok, &mut buf, n);

@@ -19,6 +19,7 @@ pub const TESTS: &[Test] = &[
     Test::new("c_calls_peer_sigkill_is_ehostdown", c_call_peer_sigkill).timeout(60),
     Test::new("c_loop_timers_fd_messages_calls", c_loop).timeout(60),
     Test::new("c_expect_uid_mismatch_is_eperm", c_expect_uid).timeout(60),
+    Test::new("c_handler_after_module_unload", c_after_unload).timeout(90),
 ];
 
 const LONG: Duration = Duration::from_secs(15);
@@ -285,5 +286,58 @@ fn c_expect_uid() -> TestResult {
         b"expected",
         "delivered to the expected owner"
     );
+    Ok(())
+}
+
+/// A C handler used after `rmmod`: every call returns a negative errno
+/// (sends and requests -ENODEV, as the Rust library's ModuleNotLoaded), a
+/// new handler fails with ENODEV, nothing crashes; then the module is
+/// loaded again as it was.
+fn c_after_unload() -> TestResult {
+    use crate::unload::{current_params, run_tool, MODULE};
+    const ENODEV: i32 = 19;
+    let params = current_params()?;
+    let mut program = Helper::program(&static_program("ipcon_c_unload"), &[])?;
+    program.expect("unload: ready", LONG)?;
+    let code = run_tool("/bin/rmmod", &["ipcon".to_owned()])?;
+    let mut insmod_args = vec![MODULE.to_owned()];
+    insmod_args.extend(params);
+    let checked = (|| -> TestResult {
+        ensure_eq!(code, 0, "rmmod ipcon with a C handler live");
+        for (what, expected) in [
+            ("send", Some(-ENODEV)),
+            // One system call that the kernel need not answer: may succeed.
+            ("post", Some(i32::MAX)),
+            ("join", Some(-ENODEV)),
+            ("register", Some(-ENODEV)),
+            ("present", None),
+            ("call", None),
+            ("serve", None),
+            ("rcv_nonblock", None),
+            ("loop_add", Some(0)),
+            ("loop_wait", None),
+            ("create", Some(-ENODEV)),
+        ] {
+            let line = program.expect(&format!("unload: {what} "), LONG)?;
+            let ret: i32 = line
+                .split(' ')
+                .next()
+                .unwrap_or("")
+                .parse()
+                .ctx(&format!("{what}: {line}"))?;
+            match expected {
+                Some(i32::MAX) => ensure!(ret <= 0, "{what} after rmmod: {line}"),
+                Some(value) => ensure_eq!(ret, value, "{what} after rmmod: {line}"),
+                None => ensure!(ret < 0, "{what} after rmmod fails: {line}"),
+            }
+        }
+        program.expect("unload: done", LONG)?;
+        ensure!(program.wait(LONG)?.success(), "exit 0, no crash");
+        Ok(())
+    })();
+    let code = run_tool("/bin/insmod", &insmod_args)?;
+    ensure_eq!(code, 0, "insmod {insmod_args:?}");
+    checked?;
+    Handler::new("c_unload_back").ctx("a handler after the reload")?;
     Ok(())
 }
