@@ -428,7 +428,9 @@ int ipcon_serve(IPCON_HANDLER handler, const struct ipcon_method *methods, int c
  * with a pointer of yours (data) and given an id. ipcon_loop_wait() returns
  * the next event, its type and data. Level-triggered: a handler with several
  * queued messages, or an fd that stays readable, is reported again, in
- * turn with the other ready sources. Allocated once (ipcon_loop_create);
+ * turn with the other ready sources. What one poll() found is reported
+ * over the next waits: an fd may have been drained since (make external
+ * fds non-blocking). Allocated once (ipcon_loop_create);
  * nothing is allocated while it runs. A loop is for one thread.
  */
 struct ipcon_loop;
