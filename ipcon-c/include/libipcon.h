@@ -440,8 +440,14 @@ enum ipcon_loop_event_type {
 	IPCON_LOOP_TIMER = 2,	/* a timer expired (.expirations times); a
 				 * one-shot timer is removed after this event */
 	IPCON_LOOP_FD = 3,	/* an external fd is ready (.events) */
-	IPCON_LOOP_ERROR = 4	/* receiving on .handler failed: .error (e.g.
+	IPCON_LOOP_ERROR = 4,	/* receiving on .handler failed: .error (e.g.
 				 * -ENOBUFS: messages lost); it stays added */
+	IPCON_LOOP_SWITCH_RX = 5,	/* a switch sent .len bytes read from its
+					 * fd to its peer (.error: the send
+					 * failed, e.g. -ENOENT) */
+	IPCON_LOOP_SWITCH_TX = 6	/* a switch wrote a message of its peer
+					 * (.len bytes) to its fd (.error: the
+					 * write failed) */
 };
 
 /* Interests of ipcon_loop_add_fd() and readiness in .events. */
@@ -457,7 +463,9 @@ struct ipcon_loop_event {
 	int fd;			/* its descriptor */
 	uint32_t events;	/* IPCON_LOOP_FD: IPCON_LOOP_* readiness */
 	uint64_t expirations;	/* IPCON_LOOP_TIMER */
-	int error;		/* IPCON_LOOP_ERROR: a negative errno */
+	int error;		/* IPCON_LOOP_ERROR, a failed relay: a negative
+				 * errno */
+	uint32_t len;		/* IPCON_LOOP_SWITCH_*: bytes relayed */
 	IPCON_HANDLER handler;	/* IPCON_LOOP_MESSAGE, IPCON_LOOP_ERROR */
 	void *data;		/* what the source was added with */
 };
@@ -484,6 +492,21 @@ int ipcon_loop_add_timer(struct ipcon_loop *loop, int first_ms, int interval_ms,
  * events (IPCON_LOOP_READABLE and/or IPCON_LOOP_WRITABLE; hangups are
  * always reported). Returns its id, or a negative errno. */
 int ipcon_loop_add_fd(struct ipcon_loop *loop, int fd, unsigned int events, void *data);
+
+/*
+ * Adds a switch (libIPC's): fd <-> peer through handler. Each read() from
+ * fd (at most LIBIPCON_MAX_PAYLOAD_LEN bytes) is sent as one message to
+ * peer (ipcon_send_unicast); each message handler receives from peer is
+ * written to fd with one write() instead of being reported as
+ * IPCON_LOOP_MESSAGE. Framing: one read, one message, and one message, one
+ * write: a datagram or SOCK_SEQPACKET fd keeps message boundaries, a
+ * stream (pipe, TCP) does not. The handler must be added too (its messages
+ * are what the loop receives). End of file or a read error on fd is
+ * IPCON_LOOP_FD with IPCON_LOOP_HANGUP (remove the switch then). The fd
+ * stays yours. Returns the switch's id, or a negative errno.
+ */
+int ipcon_loop_add_switch(struct ipcon_loop *loop, int fd, IPCON_HANDLER handler,
+			  const char *peer, void *data);
 
 /* Removes source id (a timer's fd is closed): 0, or -ENOENT. */
 int ipcon_loop_remove(struct ipcon_loop *loop, int id);

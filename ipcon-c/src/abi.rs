@@ -314,6 +314,8 @@ pub(crate) mod tests {
             ("IPCON_LOOP_TIMER", crate::event_loop::EVENT_TIMER),
             ("IPCON_LOOP_FD", crate::event_loop::EVENT_FD),
             ("IPCON_LOOP_ERROR", crate::event_loop::EVENT_ERROR),
+            ("IPCON_LOOP_SWITCH_RX", crate::event_loop::EVENT_SWITCH_RX),
+            ("IPCON_LOOP_SWITCH_TX", crate::event_loop::EVENT_SWITCH_TX),
         ] {
             assert_eq!(enumerator(&header, name), i64::from(value), "{name}");
         }

@@ -6,12 +6,13 @@
 //! taken (a handler's queued messages are received one per event, in turn
 //! with the other sources).
 
-use core::ffi::{c_int, c_short, c_ulong, c_void};
+use core::ffi::{c_char, c_int, c_short, c_ulong, c_void};
 use core::mem::size_of;
 use core::ptr::{self, NonNull};
 
+use ipcon_core::Name;
 use ipcon_linux::engine::{Clock, MonotonicClock};
-use ipcon_linux::{ErrorKind, Wait};
+use ipcon_linux::{ErrorKind, PeerRef, Wait};
 use linux_raw_sys::errno as e;
 
 use crate::abi::IpconMsg;
@@ -26,6 +27,12 @@ pub const EVENT_TIMER: c_int = 2;
 pub const EVENT_FD: c_int = 3;
 /// Receiving on a handler failed (`error`); the handler stays in the loop.
 pub const EVENT_ERROR: c_int = 4;
+/// A switch relayed `len` bytes read from its fd to its peer (`error`: the
+/// send failed).
+pub const EVENT_SWITCH_RX: c_int = 5;
+/// A switch wrote a message of its peer (`len` bytes) to its fd (`error`:
+/// the write failed).
+pub const EVENT_SWITCH_TX: c_int = 6;
 
 /// `IPCON_LOOP_READABLE` and co.: interests and readiness of external fds.
 pub const READABLE: u32 = 1;
@@ -73,6 +80,7 @@ extern "C" {
     fn free(ptr: *mut c_void);
     fn poll(fds: *mut PollFd, nfds: c_ulong, timeout: c_int) -> c_int;
     fn read(fd: c_int, buf: *mut c_void, count: usize) -> isize;
+    fn write(fd: c_int, buf: *const c_void, count: usize) -> isize;
     fn close(fd: c_int) -> c_int;
     fn timerfd_create(clockid: c_int, flags: c_int) -> c_int;
     fn timerfd_settime(
@@ -102,8 +110,10 @@ pub struct LoopEvent {
     pub events: u32,
     /// `IPCON_LOOP_TIMER`: expirations since the last report.
     pub expirations: u64,
-    /// `IPCON_LOOP_ERROR`: the negative errno.
+    /// `IPCON_LOOP_ERROR`, and a failed relay: the negative errno.
     pub error: c_int,
+    /// `IPCON_LOOP_SWITCH_RX`/`_TX`: bytes relayed.
+    pub len: u32,
     /// `IPCON_LOOP_MESSAGE`, `IPCON_LOOP_ERROR`: the handler.
     pub handler: *mut c_void,
     /// The data given when the source was added.
@@ -114,8 +124,14 @@ pub struct LoopEvent {
 enum Kind {
     Free,
     Handler,
-    Timer { periodic: bool },
+    Timer {
+        periodic: bool,
+    },
     Fd,
+    /// An fd relayed to and from `peer` through the source's handler.
+    Switch {
+        peer: Name,
+    },
 }
 
 #[derive(Clone, Copy)]
@@ -381,6 +397,56 @@ pub unsafe extern "C" fn ipcon_loop_add_fd(
     the.add(Kind::Fd, fd, interest, ptr::null_mut(), data)
 }
 
+/// `int ipcon_loop_add_switch(struct ipcon_loop *loop, int fd, IPCON_HANDLER handler,
+/// const char *peer, void *data)`
+///
+/// # Safety
+/// `lp` is NULL or a live loop; `handler` is NULL or a live handler that
+/// outlives the switch; `peer` is NULL or a C string.
+#[no_mangle]
+pub unsafe extern "C" fn ipcon_loop_add_switch(
+    lp: *mut Loop,
+    fd: c_int,
+    handler: *mut c_void,
+    peer_name: *const c_char,
+    data: *mut c_void,
+) -> c_int {
+    // SAFETY: the caller's promises.
+    let (Some(the), Some(_)) = (unsafe { the_loop(lp) }, unsafe { peer(handler) }) else {
+        return -(e::EINVAL as c_int);
+    };
+    // SAFETY: the caller's promise.
+    let Ok(name) = (unsafe { crate::args::name("add switch", peer_name) }) else {
+        return -(e::EINVAL as c_int);
+    };
+    if fd < 0 {
+        return -(e::EINVAL as c_int);
+    }
+    the.add(Kind::Switch { peer: name }, fd, POLLIN, handler, data)
+}
+
+/// The switch of `handler` for messages from `from`, if there is one: its
+/// id, fd and data.
+fn switch_for(
+    the: &mut Loop,
+    handler: *mut c_void,
+    from: &[c_char],
+) -> Option<(c_int, c_int, *mut c_void)> {
+    let capacity = the.capacity;
+    (0..capacity).find_map(|slot| {
+        let source = the.sources()[slot];
+        let Kind::Switch { peer } = source.kind else {
+            return None;
+        };
+        let name = peer.as_bytes();
+        let same = source.handler == handler
+            && from.len() > name.len()
+            && from[name.len()] == 0
+            && from.iter().zip(name).all(|(&a, &b)| a as u8 == b);
+        same.then(|| (source.id, the.fds()[slot].fd, source.data))
+    })
+}
+
 /// `int ipcon_loop_remove(struct ipcon_loop *loop, int id)`
 ///
 /// # Safety
@@ -415,6 +481,7 @@ unsafe fn take(the: &mut Loop, slot: usize, msg: *mut IpconMsg) -> Option<LoopEv
         events: 0,
         expirations: 0,
         error: 0,
+        len: 0,
         handler: ptr::null_mut(),
         data: source.data,
     };
@@ -428,7 +495,27 @@ unsafe fn take(the: &mut Loop, slot: usize, msg: *mut IpconMsg) -> Option<LoopEv
             match unsafe { receive(p, msg, Wait::Never) } {
                 // Still readable: the next wait looks again (after the
                 // other ready sources).
-                Ok(_) => event.kind = EVENT_MESSAGE,
+                Ok(_) => {
+                    event.kind = EVENT_MESSAGE;
+                    // SAFETY: received into `msg` just now.
+                    let m = unsafe { &*msg };
+                    if m.kind == crate::abi::NORMAL_MSG {
+                        if let Some((id, fd, data)) = switch_for(the, source.handler, &m.peer) {
+                            // A message of a switched peer goes to its fd.
+                            let len = (m.len as usize).min(crate::abi::MAX_PAYLOAD_LEN);
+                            // SAFETY: the payload is `len` bytes of `buf`.
+                            let wrote = unsafe { write(fd, m.body.buf.as_ptr().cast(), len) };
+                            event.kind = EVENT_SWITCH_TX;
+                            event.id = id;
+                            event.fd = fd;
+                            event.data = data;
+                            event.len = len as u32;
+                            if wrote < 0 {
+                                event.error = -errno();
+                            }
+                        }
+                    }
+                }
                 Err(err) if err.kind() == ErrorKind::WouldBlock => {
                     the.fds()[slot].revents = 0;
                     return None;
@@ -453,6 +540,34 @@ unsafe fn take(the: &mut Loop, slot: usize, msg: *mut IpconMsg) -> Option<LoopEv
             event.expirations = count;
             if !periodic {
                 the.remove_slot(slot);
+            }
+            Some(event)
+        }
+        Kind::Switch { peer: to } => {
+            the.fds()[slot].revents = 0;
+            event.handler = source.handler;
+            let mut buf = [0u8; crate::abi::MAX_PAYLOAD_LEN];
+            // SAFETY: reads into a buffer of its size.
+            let got = unsafe { read(pfd.fd, buf.as_mut_ptr().cast(), buf.len()) };
+            if got <= 0 {
+                // End of file, or a failure: the fd hung up.
+                if got < 0 && errno() == e::EAGAIN as c_int {
+                    return None;
+                }
+                event.kind = EVENT_FD;
+                event.events = HANGUP;
+                return Some(event);
+            }
+            event.kind = EVENT_SWITCH_RX;
+            event.len = got as u32;
+            // SAFETY: a handler in the loop is live (the API's contract).
+            let p = unsafe { peer(source.handler) }?;
+            let sent = p
+                .control
+                .lock()
+                .send_unicast(PeerRef::Name(to), &buf[..got as usize]);
+            if let Err(err) = sent {
+                event.error = p.fail(err);
             }
             Some(event)
         }
@@ -554,6 +669,7 @@ mod tests {
             events: 0,
             expirations: 0,
             error: 0,
+            len: 0,
             handler: ptr::null_mut(),
             data: ptr::null_mut(),
         }

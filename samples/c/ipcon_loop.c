@@ -3,7 +3,7 @@
  * ipcon_loop - libipcon's event loop (ipcon_loop_*): one thread waits for
  * a handler's messages, two timers and a pipe at once.
  *
- *   ipcon_loop NAME
+ *   ipcon_loop NAME [PEER]
  *
  * Registers peer NAME and prints one line per event:
  *   "loop: once"                   a one-shot timer, 100 ms after start
@@ -15,11 +15,17 @@
  *                                  pipe's write end, "quit" ends the program
  *   "loop: served a call"          a call (ipcon_call, Rust Client): method
  *                                  "ticks" answers the number of ticks
+ * With PEER, a switch relays one end of a SOCK_SEQPACKET socket pair to
+ * PEER and back; the program writes "ping" into the other end at the first
+ * tick (relayed to PEER) and prints what PEER sends back through it:
+ *   "loop: switch rx N" / "loop: switch tx N"   N bytes relayed
+ *   "loop: switched back TEXT"                  PEER's message, via the pair
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <libipcon.h>
@@ -50,11 +56,11 @@ int main(int argc, char **argv)
 	struct ipcon_loop *loop = NULL;
 	struct ipcon_loop_event ev;
 	IPCON_HANDLER h;
-	int ends[2], pipe_id, ret, done = 0;
+	int ends[2], pair[2] = { -1, -1 }, pipe_id, app_id = -1, ret, done = 0;
 	const char *once = "once", *tick = "tick";
 
-	if (argc != 2) {
-		fprintf(stderr, "usage: %s NAME\n", argv[0]);
+	if (argc != 2 && argc != 3) {
+		fprintf(stderr, "usage: %s NAME [PEER]\n", argv[0]);
 		return 2;
 	}
 	h = ipcon_create_handler(argv[1], LIBIPCON_FLG_DEFAULT);
@@ -77,6 +83,14 @@ int main(int argc, char **argv)
 		fprintf(stderr, "loop: add pipe: %s\n", ipcon_strerror(pipe_id));
 		return 1;
 	}
+	if (argc == 3) {
+		if (socketpair(AF_UNIX, SOCK_SEQPACKET, 0, pair) != 0 ||
+		    ipcon_loop_add_switch(loop, pair[0], h, argv[2], NULL) < 0) {
+			fprintf(stderr, "loop: switch setup failed\n");
+			return 1;
+		}
+		app_id = ipcon_loop_add_fd(loop, pair[1], IPCON_LOOP_READABLE, NULL);
+	}
 	printf("loop: ready %s\n", argv[1]);
 	fflush(stdout);
 	while (!done) {
@@ -94,9 +108,30 @@ int main(int argc, char **argv)
 				printf("loop: tick %ld\n", ticks);
 				if (ends[1] >= 0 && write(ends[1], "t", 1) != 1)
 					printf("loop: pipe write failed\n");
+				if (ticks == 1 && pair[1] >= 0 && write(pair[1], "ping", 4) != 4)
+					printf("loop: pair write failed\n");
 			}
 			break;
+		case IPCON_LOOP_SWITCH_RX:
+		case IPCON_LOOP_SWITCH_TX:
+			printf("loop: switch %s %u (%s)\n",
+			       ev.type == IPCON_LOOP_SWITCH_RX ? "rx" : "tx", (unsigned)ev.len,
+			       ev.error ? ipcon_strerror(ev.error) : "ok");
+			break;
 		case IPCON_LOOP_FD:
+			if (ev.id == app_id && (ev.events & IPCON_LOOP_READABLE)) {
+				char buf[LIBIPCON_MAX_PAYLOAD_LEN];
+				ssize_t n = read(ev.fd, buf, sizeof(buf));
+
+				if (n > 0)
+					printf("loop: switched back %.*s\n", (int)n, buf);
+				break;
+			}
+			if (ev.id != pipe_id) {
+				printf("loop: fd %d hangup\n", ev.fd);
+				ipcon_loop_remove(loop, ev.id);
+				break;
+			}
 			if (ev.events & IPCON_LOOP_READABLE) {
 				char buf[64];
 				ssize_t n = read(ev.fd, buf, sizeof(buf));
@@ -136,5 +171,9 @@ int main(int argc, char **argv)
 	ipcon_loop_free(loop);
 	ipcon_free_handler(h);
 	close(ends[0]);
+	if (pair[0] >= 0) {
+		close(pair[0]);
+		close(pair[1]);
+	}
 	return done ? 0 : 1;
 }

@@ -18,6 +18,7 @@ pub const TESTS: &[Test] = &[
     Test::new("c_calls_deadline", c_call_deadline).timeout(60),
     Test::new("c_calls_peer_sigkill_is_ehostdown", c_call_peer_sigkill).timeout(60),
     Test::new("c_loop_timers_fd_messages_calls", c_loop).timeout(60),
+    Test::new("c_loop_switch_fd_to_peer_and_back", c_loop_switch).timeout(60),
     Test::new("c_expect_uid_mismatch_is_eperm", c_expect_uid).timeout(60),
     Test::new("c_handler_after_module_unload", c_after_unload).timeout(90),
 ];
@@ -341,5 +342,40 @@ fn c_after_unload() -> TestResult {
     ensure_eq!(code, 0, "insmod {insmod_args:?}");
     checked?;
     Handler::new("c_unload_back").ctx("a handler after the reload")?;
+    Ok(())
+}
+
+/// A switch: a SOCK_SEQPACKET socket pair's end relayed to a Rust peer and
+/// back, one message per datagram both ways.
+fn c_loop_switch() -> TestResult {
+    let far = ipcon_linux::PeerOptions::named("c_sw_far")
+        .and_then(ipcon_linux::PeerOptions::open)
+        .ctx("register c_sw_far")?;
+    let looping = Helper::program(&static_program("ipcon_loop"), &["c_sw_loop", "c_sw_far"])?;
+    looping.expect("loop: ready c_sw_loop", LONG)?;
+    // The first tick writes "ping" into the pair: the switch sends it here.
+    let mut msg = ipcon_linux::Message::new();
+    crate::common::receive(&far, &mut msg)?;
+    ensure_eq!(msg.payload(), b"ping", "relayed from the fd");
+    ensure_eq!(
+        msg.sender().name.map(|n| n.as_str().to_owned()),
+        Some("c_sw_loop".to_owned()),
+        "sent by the loop's handler"
+    );
+    let line = looping.expect("loop: switch rx ", LONG)?;
+    ensure_eq!(line, "4 (ok)", "the rx event");
+    for text in ["pong", "second"] {
+        far.send_unicast("c_sw_loop", text.as_bytes())
+            .ctx("send back")?;
+        let line = looping.expect("loop: switch tx ", LONG)?;
+        ensure_eq!(line, format!("{} (ok)", text.len()), "the tx event");
+        let line = looping.expect("loop: switched back ", LONG)?;
+        ensure_eq!(line, text, "one message, one datagram");
+    }
+    // Messages of other peers still come as messages.
+    let other = Handler::anonymous().ctx("other")?;
+    other.send_unicast("c_sw_loop", b"quit").ctx("quit")?;
+    let mut looping = looping;
+    ensure!(looping.wait(LONG)?.success(), "exit 0");
     Ok(())
 }
