@@ -227,6 +227,13 @@ int ipcon_join_group(IPCON_HANDLER handler, const char *srvname, const char *grp
 int ipcon_join_group_rcv_last(IPCON_HANDLER handler, const char *srvname,
 			      const char *grpname, int rcv_last_msg);
 
+/* ipcon_join_group_rcv_last() only if peer srvname belongs to user uid (its
+ * kernel-stamped uid): a peer of another user under that name is -EPERM
+ * and nothing is joined or replayed. The kernel checks it with the
+ * look-up, so a name that changed hands is caught too. */
+int ipcon_join_group_expect_uid(IPCON_HANDLER handler, const char *srvname,
+				const char *grpname, int rcv_last_msg, uint32_t uid);
+
 /* Leaves group grpname of peer srvname (or kernel events). */
 int ipcon_leave_group(IPCON_HANDLER handler, const char *srvname, const char *grpname);
 
@@ -236,6 +243,13 @@ int ipcon_leave_group(IPCON_HANDLER handler, const char *srvname, const char *gr
  * 0 once queued to the receiver; -EAGAIN if its queue is full (not queued);
  * -ENOENT if there is no such peer; -EMSGSIZE over the limit. */
 int ipcon_send_unicast(IPCON_HANDLER handler, const char *name, const void *buf, size_t size);
+
+/* ipcon_send_unicast() delivered only if peer name belongs to user uid
+ * (its kernel-stamped uid, as struct ipcon_msg.uid gives it): a peer of
+ * another user under that name is -EPERM and gets nothing (as Rust's
+ * send_unicast_expecting, ErrorKind::UnexpectedOwner). */
+int ipcon_send_unicast_expect_uid(IPCON_HANDLER handler, const char *name, const void *buf,
+				  size_t size, uint32_t uid);
 
 /* Publishes size bytes at buf to this peer's group name (the kernel keeps
  * it as the group's last message). sync: wait for the fan-out's report too
@@ -318,6 +332,193 @@ int ipcon_async_rcv(IPCON_HANDLER handler, struct async_rcv_ctl *arc);
 /* Ends ipcon_async_rcv(): from a callback once it returns, from another
  * thread at once; called when no loop runs, the next one returns at once. */
 void ipcon_async_rcv_stop(IPCON_HANDLER handler);
+
+/* --- Calls (request/response) ---------------------------------------- */
+
+/*
+ * A call is a unicast whose payload starts with ipcon's call header
+ * (docs/protocol.md "Calls"); C and Rust clients and services (ipcon-linux's
+ * Client and Service) call each other. Nothing is allocated per call.
+ */
+
+/* The status of a reply (what a method returns; IPCON_CALL_OK: its result). */
+enum ipcon_call_status {
+	IPCON_CALL_OK = 0,
+	IPCON_CALL_UNKNOWN_METHOD = 1,	/* ipcon_call(): -EOPNOTSUPP */
+	IPCON_CALL_BAD_REQUEST = 2,	/* ipcon_call(): -EBADMSG */
+	IPCON_CALL_BUSY = 3,		/* ipcon_call(): -EBUSY */
+	IPCON_CALL_FAILED = 4		/* ipcon_call(): -EREMOTEIO (also any
+					 * status this version does not know) */
+};
+
+/*
+ * Calls method of peer peer with the req_len bytes at req and waits for
+ * the reply, at most timeout_ms milliseconds (negative: no limit). The
+ * reply's payload goes to reply_buf (reply_cap bytes; NULL with 0), its
+ * length to *reply_len (may be NULL). Returns 0, or:
+ * -ETIMEDOUT   no reply within timeout_ms;
+ * -EHOSTDOWN   the peer is gone (exited, was killed or unregistered) while
+ *              the call was pending: the kernel's event ends the call at
+ *              once, without waiting for the deadline;
+ * -ENOENT      no such peer (nothing was sent);
+ * -EOPNOTSUPP, -EBADMSG, -EBUSY, -EREMOTEIO
+ *              the peer answered with another status than ok (see enum
+ *              ipcon_call_status); its text (e.g. "no such method") is in
+ *              reply_buf / *reply_len;
+ * -ERANGE      the reply is longer than reply_cap: the first reply_cap
+ *              bytes are in reply_buf, *reply_len is its full length;
+ * -EMSGSIZE    req_len over LIBIPCON_MAX_PAYLOAD_LEN less the call header
+ *              and the method's name;
+ * or another negative errno of ipcon_send_unicast().
+ * Calls on one handler take turns (one at a time: use a handler per thread
+ * to call from several threads at once). The first call subscribes the
+ * handler to kernel events; a handler that calls is for calls: what else it
+ * receives while a call waits, or had queued when a call starts, is dropped.
+ */
+int ipcon_call(IPCON_HANDLER handler, const char *peer, const char *method,
+	       const void *req, size_t req_len, void *reply_buf, size_t reply_cap,
+	       size_t *reply_len, int timeout_ms);
+
+/*
+ * A method of a C service. The callback answers one request: request is
+ * the message as received (the caller's peer name, pid, uid and port; its
+ * buf holds the call header), args/args_len the arguments. It writes its
+ * result (at most reply_cap bytes) to reply, the length to *reply_len (0
+ * before the call), and returns a status: IPCON_CALL_OK, another
+ * IPCON_CALL_* (reply then holds a text saying why), or a negative errno
+ * (sent as IPCON_CALL_FAILED, with ipcon_strerror()'s text if *reply_len
+ * is 0). The callback may use the handler (send, call other services).
+ */
+typedef int (*ipcon_method_fn)(IPCON_HANDLER handler, const struct ipcon_msg *request,
+			       const void *args, size_t args_len, void *reply,
+			       size_t reply_cap, size_t *reply_len, void *data);
+
+struct ipcon_method {
+	const char *name;	/* the method's name (the rules of a peer name) */
+	const char *summary;	/* one line for ".methods" (NULL: none) */
+	ipcon_method_fn func;
+	void *data;		/* passed to func */
+};
+
+/*
+ * Answers im if it is a call request: runs the method of that name from
+ * methods (count entries) and posts its reply to the caller; a method it
+ * does not have is answered IPCON_CALL_UNKNOWN_METHOD, ".methods" with the
+ * list of methods ("name\tsummary\n" lines, as Rust services answer it).
+ * Returns 1 once answered, 0 if im is not a request (handle it yourself),
+ * or a negative errno if the reply could not be sent.
+ */
+int ipcon_serve_msg(IPCON_HANDLER handler, const struct ipcon_method *methods, int count,
+		    const struct ipcon_msg *im);
+
+/*
+ * Receives until one request arrived and was answered (other messages are
+ * dropped), at most timeout_ms milliseconds (negative: no limit): 0, or
+ * -ETIMEDOUT, or a negative errno of ipcon_rcv() or ipcon_serve_msg().
+ * A service's main loop: while (ipcon_serve(h, methods, n, -1) == 0) ;
+ */
+int ipcon_serve(IPCON_HANDLER handler, const struct ipcon_method *methods, int count,
+		int timeout_ms);
+
+/* --- Event loop (libIPC style) ---------------------------------------- */
+
+/*
+ * One thread waits for everything at once: messages of handlers, timers
+ * (timerfd: one-shot or periodic) and external file descriptors, each added
+ * with a pointer of yours (data) and given an id. ipcon_loop_wait() returns
+ * the next event, its type and data. Level-triggered: a handler with several
+ * queued messages, or an fd that stays readable, is reported again, in
+ * turn with the other ready sources. What one poll() found is reported
+ * over the next waits: an fd may have been drained since (make external
+ * fds non-blocking). Allocated once (ipcon_loop_create);
+ * nothing is allocated while it runs. A loop is for one thread.
+ */
+struct ipcon_loop;
+
+enum ipcon_loop_event_type {
+	IPCON_LOOP_MESSAGE = 1,	/* a message for .handler, received into msg */
+	IPCON_LOOP_TIMER = 2,	/* a timer expired (.expirations times); a
+				 * one-shot timer is removed after this event */
+	IPCON_LOOP_FD = 3,	/* an external fd is ready (.events) */
+	IPCON_LOOP_ERROR = 4,	/* receiving on .handler failed: .error (e.g.
+				 * -ENOBUFS: messages lost); it stays added */
+	IPCON_LOOP_SWITCH_RX = 5,	/* a switch sent .len bytes read from its
+					 * fd to its peer (.error: the send
+					 * failed, e.g. -ENOENT) */
+	IPCON_LOOP_SWITCH_TX = 6	/* a switch wrote a message of its peer
+					 * (.len bytes) to its fd (.error: the
+					 * write failed) */
+};
+
+/* Interests of ipcon_loop_add_fd() and readiness in .events. */
+#define IPCON_LOOP_READABLE (1U << 0)
+#define IPCON_LOOP_WRITABLE (1U << 1)
+#define IPCON_LOOP_HANGUP (1U << 2)	/* hung up or failed: always reported
+					 * (remove the fd, or it is reported
+					 * again) */
+
+struct ipcon_loop_event {
+	int type;		/* enum ipcon_loop_event_type */
+	int id;			/* the source, as ipcon_loop_add_*() returned */
+	int fd;			/* its descriptor */
+	uint32_t events;	/* IPCON_LOOP_FD: IPCON_LOOP_* readiness */
+	uint64_t expirations;	/* IPCON_LOOP_TIMER */
+	int error;		/* IPCON_LOOP_ERROR, a failed relay: a negative
+				 * errno */
+	uint32_t len;		/* IPCON_LOOP_SWITCH_*: bytes relayed */
+	IPCON_HANDLER handler;	/* IPCON_LOOP_MESSAGE, IPCON_LOOP_ERROR */
+	void *data;		/* what the source was added with */
+};
+
+/* Creates a loop for up to capacity (1..4096) sources into *loop: 0,
+ * -EINVAL, -ENOMEM. */
+int ipcon_loop_create(struct ipcon_loop **loop, int capacity);
+
+/* Frees the loop and closes its timers (handlers and external fds stay
+ * yours). NULL is ignored. */
+void ipcon_loop_free(struct ipcon_loop *loop);
+
+/* Adds a handler (it must outlive its place in the loop): its messages
+ * come as IPCON_LOOP_MESSAGE. Returns the source's id (> 0), -ENOSPC when
+ * the loop is full, -EINVAL. Calls requests among them can be answered
+ * with ipcon_serve_msg(). */
+int ipcon_loop_add_handler(struct ipcon_loop *loop, IPCON_HANDLER handler, void *data);
+
+/* Adds a timer expiring first_ms milliseconds from now, then every
+ * interval_ms (0: once). Returns its id, or a negative errno. */
+int ipcon_loop_add_timer(struct ipcon_loop *loop, int first_ms, int interval_ms, void *data);
+
+/* Adds an external descriptor (not closed by the loop), watched for
+ * events (IPCON_LOOP_READABLE and/or IPCON_LOOP_WRITABLE; hangups are
+ * always reported). Returns its id, or a negative errno. */
+int ipcon_loop_add_fd(struct ipcon_loop *loop, int fd, unsigned int events, void *data);
+
+/*
+ * Adds a switch (libIPC's): fd <-> peer through handler. Each read() from
+ * fd (at most LIBIPCON_MAX_PAYLOAD_LEN bytes) is sent as one message to
+ * peer (ipcon_send_unicast); each message handler receives from peer is
+ * written to fd with one write() instead of being reported as
+ * IPCON_LOOP_MESSAGE. Framing: one read, one message, and one message, one
+ * write: a datagram or SOCK_SEQPACKET fd keeps message boundaries, a
+ * stream (pipe, TCP) does not. The handler must be added too (its messages
+ * are what the loop receives). End of file or a read error on fd is
+ * IPCON_LOOP_FD with IPCON_LOOP_HANGUP (remove the switch then). The fd
+ * stays yours. Returns the switch's id, or a negative errno.
+ */
+int ipcon_loop_add_switch(struct ipcon_loop *loop, int fd, IPCON_HANDLER handler,
+			  const char *peer, void *data);
+
+/* Removes source id (a timer's fd is closed): 0, or -ENOENT. */
+int ipcon_loop_remove(struct ipcon_loop *loop, int id);
+
+/*
+ * Waits for the next event, at most timeout_ms milliseconds (negative: no
+ * limit), and fills *event; a handler's message goes to *msg (NULL is
+ * allowed while no handler is added). Returns 0, -ETIMEDOUT, or a negative
+ * errno of poll().
+ */
+int ipcon_loop_wait(struct ipcon_loop *loop, struct ipcon_loop_event *event,
+		    struct ipcon_msg *msg, int timeout_ms);
 
 /* --- Errors ----------------------------------------------------------- */
 

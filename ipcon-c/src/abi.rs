@@ -246,7 +246,7 @@ pub(crate) mod tests {
     #[allow(clippy::useless_conversion)] // c_ulong is u32 on 32-bit ARM
     fn the_header_constants_are_the_rust_ones() {
         let header = header();
-        let numbers: [(&str, u64); 9] = [
+        let numbers: [(&str, u64); 12] = [
             ("LIBIPCON_MAX_NAME_LEN", MAX_NAME_LEN as u64),
             ("LIBIPCON_MAX_PAYLOAD_LEN", MAX_PAYLOAD_LEN as u64),
             (
@@ -258,6 +258,15 @@ pub(crate) mod tests {
             ("LIBIPCON_MSG_REPLAYED", u64::from(MSG_REPLAYED)),
             ("LIBIPCON_MSG_CLOSED", u64::from(MSG_CLOSED)),
             ("LIBIPCON_MAX_USR_GROUP", 5),
+            (
+                "IPCON_LOOP_READABLE",
+                u64::from(crate::event_loop::READABLE),
+            ),
+            (
+                "IPCON_LOOP_WRITABLE",
+                u64::from(crate::event_loop::WRITABLE),
+            ),
+            ("IPCON_LOOP_HANGUP", u64::from(crate::event_loop::HANGUP)),
             (
                 "LIBIPCON_FLG_DEFAULT",
                 u64::from(FLG_USE_RCV_IF | FLG_USE_SND_IF),
@@ -293,6 +302,20 @@ pub(crate) mod tests {
             ("LIBIPCON_EVENT_PEER_REMOVE", EVENT_PEER_REMOVE),
             ("LIBIPCON_EVENT_GRP_ADD", EVENT_GRP_ADD),
             ("LIBIPCON_EVENT_GRP_REMOVE", EVENT_GRP_REMOVE),
+            ("IPCON_CALL_OK", crate::calls::CALL_OK),
+            (
+                "IPCON_CALL_UNKNOWN_METHOD",
+                crate::calls::CALL_UNKNOWN_METHOD,
+            ),
+            ("IPCON_CALL_BAD_REQUEST", crate::calls::CALL_BAD_REQUEST),
+            ("IPCON_CALL_BUSY", crate::calls::CALL_BUSY),
+            ("IPCON_CALL_FAILED", crate::calls::CALL_FAILED),
+            ("IPCON_LOOP_MESSAGE", crate::event_loop::EVENT_MESSAGE),
+            ("IPCON_LOOP_TIMER", crate::event_loop::EVENT_TIMER),
+            ("IPCON_LOOP_FD", crate::event_loop::EVENT_FD),
+            ("IPCON_LOOP_ERROR", crate::event_loop::EVENT_ERROR),
+            ("IPCON_LOOP_SWITCH_RX", crate::event_loop::EVENT_SWITCH_RX),
+            ("IPCON_LOOP_SWITCH_TX", crate::event_loop::EVENT_SWITCH_TX),
         ] {
             assert_eq!(enumerator(&header, name), i64::from(value), "{name}");
         }

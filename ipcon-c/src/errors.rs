@@ -33,6 +33,10 @@ pub fn errno_of(err: &Error) -> c_int {
         ErrorKind::InvalidName => e::EINVAL,
         ErrorKind::NotRegistered => e::ENOTCONN,
         ErrorKind::Protocol => e::EPROTO,
+        ErrorKind::PeerGone => e::EHOSTDOWN,
+        ErrorKind::Cancelled => e::ECANCELED,
+        ErrorKind::CallFailed => e::EREMOTEIO,
+        ErrorKind::UnexpectedOwner => e::EPERM,
         _ => e::EIO,
     };
     errno as c_int
@@ -52,12 +56,19 @@ fn ipcon_meaning(errno: u32) -> Option<&'static [u8]> {
         e::EALREADY => b"already done\0",
         e::EINVAL => b"invalid argument (NULL pointer, bad flags, or a name that is empty, longer than 31 bytes, or has '/' or a non-printable byte)\0",
         e::ETIMEDOUT => b"timed out\0",
-        e::EACCES | e::EPERM => b"permission denied by ipcon's access rules\0",
+        e::EACCES => b"permission denied by ipcon's access rules\0",
+        e::EPERM => b"permission denied by ipcon's access rules, or the peer belongs to another user than expected\0",
         e::ENOSPC => b"ipcon limit reached (peers, groups or subscriptions)\0",
         e::ENOBUFS => b"receive queue overrun: answers or messages were lost\0",
         e::EPROTO => b"ipcon protocol error: the kernel's answer made no sense\0",
         e::EBADF => b"bad handler or file descriptor\0",
         e::EINTR => b"interrupted by a signal\0",
+        e::EHOSTDOWN => b"the called peer is gone (exited, was killed or unregistered) before it replied\0",
+        e::EOPNOTSUPP => b"the called peer has no such method\0",
+        e::EBADMSG => b"the called peer could not parse the request\0",
+        e::EBUSY => b"the called peer is busy; try again later\0",
+        e::EREMOTEIO => b"the called method failed (its text is the reply)\0",
+        e::ERANGE => b"the reply is larger than the reply buffer\0",
         _ => return None,
     })
 }
@@ -92,6 +103,13 @@ impl<'a> CBuf<'a> {
             *first = 0;
         }
         Self { buf, len: 0 }
+    }
+}
+
+impl CBuf<'_> {
+    /// Bytes written so far (the NUL not counted).
+    pub fn len(&self) -> usize {
+        self.len
     }
 }
 

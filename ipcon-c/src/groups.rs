@@ -55,13 +55,49 @@ pub unsafe extern "C" fn ipcon_unregister_group(
     }
 }
 
-fn join(peer: &Peer, owner: Name, group: Name, replay: Replay) -> Result<c_int, Error> {
-    if is_kernel_group(&owner, &group) {
-        peer.receiver.lock().subscribe_kevents()?;
-    } else {
-        peer.control.lock().join_group(owner, group, replay)?;
+fn join(
+    peer: &Peer,
+    owner: Name,
+    group: Name,
+    replay: Replay,
+    uid: Option<u32>,
+) -> Result<c_int, Error> {
+    match uid {
+        None if is_kernel_group(&owner, &group) => peer.receiver.lock().subscribe_kevents()?,
+        None => peer.control.lock().join_group(owner, group, replay)?,
+        Some(uid) => peer
+            .control
+            .lock()
+            .join_group_expecting(owner, group, replay, uid)?,
     }
     Ok(0)
+}
+
+/// A join from C arguments (`uid`: the owner expected, if any).
+///
+/// # Safety
+/// `handler` is NULL or a live handler; the names are NULL or C strings.
+unsafe fn join_c(
+    handler: *mut c_void,
+    srvname: *const c_char,
+    grpname: *const c_char,
+    rcv_last_msg: c_int,
+    uid: Option<u32>,
+) -> c_int {
+    const OPERATION: &str = "join group";
+    // SAFETY: the caller's promises.
+    unsafe {
+        with_peer(handler, |peer| {
+            let owner = args::name(OPERATION, srvname)?;
+            let group = args::name(OPERATION, grpname)?;
+            let replay = if rcv_last_msg != 0 {
+                Replay::LastMessage
+            } else {
+                Replay::Skip
+            };
+            join(peer, owner, group, replay, uid)
+        })
+    }
 }
 
 /// `int ipcon_join_group(IPCON_HANDLER handler, const char *srvname, const char *grpname)`
@@ -90,20 +126,26 @@ pub unsafe extern "C" fn ipcon_join_group_rcv_last(
     grpname: *const c_char,
     rcv_last_msg: c_int,
 ) -> c_int {
-    const OPERATION: &str = "join group";
     // SAFETY: the caller's promises.
-    unsafe {
-        with_peer(handler, |peer| {
-            let owner = args::name(OPERATION, srvname)?;
-            let group = args::name(OPERATION, grpname)?;
-            let replay = if rcv_last_msg != 0 {
-                Replay::LastMessage
-            } else {
-                Replay::Skip
-            };
-            join(peer, owner, group, replay)
-        })
-    }
+    unsafe { join_c(handler, srvname, grpname, rcv_last_msg, None) }
+}
+
+/// `int ipcon_join_group_expect_uid(IPCON_HANDLER handler, const char *srvname,
+/// const char *grpname, int rcv_last_msg, uint32_t uid)`: joins only if
+/// `srvname` belongs to user `uid`, else `-EPERM` and nothing is joined.
+///
+/// # Safety
+/// `handler` is NULL or a live handler; the names are NULL or C strings.
+#[no_mangle]
+pub unsafe extern "C" fn ipcon_join_group_expect_uid(
+    handler: *mut c_void,
+    srvname: *const c_char,
+    grpname: *const c_char,
+    rcv_last_msg: c_int,
+    uid: u32,
+) -> c_int {
+    // SAFETY: the caller's promises.
+    unsafe { join_c(handler, srvname, grpname, rcv_last_msg, Some(uid)) }
 }
 
 /// `int ipcon_leave_group(IPCON_HANDLER handler, const char *srvname, const char *grpname)`

@@ -14,6 +14,7 @@ use rustix::fd::{AsFd, AsRawFd};
 
 use crate::abi::{put_name, FLG_ALL, MAX_NAME_LEN};
 use crate::args;
+use crate::calls::Calls;
 use crate::errors::{errno_of, write_c, Failure};
 use crate::lock::Lock;
 
@@ -40,6 +41,8 @@ pub struct Peer {
     pub stop: AtomicBool,
     /// The thread running `ipcon_async_rcv` (0: none).
     pub loop_thread: AtomicI32,
+    /// `ipcon_call`'s pending call (one at a time per handler).
+    pub calls: Lock<Calls>,
 }
 
 extern "C" {
@@ -135,6 +138,7 @@ fn create(peer_name: *const c_char, flags: c_ulong) -> Result<NonNull<Peer>, c_i
             ctrl_fd,
             stop: AtomicBool::new(false),
             loop_thread: AtomicI32::new(0),
+            calls: Lock::new(Calls::new()),
         });
     }
     Ok(memory)

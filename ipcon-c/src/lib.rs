@@ -4,7 +4,8 @@
 //! Built with `panic = "abort"` (the `release` and `min-size` profiles) the
 //! library is `no_std`: a C program that links it gets no Rust standard
 //! library and no unwinder, only `core`, the engine and its own C library
-//! (`malloc`/`free` once per handler, `strerror`, `errno`). The C artifacts
+//! (`malloc`/`free` once per handler and per loop, `strerror`, `errno`,
+//! `poll`, `timerfd_*`). The C artifacts
 //! come from `install.sh`: `libipcon.a` as cargo builds it, `libipcon.so.0`
 //! linked from it with `libipcon.map` (versioned symbols, nothing else
 //! exported), the header and `libipcon.pc`.
@@ -12,10 +13,11 @@
 //! One module per concept: [`handler`] (the handler, its fds and its last
 //! failure), [`groups`] (groups and look-ups), [`send`], [`receive`],
 //! [`errors`] (errno values and texts), [`abi`] (the C types, checked
-//! against the header), [`args`] (C arguments made safe), [`lock`].
-//! Entry points added later (services, event loop) follow the same shape: a
-//! module with `#[no_mangle] extern "C"` functions over [`handler::with_peer`],
-//! their names in the header and in `libipcon.map`.
+//! against the header), [`args`] (C arguments made safe), [`lock`],
+//! [`calls`] (`ipcon_call`, `ipcon_serve*`), [`event_loop`] (`ipcon_loop_*`).
+//! Each is a module with `#[no_mangle] extern "C"` functions over
+//! [`handler::with_peer`], their names in the header and in `libipcon.map`
+//! (a new version node per addition).
 // Without `panic = "abort"` (cargo's dev profile: clippy, tests) the crate
 // keeps std: core's precompiled panic machinery unwinds, and a no_std
 // library cannot provide the unwinder. What ships is built with abort.
@@ -28,7 +30,9 @@
 pub(crate) mod abi;
 mod args;
 mod async_rcv;
+mod calls;
 mod errors;
+mod event_loop;
 mod groups;
 mod handler;
 mod lock;

@@ -200,7 +200,7 @@ unsafe fn fill(im: *mut IpconMsg, received: &Received<'_>) -> Option<()> {
 
 /// Waits until the data socket is readable or `left` passes (`None`:
 /// forever). `Ok(false)`: the time is up.
-fn wait_readable(peer: &Peer, left: Option<Duration>) -> Result<bool, Error> {
+pub(crate) fn wait_readable(peer: &Peer, left: Option<Duration>) -> Result<bool, Error> {
     // SAFETY: the data socket is owned by the receiver, which lives as long
     // as the peer this borrow comes from.
     let fd = unsafe { BorrowedFd::borrow_raw(peer.read_fd) };

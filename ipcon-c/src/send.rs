@@ -10,6 +10,33 @@ use ipcon_linux::{Error, PeerRef};
 use crate::args;
 use crate::handler::with_peer;
 
+/// A unicast from C arguments (`uid`: the receiver's owner expected, if any).
+///
+/// # Safety
+/// As [`ipcon_send_unicast`].
+unsafe fn unicast(
+    handler: *mut c_void,
+    name: *const c_char,
+    buf: *const c_void,
+    size: usize,
+    uid: Option<u32>,
+) -> c_int {
+    const OPERATION: &str = "send unicast";
+    // SAFETY: the caller's promises.
+    unsafe {
+        with_peer(handler, |peer| {
+            let to = PeerRef::Name(args::name(OPERATION, name)?);
+            let payload = args::payload(OPERATION, buf, size)?;
+            let mut control = peer.control.lock();
+            match uid {
+                None => control.send_unicast(to, payload)?,
+                Some(uid) => control.send_unicast_expecting(to, uid, payload)?,
+            }
+            Ok(0)
+        })
+    }
+}
+
 /// `int ipcon_send_unicast(IPCON_HANDLER handler, const char *name, const void *buf, size_t size)`
 ///
 /// # Safety
@@ -22,18 +49,26 @@ pub unsafe extern "C" fn ipcon_send_unicast(
     buf: *const c_void,
     size: usize,
 ) -> c_int {
-    const OPERATION: &str = "send unicast";
     // SAFETY: the caller's promises.
-    unsafe {
-        with_peer(handler, |peer| {
-            let to = args::name(OPERATION, name)?;
-            let payload = args::payload(OPERATION, buf, size)?;
-            peer.control
-                .lock()
-                .send_unicast(PeerRef::Name(to), payload)?;
-            Ok(0)
-        })
-    }
+    unsafe { unicast(handler, name, buf, size, None) }
+}
+
+/// `int ipcon_send_unicast_expect_uid(IPCON_HANDLER handler, const char *name,
+/// const void *buf, size_t size, uint32_t uid)`: delivered only if peer
+/// `name` belongs to user `uid`, else `-EPERM` and nothing is delivered.
+///
+/// # Safety
+/// As [`ipcon_send_unicast`].
+#[no_mangle]
+pub unsafe extern "C" fn ipcon_send_unicast_expect_uid(
+    handler: *mut c_void,
+    name: *const c_char,
+    buf: *const c_void,
+    size: usize,
+    uid: u32,
+) -> c_int {
+    // SAFETY: the caller's promises.
+    unsafe { unicast(handler, name, buf, size, Some(uid)) }
 }
 
 /// `int ipcon_send_multicast(IPCON_HANDLER handler, const char *name, const void *buf,

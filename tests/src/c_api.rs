@@ -26,13 +26,13 @@ const LONG: Duration = Duration::from_secs(15);
 const DYNAMIC_DIR: &str = "/usr/libexec/ipcon-c";
 
 /// The static build of C program `name`.
-fn static_program(name: &str) -> String {
+pub(crate) fn static_program(name: &str) -> String {
     format!("/bin/{name}")
 }
 
 /// The dynamic build of C program `name`, made executable (the initramfs
 /// carries only static executables as such).
-fn dynamic_program(name: &str) -> Result<String, String> {
+pub(crate) fn dynamic_program(name: &str) -> Result<String, String> {
     let (code, out) = shell(&format!(
         "chmod 755 {DYNAMIC_DIR}/* /lib64/ld-linux-x86-64.so.2 /lib/ld-linux-aarch64.so.1 2>/dev/null; \
          test -x {DYNAMIC_DIR}/{name}"

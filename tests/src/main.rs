@@ -12,6 +12,7 @@
 mod access;
 mod batch;
 mod c_api;
+mod c_services;
 mod calls;
 mod common;
 mod concurrency;
@@ -73,6 +74,7 @@ fn all_tests() -> Vec<Test> {
     tests.extend_from_slice(event_loop::TESTS);
     tests.extend_from_slice(samples::TESTS);
     tests.extend_from_slice(c_api::TESTS);
+    tests.extend_from_slice(c_services::TESTS);
     tests.extend_from_slice(identity::TESTS);
     tests.extend_from_slice(stamps::TESTS);
     tests.extend_from_slice(memory::TESTS);

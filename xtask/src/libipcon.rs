@@ -488,9 +488,25 @@ fn std_or_unwinder(archive: &Path) -> Result<Vec<String>, String> {
     Ok(bad)
 }
 
-/// The shared library's exports: every one versioned `LIBIPCON_0`, and
+/// `(symbol, version node)` of every function `libipcon.map` exports.
+fn map_exports(map: &str) -> Vec<(String, String)> {
+    let mut listed = Vec::new();
+    let mut node = String::new();
+    for line in map.lines().map(str::trim) {
+        if let Some(name) = line.strip_suffix(" {") {
+            node = name.to_owned();
+        } else if line.ends_with(';') && !line.contains([':', '*', '}']) {
+            listed.push((line.trim_end_matches(';').to_owned(), node.clone()));
+        }
+    }
+    listed.sort();
+    listed
+}
+
+/// The shared library's exports: every one versioned by the node
+/// `libipcon.map` lists it in (`LIBIPCON_0`, `LIBIPCON_0.1`, ...), and
 /// exactly the functions of the symbol map.
-fn check_exports(root: &Path, library: &Path) -> Result<usize, String> {
+fn check_exports(root: &Path, library: &Path) -> Result<(usize, usize), String> {
     let dynamic = process::output(
         Command::new("nm")
             .args(["--dynamic", "--defined-only", "--format=just-symbols"])
@@ -498,10 +514,12 @@ fn check_exports(root: &Path, library: &Path) -> Result<usize, String> {
     )
     .map_err(|e| format!("nm {}: {e}", library.display()))?;
     let mut exported = Vec::new();
-    for symbol in dynamic.lines().filter(|s| *s != "LIBIPCON_0") {
-        match symbol.strip_suffix("@@LIBIPCON_0") {
-            Some(name) => exported.push(name.to_owned()),
-            None => {
+    for symbol in dynamic.lines().filter(|s| !s.starts_with("LIBIPCON_")) {
+        match symbol.split_once("@@") {
+            Some((name, node)) if node.starts_with("LIBIPCON_") => {
+                exported.push((name.to_owned(), node.to_owned()));
+            }
+            _ => {
                 return Err(format!(
                     "{} exports {symbol} (unversioned)",
                     library.display()
@@ -512,20 +530,17 @@ fn check_exports(root: &Path, library: &Path) -> Result<usize, String> {
     exported.sort();
     let map = std::fs::read_to_string(root.join("ipcon-c/libipcon.map"))
         .map_err(|e| format!("libipcon.map: {e}"))?;
-    let mut listed: Vec<String> = map
-        .lines()
-        .map(str::trim)
-        .filter(|l| l.ends_with(';') && !l.contains([':', '*', '}']))
-        .map(|l| l.trim_end_matches(';').to_owned())
-        .collect();
-    listed.sort();
+    let listed = map_exports(&map);
     if exported != listed {
         return Err(format!(
             "{} exports {exported:?}, libipcon.map lists {listed:?}",
             library.display()
         ));
     }
-    Ok(exported.len())
+    let mut nodes: Vec<&String> = listed.iter().map(|(_, node)| node).collect();
+    nodes.sort();
+    nodes.dedup();
+    Ok((exported.len(), nodes.len()))
 }
 
 /// The installed header compiles as C99 (pedantic) and as C++.
@@ -595,8 +610,8 @@ pub fn step(workspace: &Workspace) -> StepResult {
         .shared_library()
         .and_then(|library| check_exports(&workspace.root, &library));
     match exports {
-        Ok(count) => lines.push(format!(
-            "libipcon.so.0: {count} functions exported, all @@LIBIPCON_0, nothing else"
+        Ok((count, nodes)) => lines.push(format!(
+            "libipcon.so.0: {count} functions exported in {nodes} version nodes of libipcon.map, nothing else"
         )),
         Err(reason) => return fail(lines, reason),
     }
