@@ -275,10 +275,14 @@ fn buildroot_checks(
         // Reported once, by the thread that looked for it.
         Err(_) => return,
     };
-    board.check(&label("make ipcon-source ipcon-kmod-source"), || {
-        br.download()
-    });
-    board.check(&label("legal-info (ipcon, ipcon-kmod)"), || br.legal_info());
+    board.check(
+        &label("make ipcon-source ipcon-c-samples-source ipcon-kmod-source"),
+        || br.download(),
+    );
+    board.check(
+        &label("legal-info (ipcon, ipcon-c-samples, ipcon-kmod)"),
+        || br.legal_info(),
+    );
     board.check(&label("IPCON_OVERRIDE_SRCDIR"), || br.override_srcdir());
 }
 

@@ -418,9 +418,9 @@ impl Buildroot {
             "IPCON_INSTALL_INIT_SYSTEMD",
             "/usr/lib/systemd/system/ipcon-policy.service",
         );
-        expect("IPCON_C_SAMPLES_BUILD_CMDS", "--cflags");
-        expect("IPCON_C_SAMPLES_BUILD_CMDS", "--libs");
-        expect("IPCON_C_SAMPLES_BUILD_CMDS", "pkg-config libipcon");
+        expect("IPCON_C_SAMPLES_BUILD_CMDS", "/host/bin/pkg-config ");
+        expect("IPCON_C_SAMPLES_BUILD_CMDS", "libipcon --cflags`");
+        expect("IPCON_C_SAMPLES_BUILD_CMDS", "libipcon --libs`");
         for sample in value("IPCON_C_SAMPLES_PROGRAMS").split_whitespace() {
             expect(
                 "IPCON_C_SAMPLES_BUILD_CMDS",
