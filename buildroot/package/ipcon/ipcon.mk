@@ -65,12 +65,16 @@ endif
 
 # libipcon: the crate's own installer links libipcon.so.0 (soname, symbol
 # map) from libipcon.a with the target's compiler and installs it with its
-# links, libipcon.a, libipcon.h and libipcon.pc into $(1).
+# links, libipcon.a, libipcon.h and libipcon.pc into $(1). Without shared
+# libraries (BR2_STATIC_LIBS) its shared link is skipped (CC=true) and the
+# links it makes are removed: libipcon.a, the header and the .pc remain.
 define IPCON_INSTALL_LIBIPCON
-	$(TARGET_MAKE_ENV) CC="$(TARGET_CC)" LDFLAGS="$(TARGET_LDFLAGS)" \
-		DESTDIR="$(1)" PREFIX=/usr \
+	$(TARGET_MAKE_ENV) \
+		CC="$(if $(BR2_STATIC_LIBS),true,$(TARGET_CC))" \
+		LDFLAGS="$(TARGET_LDFLAGS)" DESTDIR="$(1)" PREFIX=/usr \
 		sh $(@D)/ipcon-c/install.sh \
 		$(@D)/target/$(RUSTC_TARGET_NAME)/$(IPCON_PROFILE_DIR)
+	$(if $(BR2_STATIC_LIBS),rm -f $(1)/usr/lib/libipcon.so*)
 endef
 
 # On the target: the programs, libipcon (target-finalize drops its

@@ -377,7 +377,8 @@ impl Buildroot {
 
     /// The packages' variables as Buildroot expands them (`printvars`):
     /// libipcon built and installed by ipcon (staging and target), the C
-    /// samples built with pkg-config, the policy and its boot step.
+    /// samples built with pkg-config (also without shared libraries), the
+    /// policy and its boot step.
     fn judge_package_variables(&self, defconfig: &str) -> Result<(), String> {
         let names = [
             "IPCON_INSTALL_STAGING",
@@ -430,6 +431,27 @@ impl Buildroot {
                 "IPCON_C_SAMPLES_INSTALL_TARGET_CMDS",
                 &format!("/usr/bin/{sample}"),
             );
+        }
+        // Without shared libraries: no shared link, its links removed, the
+        // samples linked statically.
+        let names = ["IPCON_INSTALL_STAGING_CMDS", "IPCON_C_SAMPLES_BUILD_CMDS"];
+        let vars = format!("VARS={}", names.join(" "));
+        let text = self.make(
+            &self.output(defconfig),
+            &["-s", "printvars", "BR2_STATIC_LIBS=y", &vars],
+        )?;
+        let value = |name: &str| printed_value(&text, &names, name);
+        for (name, part) in [
+            ("IPCON_INSTALL_STAGING_CMDS", "CC=\"true\""),
+            ("IPCON_INSTALL_STAGING_CMDS", "/usr/lib/libipcon.so*"),
+            ("IPCON_C_SAMPLES_BUILD_CMDS", "--static libipcon --libs`"),
+        ] {
+            if !value(name).contains(part) {
+                problems.push(format!(
+                    "with BR2_STATIC_LIBS, {name} lacks `{part}`: {}",
+                    value(name)
+                ));
+            }
         }
         // The boot step: the init script loads the installed policy.
         let script = self.external().join("package/ipcon/S31ipcon-policy");
