@@ -2,7 +2,7 @@
 # module always come from one commit (meta-ipcon's SRCREV pins the same
 # one). Moving it means updating the archives' hashes in both .hash files
 # (README.md, "Moving the release").
-IPCON_RELEASE = d47e8323e68c772be28b5a109fdc31198d3ff8e8
+IPCON_RELEASE = f7836d33fc846cf6832074d5d3d7f50ab44e3f6b
 
 # Fetched with git from BR2_PACKAGE_IPCON_GIT_URL, or else from the
 # repository this tree is part of.

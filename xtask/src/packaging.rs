@@ -143,6 +143,7 @@ pub fn run(root: &Path) -> Result<(), String> {
         crates_inc::check(root)
     });
     board.check("every program packaged", || programs::check(root));
+    board.check("the default ownership policy", || default_policy(root));
 
     let packaging_dir = root.join("target/packaging");
     let prepared = Instant::now();
@@ -274,11 +275,65 @@ fn buildroot_checks(
         // Reported once, by the thread that looked for it.
         Err(_) => return,
     };
-    board.check(&label("make ipcon-source ipcon-kmod-source"), || {
-        br.download()
-    });
-    board.check(&label("legal-info (ipcon, ipcon-kmod)"), || br.legal_info());
+    board.check(
+        &label("make ipcon-source ipcon-c-samples-source ipcon-kmod-source"),
+        || br.download(),
+    );
+    board.check(
+        &label("legal-info (ipcon, ipcon-c-samples, ipcon-kmod)"),
+        || br.legal_info(),
+    );
     board.check(&label("IPCON_OVERRIDE_SRCDIR"), || br.override_srcdir());
+}
+
+/// The policy file both trees install as /etc/ipcon/policy.conf (loaded at
+/// boot): one text in both, and no active rule, so that a single-user
+/// device keeps every name free (docs/security.md) until its builder adds
+/// reservations.
+const POLICY_COPIES: &[&str] = &[
+    "meta-ipcon/recipes-ipcon/ipcon/files/policy.conf",
+    "buildroot/package/ipcon/policy.conf",
+];
+
+fn default_policy(root: &Path) -> Outcome {
+    let texts = POLICY_COPIES
+        .iter()
+        .map(|p| std::fs::read_to_string(root.join(p)).map_err(|e| format!("{p}: {e}")))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut problems = Vec::new();
+    if texts.windows(2).any(|pair| pair[0] != pair[1]) {
+        problems.push(format!("{} differ", POLICY_COPIES.join(" and ")));
+    }
+    let active = active_policy_lines(&texts[0]);
+    if !active.is_empty() {
+        problems.push(format!(
+            "{} has active rules {active:?}: the shipped policy must reserve nothing",
+            POLICY_COPIES[0]
+        ));
+    }
+    let examples = texts[0]
+        .lines()
+        .filter(|l| l.trim_start_matches('#').trim_start().starts_with("name "))
+        .count();
+    if examples == 0 {
+        problems.push(format!("{} shows no example rule", POLICY_COPIES[0]));
+    }
+    if problems.is_empty() {
+        Ok(format!(
+            "same in both trees, no active rule, {examples} commented examples"
+        ))
+    } else {
+        Err(problems.join("\n"))
+    }
+}
+
+/// The lines of a policy file that are not blank or comments (`#` starts a
+/// comment anywhere on a line, as in ipcon_core::policy).
+fn active_policy_lines(text: &str) -> Vec<&str> {
+    text.lines()
+        .map(|l| l.split('#').next().unwrap_or_default().trim())
+        .filter(|l| !l.is_empty())
+        .collect()
 }
 
 fn summary(board: &Board, started: Instant) -> Result<(), String> {
@@ -308,6 +363,13 @@ mod tests {
         });
         assert_eq!(seen, [Ok(7), Ok(7), Ok(7)]);
         assert_eq!(later.wait(), Ok(7));
+    }
+
+    #[test]
+    fn policy_rules_are_told_from_comments() {
+        let text = "# header\n\n   # name svc user root\nname x anyone # why\n  \n";
+        assert_eq!(active_policy_lines(text), ["name x anyone"]);
+        assert!(active_policy_lines("# only\n#name * user root\n").is_empty());
     }
 
     #[test]

@@ -23,8 +23,10 @@ IPCON_INSTALL_STAGING = YES
 
 # The shipped crates, built by name: the workspace manifest is virtual (the
 # default `cargo install --path ./` refuses it) and also holds xtask and the
-# end-to-end suite, which are host tools, not target software.
-IPCON_CARGO_PACKAGES = ipcon-core ipcon-linux ipcon-samples
+# end-to-end suite, which are host tools, not target software. ipcon-c is
+# the C library libipcon (a staticlib; ipcon-c/install.sh links
+# libipcon.so.0 from it).
+IPCON_CARGO_PACKAGES = ipcon-core ipcon-linux ipcon-samples ipcon-c
 IPCON_CARGO_BUILD_OPTS = $(addprefix --package ,$(IPCON_CARGO_PACKAGES))
 
 IPCON_TOOLS = ipcon
@@ -61,18 +63,51 @@ IPCON_PRE_CONFIGURE_HOOKS += IPCON_VENDOR_CRATES
 IPCON_OVERRIDE_SRCDIR_RSYNC_EXCLUSIONS = --filter=':- .gitignore'
 endif
 
+# libipcon: the crate's own installer links libipcon.so.0 (soname, symbol
+# map) from libipcon.a with the target's compiler and installs it with its
+# links, libipcon.a, libipcon.h and libipcon.pc into $(1). Without shared
+# libraries (BR2_STATIC_LIBS) its shared link is skipped (CC=true) and the
+# links it makes are removed: libipcon.a, the header and the .pc remain.
+define IPCON_INSTALL_LIBIPCON
+	$(TARGET_MAKE_ENV) \
+		CC="$(if $(BR2_STATIC_LIBS),true,$(TARGET_CC))" \
+		LDFLAGS="$(TARGET_LDFLAGS)" DESTDIR="$(1)" PREFIX=/usr \
+		sh $(@D)/ipcon-c/install.sh \
+		$(@D)/target/$(RUSTC_TARGET_NAME)/$(IPCON_PROFILE_DIR)
+	$(if $(BR2_STATIC_LIBS),rm -f $(1)/usr/lib/libipcon.so*)
+endef
+
+# On the target: the programs, libipcon (target-finalize drops its
+# header, archive and .pc) and the ownership policy, which the init
+# script or the systemd unit loads at boot.
 define IPCON_INSTALL_TARGET_CMDS
 	$(foreach bin,$(IPCON_BINARIES),\
 		$(INSTALL) -D -m 0755 \
 			$(@D)/target/$(RUSTC_TARGET_NAME)/$(IPCON_PROFILE_DIR)/$(bin) \
 			$(TARGET_DIR)/usr/bin/$(bin)$(sep))
+	$(call IPCON_INSTALL_LIBIPCON,$(TARGET_DIR))
+	$(INSTALL) -D -m 0644 $(IPCON_PKGDIR)/policy.conf \
+		$(TARGET_DIR)/etc/ipcon/policy.conf
 endef
 
-# The C-facing artefact: the module's user API header, for C programs
-# that talk to the ipcon family directly.
+# For C programs: libipcon (pkg-config libipcon) and the module's user API
+# header, for those that talk to the ipcon family directly.
 define IPCON_INSTALL_STAGING_CMDS
+	$(call IPCON_INSTALL_LIBIPCON,$(STAGING_DIR))
 	$(INSTALL) -D -m 0644 $(@D)/kmod/uapi/ipcon.h \
 		$(STAGING_DIR)/usr/include/ipcon/ipcon.h
+endef
+
+# Load the ownership policy at boot, after the module (S30ipcon of
+# ipcon-kmod, or modules-load.d with systemd) and before services start.
+define IPCON_INSTALL_INIT_SYSV
+	$(INSTALL) -D -m 0755 $(IPCON_PKGDIR)/S31ipcon-policy \
+		$(TARGET_DIR)/etc/init.d/S31ipcon-policy
+endef
+
+define IPCON_INSTALL_INIT_SYSTEMD
+	$(INSTALL) -D -m 0644 $(IPCON_PKGDIR)/ipcon-policy.service \
+		$(TARGET_DIR)/usr/lib/systemd/system/ipcon-policy.service
 endef
 
 $(eval $(cargo-package))

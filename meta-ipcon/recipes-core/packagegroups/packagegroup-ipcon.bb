@@ -1,7 +1,9 @@
 SUMMARY = "ipcon: kernel module and user space"
 DESCRIPTION = "Everything an image needs for ipcon: the kernel module \
-               (autoloaded at boot) and the ipcon operator CLI; \
-               packagegroup-ipcon-samples adds the sample programs."
+               (autoloaded at boot), the ipcon operator CLI (with the \
+               boot step that loads the ownership policy) and the C \
+               library libipcon; packagegroup-ipcon-samples adds the \
+               sample programs, Rust and C."
 HOMEPAGE = "https://example.invalid/ipcon"
 BUGTRACKER = "https://example.invalid/ipcon/issues"
 SECTION = "base"
@@ -14,7 +16,8 @@ inherit packagegroup
 
 PACKAGES = "${PN} ${PN}-samples"
 
-# The Rust library (ipcon-linux) is linked statically into every program,
-# so there is no shared library package to pull in.
-RDEPENDS:${PN} = "ipcon kernel-module-ipcon"
-RDEPENDS:${PN}-samples = "${PN} ipcon-samples"
+# The Rust library (ipcon-linux) is linked statically into every Rust
+# program; libipcon (libipcon.so.0) is there for C programs built outside
+# the image.
+RDEPENDS:${PN} = "ipcon kernel-module-ipcon libipcon"
+RDEPENDS:${PN}-samples = "${PN} ipcon-c-samples ipcon-samples"

@@ -60,6 +60,9 @@ pub const RELEASES: &[Release] = &[
 const IPCON: &str = "recipes-ipcon/ipcon/ipcon_git.bb";
 const KMOD: &str = "recipes-kernel/ipcon-kmod/ipcon-kmod_git.bb";
 const GROUP: &str = "recipes-core/packagegroups/packagegroup-ipcon.bb";
+const C_SAMPLES: &str = "recipes-ipcon/ipcon-c-samples/ipcon-c-samples_git.bb";
+/// The ownership policy the ipcon package installs and loads at boot.
+const POLICY: &str = "/etc/ipcon/policy.conf";
 /// Where the release is pinned, relative to meta-ipcon/.
 const SOURCE_INC: &str = "recipes-ipcon/ipcon/ipcon-source.inc";
 /// The release's repository as the recipes name it by default.
@@ -221,6 +224,7 @@ struct Expected {
     packages: Vec<String>,
     tools: Vec<String>,
     samples: Vec<String>,
+    c_samples: Vec<String>,
 }
 
 impl Expected {
@@ -230,6 +234,7 @@ impl Expected {
             |path: &Path| fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()));
         let source = read(&layer.join(SOURCE_INC))?;
         let recipe = read(&layer.join(IPCON))?;
+        let c_recipe = read(&layer.join(C_SAMPLES))?;
         let srcrev = programs::bitbake_value(&source, "SRCREV")
             .ok_or_else(|| format!("{SOURCE_INC} sets no SRCREV"))?;
         let lock = read(&copy.join("Cargo.lock"))?;
@@ -252,6 +257,9 @@ impl Expected {
             packages: list("IPCON_CARGO_PACKAGES")?,
             tools: list("IPCON_TOOLS")?,
             samples: list("IPCON_SAMPLES")?,
+            c_samples: programs::bitbake_value(&c_recipe, "IPCON_C_SAMPLES")
+                .map(|v| v.split_whitespace().map(str::to_owned).collect())
+                .ok_or_else(|| format!("{C_SAMPLES} sets no IPCON_C_SAMPLES"))?,
         })
     }
 }
@@ -463,9 +471,9 @@ impl Bitbake {
                 }
             };
             let recipes: &[&str] = if way == Way::Release {
-                &[IPCON, KMOD, GROUP]
+                &[IPCON, KMOD, C_SAMPLES, GROUP]
             } else {
-                &[IPCON, KMOD]
+                &[IPCON, KMOD, C_SAMPLES]
             };
             for recipe in recipes {
                 let name = format!(
@@ -482,6 +490,7 @@ impl Bitbake {
                         .and_then(|env| match *recipe {
                             IPCON => self.judge_ipcon(&env, way, &expected),
                             KMOD => self.judge_kmod(&env, way, &expected),
+                            C_SAMPLES => self.judge_c_samples(&env, way, &expected),
                             _ => judge_group(&env),
                         });
                 outcomes.push((name, outcome));
@@ -519,8 +528,14 @@ impl Bitbake {
         f.equal(
             "LICENSE:ipcon-dev",
             env.var("LICENSE:ipcon-dev"),
-            "BSD-3-Clause",
+            "(MIT | Apache-2.0) & BSD-3-Clause",
         );
+        for package in ["libipcon", "ipcon-staticdev"] {
+            let name = format!("LICENSE:{package}");
+            f.equal(&name, env.var(&name), "MIT | Apache-2.0");
+        }
+        judge_libipcon(&mut f, env);
+        judge_policy(&mut f, env);
         let lic = env.words("LIC_FILES_CHKSUM");
         for file in ["LICENSE-MIT", "LICENSE-APACHE", "LICENSES/BSD-3-Clause.txt"] {
             f.expect(
@@ -629,11 +644,12 @@ impl Bitbake {
         );
         if way.builds_checkout() {
             f.equal("S", &normalize(s), &normalize(&self.copy.to_string_lossy()));
-            f.expect(uris.iter().all(|u| u.starts_with("crate://")), || {
+            let local = |u: &&str| u.starts_with("crate://") || u.starts_with("file://");
+            f.expect(uris.iter().all(local), || {
                 format!(
-                    "SRC_URI keeps more than the crates: {}",
+                    "SRC_URI keeps more than the crates and the layer's files: {}",
                     uris.iter()
-                        .filter(|u| !u.starts_with("crate://"))
+                        .filter(|u| !local(u))
                         .copied()
                         .collect::<Vec<_>>()
                         .join(" ")
@@ -644,7 +660,9 @@ impl Bitbake {
             f.equal("S", s, &Self::release_source(env));
         }
         f.done(format!(
-            "S, B, SRC_URI ({} crates), SRCREV, LICENSE, CARGO_BUILD_FLAGS, RRECOMMENDS, FILES",
+            "S, B, SRC_URI ({} crates), SRCREV, LICENSE, CARGO_BUILD_FLAGS, RRECOMMENDS, FILES, \
+             libipcon: PROVIDES, PACKAGES, FILES, RDEPENDS, do_install; policy: CONFFILES, \
+             SYSTEMD_*, INITSCRIPT_*",
             crates.len()
         ))
     }
@@ -684,6 +702,81 @@ impl Bitbake {
         f.done("S, SRC_URI, SRCREV, LICENSE, KERNEL_MODULE_AUTOLOAD, RPROVIDES".into())
     }
 
+    /// The C samples recipe: the same sources, built against libipcon of
+    /// the sysroot through pkg-config, every sample installed.
+    fn judge_c_samples(&self, env: &Environment, way: Way, want: &Expected) -> Outcome {
+        let mut f = Findings::default();
+        judge_common(&mut f, env, want);
+        let s = env.var("S");
+        f.equal("LICENSE", env.var("LICENSE"), "MIT | Apache-2.0");
+        let depends = env.words("DEPENDS");
+        f.contains("DEPENDS", &depends, "libipcon");
+        // From `inherit pkgconfig`: pkgconfig-native on scarthgap,
+        // pkgconf-native (its provider) on later releases.
+        f.expect(
+            depends
+                .iter()
+                .any(|d| *d == "pkgconfig-native" || *d == "pkgconf-native"),
+            || {
+                format!(
+                    "DEPENDS ({}) lacks pkg-config (inherit pkgconfig)",
+                    depends.join(" ")
+                )
+            },
+        );
+        f.expect(!is_under(env.var("B"), s), || {
+            format!("B ({}) is inside S ({s})", env.var("B"))
+        });
+        let compile = env.functions.get("do_compile").cloned().unwrap_or_default();
+        for part in [
+            "pkg-config --cflags libipcon",
+            "pkg-config --libs libipcon",
+            "${S}/samples/c/",
+        ] {
+            let part = part.replace("${S}", s);
+            f.expect(compile.contains(&part), || {
+                format!("do_compile does not use {part}")
+            });
+        }
+        f.expect(
+            env.words("IPCON_C_SAMPLES")
+                == want
+                    .c_samples
+                    .iter()
+                    .map(String::as_str)
+                    .collect::<Vec<_>>(),
+            || "IPCON_C_SAMPLES differs from the recipe file's".into(),
+        );
+        let bindir = env.var("bindir");
+        let files = env.words("FILES:ipcon-c-samples");
+        for sample in &want.c_samples {
+            let path = format!("{bindir}/{sample}");
+            f.expect(files.iter().any(|p| files_match(p, &path)), || {
+                format!("FILES:ipcon-c-samples does not hold {path}")
+            });
+        }
+        f.contains(
+            "RRECOMMENDS:ipcon-c-samples",
+            &env.words("RRECOMMENDS:ipcon-c-samples"),
+            "kernel-module-ipcon",
+        );
+        if way.builds_checkout() {
+            f.equal("S", &normalize(s), &normalize(&self.copy.to_string_lossy()));
+        } else {
+            judge_release_uri(
+                &mut f,
+                env,
+                env.words("SRC_URI").first().copied().unwrap_or_default(),
+            );
+            f.equal("S", s, &Self::release_source(env));
+        }
+        f.done(format!(
+            "S, B, SRCREV, LICENSE, DEPENDS (libipcon, pkg-config), do_compile with \
+             pkg-config, FILES ({} samples)",
+            want.c_samples.len()
+        ))
+    }
+
     /// Fetch, unpack and licence checksums (`do_populate_lic` checks every
     /// LIC_FILES_CHKSUM md5), crates from crates.io; on the full-parse release
     /// first the full parse, `-n packagegroup-ipcon` and `-c unpack ipcon`
@@ -713,7 +806,7 @@ impl Bitbake {
                         parsed.contains(" 0 errors") || parsed.contains("from dependency cache"),
                         || format!("the parse reported errors: {parsed}"),
                     );
-                    for recipe in [IPCON, KMOD] {
+                    for recipe in [IPCON, KMOD, C_SAMPLES] {
                         let task = format!("{}:do_package_write_", self.recipe(recipe).display());
                         f.expect(text.contains(&task), || {
                             format!("the dry run does not build {recipe}")
@@ -731,7 +824,7 @@ impl Bitbake {
                 .map(|_| "do_fetch, do_unpack through the run queue".to_owned());
             outcomes.push((label("bitbake -c unpack ipcon"), unpack));
         }
-        for recipe in [IPCON, KMOD] {
+        for recipe in [IPCON, KMOD, C_SAMPLES] {
             let path = self.recipe(recipe).to_string_lossy().into_owned();
             let name = Path::new(recipe)
                 .file_name()
@@ -820,6 +913,20 @@ impl Bitbake {
                 }
                 Err(e) => f.0.push(e),
             }
+            // libipcon's installer and the C samples at the release.
+            f.expect(s.join("ipcon-c/install.sh").is_file(), || {
+                "the release SRCREV has no ipcon-c/install.sh (libipcon)".into()
+            });
+            match programs::c_samples(&s) {
+                Ok(built) => {
+                    for sample in &want.c_samples {
+                        f.expect(built.contains(sample), || {
+                            format!("{C_SAMPLES} builds {sample}, which the release SRCREV lacks")
+                        });
+                    }
+                }
+                Err(e) => f.0.push(e),
+            }
         }
         if let Some(version) = release.cargo {
             if let Err(e) = cargo_reads_crates(version, &s, &vendored, &self.work) {
@@ -832,7 +939,7 @@ impl Bitbake {
             if way.builds_checkout() {
                 ", update_crates output = ipcon-crates.inc"
             } else {
-                ", release covered by ipcon-crates.inc, its programs present"
+                ", release covered by ipcon-crates.inc, its programs, libipcon and C samples present"
             },
             release
                 .cargo
@@ -905,17 +1012,172 @@ fn judge_release_uri(f: &mut Findings, env: &Environment, first: &str) {
     f.equal("IPCON_GIT_URI", env.var("IPCON_GIT_URI"), DEFAULT_GIT_URI);
 }
 
+/// libipcon, built by the ipcon recipe: provided for DEPENDS, linked and
+/// installed by the crate's install.sh, split into libipcon (the shared
+/// library), ipcon-dev (header, .pc, .so link) and ipcon-staticdev (.a).
+fn judge_libipcon(f: &mut Findings, env: &Environment) {
+    f.contains("PROVIDES", &env.words("PROVIDES"), "libipcon");
+    let packages = env.words("PACKAGES");
+    for package in ["libipcon", "ipcon-dev", "ipcon-staticdev"] {
+        f.contains("PACKAGES", &packages, package);
+    }
+    let position = |p: &str| packages.iter().position(|w| *w == p);
+    f.expect(
+        matches!((position("libipcon"), position("ipcon")), (Some(a), Some(b)) if a < b),
+        || "PACKAGES does not split libipcon off before ipcon".into(),
+    );
+    let libdir = env.var("libdir");
+    let includedir = env.var("includedir");
+    let version = env
+        .var("PV")
+        .split('+')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    // Which package each installed file lands in: the first in PACKAGES
+    // whose FILES matches it (do_package's rule).
+    let installed = [
+        (format!("{libdir}/libipcon.so.{version}"), "libipcon"),
+        (format!("{libdir}/libipcon.so.0"), "libipcon"),
+        (format!("{libdir}/libipcon.so"), "ipcon-dev"),
+        (format!("{libdir}/pkgconfig/libipcon.pc"), "ipcon-dev"),
+        (format!("{includedir}/libipcon.h"), "ipcon-dev"),
+        (format!("{includedir}/ipcon/ipcon.h"), "ipcon-dev"),
+        (format!("{libdir}/libipcon.a"), "ipcon-staticdev"),
+    ];
+    for (file, want) in &installed {
+        let owner = packages
+            .iter()
+            .find(|p| {
+                env.words(&format!("FILES:{p}"))
+                    .iter()
+                    .any(|pattern| files_match(pattern, file))
+            })
+            .copied()
+            .unwrap_or("no package");
+        f.expect(owner == *want, || {
+            format!("{file} would be packaged in {owner}, not {want}")
+        });
+    }
+    f.contains(
+        "RDEPENDS:ipcon-dev",
+        &env.words("RDEPENDS:ipcon-dev"),
+        "libipcon",
+    );
+    let install = env.functions.get("do_install").cloned().unwrap_or_default();
+    for part in [
+        "ipcon-c/install.sh",
+        &format!("LIBDIR=\"{libdir}\""),
+        &format!("INCLUDEDIR=\"{includedir}\""),
+        "DESTDIR=",
+        "CC=",
+        "LDFLAGS=",
+    ] {
+        f.expect(install.contains(part), || {
+            format!("do_install does not run libipcon's installer with {part}")
+        });
+    }
+    f.contains(
+        "IPCON_CARGO_PACKAGES",
+        &env.words("IPCON_CARGO_PACKAGES"),
+        "ipcon-c",
+    );
+}
+
+/// The ownership policy: the file as a conffile of ipcon, loaded at boot
+/// by a systemd unit and a sysvinit script after the module.
+fn judge_policy(f: &mut Findings, env: &Environment) {
+    let conffiles = env.words("CONFFILES:ipcon");
+    f.contains("CONFFILES:ipcon", &conffiles, POLICY);
+    f.expect(
+        env.words("FILES:ipcon")
+            .iter()
+            .any(|p| files_match(p, POLICY)),
+        || format!("FILES:ipcon does not hold {POLICY}"),
+    );
+    f.contains("SYSTEMD_PACKAGES", &env.words("SYSTEMD_PACKAGES"), "ipcon");
+    f.equal(
+        "SYSTEMD_SERVICE:ipcon",
+        env.var("SYSTEMD_SERVICE:ipcon"),
+        "ipcon-policy.service",
+    );
+    // Unset, update-rc.d.bbclass takes PN.
+    let initscripts = env.words("INITSCRIPT_PACKAGES");
+    f.expect(
+        initscripts.is_empty() || initscripts.contains(&"ipcon"),
+        || {
+            format!(
+                "INITSCRIPT_PACKAGES ({}) lacks ipcon",
+                initscripts.join(" ")
+            )
+        },
+    );
+    f.equal(
+        "INITSCRIPT_NAME",
+        env.var("INITSCRIPT_NAME"),
+        "ipcon-policy",
+    );
+    // rcS after modutils.sh (start 06 S), which loads the module.
+    let params = env.words("INITSCRIPT_PARAMS");
+    let order = match params.as_slice() {
+        ["start", order, "S", "."] => order.parse::<u32>().ok(),
+        _ => None,
+    };
+    f.expect(order.is_some_and(|o| o > 6), || {
+        format!(
+            "INITSCRIPT_PARAMS \"{}\" does not start in rcS after modutils.sh (06)",
+            params.join(" ")
+        )
+    });
+    let uris = env.words("SRC_URI");
+    for file in ["policy.conf", "ipcon-policy.service", "ipcon-policy.init"] {
+        f.expect(uris.contains(&format!("file://{file}").as_str()), || {
+            format!("SRC_URI lacks file://{file}")
+        });
+    }
+    let install = env.functions.get("do_install").cloned().unwrap_or_default();
+    for part in [
+        POLICY,
+        &format!("{}/ipcon-policy.service", env.var("systemd_system_unitdir")),
+        "/etc/init.d/ipcon-policy",
+    ] {
+        f.expect(install.contains(part), || {
+            format!("do_install does not install {part}")
+        });
+    }
+}
+
+/// Whether a FILES pattern (a path, a directory or a glob) covers `file`.
+fn files_match(pattern: &str, file: &str) -> bool {
+    if !pattern.contains(['*', '?', '[']) {
+        return is_under(file, pattern);
+    }
+    glob_match(pattern.as_bytes(), file.as_bytes())
+        || glob_match(format!("{pattern}/*").as_bytes(), file.as_bytes())
+}
+
+/// fnmatch without special slashes (as do_package's glob of paths).
+fn glob_match(pattern: &[u8], text: &[u8]) -> bool {
+    match pattern.split_first() {
+        None => text.is_empty(),
+        Some((b'*', rest)) => (0..=text.len()).any(|i| glob_match(rest, &text[i..])),
+        Some((b'?', rest)) => !text.is_empty() && glob_match(rest, &text[1..]),
+        Some((c, rest)) => text.first() == Some(c) && glob_match(rest, &text[1..]),
+    }
+}
+
 fn judge_group(env: &Environment) -> Outcome {
     let mut f = Findings::default();
     let runtime = env.words("RDEPENDS:packagegroup-ipcon");
     f.expect(
-        runtime.len() == 2
+        runtime.len() == 3
             && runtime.contains(&"ipcon")
-            && runtime.contains(&"kernel-module-ipcon"),
+            && runtime.contains(&"kernel-module-ipcon")
+            && runtime.contains(&"libipcon"),
         || format!("RDEPENDS:packagegroup-ipcon is \"{}\"", runtime.join(" ")),
     );
     let samples = env.words("RDEPENDS:packagegroup-ipcon-samples");
-    for want in ["packagegroup-ipcon", "ipcon-samples"] {
+    for want in ["packagegroup-ipcon", "ipcon-samples", "ipcon-c-samples"] {
         f.contains("RDEPENDS:packagegroup-ipcon-samples", &samples, want);
     }
     f.equal(
@@ -994,6 +1256,24 @@ mod tests {
             "    TARGET_FILE=\"/l/ipcon-crates.inc\"\n    echo\n"
         );
         assert!(!env.functions.contains_key("python do_fetch "));
+    }
+
+    #[test]
+    fn files_patterns_match_as_do_package_does() {
+        assert!(files_match(
+            "/usr/lib/libipcon.so.*",
+            "/usr/lib/libipcon.so.0.1.0"
+        ));
+        assert!(files_match("/usr/lib/lib*.so", "/usr/lib/libipcon.so"));
+        assert!(!files_match("/usr/lib/lib*.so", "/usr/lib/libipcon.so.0"));
+        assert!(files_match("/usr/include", "/usr/include/ipcon/ipcon.h"));
+        assert!(files_match(
+            "/usr/lib/pkgconfig",
+            "/usr/lib/pkgconfig/libipcon.pc"
+        ));
+        assert!(files_match("/usr/lib/*.a", "/usr/lib/libipcon.a"));
+        assert!(!files_match("/usr/lib/*.a", "/usr/lib/libipcon.so"));
+        assert!(!files_match("/usr/bin/ipcon", "/usr/bin/ipcon-server"));
     }
 
     #[test]

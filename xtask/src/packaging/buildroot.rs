@@ -53,6 +53,13 @@ pub const DEFCONFIGS: &[&str] = &[
 const DOWNLOAD_DEFCONFIG: &str = "ipcon_qemu_aarch64_virt_defconfig";
 /// What Config.in shows when a musl toolchain lacks C++.
 const CXX_COMMENT: &str = "# ipcon needs a toolchain w/ C++";
+/// The tree's packages, each downloaded as a git archive of the release,
+/// with a dependency show-info must name.
+const PACKAGES: &[(&str, &[&str])] = &[
+    ("ipcon", &["host-rustc"]),
+    ("ipcon-c-samples", &["ipcon", "host-pkgconf"]),
+    ("ipcon-kmod", &["linux"]),
+];
 
 /// One Buildroot version's runs.
 pub struct Buildroot {
@@ -190,6 +197,7 @@ impl Buildroot {
         for name in [
             "BR2_PACKAGE_IPCON",
             "BR2_PACKAGE_IPCON_SAMPLES",
+            "BR2_PACKAGE_IPCON_C_SAMPLES",
             "BR2_PACKAGE_IPCON_KMOD",
             "BR2_PACKAGE_HOST_RUSTC",
             "BR2_DOWNLOAD_FORCE_CHECK_HASHES",
@@ -225,7 +233,7 @@ impl Buildroot {
         }
         if problems.is_empty() {
             Ok(format!(
-                "{} lines kept, ipcon + samples + module",
+                "{} lines kept, ipcon + samples + C samples + module",
                 config_lines(&wanted).len()
             ))
         } else {
@@ -257,14 +265,18 @@ impl Buildroot {
         self.make(&self.tree, &args)?;
         let config = fs::read_to_string(out.join(".config")).unwrap_or_default();
         let mut problems = Vec::new();
-        if config_value(&config, "BR2_PACKAGE_IPCON") == Some("y") {
-            problems.push("BR2_PACKAGE_IPCON is set without C++ on musl".to_owned());
+        for name in ["BR2_PACKAGE_IPCON", "BR2_PACKAGE_IPCON_C_SAMPLES"] {
+            if config_value(&config, name) == Some("y") {
+                problems.push(format!("{name} is set without C++ on musl"));
+            }
         }
-        if !config.lines().any(|l| l == CXX_COMMENT) {
-            problems.push(format!("the .config does not show `{CXX_COMMENT}`"));
+        for comment in [CXX_COMMENT, "# ipcon-c-samples needs a toolchain w/ C++"] {
+            if !config.lines().any(|l| l == comment) {
+                problems.push(format!("the .config does not show `{comment}`"));
+            }
         }
         if problems.is_empty() {
-            Ok("ipcon not offered, the comment says why".into())
+            Ok("ipcon and ipcon-c-samples not offered, the comments say why".into())
         } else {
             Err(problems.join("\n"))
         }
@@ -295,7 +307,8 @@ impl Buildroot {
             problems.push(e);
             String::new()
         });
-        for (package, dependency) in [("ipcon", "host-rustc"), ("ipcon-kmod", "linux")] {
+        for (package, wanted) in PACKAGES {
+            let package = *package;
             let entry = &info[package];
             let mut expect = |holds: bool, what: String| {
                 if !holds {
@@ -341,16 +354,118 @@ impl Buildroot {
                 .as_array()
                 .cloned()
                 .unwrap_or_default();
-            expect(
-                dependencies.iter().any(|d| d == dependency),
-                format!("does not depend on {dependency}"),
-            );
+            for dependency in *wanted {
+                expect(
+                    dependencies.iter().any(|d| d == dependency),
+                    format!("does not depend on {dependency}"),
+                );
+            }
+        }
+        if let Err(e) = self.judge_package_variables(defconfig) {
+            problems.push(e);
         }
         if problems.is_empty() {
             Ok(format!(
-                "both packages at {}",
+                "{} packages at {}, libipcon to staging and target, the policy's boot step",
+                PACKAGES.len(),
                 &release[..12.min(release.len())]
             ))
+        } else {
+            Err(problems.join("\n"))
+        }
+    }
+
+    /// The packages' variables as Buildroot expands them (`printvars`):
+    /// libipcon built and installed by ipcon (staging and target), the C
+    /// samples built with pkg-config (also without shared libraries), the
+    /// policy and its boot step.
+    fn judge_package_variables(&self, defconfig: &str) -> Result<(), String> {
+        let names = [
+            "IPCON_INSTALL_STAGING",
+            "IPCON_CARGO_BUILD_OPTS",
+            "IPCON_INSTALL_STAGING_CMDS",
+            "IPCON_INSTALL_TARGET_CMDS",
+            "IPCON_INSTALL_INIT_SYSV",
+            "IPCON_INSTALL_INIT_SYSTEMD",
+            "IPCON_C_SAMPLES_BUILD_CMDS",
+            "IPCON_C_SAMPLES_INSTALL_TARGET_CMDS",
+            "IPCON_C_SAMPLES_PROGRAMS",
+        ];
+        let vars = format!("VARS={}", names.join(" "));
+        let text = self.make(&self.output(defconfig), &["-s", "printvars", &vars])?;
+        let value = |name: &str| printed_value(&text, &names, name);
+        let mut problems = Vec::new();
+        let mut expect = |name: &str, part: &str| {
+            if !value(name).contains(part) {
+                problems.push(format!("{name} lacks `{part}`: {}", value(name)));
+            }
+        };
+        expect("IPCON_INSTALL_STAGING", "YES");
+        expect("IPCON_CARGO_BUILD_OPTS", "--package ipcon-c");
+        let out = self.output(defconfig);
+        for (name, destdir) in [
+            ("IPCON_INSTALL_STAGING_CMDS", out.join("host")),
+            ("IPCON_INSTALL_TARGET_CMDS", out.join("target")),
+        ] {
+            expect(name, "/ipcon-c/install.sh");
+            expect(name, &format!("DESTDIR=\"{}", destdir.display()));
+            expect(name, "CC=\"");
+            expect(name, "LDFLAGS=\"");
+        }
+        expect("IPCON_INSTALL_STAGING_CMDS", "/sysroot");
+        expect("IPCON_INSTALL_TARGET_CMDS", "/etc/ipcon/policy.conf");
+        expect("IPCON_INSTALL_INIT_SYSV", "/etc/init.d/S31ipcon-policy");
+        expect(
+            "IPCON_INSTALL_INIT_SYSTEMD",
+            "/usr/lib/systemd/system/ipcon-policy.service",
+        );
+        expect("IPCON_C_SAMPLES_BUILD_CMDS", "/host/bin/pkg-config ");
+        expect("IPCON_C_SAMPLES_BUILD_CMDS", "libipcon --cflags`");
+        expect("IPCON_C_SAMPLES_BUILD_CMDS", "libipcon --libs`");
+        for sample in value("IPCON_C_SAMPLES_PROGRAMS").split_whitespace() {
+            expect(
+                "IPCON_C_SAMPLES_BUILD_CMDS",
+                &format!("/samples/c/{sample}.c"),
+            );
+            expect(
+                "IPCON_C_SAMPLES_INSTALL_TARGET_CMDS",
+                &format!("/usr/bin/{sample}"),
+            );
+        }
+        // Without shared libraries: no shared link, its links removed, the
+        // samples linked statically.
+        let names = ["IPCON_INSTALL_STAGING_CMDS", "IPCON_C_SAMPLES_BUILD_CMDS"];
+        let vars = format!("VARS={}", names.join(" "));
+        let text = self.make(
+            &self.output(defconfig),
+            &["-s", "printvars", "BR2_STATIC_LIBS=y", &vars],
+        )?;
+        let value = |name: &str| printed_value(&text, &names, name);
+        for (name, part) in [
+            ("IPCON_INSTALL_STAGING_CMDS", "CC=\"true\""),
+            ("IPCON_INSTALL_STAGING_CMDS", "/usr/lib/libipcon.so*"),
+            ("IPCON_C_SAMPLES_BUILD_CMDS", "--static libipcon --libs`"),
+        ] {
+            if !value(name).contains(part) {
+                problems.push(format!(
+                    "with BR2_STATIC_LIBS, {name} lacks `{part}`: {}",
+                    value(name)
+                ));
+            }
+        }
+        // The boot step: the init script loads the installed policy.
+        let script = self.external().join("package/ipcon/S31ipcon-policy");
+        let text = fs::read_to_string(&script).map_err(|e| format!("{}: {e}", script.display()))?;
+        if !text.contains("/usr/bin/ipcon policy load \"$POLICY\"")
+            || !text.contains("POLICY=\"/etc/ipcon/policy.conf\"")
+        {
+            problems.push(format!(
+                "{} does not load /etc/ipcon/policy.conf",
+                script.display()
+            ));
+        }
+        if problems.is_empty() {
+            Ok(())
         } else {
             Err(problems.join("\n"))
         }
@@ -372,7 +487,7 @@ impl Buildroot {
         let info = self.show_info(DOWNLOAD_DEFCONFIG)?;
         // Without its stamp the step runs again, and an archive already in
         // DL_DIR is checked against the .hash file again.
-        for package in ["ipcon", "ipcon-kmod"] {
+        for (package, _) in PACKAGES {
             let version = info[package]["version"].as_str().unwrap_or_default();
             let stamp = out
                 .join("build")
@@ -380,10 +495,18 @@ impl Buildroot {
                 .join(".stamp_downloaded");
             let _ = fs::remove_file(stamp);
         }
-        let text = self.make(&out, &["ipcon-source", "ipcon-kmod-source"])?;
+        let text = self.make(
+            &out,
+            &[
+                "ipcon-source",
+                "ipcon-c-samples-source",
+                "ipcon-kmod-source",
+            ],
+        )?;
         let mut problems = Vec::new();
         let mut crates = 0;
-        for package in ["ipcon", "ipcon-kmod"] {
+        for (package, _) in PACKAGES {
+            let package = *package;
             let source = info[package]["downloads"][0]["source"]
                 .as_str()
                 .unwrap_or_default()
@@ -409,8 +532,24 @@ impl Buildroot {
             } else {
                 let top = source.trim_end_matches(".tar.gz").trim_end_matches("-git4");
                 let listing = tar_listing(&archive)?;
-                if !listing.contains(&format!("{top}/kmod/Kbuild")) {
-                    problems.push(format!("{source} has no kmod/Kbuild"));
+                let needed: Vec<String> = if package == "ipcon-kmod" {
+                    vec!["kmod/Kbuild".into()]
+                } else {
+                    let mk = fs::read_to_string(
+                        self.external()
+                            .join("package/ipcon-c-samples/ipcon-c-samples.mk"),
+                    )
+                    .map_err(|e| e.to_string())?;
+                    programs::make_value(&mk, "IPCON_C_SAMPLES_PROGRAMS")
+                        .unwrap_or_default()
+                        .split_whitespace()
+                        .map(|p| format!("samples/c/{p}.c"))
+                        .collect()
+                };
+                for file in needed {
+                    if !listing.contains(&format!("{top}/{file}")) {
+                        problems.push(format!("{source} has no {file}"));
+                    }
                 }
             }
         }
@@ -421,8 +560,8 @@ impl Buildroot {
         }
         if problems.is_empty() {
             Ok(format!(
-                "vendored archive with {crates} crates, module archive, hashes checked, only \
-                 the vendoring in the extracted .cargo/"
+                "vendored archive with {crates} crates and libipcon, C samples archive, module \
+                 archive, hashes checked, only the vendoring in the extracted .cargo/"
             ))
         } else {
             Err(problems.join("\n"))
@@ -526,6 +665,17 @@ impl Buildroot {
                 ));
             }
         }
+        for file in [
+            "ipcon-c/install.sh",
+            "ipcon-c/Cargo.toml",
+            "ipcon-c/libipcon.map",
+        ] {
+            if !listing.contains(&format!("{top}/{file}")) {
+                problems.push(format!(
+                    "the release has no {file}: libipcon cannot be built"
+                ));
+            }
+        }
         if problems.is_empty() {
             Ok(locked.len())
         } else {
@@ -545,6 +695,7 @@ impl Buildroot {
                 "legal-info-clean",
                 "legal-info-prepare",
                 "ipcon-legal-info",
+                "ipcon-c-samples-legal-info",
                 "ipcon-kmod-legal-info",
             ],
         )?;
@@ -555,7 +706,8 @@ impl Buildroot {
         for line in text.lines().filter(|l| l.contains("No hash found")) {
             problems.push(format!("legal-info: {line}"));
         }
-        for package in ["ipcon", "ipcon-kmod"] {
+        for (package, _) in PACKAGES {
+            let package = *package;
             let entry = &info[package];
             let version = entry["version"].as_str().unwrap_or_default();
             let source = entry["downloads"][0]["source"].as_str().unwrap_or_default();
@@ -658,6 +810,28 @@ impl Buildroot {
     }
 }
 
+/// A variable's value in `make printvars` output, whose multi-line values
+/// (define blocks) run until the next printed variable.
+fn printed_value(text: &str, names: &[&str], name: &str) -> String {
+    let starts = |line: &str| {
+        names
+            .iter()
+            .any(|n| line.strip_prefix(n).is_some_and(|r| r.starts_with('=')))
+    };
+    let mut lines = text
+        .lines()
+        .skip_while(|l| !l.strip_prefix(name).is_some_and(|r| r.starts_with('=')));
+    let Some(first) = lines.next() else {
+        return String::new();
+    };
+    let mut value = first[name.len() + 1..].to_owned();
+    for line in lines.take_while(|l| !starts(l)) {
+        value.push('\n');
+        value.push_str(line);
+    }
+    value
+}
+
 fn tar_listing(archive: &Path) -> Result<BTreeSet<String>, String> {
     let text = process::output(Command::new("tar").arg("-tzf").arg(archive))
         .map_err(|e| format!("tar -tzf {}: {e}", archive.display()))?;
@@ -672,6 +846,16 @@ fn tar_file(archive: &Path, path: &str) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn printed_values_span_define_blocks() {
+        let text = "A_CMDS=\n\tone\n\ttwo\nA_CMDS_MORE=x\nB=YES\n";
+        let names = ["A_CMDS", "A_CMDS_MORE", "B"];
+        assert_eq!(printed_value(text, &names, "A_CMDS"), "\n\tone\n\ttwo");
+        assert_eq!(printed_value(text, &names, "A_CMDS_MORE"), "x");
+        assert_eq!(printed_value(text, &names, "B"), "YES");
+        assert_eq!(printed_value(text, &names, "C"), "");
+    }
 
     #[test]
     fn config_lines_keep_values_and_unset_options() {

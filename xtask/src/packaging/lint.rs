@@ -32,8 +32,10 @@ const OELINT_ACCEPTED: &[(&str, &[&str], &str)] = &[
         &[
             "recipes-ipcon/ipcon/ipcon_git.bb",
             "recipes-kernel/ipcon-kmod/ipcon-kmod_git.bb",
+            "recipes-ipcon/ipcon-c-samples/ipcon-c-samples_git.bb",
         ],
-        "ipcon and ipcon-kmod are target-only: the programs talk to the target kernel's module",
+        "ipcon, ipcon-kmod and ipcon-c-samples are target-only: the programs talk to the target \
+         kernel's module",
     ),
 ];
 

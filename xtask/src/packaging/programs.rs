@@ -4,7 +4,9 @@
 //! recipe and the Buildroot package. A new program thus cannot be left out
 //! of the images silently: no build would fail, so only this check (no
 //! real tool) catches it. (That the Yocto samples package ships exactly
-//! `IPCON_SAMPLES` is asserted on `bitbake -e`.)
+//! `IPCON_SAMPLES` is asserted on `bitbake -e`.) Likewise every C sample
+//! (`samples/c/*.c`) is listed in `IPCON_C_SAMPLES` of the Yocto C samples
+//! recipe and `IPCON_C_SAMPLES_PROGRAMS` of the Buildroot package.
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -84,6 +86,34 @@ pub fn workspace_programs(root: &Path) -> Result<BTreeSet<String>, String> {
     Ok(programs)
 }
 
+/// Names of the C samples: `samples/c/<name>.c`.
+pub fn c_samples(root: &Path) -> Result<BTreeSet<String>, String> {
+    let dir = root.join("samples/c");
+    let entries = fs::read_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    Ok(entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "c"))
+        .filter_map(|p| p.file_stem()?.to_str().map(str::to_owned))
+        .collect())
+}
+
+/// Differences between the C samples and what a recipe's `variable` lists.
+pub fn compare_c(
+    recipe: &str,
+    variable: &str,
+    built: &BTreeSet<String>,
+    listed: &BTreeSet<String>,
+) -> Vec<String> {
+    let missing = built
+        .difference(listed)
+        .map(|m| format!("{recipe}: C sample samples/c/{m}.c is not in {variable}"));
+    let stale = listed
+        .difference(built)
+        .map(|s| format!("{recipe}: {variable} lists {s}, but there is no samples/c/{s}.c"));
+    missing.chain(stale).collect()
+}
+
 /// The programs of an archive listing: `<bin_dir><name>.rs` and
 /// `<bin_dir><name>/main.rs` entries.
 pub fn programs_in_listing(listing: &BTreeSet<String>, bin_dir: &str) -> BTreeSet<String> {
@@ -145,8 +175,30 @@ pub fn check(root: &Path) -> Result<String, String> {
         &words(make_value(&mk, "IPCON_TOOLS")),
         &words(make_value(&mk, "IPCON_SAMPLES")),
     ));
+    let c_built = c_samples(root)?;
+    let c_recipe_path = "meta-ipcon/recipes-ipcon/ipcon-c-samples/ipcon-c-samples_git.bb";
+    let c_mk_path = "buildroot/package/ipcon-c-samples/ipcon-c-samples.mk";
+    let c_recipe = fs::read_to_string(root.join(c_recipe_path))
+        .map_err(|e| format!("{c_recipe_path}: {e}"))?;
+    let c_mk = fs::read_to_string(root.join(c_mk_path)).map_err(|e| format!("{c_mk_path}: {e}"))?;
+    problems.extend(compare_c(
+        c_recipe_path,
+        "IPCON_C_SAMPLES",
+        &c_built,
+        &words(bitbake_value(&c_recipe, "IPCON_C_SAMPLES")),
+    ));
+    problems.extend(compare_c(
+        c_mk_path,
+        "IPCON_C_SAMPLES_PROGRAMS",
+        &c_built,
+        &words(make_value(&c_mk, "IPCON_C_SAMPLES_PROGRAMS")),
+    ));
     if problems.is_empty() {
-        Ok(format!("{} programs packaged", built.len()))
+        Ok(format!(
+            "{} programs, {} C samples packaged",
+            built.len(),
+            c_built.len()
+        ))
     } else {
         Err(problems.join("\n"))
     }
@@ -216,5 +268,15 @@ mod tests {
             &set(&["ipcon-bench", "ipcon-server"]),
         );
         assert!(doubled[0].contains("in IPCON_TOOLS and IPCON_SAMPLES"));
+    }
+
+    #[test]
+    fn finds_unlisted_and_stale_c_samples() {
+        let built = set(&["ipcon_server", "ipcon_user"]);
+        assert!(compare_c("r", "V", &built, &set(&["ipcon_user", "ipcon_server"])).is_empty());
+        let problems = compare_c("r", "V", &built, &set(&["ipcon_user", "old"]));
+        assert_eq!(problems.len(), 2);
+        assert!(problems[0].contains("samples/c/ipcon_server.c is not in V"));
+        assert!(problems[1].contains("V lists old"));
     }
 }
