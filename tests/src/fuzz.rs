@@ -15,7 +15,7 @@ use ipcon_test_support::rawnl::{
     attr, cmd, MsgBuilder, RawSocket, NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST,
 };
 
-pub const TESTS: &[Test] = &[Test::new("malformed_input_fuzz_100k", malformed_input).timeout(150)];
+pub const TESTS: &[Test] = &[Test::new("malformed_input_fuzz_100k", malformed_input).timeout(300)];
 
 const SEED: u64 = 0x1bc0_2026_f00d_5eed;
 const MESSAGES: u32 = 100_000;
