@@ -5,8 +5,10 @@
 //! of the images silently: no build would fail, so only this check (no
 //! real tool) catches it. (That the Yocto samples package ships exactly
 //! `IPCON_SAMPLES` is asserted on `bitbake -e`.) Likewise every C sample
-//! (`samples/c/*.c`) is listed in `IPCON_C_SAMPLES` of the Yocto C samples
-//! recipe and `IPCON_C_SAMPLES_PROGRAMS` of the Buildroot package.
+//! (`samples/c/*.c`) of the pinned release is listed in `IPCON_C_SAMPLES` of
+//! the Yocto C samples recipe and `IPCON_C_SAMPLES_PROGRAMS` of the Buildroot
+//! package: both build the release, so a sample added since joins the lists
+//! when the release moves (the summary names such samples).
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -98,6 +100,30 @@ pub fn c_samples(root: &Path) -> Result<BTreeSet<String>, String> {
         .collect())
 }
 
+/// The recipe include that pins the release (`SRCREV`).
+const SOURCE_INC: &str = "meta-ipcon/recipes-ipcon/ipcon/ipcon-source.inc";
+
+/// Names of the C samples at commit `rev` of the checkout; `None` without
+/// git history (e.g. an exported tree: the worktree's samples count then).
+fn c_samples_at(root: &Path, rev: &str) -> Option<BTreeSet<String>> {
+    let output = std::process::Command::new("git")
+        .arg("-C")
+        .arg(root)
+        .args(["ls-tree", "--name-only", rev, "samples/c/"])
+        .output()
+        .ok()?;
+    if !output.status.success() {
+        return None;
+    }
+    Some(
+        String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .filter_map(|path| path.strip_prefix("samples/c/")?.strip_suffix(".c"))
+            .map(str::to_owned)
+            .collect(),
+    )
+}
+
 /// Differences between the C samples and what a recipe's `variable` lists.
 pub fn compare_c(
     recipe: &str,
@@ -175,7 +201,13 @@ pub fn check(root: &Path) -> Result<String, String> {
         &words(make_value(&mk, "IPCON_TOOLS")),
         &words(make_value(&mk, "IPCON_SAMPLES")),
     ));
-    let c_built = c_samples(root)?;
+    let c_all = c_samples(root)?;
+    let release = fs::read_to_string(root.join(SOURCE_INC))
+        .ok()
+        .and_then(|inc| bitbake_value(&inc, "SRCREV"))
+        .ok_or_else(|| format!("{SOURCE_INC}: no SRCREV"))?;
+    let c_built = c_samples_at(root, &release).unwrap_or_else(|| c_all.clone());
+    let newer: Vec<&String> = c_all.difference(&c_built).collect();
     let c_recipe_path = "meta-ipcon/recipes-ipcon/ipcon-c-samples/ipcon-c-samples_git.bb";
     let c_mk_path = "buildroot/package/ipcon-c-samples/ipcon-c-samples.mk";
     let c_recipe = fs::read_to_string(root.join(c_recipe_path))
@@ -194,11 +226,19 @@ pub fn check(root: &Path) -> Result<String, String> {
         &words(make_value(&c_mk, "IPCON_C_SAMPLES_PROGRAMS")),
     ));
     if problems.is_empty() {
-        Ok(format!(
-            "{} programs, {} C samples packaged",
+        let mut summary = format!(
+            "{} programs, {} C samples of the release packaged",
             built.len(),
             c_built.len()
-        ))
+        );
+        if !newer.is_empty() {
+            let names: Vec<&str> = newer.iter().map(|n| n.as_str()).collect();
+            summary.push_str(&format!(
+                "; newer than the release, listed when it moves: {}",
+                names.join(", ")
+            ));
+        }
+        Ok(summary)
     } else {
         Err(problems.join("\n"))
     }
@@ -210,6 +250,20 @@ mod tests {
 
     fn set(names: &[&str]) -> BTreeSet<String> {
         names.iter().map(|n| n.to_string()).collect()
+    }
+
+    #[test]
+    fn c_samples_of_a_commit_come_from_git() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        // The first commit with C samples has the tutorial's four.
+        let first = c_samples_at(&root, "625e7bf");
+        if let Some(first) = first {
+            for name in ["ipcon_server", "ipcon_sender", "ipcon_user", "ipcon_kevent"] {
+                assert!(first.contains(name), "{first:?}");
+            }
+            assert!(!first.contains("ipcon_calc"), "{first:?}");
+        }
+        assert_eq!(c_samples_at(&root, "no-such-revision"), None);
     }
 
     #[test]
