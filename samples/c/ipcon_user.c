@@ -17,15 +17,39 @@
 
 #include <libipcon.h>
 
-static int join(IPCON_HANDLER handler, const char *server, const char *group, int last)
+/*
+ * Joins GROUP of SERVER unless already joined. The group can be seen twice:
+ * by the look after subscribing to kernel events and by the GRP_ADD event
+ * that was queued in between; the kernel answers a second join with
+ * -EALREADY, which means joined.
+ */
+static int join(IPCON_HANDLER handler, const char *server, const char *group, int last,
+		int *joined)
 {
-	int ret = ipcon_join_group_rcv_last(handler, server, group, last);
+	int ret;
 
+	if (*joined)
+		return 0;
+	ret = ipcon_join_group_rcv_last(handler, server, group, last);
+	if (ret == -EALREADY)
+		ret = 0;
 	if (ret == 0) {
+		*joined = 1;
 		printf("user: joined %s/%s\n", server, group);
 		fflush(stdout);
 	}
 	return ret;
+}
+
+/* Joins GROUP of SERVER if it exists now; -ENOENT is not an error. */
+static int join_if_present(IPCON_HANDLER handler, const char *server, const char *group,
+			   int last, int *joined)
+{
+	int ret = is_group_present(handler, server, group);
+
+	if (ret == 1)
+		ret = join(handler, server, group, last, joined);
+	return ret == -ENOENT ? 0 : ret;
 }
 
 int main(int argc, char *argv[])
@@ -33,7 +57,7 @@ int main(int argc, char *argv[])
 	const char *server = "ipcon_server", *group = "str_msg";
 	long count = -1, got = 0;
 	IPCON_HANDLER handler;
-	int opt, ret, last = 0;
+	int opt, ret, last = 0, joined = 0;
 
 	while ((opt = getopt(argc, argv, "s:g:n:l")) != -1) {
 		switch (opt) {
@@ -62,9 +86,9 @@ int main(int argc, char *argv[])
 	}
 	/* Events first, then look: a group registered in between is not missed. */
 	ret = ipcon_join_group(handler, LIBIPCON_KERNEL_NAME, LIBIPCON_KERNEL_GROUP_NAME);
-	if (ret == 0 && is_group_present(handler, server, group) == 1)
-		ret = join(handler, server, group, last);
-	if (ret < 0 && ret != -ENOENT) {
+	if (ret == 0)
+		ret = join_if_present(handler, server, group, last, &joined);
+	if (ret < 0) {
 		fprintf(stderr, "user: %s\n", ipcon_strerror(ret));
 		ipcon_free_handler(handler);
 		return 1;
@@ -74,6 +98,18 @@ int main(int argc, char *argv[])
 		struct ipcon_msg im;
 
 		ret = ipcon_rcv(handler, &im);
+		if (ret == -ENOBUFS) {
+			/*
+			 * The socket overflowed: messages or kernel events were
+			 * lost. Say so, and look again in case a GRP_ADD was.
+			 */
+			printf("user: receive queue overrun: messages were lost\n");
+			fflush(stdout);
+			ret = join_if_present(handler, server, group, last, &joined);
+			if (ret < 0)
+				break;
+			continue;
+		}
 		if (ret < 0) {
 			fprintf(stderr, "user: receive: %s (%d)\n", ipcon_strerror(ret), ret);
 			break;
@@ -82,12 +118,13 @@ int main(int argc, char *argv[])
 			if (im.kevent.type == LIBIPCON_EVENT_GRP_ADD &&
 			    !strcmp(im.kevent.group.peer_name, server) &&
 			    !strcmp(im.kevent.group.name, group)) {
-				ret = join(handler, server, group, last);
+				ret = join(handler, server, group, last, &joined);
 				if (ret < 0 && ret != -ENOENT)
 					break;
 			} else if (im.kevent.type == LIBIPCON_EVENT_GRP_REMOVE &&
 				   !strcmp(im.kevent.group.peer_name, server) &&
 				   !strcmp(im.kevent.group.name, group)) {
+				joined = 0;
 				printf("user: %s/%s is gone%s\n", server, group,
 				       im.flags & LIBIPCON_MSG_CLOSED ? " (its process ended)" : "");
 				fflush(stdout);

@@ -190,7 +190,8 @@ fn rust_server_c_peers() -> TestResult {
 }
 
 /// SIGKILL of a C peer: the kernel reports its group and the peer removed
-/// as closed; the C subscriber sees its group go.
+/// as closed; the C subscriber sees its group go, and joins it again when
+/// the server comes back.
 fn c_peer_sigkill() -> TestResult {
     let monitor = KeventMonitor::open().ctx("monitor")?;
     let mut server = Helper::program(&static_program("ipcon_server"), &["c_srv_kill", "c_kill"])?;
@@ -222,11 +223,27 @@ fn c_peer_sigkill() -> TestResult {
             {
                 ensure!(removed_group, "the group's removal comes first");
                 ensure_eq!(reason, RemoveReason::Closed, "peer remove reason");
-                return Ok(());
+                break;
             }
             _ => {}
         }
     }
+    // The subscriber waits for the server to come back and joins the new
+    // group (its old membership went with the old group).
+    let server = Helper::program(&static_program("ipcon_server"), &["c_srv_kill", "c_kill"])?;
+    server.expect("server: c_srv_kill serving group c_kill", LONG)?;
+    user.expect("user: joined c_srv_kill/c_kill", LONG)?;
+    let (code, out) = shell(&format!(
+        "{} -t c_srv_kill again",
+        static_program("ipcon_sender")
+    ))?;
+    ensure_eq!(code, 0, "sender exit ({out})");
+    let line = user.expect("user: c_srv_kill/c_kill ", LONG)?;
+    ensure!(
+        line.ends_with(": again"),
+        "the subscriber after the restart: {line}"
+    );
+    Ok(())
 }
 
 /// The C kernel event monitor reports a Rust peer's life.

@@ -95,6 +95,9 @@ const REASON_MARKER: &str = "e2e-failure-reason: ";
 /// (figures worth seeing in the VM log: counts, rates).
 const NOTE_MARKER: &str = "e2e-note: ";
 
+/// How many of a failed test's last printed lines are shown with it.
+const FAILED_LOG_LINES: usize = 15;
+
 /// Prints a note shown under the test's result line.
 pub fn note(text: &str) {
     println!("{NOTE_MARKER}{text}");
@@ -149,11 +152,21 @@ pub fn run_all(tests: &[Test]) -> bool {
 fn run_isolated(test: &Test) -> (TestResult, Vec<String>) {
     let mut output = String::new();
     let result = run_process(test, &mut output);
-    let notes = output
+    let mut notes: Vec<String> = output
         .lines()
         .filter_map(|l| l.strip_prefix(NOTE_MARKER))
         .map(str::to_owned)
         .collect();
+    if result.is_err() {
+        // What the test and its helpers printed (their stderr: a helper's
+        // own error message) says why more often than the reason does.
+        let printed: Vec<&str> = output
+            .lines()
+            .filter(|l| !l.starts_with(NOTE_MARKER) && !l.starts_with(REASON_MARKER))
+            .collect();
+        let skip = printed.len().saturating_sub(FAILED_LOG_LINES);
+        notes.extend(printed[skip..].iter().map(|l| format!("log: {l}")));
+    }
     (result, notes)
 }
 

@@ -490,9 +490,17 @@ pub fn judge_e2e(outcome: &vm::VmOutcome, label: &str) -> (String, Vec<String>) 
     } else if counts.passed + counts.failed == 0 {
         failures.push("the e2e suite ran no tests".into());
     }
+    // A failed test's result line, and the last lines it printed (which
+    // the suite shows under it as `note: log:`).
+    let mut in_failed = false;
     for line in outcome.run_lines() {
         if line.starts_with("FAIL ") {
             println!("  {line}");
+            in_failed = true;
+        } else if line.starts_with("PASS ") {
+            in_failed = false;
+        } else if in_failed && line.trim_start().starts_with("note: log: ") {
+            println!("    {}", line.trim_start());
         }
     }
     // A failure the e2e counts do not show (crash, hang, kernel problem, no
