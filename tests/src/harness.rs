@@ -218,11 +218,14 @@ fn run_process(test: &Test, output: &mut String) -> TestResult {
 /// share the host, runs every test with the stress counts divided (at least
 /// one iteration).
 pub fn stress_count(full: u32) -> u32 {
-    let divisor = std::env::var("IPCON_E2E_STRESS_DIVISOR")
-        .ok()
-        .and_then(|text| text.parse::<u32>().ok())
-        .filter(|divisor| *divisor >= 1)
-        .unwrap_or(1);
+    static DIVISOR: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    let divisor = *DIVISOR.get_or_init(|| {
+        std::env::var("IPCON_E2E_STRESS_DIVISOR")
+            .ok()
+            .and_then(|text| text.parse::<u32>().ok())
+            .filter(|divisor| *divisor >= 1)
+            .unwrap_or(1)
+    });
     (full / divisor).max(1)
 }
 
