@@ -2,7 +2,7 @@
 # module always come from one commit (meta-ipcon's SRCREV pins the same
 # one). Moving it means updating the archives' hashes in both .hash files
 # (README.md, "Moving the release").
-IPCON_RELEASE = f7836d33fc846cf6832074d5d3d7f50ab44e3f6b
+IPCON_RELEASE = 6a576a8e9039672795ab9e427ac94d18624f7733
 
 # Fetched with git from BR2_PACKAGE_IPCON_GIT_URL, or else from the
 # repository this tree is part of.

@@ -18,7 +18,7 @@ IPCON_C_SAMPLES_DEPENDENCIES = ipcon host-pkgconf
 IPCON_C_SAMPLES_OVERRIDE_SRCDIR_RSYNC_EXCLUSIONS = --filter=':- .gitignore'
 
 # Every program of samples/c (cargo xtask test fails while one is missing).
-IPCON_C_SAMPLES_PROGRAMS = ipcon_server ipcon_user ipcon_sender ipcon_kevent
+IPCON_C_SAMPLES_PROGRAMS = ipcon_server ipcon_user ipcon_sender ipcon_kevent ipcon_calc ipcon_loop
 IPCON_C_SAMPLES_PKG_CONFIG = \
 	$(PKG_CONFIG_HOST_BINARY) $(if $(BR2_STATIC_LIBS),--static) libipcon
 

@@ -23,7 +23,7 @@ B = "${WORKDIR}/build"
 
 # Every program of samples/c, by name (cargo xtask test fails while a
 # samples/c/*.c is missing here).
-IPCON_C_SAMPLES = "ipcon_server ipcon_user ipcon_sender ipcon_kevent"
+IPCON_C_SAMPLES = "ipcon_server ipcon_user ipcon_sender ipcon_kevent ipcon_calc ipcon_loop"
 
 do_compile() {
     for sample in ${IPCON_C_SAMPLES}; do
