@@ -12,8 +12,10 @@
 //! prints `PERF-ERROR <text>` and exits 1. Under emulation only the ratios
 //! between implementations within one run mean anything.
 
+mod broker;
 mod call;
 mod clock;
+mod dbus;
 mod error;
 mod handshake;
 mod ipcon;

@@ -16,8 +16,7 @@ use crate::error::Result;
 use crate::output::{self, Measurement};
 use crate::role::{Impl, Role, RoleArgs};
 use crate::spread::spread;
-use crate::ubus::Broker;
-use crate::{measure, sched};
+use crate::{dbus, measure, sched, ubus};
 
 /// `--help`.
 pub const USAGE: &str = "\
@@ -101,6 +100,9 @@ const CHECKED_PAIRS: &[(&str, Impl, Impl)] = &[
     ("throughput", Impl::IpconBatch, Impl::Ubus),
     ("median", Impl::IpconPost, Impl::Ubus),
     ("total", Impl::IpconBatch, Impl::Ubus),
+    ("throughput", Impl::IpconBatch, Impl::Dbus),
+    ("median", Impl::IpconPost, Impl::Dbus),
+    ("total", Impl::IpconBatch, Impl::Dbus),
 ];
 
 /// Unicast payload sizes.
@@ -165,12 +167,11 @@ impl Counts {
     }
 }
 
-/// The implementations of each shape; ubus where the VM has it.
-fn impls(shape: Shape, ubus: bool) -> Vec<Impl> {
+/// The implementations of each shape, then the brokered baselines the VM
+/// has (ubus, D-Bus: every shape).
+fn impls(shape: Shape, baselines: &[Impl]) -> Vec<Impl> {
     let mut impls = built_in_impls(shape).to_vec();
-    if ubus {
-        impls.push(Impl::Ubus);
-    }
+    impls.extend_from_slice(baselines);
     impls
 }
 
@@ -322,8 +323,8 @@ fn configurations(shapes: &[Shape], counts: &Counts) -> Vec<(Shape, RoleArgs)> {
 /// The order of the implementations in round `round`: as listed in odd
 /// rounds, reversed in even ones, so that no implementation always runs
 /// first (or right after the same other one).
-fn round_order(shape: Shape, ubus: bool, round: u32) -> Vec<Impl> {
-    let mut order = impls(shape, ubus);
+fn round_order(shape: Shape, baselines: &[Impl], round: u32) -> Vec<Impl> {
+    let mut order = impls(shape, baselines);
     if round % 2 == 0 {
         order.reverse();
     }
@@ -404,20 +405,43 @@ pub fn run_all(options: &Options) -> Result<()> {
         Some(shape) => vec![shape],
         None => Shape::ALL.to_vec(),
     };
-    let broker = if Broker::available() {
-        Some(Broker::start()?)
+    let broker = if ubus::available() {
+        Some(ubus::start()?)
     } else {
         None
     };
-    let ubus = broker.is_some();
-    emit(&output::info_line(
-        "ubus",
-        if ubus {
-            "ubusd + libubus (OpenWrt), measured"
-        } else {
-            "not in this VM, not measured"
-        },
-    ));
+    let dbus_broker = if dbus::available() {
+        Some(dbus::start()?)
+    } else {
+        None
+    };
+    let mut baselines = Vec::new();
+    for (name, imp, present, what) in [
+        (
+            "ubus",
+            Impl::Ubus,
+            broker.is_some(),
+            "ubusd + libubus (OpenWrt), measured",
+        ),
+        (
+            "dbus",
+            Impl::Dbus,
+            dbus_broker.is_some(),
+            "dbus-daemon + libdbus-1 (Debian), measured",
+        ),
+    ] {
+        if present {
+            baselines.push(imp);
+        }
+        emit(&output::info_line(
+            name,
+            if present {
+                what
+            } else {
+                "not in this VM, not measured"
+            },
+        ));
+    }
     let mut measured = 0u32;
     let mut printed = 0usize;
     for (shape, config) in configurations(&shapes, &counts) {
@@ -425,7 +449,7 @@ pub fn run_all(options: &Options) -> Result<()> {
         for attempt in 1..=2 {
             let mut results = Vec::new();
             for round in 1..=rounds {
-                for imp in round_order(shape, ubus, round) {
+                for imp in round_order(shape, &baselines, round) {
                     // Peer, group and socket names unique to the measurement.
                     measured += 1;
                     let args = RoleArgs {
@@ -457,6 +481,7 @@ pub fn run_all(options: &Options) -> Result<()> {
         }
     }
     drop(broker);
+    drop(dbus_broker);
     emit(&output::end_line(rounds, printed));
     Ok(())
 }
@@ -503,7 +528,7 @@ mod tests {
         assert_eq!(configs[2].1.warmup, counts.rtt_warmup);
         assert_eq!(configs[6].1.count, counts.fanout_messages(64));
         let names = |round| -> Vec<&str> {
-            round_order(Shape::Fanout, false, round)
+            round_order(Shape::Fanout, &[], round)
                 .iter()
                 .map(|i| i.name())
                 .collect()
@@ -516,7 +541,10 @@ mod tests {
             names(2),
             ["uds-seqpacket", "ipcon-post", "ipcon-batch", "ipcon"]
         );
-        assert_eq!(impls(Shape::Rtt, true).last(), Some(&Impl::Ubus));
+        assert_eq!(
+            impls(Shape::Rtt, &[Impl::Ubus, Impl::Dbus]).last(),
+            Some(&Impl::Dbus)
+        );
     }
 
     fn m(metric: &'static str, imp: Impl, run: u32, value: f64) -> Measurement {

@@ -35,15 +35,24 @@ pub enum Impl {
     /// OpenWrt's ubus (ubusd + libubus): a separate program,
     /// [`UBUS_PROGRAM`], plays its roles.
     Ubus,
+    /// D-Bus (dbus-daemon + libdbus-1): a separate program,
+    /// [`DBUS_PROGRAM`], plays its roles.
+    Dbus,
 }
 
 /// The program that plays ubus's roles (bench/ubus/ubus-perf.c), with the
 /// same arguments and handshake as this one.
 pub const UBUS_PROGRAM: &str = "/bin/ubus-perf";
 
+/// The program that plays D-Bus's roles (bench/dbus/dbus-perf.c), with the
+/// same arguments and handshake. Dynamically linked, so not in `/bin` (the
+/// VM's initramfs takes only static executables there): see
+/// [`crate::dbus`].
+pub const DBUS_PROGRAM: &str = "/usr/libexec/ipcon-perf/dbus-perf";
+
 impl Impl {
     /// Every implementation, in report order.
-    pub const ALL: [Impl; 8] = [
+    pub const ALL: [Impl; 9] = [
         Impl::Ipcon,
         Impl::IpconBatch,
         Impl::IpconPost,
@@ -52,6 +61,7 @@ impl Impl {
         Impl::Pipe,
         Impl::IpconCall,
         Impl::Ubus,
+        Impl::Dbus,
     ];
 
     /// The name in `PERF` lines.
@@ -65,14 +75,16 @@ impl Impl {
             Impl::Pipe => "pipe",
             Impl::IpconCall => "ipcon-call",
             Impl::Ubus => "ubus",
+            Impl::Dbus => "dbus",
         }
     }
 
     /// The program that plays this implementation's roles: this one, or
-    /// ubus's own.
+    /// ubus's or D-Bus's own.
     pub fn program(self) -> Result<std::path::PathBuf> {
         match self {
             Impl::Ubus => Ok(UBUS_PROGRAM.into()),
+            Impl::Dbus => Ok(DBUS_PROGRAM.into()),
             _ => std::env::current_exe().context("locate this program"),
         }
     }
@@ -85,10 +97,11 @@ impl Impl {
     }
 
     /// Whether it may lose messages without telling anyone (ubusd drops
-    /// for a client whose queue is full): its receivers count the gaps in
-    /// the sequence numbers, reported as loss instead of failing the run.
+    /// for a client whose queue is full, dbus-daemon for one whose queue
+    /// exceeds its limit): its receivers count the gaps in the sequence
+    /// numbers, reported as loss instead of failing the run.
     pub fn loses_silently(self) -> bool {
-        self == Impl::Ubus
+        matches!(self, Impl::Ubus | Impl::Dbus)
     }
 
     /// The implementation called `name`.
@@ -294,6 +307,7 @@ pub fn run(args: &RoleArgs) -> Result<()> {
                 )?),
                 Impl::IpconBatch => bail!("round trips have no batch variant"),
                 Impl::Ubus => bail!("ubus runs as {UBUS_PROGRAM}"),
+                Impl::Dbus => bail!("D-Bus runs as {DBUS_PROGRAM}"),
             };
             say(&Line::Ready)?;
             await_go()?;
@@ -311,7 +325,7 @@ pub fn run(args: &RoleArgs) -> Result<()> {
                 Impl::IpconCall => Box::new(IpconCallServer::open(&args.receiver_name())?),
                 Impl::RawNetlink => Box::new(RawServer::open(&args.receiver_name())?),
                 Impl::UdsSeqpacket => Box::new(UdsServer::listen(&args.socket_name())?),
-                Impl::Pipe | Impl::IpconBatch | Impl::Ubus => {
+                Impl::Pipe | Impl::IpconBatch | Impl::Ubus | Impl::Dbus => {
                     bail!("{} has no server role here", args.imp.name())
                 }
             };

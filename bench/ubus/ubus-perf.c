@@ -33,7 +33,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <sched.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -48,90 +47,17 @@
 #include <libubox/uloop.h>
 #include <libubus.h>
 
+#define PERF_IMPL "ubus"
+#define PERF_BROKER_PID "UBUS_PERF_UBUSD_PID"
+#include "../perf-role.h"
+
 #define SUBSCRIBER_RECV_BUFFER (4 << 20)
 #define CALL_TIMEOUT_MS 30000
 #define END_NOTIFICATIONS 20
 
-static struct {
-	const char *role;
-	const char *tag;
-	unsigned long size, count, warmup, index, subscribers, burst;
-} args;
-
 static struct ubus_context *ctx;
 static struct blob_buf buf;
 static char *payload;
-
-static void fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("ERROR ubus %s: ", args.role ? args.role : "?");
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	fflush(stdout);
-	exit(1);
-}
-
-static uint64_t clock_ns(clockid_t id)
-{
-	struct timespec ts;
-
-	clock_gettime(id, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static uint64_t now_ns(void)
-{
-	return clock_ns(CLOCK_MONOTONIC);
-}
-
-/* CPU time of process @pid (utime + stime) from /proc, 0 if unknown. */
-static uint64_t proc_cpu_ns(const char *pid)
-{
-	unsigned long long utime, stime;
-	char path[64], text[1024], *after;
-	FILE *f;
-	size_t n;
-
-	snprintf(path, sizeof(path), "/proc/%s/stat", pid);
-	f = fopen(path, "r");
-	if (!f)
-		return 0;
-	n = fread(text, 1, sizeof(text) - 1, f);
-	fclose(f);
-	text[n] = 0;
-	/* Fields after the command name (which may hold spaces). */
-	after = strrchr(text, ')');
-	if (!after || sscanf(after + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
-			     &utime, &stime) != 2)
-		return 0;
-	return (utime + stime) * (1000000000ull / (unsigned long long)sysconf(_SC_CLK_TCK));
-}
-
-/* This process's CPU time plus the broker's. */
-static uint64_t cpu_with_broker_ns(void)
-{
-	const char *broker = getenv("UBUS_PERF_UBUSD_PID");
-
-	return clock_ns(CLOCK_PROCESS_CPUTIME_ID) + (broker ? proc_cpu_ns(broker) : 0);
-}
-
-static void say(const char *line)
-{
-	printf("%s\n", line);
-	fflush(stdout);
-}
-
-static void await_go(void)
-{
-	char line[16];
-
-	if (!fgets(line, sizeof(line), stdin) || strcmp(line, "GO\n"))
-		fail("expected GO from the orchestrator");
-}
 
 static void object_name(char *out, size_t len, const char *suffix, long index)
 {
@@ -239,19 +165,10 @@ static void echo_answer(struct ubus_request *req, int type, struct blob_attr *ms
 	*(uint32_t *)req->priv = message_seq(msg);
 }
 
-static int compare_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 static void run_client(void)
 {
 	uint64_t *trips = calloc(args.count ? args.count : 1, sizeof(*trips));
 	uint32_t id, seq, answer;
-	unsigned long i, rank;
-	double median;
 	char done[128];
 	int err;
 
@@ -274,45 +191,26 @@ static void run_client(void)
 	}
 	blob_buf_init(&buf, 0);
 	ubus_invoke(ctx, id, "quit", buf.head, NULL, NULL, CALL_TIMEOUT_MS);
-	qsort(trips, args.count, sizeof(*trips), compare_u64);
-	i = args.count / 2;
-	median = args.count % 2 ? (double)trips[i] : (trips[i - 1] + trips[i]) / 2.0;
-	rank = (99 * args.count + 99) / 100;
-	snprintf(done, sizeof(done), "DONE trips=%lu median_ns=%.0f p99_ns=%llu", args.count,
-		 median, (unsigned long long)trips[(rank ? rank : 1) - 1]);
-	say(done);
+	report_trips(trips);
 	free(trips);
 }
 
 /* ---- one-way streams: unicast (one receiver) and fan-out ---- */
 
-static struct {
-	uint64_t received, missed, last_ns;
-	uint32_t expected;
-} tally;
-
 static int notify_handler(struct ubus_context *c, struct ubus_object *obj,
 			  struct ubus_request_data *req, const char *method,
 			  struct blob_attr *msg)
 {
-	uint32_t seq;
-
 	(void)c;
 	(void)obj;
 	(void)req;
 	if (!strcmp(method, "end")) {
 		/* The tail ubusd dropped. */
-		tally.missed += args.count - tally.expected;
+		tally_end();
 		uloop_end();
 		return 0;
 	}
-	seq = message_seq(msg);
-	if (seq < tally.expected)
-		fail("message %u after %u: out of order or twice", seq, tally.expected - 1);
-	tally.missed += seq - tally.expected;
-	tally.expected = seq + 1;
-	tally.received++;
-	tally.last_ns = now_ns();
+	tally_message(message_seq(msg));
 	return 0;
 }
 
@@ -338,10 +236,7 @@ static void run_receiver(void)
 	getrusage(RUSAGE_SELF, &before);
 	uloop_run();
 	getrusage(RUSAGE_SELF, &after);
-	snprintf(done, sizeof(done), "DONE received=%llu missed=%llu last_ns=%llu waits=%ld",
-		 (unsigned long long)tally.received, (unsigned long long)tally.missed,
-		 (unsigned long long)tally.last_ns, after.ru_nvcsw - before.ru_nvcsw);
-	say(done);
+	report_tally(after.ru_nvcsw - before.ru_nvcsw);
 }
 
 static void run_sender(void)
@@ -350,7 +245,6 @@ static void run_sender(void)
 	static struct ubus_object obj = { .type = &type };
 	static char name[96];
 	uint64_t start, cpu;
-	char done[192];
 	uint32_t seq;
 	int err;
 
@@ -383,44 +277,14 @@ static void run_sender(void)
 	 * loop is over, and that work counts too (the markers themselves are
 	 * a few notifications, the pauses cost no CPU).
 	 */
-	cpu = cpu_with_broker_ns() - cpu;
-	snprintf(done, sizeof(done),
-		 "DONE sent=%lu retries=0 start_ns=%llu end_ns=%llu cpu_ns=%llu", args.count,
-		 (unsigned long long)start, (unsigned long long)now_ns(),
-		 (unsigned long long)cpu);
-	say(done);
-}
-
-static const char *arg(int argc, char **argv, const char *flag)
-{
-	int i;
-
-	for (i = 1; i + 1 < argc; i++)
-		if (!strcmp(argv[i], flag))
-			return argv[i + 1];
-	fail("no %s", flag);
-	return NULL;
-}
-
-static unsigned long number(int argc, char **argv, const char *flag)
-{
-	return strtoul(arg(argc, argv, flag), NULL, 10);
+	report_sent(start, cpu_with_broker_ns() - cpu);
 }
 
 int main(int argc, char **argv)
 {
 	const char *socket = getenv("UBUS_PERF_SOCKET");
 
-	args.role = arg(argc, argv, "--role");
-	args.tag = arg(argc, argv, "--tag");
-	args.size = number(argc, argv, "--size");
-	args.count = number(argc, argv, "--count");
-	args.warmup = number(argc, argv, "--warmup");
-	args.index = number(argc, argv, "--index");
-	args.subscribers = number(argc, argv, "--subscribers");
-	args.burst = number(argc, argv, "--burst");
-	if (!args.size || !args.burst)
-		fail("size and burst must not be 0");
+	parse_args(argc, argv);
 	payload = malloc(args.size);
 	if (!payload)
 		fail("out of memory");
@@ -433,16 +297,7 @@ int main(int argc, char **argv)
 		fail("cannot connect to ubusd at %s", socket ? socket : "the default socket");
 	ubus_add_uloop(ctx);
 
-	if (!strcmp(args.role, "server"))
-		run_server();
-	else if (!strcmp(args.role, "client"))
-		run_client();
-	else if (!strcmp(args.role, "receiver") || !strcmp(args.role, "subscriber"))
-		run_receiver();
-	else if (!strcmp(args.role, "sender") || !strcmp(args.role, "publisher"))
-		run_sender();
-	else
-		fail("no role %s", args.role);
+	play_role();
 	ubus_free(ctx);
 	uloop_done();
 	return 0;

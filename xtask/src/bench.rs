@@ -29,7 +29,7 @@ use crate::kernel::Arch;
 use crate::process;
 use crate::vm::{self, Echo, VmRun};
 use crate::workspace::{self, Workspace};
-use crate::{kmod, plot, prepare_vm_host, ubus};
+use crate::{dbus, kmod, plot, prepare_vm_host, ubus};
 
 /// The program's own measure of spread, so that both judge a ratio alike.
 #[path = "../../bench/src/spread.rs"]
@@ -60,16 +60,20 @@ const IMPLS: &[&str] = &[
     "uds-seqpacket",
     "pipe",
     "ubus",
+    "dbus",
 ];
 /// Implementations whose fan-out receivers learn how many messages they
 /// missed (the module's `missed` count): their `lost` is reported loss.
 /// Everywhere else a lost message would have vanished silently.
 const LOSS_REPORTING_IMPLS: &[&str] = &["ipcon", "ipcon-batch", "raw-netlink"];
 /// Baselines that drop messages without telling sender or receiver (ubusd,
-/// for a client whose queue is full): their receivers count the gaps in the
-/// sequence numbers. Their loss is a finding reported with the figures, not
-/// a failed run.
-const SILENT_LOSS_BASELINES: &[&str] = &["ubus"];
+/// for a client whose queue is full; dbus-daemon, for one whose queue is
+/// over its limit): their receivers count the gaps in the sequence numbers.
+/// Their loss is a finding reported with the figures, not a failed run.
+const SILENT_LOSS_BASELINES: &[&str] = &["ubus", "dbus"];
+/// The baselines that go through a broker daemon (ubusd, dbus-daemon): each
+/// gets the same named ratios against ipcon's variants.
+const BROKERED_BASELINES: [&str; 2] = ["ubus", "dbus"];
 
 /// The ratio columns of the table: (heading, numerator, denominator); other
 /// ipcon variants get a "<variant>/uds" column after "batch/uds".
@@ -79,6 +83,7 @@ const RATIO_COLUMNS: &[(&str, &str, &str)] = &[
     ("ipcon/raw", "ipcon", "raw-netlink"),
     ("ipcon/pipe", "ipcon", "pipe"),
     ("batch/ubus", "ipcon-batch", "ubus"),
+    ("batch/dbus", "ipcon-batch", "dbus"),
 ];
 
 /// The issue's targets: (ratio, comparison, limit).
@@ -116,7 +121,12 @@ const KEY_IMPLEMENTATIONS: &str = "Issue ratios compare: library overhead ipcon 
      *_vs_ubus use ipcon-batch (one-way, fan-out) and ipcon-post (rtt). ubus: ubus_invoke \
      round trips to an object's method answered with ubus_send_reply; one-way and fan-out by \
      ubus_notify (no timeout) to ubus_subscriber receivers; blobmsg {seq, data}; ubusd's \
-     drops are counted from sequence gaps.";
+     drops are counted from sequence gaps. The same variants stand against D-Bus (*_vs_dbus): \
+     Debian's dbus-daemon (session-bus policy and limits) with libdbus-1 clients; round trips \
+     are method calls (dbus_connection_send_with_reply_and_block) answered with a method \
+     return; one-way is method calls flagged no-reply-expected to the receiver's well-known \
+     name; fan-out is signals to subscribers' match rules; arguments (uint32 seq, byte array); \
+     the fan-out publisher's CPU includes dbus-daemon's.";
 
 const EMULATION_NOTE: &str = "The VM runs under QEMU TCG emulation (no KVM): absolute figures are \
      those of an emulated CPU; only ratios between implementations within one run mean anything.";
@@ -626,27 +636,32 @@ pub fn ratios(medians: &[Median]) -> Vec<(String, f64)> {
             "rtt_64_p99_vs_uds".into(),
             quotient(rtt("p99", "ipcon"), rtt("p99", "uds-seqpacket")),
         ),
-        (
-            "unicast_64_vs_ubus".into(),
-            quotient(unicast(64, "ipcon-batch"), unicast(64, "ubus")),
-        ),
-        (
-            "rtt_64_vs_ubus".into(),
-            quotient(rtt("median", "ipcon-post"), rtt("median", "ubus")),
-        ),
-        (
-            "fanout_16_vs_ubus".into(),
-            quotient(fanout(16, "ipcon-batch"), fanout(16, "ubus")),
-        ),
-        (
-            "unicast_2048_vs_ubus".into(),
-            quotient(unicast(2048, "ipcon-batch"), unicast(2048, "ubus")),
-        ),
-        (
-            "rtt_64_wait_vs_ubus".into(),
-            quotient(rtt("median", "ipcon"), rtt("median", "ubus")),
-        ),
     ];
+    // The brokered baselines, against the same ipcon variants.
+    for baseline in BROKERED_BASELINES {
+        named.extend([
+            (
+                format!("unicast_64_vs_{baseline}"),
+                quotient(unicast(64, "ipcon-batch"), unicast(64, baseline)),
+            ),
+            (
+                format!("rtt_64_vs_{baseline}"),
+                quotient(rtt("median", "ipcon-post"), rtt("median", baseline)),
+            ),
+            (
+                format!("fanout_16_vs_{baseline}"),
+                quotient(fanout(16, "ipcon-batch"), fanout(16, baseline)),
+            ),
+            (
+                format!("unicast_2048_vs_{baseline}"),
+                quotient(unicast(2048, "ipcon-batch"), unicast(2048, baseline)),
+            ),
+            (
+                format!("rtt_64_wait_vs_{baseline}"),
+                quotient(rtt("median", "ipcon"), rtt("median", baseline)),
+            ),
+        ]);
+    }
     let mut fanout_sizes: Vec<u32> = medians
         .iter()
         .filter(|m| m.shape == "fanout" && m.metric == "total" && m.size == 64)
@@ -686,22 +701,24 @@ pub fn ratios(medians: &[Median]) -> Vec<(String, f64)> {
                 fanout(subscribers, "uds-seqpacket"),
             ),
         ));
-        if subscribers != 16 {
+        for baseline in BROKERED_BASELINES {
+            if subscribers != 16 {
+                named.push((
+                    format!("fanout_{subscribers}_vs_{baseline}"),
+                    quotient(
+                        fanout(subscribers, "ipcon-batch"),
+                        fanout(subscribers, baseline),
+                    ),
+                ));
+            }
             named.push((
-                format!("fanout_{subscribers}_vs_ubus"),
+                format!("fanout_{subscribers}_publisher_cpu_vs_{baseline}"),
                 quotient(
-                    fanout(subscribers, "ipcon-batch"),
-                    fanout(subscribers, "ubus"),
+                    publisher_cpu(subscribers, "ipcon"),
+                    publisher_cpu(subscribers, baseline),
                 ),
             ));
         }
-        named.push((
-            format!("fanout_{subscribers}_publisher_cpu_vs_ubus"),
-            quotient(
-                publisher_cpu(subscribers, "ipcon"),
-                publisher_cpu(subscribers, "ubus"),
-            ),
-        ));
     }
     for variant in other_variants(medians) {
         let suffix = variant.trim_start_matches("ipcon-");
@@ -1621,6 +1638,17 @@ pub fn command(workspace: &Workspace, args: &[String]) -> Result<(), String> {
             format!("not measured: {error}")
         }
     };
+    // The D-Bus baseline where the host has it; likewise optional.
+    let dbus_note = match dbus::guest_files(workspace) {
+        Ok(files) => {
+            run.files.extend(files);
+            "Debian's dbus-daemon and libdbus-1 (dynamic, with their libraries)".to_owned()
+        }
+        Err(error) => {
+            println!("xtask: no D-Bus baseline: {error}");
+            format!("not measured: {error}")
+        }
+    };
     run.vcpus = BENCH_VCPUS;
     run.slab_debug = false;
     run.timeout = options.vm_timeout();
@@ -1646,7 +1674,7 @@ pub fn command(workspace: &Workspace, args: &[String]) -> Result<(), String> {
         "host_load_before": load_before,
         "host_load_after": load_after,
         "ubus": ubus_note,
-        "dbus": "not measured (no D-Bus baseline yet)",
+        "dbus": dbus_note,
     });
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -2207,6 +2235,65 @@ mod tests {
     }
 
     #[test]
+    fn dbus_is_compared_with_the_same_variants_and_may_lose_silently() {
+        let mut text = Vec::new();
+        for (imp, one_way, rtt, cpu) in [
+            ("ipcon", 0.0, 0.0, 30.0),
+            ("ipcon-batch", 60_000.0, 0.0, 0.0),
+            ("ipcon-post", 0.0, 30.0, 0.0),
+            ("dbus", 10_000.0, 600.0, 120.0),
+        ] {
+            if one_way > 0.0 {
+                text.push(perf("unicast", "throughput", 64, 1, imp, 1, one_way));
+                text.push(perf("fanout", "total", 64, 16, imp, 1, one_way / 2.0));
+                text.push(perf("fanout", "total", 64, 4, imp, 1, one_way));
+            }
+            if rtt > 0.0 {
+                text.push(perf("rtt", "median", 64, 1, imp, 1, rtt));
+            }
+            if cpu > 0.0 {
+                text.push(perf("fanout", "publisher-cpu", 64, 4, imp, 1, cpu));
+            }
+        }
+        // dbus-daemon dropped 10 of 1000 one-way messages: counted.
+        let dbus_unicast = text
+            .iter()
+            .position(|l| l.contains("\"dbus\"") && l.contains("\"unicast\""))
+            .unwrap();
+        text[dbus_unicast] = text[dbus_unicast]
+            .replace("\"received\":1000", "\"received\":990")
+            .replace("\"lost\":0", "\"lost\":10");
+        let output = parse_output(&text);
+        let lossy = output
+            .measurements
+            .iter()
+            .find(|m| m.implementation == "dbus" && m.shape == "unicast")
+            .unwrap();
+        assert_eq!(lossy.lost, 10);
+        assert_eq!(lossy.unaccounted(), None);
+        let stats = ratio_stats(&output.measurements);
+        let value = |name: &str| stats.iter().find(|s| s.name == name).map(|s| s.value);
+        assert_eq!(value("unicast_64_vs_dbus"), Some(6.0));
+        assert_eq!(value("fanout_16_vs_dbus"), Some(6.0));
+        assert_eq!(value("fanout_4_vs_dbus"), Some(6.0));
+        assert_eq!(value("rtt_64_vs_dbus"), Some(0.05));
+        assert_eq!(value("fanout_4_publisher_cpu_vs_dbus"), Some(0.25));
+        let checks = check_targets(&stats);
+        for name in ["unicast_64_vs_dbus", "rtt_64_vs_dbus", "fanout_16_vs_dbus"] {
+            let check = checks.iter().find(|c| c.ratio == name).unwrap();
+            assert_eq!(check.met(), Some(true), "{name}");
+        }
+        let table = table(&medians(&output.measurements));
+        let column = table
+            .ratio_columns
+            .iter()
+            .position(|c| c.0 == "batch/dbus")
+            .unwrap();
+        let unicast = table.rows.iter().find(|r| r.shape == "unicast").unwrap();
+        assert_eq!(unicast.ratios[column], Some(6.0));
+    }
+
+    #[test]
     fn fanout_plots_have_a_line_per_implementation() {
         let medians = medians(&parse_output(&full_output()).measurements);
         let total = fanout_series(&medians, "total");
@@ -2258,13 +2345,13 @@ mod tests {
         let row = &table.rows[0];
         assert_eq!(
             row.values,
-            [Some(100.0), None, None, Some(200.0), None, None]
+            [Some(100.0), None, None, Some(200.0), None, None, None]
         );
-        assert_eq!(row.ratios, [Some(0.5), None, None, None, None]);
+        assert_eq!(row.ratios, [Some(0.5), None, None, None, None, None]);
         let text = table.render_text();
         let data = text.lines().nth(1).unwrap();
         assert!(data.starts_with("unicast"));
-        assert_eq!(data.split_whitespace().filter(|w| *w == "-").count(), 8);
+        assert_eq!(data.split_whitespace().filter(|w| *w == "-").count(), 10);
     }
 
     #[test]
@@ -2293,7 +2380,8 @@ mod tests {
                 "post/uds",
                 "ipcon/raw",
                 "ipcon/pipe",
-                "batch/ubus"
+                "batch/ubus",
+                "batch/dbus"
             ]
         );
         assert_eq!(table.rows[0].ratios[2], Some(1.5));
@@ -2337,7 +2425,7 @@ mod tests {
             .unwrap();
         assert_eq!(
             rtt,
-            "| rtt | 64 B | 1 | median (us) | 32.0 | - | 30.0 | 22.0 | 12.0 | - | 28.0 | 1.45 | - | 1.27 | 1.07 | 2.67 | - |"
+            "| rtt | 64 B | 1 | median (us) | 32.0 | - | 30.0 | 22.0 | 12.0 | - | - | 28.0 | 1.45 | - | 1.27 | 1.07 | 2.67 | - | - |"
         );
     }
 

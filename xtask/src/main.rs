@@ -4,6 +4,7 @@ mod codegen;
 mod console;
 mod cpio;
 mod cross;
+mod dbus;
 mod debian;
 mod demo;
 mod elf;

@@ -128,14 +128,10 @@ pub fn build(workspace: &Workspace) -> Result<UbusBinaries, String> {
     }
     let perf = dir.join("ubus-perf");
     let program = workspace.root.join("bench/ubus/ubus-perf.c");
-    let stale = |built: &Path| {
-        let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
-        match (modified(built), modified(&program)) {
-            (Some(built), Some(source)) => built < source,
-            _ => true,
-        }
-    };
-    if stale(&perf) {
+    if crate::dbus::stale(
+        &perf,
+        &[&program, &workspace.root.join(crate::dbus::ROLE_HEADER)],
+    ) {
         let mut gcc = Command::new("gcc");
         gcc.args(["-O2", "-Wall", "-Wextra", "-Werror", "-static", "-o"])
             .arg(&perf)
