@@ -74,7 +74,7 @@ impl Exchange {
         operation: &'static str,
         dump: bool,
         seqs: &mut [u32],
-        clock: &impl Clock,
+        clock: &dyn Clock,
     ) -> Result<()> {
         let now = clock.now_ms();
         for i in 0..seqs.len() {
@@ -98,6 +98,7 @@ impl Exchange {
     /// Sends `request` to the ipcon family `family` on `socket` and feeds
     /// every reply to `on_reply` until the kernel's ACK (or `NLMSG_DONE` for
     /// a dump).
+    #[inline]
     pub fn request(
         &mut self,
         socket: &NetlinkSocket,
@@ -106,6 +107,22 @@ impl Exchange {
         family: u16,
         request: &Request<'_>,
         mut on_reply: impl FnMut(&Reply<'_>) -> Result<()>,
+    ) -> Result<()> {
+        self.request_dyn(socket, clock, operation, family, request, &mut on_reply)
+    }
+
+    /// [`Exchange::request`] compiled once: the clock and the reply handler
+    /// behind `dyn` instead of one copy of the whole exchange per caller
+    /// (each request costs system calls; an indirect call is nothing next to
+    /// them, and the copies were most of the `ipcon` CLI's own code).
+    fn request_dyn(
+        &mut self,
+        socket: &NetlinkSocket,
+        clock: &dyn Clock,
+        operation: &'static str,
+        family: u16,
+        request: &Request<'_>,
+        on_reply: &mut dyn FnMut(&Reply<'_>) -> Result<()>,
     ) -> Result<()> {
         let mut seq = [0u32];
         self.begin(operation, request.is_dump(), &mut seq, clock)?;
@@ -117,13 +134,13 @@ impl Exchange {
         if let Err(e) = socket.send(&self.request[..len]) {
             return Err(self.abandon(seq, Error::from_os(operation, e)));
         }
-        self.await_completion(
+        self.await_completion_dyn(
             socket,
             clock,
             operation,
             seq,
             family,
-            |answer| match answer {
+            &mut |answer| match answer {
                 Answer::Reply(reply) => on_reply(&reply),
                 Answer::Ctrl(_) => Ok(()),
             },
@@ -182,7 +199,7 @@ impl Exchange {
     fn next_answers(
         &mut self,
         socket: &NetlinkSocket,
-        clock: &impl Clock,
+        clock: &dyn Clock,
         operation: &'static str,
         watched: &[u32],
         deferred: &mut Option<Error>,
@@ -218,6 +235,7 @@ impl Exchange {
     ///
     /// An error from `on_answer` is returned once the exchange is over, so
     /// the socket is left clean for the next request.
+    #[inline]
     fn await_completion(
         &mut self,
         socket: &NetlinkSocket,
@@ -226,6 +244,18 @@ impl Exchange {
         seq: u32,
         family: u16,
         mut on_answer: impl FnMut(Answer<'_, '_>) -> Result<()>,
+    ) -> Result<()> {
+        self.await_completion_dyn(socket, clock, operation, seq, family, &mut on_answer)
+    }
+
+    fn await_completion_dyn(
+        &mut self,
+        socket: &NetlinkSocket,
+        clock: &dyn Clock,
+        operation: &'static str,
+        seq: u32,
+        family: u16,
+        on_answer: &mut dyn FnMut(Answer<'_, '_>) -> Result<()>,
     ) -> Result<()> {
         let mut deferred: Option<Error> = None;
         loop {
