@@ -73,21 +73,17 @@ struct Shared {
 }
 
 impl Shared {
-    /// Call `id`'s result once it settled (its reply's payload into
-    /// `reply`), its slot released; `None` while it is pending.
-    fn take_result(
-        &mut self,
-        id: CallId,
-        peer: PeerRef,
-        reply: &mut Vec<u8>,
-    ) -> Option<Result<()>> {
+    /// How call `id` ended once it settled (a reply's payload copied into
+    /// `reply`), its slot released; `None` while it is pending. Only table
+    /// work: the caller makes the error once the lock is released.
+    fn take_outcome(&mut self, id: CallId, reply: &mut Vec<u8>) -> Option<CallOutcome> {
         let outcome = self.table.outcome(id)?;
         if let (CallOutcome::Replied(_), Some(slot)) = (outcome, self.table.slot(id)) {
             reply.clear();
             reply.extend_from_slice(&self.replies[slot]);
         }
         self.table.release(id);
-        Some(outcome_result(outcome, reply).map_err(|e| e.about_peer(peer)))
+        Some(outcome)
     }
 }
 
@@ -313,7 +309,9 @@ impl Client {
         if shared.table.deadline(id).is_some_and(|d| d <= now_ms()) {
             shared.table.expire_call(id, now_ms());
         }
-        shared.take_result(id, peer, reply)
+        let outcome = shared.take_outcome(id, reply);
+        drop(shared);
+        outcome.map(|outcome| call_result(outcome, peer, reply))
     }
 
     /// How long until call `id`'s deadline (`None`: none, or not pending).
@@ -365,7 +363,14 @@ impl Client {
             Delivery::Unicast(u) if u.sender.port == own_port && u.payload == WAKE => false,
             Delivery::Kevent(event) => match event.kind {
                 KeventKind::PeerRemove { peer, .. } => {
-                    shared.table.on_peer_removed(&peer, |_, _| {}) > 0
+                    // Every call to the peer settles in this one pass, and
+                    // one broadcast wakes all their waiters now (not once
+                    // this thread has returned from receiving).
+                    let failed = shared.table.on_peer_removed(&peer, |_, _| {}) > 0;
+                    if failed {
+                        self.inner.settled.notify_all();
+                    }
+                    failed
                 }
                 _ => false,
             },
@@ -385,8 +390,10 @@ impl Client {
     fn wait_for(&self, id: CallId, peer: PeerRef, reply: &mut Vec<u8>) -> Result<()> {
         let mut shared = self.shared();
         loop {
-            if let Some(result) = shared.take_result(id, peer, reply) {
-                return result;
+            if let Some(outcome) = shared.take_outcome(id, reply) {
+                // The error (it may allocate) is made outside the lock.
+                drop(shared);
+                return call_result(outcome, peer, reply);
             }
             let left = shared.table.deadline(id).map(|deadline| {
                 Duration::from_millis(deadline).saturating_sub(MonotonicClock.now())
@@ -430,11 +437,17 @@ impl Client {
                 Err(e) if matches!(e.kind(), ErrorKind::Timeout | ErrorKind::WouldBlock) => {}
                 Err(e) => {
                     shared.table.release(id);
+                    drop(shared);
                     return Err(e.in_operation(OPERATION).about_peer(peer));
                 }
             }
         }
     }
+}
+
+/// The result a settled call to `peer` gives its caller.
+fn call_result(outcome: CallOutcome, peer: PeerRef, reply: &[u8]) -> Result<()> {
+    outcome_result(outcome, reply).map_err(|e| e.about_peer(peer))
 }
 
 /// The result a settled call gives its caller.

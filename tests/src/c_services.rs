@@ -19,6 +19,7 @@ pub const TESTS: &[Test] = &[
     Test::new("c_calls_peer_sigkill_is_ehostdown", c_call_peer_sigkill).timeout(60),
     Test::new("c_loop_timers_fd_messages_calls", c_loop).timeout(60),
     Test::new("c_loop_switch_fd_to_peer_and_back", c_loop_switch).timeout(60),
+    Test::new("c_loop_switch_tcp_to_peer_and_back", c_loop_switch_tcp).timeout(60),
     Test::new("c_expect_uid_mismatch_is_eperm", c_expect_uid).timeout(60),
     Test::new("c_handler_after_module_unload", c_after_unload).timeout(90),
 ];
@@ -377,5 +378,79 @@ fn c_loop_switch() -> TestResult {
     other.send_unicast("c_sw_loop", b"quit").ctx("quit")?;
     let mut looping = looping;
     ensure!(looping.wait(LONG)?.success(), "exit 0");
+    Ok(())
+}
+
+/// tests/c/ipcon_c_switch.c: the C loop's switch on a real TCP connection
+/// over the VM's loopback. Bytes written by the TCP client reach a Rust
+/// peer from the switch's handler, the peer's messages come back on the
+/// connection (one message, one write), and the client's close ends the
+/// switch (a hang-up event).
+fn c_loop_switch_tcp() -> TestResult {
+    use std::io::{Read, Write};
+    let far = ipcon_linux::PeerOptions::named("c_tcp_far")
+        .and_then(ipcon_linux::PeerOptions::open)
+        .ctx("register c_tcp_far")?;
+    let mut program = Helper::program(
+        &static_program("ipcon_c_switch"),
+        &["c_tcp_switch", "c_tcp_far"],
+    )?;
+    let port: u16 = program
+        .expect("switch: listening ", LONG)?
+        .parse()
+        .ctx("the listening port")?;
+    let mut tcp = std::net::TcpStream::connect(("127.0.0.1", port)).ctx("connect over TCP")?;
+    tcp.set_nodelay(true).ctx("TCP_NODELAY")?;
+    tcp.set_read_timeout(Some(LONG)).ctx("read timeout")?;
+    ensure_eq!(program.expect("switch: ", LONG)?, "accepted", "first event");
+    // TCP → peer: a stream, so the bytes may come in more than one message
+    // (at most LIBIPCON_MAX_PAYLOAD_LEN bytes each: 5000 take three).
+    let mut msg = ipcon_linux::Message::new();
+    let long: String = (0..5000)
+        .map(|i| char::from(b'a' + (i % 26) as u8))
+        .collect();
+    for text in ["over tcp", long.as_str()] {
+        tcp.write_all(text.as_bytes()).ctx("TCP write")?;
+        let mut got = Vec::new();
+        let mut relayed = 0;
+        while got.len() < text.len() {
+            crate::common::receive(&far, &mut msg)?;
+            ensure_eq!(
+                msg.sender().name.map(|n| n.as_str().to_owned()),
+                Some("c_tcp_switch".to_owned()),
+                "sent by the switch's handler"
+            );
+            got.extend_from_slice(msg.payload());
+            let line = program.expect("switch: rx ", LONG)?;
+            let (len, status) = line.split_once(' ').ctx("rx N (STATUS)")?;
+            ensure_eq!(status, "(ok)", "the rx event: {line}");
+            relayed += len.parse::<usize>().ctx("rx length")?;
+        }
+        ensure!(
+            got == text.as_bytes(),
+            "relayed from TCP: {} bytes, {:?}...",
+            got.len(),
+            String::from_utf8_lossy(&got[..got.len().min(40)])
+        );
+        ensure_eq!(relayed, text.len(), "bytes the rx events counted");
+    }
+    // Peer → TCP: each message is one write on the connection.
+    // The largest message (LIBIPCON_MAX_PAYLOAD_LEN) too.
+    for text in ["back over tcp", &"x".repeat(2048)] {
+        far.send_unicast("c_tcp_switch", text.as_bytes())
+            .ctx("send to the switch")?;
+        ensure_eq!(
+            program.expect("switch: tx ", LONG)?,
+            format!("{} (ok)", text.len()),
+            "the tx event"
+        );
+        let mut back = vec![0; text.len()];
+        tcp.read_exact(&mut back).ctx("TCP read")?;
+        ensure_eq!(back, text.as_bytes().to_vec(), "written to TCP");
+    }
+    // The client closes: the switch hangs up and the program ends.
+    drop(tcp);
+    program.expect("switch: hangup", LONG)?;
+    ensure!(program.wait(LONG)?.success(), "exit 0 after the hang-up");
     Ok(())
 }

@@ -375,11 +375,23 @@ fn server_sigkill() -> TestResult {
         "failing the calls took {:?}",
         times.all_failed
     );
+    // The figure of issue 16 (target <= 10 ms) and the part after the
+    // kernel's event (the monitor's copy of it: the client's arrives at
+    // the same time), reported, not asserted: on an emulated (TCG) VM whose
+    // host is shared, both are mostly the scheduling of the threads and of
+    // the killed process's teardown, and vary tenfold from run to run.
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     note(&format!(
-        "sigkill_to_all_calls_failed_ms {:.3}, sigkill_to_peer_remove_event_ms {} (100 calls, 4 threads)",
+        "sigkill_to_all_calls_failed_ms {:.3}, sigkill_to_peer_remove_event_ms {}, \
+         peer_remove_event_to_all_calls_failed_ms {} (100 calls, 4 threads)",
         ms(times.all_failed),
-        times.event.map_or("none".into(), |e| format!("{:.3}", ms(e)))
+        times
+            .event
+            .map_or("none".into(), |e| format!("{:.3}", ms(e))),
+        times.event.map_or("none".into(), |e| format!(
+            "{:.3}",
+            ms(times.all_failed.saturating_sub(e))
+        ))
     ));
     Ok(())
 }
