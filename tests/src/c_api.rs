@@ -1,7 +1,11 @@
 //! libipcon from C: the C programs (`samples/c`, `tests/c`) built by
 //! `cargo xtask` against the installed header, static (musl: `/bin/NAME`)
 //! and dynamic (glibc and `libipcon.so.0`: `/usr/libexec/ipcon-c/NAME`),
-//! alone and together with the Rust samples and library.
+//! alone and together with the Rust samples and library. On x86_64 also
+//! built with gcc's AddressSanitizer (`/usr/libexec/ipcon-c/asan/NAME`):
+//! the API test and the samples run under it, and any leak (a handler never
+//! freed: libipcon allocates through the C allocator, which ASan replaces)
+//! or memory error fails the test.
 
 use std::time::Duration;
 
@@ -11,16 +15,34 @@ use crate::common::{next_kevent, receive};
 use crate::harness::{shell, Context, Helper, Test, TestResult};
 use crate::{ensure, ensure_eq};
 
-pub const TESTS: &[Test] = &[
-    Test::new("c_api_error_and_good_paths_static", api_static).timeout(60),
-    Test::new("c_api_error_and_good_paths_dynamic", api_dynamic).timeout(60),
-    Test::new("c_samples_tutorial_static", tutorial_static).timeout(60),
-    Test::new("c_samples_tutorial_dynamic", tutorial_dynamic).timeout(60),
-    Test::new("c_server_with_rust_peers", c_server_rust_peers).timeout(60),
-    Test::new("rust_server_with_c_peers", rust_server_c_peers).timeout(60),
-    Test::new("c_peer_sigkill_is_seen_as_closed", c_peer_sigkill).timeout(60),
-    Test::new("c_kevent_monitor", c_kevent_monitor).timeout(60),
+/// The tests, with `$extra` after the common ones.
+macro_rules! c_tests {
+    ($($extra:expr,)*) => {
+        &[
+            Test::new("c_api_error_and_good_paths_static", api_static).timeout(60),
+            Test::new("c_api_error_and_good_paths_dynamic", api_dynamic).timeout(60),
+            Test::new("c_samples_tutorial_static", tutorial_static).timeout(60),
+            Test::new("c_samples_tutorial_dynamic", tutorial_dynamic).timeout(60),
+            Test::new("c_server_with_rust_peers", c_server_rust_peers).timeout(60),
+            Test::new("rust_server_with_c_peers", rust_server_c_peers).timeout(60),
+            Test::new("c_peer_sigkill_is_seen_as_closed", c_peer_sigkill).timeout(60),
+            Test::new("c_kevent_monitor", c_kevent_monitor).timeout(60),
+            $($extra,)*
+        ]
+    };
+}
+
+/// On x86_64 also the AddressSanitizer runs. Not on aarch64: the sanitized
+/// builds are x86_64 only (gcc's arm64 libasan would be one more cross
+/// runtime in that VM).
+#[cfg(target_arch = "x86_64")]
+pub const TESTS: &[Test] = c_tests![
+    Test::new("c_api_under_asan", asan::api_under_asan).timeout(90),
+    Test::new("c_samples_under_asan", asan::samples_under_asan).timeout(90),
+    Test::new("c_asan_reports_a_leaked_handler", asan::catches_a_leak).timeout(60),
 ];
+#[cfg(not(target_arch = "x86_64"))]
+pub const TESTS: &[Test] = c_tests![];
 
 const LONG: Duration = Duration::from_secs(15);
 const DYNAMIC_DIR: &str = "/usr/libexec/ipcon-c";
@@ -248,7 +270,11 @@ fn c_peer_sigkill() -> TestResult {
 
 /// The C kernel event monitor reports a Rust peer's life.
 fn c_kevent_monitor() -> TestResult {
-    let mut monitor = Helper::program(&static_program("ipcon_kevent"), &["4"])?;
+    kevent_monitor(&static_program("ipcon_kevent"))
+}
+
+fn kevent_monitor(program: &str) -> TestResult {
+    let mut monitor = Helper::program(program, &["4"])?;
     monitor.expect("kevent: watching", LONG)?;
     let peer = Handler::new("c_kev_peer").ctx("register")?;
     peer.register_group("c_kev_grp").ctx("register group")?;
@@ -269,4 +295,201 @@ fn c_kevent_monitor() -> TestResult {
     );
     ensure!(monitor.wait(LONG)?.success(), "monitor exit after 4 events");
     Ok(())
+}
+
+/// The sanitized runs (x86_64).
+#[cfg(target_arch = "x86_64")]
+mod asan {
+    use ipcon_linux::Handler;
+
+    use super::{api, kevent_monitor, tutorial, LONG};
+    use crate::harness::{note, shell, Context, Helper, TestResult};
+    use crate::{ensure, ensure_eq};
+
+    /// The AddressSanitizer builds of the C programs (x86_64; xtask's
+    /// `libipcon::build_sanitized`), against the same `libipcon.so.0`.
+    const ASAN_DIR: &str = "/usr/libexec/ipcon-c/asan";
+    /// Where the sanitizer writes its reports (`report.PID`), instead of the
+    /// programs' stderr: so that a helper's report reaches the failure reason.
+    const ASAN_REPORTS: &str = "/tmp/ipcon-asan";
+
+    /// Prepares this test process's children for the sanitizer: an empty
+    /// report directory, `ASAN_OPTIONS` (leak check at exit, stop at the first
+    /// error, exit status 86 on any report, whole stacks for allocations:
+    /// libipcon has no frame pointers, so the fast unwinder would stop in
+    /// it), the programs executable.
+    fn asan_setup() -> TestResult {
+        let _ = std::fs::remove_dir_all(ASAN_REPORTS);
+        std::fs::create_dir_all(ASAN_REPORTS).ctx("create the report directory")?;
+        // Each test is a process of its own, started without threads.
+        std::env::set_var(
+            "ASAN_OPTIONS",
+            format!(
+                "detect_leaks=1:halt_on_error=1:exitcode=86:fast_unwind_on_malloc=0:\
+             log_path={ASAN_REPORTS}/report"
+            ),
+        );
+        let (code, out) = shell(&format!(
+            "chmod 755 {ASAN_DIR}/* /lib64/ld-linux-x86-64.so.2 && test -x {ASAN_DIR}/ipcon_c_api"
+        ))?;
+        ensure_eq!(code, 0, "the sanitized programs are there ({out})");
+        Ok(())
+    }
+
+    fn asan_program(name: &str) -> Result<String, String> {
+        let program = format!("{ASAN_DIR}/{name}");
+        ensure!(
+            std::path::Path::new(&program).exists(),
+            "no sanitized {program}"
+        );
+        Ok(program)
+    }
+
+    /// The reports the sanitizer wrote so far: (file, text).
+    fn asan_reports() -> Result<Vec<(String, String)>, String> {
+        let mut reports = Vec::new();
+        for entry in std::fs::read_dir(ASAN_REPORTS).ctx("the report directory")? {
+            let path = entry.ctx("a report")?.path();
+            let text = std::fs::read_to_string(&path).ctx("read a report")?;
+            reports.push((path.display().to_string(), text));
+        }
+        reports.sort();
+        Ok(reports)
+    }
+
+    /// Fails with the first report's gist (its ERROR and SUMMARY lines and the
+    /// top frames) if the sanitizer wrote any.
+    fn no_asan_reports() -> TestResult {
+        let reports = asan_reports()?;
+        let Some((file, text)) = reports.first() else {
+            return Ok(());
+        };
+        let gist: Vec<&str> = text
+            .lines()
+            .filter(|l| {
+                l.contains("ERROR:")
+                    || l.starts_with("SUMMARY:")
+                    || ["#0 ", "#1 ", "#2 ", "#3 "]
+                        .iter()
+                        .any(|f| l.trim_start().starts_with(f))
+            })
+            .take(8)
+            .collect();
+        Err(format!(
+            "{} sanitizer report(s); {file}: {}",
+            reports.len(),
+            gist.join(" | ")
+        ))
+    }
+
+    /// The API test (every function's error and good paths, 50 handler lives)
+    /// under AddressSanitizer: all checks pass, and no leak or memory error is
+    /// reported at any point or at exit.
+    pub(super) fn api_under_asan() -> TestResult {
+        asan_setup()?;
+        let result = api(&asan_program("ipcon_c_api")?);
+        no_asan_reports()?;
+        result?;
+        note("ipcon_c_api under AddressSanitizer: no leak, no memory error reported");
+        Ok(())
+    }
+
+    /// The samples under AddressSanitizer: the tutorial (server, subscriber,
+    /// sender), the kernel event monitor, the calculator service and its
+    /// client (a good and a failed call, an absent peer), the event loop.
+    /// Every program exits normally, so that its leak check at exit runs, and
+    /// nothing is reported.
+    pub(super) fn samples_under_asan() -> TestResult {
+        asan_setup()?;
+        tutorial(&asan_program, "a")?;
+        no_asan_reports()?;
+        kevent_monitor(&asan_program("ipcon_kevent")?)?;
+        no_asan_reports()?;
+
+        let calc = asan_program("ipcon_calc")?;
+        let mut server = Helper::program(&calc, &["serve", "c_acalc", "-n", "3"])?;
+        server.expect("calc: serving c_acalc", LONG)?;
+        let (code, out) = shell(&format!("{calc} call c_acalc add '2 40'"))?;
+        ensure!(code == 0 && out.contains("calc: ok 2: 42"), "add: {out}");
+        let (code, out) = shell(&format!("{calc} call c_acalc div '1 0'"))?;
+        ensure!(
+            code == 1 && out.contains("division by zero"),
+            "div by zero: {out}"
+        );
+        let (code, out) = shell(&format!("{calc} call c_acalc nosuch x"))?;
+        ensure_eq!(code, 1, "unknown method ({out})");
+        let (code, out) = shell(&format!("{calc} call c_acalc_nobody add '1 1' 1000"))?;
+        ensure_eq!(code, 1, "absent peer ({out})");
+        ensure!(
+            server.wait(LONG)?.success(),
+            "calc server exit after 3 calls"
+        );
+        no_asan_reports()?;
+
+        let mut looping = Helper::program(&asan_program("ipcon_loop")?, &["c_aloop"])?;
+        looping.expect("loop: ready c_aloop", LONG)?;
+        looping.expect("loop: tick 1", LONG)?;
+        let sender = Handler::anonymous().ctx("sender")?;
+        sender
+            .send_unicast("c_aloop", b"hello loop")
+            .ctx("send to the loop")?;
+        looping.expect("loop: message from ", LONG)?;
+        sender.send_unicast("c_aloop", b"close").ctx("close")?;
+        looping.expect("loop: pipe hangup", LONG)?;
+        sender.send_unicast("c_aloop", b"quit").ctx("quit")?;
+        ensure!(looping.wait(LONG)?.success(), "the loop exits 0 on quit");
+        no_asan_reports()?;
+        note("samples under AddressSanitizer: server, user, sender, kevent, calc, loop; nothing reported");
+        Ok(())
+    }
+
+    /// The check can fail: a program that drops its handler without
+    /// `ipcon_free_handler` (tests/c/asan/ipcon_c_leak.c, exit status 0 of its
+    /// own) is reported by LeakSanitizer, the report naming
+    /// `ipcon_create_handler`, and exits 86. The same program freeing the
+    /// handler is not reported.
+    pub(super) fn catches_a_leak() -> TestResult {
+        asan_setup()?;
+        let program = asan_program("ipcon_c_leak")?;
+        let (code, out) = shell(&format!("{program} free"))?;
+        ensure!(
+            code == 0 && out.contains("leak: handler freed"),
+            "control run: {out}"
+        );
+        no_asan_reports()?;
+
+        let (code, out) = shell(&program)?;
+        ensure!(out.contains("leak: handler dropped"), "leaking run: {out}");
+        ensure_eq!(
+            code,
+            86,
+            "the leaking run's exit status, set by the sanitizer ({out})"
+        );
+        let reports = asan_reports()?;
+        ensure_eq!(reports.len(), 1, "one report: {reports:?}");
+        let text = &reports[0].1;
+        ensure!(
+            text.contains("ERROR: LeakSanitizer: detected memory leaks"),
+            "a leak report: {text}"
+        );
+        ensure!(
+            text.contains("ipcon_create_handler"),
+            "the leak is the handler ipcon_create_handler allocated: {text}"
+        );
+        // The whole stack, through the library (built without frame
+        // pointers: the slow unwinder, with its unwind tables) to the caller.
+        ensure!(
+            text.contains("in main ") && text.contains("ipcon_c_leak.c:"),
+            "the report names the C caller's line: {text}"
+        );
+        for line in text.lines().filter(|l| {
+            l.starts_with("Direct leak")
+                || l.contains("in ipcon_create_handler")
+                || l.contains("in main ")
+                || l.starts_with("SUMMARY:")
+        }) {
+            note(line.trim());
+        }
+        Ok(())
+    }
 }

@@ -10,6 +10,9 @@
 //!   musl targets ship has no headers.
 //! - dynamic, against glibc, with the system's gcc (cross gcc for arm64):
 //!   what a Debian or Yocto user does.
+//! - x86_64 only, the dynamic build again with gcc's AddressSanitizer (and
+//!   its LeakSanitizer), for the VM suite's leak and memory-error check
+//!   ([`build_sanitized`]).
 //!
 //! The `libipcon` step checks the result: nm (no Rust std, no unwinder, the
 //! exported symbols exactly the map's, all versioned), the header as C99
@@ -186,18 +189,20 @@ fn zig(workspace: &Workspace) -> Result<Vec<String>, String> {
 
 /// The C sources: the samples, then the API test.
 fn sources(root: &Path) -> Result<Vec<PathBuf>, String> {
-    let mut found = Vec::new();
-    for dir in ["samples/c", "tests/c"] {
-        let dir = root.join(dir);
-        let mut here: Vec<PathBuf> = std::fs::read_dir(&dir)
-            .map_err(|e| format!("{}: {e}", dir.display()))?
-            .filter_map(Result::ok)
-            .map(|entry| entry.path())
-            .filter(|path| path.extension().is_some_and(|ext| ext == "c"))
-            .collect();
-        here.sort();
-        found.extend(here);
-    }
+    let mut found = c_files_in(&root.join("samples/c"))?;
+    found.extend(c_files_in(&root.join("tests/c"))?);
+    Ok(found)
+}
+
+/// The `.c` files directly in `dir`, sorted.
+fn c_files_in(dir: &Path) -> Result<Vec<PathBuf>, String> {
+    let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| format!("{}: {e}", dir.display()))?
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "c"))
+        .collect();
+    found.sort();
     Ok(found)
 }
 
@@ -297,11 +302,110 @@ fn pkg_config(sysroot: &Path, linking: Linking) -> Result<Vec<String>, String> {
     Ok(flags.split_whitespace().map(str::to_owned).collect())
 }
 
+/// What the sanitized builds add to [`C_FLAGS`]: AddressSanitizer (with
+/// LeakSanitizer, on by default on x86_64), debug lines for its reports, and
+/// frame pointers for its fast unwinder. The later `-O1` overrides `-Os`.
+const ASAN_FLAGS: &[&str] = &["-fsanitize=address", "-fno-omit-frame-pointer", "-g", "-O1"];
+/// Where the VM finds the sanitized programs.
+pub const ASAN_GUEST_DIR: &str = "/usr/libexec/ipcon-c/asan";
+/// Programs built only with the sanitizer: the negative test of the leak
+/// check (a program that leaks a handler on purpose).
+const ASAN_ONLY_DIR: &str = "tests/c/asan";
+
+/// The C programs again, x86_64 only, with gcc's AddressSanitizer, linked
+/// against the installed `libipcon.so.0` of `dynamic` (uninstrumented:
+/// stable Rust has no sanitizer; its allocations go through the C
+/// allocator, which ASan replaces, so a handler never freed is reported as
+/// a leak). Not stripped: the reports name functions and lines. Also the
+/// leak-check's negative test from [`ASAN_ONLY_DIR`].
+pub fn build_sanitized(workspace: &Workspace, dynamic: &CBuild) -> Result<Vec<PathBuf>, String> {
+    if dynamic.flavour.arch != Arch::X86_64 || dynamic.flavour.linking != Linking::Dynamic {
+        return Err(format!(
+            "the sanitized C builds are x86_64 glibc ones, not {}",
+            dynamic.flavour.label()
+        ));
+    }
+    let pkg_flags = pkg_config(&dynamic.sysroot, Linking::Dynamic)?;
+    let bin = workspace.target_dir.join("libipcon/x86_64-asan/bin");
+    let _ = std::fs::remove_dir_all(&bin);
+    std::fs::create_dir_all(&bin).map_err(|e| format!("{}: {e}", bin.display()))?;
+    let mut sources = sources(&workspace.root)?;
+    sources.extend(c_files_in(&workspace.root.join(ASAN_ONLY_DIR))?);
+    let mut programs = Vec::new();
+    for source in sources {
+        let stem = source.file_stem().unwrap_or_default().to_string_lossy();
+        let program = bin.join(stem.as_ref());
+        process::run(
+            Command::new("gcc")
+                .args(C_FLAGS)
+                .args(ASAN_FLAGS)
+                .arg(&source)
+                .arg("-o")
+                .arg(&program)
+                .args(&pkg_flags)
+                .arg("-pthread"),
+        )
+        .map_err(|e| format!("{} with -fsanitize=address: {e}", source.display()))?;
+        programs.push(program);
+    }
+    Ok(programs)
+}
+
+/// The sanitized programs and the runtime they load for the x86_64 VM:
+/// the programs in [`ASAN_GUEST_DIR`] (mode 0644, as the dynamic ones),
+/// gcc's `libasan.so.8` (its debug sections stripped: 1.5 of 8 MiB) with
+/// the libm and libgcc_s it needs.
+fn sanitized_guest_files(
+    workspace: &Workspace,
+    dynamic: &CBuild,
+) -> Result<Vec<GuestFile>, String> {
+    let file = |host: PathBuf, guest: String| GuestFile {
+        host,
+        guest,
+        mode: 0o644,
+    };
+    let mut files = Vec::new();
+    for program in build_sanitized(workspace, dynamic)? {
+        let name = program.file_name().unwrap_or_default().to_string_lossy();
+        files.push(file(program.clone(), format!("{ASAN_GUEST_DIR}/{name}")));
+    }
+    let multiarch = Path::new("/lib/x86_64-linux-gnu");
+    let runtime = workspace
+        .target_dir
+        .join("libipcon/x86_64-asan/libasan.so.8");
+    let libasan = multiarch.join("libasan.so.8");
+    process::run(
+        Command::new("strip")
+            .arg("--strip-debug")
+            .arg("-o")
+            .arg(&runtime)
+            .arg(&libasan),
+    )
+    .map_err(|e| {
+        format!(
+            "strip {}: {e} (gcc's libasan8, a dependency of gcc, provides it)",
+            libasan.display()
+        )
+    })?;
+    files.push(file(
+        runtime,
+        format!("{}/libasan.so.8", multiarch.display()),
+    ));
+    for library in ["libm.so.6", "libgcc_s.so.1"] {
+        let host = multiarch.join(library);
+        let host = std::fs::canonicalize(&host).map_err(|e| format!("{}: {e}", host.display()))?;
+        files.push(file(host, format!("{}/{library}", multiarch.display())));
+    }
+    Ok(files)
+}
+
 /// The C files of one architecture for the VM: static programs in `/bin`;
 /// the dynamic ones (mode 0644: the initramfs takes only static
 /// executables; the tests make them executable) in `/usr/libexec/ipcon-c`,
 /// with `libipcon.so.0`, the C library and its loader where glibc's
-/// loader looks. Built once per architecture and run of xtask.
+/// loader looks; on x86_64 also the programs built with AddressSanitizer
+/// and its runtime ([`sanitized_guest_files`]). Built once per architecture
+/// and run of xtask.
 pub fn guest_files(workspace: &Workspace, arch: Arch) -> Result<Vec<GuestFile>, String> {
     static BUILT: Mutex<Vec<(Arch, Vec<GuestFile>)>> = Mutex::new(Vec::new());
     let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
@@ -364,6 +468,9 @@ pub fn guest_files(workspace: &Workspace, arch: Arch) -> Result<Vec<GuestFile>, 
         resolve(host_lib.join(loader_name))?,
         loader_guest.to_owned(),
     ));
+    if arch == Arch::X86_64 {
+        files.extend(sanitized_guest_files(workspace, &dynamic)?);
+    }
     built.push((arch, files.clone()));
     Ok(files)
 }
