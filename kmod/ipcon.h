@@ -185,6 +185,8 @@ struct ipcon_net {
 	struct pid_namespace *pid_ns;
 	struct ipcon_policy *policy;	/* reserved names, or NULL */
 	struct ipcon_policy_load *load;	/* a policy being loaded, or NULL */
+	/* Port of the socket loading a policy, or 0: the notifier's hint. */
+	u32 load_port;
 };
 
 /* A message to deliver: what the builder needs besides the missed count. */
@@ -281,6 +283,7 @@ size_t ipcon_group_info_size(void);
 /* ownership.c */
 bool ipcon_name_permitted(struct ipcon_net *inet, const char *name);
 void ipcon_policy_free(struct ipcon_net *inet);
+void ipcon_policy_port_released_locked(struct ipcon_net *inet, u32 port);
 int ipcon_access_parse(struct ipcon_access *access, struct net *net,
 		       struct genl_info *info);
 bool ipcon_access_admits(const struct ipcon_access *access, kuid_t owner);

@@ -37,6 +37,7 @@ static int __net_init ipcon_net_init(struct net *net)
 	atomic_set(&inet->gen, 1);
 	inet->policy = NULL;
 	inet->load = NULL;
+	inet->load_port = 0;
 	/*
 	 * Kernel events go to every listener at once, so their pids cannot be
 	 * each listener's view: they are the view of the task that set up

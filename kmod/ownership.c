@@ -40,12 +40,30 @@ struct ipcon_policy {
 	struct ipcon_rule rules[];
 };
 
-/* A policy being loaded: rules 0..next-1 of count arrived from @sk. */
+/*
+ * A policy being loaded: rules 0..next-1 of count arrived from @sk, of port
+ * @port.  The release of @sk drops the load (its notifier runs before the
+ * socket is freed), so a socket allocated later at the same address cannot
+ * continue it.
+ */
 struct ipcon_policy_load {
-	const struct sock *sk;		/* compared only, never dereferenced */
+	const struct sock *sk;		/* NULL when no load is going on */
+	u32 port;
 	u32 next;
 	struct ipcon_policy *policy;
 };
+
+/* The load is over (done, replaced or abandoned).  inet->lock held. */
+static void ipcon_policy_load_end(struct ipcon_net *inet)
+{
+	struct ipcon_policy_load *load = inet->load;
+
+	kfree(load->policy);
+	load->policy = NULL;
+	load->sk = NULL;
+	load->port = 0;
+	WRITE_ONCE(inet->load_port, 0);
+}
 
 /*
  * Whether @name matches @pattern: '*' matches any run of characters (also
@@ -140,6 +158,22 @@ static int ipcon_rule_ids(struct ipcon_rule *rule, struct net *net,
 	return 0;
 }
 
+/*
+ * Release notifier: the socket of @port is gone.  A policy load it started
+ * ends with it.  The notifier names only the number; the socket it is about
+ * is orphaned (SOCK_DEAD) by now, while one given the same number since is
+ * not.  inet->lock held.
+ */
+void ipcon_policy_port_released_locked(struct ipcon_net *inet, u32 port)
+{
+	struct ipcon_policy_load *load = inet->load;
+
+	lockdep_assert_held(&inet->lock);
+	if (load && load->sk && load->port == port &&
+	    sock_flag(load->sk, SOCK_DEAD))
+		ipcon_policy_load_end(inet);
+}
+
 /* rule-count 0 alone: remove the policy.  inet->lock held. */
 static int ipcon_policy_clear(struct ipcon_net *inet, struct genl_info *info)
 {
@@ -180,13 +214,15 @@ static struct ipcon_policy_load *ipcon_policy_load_get(struct ipcon_net *inet,
 				return ERR_PTR(-ENOMEM);
 			inet->load = load;
 		}
-		kfree(load->policy);
+		ipcon_policy_load_end(inet);
 		load->policy = kzalloc(struct_size(load->policy, rules, count),
 				       GFP_KERNEL_ACCOUNT);
 		if (!load->policy)
 			return ERR_PTR(-ENOMEM);
 		load->policy->count = count;
 		load->sk = NETLINK_CB(skb).sk;
+		load->port = NETLINK_CB(skb).portid;
+		WRITE_ONCE(inet->load_port, load->port);
 		load->next = 0;
 		return load;
 	}
@@ -249,6 +285,7 @@ int ipcon_nl_policy_load_doit(struct sk_buff *skb, struct genl_info *info)
 		kfree(inet->policy);
 		inet->policy = load->policy;
 		load->policy = NULL;
+		ipcon_policy_load_end(inet);
 	}
 out:
 	mutex_unlock(&inet->lock);

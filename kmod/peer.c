@@ -244,12 +244,13 @@ void ipcon_port_released(struct net *net, u32 port)
 	rcu_read_lock();
 	known = ipcon_port_used_rcu(inet, port);
 	rcu_read_unlock();
-	if (!known)
+	if (!known && READ_ONCE(inet->load_port) != port)
 		return;
 
 	mutex_lock(&inet->lock);
 	while ((peer = ipcon_peer_released_locked(inet, port)))
 		ipcon_peer_remove(inet, net, peer, IPCON_REMOVE_REASON_CLOSED);
+	ipcon_policy_port_released_locked(inet, port);
 	mutex_unlock(&inet->lock);
 }
 

@@ -391,6 +391,23 @@ fn policy_load_is_checked() -> TestResult {
     )?;
     let missing = admin.request(Command::PolicyLoad, &[])?;
     ensure_eq!(missing.errno, libc::EINVAL, "no rule-count: {missing:?}");
+    // A closed socket's load ends with it: sockets opened after it, which
+    // the allocator may place at its address, cannot continue it.
+    {
+        let closing = Raw::open()?;
+        accepted(
+            &closing.request(Command::PolicyLoad, &rule(2, 0, "c"))?,
+            "rule 0 from a socket that then closes",
+        )?;
+    }
+    for attempt in 0..64 {
+        refused(
+            &Raw::open()?.request(Command::PolicyLoad, &rule(2, 1, "d"))?,
+            libc::EINVAL,
+            "rule out of order",
+            &format!("rule 1 from socket {attempt} opened after the loader closed"),
+        )?;
+    }
     // Another socket cannot continue this socket's load.
     accepted(
         &admin.request(Command::PolicyLoad, &rule(2, 0, "a"))?,
