@@ -192,10 +192,19 @@ unsafe fn dispatch(peer: &Peer, ctl: &Ctl<'_>, im: &mut IpconMsg) -> Result<(), 
             if let Some(appeared) = auto {
                 if ctl.auto_join(&im.peer, &im.group).is_some() {
                     if appeared {
-                        // Joined already: the loop's first look found the
-                        // group between subscribing to events and this one.
                         match join_now(&im.peer, &im.group, peer) {
-                            Err(err) if err.kind() == ipcon_linux::ErrorKind::AlreadyExists => {
+                            // Joined already: the loop's first look found the
+                            // group between subscribing to events and this one.
+                            // Or gone again since the event was sent: its
+                            // group-remove event follows (and a group-add if
+                            // it comes back). Neither ends the loop.
+                            Err(err)
+                                if matches!(
+                                    err.kind(),
+                                    ipcon_linux::ErrorKind::AlreadyExists
+                                        | ipcon_linux::ErrorKind::NotFound
+                                ) =>
+                            {
                                 return Ok(())
                             }
                             joined => joined?,

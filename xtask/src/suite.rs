@@ -490,8 +490,8 @@ pub fn judge_e2e(outcome: &vm::VmOutcome, label: &str) -> (String, Vec<String>) 
     } else if counts.passed + counts.failed == 0 {
         failures.push("the e2e suite ran no tests".into());
     }
-    // A failed test's result line, and the last lines it printed (which
-    // the suite shows under it as `note: log:`).
+    // A failed test's result line, its notes and the last lines it printed
+    // (which the suite shows under it as `note: log:`).
     let mut in_failed = false;
     for line in outcome.run_lines() {
         if line.starts_with("FAIL ") {
@@ -499,7 +499,7 @@ pub fn judge_e2e(outcome: &vm::VmOutcome, label: &str) -> (String, Vec<String>) 
             in_failed = true;
         } else if line.starts_with("PASS ") {
             in_failed = false;
-        } else if in_failed && line.trim_start().starts_with("note: log: ") {
+        } else if in_failed && line.trim_start().starts_with("note: ") {
             println!("    {}", line.trim_start());
         }
     }
