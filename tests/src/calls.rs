@@ -21,7 +21,7 @@ pub const TESTS: &[Test] = &[
         cancel_from_another_thread,
     ),
     Test::new("calls_many_threads_correlated", many_threads).timeout(120),
-    Test::new("calls_server_sigkill_fails_pending", server_sigkill).timeout(60),
+    Test::new("calls_server_sigkill_fails_pending", server_sigkill).timeout(180),
     Test::new("calls_server_restart", server_restart).timeout(60),
     Test::new("calls_cli_json", cli_call_json).timeout(60),
     Test::new("calls_ten_thousand_in_flight", ten_thousand_in_flight).timeout(180),
@@ -266,10 +266,11 @@ fn many_threads() -> TestResult {
     Ok(())
 }
 
-/// When the kernel's peer-remove event for `call_victim` arrived (seen by a
+/// When the kernel's peer-remove event for peer `name` arrived (seen by a
 /// kernel event monitor of its own).
-fn watch_victim_removal() -> Result<std::thread::JoinHandle<Option<Instant>>, String> {
+fn watch_removal(name: &str) -> Result<std::thread::JoinHandle<Option<Instant>>, String> {
     let monitor = ipcon_linux::KeventMonitor::open().ctx("kernel event monitor")?;
+    let name = name.to_owned();
     Ok(std::thread::spawn(move || {
         let mut msg = ipcon_linux::Message::new();
         let deadline = Instant::now() + Duration::from_secs(30);
@@ -283,7 +284,7 @@ fn watch_victim_removal() -> Result<std::thread::JoinHandle<Option<Instant>>, St
                 ..
             }) = msg.kevent()
             {
-                if peer.name.as_ref().map(|n| n.as_str()) == Some("call_victim") {
+                if peer.name.as_ref().map(|n| n.as_str()) == Some(name.as_str()) {
                     return Some(Instant::now());
                 }
             }
@@ -292,28 +293,84 @@ fn watch_victim_removal() -> Result<std::thread::JoinHandle<Option<Instant>>, St
     }))
 }
 
-/// How long after a SIGKILL: the peer-remove event, and the last pending
-/// call's failure.
+/// A server killed with calls pending.
+#[derive(Clone, Copy, Debug)]
+enum Victim {
+    /// The `serve` helper: a Rust [`Service`] on two worker threads whose
+    /// `hang` method keeps every request unanswered.
+    RustService,
+    /// The static C sample `ipcon_calc serve`: one thread; `sleep 60000`
+    /// holds the first request, the others wait in its socket's queue.
+    CCalc,
+}
+
+impl Victim {
+    fn start(self, name: &str) -> Result<Helper, String> {
+        match self {
+            Victim::RustService => {
+                let helper = Helper::start("serve", &[name])?;
+                helper.ready()?;
+                Ok(helper)
+            }
+            Victim::CCalc => {
+                let helper = Helper::program(
+                    &crate::c_api::static_program("ipcon_calc"),
+                    &["serve", name],
+                )?;
+                helper.expect(&format!("calc: serving {name}"), Duration::from_secs(15))?;
+                Ok(helper)
+            }
+        }
+    }
+
+    /// A method and argument that are never answered before the kill.
+    fn pending_method(self) -> (&'static str, &'static [u8]) {
+        match self {
+            Victim::RustService => ("hang", b""),
+            Victim::CCalc => ("sleep", b"60000"),
+        }
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            Victim::RustService => "Rust service (2 worker threads)",
+            Victim::CCalc => "C ipcon_calc (static, 1 thread)",
+        }
+    }
+}
+
+/// How long after a SIGKILL: the peer-remove event, the last pending call's
+/// failure, and the killed process reaped (its teardown done: the floor
+/// the event cannot beat, as the socket is released during the teardown).
 struct KillTimes {
     event: Option<Duration>,
     all_failed: Duration,
+    reaped: Duration,
 }
 
-/// Starts `CALLS` calls of `hang` to the `serve` helper from several
+/// Pending calls per kill, and the threads making them.
+const KILL_THREADS: usize = 4;
+const KILL_CALLS_PER_THREAD: usize = 25;
+
+/// Starts 100 never-answered calls to `victim` (peer `name`) from several
 /// threads, SIGKILLs it, and returns how long after the kill the kernel's
 /// event came and the last call failed (each must fail with `PeerGone`).
-fn kill_with_calls_pending(client: &Client, helper: &mut Helper) -> Result<KillTimes, String> {
-    const THREADS: usize = 4;
-    const CALLS_PER_THREAD: usize = 25;
+fn kill_with_calls_pending(
+    client: &Client,
+    helper: &mut Helper,
+    name: &str,
+    victim: Victim,
+) -> Result<KillTimes, String> {
     let (started_tx, started_rx) = std::sync::mpsc::channel();
-    let threads: Vec<_> = (0..THREADS)
+    let (method, arg) = victim.pending_method();
+    let threads: Vec<_> = (0..KILL_THREADS)
         .map(|_| {
             let client = client.clone();
             let started = started_tx.clone();
-            std::thread::spawn(move || -> Vec<(ErrorKind, Instant)> {
-                let to = PeerRef::Name(ipcon_linux::Name::new("call_victim").unwrap());
-                let pending: Vec<_> = (0..CALLS_PER_THREAD)
-                    .map(|_| client.start(to, "hang", b"", Some(Duration::from_secs(30))))
+            let to = PeerRef::Name(ipcon_linux::Name::new(name).ctx("victim name")?);
+            Ok(std::thread::spawn(move || -> Vec<(ErrorKind, Instant)> {
+                let pending: Vec<_> = (0..KILL_CALLS_PER_THREAD)
+                    .map(|_| client.start(to, method, arg, Some(Duration::from_secs(30))))
                     .collect();
                 let _ = started.send(());
                 pending
@@ -329,19 +386,20 @@ fn kill_with_calls_pending(client: &Client, helper: &mut Helper) -> Result<KillT
                         (kind, Instant::now())
                     })
                     .collect()
-            })
+            }))
         })
-        .collect();
-    for _ in 0..THREADS {
+        .collect::<Result<_, String>>()?;
+    for _ in 0..KILL_THREADS {
         started_rx
             .recv_timeout(Duration::from_secs(10))
             .ctx("calls started")?;
     }
     // Let the helper take every request before it dies.
     std::thread::sleep(Duration::from_millis(300));
-    let removal = watch_victim_removal()?;
+    let removal = watch_removal(name)?;
     let killed = Instant::now();
     helper.kill();
+    let reaped = killed.elapsed();
     let mut last = killed;
     for thread in threads {
         for (kind, at) in thread.join().map_err(|_| "a calling thread panicked")? {
@@ -356,53 +414,82 @@ fn kill_with_calls_pending(client: &Client, helper: &mut Helper) -> Result<KillT
     Ok(KillTimes {
         event,
         all_failed: last - killed,
+        reaped,
     })
 }
 
+/// Kills per kind of server.
+const KILL_ROUNDS: usize = 5;
+
+/// "median M (min A, max B)" of `values`, in milliseconds.
+fn spread_ms(mut values: Vec<Duration>) -> String {
+    values.sort();
+    let ms = |d: &Duration| d.as_secs_f64() * 1000.0;
+    match (values.first(), values.get(values.len() / 2), values.last()) {
+        (Some(min), Some(median), Some(max)) => format!(
+            "median {:.1} (min {:.1}, max {:.1})",
+            ms(median),
+            ms(min),
+            ms(max)
+        ),
+        _ => "none".into(),
+    }
+}
+
 fn server_sigkill() -> TestResult {
-    let mut helper = Helper::start("serve", &["call_victim"])?;
-    helper.ready()?;
     let client = Client::new().ctx("client")?;
-    let times = kill_with_calls_pending(&client, &mut helper)?;
+    for victim in [Victim::RustService, Victim::CCalc] {
+        let mut rounds = Vec::new();
+        for round in 0..KILL_ROUNDS {
+            let mut helper = victim.start("call_victim")?;
+            let times = kill_with_calls_pending(&client, &mut helper, "call_victim", victim)
+                .ctx(&format!("{victim:?}, kill {round}"))?;
+            // Far below the calls' 30 s deadline: the event, not the
+            // deadline, failed them (the VM is emulated and shared: the
+            // bound is loose).
+            ensure!(
+                times.all_failed < Duration::from_secs(5),
+                "{victim:?}: failing the calls took {:?}",
+                times.all_failed
+            );
+            ensure!(times.event.is_some(), "{victim:?}: no peer-remove event");
+            rounds.push(times);
+        }
+        // The figure of issue 16 (target <= 10 ms), its parts, and the
+        // floor (the killed process's teardown until it is reaped), as
+        // medians of KILL_ROUNDS kills: reported, not asserted, as on an
+        // emulated (TCG) VM on a shared host they vary severalfold.
+        note(&format!(
+            "{}: sigkill_to_all_calls_failed_ms {}; sigkill_to_peer_remove_event_ms {}; \
+             peer_remove_event_to_all_calls_failed_ms {}; sigkill_to_reaped_ms {} \
+             ({KILL_ROUNDS} kills, {} calls from {KILL_THREADS} threads each)",
+            victim.describe(),
+            spread_ms(rounds.iter().map(|t| t.all_failed).collect()),
+            spread_ms(rounds.iter().filter_map(|t| t.event).collect()),
+            spread_ms(
+                rounds
+                    .iter()
+                    .filter_map(|t| t.event.map(|e| t.all_failed.saturating_sub(e)))
+                    .collect()
+            ),
+            spread_ms(rounds.iter().map(|t| t.reaped).collect()),
+            KILL_THREADS * KILL_CALLS_PER_THREAD,
+        ));
+    }
     let stats = client.stats();
     ensure_eq!(
         stats.calls.peer_gone,
-        100,
+        (2 * KILL_ROUNDS * KILL_THREADS * KILL_CALLS_PER_THREAD) as u64,
         "calls failed as peer gone: {stats:?}"
     );
-    // Far below the calls' 30 s deadline: the event, not the deadline,
-    // failed them (the VM is emulated and shared: the bound is loose).
-    ensure!(
-        times.all_failed < Duration::from_secs(5),
-        "failing the calls took {:?}",
-        times.all_failed
-    );
-    // The figure of issue 16 (target <= 10 ms) and the part after the
-    // kernel's event (the monitor's copy of it: the client's arrives at
-    // the same time), reported, not asserted: on an emulated (TCG) VM whose
-    // host is shared, both are mostly the scheduling of the threads and of
-    // the killed process's teardown, and vary tenfold from run to run.
-    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-    note(&format!(
-        "sigkill_to_all_calls_failed_ms {:.3}, sigkill_to_peer_remove_event_ms {}, \
-         peer_remove_event_to_all_calls_failed_ms {} (100 calls, 4 threads)",
-        ms(times.all_failed),
-        times
-            .event
-            .map_or("none".into(), |e| format!("{:.3}", ms(e))),
-        times.event.map_or("none".into(), |e| format!(
-            "{:.3}",
-            ms(times.all_failed.saturating_sub(e))
-        ))
-    ));
+    ensure_eq!(stats.pending, 0, "pending calls left");
     Ok(())
 }
 
 fn server_restart() -> TestResult {
-    let mut helper = Helper::start("serve", &["call_victim"])?;
-    helper.ready()?;
+    let mut helper = Victim::RustService.start("call_victim")?;
     let client = Client::new().ctx("client")?;
-    kill_with_calls_pending(&client, &mut helper)?;
+    kill_with_calls_pending(&client, &mut helper, "call_victim", Victim::RustService)?;
     let helper = Helper::start("serve", &["call_victim"])?;
     helper.ready()?;
     let reply = client
