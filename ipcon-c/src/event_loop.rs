@@ -751,6 +751,34 @@ mod tests {
     }
 
     #[test]
+    fn a_group_switch_refuses_a_missing_loop_or_handler() {
+        let mut lp: *mut Loop = ptr::null_mut();
+        let einval = -(e::EINVAL as c_int);
+        let group = b"news\0".as_ptr().cast::<c_char>();
+        // SAFETY: the loop API on a loop this test owns; NULL handlers.
+        unsafe {
+            let none = ptr::null_mut();
+            assert_eq!(
+                ipcon_loop_add_switch_group(ptr::null_mut(), 0, none, group, none),
+                einval
+            );
+            assert_eq!(ipcon_loop_create(&mut lp, 2), 0);
+            assert_eq!(
+                ipcon_loop_add_switch_group(lp, 0, none, group, none),
+                einval
+            );
+            // Not a handler: its memory does not carry a handler's mark.
+            let mut fake = [0u64; 8];
+            let stray = fake.as_mut_ptr().cast::<c_void>();
+            assert_eq!(
+                ipcon_loop_add_switch_group(lp, 0, stray, group, none),
+                einval
+            );
+            ipcon_loop_free(lp);
+        }
+    }
+
+    #[test]
     fn timers_and_fds_come_as_events_in_turn() {
         let mut lp: *mut Loop = ptr::null_mut();
         let mut ends = [0 as c_int; 2];
