@@ -516,18 +516,17 @@ int ipcon_loop_add_switch(struct ipcon_loop *loop, int fd, IPCON_HANDLER handler
  * without subscribers takes it too, as its last message); each unicast
  * handler receives is written to fd with one write() (IPCON_LOOP_SWITCH_TX)
  * instead of being reported as IPCON_LOOP_MESSAGE -- but a unicast from a
- * peer that has a
- * peer switch (ipcon_loop_add_switch) on the same handler goes to that
- * switch's fd: the peer switch takes its peer's messages, the group switch
- * all the other unicasts. Group messages, kernel events and failed posts
- * stay IPCON_LOOP_MESSAGE. Framing, hangup and the handler as for
- * ipcon_loop_add_switch(). The group is checked now: handler (a named one)
- * must have registered it (ipcon_register_group). Returns the switch's id,
+ * peer that has a peer switch (ipcon_loop_add_switch) on the same handler
+ * goes to that switch's fd: the peer switch takes its peer's messages, the
+ * group switch all the other unicasts. Group messages, kernel events and
+ * failed posts stay IPCON_LOOP_MESSAGE. Framing, hangup and the handler as
+ * for ipcon_loop_add_switch(). The group is checked now: handler (a named
+ * one) must have registered it (ipcon_register_group). Returns its id,
  * or -EINVAL (a NULL or dead loop or handler, a bad name, fd < 0, an
  * anonymous handler), -ENOENT (handler has no group of that name), -EBUSY
  * (handler already has a group switch in this loop), -ENOSPC (the loop is
  * full), or another negative errno of the look-up. A group unregistered
- * later makes the sends fail: .error of IPCON_LOOP_SWITCH_RX.
+ * later makes the sends fail (.error of IPCON_LOOP_SWITCH_RX, -ENOENT).
  */
 int ipcon_loop_add_switch_group(struct ipcon_loop *loop, int fd, IPCON_HANDLER handler,
 				const char *group, void *data);
