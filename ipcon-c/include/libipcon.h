@@ -443,11 +443,12 @@ enum ipcon_loop_event_type {
 	IPCON_LOOP_ERROR = 4,	/* receiving on .handler failed: .error (e.g.
 				 * -ENOBUFS: messages lost); it stays added */
 	IPCON_LOOP_SWITCH_RX = 5,	/* a switch sent .len bytes read from its
-					 * fd to its peer (.error: the send
-					 * failed, e.g. -ENOENT) */
+					 * fd to its peer or group (.error: the
+					 * send failed, e.g. -ENOENT) */
 	IPCON_LOOP_SWITCH_TX = 6	/* a switch wrote a message of its peer
-					 * (.len bytes) to its fd (.error: the
-					 * write failed) */
+					 * (a group switch: a unicast to its
+					 * handler; .len bytes) to its fd
+					 * (.error: the write failed) */
 };
 
 /* Interests of ipcon_loop_add_fd() and readiness in .events. */
@@ -507,6 +508,28 @@ int ipcon_loop_add_fd(struct ipcon_loop *loop, int fd, unsigned int events, void
  */
 int ipcon_loop_add_switch(struct ipcon_loop *loop, int fd, IPCON_HANDLER handler,
 			  const char *peer, void *data);
+
+/*
+ * Adds a group switch: fd <-> group through handler. Each read() from fd
+ * (at most LIBIPCON_MAX_PAYLOAD_LEN bytes) is multicast as one message to
+ * group, a group of handler's own (ipcon_send_multicast, not sync; a group
+ * without subscribers takes it too, as its last message); each unicast
+ * handler receives is written to fd with one write() (IPCON_LOOP_SWITCH_TX)
+ * instead of being reported as IPCON_LOOP_MESSAGE -- but a unicast from a
+ * peer that has a peer switch (ipcon_loop_add_switch) on the same handler
+ * goes to that switch's fd: the peer switch takes its peer's messages, the
+ * group switch all the other unicasts. Group messages, kernel events and
+ * failed posts stay IPCON_LOOP_MESSAGE. Framing, hangup and the handler as
+ * for ipcon_loop_add_switch(). The group is checked now: handler (a named
+ * one) must have registered it (ipcon_register_group). Returns its id,
+ * or -EINVAL (a NULL or dead loop or handler, a bad name, fd < 0, an
+ * anonymous handler), -ENOENT (handler has no group of that name), -EBUSY
+ * (handler already has a group switch in this loop), -ENOSPC (the loop is
+ * full), or another negative errno of the look-up. A group unregistered
+ * later makes the sends fail (.error of IPCON_LOOP_SWITCH_RX, -ENOENT).
+ */
+int ipcon_loop_add_switch_group(struct ipcon_loop *loop, int fd, IPCON_HANDLER handler,
+				const char *group, void *data);
 
 /* Removes source id (a timer's fd is closed): 0, or -ENOENT. */
 int ipcon_loop_remove(struct ipcon_loop *loop, int id);

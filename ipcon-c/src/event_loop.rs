@@ -27,11 +27,11 @@ pub const EVENT_TIMER: c_int = 2;
 pub const EVENT_FD: c_int = 3;
 /// Receiving on a handler failed (`error`); the handler stays in the loop.
 pub const EVENT_ERROR: c_int = 4;
-/// A switch relayed `len` bytes read from its fd to its peer (`error`: the
-/// send failed).
+/// A switch relayed `len` bytes read from its fd to its peer or group
+/// (`error`: the send failed).
 pub const EVENT_SWITCH_RX: c_int = 5;
-/// A switch wrote a message of its peer (`len` bytes) to its fd (`error`:
-/// the write failed).
+/// A switch wrote a message of its peer (a group switch: a unicast to its
+/// handler; `len` bytes) to its fd (`error`: the write failed).
 pub const EVENT_SWITCH_TX: c_int = 6;
 
 /// `IPCON_LOOP_READABLE` and co.: interests and readiness of external fds.
@@ -131,6 +131,11 @@ enum Kind {
     /// An fd relayed to and from `peer` through the source's handler.
     Switch {
         peer: Name,
+    },
+    /// An fd multicast to `group` of the source's handler; the handler's
+    /// unicasts that no peer switch takes are written to the fd.
+    SwitchGroup {
+        group: Name,
     },
 }
 
@@ -425,26 +430,92 @@ pub unsafe extern "C" fn ipcon_loop_add_switch(
     the.add(Kind::Switch { peer: name }, fd, POLLIN, handler, data)
 }
 
-/// The switch of `handler` for messages from `from`, if there is one: its
-/// id, fd and data.
+/// `int ipcon_loop_add_switch_group(struct ipcon_loop *loop, int fd, IPCON_HANDLER handler,
+/// const char *group, void *data)`: `group` must be a group `handler`
+/// registered (looked up now: `-ENOENT` if it has none of that name); one
+/// group switch per handler (`-EBUSY`).
+///
+/// # Safety
+/// `lp` is NULL or a live loop; `handler` is NULL or a live handler that
+/// outlives the switch; `group` is NULL or a C string.
+#[no_mangle]
+pub unsafe extern "C" fn ipcon_loop_add_switch_group(
+    lp: *mut Loop,
+    fd: c_int,
+    handler: *mut c_void,
+    group_name: *const c_char,
+    data: *mut c_void,
+) -> c_int {
+    const OPERATION: &str = "add group switch";
+    // SAFETY: the caller's promises.
+    let (Some(the), Some(p)) = (unsafe { the_loop(lp) }, unsafe { peer(handler) }) else {
+        return -(e::EINVAL as c_int);
+    };
+    // SAFETY: the caller's promise.
+    let Ok(group) = (unsafe { crate::args::name(OPERATION, group_name) }) else {
+        return -(e::EINVAL as c_int);
+    };
+    if fd < 0 {
+        return -(e::EINVAL as c_int);
+    }
+    let taken = the
+        .sources()
+        .iter()
+        .any(|s| s.handler == handler && matches!(s.kind, Kind::SwitchGroup { .. }));
+    if taken {
+        return -(e::EBUSY as c_int);
+    }
+    if the.sources().iter().all(|s| s.kind != Kind::Free) {
+        return -(e::ENOSPC as c_int);
+    }
+    // The group must be the handler's own: looked up by the handler's name
+    // (an anonymous handler's groups cannot be looked up).
+    let registered = p.run(|p| {
+        let mut control = p.control.lock();
+        let Some(own) = control.name() else {
+            return Err(ipcon_linux::Error::from_errno(OPERATION, e::EINVAL as i32));
+        };
+        control.group(own, group)?;
+        Ok(0)
+    });
+    if registered < 0 {
+        return registered;
+    }
+    the.add(Kind::SwitchGroup { group }, fd, POLLIN, handler, data)
+}
+
+/// The switch that takes `handler`'s unicast from `from`, if there is one:
+/// the peer switch of `from`, else the handler's group switch. Its id, fd
+/// and data.
 fn switch_for(
     the: &mut Loop,
     handler: *mut c_void,
     from: &[c_char],
 ) -> Option<(c_int, c_int, *mut c_void)> {
     let capacity = the.capacity;
-    (0..capacity).find_map(|slot| {
+    let mut group_switch = None;
+    for slot in 0..capacity {
         let source = the.sources()[slot];
-        let Kind::Switch { peer } = source.kind else {
-            return None;
-        };
-        let name = peer.as_bytes();
-        let same = source.handler == handler
-            && from.len() > name.len()
-            && from[name.len()] == 0
-            && from.iter().zip(name).all(|(&a, &b)| a as u8 == b);
-        same.then(|| (source.id, the.fds()[slot].fd, source.data))
-    })
+        if source.handler != handler {
+            continue;
+        }
+        match source.kind {
+            Kind::Switch { peer } => {
+                let name = peer.as_bytes();
+                let same = from.len() > name.len()
+                    && from[name.len()] == 0
+                    && from.iter().zip(name).all(|(&a, &b)| a as u8 == b);
+                if same {
+                    return Some((source.id, the.fds()[slot].fd, source.data));
+                }
+            }
+            Kind::SwitchGroup { .. } => {
+                group_switch = Some((source.id, the.fds()[slot].fd, source.data));
+            }
+            _ => {}
+        }
+    }
+    group_switch
 }
 
 /// `int ipcon_loop_remove(struct ipcon_loop *loop, int id)`
@@ -543,7 +614,7 @@ unsafe fn take(the: &mut Loop, slot: usize, msg: *mut IpconMsg) -> Option<LoopEv
             }
             Some(event)
         }
-        Kind::Switch { peer: to } => {
+        Kind::Switch { .. } | Kind::SwitchGroup { .. } => {
             the.fds()[slot].revents = 0;
             event.handler = source.handler;
             let mut buf = [0u8; crate::abi::MAX_PAYLOAD_LEN];
@@ -562,10 +633,14 @@ unsafe fn take(the: &mut Loop, slot: usize, msg: *mut IpconMsg) -> Option<LoopEv
             event.len = got as u32;
             // SAFETY: a handler in the loop is live (the API's contract).
             let p = unsafe { peer(source.handler) }?;
-            let sent = p
-                .control
-                .lock()
-                .send_unicast(PeerRef::Name(to), &buf[..got as usize]);
+            let payload = &buf[..got as usize];
+            let sent = match source.kind {
+                Kind::SwitchGroup { group } => p.control.lock().send_multicast(group, payload),
+                Kind::Switch { peer: to } => {
+                    p.control.lock().send_unicast(PeerRef::Name(to), payload)
+                }
+                _ => Ok(()),
+            };
             if let Err(err) = sent {
                 event.error = p.fail(err);
             }
@@ -672,6 +747,27 @@ mod tests {
             len: 0,
             handler: ptr::null_mut(),
             data: ptr::null_mut(),
+        }
+    }
+
+    #[test]
+    fn a_group_switch_refuses_a_null_loop_or_handler() {
+        let mut lp: *mut Loop = ptr::null_mut();
+        let einval = -(e::EINVAL as c_int);
+        let group = b"news\0".as_ptr().cast::<c_char>();
+        // SAFETY: the loop API on a loop this test owns; a NULL handler.
+        unsafe {
+            let none = ptr::null_mut();
+            assert_eq!(
+                ipcon_loop_add_switch_group(ptr::null_mut(), 0, none, group, none),
+                einval
+            );
+            assert_eq!(ipcon_loop_create(&mut lp, 2), 0);
+            assert_eq!(
+                ipcon_loop_add_switch_group(lp, 0, none, group, none),
+                einval
+            );
+            ipcon_loop_free(lp);
         }
     }
 

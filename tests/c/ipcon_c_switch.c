@@ -13,6 +13,19 @@
  *   "switch: hangup"                the TCP client closed: the switch is
  *                                   removed and the program exits 0
  * A message "quit" (from any other peer) ends it with exit status 1.
+ *
+ * ipcon_c_switch -g NAME GROUP PEER: the group switch
+ * (ipcon_loop_add_switch_group). Registers NAME and its group GROUP, and
+ * first prints the add-time failures as negative errnos:
+ *   "switch: checks unregistered=E badfd=E nullgroup=E"
+ * (a group NAME did not register, fd -1, a NULL group). A SOCK_SEQPACKET
+ * pair's end is peer-switched to PEER, its other end watched: what PEER
+ * sends comes out there, "switch: pair TEXT" (the peer switch takes its
+ * peer's unicasts). The accepted connection is switched to GROUP: what the
+ * TCP client writes is multicast to GROUP ("switch: rx N ..."), every other
+ * unicast to NAME is written to the connection ("switch: tx N ..."). After
+ * "switch: accepted" comes "switch: second group switch=E" (a second group
+ * switch of the handler: -EBUSY). Hangup as above.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <arpa/inet.h>
@@ -47,22 +60,66 @@ static int listen_loopback(unsigned int *port)
 	return fd;
 }
 
+/* Group mode: the add-time failures, a peer switch to PEER on a socket
+ * pair (pair[0] switched, pair[1] watched; its id into *pair_id). */
+static int group_setup(struct ipcon_loop *loop, IPCON_HANDLER h, int listener,
+		       const char *group, const char *peer, int pair[2], int *pair_id)
+{
+	int unregistered, badfd, nullgroup;
+
+	if (ipcon_register_group(h, group) != 0) {
+		fprintf(stderr, "switch: register group %s failed\n", group);
+		return -1;
+	}
+	unregistered = ipcon_loop_add_switch_group(loop, listener, h, "c_no_such_group", NULL);
+	badfd = ipcon_loop_add_switch_group(loop, -1, h, group, NULL);
+	nullgroup = ipcon_loop_add_switch_group(loop, listener, h, NULL, NULL);
+	printf("switch: checks unregistered=%d badfd=%d nullgroup=%d\n", unregistered, badfd,
+	       nullgroup);
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET, 0, pair) != 0 ||
+	    fcntl(pair[0], F_SETFL, O_NONBLOCK) != 0 || fcntl(pair[1], F_SETFL, O_NONBLOCK) != 0) {
+		fprintf(stderr, "switch: socketpair: %s\n", strerror(errno));
+		return -1;
+	}
+	if (ipcon_loop_add_switch(loop, pair[0], h, peer, NULL) < 0) {
+		fprintf(stderr, "switch: peer switch failed\n");
+		return -1;
+	}
+	*pair_id = ipcon_loop_add_fd(loop, pair[1], IPCON_LOOP_READABLE, NULL);
+	if (*pair_id < 0) {
+		fprintf(stderr, "switch: add pair: %s\n", ipcon_strerror(*pair_id));
+		return -1;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static struct ipcon_msg msg;
+	static char pair_buf[LIBIPCON_MAX_PAYLOAD_LEN];
 	struct ipcon_loop *loop = NULL;
 	struct ipcon_loop_event ev;
 	IPCON_HANDLER h;
 	int listener, conn = -1, listen_id, switch_id = -1, ret, status = -1;
+	int pair[2] = { -1, -1 }, pair_id = -1;
+	const char *name, *peer, *group = NULL;
 	unsigned int port = 0;
+	ssize_t got;
 
-	if (argc != 3) {
-		fprintf(stderr, "usage: %s NAME PEER\n", argv[0]);
+	if (argc == 5 && strcmp(argv[1], "-g") == 0) {
+		name = argv[2];
+		group = argv[3];
+		peer = argv[4];
+	} else if (argc == 3) {
+		name = argv[1];
+		peer = argv[2];
+	} else {
+		fprintf(stderr, "usage: %s NAME PEER | -g NAME GROUP PEER\n", argv[0]);
 		return 2;
 	}
-	h = ipcon_create_handler(argv[1], LIBIPCON_FLG_DEFAULT);
+	h = ipcon_create_handler(name, LIBIPCON_FLG_DEFAULT);
 	if (!h) {
-		fprintf(stderr, "switch: create %s: %s\n", argv[1], ipcon_strerror(errno));
+		fprintf(stderr, "switch: create %s: %s\n", name, ipcon_strerror(errno));
 		return 1;
 	}
 	listener = listen_loopback(&port);
@@ -70,7 +127,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "switch: listen on 127.0.0.1: %s\n", strerror(errno));
 		return 1;
 	}
-	if (ipcon_loop_create(&loop, 4) != 0 || ipcon_loop_add_handler(loop, h, NULL) < 0) {
+	if (ipcon_loop_create(&loop, 6) != 0 || ipcon_loop_add_handler(loop, h, NULL) < 0) {
 		fprintf(stderr, "switch: loop setup failed\n");
 		return 1;
 	}
@@ -79,6 +136,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "switch: add listener: %s\n", ipcon_strerror(listen_id));
 		return 1;
 	}
+	if (group && group_setup(loop, h, listener, group, peer, pair, &pair_id) != 0)
+		return 1;
 	printf("switch: listening %u\n", port);
 	fflush(stdout);
 	while (status < 0) {
@@ -99,7 +158,11 @@ int main(int argc, char **argv)
 					status = 1;
 					break;
 				}
-				switch_id = ipcon_loop_add_switch(loop, conn, h, argv[2], NULL);
+				if (group)
+					switch_id = ipcon_loop_add_switch_group(loop, conn, h, group,
+										NULL);
+				else
+					switch_id = ipcon_loop_add_switch(loop, conn, h, peer, NULL);
 				if (switch_id < 0) {
 					printf("switch: add switch: %s\n", ipcon_strerror(switch_id));
 					status = 1;
@@ -107,18 +170,27 @@ int main(int argc, char **argv)
 				}
 				ipcon_loop_remove(loop, listen_id);
 				printf("switch: accepted\n");
+				if (group)
+					printf("switch: second group switch=%d\n",
+					       ipcon_loop_add_switch_group(loop, pair[1], h, group,
+									   NULL));
 			} else if (ev.id == switch_id && (ev.events & IPCON_LOOP_HANGUP)) {
 				ipcon_loop_remove(loop, switch_id);
 				printf("switch: hangup\n");
 				status = 0;
+			} else if (ev.id == pair_id && (ev.events & IPCON_LOOP_READABLE)) {
+				got = read(pair[1], pair_buf, sizeof(pair_buf));
+				if (got > 0)
+					printf("switch: pair %.*s\n", (int)got, pair_buf);
 			} else {
 				printf("switch: unexpected fd %d events %u\n", ev.fd, ev.events);
 			}
 			break;
 		case IPCON_LOOP_SWITCH_RX:
 		case IPCON_LOOP_SWITCH_TX:
-			printf("switch: %s %u (%s)\n", ev.type == IPCON_LOOP_SWITCH_RX ? "rx" : "tx",
-			       (unsigned int)ev.len, ev.error ? ipcon_strerror(ev.error) : "ok");
+			printf("switch: %s%s %u (%s)\n", ev.id == switch_id ? "" : "peer ",
+			       ev.type == IPCON_LOOP_SWITCH_RX ? "rx" : "tx", (unsigned int)ev.len,
+			       ev.error ? ipcon_strerror(ev.error) : "ok");
 			break;
 		case IPCON_LOOP_MESSAGE:
 			if (msg.type != LIBIPCON_NORMAL_MSG)
@@ -140,6 +212,10 @@ int main(int argc, char **argv)
 	ipcon_free_handler(h);
 	if (conn >= 0)
 		close(conn);
+	if (pair[0] >= 0) {
+		close(pair[0]);
+		close(pair[1]);
+	}
 	close(listener);
 	return status;
 }

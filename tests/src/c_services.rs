@@ -20,6 +20,7 @@ pub const TESTS: &[Test] = &[
     Test::new("c_loop_timers_fd_messages_calls", c_loop).timeout(60),
     Test::new("c_loop_switch_fd_to_peer_and_back", c_loop_switch).timeout(60),
     Test::new("c_loop_switch_tcp_to_peer_and_back", c_loop_switch_tcp).timeout(60),
+    Test::new("c_loop_switch_tcp_to_group_and_back", c_loop_switch_group).timeout(90),
     Test::new("c_expect_uid_mismatch_is_eperm", c_expect_uid).timeout(60),
     Test::new("c_handler_after_module_unload", c_after_unload).timeout(90),
 ];
@@ -387,7 +388,7 @@ fn c_loop_switch() -> TestResult {
 /// connection (one message, one write), and the client's close ends the
 /// switch (a hang-up event).
 fn c_loop_switch_tcp() -> TestResult {
-    use std::io::{Read, Write};
+    use std::io::Write;
     let far = ipcon_linux::PeerOptions::named("c_tcp_far")
         .and_then(ipcon_linux::PeerOptions::open)
         .ctx("register c_tcp_far")?;
@@ -437,16 +438,163 @@ fn c_loop_switch_tcp() -> TestResult {
     // Peer → TCP: each message is one write on the connection.
     // The largest message (LIBIPCON_MAX_PAYLOAD_LEN) too.
     for text in ["back over tcp", &"x".repeat(2048)] {
-        far.send_unicast("c_tcp_switch", text.as_bytes())
-            .ctx("send to the switch")?;
-        ensure_eq!(
-            program.expect("switch: tx ", LONG)?,
-            format!("{} (ok)", text.len()),
-            "the tx event"
-        );
-        let mut back = vec![0; text.len()];
-        tcp.read_exact(&mut back).ctx("TCP read")?;
-        ensure_eq!(back, text.as_bytes().to_vec(), "written to TCP");
+        unicast_to_tcp(&program, &mut tcp, &far, "c_tcp_switch", text)?;
+    }
+    // The client closes: the switch hangs up and the program ends.
+    drop(tcp);
+    program.expect("switch: hangup", LONG)?;
+    ensure!(program.wait(LONG)?.success(), "exit 0 after the hang-up");
+    Ok(())
+}
+
+/// `sender`'s unicast of `text` to switch handler `to` comes out on `tcp`,
+/// one tx event, whole.
+fn unicast_to_tcp(
+    program: &Helper,
+    tcp: &mut std::net::TcpStream,
+    sender: &Handler,
+    to: &str,
+    text: &str,
+) -> TestResult {
+    use std::io::Read;
+    sender
+        .send_unicast(to, text.as_bytes())
+        .ctx("send to the switch")?;
+    ensure_eq!(
+        program.expect("switch: tx ", LONG)?,
+        format!("{} (ok)", text.len()),
+        "the tx event"
+    );
+    let mut back = vec![0; text.len()];
+    tcp.read_exact(&mut back).ctx("TCP read")?;
+    ensure!(back == text.as_bytes(), "written to TCP: {text:.40}");
+    Ok(())
+}
+
+/// tests/c/ipcon_c_switch.c -g: the C loop's group switch on a real TCP
+/// connection over the VM's loopback. The add-time failures (a group the
+/// handler did not register, a bad fd, a NULL group, a second group switch)
+/// come first; then what the TCP client writes reaches every subscriber of
+/// the group, in order and whole (several messages, a maximum-size one
+/// among them); unicasts to the switch's handler come out on TCP, except
+/// those of the peer a peer switch on the same handler takes.
+fn c_loop_switch_group() -> TestResult {
+    use std::io::{Read, Write};
+    const ENOENT: i32 = 2;
+    const EINVAL: i32 = 22;
+    const EBUSY: i32 = 16;
+    let paired = ipcon_linux::PeerOptions::named("c_grp_paired")
+        .and_then(ipcon_linux::PeerOptions::open)
+        .ctx("register c_grp_paired")?;
+    let mut program = Helper::program(
+        &static_program("ipcon_c_switch"),
+        &["-g", "c_grp_switch", "c_grp_news", "c_grp_paired"],
+    )?;
+    ensure_eq!(
+        program.expect("switch: checks ", LONG)?,
+        format!("unregistered=-{ENOENT} badfd=-{EINVAL} nullgroup=-{EINVAL}"),
+        "the add-time failures"
+    );
+    let port: u16 = program
+        .expect("switch: listening ", LONG)?
+        .parse()
+        .ctx("the listening port")?;
+    // Two subscribers, one named, one anonymous.
+    let named = ipcon_linux::PeerOptions::named("c_grp_sub")
+        .and_then(ipcon_linux::PeerOptions::open)
+        .ctx("register c_grp_sub")?;
+    let anonymous = Handler::anonymous().ctx("anonymous subscriber")?;
+    for sub in [&named, &anonymous] {
+        sub.join_group("c_grp_switch", "c_grp_news", ipcon_linux::Replay::Skip)
+            .ctx("join c_grp_switch/c_grp_news")?;
+    }
+    let mut tcp = std::net::TcpStream::connect(("127.0.0.1", port)).ctx("connect over TCP")?;
+    tcp.set_nodelay(true).ctx("TCP_NODELAY")?;
+    tcp.set_read_timeout(Some(LONG)).ctx("read timeout")?;
+    ensure_eq!(program.expect("switch: ", LONG)?, "accepted", "first event");
+    ensure_eq!(
+        program.expect("switch: second group switch=", LONG)?,
+        format!("-{EBUSY}"),
+        "one group switch per handler"
+    );
+    // TCP → group: a stream, so a text may come in more than one message;
+    // each is written after the last one's bytes arrived, so the messages
+    // of one text carry it alone, and the subscribers see all, in order.
+    let max = "m".repeat(2048);
+    let long: String = (0..5000)
+        .map(|i| char::from(b'a' + (i % 26) as u8))
+        .collect();
+    let texts = ["first", "second", "third", max.as_str(), "after max", &long];
+    let mut msg = ipcon_linux::Message::new();
+    for text in texts {
+        tcp.write_all(text.as_bytes()).ctx("TCP write")?;
+        let mut relayed = 0;
+        for (who, sub) in [("named", &named), ("anonymous", &anonymous)] {
+            let mut got = Vec::new();
+            while got.len() < text.len() {
+                crate::common::receive(sub, &mut msg)?;
+                ensure_eq!(
+                    msg.kind(),
+                    ipcon_linux::MessageKind::Group,
+                    "{who}: a group message"
+                );
+                ensure_eq!(
+                    msg.group().map(|g| g.as_str().to_owned()),
+                    Some("c_grp_news".to_owned()),
+                    "{who}: of the switch's group"
+                );
+                ensure_eq!(
+                    msg.sender().name.map(|n| n.as_str().to_owned()),
+                    Some("c_grp_switch".to_owned()),
+                    "{who}: sent by the switch's handler"
+                );
+                got.extend_from_slice(msg.payload());
+            }
+            ensure!(
+                got == text.as_bytes(),
+                "{who}: relayed from TCP: {} bytes, {:?}...",
+                got.len(),
+                String::from_utf8_lossy(&got[..got.len().min(40)])
+            );
+        }
+        while relayed < text.len() {
+            let line = program.expect("switch: rx ", LONG)?;
+            let (len, status) = line.split_once(' ').ctx("rx N (STATUS)")?;
+            ensure_eq!(status, "(ok)", "the rx event: {line}");
+            relayed += len.parse::<usize>().ctx("rx length")?;
+        }
+        ensure_eq!(relayed, text.len(), "bytes the rx events counted");
+    }
+    crate::common::expect_silence(&named, "nothing more for the group")?;
+    // Unicasts to the switch's handler → TCP, one write each, from any
+    // peer (a maximum-size one too).
+    for (sender, text) in [
+        (&named, "back over tcp"),
+        (&anonymous, "from anyone"),
+        (&named, max.as_str()),
+    ] {
+        unicast_to_tcp(&program, &mut tcp, sender, "c_grp_switch", text)?;
+    }
+    // The peer a peer switch takes: its unicast goes to that switch's fd,
+    // not to TCP.
+    paired
+        .send_unicast("c_grp_switch", b"to the pair")
+        .ctx("send from c_grp_paired")?;
+    ensure_eq!(
+        program.expect("switch: peer tx ", LONG)?,
+        "11 (ok)",
+        "the peer switch's tx event"
+    );
+    ensure_eq!(
+        program.expect("switch: pair ", LONG)?,
+        "to the pair",
+        "came out of the peer switch"
+    );
+    tcp.set_nonblocking(true).ctx("non-blocking")?;
+    let mut stray = [0u8; 64];
+    match tcp.read(&mut stray) {
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+        other => return Err(format!("nothing more on TCP, got {other:?}")),
     }
     // The client closes: the switch hangs up and the program ends.
     drop(tcp);
