@@ -38,7 +38,7 @@ macro_rules! c_tests {
 #[cfg(target_arch = "x86_64")]
 pub const TESTS: &[Test] = c_tests![
     Test::new("c_api_under_asan", asan::api_under_asan).timeout(90),
-    Test::new("c_samples_under_asan", asan::samples_under_asan).timeout(90),
+    Test::new("c_samples_under_asan", asan::samples_under_asan).timeout(180),
     Test::new("c_asan_reports_a_leaked_handler", asan::catches_a_leak).timeout(60),
 ];
 #[cfg(not(target_arch = "x86_64"))]
@@ -439,7 +439,15 @@ mod asan {
         sender.send_unicast("c_aloop", b"quit").ctx("quit")?;
         ensure!(looping.wait(LONG)?.success(), "the loop exits 0 on quit");
         no_asan_reports()?;
-        note("samples under AddressSanitizer: server, user, sender, kevent, calc, loop; nothing reported");
+
+        // The loop's switches (fd <-> peer, fd <-> group) on TCP, to the
+        // program's exit on the hang-up.
+        let switch = asan_program("ipcon_c_switch")?;
+        crate::c_services::switch_tcp_to_peer(&switch).ctx("switch to a peer")?;
+        no_asan_reports()?;
+        crate::c_services::switch_tcp_to_group(&switch).ctx("switch to a group")?;
+        no_asan_reports()?;
+        note("samples under AddressSanitizer: server, user, sender, kevent, calc, loop, both switches; nothing reported");
         Ok(())
     }
 

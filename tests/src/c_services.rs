@@ -388,14 +388,16 @@ fn c_loop_switch() -> TestResult {
 /// connection (one message, one write), and the client's close ends the
 /// switch (a hang-up event).
 fn c_loop_switch_tcp() -> TestResult {
+    switch_tcp_to_peer(&static_program("ipcon_c_switch"))
+}
+
+/// [`c_loop_switch_tcp`] with `program`, a build of tests/c/ipcon_c_switch.c.
+pub(crate) fn switch_tcp_to_peer(program: &str) -> TestResult {
     use std::io::Write;
     let far = ipcon_linux::PeerOptions::named("c_tcp_far")
         .and_then(ipcon_linux::PeerOptions::open)
         .ctx("register c_tcp_far")?;
-    let mut program = Helper::program(
-        &static_program("ipcon_c_switch"),
-        &["c_tcp_switch", "c_tcp_far"],
-    )?;
+    let mut program = Helper::program(program, &["c_tcp_switch", "c_tcp_far"])?;
     let port: u16 = program
         .expect("switch: listening ", LONG)?
         .parse()
@@ -479,6 +481,11 @@ fn unicast_to_tcp(
 /// among them); unicasts to the switch's handler come out on TCP, except
 /// those of the peer a peer switch on the same handler takes.
 fn c_loop_switch_group() -> TestResult {
+    switch_tcp_to_group(&static_program("ipcon_c_switch"))
+}
+
+/// [`c_loop_switch_group`] with `program`, a build of tests/c/ipcon_c_switch.c.
+pub(crate) fn switch_tcp_to_group(program: &str) -> TestResult {
     use std::io::{Read, Write};
     const ENOENT: i32 = 2;
     const EINVAL: i32 = 22;
@@ -487,7 +494,7 @@ fn c_loop_switch_group() -> TestResult {
         .and_then(ipcon_linux::PeerOptions::open)
         .ctx("register c_grp_paired")?;
     let mut program = Helper::program(
-        &static_program("ipcon_c_switch"),
+        program,
         &["-g", "c_grp_switch", "c_grp_news", "c_grp_paired"],
     )?;
     ensure_eq!(
