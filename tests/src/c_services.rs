@@ -398,20 +398,11 @@ pub(crate) fn switch_tcp_to_peer(program: &str) -> TestResult {
         .and_then(ipcon_linux::PeerOptions::open)
         .ctx("register c_tcp_far")?;
     let mut program = Helper::program(program, &["c_tcp_switch", "c_tcp_far"])?;
-    let port: u16 = program
-        .expect("switch: listening ", LONG)?
-        .parse()
-        .ctx("the listening port")?;
-    let mut tcp = std::net::TcpStream::connect(("127.0.0.1", port)).ctx("connect over TCP")?;
-    tcp.set_nodelay(true).ctx("TCP_NODELAY")?;
-    tcp.set_read_timeout(Some(LONG)).ctx("read timeout")?;
-    ensure_eq!(program.expect("switch: ", LONG)?, "accepted", "first event");
+    let mut tcp = connect_to_switch(&program)?;
     // TCP → peer: a stream, so the bytes may come in more than one message
     // (at most LIBIPCON_MAX_PAYLOAD_LEN bytes each: 5000 take three).
     let mut msg = ipcon_linux::Message::new();
-    let long: String = (0..5000)
-        .map(|i| char::from(b'a' + (i % 26) as u8))
-        .collect();
+    let long = alphabet_text(5000);
     for text in ["over tcp", long.as_str()] {
         tcp.write_all(text.as_bytes()).ctx("TCP write")?;
         let mut got = Vec::new();
@@ -442,11 +433,37 @@ pub(crate) fn switch_tcp_to_peer(program: &str) -> TestResult {
     for text in ["back over tcp", &"x".repeat(2048)] {
         unicast_to_tcp(&program, &mut tcp, &far, "c_tcp_switch", text)?;
     }
-    // The client closes: the switch hangs up and the program ends.
+    hang_up(&mut program, tcp)
+}
+
+/// Connects over TCP to tests/c/ipcon_c_switch.c's listening port (the
+/// line it prints) and waits until the program has its switch on the
+/// connection.
+fn connect_to_switch(program: &Helper) -> Result<std::net::TcpStream, String> {
+    let port: u16 = program
+        .expect("switch: listening ", LONG)?
+        .parse()
+        .ctx("the listening port")?;
+    let tcp = std::net::TcpStream::connect(("127.0.0.1", port)).ctx("connect over TCP")?;
+    tcp.set_nodelay(true).ctx("TCP_NODELAY")?;
+    tcp.set_read_timeout(Some(LONG)).ctx("read timeout")?;
+    ensure_eq!(program.expect("switch: ", LONG)?, "accepted", "first event");
+    Ok(tcp)
+}
+
+/// The client closes: the switch hangs up and the program exits 0.
+fn hang_up(program: &mut Helper, tcp: std::net::TcpStream) -> TestResult {
     drop(tcp);
     program.expect("switch: hangup", LONG)?;
     ensure!(program.wait(LONG)?.success(), "exit 0 after the hang-up");
     Ok(())
+}
+
+/// `len` letters a to z, over and over: a text longer than one message.
+fn alphabet_text(len: usize) -> String {
+    (0..len)
+        .map(|i| char::from(b'a' + (i % 26) as u8))
+        .collect()
 }
 
 /// `sender`'s unicast of `text` to switch handler `to` comes out on `tcp`,
@@ -502,10 +519,6 @@ pub(crate) fn switch_tcp_to_group(program: &str) -> TestResult {
         format!("unregistered=-{ENOENT} badfd=-{EINVAL} nullgroup=-{EINVAL}"),
         "the add-time failures"
     );
-    let port: u16 = program
-        .expect("switch: listening ", LONG)?
-        .parse()
-        .ctx("the listening port")?;
     // Two subscribers, one named, one anonymous.
     let named = ipcon_linux::PeerOptions::named("c_grp_sub")
         .and_then(ipcon_linux::PeerOptions::open)
@@ -515,10 +528,7 @@ pub(crate) fn switch_tcp_to_group(program: &str) -> TestResult {
         sub.join_group("c_grp_switch", "c_grp_news", ipcon_linux::Replay::Skip)
             .ctx("join c_grp_switch/c_grp_news")?;
     }
-    let mut tcp = std::net::TcpStream::connect(("127.0.0.1", port)).ctx("connect over TCP")?;
-    tcp.set_nodelay(true).ctx("TCP_NODELAY")?;
-    tcp.set_read_timeout(Some(LONG)).ctx("read timeout")?;
-    ensure_eq!(program.expect("switch: ", LONG)?, "accepted", "first event");
+    let mut tcp = connect_to_switch(&program)?;
     ensure_eq!(
         program.expect("switch: second group switch=", LONG)?,
         format!("-{EBUSY}"),
@@ -528,9 +538,7 @@ pub(crate) fn switch_tcp_to_group(program: &str) -> TestResult {
     // each is written after the last one's bytes arrived, so the messages
     // of one text carry it alone, and the subscribers see all, in order.
     let max = "m".repeat(2048);
-    let long: String = (0..5000)
-        .map(|i| char::from(b'a' + (i % 26) as u8))
-        .collect();
+    let long = alphabet_text(5000);
     let texts = ["first", "second", "third", max.as_str(), "after max", &long];
     let mut msg = ipcon_linux::Message::new();
     for text in texts {
@@ -603,9 +611,5 @@ pub(crate) fn switch_tcp_to_group(program: &str) -> TestResult {
         Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
         other => return Err(format!("nothing more on TCP, got {other:?}")),
     }
-    // The client closes: the switch hangs up and the program ends.
-    drop(tcp);
-    program.expect("switch: hangup", LONG)?;
-    ensure!(program.wait(LONG)?.success(), "exit 0 after the hang-up");
-    Ok(())
+    hang_up(&mut program, tcp)
 }
