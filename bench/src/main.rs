@@ -40,7 +40,7 @@ use std::process::ExitCode;
 use error::{bail, Context, Result};
 use handshake::{say, Line};
 use plan::{Options, Shape};
-use role::{Role, RoleArgs};
+use role::{Impl, Role, RoleArgs};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -106,6 +106,18 @@ impl Options {
                             .ok_or_else(|| error::Error::new(format!("no shape {shape:?}")))?,
                     );
                 }
+                "--impl" => {
+                    let names = args.next().context("--impl")?;
+                    for name in names.split(',') {
+                        options.impls.push(Impl::from_name(name).ok_or_else(|| {
+                            error::Error::new(format!("no implementation {name:?}"))
+                        })?);
+                    }
+                }
+                "--size" => {
+                    let size = args.next().context("--size")?;
+                    options.size = Some(size.parse().context("--size")?);
+                }
                 "-h" | "--help" => return Ok(None),
                 other => bail!("unknown argument {other:?}"),
             }
@@ -136,5 +148,12 @@ mod tests {
         assert!(parse(&["--runs"]).is_err());
         assert!(parse(&["--only", "multicast"]).is_err());
         assert!(parse(&["--fast"]).is_err());
+        let o = parse(&["--impl", "ipcon-post,uds-seqpacket", "--size", "64"])
+            .unwrap()
+            .unwrap();
+        assert_eq!(o.impls, [Impl::IpconPost, Impl::UdsSeqpacket]);
+        assert_eq!(o.size, Some(64));
+        assert!(parse(&["--impl", "ipcon,grpc"]).is_err());
+        assert!(parse(&["--size", "big"]).is_err());
     }
 }

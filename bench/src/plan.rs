@@ -21,10 +21,14 @@ use crate::{dbus, measure, sched, ubus};
 /// `--help`.
 pub const USAGE: &str = "\
 usage: ipcon-perf [--runs N] [--quick] [--only unicast|rtt|fanout]
+                  [--impl NAME[,NAME...]] [--size BYTES]
   --runs N      rounds per configuration (default 5): every implementation
                 once per round, rounds back to back in alternating order
   --quick       3 rounds with about a tenth of the messages (a smoke test)
   --only SHAPE  measure one shape only
+  --impl NAMES  measure these implementations only (e.g. ipcon-post,uds-seqpacket;
+                for a kernel profile of one code path: cargo xtask profile)
+  --size BYTES  unicast: this payload size only (64 or 2048)
 Runs as root with the ipcon module loaded; prints PERF lines (see bench/README.md).";
 
 /// A kind of measurement.
@@ -64,6 +68,10 @@ pub struct Options {
     pub quick: bool,
     /// Only this shape.
     pub only: Option<Shape>,
+    /// Only these implementations (all when empty).
+    pub impls: Vec<Impl>,
+    /// Unicast: only this payload size.
+    pub size: Option<usize>,
 }
 
 impl Default for Options {
@@ -72,6 +80,8 @@ impl Default for Options {
             runs: DEFAULT_ROUNDS,
             quick: false,
             only: None,
+            impls: Vec::new(),
+            size: None,
         }
     }
 }
@@ -444,12 +454,21 @@ pub fn run_all(options: &Options) -> Result<()> {
     }
     let mut measured = 0u32;
     let mut printed = 0usize;
-    for (shape, config) in configurations(&shapes, &counts) {
+    let wanted = |imp: &Impl| options.impls.is_empty() || options.impls.contains(imp);
+    let configs = configurations(&shapes, &counts)
+        .into_iter()
+        .filter(|(shape, config)| {
+            *shape != Shape::Unicast || options.size.map_or(true, |s| s == config.size)
+        });
+    for (shape, config) in configs {
         let label = label(shape, &config);
         for attempt in 1..=2 {
             let mut results = Vec::new();
             for round in 1..=rounds {
-                for imp in round_order(shape, &baselines, round) {
+                for imp in round_order(shape, &baselines, round)
+                    .into_iter()
+                    .filter(wanted)
+                {
                     // Peer, group and socket names unique to the measurement.
                     measured += 1;
                     let args = RoleArgs {

@@ -1771,7 +1771,7 @@ pub fn fanout_series(medians: &[Median], metric: &str) -> Vec<plot::Series> {
     series
 }
 
-fn write_file(path: &Path, text: &str) -> Result<(), String> {
+pub(crate) fn write_file(path: &Path, text: &str) -> Result<(), String> {
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
     }

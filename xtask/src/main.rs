@@ -18,6 +18,7 @@ mod matrix;
 mod packaging;
 mod plot;
 mod process;
+mod profile;
 mod progress;
 mod selftest;
 mod suite;
@@ -86,6 +87,15 @@ Commands:
       --only SHAPE     only unicast, rtt or fanout
       --no-micro       skip the host micro-benchmarks
       --timeout SECS   host-side limit for the VM run (default 300 + 300 per run)
+  profile [options]    where the kernel's time goes: one short benchmark run under
+                       ftrace's function_graph in the VM, folded into CPU time per
+                       call path below each netlink/Unix-socket send and receive;
+                       writes target/bench/profile.md
+      --only SHAPE     unicast, rtt (default) or fanout
+      --impl NAMES     implementations (default ipcon-post,uds-seqpacket)
+      --size BYTES     unicast payload size only
+      --depth N        call depth traced below a root (default 10)
+      --show N         call depth listed (default 4)
   selftest             only the harness self-test (deliberately broken modules)
   help                 this text
 ";
@@ -152,6 +162,7 @@ fn command(name: &str) -> Option<Command> {
         "codegen" => |w, args| codegen::command(&w.root, args),
         "ynl" => |w, args| no_arguments("ynl", args).and_then(|()| ynl::command(w)),
         "bench" => bench::command,
+        "profile" => profile::command,
         "help" | "--help" | "-h" => |_, _| {
             print!("{}", help_text());
             Ok(())
