@@ -118,6 +118,10 @@ impl Options {
                     let size = args.next().context("--size")?;
                     options.size = Some(size.parse().context("--size")?);
                 }
+                "--subscribers" => {
+                    let n = args.next().context("--subscribers")?;
+                    options.subscribers = Some(n.parse().context("--subscribers")?);
+                }
                 "-h" | "--help" => return Ok(None),
                 other => bail!("unknown argument {other:?}"),
             }
@@ -153,6 +157,8 @@ mod tests {
             .unwrap();
         assert_eq!(o.impls, [Impl::IpconPost, Impl::UdsSeqpacket]);
         assert_eq!(o.size, Some(64));
+        let o = parse(&["--subscribers", "16"]).unwrap().unwrap();
+        assert_eq!(o.subscribers, Some(16));
         assert!(parse(&["--impl", "ipcon,grpc"]).is_err());
         assert!(parse(&["--size", "big"]).is_err());
     }

@@ -29,6 +29,7 @@ usage: ipcon-perf [--runs N] [--quick] [--only unicast|rtt|fanout]
   --impl NAMES  measure these implementations only (e.g. ipcon-post,uds-seqpacket;
                 for a kernel profile of one code path: cargo xtask profile)
   --size BYTES  unicast: this payload size only (64 or 2048)
+  --subscribers N  fan-out: this subscriber count only (1, 4, 16 or 64)
 Runs as root with the ipcon module loaded; prints PERF lines (see bench/README.md).";
 
 /// A kind of measurement.
@@ -72,6 +73,8 @@ pub struct Options {
     pub impls: Vec<Impl>,
     /// Unicast: only this payload size.
     pub size: Option<usize>,
+    /// Fan-out: only this subscriber count.
+    pub subscribers: Option<usize>,
 }
 
 impl Default for Options {
@@ -82,6 +85,7 @@ impl Default for Options {
             only: None,
             impls: Vec::new(),
             size: None,
+            subscribers: None,
         }
     }
 }
@@ -455,11 +459,16 @@ pub fn run_all(options: &Options) -> Result<()> {
     let mut measured = 0u32;
     let mut printed = 0usize;
     let wanted = |imp: &Impl| options.impls.is_empty() || options.impls.contains(imp);
-    let configs = configurations(&shapes, &counts)
-        .into_iter()
-        .filter(|(shape, config)| {
-            *shape != Shape::Unicast || options.size.map_or(true, |s| s == config.size)
-        });
+    let configs =
+        configurations(&shapes, &counts)
+            .into_iter()
+            .filter(|(shape, config)| match shape {
+                Shape::Unicast => options.size.map_or(true, |s| s == config.size),
+                Shape::Fanout => options
+                    .subscribers
+                    .map_or(true, |n| n == config.subscribers),
+                Shape::Rtt => true,
+            });
     for (shape, config) in configs {
         let label = label(shape, &config);
         for attempt in 1..=2 {

@@ -94,6 +94,7 @@ Commands:
       --only SHAPE     unicast, rtt (default) or fanout
       --impl NAMES     implementations (default ipcon-post,uds-seqpacket)
       --size BYTES     unicast payload size only
+      --subscribers N  fan-out subscriber count only
       --depth N        call depth traced below a root (default 10)
       --show N         call depth listed (default 4)
   selftest             only the harness self-test (deliberately broken modules)

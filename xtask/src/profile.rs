@@ -44,6 +44,7 @@ struct Options {
     shape: String,
     impls: String,
     size: Option<u32>,
+    subscribers: Option<u32>,
     /// `max_graph_depth`: how deep below a root the tracer records.
     depth: u32,
     /// How deep below a root the report lists paths.
@@ -57,6 +58,7 @@ impl Default for Options {
             shape: "rtt".to_owned(),
             impls: "ipcon-post,uds-seqpacket".to_owned(),
             size: None,
+            subscribers: None,
             depth: 10,
             show: 4,
             timeout: 1200,
@@ -89,6 +91,7 @@ fn parse_options(args: &[String]) -> Result<Options, String> {
             }
             "--impl" => options.impls = value()?,
             "--size" => options.size = Some(number(value()?)?),
+            "--subscribers" => options.subscribers = Some(number(value()?)?),
             "--depth" => options.depth = number(value()?)?.clamp(1, 30),
             "--show" => options.show = number(value()?)?,
             "--timeout" => options.timeout = number(value()?)?.into(),
@@ -108,6 +111,9 @@ impl Options {
         if let Some(size) = self.size {
             args.push_str(&format!(" --size {size}"));
         }
+        if let Some(n) = self.subscribers {
+            args.push_str(&format!(" --subscribers {n}"));
+        }
         args
     }
 
@@ -119,17 +125,20 @@ T=/sys/kernel/tracing
 [ -d $T/options ] || mount -t tracefs nodev $T
 echo 0 > $T/tracing_on
 echo function_graph > $T/current_tracer
+echo 1 > $T/options/funcgraph-abstime
 echo 1 > $T/options/funcgraph-proc
 echo 1 > $T/options/funcgraph-tail
 echo 0 > $T/options/funcgraph-irqs
 echo {depth} > $T/max_graph_depth
 echo '{roots}' > $T/set_graph_function
 echo 196608 > $T/buffer_size_kb
+echo 1 > $T/events/sched/sched_switch/enable
 echo > $T/trace
 echo 1 > $T/tracing_on
 /bin/ipcon-perf {args} > /tmp/perf.out
 echo 0 > $T/tracing_on
 grep '^PERF' /tmp/perf.out
+grep -m 2 'sched_switch:' $T/trace | sed 's/^/PROFILE-SAMPLE /'
 sed -n 's/^\\(entries\\|overrun\\): */PROFILE-STATS \\1 /p' $T/per_cpu/cpu0/stats
 awk -v SHOW={show} -f {fold} $T/trace
 ",
@@ -322,37 +331,41 @@ mod tests {
     use std::process::{Command, Stdio};
 
     /// A function_graph excerpt as the guest's tracer writes it: the
-    /// sender is switched out inside its send (50 us), the receiver's trace
-    /// began inside a receive, a module function carries its module's name.
+    /// sender is switched out twice inside its send (50 us inside
+    /// `__cond_resched`, 25 us inside `kmalloc`, whose line is its only
+    /// one), the receiver's trace began inside a receive and it is switched
+    /// out for 10 us inside the next one, a module function carries its
+    /// module's name.
     const TRACE: &str = "\
 # tracer: function_graph
 #
-# CPU  TASK/PID         DURATION                  FUNCTION CALLS
-# |     |    |           |   |                     |   |   |   |
- 0)  ipcon-p-83    |               |  netlink_sendmsg() {
- 0)  ipcon-p-83    |   1.000 us    |    __check_object_size();
- 0)  ipcon-p-83    |               |    netlink_unicast() {
- 0)  ipcon-p-83    |               |      ipcon_nl_unicast_doit [ipcon]() {
- 0)  ipcon-p-83    |   4.000 us    |        ipcon_deliver [ipcon]();
- 0)  ipcon-p-83    |               |        __cond_resched() {
+#     TIME       CPU  TASK/PID         DURATION                  FUNCTION CALLS
+#      |         |    |    |           |   |                     |   |   |   |
+    1.000000 |   0)  ipcon-p-83    |               |  netlink_sendmsg() {
+    1.000001 |   0)  ipcon-p-83    |   1.000 us    |    __check_object_size();
+    1.000002 |   0)  ipcon-p-83    |               |    netlink_unicast() {
+    1.000003 |   0)  ipcon-p-83    |               |      ipcon_nl_unicast_doit [ipcon]() {
+    1.000007 |   0)  ipcon-p-83    |   4.000 us    |        ipcon_deliver [ipcon]();
+    1.000008 |   0)  ipcon-p-83    |               |        __cond_resched() {
+    1.000010 |   0)  ipcon-p-83    |               |          /* sched_switch: prev_comm=ipcon-perf prev_pid=83 prev_prio=120 prev_state=R+ ==> next_comm=ipcon-perf next_pid=84 next_prio=120 */
  ------------------------------------------
  0)  ipcon-p-83    =>  ipcon-p-84
  ------------------------------------------
 
- 0)  ipcon-p-84    | + 70.000 us   |    } /* __skb_recv_datagram */
- 0)  ipcon-p-84    |   2.000 us    |    skb_copy_datagram_iter();
- 0)  ipcon-p-84    | + 80.000 us   |  } /* netlink_recvmsg */
- 0)  ipcon-p-84    |               |  netlink_recvmsg() {
- 0)  ipcon-p-84    |   3.000 us    |    skb_copy_datagram_iter();
- 0)  ipcon-p-84    |   5.000 us    |  } /* netlink_recvmsg */
- ------------------------------------------
- 0)  ipcon-p-84    =>  ipcon-p-83
- ------------------------------------------
-
- 0)  ipcon-p-83    | + 50.500 us   |        } /* __cond_resched */
- 0)  ipcon-p-83    | + 60.000 us   |      } /* ipcon_nl_unicast_doit [ipcon] */
- 0)  ipcon-p-83    | + 62.000 us   |    } /* netlink_unicast */
- 0)  ipcon-p-83    | + 66.000 us   |  } /* netlink_sendmsg */
+    1.000011 |   0)  ipcon-p-84    | + 70.000 us   |    } /* __skb_recv_datagram */
+    1.000013 |   0)  ipcon-p-84    |   2.000 us    |    skb_copy_datagram_iter();
+    1.000014 |   0)  ipcon-p-84    | + 80.000 us   |  } /* netlink_recvmsg */
+    1.000040 |   0)  ipcon-p-84    |               |  netlink_recvmsg() {
+    1.000060 |   0)  ipcon-p-84    |               |    /* sched_switch: prev_comm=ipcon-perf prev_pid=84 prev_prio=120 prev_state=S ==> next_comm=ipcon-perf next_pid=83 next_prio=120 */
+    1.000061 |   0)  ipcon-p-83    | + 50.600 us   |        } /* __cond_resched */
+    1.000070 |   0)  ipcon-p-83    |               |        /* sched_switch: prev_comm=ipcon-perf prev_pid=83 prev_prio=120 prev_state=R+ ==> next_comm=ipcon-perf next_pid=84 next_prio=120 */
+    1.000073 |   0)  ipcon-p-84    |   3.000 us    |    skb_copy_datagram_iter();
+    1.000074 |   0)  ipcon-p-84    | + 34.000 us   |  } /* netlink_recvmsg */
+    1.000095 |   0)  ipcon-p-84    |               |  /* sched_switch: prev_comm=ipcon-perf prev_pid=84 prev_prio=120 prev_state=S ==> next_comm=ipcon-perf next_pid=83 next_prio=120 */
+    1.000097 |   0)  ipcon-p-83    | + 27.000 us   |        kmalloc();
+    1.000098 |   0)  ipcon-p-83    | + 95.000 us   |      } /* ipcon_nl_unicast_doit [ipcon] */
+    1.000099 |   0)  ipcon-p-83    | + 97.000 us   |    } /* netlink_unicast */
+    1.000100 |   0)  ipcon-p-83    | + 100.000 us  |  } /* netlink_sendmsg */
 ";
 
     fn fold(trace: &str, show: u32) -> Folded {
@@ -393,29 +406,23 @@ mod tests {
     #[test]
     fn the_fold_subtracts_time_switched_out_per_task() {
         let folded = fold(TRACE, 4);
-        // 66 us, of which 50.5 in __cond_resched (the receiver ran).
-        assert_eq!(cost(&folded, "netlink_sendmsg"), Some((1, 15.5)));
+        let sender = "netlink_sendmsg;netlink_unicast;ipcon_nl_unicast_doit";
+        // 100 us, of which 50 + 25 switched out.
+        assert_eq!(cost(&folded, "netlink_sendmsg"), Some((1, 25.0)));
         assert_eq!(
             cost(&folded, "netlink_sendmsg;netlink_unicast"),
-            Some((1, 11.5))
+            Some((1, 22.0))
         );
-        assert_eq!(
-            cost(
-                &folded,
-                "netlink_sendmsg;netlink_unicast;ipcon_nl_unicast_doit;ipcon_deliver"
-            ),
-            Some((1, 4.0))
-        );
-        assert_eq!(
-            cost(
-                &folded,
-                "netlink_sendmsg;netlink_unicast;ipcon_nl_unicast_doit;__cond_resched"
-            ),
-            Some((1, 0.0))
-        );
+        assert_eq!(cost(&folded, sender), Some((1, 20.0)));
+        let child = |name: &str| cost(&folded, &format!("{sender};{name}"));
+        assert_eq!(child("ipcon_deliver"), Some((1, 4.0)));
+        assert_eq!(child("__cond_resched"), Some((1, 0.6)));
+        // A leaf line that contains the time away.
+        assert_eq!(child("kmalloc"), Some((1, 2.0)));
         // The receive whose start was before the trace is not a root call;
-        // the whole one is.
-        assert_eq!(cost(&folded, "netlink_recvmsg"), Some((1, 5.0)));
+        // the whole one is, less its 10 us away; the leaf after the switch
+        // back is shorter than the time away, so it was not inside it.
+        assert_eq!(cost(&folded, "netlink_recvmsg"), Some((1, 24.0)));
         assert_eq!(
             cost(&folded, "netlink_recvmsg;skb_copy_datagram_iter"),
             Some((1, 3.0))
@@ -433,20 +440,20 @@ mod tests {
         )
         .is_none());
         // Time switched out deeper down is still subtracted.
-        assert_eq!(cost(&folded, "netlink_sendmsg"), Some((1, 15.5)));
+        assert_eq!(cost(&folded, "netlink_sendmsg"), Some((1, 25.0)));
     }
 
     #[test]
     fn the_report_lists_children_after_their_parent_dearest_first() {
         let folded = fold(TRACE, 4);
         let report = render(&folded, &Options::default());
-        let send = report.find("netlink_sendmsg: 1 calls, 15.5 us").unwrap();
+        let send = report.find("netlink_sendmsg: 1 calls, 25.0 us").unwrap();
         let unicast = report[send..].find("| netlink_unicast |").unwrap();
         let doit = report[send..].find("| · ipcon_nl_unicast_doit |").unwrap();
         let check = report[send..].find("| __check_object_size |").unwrap();
         assert!(unicast < doit && doit < check, "{report}");
         assert!(
-            report.contains("| · · ipcon_deliver | 1.00 | 4.0 | 26% |"),
+            report.contains("| · · ipcon_deliver | 1.00 | 4.0 | 16% |"),
             "{report}"
         );
         assert!(report.contains("2 functions whose start was lost"));
@@ -463,6 +470,10 @@ mod tests {
             "--quick --runs 1 --only unicast --impl ipcon-batch --size 64"
         );
         assert!(o.guest_command().contains("echo 10 > $T/max_graph_depth"));
+        let o = parse(&["--only", "fanout", "--subscribers", "16"]).unwrap();
+        assert!(o
+            .perf_args()
+            .ends_with("--only fanout --impl ipcon-post,uds-seqpacket --subscribers 16"));
         assert!(parse(&["--only", "multicast"]).is_err());
         assert!(parse(&["--depth"]).is_err());
         assert!(parse(&["--depth", "x"]).is_err());
