@@ -234,9 +234,22 @@ fn print_context(options: &Options, rounds: u32, counts: &Counts) {
         .iter()
         .map(|&n| format!("{n}:{}", counts.fanout_messages(n)))
         .collect();
+    // Whether the layout was fixed (`cargo xtask bench` boots with `nokaslr
+    // norandmaps`): under TCG a randomized one moves the figures between
+    // boots and processes.
+    let randomize_va_space = std::fs::read_to_string("/proc/sys/kernel/randomize_va_space")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_else(|_| "unknown".to_string());
+    let kaslr = match std::fs::read_to_string("/proc/cmdline") {
+        Ok(cmdline) if cmdline.split_whitespace().any(|w| w == "nokaslr") => "off",
+        Ok(_) => "on",
+        Err(_) => "unknown",
+    };
     for (key, value) in [
         ("kernel", kernel),
         ("vcpus", vcpus.to_string()),
+        ("randomize_va_space", randomize_va_space),
+        ("kaslr", kaslr.to_string()),
         ("rounds", rounds.to_string()),
         ("quick", options.quick.to_string()),
         ("unicast_messages_64", counts.unicast_small.to_string()),

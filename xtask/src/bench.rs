@@ -143,6 +143,9 @@ struct Options {
     micro: bool,
     /// Host-side limit for the VM run; `None`: derived from the runs.
     timeout: Option<u32>,
+    /// `--random-layout`: boot with address randomization on, to see what
+    /// it does to the spreads (the figures are then not the README's kind).
+    random_layout: bool,
 }
 
 /// ipcon-perf's own default rounds per configuration, always passed
@@ -158,6 +161,7 @@ fn parse_options(args: &[String]) -> Result<Options, String> {
         only: None,
         micro: true,
         timeout: None,
+        random_layout: false,
     };
     let mut index = 0;
     while index < args.len() {
@@ -165,6 +169,7 @@ fn parse_options(args: &[String]) -> Result<Options, String> {
         match name {
             "--quick" => options.quick = true,
             "--no-micro" => options.micro = false,
+            "--random-layout" => options.random_layout = true,
             "--runs" => {
                 let runs = crate::parse_number(crate::option_value(args, &mut index, name)?, name)?;
                 if runs == 0 {
@@ -433,6 +438,29 @@ pub fn output_problems(output: &PerfOutput) -> Vec<String> {
 pub fn runs_problem(output: &PerfOutput, expected: u64) -> Option<String> {
     let (runs, _) = output.end?;
     (runs != expected).then(|| format!("asked for {expected} runs, PERF-END reports {runs}"))
+}
+
+/// Why the guest's address layout was not the fixed one `bench` boots with
+/// (`nokaslr norandmaps`, see [`VmRun::fixed_layout`]); `None` when it was.
+/// Figures from a randomized layout are not comparable with the README's.
+pub fn layout_problem(output: &PerfOutput, fixed: bool) -> Option<String> {
+    let info = |key: &str| {
+        output
+            .info
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    };
+    match (info("randomize_va_space"), info("kaslr")) {
+        (Some("0"), Some("off")) if fixed => None,
+        (Some(va), Some("on")) if !fixed && va != "0" => None,
+        (va, kaslr) => Some(format!(
+            "the guest's layout was not {}: randomize_va_space {}, kaslr {}",
+            if fixed { "fixed" } else { "randomized" },
+            va.unwrap_or("not reported"),
+            kaslr.unwrap_or("not reported")
+        )),
+    }
 }
 
 /// Messages lost per implementation over every run (each run's counts
@@ -1444,7 +1472,7 @@ impl Report {
             other => other.to_string(),
         };
         format!(
-            "host {} ({} cores, Linux {}); guest Linux {}, {} vCPU, {} emulation ({})",
+            "host {} ({} cores, Linux {}); guest Linux {}, {} vCPU, {} emulation ({}), address layout {}",
             field("host_cpu"),
             field("host_cores"),
             field("host_kernel"),
@@ -1452,6 +1480,7 @@ impl Report {
             field("vcpus"),
             field("accel").to_uppercase(),
             field("qemu"),
+            field("address_layout"),
         )
     }
 
@@ -1651,6 +1680,7 @@ pub fn command(workspace: &Workspace, args: &[String]) -> Result<(), String> {
     };
     run.vcpus = BENCH_VCPUS;
     run.slab_debug = false;
+    run.fixed_layout = !options.random_layout;
     run.timeout = options.vm_timeout();
     run.echo = Echo::Live;
     let load_before = host_load();
@@ -1671,6 +1701,11 @@ pub fn command(workspace: &Workspace, args: &[String]) -> Result<(), String> {
         "accel": "tcg",
         "qemu": qemu_version(arch),
         "slab_debug": false,
+        "address_layout": if run.fixed_layout {
+            "fixed (nokaslr norandmaps)"
+        } else {
+            "randomized (--random-layout)"
+        },
         "host_load_before": load_before,
         "host_load_after": load_after,
         "ubus": ubus_note,
@@ -1682,6 +1717,7 @@ pub fn command(workspace: &Workspace, args: &[String]) -> Result<(), String> {
     let output = parse_output(outcome.run_lines());
     let expected_runs = options.runs();
     failures.extend(runs_problem(&output, expected_runs.into()));
+    failures.extend(layout_problem(&output, run.fixed_layout));
     let mut report = Report::new(utc_timestamp(now), machine, output, micro);
     failures.extend(report.problems.iter().cloned());
     report.problems = failures.clone();
@@ -1925,6 +1961,31 @@ mod tests {
         let short = format!("{good}\nPERF-END {{\"runs\":1,\"measurements\":3}}");
         let problems = output_problems(&parse_output(&lines(&short)));
         assert_eq!(problems, ["PERF-END announces 3 measurements, 1 were read"]);
+    }
+
+    #[test]
+    fn a_randomized_guest_layout_is_a_problem() {
+        let output = |va: &str, kaslr: &str| {
+            let text = format!(
+                "PERF-INFO {{\"key\":\"randomize_va_space\",\"value\":\"{va}\"}}\n\
+                 PERF-INFO {{\"key\":\"kaslr\",\"value\":\"{kaslr}\"}}"
+            );
+            parse_output(&lines(&text))
+        };
+        let with = |va: &str, kaslr: &str| layout_problem(&output(va, kaslr), true);
+        // --random-layout expects the opposite.
+        assert_eq!(layout_problem(&output("2", "on"), false), None);
+        assert!(layout_problem(&output("0", "off"), false).is_some());
+        assert_eq!(with("0", "off"), None);
+        assert_eq!(
+            with("2", "off").as_deref(),
+            Some("the guest's layout was not fixed: randomize_va_space 2, kaslr off")
+        );
+        assert!(with("0", "on").is_some());
+        assert_eq!(
+            layout_problem(&PerfOutput::default(), true).as_deref(),
+            Some("the guest's layout was not fixed: randomize_va_space not reported, kaslr not reported")
+        );
     }
 
     #[test]
@@ -2604,6 +2665,12 @@ done";
         );
         assert!(!quick.micro);
         assert_eq!(parse_options(&args("--runs 5")).unwrap().runs(), 5);
+        assert!(
+            parse_options(&args("--random-layout"))
+                .unwrap()
+                .random_layout
+        );
+        assert!(!parse_options(&args("")).unwrap().random_layout);
         assert_eq!(quick.runs(), 3);
         assert!(parse_options(&args("--quick --runs 3")).is_err());
         assert!(parse_options(&args("--runs 0")).is_err());

@@ -300,6 +300,7 @@ pub fn command(workspace: &Workspace, args: &[String]) -> Result<(), String> {
     run.vcpus = 1;
     run.memory_mib = 2048;
     run.slab_debug = false;
+    run.fixed_layout = true;
     run.timeout = Duration::from_secs(options.timeout);
     run.echo = Echo::Silent;
     println!(

@@ -59,6 +59,12 @@ pub struct VmRun {
     /// Allocator debugging (slub_debug, page poisoning): on for tests, off
     /// for measurements.
     pub slab_debug: bool,
+    /// The same addresses every boot and every process (`nokaslr`,
+    /// `norandmaps`): for measurements. Under TCG the emulated TLB and the
+    /// translated-code caches are indexed by address, so a randomized layout
+    /// makes the same code faster or slower from one boot (or process) to
+    /// the next; tests keep randomization on.
+    pub fixed_layout: bool,
     pub echo: Echo,
     /// Static busybox of the guest's architecture.
     pub busybox: PathBuf,
@@ -79,6 +85,7 @@ impl VmRun {
             memory_mib: 1024,
             hung_task_secs: 30,
             slab_debug: true,
+            fixed_layout: false,
             echo: Echo::Silent,
             busybox: initramfs::host_busybox(),
         }
@@ -225,6 +232,9 @@ fn kernel_command_line(run: &VmRun) -> String {
         // red zones, poisoning, owner tracking) still catch double frees,
         // overflows and many use-after-frees of the module's allocations.
         words.extend(["slub_debug=FZPU", "page_poison=1"]);
+    }
+    if run.fixed_layout {
+        words.extend(["nokaslr", "norandmaps"]);
     }
     words.join(" ")
 }
@@ -421,6 +431,31 @@ mod tests {
             false,
         );
         assert_eq!(leak.failures(), ["rmmod failed (exit 1): rmmod: busy"]);
+    }
+
+    #[test]
+    fn only_measurements_fix_the_address_layout() {
+        let kernel = Kernel {
+            arch: crate::kernel::Arch::X86_64,
+            release: "6.1.0-1-amd64".into(),
+            image: PathBuf::new(),
+            build_dir: PathBuf::new(),
+            make_vars: Vec::new(),
+        };
+        let mut run = VmRun::new("t", kernel, "true");
+        let words = |run: &VmRun| {
+            kernel_command_line(run)
+                .split(' ')
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        };
+        assert!(!words(&run)
+            .iter()
+            .any(|w| w == "nokaslr" || w == "norandmaps"));
+        run.fixed_layout = true;
+        let fixed = words(&run);
+        assert!(fixed.iter().any(|w| w == "nokaslr"));
+        assert!(fixed.iter().any(|w| w == "norandmaps"));
     }
 
     #[test]
