@@ -1702,9 +1702,9 @@ pub fn command(workspace: &Workspace, args: &[String]) -> Result<(), String> {
         "qemu": qemu_version(arch),
         "slab_debug": false,
         "address_layout": if run.fixed_layout {
-            "fixed (nokaslr norandmaps)"
+            format!("fixed ({})", vm::FIXED_LAYOUT_PARAMS.join(" "))
         } else {
-            "randomized (--random-layout)"
+            "randomized (--random-layout)".to_owned()
         },
         "host_load_before": load_before,
         "host_load_after": load_after,

@@ -209,6 +209,10 @@ fn nonce() -> String {
     format!("{:x}", nanos ^ (u128::from(std::process::id()) << 64))
 }
 
+/// The kernel parameters of [`VmRun::fixed_layout`]: no KASLR for the
+/// kernel, no ASLR for processes.
+pub const FIXED_LAYOUT_PARAMS: [&str; 2] = ["nokaslr", "norandmaps"];
+
 fn kernel_command_line(run: &VmRun) -> String {
     let console = format!("console={},115200", run.kernel.arch.console());
     let mut words = vec![
@@ -234,7 +238,7 @@ fn kernel_command_line(run: &VmRun) -> String {
         words.extend(["slub_debug=FZPU", "page_poison=1"]);
     }
     if run.fixed_layout {
-        words.extend(["nokaslr", "norandmaps"]);
+        words.extend(FIXED_LAYOUT_PARAMS);
     }
     words.join(" ")
 }
