@@ -89,7 +89,7 @@ Commands:
       --random-layout  keep address randomization (KASLR, ASLR) on in the guest;
                        by default it is off, so that boots and processes measure
                        the same layout (TCG's caches are indexed by address)
-      --timeout SECS   host-side limit for the VM run (default 300 + 300 per run)
+      --timeout SECS   host-side limit for the VM run (default 300 + 480 per run)
   profile [options]    where the kernel's time goes: one short benchmark run under
                        ftrace's function_graph in the VM, folded into CPU time per
                        call path below each netlink/Unix-socket send and receive;
