@@ -268,6 +268,14 @@ fn planned_removals(simulation: &str) -> Vec<String> {
         .collect()
 }
 
+/// The `apt-get` arguments that simulate the install `install` (its
+/// arguments, the `install` command first).
+fn simulation_args(install: &[String]) -> Vec<String> {
+    let mut args = vec!["--simulate".to_owned()];
+    args.extend_from_slice(install);
+    args
+}
+
 /// Installs the missing ones of `packages`. If apt must remove a package
 /// to do it, that is printed before anything happens.
 pub fn ensure_packages(packages: &[&str]) -> Result<(), String> {
@@ -300,7 +308,7 @@ pub fn ensure_packages(packages: &[&str]) -> Result<(), String> {
     }
     install.extend(missing.iter().map(|package| (*package).to_owned()));
     let mut simulate = Command::new("apt-get");
-    simulate.arg("--simulate").args(&install[1..]);
+    simulate.args(simulation_args(&install));
     let removals = planned_removals(&process::output(&mut simulate).unwrap_or_default());
     if !removals.is_empty() {
         println!(
@@ -578,6 +586,13 @@ mod tests {
                           Inst busybox-static (1:1.35.0-4+b3 Debian:12/stable [amd64])\n\
                           Conf busybox-static (1:1.35.0-4+b3 Debian:12/stable [amd64])\n";
         assert_eq!(planned_removals(simulation), ["busybox"]);
+        // The simulation keeps the install command: without it apt-get
+        // refuses `--simulate` and nothing is simulated.
+        let install = ["install", "-y", "cpio"].map(String::from);
+        assert_eq!(
+            simulation_args(&install),
+            ["--simulate", "install", "-y", "cpio"]
+        );
         assert!(planned_removals("Inst cpio (2.13)\n").is_empty());
     }
 }
