@@ -324,7 +324,10 @@ struct async_rcv_ctl {
  * Receives on the calling thread and calls arc's callbacks for every
  * message and kernel event (it joins the kernel event group), joining the
  * auto_join groups whenever they exist, until ipcon_async_rcv_stop(): then
- * returns 0. A failed receive is passed to rcv_msg_error and returned.
+ * returns 0. For each pgi entry, auto_group_join and auto_group_leave
+ * alternate, starting with a join, and end as the loop's membership is: a
+ * group that went and came back before the loop read its events is a leave
+ * and a join. A failed receive is passed to rcv_msg_error and returned.
  * Callbacks may use the handler (send, join, ...), but not ipcon_rcv*().
  */
 int ipcon_async_rcv(IPCON_HANDLER handler, struct async_rcv_ctl *arc);

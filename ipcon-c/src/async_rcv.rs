@@ -3,7 +3,9 @@
 //! the caller's callbacks, joining the listed groups whenever they appear,
 //! until `ipcon_async_rcv_stop`.
 
+use core::cell::Cell;
 use core::ffi::{c_char, c_int, c_void};
+use core::ptr::NonNull;
 use core::sync::atomic::Ordering;
 
 use ipcon_core::Name;
@@ -91,10 +93,63 @@ unsafe fn same(name: &[c_char], want: *const c_char) -> bool {
     false
 }
 
+extern "C" {
+    fn calloc(count: usize, size: usize) -> *mut c_void;
+    fn free(ptr: *mut c_void);
+}
+
+/// Whether the loop is in each `pgi` entry's group, one flag per entry,
+/// from `calloc` for the length of one loop (no fixed limit on `num`).
+///
+/// Kept because events describe the past: a group-add event may be read
+/// after its group went and came back. Joining on it would join the new
+/// group, and its group-remove event would then report a leave while the
+/// loop is in the group. With the flag, a group-add while joined does
+/// nothing, a group-remove reports a leave only of a joined group, and the
+/// callbacks alternate join, leave, join as the group comes and goes.
+struct JoinedFlags {
+    flags: NonNull<Cell<bool>>,
+    len: usize,
+}
+
+impl JoinedFlags {
+    /// `len` flags, all clear; `None` if memory is short.
+    fn new(len: usize) -> Option<Self> {
+        if len == 0 {
+            return Some(Self {
+                flags: NonNull::dangling(),
+                len,
+            });
+        }
+        // SAFETY: calloc takes any sizes; NULL is handled.
+        let flags = NonNull::new(unsafe { calloc(len, core::mem::size_of::<Cell<bool>>()) })?;
+        Some(Self {
+            flags: flags.cast(),
+            len,
+        })
+    }
+
+    fn as_slice(&self) -> &[Cell<bool>] {
+        // SAFETY: `len` zeroed (false) flags, or none; freed only on drop.
+        unsafe { core::slice::from_raw_parts(self.flags.as_ptr(), self.len) }
+    }
+}
+
+impl Drop for JoinedFlags {
+    fn drop(&mut self) {
+        if self.len != 0 {
+            // SAFETY: from calloc in `new`, freed once.
+            unsafe { free(self.flags.as_ptr().cast()) };
+        }
+    }
+}
+
 /// The loop's view of `arc`.
 struct Ctl<'a> {
     watched: &'a [PeerGroupInfo],
     cb: &'a AsyncCbCtl,
+    /// Per `watched` entry: the loop is in its group.
+    joined: &'a [Cell<bool>],
 }
 
 impl Ctl<'_> {
@@ -109,12 +164,13 @@ impl Ctl<'_> {
                 .any(|w| unsafe { same(peer, w.peer_name) })
     }
 
-    /// The auto-join entry for `peer`'s group `group`.
-    fn auto_join(&self, peer: &[c_char], group: &[c_char]) -> Option<&PeerGroupInfo> {
-        self.watched.iter().find(|w| {
+    /// The joined flag of the auto-join entry for `peer`'s group `group`.
+    fn auto_join(&self, peer: &[c_char], group: &[c_char]) -> Option<&Cell<bool>> {
+        let index = self.watched.iter().position(|w| {
             // SAFETY: as above.
             w.auto_join != 0 && unsafe { same(peer, w.peer_name) && same(group, w.group_name) }
-        })
+        })?;
+        self.joined.get(index)
     }
 }
 
@@ -190,30 +246,31 @@ unsafe fn dispatch(peer: &Peer, ctl: &Ctl<'_>, im: &mut IpconMsg) -> Result<(), 
                 None => {}
             }
             if let Some(appeared) = auto {
-                if ctl.auto_join(&im.peer, &im.group).is_some() {
-                    if appeared {
-                        match join_now(&im.peer, &im.group, peer) {
-                            // Joined already: the loop's first look found the
-                            // group between subscribing to events and this one.
-                            // Or gone again since the event was sent: its
-                            // group-remove event follows (and a group-add if
-                            // it comes back). Neither ends the loop.
-                            Err(err)
-                                if matches!(
-                                    err.kind(),
-                                    ipcon_linux::ErrorKind::AlreadyExists
-                                        | ipcon_linux::ErrorKind::NotFound
-                                ) =>
-                            {
-                                return Ok(())
-                            }
-                            joined => joined?,
-                        }
-                        if let Some(f) = cb.auto_group_join {
-                            // SAFETY: the caller's callback.
-                            unsafe { f(peer_name, group_name, data) };
-                        }
-                    } else if let Some(f) = cb.auto_group_leave {
+                let Some(joined) = ctl.auto_join(&im.peer, &im.group) else {
+                    return Ok(());
+                };
+                if appeared {
+                    if joined.get() {
+                        // In the group already: joined at the loop's first
+                        // look, or this event is older than the group.
+                        return Ok(());
+                    }
+                    match join_now(&im.peer, &im.group, peer) {
+                        // Gone again since the event was sent: its
+                        // group-remove event follows (and a group-add if it
+                        // comes back). That does not end the loop.
+                        Err(err) if err.kind() == ipcon_linux::ErrorKind::NotFound => return Ok(()),
+                        // The kernel has the membership: it is a join.
+                        Err(err) if err.kind() == ipcon_linux::ErrorKind::AlreadyExists => {}
+                        joined_now => joined_now?,
+                    }
+                    joined.set(true);
+                    if let Some(f) = cb.auto_group_join {
+                        // SAFETY: the caller's callback.
+                        unsafe { f(peer_name, group_name, data) };
+                    }
+                } else if joined.replace(false) {
+                    if let Some(f) = cb.auto_group_leave {
                         // SAFETY: the caller's callback.
                         unsafe { f(peer_name, group_name, data) };
                     }
@@ -239,9 +296,13 @@ unsafe fn run(peer: &Peer, arc: &AsyncRcvCtl) -> Result<c_int, Error> {
         }
         _ => return Err(args::null(OPERATION)),
     };
+    let Some(joined) = JoinedFlags::new(watched.len()) else {
+        return Err(Error::from_errno(OPERATION, e::ENOMEM as i32));
+    };
     let ctl = Ctl {
         watched,
         cb: &arc.cb,
+        joined: joined.as_slice(),
     };
     let me = rustix::thread::gettid().as_raw_nonzero().get();
     peer.loop_thread.store(me, Ordering::Relaxed);
@@ -264,14 +325,19 @@ unsafe fn receive_loop(peer: &Peer, arc: &AsyncRcvCtl, ctl: &Ctl<'_>) -> Result<
     let watched = ctl.watched;
     // Events first, then look: a group registered in between is not missed.
     peer.receiver.lock().subscribe_kevents()?;
-    for entry in watched.iter().filter(|w| w.auto_join != 0) {
+    for (entry, joined) in watched
+        .iter()
+        .zip(ctl.joined)
+        .filter(|(w, _)| w.auto_join != 0)
+    {
         // SAFETY: C strings (the API's contract).
         let owner = unsafe { args::name(OPERATION, entry.peer_name)? };
         // SAFETY: as above.
         let group = unsafe { args::name(OPERATION, entry.group_name)? };
-        let joined = peer.control.lock().join_group(owner, group, Replay::Skip);
-        match joined {
+        let joined_now = peer.control.lock().join_group(owner, group, Replay::Skip);
+        match joined_now {
             Ok(()) => {
+                joined.set(true);
                 if let Some(f) = arc.cb.auto_group_join {
                     let mut owner_buf = [0; abi::MAX_NAME_LEN];
                     let mut group_buf = [0; abi::MAX_NAME_LEN];

@@ -219,15 +219,23 @@ static void good_paths(IPCON_HANDLER h)
  * ipcon_async_rcv_stop() from a callback and from another thread. */
 struct async_seen {
 	IPCON_HANDLER h;
-	int peer_adds, joins, leaves, group_msgs, ret;
+	int peer_adds, joins, leaves, group_msgs, marks, ret;
+	/* While set, capi_async_srv's peer-add callback waits (the loop
+	 * reads nothing meanwhile). */
+	volatile int hold;
 };
 
 static void on_peer_add(char *peer_name, void *data)
 {
 	struct async_seen *seen = data;
+	struct timespec pause = { 0, 10000000L };
+	int i;
 
-	if (!strcmp(peer_name, "capi_async_srv"))
-		seen->peer_adds++;
+	if (strcmp(peer_name, "capi_async_srv"))
+		return;
+	seen->peer_adds++;
+	for (i = 0; i < 500 && seen->hold; i++)
+		nanosleep(&pause, NULL);
 }
 
 static void on_join(char *peer_name, char *group_name, void *data)
@@ -236,6 +244,8 @@ static void on_join(char *peer_name, char *group_name, void *data)
 
 	if (!strcmp(peer_name, "capi_async_srv") && !strcmp(group_name, "capi_async_g"))
 		seen->joins++;
+	if (!strcmp(peer_name, "capi_mark") && !strcmp(group_name, "capi_mark_g"))
+		seen->marks++;
 }
 
 static void on_leave(char *peer_name, char *group_name, void *data)
@@ -258,6 +268,12 @@ static void on_group_msg(char *peer_name, char *group_name, void *buf, size_t le
 }
 
 static struct peer_group_info async_pgi = { "capi_async_srv", "capi_async_g", 1 };
+/* The mark's group exists before the loop starts: its join says the loop
+ * watches events and has looked for capi_async_g (not there yet). */
+static struct peer_group_info stale_pgi[] = {
+	{ "capi_async_srv", "capi_async_g", 1 },
+	{ "capi_mark", "capi_mark_g", 1 },
+};
 static struct async_rcv_ctl async_arc;
 
 static void *async_loop(void *arg)
@@ -277,10 +293,32 @@ static void wait_for(volatile int *what, int value)
 		nanosleep(&pause, NULL);
 }
 
+/* The group's owner went and came back: the loop (on thread) joined its
+ * group twice and left once, after at least min_peer_adds peer-adds. Then
+ * first (if any) and "stop" to the group end the loop; without an owner,
+ * ipcon_async_rcv_stop() does. */
+static void rejoined_then_stop(struct async_seen *seen, IPCON_HANDLER srv, pthread_t thread,
+			       int min_peer_adds, const char *first)
+{
+	wait_for((volatile int *)&seen->joins, 2);
+	EXPECT(seen->joins, 2);
+	EXPECT(seen->leaves, 1);
+	EXPECT(seen->peer_adds >= min_peer_adds, 1);
+	if (srv && first)
+		EXPECT(ipcon_send_multicast(srv, "capi_async_g", first, strlen(first) + 1, 1), 0);
+	if (srv)
+		EXPECT(ipcon_send_multicast(srv, "capi_async_g", "stop", 5, 1), 0);
+	else
+		ipcon_async_rcv_stop(seen->h);
+	EXPECT(pthread_join(thread, NULL), 0);
+	EXPECT(seen->ret, 0);
+}
+
 static void async_paths(void)
 {
 	struct async_seen seen;
 	IPCON_HANDLER srv;
+	IPCON_HANDLER mark;
 	pthread_t thread;
 
 	memset(&seen, 0, sizeof(seen));
@@ -311,18 +349,50 @@ static void async_paths(void)
 		srv = ipcon_create_handler("capi_async_srv", LIBIPCON_FLG_DEFAULT);
 		check(srv != NULL, "the group's owner again", errno);
 	}
-	if (srv) {
+	if (srv)
 		EXPECT(ipcon_register_group(srv, "capi_async_g"), 0);
-		wait_for((volatile int *)&seen.joins, 2);
-		EXPECT(seen.joins, 2);
-		EXPECT(seen.leaves, 1);
-		EXPECT(seen.peer_adds >= 1, 1);
-		EXPECT(ipcon_send_multicast(srv, "capi_async_g", "one", 4, 1), 0);
-		EXPECT(ipcon_send_multicast(srv, "capi_async_g", "stop", 5, 1), 0);
-	}
-	EXPECT(pthread_join(thread, NULL), 0);
-	EXPECT(seen.ret, 0);
+	rejoined_then_stop(&seen, srv, thread, 1, "one");
 	EXPECT(seen.group_msgs, 2);
+	if (srv)
+		ipcon_free_handler(srv);
+	srv = NULL;
+
+	/* Events describe the past: the loop reads the group-add of a group
+	 * that went and came back while it was held in a callback. It joins
+	 * the group that exists once, reports the leave of the old one, then
+	 * the join of the new one: the callbacks end at "joined", as it is. */
+	mark = ipcon_create_handler("capi_mark", LIBIPCON_FLG_DEFAULT);
+	check(mark != NULL, "the mark's owner", errno);
+	if (mark)
+		EXPECT(ipcon_register_group(mark, "capi_mark_g"), 0);
+	seen.peer_adds = seen.joins = seen.leaves = seen.group_msgs = seen.marks = 0;
+	seen.hold = 1;
+	seen.ret = 1;
+	async_arc.pgi = stale_pgi;
+	async_arc.num = 2;
+	EXPECT(pthread_create(&thread, NULL, async_loop, &seen), 0);
+	wait_for((volatile int *)&seen.marks, 1);
+	EXPECT(seen.marks, 1);
+	srv = ipcon_create_handler("capi_async_srv", LIBIPCON_FLG_DEFAULT);
+	check(srv != NULL, "the group's first owner", errno);
+	if (srv)
+		EXPECT(ipcon_register_group(srv, "capi_async_g"), 0);
+	/* The loop holds in the peer-add callback; the group-add waits. */
+	wait_for((volatile int *)&seen.peer_adds, 1);
+	EXPECT(seen.peer_adds, 1);
+	if (srv)
+		ipcon_free_handler(srv);
+	srv = ipcon_create_handler("capi_async_srv", LIBIPCON_FLG_DEFAULT);
+	check(srv != NULL, "the group's second owner", errno);
+	if (srv)
+		EXPECT(ipcon_register_group(srv, "capi_async_g"), 0);
+	seen.hold = 0;
+	rejoined_then_stop(&seen, srv, thread, 2, NULL);
+	EXPECT(seen.peer_adds, 2);
+	/* In the new group for real: its message arrived and stopped the loop. */
+	EXPECT(seen.group_msgs, 1);
+	if (mark)
+		ipcon_free_handler(mark);
 
 	/* Stopped from another thread while it waits. */
 	async_arc.pgi = NULL;
