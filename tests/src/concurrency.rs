@@ -17,7 +17,7 @@ use crate::{ensure, ensure_eq};
 pub const TESTS: &[Test] = &[
     Test::new("concurrency_threads_unicast_8x200", threads_unicast).timeout(90),
     Test::new("concurrency_processes_unicast_4x200", processes_unicast).timeout(90),
-    Test::new("concurrency_join_while_receiving", join_while_receiving),
+    Test::new("concurrency_join_while_receiving", join_while_receiving).timeout(30),
     Test::new("concurrency_registration_churn", registration_churn).timeout(90),
 ];
 
@@ -169,8 +169,10 @@ fn join_while_receiving() -> TestResult {
         .ctx("group b")?;
     ensure_eq!(info.subscribers, 1, "subscribers of b");
     let took = started.elapsed();
+    // Requests stuck behind the receive would never return: the bound only
+    // tells that from done (loose, as the guest's vCPU can stall for seconds).
     ensure!(
-        took < Duration::from_secs(2),
+        took < Duration::from_secs(10),
         "join/leave took {took:?} while another thread was receiving"
     );
     ensure!(
