@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use ipcon_linux::{CallStatus, Client, ErrorKind, Handler, Service};
+use ipcon_linux::{CallStatus, Client, Directory, ErrorKind, Handler, Service};
 
 use crate::c_api::{dynamic_program, static_program};
 use crate::calls::test_service;
@@ -172,14 +172,20 @@ fn c_call_deadline() -> TestResult {
         Err(ETIMEDOUT),
         "slow call past its deadline"
     );
+    // ETIMEDOUT alone proves the deadline ended the call: it comes only from
+    // the caller's own deadline, and the method's reply (after 3000 ms, ten
+    // times the deadline) would have won had the caller waited for it. The
+    // upper bound only catches a call that hangs: sh and the exec of
+    // ipcon_calc take seconds on a stalled guest.
     ensure!(
-        took >= Duration::from_millis(300) && took < Duration::from_millis(2500),
+        took >= Duration::from_millis(300) && took < LONG,
         "the deadline ended it: {took:?}"
     );
-    // A later call on a fresh handler is not confused by the late reply.
+    // A later call on a fresh handler is not confused by the late reply. The
+    // service has one worker: the echo waits for the slow method's end.
     let echoed = c_call(
         &static_program("ipcon_calc"),
-        "c_calls_slow echo again 5000",
+        "c_calls_slow echo again 15000",
     )?;
     ensure_eq!(echoed, Ok("again".to_owned()), "the next call");
     Ok(())
@@ -194,8 +200,9 @@ fn c_call_peer_sigkill() -> TestResult {
         &static_program("ipcon_calc"),
         &["call", "c_calls_victim", "hang", "x"],
     )?;
-    // Give the request time to arrive, then kill the service.
-    std::thread::sleep(Duration::from_millis(500));
+    // Kill the service once the request is queued to it: killed before, the
+    // call would find no such peer (-ENOENT) instead.
+    wait_queued("c_calls_victim", 1)?;
     let killed = Instant::now();
     victim.kill();
     let line = client.expect("calc: ", LONG)?;
@@ -210,8 +217,28 @@ fn c_call_peer_sigkill() -> TestResult {
         line.contains("the called peer is gone"),
         "ipcon_strerror's text: {line}"
     );
-    ensure!(took < Duration::from_secs(5), "took {took:?} after SIGKILL");
+    // Without a deadline only the peer's end stops the call; the bound
+    // catches a call that waits on, with room for a stalled guest.
+    ensure!(took < LONG, "took {took:?} after SIGKILL");
     Ok(())
+}
+
+/// Waits until the kernel has queued at least `count` messages to `peer`
+/// (its `rx_msgs`, counted when a message is queued), for at most [`LONG`].
+fn wait_queued(peer: &str, count: u64) -> TestResult {
+    let directory = Directory::open().ctx("open a directory")?;
+    let deadline = Instant::now() + LONG;
+    loop {
+        let queued = directory.peer(peer).ctx(peer)?.rx_msgs;
+        if queued >= count {
+            return Ok(());
+        }
+        ensure!(
+            Instant::now() < deadline,
+            "{queued} of {count} messages queued to {peer} within {LONG:?}"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
 }
 
 /// samples/c/ipcon_loop.c: a one-shot and a periodic timer, a pipe (an

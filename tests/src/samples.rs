@@ -363,11 +363,17 @@ fn cli_json() -> TestResult {
     );
 
     let fields = documented_fields("/bin/ipcon monitor")?;
-    let monitor = Helper::program(
-        "/bin/ipcon",
-        &["--json", "monitor", "--explain", "--count", "2"],
-    )?;
-    std::thread::sleep(Duration::from_millis(1000));
+    // The monitor below runs with its stderr merged into the stdout the test
+    // reads (to wait for its "watching" notice), where a notice printed on
+    // stdout would pass unseen: stdout alone carries events only.
+    let (code, out) = shell("{ /bin/ipcon --json monitor --count 0 2>/dev/null; }")?;
+    ensure_eq!(
+        (code, out.as_str()),
+        (0, ""),
+        "ipcon --json monitor's stdout without events"
+    );
+    let monitor = start_monitor("/bin/ipcon --json monitor --explain --count 2")?;
+    watching(&monitor, "ipcon monitor")?;
     let peer = Handler::new("e2e_s_jmon").ctx("register")?;
     let port = peer.port();
     drop(peer);
@@ -389,9 +395,10 @@ fn cli_json() -> TestResult {
 }
 
 fn cli_monitor_explains() -> TestResult {
-    let ipcon = Helper::program("/bin/ipcon", &["monitor", "--explain", "--count", "4"])?;
-    let sample = Helper::program("/bin/ipcon-monitor", &["--explain", "--count", "4"])?;
-    std::thread::sleep(Duration::from_millis(1000));
+    let ipcon = start_monitor("/bin/ipcon monitor --explain --count 4")?;
+    let sample = start_monitor("/bin/ipcon-monitor --explain --count 4")?;
+    watching(&ipcon, "ipcon monitor")?;
+    watching(&sample, "ipcon-monitor")?;
     let owner = Handler::new("e2e_s_explain").ctx("register")?;
     let (port, pid) = (owner.port(), std::process::id());
     owner.register_group("g").ctx("group")?;
@@ -447,12 +454,27 @@ fn quick_start() -> TestResult {
     Ok(())
 }
 
+/// Starts a monitor command line with its stderr merged into the stdout the
+/// test reads, so that its "watching" notice can be waited for. `exec`: the
+/// helper is the monitor itself, not a shell.
+fn start_monitor(command: &str) -> Result<Helper, String> {
+    Helper::program("/bin/sh", &["-c", &format!("exec {command} 2>&1")])
+}
+
+/// Waits for the notice `who` prints once subscribed to kernel events: the
+/// events that follow reach it, however slowly it started. The notice is
+/// its first line, so no event line is skipped on the way.
+fn watching(monitor: &Helper, who: &str) -> TestResult {
+    monitor
+        .expect(&format!("{who}: watching kernel events"), LONG)
+        .map(drop)
+}
+
 fn cli_monitor() -> TestResult {
-    let ipcon = Helper::program("/bin/ipcon", &["monitor", "--count", "2"])?;
-    let mut sample = Helper::program("/bin/ipcon-monitor", &["--count", "2"])?;
-    // Both subscribe before the events happen: give them a moment (a
-    // static binary starts in well under 100 ms even under TCG).
-    std::thread::sleep(Duration::from_millis(1000));
+    let ipcon = start_monitor("/bin/ipcon monitor --count 2")?;
+    let mut sample = start_monitor("/bin/ipcon-monitor --count 2")?;
+    watching(&ipcon, "ipcon monitor")?;
+    watching(&sample, "ipcon-monitor")?;
     let peer = Handler::new("e2e_s_mon").ctx("register")?;
     let port = peer.port();
     drop(peer);
