@@ -234,7 +234,7 @@ static void on_peer_add(char *peer_name, void *data)
 	if (strcmp(peer_name, "capi_async_srv"))
 		return;
 	seen->peer_adds++;
-	for (i = 0; i < 500 && seen->hold; i++)
+	for (i = 0; i < 1500 && seen->hold; i++)
 		nanosleep(&pause, NULL);
 }
 
@@ -284,12 +284,14 @@ static void *async_loop(void *arg)
 	return NULL;
 }
 
+/* Up to 15 s: CI runs three TCG guests on two host CPUs, and a guest can
+ * stall for seconds. Only a failing check waits that long. */
 static void wait_for(volatile int *what, int value)
 {
 	struct timespec pause = { 0, 10000000L };
 	int i;
 
-	for (i = 0; i < 500 && *what < value; i++)
+	for (i = 0; i < 1500 && *what < value; i++)
 		nanosleep(&pause, NULL);
 }
 

@@ -1,6 +1,10 @@
 //! Groups: register, join, leave, multicast (sync and async), last-message
 //! replay, fan-out to many subscribers, removal while subscribed.
 
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
 use ipcon_linux::KeventKind;
 use ipcon_linux::{Directory, ErrorKind, Handler, Message, MessageKind, PeerOptions, RemoveReason};
 use ipcon_linux::{Replay, Wait};
@@ -425,39 +429,88 @@ fn replay_races_publisher() -> TestResult {
     // Subscribers join with replay while the owner publishes 0, 1, 2, ...
     // from another thread: each must see the replay of some k, then exactly
     // k+1, k+2, ... to the end: no gap, no duplicate, replay first.
+    //
+    // The two threads are gated on each other, not paced by sleeps alone (a
+    // stalled vCPU would let one side run far ahead of the other and every
+    // join replay the same message): joiner j joins once the first
+    // `opens(j)` messages are published, and the publisher, having
+    // published `opens(j) + LEAD`, waits until join j has returned. Join j
+    // thus races the publishing of up to LEAD messages, and its replay must
+    // be one of `opens(j) - 1 .. opens(j) + LEAD`: a window of its own.
     const PUBLISHED: u32 = 300;
-    const JOINERS: usize = 12;
-    let owner = std::sync::Arc::new(Handler::new("e2e_g_race").ctx("register owner")?);
+    const JOINERS: u32 = 12;
+    const SPACING: u32 = 20;
+    const LEAD: u32 = 10;
+    // The windows are disjoint and all end before the last message.
+    const _: () = assert!(LEAD < SPACING && SPACING * JOINERS + LEAD < PUBLISHED);
+    /// How long one side waits for the other before the test fails.
+    const GATE: Duration = Duration::from_secs(15);
+    /// Messages published before joiner `j` joins.
+    const fn opens(j: u32) -> u32 {
+        SPACING * (j + 1)
+    }
+    let owner = Arc::new(Handler::new("e2e_g_race").ctx("register owner")?);
     owner.register_group("counter").ctx("register group")?;
     owner.send_multicast("counter", b"0").ctx("first message")?;
+    // Messages published so far, and joins returned so far.
+    let published = Arc::new(AtomicU32::new(1));
+    let joined = Arc::new(AtomicU32::new(0));
     let joiners: Vec<Handler> = (0..JOINERS)
         .map(|_| PeerOptions::anonymous().recv_buffer(4 << 20).open())
         .collect::<Result<_, _>>()
         .ctx("register subscribers")?;
     let publisher = {
-        let owner = std::sync::Arc::clone(&owner);
+        let owner = Arc::clone(&owner);
+        let published = Arc::clone(&published);
+        let joined = Arc::clone(&joined);
         std::thread::spawn(move || -> TestResult {
             for i in 1..PUBLISHED {
                 owner
                     .send_multicast("counter", i.to_string().as_bytes())
                     .ctx(&format!("publish {i}"))?;
-                // Paced so the joins below land in the middle of it.
-                std::thread::sleep(std::time::Duration::from_millis(1));
+                published.store(i + 1, Ordering::Release);
+                if let Some(j) = (0..JOINERS).find(|&j| opens(j) + LEAD == i + 1) {
+                    let started = Instant::now();
+                    while joined.load(Ordering::Acquire) <= j {
+                        ensure!(
+                            started.elapsed() < GATE,
+                            "publisher: join {j} did not return within {GATE:?}"
+                        );
+                        std::thread::sleep(Duration::from_millis(1));
+                    }
+                }
+                // Paced so a join lands while messages are being published.
+                std::thread::sleep(Duration::from_millis(1));
             }
             Ok(())
         })
     };
-    for (j, sub) in joiners.iter().enumerate() {
-        std::thread::sleep(std::time::Duration::from_millis(20));
+    for (j, sub) in (0..JOINERS).zip(&joiners) {
+        let started = Instant::now();
+        while published.load(Ordering::Acquire) < opens(j) {
+            if publisher.is_finished() {
+                publisher
+                    .join()
+                    .map_err(|_| "publisher panicked".to_owned())??;
+                return Err(format!("the publisher stopped before join {j}"));
+            }
+            ensure!(
+                started.elapsed() < GATE,
+                "join {j}: message {} was not published within {GATE:?}",
+                opens(j) - 1
+            );
+            std::thread::sleep(Duration::from_millis(1));
+        }
         sub.join_group("e2e_g_race", "counter", Replay::LastMessage)
             .ctx(&format!("join {j}"))?;
+        joined.store(j + 1, Ordering::Release);
     }
     publisher
         .join()
         .map_err(|_| "publisher panicked".to_owned())??;
     let mut msg = Message::new();
     let mut replayed_at = Vec::new();
-    for (j, sub) in joiners.iter().enumerate() {
+    for (j, sub) in (0..JOINERS).zip(&joiners) {
         receive(sub, &mut msg)?;
         ensure!(
             msg.replayed(),
@@ -467,6 +520,14 @@ fn replay_races_publisher() -> TestResult {
             .payload_str()
             .and_then(|s| s.parse().ok())
             .ctx("index")?;
+        // The group's last message while join j ran was one of these.
+        ensure!(
+            (opens(j) - 1..opens(j) + LEAD).contains(&first),
+            "subscriber {j}: replayed {first}, but the last message during its join was one \
+             of {}..={}",
+            opens(j) - 1,
+            opens(j) + LEAD - 1
+        );
         replayed_at.push(first);
         for expected in first + 1..PUBLISHED {
             receive(sub, &mut msg)
@@ -482,6 +543,7 @@ fn replay_races_publisher() -> TestResult {
         expect_silence(sub, "after the last message")?;
     }
     crate::harness::note(&format!("replays started at {replayed_at:?}"));
+    // Holds by the gating above; kept as the check that it did gate.
     ensure!(
         replayed_at.iter().any(|&k| k + 1 < PUBLISHED)
             && replayed_at.windows(2).any(|w| w[0] != w[1]),

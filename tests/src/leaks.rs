@@ -3,6 +3,8 @@
 //! a delivery, come and go, and the kmalloc caches do not grow with them (a
 //! leak of any object kind would show as thousands of objects).
 
+use std::time::{Duration, Instant};
+
 use ipcon_linux::{Handler, Message, Replay, Wait};
 
 use crate::common::SOON;
@@ -25,6 +27,36 @@ fn kmalloc_objects() -> Result<i64, String> {
         .filter(|l| l.starts_with("kmalloc-"))
         .filter_map(|l| l.split_whitespace().nth(1)?.parse::<i64>().ok())
         .sum())
+}
+
+/// Readings taken this far apart must agree for the count to be settled.
+const SETTLE_POLL: Duration = Duration::from_millis(200);
+/// How far apart two readings may be and still agree (per-CPU slab churn).
+const SETTLE_AGREE: i64 = 50;
+/// Waited at least: two early readings, taken before the grace periods
+/// below ended, could otherwise agree.
+const SETTLE_MIN: Duration = Duration::from_secs(1);
+/// Waited at most: after this the last reading is taken as it is.
+const SETTLE_MAX: Duration = Duration::from_secs(10);
+
+/// [`kmalloc_objects`] once the count has settled: a gone peer's objects
+/// are freed one or two RCU grace periods later (kfree_rcu, queue_rcu_work),
+/// which a stalled vCPU delays by seconds, so no fixed wait fits. Re-read
+/// every [`SETTLE_POLL`] until two readings in a row agree (after at least
+/// [`SETTLE_MIN`]) or [`SETTLE_MAX`] has passed (the note shows which);
+/// leaked objects stay counted however long it waits, so a leak still shows.
+fn settled_kmalloc_objects() -> Result<(i64, Duration), String> {
+    let started = Instant::now();
+    let mut last = kmalloc_objects()?;
+    loop {
+        std::thread::sleep(SETTLE_POLL);
+        let now = kmalloc_objects()?;
+        let waited = started.elapsed();
+        if ((now - last).abs() <= SETTLE_AGREE && waited >= SETTLE_MIN) || waited >= SETTLE_MAX {
+            return Ok((now, waited));
+        }
+        last = now;
+    }
 }
 
 /// One peer with everything it can own, and a subscriber, gone again.
@@ -53,16 +85,17 @@ fn peers_come_and_go() -> TestResult {
     for i in 0..200 {
         round(i, &mut msg)?;
     }
-    std::thread::sleep(std::time::Duration::from_secs(1));
-    let before = kmalloc_objects()?;
+    let (before, settled_before) = settled_kmalloc_objects()?;
     let rounds = crate::harness::stress_count(ROUNDS as u32) as usize;
     for i in 0..rounds {
         round(i, &mut msg).map_err(|e| format!("round {i}: {e}"))?;
     }
-    std::thread::sleep(std::time::Duration::from_secs(1));
-    let after = kmalloc_objects()?;
+    let (after, settled_after) = settled_kmalloc_objects()?;
     note(&format!(
-        "kmalloc objects before {rounds} rounds {before}, after {after}"
+        "kmalloc objects before {rounds} rounds {before}, after {after} (settled after \
+         {:.1}s and {:.1}s)",
+        settled_before.as_secs_f64(),
+        settled_after.as_secs_f64()
     ));
     ensure!(
         after - before < MARGIN,
