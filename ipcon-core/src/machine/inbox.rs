@@ -35,8 +35,9 @@ impl<'a> From<Delivery<'a>> for Received<'a> {
 pub struct InboxStats {
     /// Datagrams that did not come from the kernel (port 0): only the kernel delivers.
     pub foreign_dropped: u64,
-    /// Datagrams cut short by the receive buffer or that did not parse, and deliveries
-    /// the receiver could not hold.
+    /// Datagrams cut short by the receive buffer or that did not parse, deliveries the
+    /// receiver could not hold, and deliveries after the first of one datagram (the
+    /// kernel sends one per datagram: more would be a datagram not made by the module).
     pub malformed_dropped: u64,
     /// Kernel events lost: the sum of the gaps in their sequence numbers.
     pub kevents_missed: u64,
@@ -85,11 +86,30 @@ impl Inbox {
         self.stats.malformed_dropped += 1;
     }
 
+    /// Counts the deliveries (and error ACKs, which become failure notices) among
+    /// `rest`, the messages after the one a datagram is accepted for, as dropped.
+    fn count_extra_deliveries(&mut self, rest: Messages<'_>) {
+        for packet in rest {
+            let extra = match packet {
+                Ok(packet) => matches!(
+                    parse_incoming(&packet, self.family_id),
+                    Ok(Incoming::Delivery(_) | Incoming::Error { .. }) | Err(_)
+                ),
+                Err(_) => true,
+            };
+            if extra {
+                self.stats.malformed_dropped += 1;
+                log_warn!("ipcon: dropped a second delivery in one datagram");
+            }
+        }
+    }
+
     /// Takes one received datagram: `source_port` is the port it came from, `full_len`
     /// its length as the kernel reported it (longer than `datagram` when the receive
     /// buffer cut it). Returns the delivery it carries (the kernel sends one per
-    /// datagram), or `None` when it carries none: foreign, cut or malformed datagrams are
-    /// counted; ACKs and other non-deliveries are skipped.
+    /// datagram; any more in it are counted as dropped), or `None` when it carries none:
+    /// foreign, cut or malformed datagrams are counted; ACKs and other non-deliveries
+    /// are skipped.
     ///
     /// An error ACK on a data socket answers a posted request refused before the module
     /// saw it (its sequence number is the ticket): it becomes a
@@ -113,7 +133,8 @@ impl Inbox {
             log_warn!("ipcon: dropped a datagram cut to {} bytes", datagram.len());
             return None;
         }
-        for packet in Messages::new(datagram) {
+        let mut messages = Messages::new(datagram);
+        while let Some(packet) = messages.next() {
             let Ok(packet) = packet else {
                 self.stats.malformed_dropped += 1;
                 return None;
@@ -135,6 +156,8 @@ impl Inbox {
                     continue;
                 }
             };
+            // Counted, not passed over unseen: deliveries after this one.
+            self.count_extra_deliveries(messages);
             let kevents_missed = match &delivery {
                 Delivery::Kevent(event) => {
                     let missed = self.kevent_seq.observe(event.seq);
@@ -178,6 +201,22 @@ mod tests {
             seq,
             kind: KeventKind::Unknown(99),
         })
+    }
+
+    #[test]
+    fn a_second_delivery_in_one_datagram_is_counted_as_dropped() {
+        let mut inbox = Inbox::new(FAMILY);
+        let mut buf = [0u8; 256];
+        let first = emit(&kevent(1), &mut buf);
+        // Netlink messages in one datagram start 4-byte aligned.
+        let second_at = (first + 3) & !3;
+        let len = second_at + emit(&kevent(2), &mut buf[second_at..]);
+        let got = inbox.accept(0, len, &buf[..len]).unwrap();
+        assert_eq!(got.delivery, kevent(1));
+        assert_eq!(inbox.stats().malformed_dropped, 1);
+        // A datagram with one delivery adds nothing.
+        inbox.accept(0, first, &buf[..first]).unwrap();
+        assert_eq!(inbox.stats().malformed_dropped, 1);
     }
 
     #[test]
