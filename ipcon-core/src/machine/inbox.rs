@@ -86,24 +86,6 @@ impl Inbox {
         self.stats.malformed_dropped += 1;
     }
 
-    /// Counts the deliveries (and error ACKs, which become failure notices) among
-    /// `rest`, the messages after the one a datagram is accepted for, as dropped.
-    fn count_extra_deliveries(&mut self, rest: Messages<'_>) {
-        for packet in rest {
-            let extra = match packet {
-                Ok(packet) => matches!(
-                    parse_incoming(&packet, self.family_id),
-                    Ok(Incoming::Delivery(_) | Incoming::Error { .. }) | Err(_)
-                ),
-                Err(_) => true,
-            };
-            if extra {
-                self.stats.malformed_dropped += 1;
-                log_warn!("ipcon: dropped a second delivery in one datagram");
-            }
-        }
-    }
-
     /// Takes one received datagram: `source_port` is the port it came from, `full_len`
     /// its length as the kernel reported it (longer than `datagram` when the receive
     /// buffer cut it). Returns the delivery it carries (the kernel sends one per
@@ -133,11 +115,14 @@ impl Inbox {
             log_warn!("ipcon: dropped a datagram cut to {} bytes", datagram.len());
             return None;
         }
-        let mut messages = Messages::new(datagram);
-        while let Some(packet) = messages.next() {
+        // The first delivery is the one; any after it are counted as dropped,
+        // not passed over unseen.
+        let mut first = None;
+        for packet in Messages::new(datagram) {
             let Ok(packet) = packet else {
+                // The framing is broken: nothing after this point can be read.
                 self.stats.malformed_dropped += 1;
-                return None;
+                break;
             };
             let delivery = match parse_incoming(&packet, self.family_id) {
                 Ok(Incoming::Delivery(delivery)) => delivery,
@@ -156,22 +141,26 @@ impl Inbox {
                     continue;
                 }
             };
-            // Counted, not passed over unseen: deliveries after this one.
-            self.count_extra_deliveries(messages);
-            let kevents_missed = match &delivery {
-                Delivery::Kevent(event) => {
-                    let missed = self.kevent_seq.observe(event.seq);
-                    self.stats.kevents_missed += missed;
-                    missed
-                }
-                _ => 0,
-            };
-            return Some(Received {
-                delivery,
-                kevents_missed,
-            });
+            if first.is_some() {
+                self.stats.malformed_dropped += 1;
+                log_warn!("ipcon: dropped a second delivery in one datagram");
+            } else {
+                first = Some(delivery);
+            }
         }
-        None
+        let delivery = first?;
+        let kevents_missed = match &delivery {
+            Delivery::Kevent(event) => {
+                let missed = self.kevent_seq.observe(event.seq);
+                self.stats.kevents_missed += missed;
+                missed
+            }
+            _ => 0,
+        };
+        Some(Received {
+            delivery,
+            kevents_missed,
+        })
     }
 }
 
