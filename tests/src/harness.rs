@@ -232,7 +232,7 @@ pub fn stress_count(full: u32) -> u32 {
 /// `IPCON_E2E_TIMEOUT_SCALE=N` multiplies every test's deadline: an
 /// emulated foreign CPU (arm64 under TCG) runs the heavy tests several times
 /// slower than the x86_64 VM they were sized for.
-fn timeout_scale() -> u32 {
+pub fn timeout_scale() -> u32 {
     std::env::var("IPCON_E2E_TIMEOUT_SCALE")
         .ok()
         .and_then(|text| text.parse().ok())

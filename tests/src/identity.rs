@@ -370,14 +370,9 @@ fn min_rounds() -> u32 {
 }
 
 /// How long the races may go on: [`RACE_BUDGET_SECS`], scaled as the
-/// harness scales the deadline (`timeout_scale()` in harness.rs).
+/// harness scales the deadline.
 fn race_budget() -> Duration {
-    let scale = std::env::var("IPCON_E2E_TIMEOUT_SCALE")
-        .ok()
-        .and_then(|text| text.parse::<u32>().ok())
-        .filter(|scale| *scale >= 1)
-        .unwrap_or(1);
-    Duration::from_secs(RACE_BUDGET_SECS) * scale
+    Duration::from_secs(RACE_BUDGET_SECS) * crate::harness::timeout_scale()
 }
 
 /// Races that must have hit the window (the attacker held the port while
