@@ -110,9 +110,6 @@ pub struct VmOutcome {
     expects_module: bool,
     pub timed_out: Option<Duration>,
     pub elapsed: Duration,
-    /// The kernel problem of a first boot that crashed before init started
-    /// (this outcome is then the second boot's).
-    pub first_boot_crash: Option<String>,
 }
 
 impl VmOutcome {
@@ -304,9 +301,7 @@ pub fn run(run: &VmRun, target_dir: &Path) -> Result<VmOutcome, String> {
         run.name,
         kept.display()
     );
-    let mut second = boot(run, &work_dir)?;
-    second.first_boot_crash = Some(crash);
-    Ok(second)
+    boot(run, &work_dir)
 }
 
 /// One boot of [`run`].
@@ -421,7 +416,6 @@ fn boot(run: &VmRun, work_dir: &Path) -> Result<VmOutcome, String> {
         expects_module: run.module.is_some(),
         timed_out,
         elapsed: started.elapsed(),
-        first_boot_crash: None,
     };
     std::fs::write(
         work_dir.join("console.log"),
@@ -443,7 +437,6 @@ mod tests {
             expects_module: true,
             timed_out: timed_out.then(|| Duration::from_secs(9)),
             elapsed: Duration::ZERO,
-            first_boot_crash: None,
         }
     }
 
