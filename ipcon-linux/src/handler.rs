@@ -422,6 +422,9 @@ impl Drop for Handler {
 }
 
 /// The data socket, for `poll`/`epoll`: readable when a message is queued.
+/// One datagram may carry several messages, and a receive takes one: once
+/// the socket is readable, receive with [`Wait::Never`] until it says
+/// `WouldBlock` before waiting again.
 impl AsFd for Handler {
     fn as_fd(&self) -> BorrowedFd<'_> {
         crate::sys::borrow_fd(self, self.data_fd)

@@ -3,7 +3,8 @@
 //! events were missed before each one.
 //!
 //! The caller receives a datagram and hands it over with the port it came from; the inbox
-//! answers with the delivery it holds, borrowed from the datagram, or with nothing.
+//! checks it ([`Inbox::open`]) and then hands out the deliveries it holds, one at a time
+//! and borrowed from the datagram ([`Inbox::next`]). A datagram may carry several.
 //! Everything else is counted in [`InboxStats`], never lost silently.
 use crate::kevent::KeventSeq;
 use crate::wire::ipcon::{parse_incoming, Delivery, Incoming, SendFailure};
@@ -35,9 +36,8 @@ impl<'a> From<Delivery<'a>> for Received<'a> {
 pub struct InboxStats {
     /// Datagrams that did not come from the kernel (port 0): only the kernel delivers.
     pub foreign_dropped: u64,
-    /// Datagrams cut short by the receive buffer or that did not parse, deliveries the
-    /// receiver could not hold, and deliveries after the first of one datagram (the
-    /// kernel sends one per datagram: more would be a datagram not made by the module).
+    /// Datagrams cut short by the receive buffer, messages that did not parse, and
+    /// deliveries the receiver could not hold.
     pub malformed_dropped: u64,
     /// Kernel events lost: the sum of the gaps in their sequence numbers.
     pub kevents_missed: u64,
@@ -86,22 +86,20 @@ impl Inbox {
         self.stats.malformed_dropped += 1;
     }
 
-    /// Takes one received datagram: `source_port` is the port it came from, `full_len`
+    /// Checks one received datagram: `source_port` is the port it came from, `full_len`
     /// its length as the kernel reported it (longer than `datagram` when the receive
-    /// buffer cut it). Returns the delivery it carries (the kernel sends one per
-    /// datagram; any more in it are counted as dropped), or `None` when it carries none:
-    /// foreign, cut or malformed datagrams are counted; ACKs and other non-deliveries
-    /// are skipped.
+    /// buffer cut it). Returns its netlink messages, to be taken one delivery at a time
+    /// with [`Inbox::next`], or `None` for a datagram not from the kernel or cut short
+    /// (counted).
     ///
-    /// An error ACK on a data socket answers a posted request refused before the module
-    /// saw it (its sequence number is the ticket): it becomes a
-    /// [`Delivery::SendFailed`] like the module's own failure notices.
-    pub fn accept<'a>(
+    /// A datagram may hold several deliveries; every one of them is handed out, in
+    /// order, or counted as dropped.
+    pub fn open<'a>(
         &mut self,
         source_port: u32,
         full_len: usize,
         datagram: &'a [u8],
-    ) -> Option<Received<'a>> {
+    ) -> Option<&'a [u8]> {
         if source_port != 0 {
             self.stats.foreign_dropped += 1;
             log_warn!(
@@ -115,40 +113,50 @@ impl Inbox {
             log_warn!("ipcon: dropped a datagram cut to {} bytes", datagram.len());
             return None;
         }
-        // The first delivery is the one; any after it are counted as dropped,
-        // not passed over unseen.
-        let mut first = None;
-        for packet in Messages::new(datagram) {
+        Some(datagram)
+    }
+
+    /// Takes the next delivery from `unread`, the messages [`Inbox::open`] returned (or
+    /// what an earlier call left of them), and moves `unread` past it. Returns `None`
+    /// once `unread` holds no more deliveries: it is empty then. Malformed messages are
+    /// counted and skipped; a broken framing counts once and ends the datagram; ACKs and
+    /// other non-deliveries are skipped.
+    ///
+    /// An error ACK on a data socket answers a posted request refused before the module
+    /// saw it (its sequence number is the ticket): it becomes a
+    /// [`Delivery::SendFailed`] like the module's own failure notices.
+    pub fn next<'a>(&mut self, unread: &mut &'a [u8]) -> Option<Received<'a>> {
+        let mut packets = Messages::new(unread);
+        let delivery = loop {
+            let Some(packet) = packets.next() else {
+                *unread = &[];
+                return None;
+            };
             let Ok(packet) = packet else {
                 // The framing is broken: nothing after this point can be read.
                 self.stats.malformed_dropped += 1;
-                break;
+                continue;
             };
-            let delivery = match parse_incoming(&packet, self.family_id) {
-                Ok(Incoming::Delivery(delivery)) => delivery,
-                Ok(Incoming::Error { seq, errno, ext }) => Delivery::SendFailed(SendFailure {
-                    ticket: seq,
-                    errno: u32::try_from(errno).unwrap_or(0),
-                    message: ext.message,
-                    peer: None,
-                    group: None,
-                    missed: 0,
-                }),
-                Ok(_) => continue,
+            match parse_incoming(&packet, self.family_id) {
+                Ok(Incoming::Delivery(delivery)) => break delivery,
+                Ok(Incoming::Error { seq, errno, ext }) => {
+                    break Delivery::SendFailed(SendFailure {
+                        ticket: seq,
+                        errno: u32::try_from(errno).unwrap_or(0),
+                        message: ext.message,
+                        peer: None,
+                        group: None,
+                        missed: 0,
+                    })
+                }
+                Ok(_) => {}
                 Err(_e) => {
                     self.stats.malformed_dropped += 1;
                     log_warn!("ipcon: dropped a malformed delivery: {}", _e);
-                    continue;
                 }
-            };
-            if first.is_some() {
-                self.stats.malformed_dropped += 1;
-                log_warn!("ipcon: dropped a second delivery in one datagram");
-            } else {
-                first = Some(delivery);
             }
-        }
-        let delivery = first?;
+        };
+        *unread = packets.rest();
         let kevents_missed = match &delivery {
             Delivery::Kevent(event) => {
                 let missed = self.kevent_seq.observe(event.seq);
@@ -192,19 +200,100 @@ mod tests {
         })
     }
 
+    /// The first delivery of a datagram, as a receiver of one-delivery datagrams takes it;
+    /// checks that nothing follows it.
+    fn accept<'a>(
+        inbox: &mut Inbox,
+        port: u32,
+        full_len: usize,
+        datagram: &'a [u8],
+    ) -> Option<Received<'a>> {
+        let mut unread = inbox.open(port, full_len, datagram)?;
+        let got = inbox.next(&mut unread);
+        assert!(unread.is_empty(), "{} bytes left", unread.len());
+        got
+    }
+
+    /// `deliveries` back to back in one datagram, each 4-byte aligned.
+    fn datagram(deliveries: &[Delivery<'_>], buf: &mut [u8]) -> usize {
+        let mut len = 0;
+        for delivery in deliveries {
+            len = (len + 3) & !3;
+            len += emit(delivery, &mut buf[len..]);
+        }
+        len
+    }
+
     #[test]
-    fn a_second_delivery_in_one_datagram_is_counted_as_dropped() {
+    fn every_delivery_of_a_datagram_is_handed_out_in_order() {
         let mut inbox = Inbox::new(FAMILY);
-        let mut buf = [0u8; 256];
-        let first = emit(&kevent(1), &mut buf);
-        // Netlink messages in one datagram start 4-byte aligned.
-        let second_at = (first + 3) & !3;
-        let len = second_at + emit(&kevent(2), &mut buf[second_at..]);
-        let got = inbox.accept(0, len, &buf[..len]).unwrap();
-        assert_eq!(got.delivery, kevent(1));
+        let mut buf = [0u8; 512];
+        let unicast = Delivery::Unicast(UnicastDelivery {
+            sender: Sender {
+                name: Name::new("srv").ok(),
+                port: 9,
+                pid: 42,
+                uid: 1000,
+            },
+            payload: b"second",
+            missed: 0,
+            overrun: None,
+        });
+        let len = datagram(&[kevent(1), unicast, kevent(3)], &mut buf);
+        let mut unread = inbox.open(0, len, &buf[..len]).unwrap();
+        assert_eq!(inbox.next(&mut unread).unwrap().delivery, kevent(1));
+        assert_eq!(inbox.next(&mut unread).unwrap().delivery, unicast);
+        let third = inbox.next(&mut unread).unwrap();
+        assert_eq!(third.delivery, kevent(3));
+        // The gap in the kernel events is seen across the unicast between them.
+        assert_eq!(third.kevents_missed, 1);
+        assert!(unread.is_empty());
+        assert_eq!(inbox.next(&mut unread), None);
+        assert_eq!(
+            inbox.stats(),
+            InboxStats {
+                kevents_missed: 1,
+                ..InboxStats::default()
+            }
+        );
+    }
+
+    #[test]
+    fn a_malformed_message_between_deliveries_is_counted_and_skipped() {
+        let mut inbox = Inbox::new(FAMILY);
+        let mut buf = [0u8; 512];
+        let first = datagram(&[kevent(1)], &mut buf);
+        // A whole netlink message of the family whose generic netlink header is cut.
+        let bad_at = (first + 3) & !3;
+        let bad = NetlinkHeaderRepr {
+            message_type: FAMILY,
+            flags: NetlinkFlags::empty(),
+            seq: 0,
+            port_id: 0,
+        };
+        assert_eq!(bad.emit(2, &mut buf[bad_at..]).unwrap(), 16);
+        let last_at = (bad_at + 18 + 3) & !3;
+        let len = last_at + emit(&kevent(2), &mut buf[last_at..]);
+        let mut unread = inbox.open(0, len, &buf[..len]).unwrap();
+        assert_eq!(inbox.next(&mut unread).unwrap().delivery, kevent(1));
+        assert_eq!(inbox.next(&mut unread).unwrap().delivery, kevent(2));
+        assert_eq!(inbox.next(&mut unread), None);
         assert_eq!(inbox.stats().malformed_dropped, 1);
-        // A datagram with one delivery adds nothing.
-        inbox.accept(0, first, &buf[..first]).unwrap();
+    }
+
+    #[test]
+    fn a_broken_framing_counts_once_and_ends_the_datagram() {
+        let mut inbox = Inbox::new(FAMILY);
+        let mut buf = [0u8; 512];
+        let first = datagram(&[kevent(1)], &mut buf);
+        // A length field longer than what is left.
+        let bad_at = (first + 3) & !3;
+        buf[bad_at..bad_at + 4].copy_from_slice(&400u32.to_ne_bytes());
+        let len = bad_at + 16;
+        let mut unread = inbox.open(0, len, &buf[..len]).unwrap();
+        assert_eq!(inbox.next(&mut unread).unwrap().delivery, kevent(1));
+        assert_eq!(inbox.next(&mut unread), None);
+        assert!(unread.is_empty());
         assert_eq!(inbox.stats().malformed_dropped, 1);
     }
 
@@ -224,7 +313,7 @@ mod tests {
         });
         let mut buf = [0u8; 256];
         let len = emit(&unicast, &mut buf);
-        let got = inbox.accept(0, len, &buf[..len]).unwrap();
+        let got = accept(&mut inbox, 0, len, &buf[..len]).unwrap();
         assert_eq!(got, Received::from(unicast));
         assert_eq!(inbox.stats(), InboxStats::default());
     }
@@ -234,9 +323,9 @@ mod tests {
         let mut inbox = Inbox::new(FAMILY);
         let mut buf = [0u8; 256];
         let len = emit(&kevent(1), &mut buf);
-        assert_eq!(inbox.accept(4242, len, &buf[..len]), None);
-        assert_eq!(inbox.accept(0, len + 10, &buf[..len]), None);
-        assert_eq!(inbox.accept(0, 10, &buf[..10]), None);
+        assert_eq!(accept(&mut inbox, 4242, len, &buf[..len]), None);
+        assert_eq!(accept(&mut inbox, 0, len + 10, &buf[..len]), None);
+        assert_eq!(accept(&mut inbox, 0, 10, &buf[..10]), None);
         assert_eq!(
             inbox.stats(),
             InboxStats {
@@ -253,7 +342,7 @@ mod tests {
         let mut buf = [0u8; 256];
         let mut missed = |inbox: &mut Inbox, seq| {
             let len = emit(&kevent(seq), &mut buf);
-            inbox.accept(0, len, &buf[..len]).unwrap().kevents_missed
+            accept(inbox, 0, len, &buf[..len]).unwrap().kevents_missed
         };
         assert_eq!(missed(&mut inbox, 5), 0);
         assert_eq!(missed(&mut inbox, 6), 0);
@@ -281,7 +370,7 @@ mod tests {
         };
         let mut buf = [0u8; 256];
         let len = repr.emit(&mut buf).unwrap();
-        let got = inbox.accept(0, len, &buf[..len]).unwrap();
+        let got = accept(&mut inbox, 0, len, &buf[..len]).unwrap();
         let Delivery::SendFailed(failure) = got.delivery else {
             panic!("not a failure: {got:?}");
         };
@@ -290,7 +379,7 @@ mod tests {
         // A plain ACK is no delivery.
         let ack = ErrorRepr { error: 0, ..repr };
         let len = ack.emit(&mut buf).unwrap();
-        assert_eq!(inbox.accept(0, len, &buf[..len]), None);
+        assert_eq!(accept(&mut inbox, 0, len, &buf[..len]), None);
         assert_eq!(inbox.stats(), InboxStats::default());
     }
 }

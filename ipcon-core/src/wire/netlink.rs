@@ -250,6 +250,11 @@ impl<'a> Messages<'a> {
     pub fn new(datagram: &'a [u8]) -> Self {
         Self { rest: datagram }
     }
+
+    /// The bytes not iterated over yet (empty once the framing broke).
+    pub fn rest(&self) -> &'a [u8] {
+        self.rest
+    }
 }
 
 impl<'a> Iterator for Messages<'a> {
