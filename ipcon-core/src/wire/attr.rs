@@ -229,6 +229,12 @@ impl<'b> AttrWriter<'b> {
         self.put_bytes(kind, &[])
     }
 
+    /// Writes a nested attribute (`NLA_F_NESTED` set) whose value is `stream`, an
+    /// attribute stream written before.
+    pub fn put_nested(&mut self, kind: u16, stream: &[u8]) -> Result<(), WireError> {
+        self.put_bytes(kind | F_NESTED, stream)
+    }
+
     /// Opens a nested attribute.
     pub fn begin_nested(&mut self, kind: u16) -> Result<Nest, WireError> {
         let start = self.pos;
@@ -275,6 +281,31 @@ mod tests {
         let inner = attrs[3].nested().next().unwrap().unwrap();
         assert_eq!(inner.as_u64(), Ok(u64::MAX - 1));
         assert_eq!(attrs[0].as_u64(), Err(WireError::BadAttribute(1)));
+    }
+
+    #[test]
+    fn a_nest_from_its_contents_equals_a_nest_built_in_place() {
+        let mut inner = [0u8; 16];
+        let mut w = AttrWriter::new(&mut inner);
+        w.put_u32(1, 7).unwrap();
+        w.put_bytes(2, b"xyz").unwrap();
+        let inner_len = w.len();
+        let mut built = [0xaau8; 32];
+        let mut w = AttrWriter::new(&mut built);
+        let nest = w.begin_nested(5).unwrap();
+        w.put_u32(1, 7).unwrap();
+        w.put_bytes(2, b"xyz").unwrap();
+        w.end_nested(nest).unwrap();
+        let built_len = w.len();
+        let mut put = [0x55u8; 32];
+        let mut w = AttrWriter::new(&mut put);
+        w.put_nested(5, &inner[..inner_len]).unwrap();
+        assert_eq!(w.len(), built_len);
+        assert_eq!(put[..built_len], built[..built_len]);
+        let nest = Attributes::new(&put[..built_len]).next().unwrap().unwrap();
+        assert!(nest.is_nested());
+        assert_eq!(nest.kind(), 5);
+        assert_eq!(nest.value(), &inner[..inner_len]);
     }
 
     #[test]

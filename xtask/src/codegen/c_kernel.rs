@@ -10,8 +10,13 @@
 //! - a dump accepts exactly its do's attributes (checked by the model): on kernels
 //!   without split operations both share one policy;
 //! - the kernel's missing-attribute report where it exists (6.1+), and a text naming
-//!   the attribute on every kernel.
-use super::model::{lower, upper, Attr, AttrKind, OpFlag, Spec};
+//!   the attribute on every kernel;
+//! - a nested set that requests carry gets a policy of its own,
+//!   `<family>_<set>_nl_policy` (as YNL names it), declared in the header for the
+//!   handlers' `nla_parse_nested()`; an `indexed-array` of its nests is
+//!   `NLA_POLICY_NESTED_ARRAY()` of it, which validates every entry (strict validation
+//!   wants `NLA_F_NESTED` on the array).
+use super::model::{lower, upper, Attr, AttrKind, AttrSet, OpFlag, Spec};
 use super::{banner_c, CWriter};
 
 pub const HEADER_NAME: &str = "ipcon-nl-gen.h";
@@ -51,6 +56,42 @@ fn prefix(spec: &Spec) -> String {
 
 fn attr_enum(spec: &Spec, a: &Attr) -> String {
     format!("{}_A_{}", prefix(spec), upper(&a.name))
+}
+
+/// The uapi name of an attribute of a nested set.
+fn nested_attr_enum(spec: &Spec, set: &AttrSet, a: &Attr) -> String {
+    format!("{}_A_{}_{}", prefix(spec), upper(&set.name), upper(&a.name))
+}
+
+/// The uapi name of a nested set's highest attribute.
+fn nested_max(spec: &Spec, set: &AttrSet) -> String {
+    format!("{}_A_{}_MAX", prefix(spec), upper(&set.name))
+}
+
+/// The policy of a nested set's attributes.
+fn nested_policy_name(spec: &Spec, set: &str) -> String {
+    format!("{}_{}_nl_policy", lower(&spec.name), lower(set))
+}
+
+/// `const struct nla_policy <name>[<MAX> + 1]` of a nested set.
+fn nested_policy_decl(spec: &Spec, set: &AttrSet) -> String {
+    format!(
+        "const struct nla_policy {}[{} + 1]",
+        nested_policy_name(spec, &set.name),
+        nested_max(spec, set)
+    )
+}
+
+/// Writes `\t[<name>] = <entry>,`, the entry on a line of its own where the line would
+/// pass 100 columns.
+fn policy_line(w: &mut CWriter, name: &str, entry: &str) {
+    let line = format!("\t[{name}] = {entry},");
+    if line.len() + 7 <= 100 {
+        w.line(&line);
+    } else {
+        w.line(&format!("\t[{name}] ="));
+        w.line(&format!("\t\t{entry},"));
+    }
 }
 
 /// The validation function of strings with a minimum length `min`.
@@ -94,6 +135,15 @@ fn policy_entry(spec: &Spec, a: &Attr) -> String {
             }
         }
         AttrKind::Flag => "{ .type = NLA_FLAG, }".into(),
+        AttrKind::NestArray => format!(
+            "NLA_POLICY_NESTED_ARRAY({})",
+            nested_policy_name(
+                spec,
+                a.nested
+                    .as_deref()
+                    .expect("checked by the model: a nest names its set")
+            )
+        ),
         AttrKind::Pad => unreachable!("requests never list pad (checked by the model)"),
     }
 }
@@ -158,6 +208,14 @@ pub fn header(spec: &Spec) -> String {
     ));
     w.line(&format!("extern struct genl_family {fam}_family;"));
     w.blank();
+    let nested = spec.request_nested_sets();
+    if !nested.is_empty() {
+        w.line("/* The policies of nested sets, for nla_parse_nested() of their nests. */");
+        for set in &nested {
+            w.line(&format!("extern {};", nested_policy_decl(spec, set)));
+        }
+        w.blank();
+    }
     w.line("/* The handlers, one per do and dump of the spec. */");
     for op in &spec.ops {
         if op.do_.is_some() {
@@ -233,8 +291,11 @@ pub fn source(spec: &Spec) -> String {
 
     // Validators for strings with a minimum length.
     let request_attrs = spec.request_attrs();
+    let nested = spec.request_nested_sets();
     let mut minimums: Vec<u64> = request_attrs
         .iter()
+        .copied()
+        .chain(nested.iter().flat_map(|set| &set.attrs))
         .filter(|a| a.kind == AttrKind::String)
         .filter_map(|a| a.checks.min_len)
         .filter(|&m| m > 0)
@@ -272,6 +333,28 @@ pub fn source(spec: &Spec) -> String {
         w.blank();
     }
 
+    // Policies of nested sets, before the request policies that refer to them.
+    if !nested.is_empty() {
+        w.line("/*");
+        w.line(" * The policies of nested sets, spanning each set's attribute space: every");
+        w.line(" * nest of an indexed array is validated against its set's policy.");
+        w.line(" */");
+    }
+    for set in &nested {
+        w.line(&format!("/* {} */", set.name));
+        w.line(&format!("{} = {{", nested_policy_decl(spec, set)));
+        // A pad is never listed, as in requests: strict validation refuses it.
+        for a in set.attrs.iter().filter(|a| a.kind != AttrKind::Pad) {
+            policy_line(
+                &mut w,
+                &nested_attr_enum(spec, set, a),
+                &policy_entry(spec, a),
+            );
+        }
+        w.line("};");
+        w.blank();
+    }
+
     // Policies.
     w.line("/*");
     w.line(" * One policy per request, spanning the whole attribute space so that a");
@@ -291,13 +374,7 @@ pub fn source(spec: &Spec) -> String {
         ));
         for name in op.request().unwrap_or_default() {
             let a = spec.attr(name);
-            let entry = format!("\t[{}] = {},", attr_enum(spec, a), policy_entry(spec, a));
-            if entry.len() + 7 <= 100 {
-                w.line(&entry);
-            } else {
-                w.line(&format!("\t[{}] =", attr_enum(spec, a)));
-                w.line(&format!("\t\t{},", policy_entry(spec, a)));
-            }
+            policy_line(&mut w, &attr_enum(spec, a), &policy_entry(spec, a));
         }
         w.line("};");
         w.blank();

@@ -1,7 +1,8 @@
 //! `kmod/uapi/ipcon.h`: the family's user API, laid out as the kernel's YNL lays out a
 //! uapi header (so the two can be compared line for line, banner aside): the family's
-//! name and version, the constants, each enum with its kernel-doc, the attribute and
-//! command enums, the multicast group names.
+//! name and version, the constants, each enum with its kernel-doc, the attribute enums
+//! (the family's set, then each nested set), the command enum, the multicast group
+//! names.
 use super::model::{upper, Definition, Spec};
 use super::{banner_c, CWriter};
 
@@ -52,7 +53,9 @@ fn numbered_enum(w: &mut CWriter, items: &[(String, u32)], max: &str) {
         }
         next = value + 1;
     }
-    w.blank();
+    if !items.is_empty() {
+        w.blank();
+    }
     w.line(&format!("\t__{max},"));
     w.line(&format!("\t{max} = (__{max} - 1)"));
     w.line("};");
@@ -142,6 +145,21 @@ pub fn generate(spec: &Spec) -> String {
         .map(|a| (format!("{prefix}_A_{}", upper(&a.name)), u32::from(a.value)))
         .collect();
     numbered_enum(&mut w, &attrs, &format!("{prefix}_A_MAX"));
+    // A nested set's names carry the set's name too (YNL's default name-prefix).
+    for set in &spec.nested_sets {
+        let set_prefix = format!("{prefix}_A_{}", upper(&set.name));
+        let attrs: Vec<(String, u32)> = set
+            .attrs
+            .iter()
+            .map(|a| {
+                (
+                    format!("{set_prefix}_{}", upper(&a.name)),
+                    u32::from(a.value),
+                )
+            })
+            .collect();
+        numbered_enum(&mut w, &attrs, &format!("{set_prefix}_MAX"));
+    }
     let ops: Vec<(String, u32)> = spec
         .ops
         .iter()

@@ -291,6 +291,59 @@ mod tests {
     }
 
     #[test]
+    fn a_nested_set_is_generated_in_every_file() {
+        let spec = model::Spec::parse(&model::tests::nested()).unwrap();
+        let uapi = c_uapi::generate(&spec);
+        let sets = "enum {\n\tFAM_A_A = 1,\n\tFAM_A_B,\n\tFAM_A_ITEMS,\n\n\t__FAM_A_MAX,\n\
+                    \tFAM_A_MAX = (__FAM_A_MAX - 1)\n};\n\nenum {\n\tFAM_A_ITEM_DATA = 1,\n\
+                    \tFAM_A_ITEM_LABEL,\n\n\t__FAM_A_ITEM_MAX,\n\
+                    \tFAM_A_ITEM_MAX = (__FAM_A_ITEM_MAX - 1)\n};\n\nenum {\n\tFAM_CMD_GET = 1,";
+        assert!(uapi.contains(sets), "{uapi}");
+
+        let header = c_kernel::header(&spec);
+        let declared = "extern const struct nla_policy fam_item_nl_policy[FAM_A_ITEM_MAX + 1];";
+        assert!(header.contains(declared), "{header}");
+        let source = c_kernel::source(&spec);
+        let nested = "const struct nla_policy fam_item_nl_policy[FAM_A_ITEM_MAX + 1] = {\n\
+                      \t[FAM_A_ITEM_DATA] = { .type = NLA_BINARY, },\n\
+                      \t[FAM_A_ITEM_LABEL] = \
+                      NLA_POLICY_VALIDATE_FN(NLA_NUL_STRING, fam_nl_validate_min_len_2, 9),\n\
+                      };\n";
+        let entry = "\t[FAM_A_ITEMS] = NLA_POLICY_NESTED_ARRAY(fam_item_nl_policy),\n";
+        let (Some(defined), Some(used)) = (source.find(nested), source.find(entry)) else {
+            panic!("{source}")
+        };
+        assert!(
+            defined < used,
+            "the policy is defined after its use: {source}"
+        );
+        assert!(
+            source.contains("static int fam_nl_validate_min_len_2("),
+            "{source}"
+        );
+        assert!(source.contains("\tcase FAM_A_ITEMS:\n"), "{source}");
+
+        let spec_rs = rust::spec_rs(&spec);
+        for expected in [
+            "pub enum ItemAttr {",
+            "impl ItemAttr {\n    /// The highest attribute number.\n    pub const MAX: u16 = 2;",
+            "Self::Items => Some(AttrType::IndexedArray),",
+            "Self::Label => Some(2),",
+        ] {
+            assert!(spec_rs.contains(expected), "{expected:?} in {spec_rs}");
+        }
+        let messages = rust::messages_rs(&spec);
+        for expected in [
+            "pub struct GetRequest<'a> {",
+            "pub items: Option<&'a [u8]>,",
+            "items: t.binary(Attr::Items),",
+            "w.put_nested(Attr::Items.to_raw(), v)?;",
+        ] {
+            assert!(messages.contains(expected), "{expected:?} in {messages}");
+        }
+    }
+
+    #[test]
     fn differences_name_the_first_line() {
         assert_eq!(
             first_difference("a\nb\nc\n", "a\nx\nc\n"),

@@ -86,6 +86,10 @@ struct RawAttr {
     enum_as_flags: bool,
     #[serde(default)]
     checks: Option<RawChecks>,
+    #[serde(rename = "sub-type", default)]
+    sub_type: Option<String>,
+    #[serde(rename = "nested-attributes", default)]
+    nested_attributes: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -213,6 +217,9 @@ pub enum AttrKind {
     U64,
     Flag,
     Pad,
+    /// `indexed-array` of `sub-type: nest`: entries numbered by their index, each a
+    /// nest of the attribute set [`Attr::nested`] names.
+    NestArray,
 }
 
 /// Kernel-side validation of an attribute, all limits resolved to numbers.
@@ -238,6 +245,16 @@ pub struct Attr {
     pub checks: Checks,
     /// The flags mask the kernel accepts, for an attribute of a flags definition.
     pub mask: Option<u64>,
+    /// The nested attribute set of a [`AttrKind::NestArray`]'s entries.
+    pub nested: Option<String>,
+}
+
+/// A nested attribute set: the attributes inside the entries of a nest.
+#[derive(Debug, Clone)]
+pub struct AttrSet {
+    pub name: String,
+    pub doc: String,
+    pub attrs: Vec<Attr>,
 }
 
 /// One `do` or `dump`: its request and reply attributes (`None`: no such message).
@@ -298,7 +315,11 @@ pub struct Spec {
     /// The order of `definitions` by kind and index, for the uapi header.
     pub definition_order: Vec<Definition>,
     pub attr_set_doc: String,
+    /// The attributes of the family's own set (the first one), the space of requests,
+    /// replies and notifications.
     pub attrs: Vec<Attr>,
+    /// The further attribute sets, in spec order: each one nested in some attribute.
+    pub nested_sets: Vec<AttrSet>,
     pub ops: Vec<Op>,
     pub mcast_groups: Vec<String>,
 }
@@ -328,6 +349,196 @@ fn check_name(what: &str, name: &str) -> Result<(), String> {
             "{what} name {name:?} must match ^[0-9a-z-]+$ and start with a letter"
         ))
     }
+}
+
+/// Reads the attributes of one set: the family's (`nested` `None`) or a nested one.
+fn parse_attrs(
+    nested: Option<&str>,
+    raw: Vec<RawAttr>,
+    consts: &[Const],
+    enums: &[EnumDef],
+) -> Result<Vec<Attr>, String> {
+    let mut attrs: Vec<Attr> = Vec::new();
+    for a in raw {
+        check_name("attribute", &a.name)?;
+        // How messages name the attribute: those of nested sets with their set.
+        let label = match nested {
+            None => format!("attribute {}", a.name),
+            Some(set) => format!("attribute {} of set {set}", a.name),
+        };
+        let kind = match a.kind.as_str() {
+            "string" => AttrKind::String,
+            "binary" => AttrKind::Binary,
+            "u32" => AttrKind::U32,
+            "u64" => AttrKind::U64,
+            "flag" => AttrKind::Flag,
+            "pad" => AttrKind::Pad,
+            "indexed-array" if nested.is_some() => {
+                return fail(format!(
+                    "{label}: nests inside nested sets are not supported by the generators yet"
+                ))
+            }
+            "indexed-array" => AttrKind::NestArray,
+            other => {
+                return fail(format!(
+                    "{label}: type {other} is not supported by the generators yet"
+                ))
+            }
+        };
+        let target = if kind == AttrKind::NestArray {
+            match a.sub_type.as_deref() {
+                Some("nest") => {}
+                Some(other) => {
+                    return fail(format!(
+                        "{label}: indexed-array sub-type {other} is not supported by the \
+                         generators yet (only nest)"
+                    ))
+                }
+                None => return fail(format!("{label}: indexed-array needs sub-type: nest")),
+            }
+            match a.nested_attributes {
+                Some(target) => Some(target),
+                None => {
+                    return fail(format!(
+                        "{label}: an indexed-array of nests needs nested-attributes"
+                    ))
+                }
+            }
+        } else {
+            if a.sub_type.is_some() {
+                return fail(format!("{label}: sub-type applies to indexed-array"));
+            }
+            if a.nested_attributes.is_some() {
+                return fail(format!(
+                    "{label}: nested-attributes applies to indexed-array (nest is not \
+                     supported yet)"
+                ));
+            }
+            None
+        };
+        let value = match (a.value, attrs.last()) {
+            (Some(v), Some(prev)) if v <= prev.value => {
+                return fail(format!("{label}: values must increase"))
+            }
+            (Some(v), _) => v,
+            (None, Some(prev)) => prev.value + 1,
+            (None, None) => 1,
+        };
+        if value == 0 || value > 0x3fff {
+            return fail(format!("{label}: value {value} out of range"));
+        }
+        let raw_checks = a.checks.unwrap_or_default();
+        let limit = |v: &Option<serde_yaml::Value>| -> Result<Option<u64>, String> {
+            match v {
+                None => Ok(None),
+                Some(serde_yaml::Value::Number(n)) => n
+                    .as_u64()
+                    .map(Some)
+                    .ok_or_else(|| format!("{SPEC_PATH}: {label}: negative limit")),
+                Some(serde_yaml::Value::String(s)) => {
+                    match consts.iter().find(|c| &c.name == s).map(|c| &c.value) {
+                        Some(ConstValue::Int(v)) => Ok(Some(*v)),
+                        _ => Err(format!(
+                            "{SPEC_PATH}: {label}: limit {s:?} is not a numeric const"
+                        )),
+                    }
+                }
+                Some(other) => Err(format!("{SPEC_PATH}: {label}: bad limit {other:?}")),
+            }
+        };
+        let mut checks = Checks {
+            min_len: limit(&raw_checks.min_len)?,
+            max_len: limit(&raw_checks.max_len)?,
+            min: limit(&raw_checks.min)?,
+            max: limit(&raw_checks.max)?,
+        };
+        let lengths = checks.min_len.is_some() || checks.max_len.is_some();
+        let bounds = checks.min.is_some() || checks.max.is_some();
+        match kind {
+            AttrKind::String | AttrKind::Binary if bounds => {
+                return fail(format!("{label}: min/max apply to integers"))
+            }
+            AttrKind::U32 | AttrKind::U64 | AttrKind::Flag | AttrKind::Pad if lengths => {
+                return fail(format!(
+                    "{label}: min-len/max-len apply to strings and binaries"
+                ))
+            }
+            AttrKind::NestArray if lengths || bounds => {
+                return fail(format!(
+                    "{label}: checks of an indexed-array are not supported yet"
+                ))
+            }
+            AttrKind::Binary if checks.min_len.is_some() => {
+                return fail(format!("{label}: min-len of a binary is not supported yet"))
+            }
+            _ => {}
+        }
+        if let (Some(min), Some(max)) = (checks.min_len, checks.max_len) {
+            if min > max {
+                return fail(format!("{label}: min-len above max-len"));
+            }
+        }
+        let mut mask = None;
+        if let Some(enum_name) = &a.enum_name {
+            let Some(def) = enums.iter().find(|e| &e.name == enum_name) else {
+                return fail(format!("{label}: no enum {enum_name}"));
+            };
+            if kind != AttrKind::U32 {
+                return fail(format!("{label}: enums need type u32"));
+            }
+            if def.flags || a.enum_as_flags {
+                let bits = if def.flags {
+                    def.mask()
+                } else {
+                    def.entries.iter().map(|e| 1u64 << e.raw).sum()
+                };
+                mask = Some(bits);
+            } else {
+                // An enum admits exactly its values (the kernel's YNL generator derives
+                // the same range).
+                let low = def.entries.iter().map(|e| e.raw).min().unwrap_or(0);
+                let high = def.entries.iter().map(|e| e.raw).max().unwrap_or(0);
+                if high - low + 1 != def.entries.len() as u64 {
+                    return fail(format!(
+                        "{label}: enum {enum_name} has gaps; sparse enums are not supported yet"
+                    ));
+                }
+                if checks.min.is_none() && low != 0 {
+                    checks.min = Some(low);
+                }
+                if checks.max.is_none() {
+                    checks.max = Some(high);
+                }
+            }
+        } else if a.enum_as_flags {
+            return fail(format!("{label}: enum-as-flags without enum"));
+        }
+        if let (Some(min), Some(max)) = (checks.min, checks.max) {
+            if min > max {
+                return fail(format!("{label}: min above max"));
+            }
+        }
+        if checks.min.into_iter().chain(checks.max).any(|v| v > 32767) {
+            return fail(format!(
+                "{label}: limits above 32767 need a full-range policy, not supported yet"
+            ));
+        }
+        if attrs.iter().any(|x| x.name == a.name) {
+            return fail(format!("{label} is defined twice"));
+        }
+        attrs.push(Attr {
+            name: a.name,
+            value,
+            kind,
+            doc: a.doc.unwrap_or_default(),
+            enum_name: a.enum_name,
+            as_flags: a.enum_as_flags,
+            checks,
+            mask,
+            nested: target,
+        });
+    }
+    Ok(attrs)
 }
 
 impl Spec {
@@ -416,155 +627,90 @@ impl Spec {
             }
         }
 
-        let [set] = <[RawAttrSet; 1]>::try_from(raw.attribute_sets).map_err(|_| {
-            format!("{SPEC_PATH}: exactly one attribute set is supported (nests are not)")
-        })?;
+        let mut raw_sets = raw.attribute_sets.into_iter();
+        let Some(set) = raw_sets.next() else {
+            return fail("no attribute set");
+        };
         if set.name != raw.name {
-            return fail("the attribute set must be named like the family");
+            return fail("the first attribute set must be named like the family");
         }
-        let mut attrs: Vec<Attr> = Vec::new();
-        for a in set.attributes {
-            check_name("attribute", &a.name)?;
-            let kind = match a.kind.as_str() {
-                "string" => AttrKind::String,
-                "binary" => AttrKind::Binary,
-                "u32" => AttrKind::U32,
-                "u64" => AttrKind::U64,
-                "flag" => AttrKind::Flag,
-                "pad" => AttrKind::Pad,
-                other => {
+        let raw_nested: Vec<RawAttrSet> = raw_sets.collect();
+        for (i, s) in raw_nested.iter().enumerate() {
+            check_name("attribute set", &s.name)?;
+            if s.name == set.name || raw_nested[..i].iter().any(|x| x.name == s.name) {
+                return fail(format!("attribute set {} is defined twice", s.name));
+            }
+        }
+        let set_doc = set.doc.unwrap_or_default();
+        let attrs = parse_attrs(None, set.attributes, &consts, &enums)?;
+        let mut nested_sets: Vec<AttrSet> = Vec::new();
+        for s in raw_nested {
+            let attrs = parse_attrs(Some(&s.name), s.attributes, &consts, &enums)?;
+            nested_sets.push(AttrSet {
+                name: s.name,
+                doc: s.doc.unwrap_or_default(),
+                attrs,
+            });
+        }
+        for a in &attrs {
+            if let Some(target) = &a.nested {
+                if *target == set.name {
                     return fail(format!(
-                        "attribute {}: type {other} is not supported by the generators yet",
+                        "attribute {}: the family's attribute set {target} cannot be nested",
                         a.name
-                    ))
+                    ));
                 }
-            };
-            let value = match (a.value, attrs.last()) {
-                (Some(v), Some(prev)) if v <= prev.value => {
-                    return fail(format!("attribute {}: values must increase", a.name))
-                }
-                (Some(v), _) => v,
-                (None, Some(prev)) => prev.value + 1,
-                (None, None) => 1,
-            };
-            if value == 0 || value > 0x3fff {
-                return fail(format!("attribute {}: value {value} out of range", a.name));
-            }
-            let raw_checks = a.checks.unwrap_or_default();
-            let limit = |v: &Option<serde_yaml::Value>| -> Result<Option<u64>, String> {
-                match v {
-                    None => Ok(None),
-                    Some(serde_yaml::Value::Number(n)) => n.as_u64().map(Some).ok_or_else(|| {
-                        format!("{SPEC_PATH}: attribute {}: negative limit", a.name)
-                    }),
-                    Some(serde_yaml::Value::String(s)) => {
-                        match consts.iter().find(|c| &c.name == s).map(|c| &c.value) {
-                            Some(ConstValue::Int(v)) => Ok(Some(*v)),
-                            _ => Err(format!(
-                                "{SPEC_PATH}: attribute {}: limit {s:?} is not a numeric const",
-                                a.name
-                            )),
-                        }
-                    }
-                    Some(other) => Err(format!(
-                        "{SPEC_PATH}: attribute {}: bad limit {other:?}",
-                        a.name
-                    )),
-                }
-            };
-            let mut checks = Checks {
-                min_len: limit(&raw_checks.min_len)?,
-                max_len: limit(&raw_checks.max_len)?,
-                min: limit(&raw_checks.min)?,
-                max: limit(&raw_checks.max)?,
-            };
-            let lengths = checks.min_len.is_some() || checks.max_len.is_some();
-            let bounds = checks.min.is_some() || checks.max.is_some();
-            match kind {
-                AttrKind::String | AttrKind::Binary if bounds => {
-                    return fail(format!("attribute {}: min/max apply to integers", a.name))
-                }
-                AttrKind::U32 | AttrKind::U64 | AttrKind::Flag | AttrKind::Pad if lengths => {
+                if !nested_sets.iter().any(|s| &s.name == target) {
                     return fail(format!(
-                        "attribute {}: min-len/max-len apply to strings and binaries",
+                        "attribute {}: nested-attributes {target}: no such attribute set",
                         a.name
-                    ))
+                    ));
                 }
-                AttrKind::Binary if checks.min_len.is_some() => {
+            }
+        }
+        // The uapi names of every set share one C namespace (a nested set's carry its
+        // name: `<FAMILY>_A_<SET>_<ATTR>`), as the Rust types of the sets share one.
+        let mut c_names: Vec<(String, String)> = attrs
+            .iter()
+            .map(|a| a.name.clone())
+            .chain(["max".to_owned()])
+            .map(|n| (upper(&n), format!("attribute {n}")))
+            .collect();
+        for s in &nested_sets {
+            for n in s
+                .attrs
+                .iter()
+                .map(|a| a.name.clone())
+                .chain(["max".to_owned()])
+            {
+                let c = upper(&format!("{}-{n}", s.name));
+                if let Some((_, other)) = c_names.iter().find(|(x, _)| *x == c) {
                     return fail(format!(
-                        "attribute {}: min-len of a binary is not supported yet",
-                        a.name
-                    ))
+                        "attribute {n} of set {}: its uapi name {}_A_{c} is taken by {other}",
+                        s.name,
+                        upper(&raw.name)
+                    ));
                 }
-                _ => {}
+                c_names.push((c, format!("attribute {n} of set {}", s.name)));
             }
-            if let (Some(min), Some(max)) = (checks.min_len, checks.max_len) {
-                if min > max {
-                    return fail(format!("attribute {}: min-len above max-len", a.name));
-                }
-            }
-            let mut mask = None;
-            if let Some(enum_name) = &a.enum_name {
-                let Some(def) = enums.iter().find(|e| &e.name == enum_name) else {
-                    return fail(format!("attribute {}: no enum {enum_name}", a.name));
-                };
-                if kind != AttrKind::U32 {
-                    return fail(format!("attribute {}: enums need type u32", a.name));
-                }
-                if def.flags || a.enum_as_flags {
-                    let bits = if def.flags {
-                        def.mask()
-                    } else {
-                        def.entries.iter().map(|e| 1u64 << e.raw).sum()
-                    };
-                    mask = Some(bits);
-                } else {
-                    // An enum admits exactly its values (the kernel's YNL generator
-                    // derives the same range).
-                    let low = def.entries.iter().map(|e| e.raw).min().unwrap_or(0);
-                    let high = def.entries.iter().map(|e| e.raw).max().unwrap_or(0);
-                    if high - low + 1 != def.entries.len() as u64 {
-                        return fail(format!(
-                            "attribute {}: enum {enum_name} has gaps; sparse enums are not \
-                             supported yet",
-                            a.name
-                        ));
-                    }
-                    if checks.min.is_none() && low != 0 {
-                        checks.min = Some(low);
-                    }
-                    if checks.max.is_none() {
-                        checks.max = Some(high);
-                    }
-                }
-            } else if a.enum_as_flags {
-                return fail(format!("attribute {}: enum-as-flags without enum", a.name));
-            }
-            if let (Some(min), Some(max)) = (checks.min, checks.max) {
-                if min > max {
-                    return fail(format!("attribute {}: min above max", a.name));
-                }
-            }
-            if checks.min.into_iter().chain(checks.max).any(|v| v > 32767) {
+            let rust = format!("{}Attr", camel(&s.name));
+            let taken = ["Attr", "AttrType", "Command"].contains(&rust.as_str())
+                || enums.iter().any(|e| camel(&e.name) == rust);
+            if taken {
                 return fail(format!(
-                    "attribute {}: limits above 32767 need a full-range policy, not supported \
-                     yet",
-                    a.name
+                    "attribute set {}: its Rust type {rust} is taken",
+                    s.name
                 ));
             }
-            if attrs.iter().any(|x| x.name == a.name) {
-                return fail(format!("attribute {} is defined twice", a.name));
+        }
+        for s in &nested_sets {
+            if !attrs.iter().any(|a| a.nested.as_ref() == Some(&s.name)) {
+                return fail(format!(
+                    "attribute set {}: no attribute of set {} nests it (further sets are \
+                     nested sets, referenced by nested-attributes)",
+                    s.name, set.name
+                ));
             }
-            attrs.push(Attr {
-                name: a.name,
-                value,
-                kind,
-                doc: a.doc.unwrap_or_default(),
-                enum_name: a.enum_name,
-                as_flags: a.enum_as_flags,
-                checks,
-                mask,
-            });
         }
 
         let mcast_groups: Vec<String> = raw
@@ -588,8 +734,20 @@ impl Spec {
                 })?,
                 (None, None) => 1,
             };
-            if o.attribute_set.as_deref().is_some_and(|s| s != set.name) {
-                return fail(format!("operation {}: unknown attribute set", o.name));
+            if let Some(s) = o.attribute_set.as_deref().filter(|s| *s != set.name) {
+                return fail(format!(
+                    "operation {}: attribute set {s}: operations use the family's set {}",
+                    o.name, set.name
+                ));
+            }
+            if nested_sets.iter().any(|s| s.name == o.name) {
+                return fail(format!(
+                    "operation {0} and attribute set {0}: their kernel policies would both be \
+                     named {1}_{2}_nl_policy",
+                    o.name,
+                    lower(&raw.name),
+                    lower(&o.name)
+                ));
             }
             let flags = o
                 .flags
@@ -708,8 +866,9 @@ impl Spec {
             consts,
             enums,
             definition_order,
-            attr_set_doc: set.doc.unwrap_or_default(),
+            attr_set_doc: set_doc,
             attrs,
+            nested_sets,
             ops,
             mcast_groups,
         })
@@ -742,9 +901,18 @@ impl Spec {
             .collect()
     }
 
-    /// The highest attribute number.
-    pub fn max_attr(&self) -> u16 {
-        self.attrs.last().map_or(0, |a| a.value)
+    /// The nested sets some request carries (the kernel validates their entries), in
+    /// spec order.
+    pub fn request_nested_sets(&self) -> Vec<&AttrSet> {
+        let requested = self.request_attrs();
+        self.nested_sets
+            .iter()
+            .filter(|s| {
+                requested
+                    .iter()
+                    .any(|a| a.nested.as_deref() == Some(s.name.as_str()))
+            })
+            .collect()
     }
 
     /// The highest command number.
@@ -776,7 +944,7 @@ pub fn camel(name: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
     const MINIMAL: &str = "# SPDX-License-Identifier: MIT\n\
@@ -786,6 +954,25 @@ mod tests {
         \x20     - {name: a, type: u32}\n      - {name: b, type: string, checks: {max-len: 7}}\n\
         operations:\n  list:\n\
         \x20   - {name: get, doc: g, do: {request: {attributes: [a]}}, dump: {request: {attributes: [a]}}}\n";
+
+    /// [`MINIMAL`] with a nested set `item`, an indexed array `items` of its nests.
+    pub(crate) fn nested() -> String {
+        MINIMAL
+            .replace(
+                "      - {name: b, type: string, checks: {max-len: 7}}\n",
+                "      - {name: b, type: string, checks: {max-len: 7}}\n\
+                 \x20     - {name: items, type: indexed-array, sub-type: nest, \
+                 nested-attributes: item}\n\
+                 \x20 - name: item\n    doc: one item\n    attributes:\n\
+                 \x20     - {name: data, type: binary}\n\
+                 \x20     - {name: label, type: string, checks: {min-len: 2, max-len: 9}}\n",
+            )
+            .replace("attributes: [a]}}, dump", "attributes: [a, items]}}, dump")
+            .replace(
+                "dump: {request: {attributes: [a]}}",
+                "dump: {request: {attributes: [a, items]}}",
+            )
+    }
 
     #[test]
     fn a_minimal_spec_reads() {
@@ -829,6 +1016,121 @@ mod tests {
         refused(
             &MINIMAL.replace("[a]}}, dump", "[zz]}}, dump"),
             "no attribute zz",
+        );
+    }
+
+    #[test]
+    fn a_nested_set_reads() {
+        let spec = Spec::parse(&nested()).unwrap();
+        let items = spec.attr("items");
+        assert_eq!(items.kind, AttrKind::NestArray);
+        assert_eq!(items.value, 3);
+        assert_eq!(items.nested.as_deref(), Some("item"));
+        let [set] = &spec.nested_sets[..] else {
+            panic!("{:?}", spec.nested_sets)
+        };
+        assert_eq!((set.name.as_str(), set.doc.as_str()), ("item", "one item"));
+        let values: Vec<(&str, u16, AttrKind)> = set
+            .attrs
+            .iter()
+            .map(|a| (a.name.as_str(), a.value, a.kind))
+            .collect();
+        assert_eq!(
+            values,
+            [
+                ("data", 1, AttrKind::Binary),
+                ("label", 2, AttrKind::String)
+            ]
+        );
+        assert_eq!(set.attrs[1].checks.min_len, Some(2));
+        assert_eq!(spec.request_nested_sets().len(), 1);
+        // Only a request's nests need a kernel policy.
+        let unrequested = Spec::parse(&nested().replace("[a, items]", "[a]")).unwrap();
+        assert!(unrequested.request_nested_sets().is_empty());
+    }
+
+    #[test]
+    fn nests_the_generators_cannot_do_are_refused() {
+        let text = nested();
+        refused(
+            &text.replace("nested-attributes: item}", "nested-attributes: itme}"),
+            "attribute items: nested-attributes itme: no such attribute set",
+        );
+        refused(
+            &text.replace("nested-attributes: item}", "nested-attributes: fam}"),
+            "the family's attribute set fam cannot be nested",
+        );
+        refused(
+            &text.replace("sub-type: nest,", "sub-type: u32,"),
+            "attribute items: indexed-array sub-type u32 is not supported by the generators \
+             yet (only nest)",
+        );
+        refused(
+            &text.replace("sub-type: nest,", ""),
+            "attribute items: indexed-array needs sub-type: nest",
+        );
+        refused(
+            &text.replace(", nested-attributes: item}", "}"),
+            "attribute items: an indexed-array of nests needs nested-attributes",
+        );
+        refused(
+            &text.replace(
+                "{name: a, type: u32}",
+                "{name: a, type: u32, sub-type: nest}",
+            ),
+            "attribute a: sub-type applies to indexed-array",
+        );
+        refused(
+            &text.replace("{name: data, type: binary}", "{name: data, type: nest}"),
+            "attribute data of set item: type nest is not supported",
+        );
+        refused(
+            &text.replace(
+                "{name: data, type: binary}",
+                "{name: data, type: indexed-array, sub-type: nest, nested-attributes: item}",
+            ),
+            "attribute data of set item: nests inside nested sets are not supported",
+        );
+        refused(
+            &text.replace("max-len: 9}", "max-len: 1}"),
+            "attribute label of set item: min-len above max-len",
+        );
+        refused(
+            &text.replace("- name: item\n", "- name: fam\n"),
+            "attribute set fam is defined twice",
+        );
+        refused(
+            &text.replace(
+                "sub-type: nest, nested-attributes: item}",
+                "sub-type: nest, nested-attributes: item, checks: {max-len: 4}}",
+            ),
+            "checks of an indexed-array are not supported yet",
+        );
+        // A further set must be nested somewhere.
+        refused(
+            &MINIMAL.replace(
+                "operations:",
+                "\x20 - name: loose\n    attributes:\n      - {name: data, type: binary}\n\
+                 operations:",
+            ),
+            "attribute set loose: no attribute of set fam nests it",
+        );
+        refused(
+            &text
+                .replace("- name: item\n", "- name: get\n")
+                .replace("nested-attributes: item", "nested-attributes: get"),
+            "operation get and attribute set get",
+        );
+        refused(
+            &text
+                .replace("{name: a, type: u32}", "{name: item-data, type: u32}")
+                .replace("[a, items]", "[item-data, items]"),
+            "attribute data of set item: its uapi name FAM_A_ITEM_DATA is taken by attribute \
+             item-data",
+        );
+        refused(
+            &MINIMAL.replace("  - name: fam\n", "  - name: other\n"),
+            "the first attribute set must be named like the family",
         );
     }
 }

@@ -1,12 +1,14 @@
 //! The Rust side of the spec, for ipcon-core (`no_std`, no allocation):
 //!
-//! - `ipcon-core/src/spec.rs`: constants, enums and flags, the attribute and command
-//!   enums with what the spec says about each (type, checks, the attribute lists of
-//!   every operation, multicast groups);
+//! - `ipcon-core/src/spec.rs`: constants, enums and flags, the attribute enums (`Attr`
+//!   for the family's set, `<Set>Attr` for each nested set) and the command enum with
+//!   what the spec says about each (type, checks, the attribute lists of every
+//!   operation, multicast groups);
 //! - `ipcon-core/src/wire/messages.rs`: one struct per message (request, reply, dump,
-//!   notification) with a field per attribute it may carry, borrowing strings and
-//!   binaries from the received buffer, parsed from and emitted through the
-//!   hand-written `wire::ipcon::{AttrTable, MessageAttrs}`.
+//!   notification) with a field per attribute it may carry, borrowing strings,
+//!   binaries and nests (their contents, the raw attribute stream of their entries)
+//!   from the received buffer, parsed from and emitted through the hand-written
+//!   `wire::ipcon::{AttrTable, MessageAttrs}` (a nest with `NLA_F_NESTED`).
 use std::fmt::Write as _;
 
 use super::model::{camel, lower, upper, Attr, AttrKind, ConstValue, Definition, EnumDef, Spec};
@@ -133,6 +135,109 @@ fn enum_entries(def: &EnumDef) -> Vec<(String, String, u64)> {
         .collect()
 }
 
+/// The Rust type of a nested set's attributes: `pack-entry` → `PackEntryAttr`.
+fn set_type(set: &str) -> String {
+    format!("{}Attr", camel(set))
+}
+
+/// The attributes that nest `set`, as doc links: "[`Attr::Pack`]".
+fn nested_in(spec: &Spec, set: &str) -> String {
+    let links: Vec<String> = spec
+        .attrs
+        .iter()
+        .filter(|a| a.nested.as_deref() == Some(set))
+        .map(|a| format!("[`Attr::{}`]", camel(&a.name)))
+        .collect();
+    links.join(", ")
+}
+
+/// The enum of one attribute set (`name`) and its `impl`: number, type and checks of
+/// every attribute.
+fn attr_set_rs(out: &mut String, name: &str, doc: &str, attrs: &[Attr]) {
+    let attr_entries: Vec<_> = attrs
+        .iter()
+        .map(|a| (a.name.clone(), a.doc.clone(), u64::from(a.value)))
+        .collect();
+    write_enum(
+        out,
+        doc,
+        name,
+        "u16",
+        &attr_entries,
+        "An attribute number this version of the protocol does not know.",
+    );
+    let _ = writeln!(out, "impl {name} {{");
+    out.push_str("    /// The highest attribute number.\n");
+    let _ = writeln!(
+        out,
+        "    pub const MAX: u16 = {};\n",
+        attrs.last().map_or(0, |a| a.value)
+    );
+    out.push_str("    /// How the value is encoded (`None` for an unknown attribute).\n");
+    out.push_str("    pub const fn value_type(self) -> Option<AttrType> {\n        match self {\n");
+    for a in attrs {
+        let t = match a.kind {
+            AttrKind::String => "String",
+            AttrKind::Binary => "Binary",
+            AttrKind::U32 => "U32",
+            AttrKind::U64 => "U64",
+            AttrKind::Flag => "Flag",
+            AttrKind::Pad => "Pad",
+            AttrKind::NestArray => "IndexedArray",
+        };
+        let _ = writeln!(
+            out,
+            "            Self::{} => Some(AttrType::{t}),",
+            camel(&a.name)
+        );
+    }
+    out.push_str("            Self::Unknown(_) => None,\n        }\n    }\n\n");
+    type Limit = fn(&Attr) -> Option<String>;
+    let limits: [(&str, &str, &str, Limit); 4] = [
+        (
+            "Smallest value length the kernel accepts (strings: without the NUL).",
+            "min_len(self) -> Option<usize>",
+            "None",
+            |a| a.checks.min_len.map(|m| format!("Some({m})")),
+        ),
+        (
+            "Largest value length the kernel accepts (strings: without the NUL).",
+            "max_len(self) -> Option<usize>",
+            "None",
+            |a| a.checks.max_len.map(|m| format!("Some({m})")),
+        ),
+        (
+            "Inclusive range of values the kernel accepts, where it checks one (an enum \
+             attribute admits its values).",
+            "range(self) -> Option<(u64, u64)>",
+            "None",
+            |a| {
+                (a.checks.min.is_some() || a.checks.max.is_some()).then(|| {
+                    format!(
+                        "Some(({}, {}))",
+                        a.checks.min.unwrap_or(0),
+                        a.checks.max.map_or("u64::MAX".into(), |m| m.to_string())
+                    )
+                })
+            },
+        ),
+        (
+            "The flags the kernel accepts, for an attribute holding a flags mask.",
+            "mask(self) -> Option<u32>",
+            "None",
+            |a| a.mask.map(|m| format!("Some(0x{m:x})")),
+        ),
+    ];
+    for (doc, signature, default, limit) in limits {
+        let arms: Vec<(String, String)> = attrs
+            .iter()
+            .filter_map(|a| limit(a).map(|v| (camel(&a.name), v)))
+            .collect();
+        command_match(out, doc, signature, &arms, default);
+    }
+    out.push_str("}\n\n");
+}
+
 pub fn spec_rs(spec: &Spec) -> String {
     let mut out = String::new();
     banner(
@@ -202,87 +307,20 @@ pub fn spec_rs(spec: &Spec) -> String {
     out.push_str(
         "pub enum AttrType {\n    /// A NUL-terminated string.\n    String,\n    /// Raw bytes.\n    Binary,\n    \
          /// A native-endian `u32`.\n    U32,\n    /// A native-endian `u64`.\n    U64,\n    \
-         /// Present or absent; no value.\n    Flag,\n    /// Alignment padding; carries nothing.\n    Pad,\n}\n\n",
+         /// Present or absent; no value.\n    Flag,\n    /// Alignment padding; carries nothing.\n    Pad,\n    \
+         /// A nest (`NLA_F_NESTED`) of entries numbered by their index, each a nest of\n    \
+         /// the attributes of a nested set.\n    IndexedArray,\n}\n\n",
     );
-    let attr_entries: Vec<_> = spec
-        .attrs
-        .iter()
-        .map(|a| (a.name.clone(), a.doc.clone(), u64::from(a.value)))
-        .collect();
-    write_enum(
-        &mut out,
-        &spec.attr_set_doc,
-        "Attr",
-        "u16",
-        &attr_entries,
-        "An attribute number this version of the protocol does not know.",
-    );
-    out.push_str("impl Attr {\n");
-    out.push_str("    /// The highest attribute number.\n");
-    let _ = writeln!(out, "    pub const MAX: u16 = {};\n", spec.max_attr());
-    out.push_str("    /// How the value is encoded (`None` for an unknown attribute).\n");
-    out.push_str("    pub const fn value_type(self) -> Option<AttrType> {\n        match self {\n");
-    for a in &spec.attrs {
-        let t = match a.kind {
-            AttrKind::String => "String",
-            AttrKind::Binary => "Binary",
-            AttrKind::U32 => "U32",
-            AttrKind::U64 => "U64",
-            AttrKind::Flag => "Flag",
-            AttrKind::Pad => "Pad",
-        };
-        let _ = writeln!(
-            out,
-            "            Self::{} => Some(AttrType::{t}),",
-            camel(&a.name)
+    attr_set_rs(&mut out, "Attr", &spec.attr_set_doc, &spec.attrs);
+    for set in &spec.nested_sets {
+        let doc = format!(
+            "{}\n\nThe attribute set `{}`, nested in {}.",
+            set.doc.trim_end(),
+            set.name,
+            nested_in(spec, &set.name)
         );
+        attr_set_rs(&mut out, &set_type(&set.name), doc.trim_start(), &set.attrs);
     }
-    out.push_str("            Self::Unknown(_) => None,\n        }\n    }\n\n");
-    type Limit = fn(&Attr) -> Option<String>;
-    let limits: [(&str, &str, &str, Limit); 4] = [
-        (
-            "Smallest value length the kernel accepts (strings: without the NUL).",
-            "min_len(self) -> Option<usize>",
-            "None",
-            |a| a.checks.min_len.map(|m| format!("Some({m})")),
-        ),
-        (
-            "Largest value length the kernel accepts (strings: without the NUL).",
-            "max_len(self) -> Option<usize>",
-            "None",
-            |a| a.checks.max_len.map(|m| format!("Some({m})")),
-        ),
-        (
-            "Inclusive range of values the kernel accepts, where it checks one (an enum \
-             attribute admits its values).",
-            "range(self) -> Option<(u64, u64)>",
-            "None",
-            |a| {
-                (a.checks.min.is_some() || a.checks.max.is_some()).then(|| {
-                    format!(
-                        "Some(({}, {}))",
-                        a.checks.min.unwrap_or(0),
-                        a.checks.max.map_or("u64::MAX".into(), |m| m.to_string())
-                    )
-                })
-            },
-        ),
-        (
-            "The flags the kernel accepts, for an attribute holding a flags mask.",
-            "mask(self) -> Option<u32>",
-            "None",
-            |a| a.mask.map(|m| format!("Some(0x{m:x})")),
-        ),
-    ];
-    for (doc, signature, default, limit) in limits {
-        let arms: Vec<(String, String)> = spec
-            .attrs
-            .iter()
-            .filter_map(|a| limit(a).map(|v| (camel(&a.name), v)))
-            .collect();
-        command_match(&mut out, doc, signature, &arms, default);
-    }
-    out.push_str("}\n\n");
 
     let cmd_entries: Vec<_> = spec
         .ops
@@ -421,16 +459,20 @@ fn field(a: &Attr) -> String {
     }
 }
 
-/// Whether the struct borrows from the buffer (has a string or binary).
+/// Whether the struct borrows from the buffer (has a string, binary or nest).
 fn borrows(m: &Message<'_>) -> bool {
-    m.attrs
-        .iter()
-        .any(|a| matches!(a.kind, AttrKind::String | AttrKind::Binary))
+    m.attrs.iter().any(|a| {
+        matches!(
+            a.kind,
+            AttrKind::String | AttrKind::Binary | AttrKind::NestArray
+        )
+    })
 }
 
 fn field_type(spec: &Spec, a: &Attr) -> String {
     match a.kind {
-        AttrKind::String | AttrKind::Binary => "Option<&'a [u8]>".into(),
+        // A nest: its contents, the attribute stream of its entries.
+        AttrKind::String | AttrKind::Binary | AttrKind::NestArray => "Option<&'a [u8]>".into(),
         AttrKind::U32 => match &a.enum_name {
             Some(e) => format!("Option<{}>", camel(&spec.enum_def(e).name)),
             None => "Option<u32>".into(),
@@ -445,7 +487,7 @@ fn parse_expr(spec: &Spec, a: &Attr) -> String {
     let attr = format!("Attr::{}", camel(&a.name));
     match a.kind {
         AttrKind::String => format!("t.string({attr})"),
-        AttrKind::Binary => format!("t.binary({attr})"),
+        AttrKind::Binary | AttrKind::NestArray => format!("t.binary({attr})"),
         AttrKind::U32 => match &a.enum_name {
             Some(e) => {
                 let def = spec.enum_def(e);
@@ -469,6 +511,7 @@ fn emit_parts(spec: &Spec, a: &Attr) -> (String, String) {
     match a.kind {
         AttrKind::String => ("v.len() + 1".into(), format!("w.put_cstr({kind}, v)")),
         AttrKind::Binary => ("v.len()".into(), format!("w.put_bytes({kind}, v)")),
+        AttrKind::NestArray => ("v.len()".into(), format!("w.put_nested({kind}, v)")),
         AttrKind::U32 => {
             let value = match &a.enum_name {
                 Some(e) if spec.enum_def(e).flags || a.as_flags => "v.bits()",
@@ -498,6 +541,15 @@ fn write_message(out: &mut String, spec: &Spec, m: &Message<'_>) {
                 a.name,
                 a.doc.trim().replace('\n', "\n    /// ")
             );
+            if let Some(set) = &a.nested {
+                let _ = writeln!(
+                    out,
+                    "    ///\n    /// The value: the nest's contents, its entries (each a nest \
+                     numbered by its\n    /// index, holding [`crate::spec::{}`] \
+                     attributes); emitted\n    /// with `NLA_F_NESTED`.",
+                    set_type(set)
+                );
+            }
             let _ = writeln!(out, "    pub {}: {},", field(a), field_type(spec, a));
         }
         out.push_str("}\n\n");
