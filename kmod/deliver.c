@@ -36,13 +36,16 @@ static bool ipcon_report_empty(const struct ipcon_report *report)
 	return !report->missed && !report->refused && !report->culprit;
 }
 
-/* Bytes of the attributes of a delivery: exactly what ipcon_msg_build() puts. */
-static size_t ipcon_msg_size(const struct ipcon_msg_desc *desc,
+/*
+ * Bytes of the attributes of one delivered message with a payload of @len:
+ * exactly what ipcon_msg_put() puts.
+ */
+static size_t ipcon_msg_size(const struct ipcon_msg_desc *desc, u32 len,
 			     size_t name_len, size_t group_len,
 			     const struct ipcon_report *report)
 {
 	size_t size = 3 * nla_total_size(sizeof(u32)) +	/* port, pid, uid */
-		      nla_total_size(desc->len);
+		      nla_total_size(len);
 
 	if (name_len)
 		size += nla_total_size(name_len + 1);
@@ -56,6 +59,40 @@ static size_t ipcon_msg_size(const struct ipcon_msg_desc *desc,
 		size += nla_total_size(sizeof(u32));
 	if (report->culprit)
 		size += 2 * nla_total_size(sizeof(u32));
+	return size;
+}
+
+/* The payload of one pack entry (the entries were checked to have one). */
+static const struct nlattr *ipcon_pack_payload(const struct nlattr *entry)
+{
+	return nla_find_nested(entry, IPCON_A_PACK_ENTRY_PAYLOAD);
+}
+
+/*
+ * Bytes of the whole delivery of @desc: its messages, each with its netlink
+ * and generic netlink headers, the report with the first.
+ */
+static size_t ipcon_delivery_size(const struct ipcon_msg_desc *desc,
+				  size_t name_len, size_t group_len,
+				  const struct ipcon_report *report)
+{
+	const struct ipcon_report none = {};
+	const struct nlattr *entry;
+	size_t size = 0;
+	int rem;
+
+	if (!desc->pack)
+		return nlmsg_total_size(GENL_HDRLEN +
+					ipcon_msg_size(desc, desc->len, name_len,
+						       group_len, report));
+	nla_for_each_nested(entry, desc->pack, rem) {
+		u32 len = nla_len(ipcon_pack_payload(entry));
+
+		size += nlmsg_total_size(GENL_HDRLEN +
+					 ipcon_msg_size(desc, len, name_len,
+							group_len,
+							size ? &none : report));
+	}
 	return size;
 }
 
@@ -75,6 +112,13 @@ static struct sk_buff *ipcon_skb_new(size_t payload)
 {
 	return genlmsg_new(payload, IPCON_GFP_NOWAIT) ?:
 	       genlmsg_new(payload, GFP_KERNEL_ACCOUNT);
+}
+
+/* An skb for @size bytes of whole netlink messages. */
+static struct sk_buff *ipcon_skb_alloc(size_t size)
+{
+	return alloc_skb(size, IPCON_GFP_NOWAIT) ?:
+	       alloc_skb(size, GFP_KERNEL_ACCOUNT);
 }
 
 static struct sk_buff *ipcon_skb_clone(struct sk_buff *skb)
@@ -117,34 +161,25 @@ u32 ipcon_pid_nr(struct pid *pid, struct pid_namespace *ns)
 }
 
 /*
- * A delivery has at most eleven attributes of sizes known up front: reserve
- * them with one skb_put() instead of one nla_put() (and its skb_put()) each.
- * The attribute order is the one receivers have always seen, the overflow
- * report last.  The sender's pid is given as @pid_ns, the receiver's pid
- * namespace, sees it.
+ * Put one delivered message with payload @payload of @len bytes at the end of
+ * @skb, which has room for it (ipcon_msg_size()).  A message has at most
+ * eleven attributes of sizes known up front: reserve them with one skb_put()
+ * instead of one nla_put() (and its skb_put()) each.  The attribute order is
+ * the one receivers have always seen, the overflow report last.  The
+ * sender's pid is given as @pid_ns, the receiver's pid namespace, sees it.
  */
-static struct sk_buff *ipcon_msg_build(const struct ipcon_msg_desc *desc,
-				       const struct ipcon_report *report,
-				       struct pid_namespace *pid_ns)
+static int ipcon_msg_put(struct sk_buff *skb, const struct ipcon_msg_desc *desc,
+			 const void *payload, u32 len, size_t name_len,
+			 size_t group_len, const struct ipcon_report *report,
+			 struct pid_namespace *pid_ns)
 {
 	const struct ipcon_stamp *stamp = desc->stamp;
-	size_t name_len = strnlen(stamp->name, sizeof(stamp->name));
-	size_t group_len = desc->group ?
-			   strnlen(desc->group, IPCON_MAX_NAME_LEN) : 0;
-	size_t size = ipcon_msg_size(desc, name_len, group_len, report);
-	struct sk_buff *skb;
+	size_t size = ipcon_msg_size(desc, len, name_len, group_len, report);
 	void *hdr, *pos;
 
-	/* Both names are NUL-terminated arrays of IPCON_MAX_NAME_LEN bytes. */
-	if (WARN_ON_ONCE(name_len >= IPCON_MAX_NAME_LEN ||
-			 group_len >= IPCON_MAX_NAME_LEN))
-		return NULL;
-	skb = ipcon_skb_new(size);
-	if (!skb)
-		return NULL;
 	hdr = genlmsg_put(skb, 0, 0, &ipcon_family, 0, desc->cmd);
 	if (!hdr || skb_tailroom(skb) < size)
-		goto err;
+		return -EMSGSIZE;
 	pos = skb_put(skb, size);
 	if (name_len)
 		pos = ipcon_attr_fill(pos, IPCON_A_PEER_NAME, stamp->name,
@@ -156,7 +191,7 @@ static struct sk_buff *ipcon_msg_build(const struct ipcon_msg_desc *desc,
 	if (desc->group)
 		pos = ipcon_attr_fill(pos, IPCON_A_GROUP_NAME, desc->group,
 				      group_len + 1);
-	pos = ipcon_attr_fill(pos, IPCON_A_PAYLOAD, desc->payload, desc->len);
+	pos = ipcon_attr_fill(pos, IPCON_A_PAYLOAD, payload, len);
 	if (report->missed)
 		pos = ipcon_attr_fill_u32(pos, IPCON_A_MISSED, report->missed);
 	if (desc->replayed)
@@ -169,6 +204,51 @@ static struct sk_buff *ipcon_msg_build(const struct ipcon_msg_desc *desc,
 		ipcon_attr_fill_u32(pos, IPCON_A_OVERRUN_UID, report->uid);
 	}
 	genlmsg_end(skb, hdr);
+	return 0;
+}
+
+/*
+ * Build the delivery of @desc for a receiver in pid namespace @pid_ns: one
+ * message, or every message of the pack back to back in one skb, @report
+ * with the first.
+ */
+static struct sk_buff *ipcon_msg_build(const struct ipcon_msg_desc *desc,
+				       const struct ipcon_report *report,
+				       struct pid_namespace *pid_ns)
+{
+	const struct ipcon_report none = {};
+	const struct ipcon_stamp *stamp = desc->stamp;
+	size_t name_len = strnlen(stamp->name, sizeof(stamp->name));
+	size_t group_len = desc->group ?
+			   strnlen(desc->group, IPCON_MAX_NAME_LEN) : 0;
+	const struct nlattr *entry;
+	struct sk_buff *skb;
+	int rem;
+
+	/* Both names are NUL-terminated arrays of IPCON_MAX_NAME_LEN bytes. */
+	if (WARN_ON_ONCE(name_len >= IPCON_MAX_NAME_LEN ||
+			 group_len >= IPCON_MAX_NAME_LEN))
+		return NULL;
+	if (!desc->pack) {
+		skb = ipcon_skb_new(ipcon_msg_size(desc, desc->len, name_len,
+						   group_len, report));
+		if (skb && ipcon_msg_put(skb, desc, desc->payload, desc->len,
+					 name_len, group_len, report, pid_ns))
+			goto err;
+		return skb;
+	}
+	skb = ipcon_skb_alloc(ipcon_delivery_size(desc, name_len, group_len,
+						  report));
+	if (!skb)
+		return NULL;
+	nla_for_each_nested(entry, desc->pack, rem) {
+		const struct nlattr *payload = ipcon_pack_payload(entry);
+
+		if (ipcon_msg_put(skb, desc, nla_data(payload),
+				  nla_len(payload), name_len, group_len,
+				  skb->len ? &none : report, pid_ns))
+			goto err;
+	}
 	return skb;
 err:
 	nlmsg_free(skb);
@@ -205,17 +285,17 @@ static int ipcon_sock_queue(struct sock *sk, struct sk_buff *skb)
 }
 
 /*
- * Queue @skb (NULL: its allocation failed) to @to's data socket.  A message
- * that cannot be queued counts as dropped, unless the socket is gone.
- * Returns 0, -EAGAIN when the queue is full, -ECONNREFUSED when the socket is
- * gone, or -ENOMEM.
+ * Queue @skb (NULL: its allocation failed), a datagram of @count messages,
+ * to @to's data socket.  Messages that cannot be queued count as dropped,
+ * unless the socket is gone.  Returns 0, -EAGAIN when the queue is full,
+ * -ECONNREFUSED when the socket is gone, or -ENOMEM.
  */
-static int ipcon_queue(struct ipcon_peer *to, struct sk_buff *skb)
+static int ipcon_queue(struct ipcon_peer *to, struct sk_buff *skb, u32 count)
 {
 	int err = skb ? ipcon_sock_queue(to->data.sk, skb) : -ENOMEM;
 
 	if (err && err != -ECONNREFUSED)
-		atomic64_inc(&to->rx_dropped);
+		atomic64_add(count, &to->rx_dropped);
 	return err;
 }
 
@@ -282,16 +362,16 @@ static void ipcon_overrun_find(struct ipcon_peer *to)
 }
 
 /*
- * A delivery to @to found its queue full: count a refused unicast, and find
- * who filled the queue unless that is known since the last report.
+ * A delivery to @to found its queue full: count the @refused unicast
+ * messages, and find who filled the queue unless that is known since the
+ * last report.
  */
-static void ipcon_overrun_note(struct ipcon_peer *to, bool refused)
+static void ipcon_overrun_note(struct ipcon_peer *to, u32 refused)
 {
 	struct ipcon_overrun *overrun = &to->overrun;
 
 	spin_lock(&overrun->lock);
-	if (refused)
-		overrun->refused++;
+	overrun->refused += refused;
 	if (!overrun->known)
 		ipcon_overrun_find(to);
 	WRITE_ONCE(overrun->pending, overrun->refused || overrun->known);
@@ -359,7 +439,8 @@ static struct sk_buff *ipcon_shared_take(struct sk_buff **shared, bool last)
 }
 
 /*
- * Queue one delivery to @to's data socket.  @shared, when given, points to
+ * Queue one delivery (one datagram: one message, or a pack of them, all or
+ * none) to @to's data socket.  @shared, when given, points to
  * the message already built without a report for pid namespace
  * @desc->shared_ns: a peer of that namespace with nothing to be told gets a
  * copy of it (the message itself when @last: *@shared is then NULL), others
@@ -386,14 +467,15 @@ int ipcon_deliver(struct ipcon_peer *to, const struct ipcon_msg_desc *desc,
 		skb = ipcon_shared_take(shared, last);
 	else
 		skb = ipcon_msg_build(desc, &report, to->pid_ns);
-	err = ipcon_queue(to, skb);
+	err = ipcon_queue(to, skb, desc->count);
 	if (!err) {
-		atomic64_inc(&to->rx_msgs);
+		atomic64_add(desc->count, &to->rx_msgs);
 		return 0;
 	}
 	ipcon_report_giveback(to, &report);
 	if (err == -EAGAIN)
-		ipcon_overrun_note(to, desc->cmd == IPCON_CMD_UNICAST_MSG);
+		ipcon_overrun_note(to, desc->cmd == IPCON_CMD_UNICAST_MSG ?
+				   desc->count : 0);
 	return err;
 }
 
@@ -407,6 +489,7 @@ int ipcon_replay_last(struct ipcon_group *group, struct ipcon_peer *to)
 		.group = group->name,
 		.payload = last->data,
 		.len = last->len,
+		.count = 1,
 		.replayed = true,
 	};
 	int err;
@@ -418,17 +501,117 @@ int ipcon_replay_last(struct ipcon_group *group, struct ipcon_peer *to)
 	return err;
 }
 
-/* The payload's presence was checked before the sender was identified. */
-static int ipcon_check_payload(struct genl_info *info)
+/*
+ * A request's pack, or NULL: an empty pack counts as none, as the user code
+ * YNL generates from the spec puts the attribute even without entries.
+ */
+static struct nlattr *ipcon_request_pack(struct genl_info *info)
+{
+	struct nlattr *pack = info->attrs[IPCON_A_PACK];
+
+	return pack && nla_len(pack) ? pack : NULL;
+}
+
+/*
+ * Whether a unicast or multicast request carries exactly one of payload and
+ * pack, checked before the sender is identified, like the policy.
+ */
+static int ipcon_check_msg_attrs(struct genl_info *info)
 {
 	struct nlattr *payload = info->attrs[IPCON_A_PAYLOAD];
+	struct nlattr *pack = ipcon_request_pack(info);
 
-	if (nla_len(payload) > READ_ONCE(ipcon_max_payload)) {
-		NL_SET_ERR_MSG_ATTR(info->extack, payload,
-				    "payload exceeds module parameter max_payload");
-		return -EMSGSIZE;
+	if (payload && pack) {
+		NL_SET_ERR_MSG_ATTR(info->extack, pack,
+				    "give exactly one of payload or pack");
+		return -EINVAL;
+	}
+	if (!payload && !pack) {
+		NL_SET_ERR_MSG(info->extack, "missing attribute payload or pack");
+		return -EINVAL;
 	}
 	return 0;
+}
+
+/*
+ * The messages of a unicast or multicast request into @desc: its payload, or
+ * the 1..max-pack entries of its pack, each with exactly one payload.  The
+ * module checks payload lengths against max_payload itself (not in the
+ * policy), so every oversized payload gets EMSGSIZE with a message.
+ */
+static int ipcon_request_msgs(struct genl_info *info,
+			      struct ipcon_msg_desc *desc)
+{
+	struct nlattr *payload = info->attrs[IPCON_A_PAYLOAD];
+	unsigned int max = READ_ONCE(ipcon_max_payload);
+	const struct nlattr *entry, *one;
+	int rem;
+
+	if (payload) {
+		if (nla_len(payload) > max)
+			goto too_big;
+		desc->payload = nla_data(payload);
+		desc->len = nla_len(payload);
+		desc->count = 1;
+		return 0;
+	}
+	desc->count = 0;
+	nla_for_each_nested(entry, ipcon_request_pack(info), rem) {
+		one = ipcon_pack_payload(entry);
+		if (!one) {
+			NL_SET_ERR_MSG_ATTR(info->extack, entry,
+					    "pack entry without payload");
+			return -EINVAL;
+		}
+		if (nla_len(entry) > nla_total_size(nla_len(one))) {
+			NL_SET_ERR_MSG_ATTR(info->extack, entry,
+					    "pack entry holds more than one payload");
+			return -EINVAL;
+		}
+		if (nla_len(one) > max) {
+			payload = (struct nlattr *)one;
+			goto too_big;
+		}
+		if (++desc->count > IPCON_MAX_PACK) {
+			NL_SET_ERR_MSG_ATTR(info->extack, entry,
+					    "pack holds more than max-pack messages");
+			return -EMSGSIZE;
+		}
+	}
+	if (!desc->count) {
+		NL_SET_ERR_MSG_ATTR(info->extack, info->attrs[IPCON_A_PACK],
+				    "pack holds no message");
+		return -EINVAL;
+	}
+	desc->pack = ipcon_request_pack(info);
+	return 0;
+too_big:
+	NL_SET_ERR_MSG_ATTR(info->extack, payload,
+			    "payload exceeds module parameter max_payload");
+	return -EMSGSIZE;
+}
+
+/*
+ * Whether the delivery of @desc (stamp and group set) fits one datagram a
+ * receiver's buffer of max-delivery-len holds, whatever report it carries.
+ */
+static int ipcon_check_delivery_size(const struct ipcon_msg_desc *desc,
+				     struct genl_info *info)
+{
+	const struct ipcon_report worst = {
+		.missed = 1, .refused = 1, .culprit = true,
+	};
+	size_t name_len = strnlen(desc->stamp->name, IPCON_MAX_NAME_LEN);
+	size_t group_len = desc->group ?
+			   strnlen(desc->group, IPCON_MAX_NAME_LEN) : 0;
+
+	if (!desc->pack ||
+	    ipcon_delivery_size(desc, name_len, group_len, &worst) <=
+	    IPCON_MAX_DELIVERY_LEN)
+		return 0;
+	NL_SET_ERR_MSG_ATTR(info->extack, desc->pack,
+			    "pack does not fit one datagram of max-delivery-len");
+	return -EMSGSIZE;
 }
 
 static size_t ipcon_failure_size(const char *text)
@@ -503,7 +686,7 @@ static void ipcon_post_failed(struct ipcon_peer *from, struct genl_info *info,
 	const char *text = info->extack ? info->extack->_msg : NULL;
 	u32 missed = atomic_xchg(&from->missed, 0);
 	struct sk_buff *skb = ipcon_failure_build(info, err, text, missed);
-	int ret = ipcon_queue(from, skb);
+	int ret = ipcon_queue(from, skb, 1);
 
 	if (ret && missed)
 		atomic_add(missed, &from->missed);
@@ -567,7 +750,6 @@ static int ipcon_unicast(struct sk_buff *skb, struct net *net,
 {
 	struct nlattr *name_attr = info->attrs[IPCON_A_PEER_NAME];
 	struct nlattr *port_attr = info->attrs[IPCON_A_PORT];
-	struct nlattr *payload = info->attrs[IPCON_A_PAYLOAD];
 	struct ipcon_peer *to;
 	struct ipcon_stamp stamp;
 	struct ipcon_msg_desc desc = {
@@ -576,7 +758,7 @@ static int ipcon_unicast(struct sk_buff *skb, struct net *net,
 	};
 	int err;
 
-	err = ipcon_check_payload(info);
+	err = ipcon_request_msgs(info, &desc);
 	if (err)
 		return err;
 
@@ -597,11 +779,19 @@ static int ipcon_unicast(struct sk_buff *skb, struct net *net,
 	err = ipcon_may_send(skb, net, info, to);
 	if (err)
 		goto out_put;
-	desc.payload = nla_data(payload);
-	desc.len = nla_len(payload);
+	/* All or none: a pack goes as one datagram, or not at all. */
+	if (desc.pack && !(to->flags & IPCON_PEER_FLAGS_PACKED)) {
+		NL_SET_ERR_MSG_ATTR(info->extack, desc.pack,
+				    "receiver did not register packed");
+		err = -EOPNOTSUPP;
+		goto out_put;
+	}
+	err = ipcon_check_delivery_size(&desc, info);
+	if (err)
+		goto out_put;
 	err = ipcon_deliver(to, &desc, NULL, false);
 	if (!err) {
-		atomic64_inc(&from->tx_msgs);
+		atomic64_add(desc.count, &from->tx_msgs);
 	} else if (err == -EAGAIN) {
 		NL_SET_ERR_MSG(info->extack, "receiver queue is full");
 	} else if (err == -ECONNREFUSED) {
@@ -624,8 +814,9 @@ int ipcon_nl_unicast_doit(struct sk_buff *skb, struct genl_info *info)
 	err = ipcon_check_peer_ref(info);
 	if (err)
 		return err;
-	if (ipcon_nl_attr_missing(info, IPCON_A_PAYLOAD))
-		return -EINVAL;
+	err = ipcon_check_msg_attrs(info);
+	if (err)
+		return err;
 	from = ipcon_sender_get(inet, skb, info);
 	if (!from)
 		return -ENOTCONN;
@@ -733,11 +924,73 @@ static int ipcon_multicast_reply(struct sk_buff *reply, struct genl_info *info,
 	return genlmsg_reply(reply, info);
 }
 
+/*
+ * What a fan-out's delivery of @count messages to @to ended with: counted in
+ * @delivered, or in @dropped and @to's missed count; nothing when @to's
+ * socket is gone.
+ */
+static void ipcon_fanout_tally(struct ipcon_peer *to, int err, u32 count,
+			       u32 *delivered, u32 *dropped)
+{
+	if (!err) {
+		*delivered += count;
+	} else if (err != -ECONNREFUSED) {
+		atomic_add(count, &to->missed);
+		*dropped += count;
+	}
+}
+
+/*
+ * Queue a fan-out's messages to subscriber @to: a pack in one datagram when
+ * @to registered packed, else one message per datagram.
+ */
+static void ipcon_fanout_to(struct ipcon_peer *to,
+			    const struct ipcon_msg_desc *desc,
+			    struct sk_buff **shared, bool last,
+			    u32 *delivered, u32 *dropped)
+{
+	const struct nlattr *entry, *payload;
+	struct ipcon_msg_desc one;
+	int rem;
+
+	if (!desc->pack || (to->flags & IPCON_PEER_FLAGS_PACKED)) {
+		ipcon_fanout_tally(to, ipcon_deliver(to, desc, shared, last),
+				   desc->count, delivered, dropped);
+		return;
+	}
+	one = *desc;
+	one.pack = NULL;
+	one.count = 1;
+	nla_for_each_nested(entry, desc->pack, rem) {
+		payload = ipcon_pack_payload(entry);
+		one.payload = nla_data(payload);
+		one.len = nla_len(payload);
+		ipcon_fanout_tally(to, ipcon_deliver(to, &one, NULL, false), 1,
+				   delivered, dropped);
+	}
+}
+
+/* The payload the group keeps as its last message: the last of a pack. */
+static void ipcon_last_payload(const struct ipcon_msg_desc *desc,
+			       const void **payload, u32 *len)
+{
+	const struct nlattr *entry, *last = NULL;
+	int rem;
+
+	*payload = desc->payload;
+	*len = desc->len;
+	if (!desc->pack)
+		return;
+	nla_for_each_nested(entry, desc->pack, rem)
+		last = ipcon_pack_payload(entry);
+	*payload = nla_data(last);
+	*len = nla_len(last);
+}
+
 static int ipcon_multicast(struct net *net, struct ipcon_peer *owner,
 			   struct genl_info *info)
 {
 	struct nlattr *group_attr = info->attrs[IPCON_A_GROUP_NAME];
-	struct nlattr *payload = info->attrs[IPCON_A_PAYLOAD];
 	bool sync = nla_get_flag(info->attrs[IPCON_A_SYNC]);
 	struct sk_buff *shared, *reply = NULL;
 	struct ipcon_group *group = NULL;
@@ -748,9 +1001,11 @@ static int ipcon_multicast(struct net *net, struct ipcon_peer *owner,
 	};
 	u32 delivered = 0, dropped = 0;
 	struct ipcon_sub *sub;
+	const void *last;
+	u32 last_len;
 	int err;
 
-	err = ipcon_check_payload(info);
+	err = ipcon_request_msgs(info, &desc);
 	if (err)
 		return err;
 
@@ -766,10 +1021,11 @@ static int ipcon_multicast(struct net *net, struct ipcon_peer *owner,
 	rcu_read_unlock();
 
 	desc.group = group->name;
-	desc.payload = nla_data(payload);
-	desc.len = nla_len(payload);
 	/* Subscribers mostly see pids as the owner does. */
 	desc.shared_ns = owner->pid_ns;
+	err = ipcon_check_delivery_size(&desc, info);
+	if (err)
+		goto out_put;
 
 	err = -ENOMEM;
 	shared = ipcon_msg_build(&desc, &(struct ipcon_report) {},
@@ -790,23 +1046,17 @@ static int ipcon_multicast(struct net *net, struct ipcon_peer *owner,
 				    "no such group of this peer");
 		goto out_unlock;
 	}
-	err = ipcon_store_last(group, &stamp, desc.payload, desc.len,
-			       info->extack);
+	ipcon_last_payload(&desc, &last, &last_len);
+	err = ipcon_store_last(group, &stamp, last, last_len, info->extack);
 	if (err)
 		goto out_unlock;
-	list_for_each_entry(sub, &group->subs, group_node) {
-		err = ipcon_deliver(sub->peer, &desc, &shared,
-				    list_is_last(&sub->group_node, &group->subs));
-		if (!err) {
-			delivered++;
-		} else if (err != -ECONNREFUSED) {
-			atomic_inc(&sub->peer->missed);
-			dropped++;
-		}
-	}
+	list_for_each_entry(sub, &group->subs, group_node)
+		ipcon_fanout_to(sub->peer, &desc, &shared,
+				list_is_last(&sub->group_node, &group->subs),
+				&delivered, &dropped);
 	err = 0;
-	atomic64_inc(&group->tx_msgs);
-	atomic64_inc(&group->owner->tx_msgs);
+	atomic64_add(desc.count, &group->tx_msgs);
+	atomic64_add(desc.count, &group->owner->tx_msgs);
 out_unlock:
 	mutex_unlock(&group->lock);
 out_free:
@@ -832,9 +1082,11 @@ int ipcon_nl_multicast_doit(struct sk_buff *skb, struct genl_info *info)
 	int err;
 
 	/* Like policy errors, malformed requests get an error ACK, posted too. */
-	if (ipcon_nl_attr_missing(info, IPCON_A_GROUP_NAME) ||
-	    ipcon_nl_attr_missing(info, IPCON_A_PAYLOAD))
+	if (ipcon_nl_attr_missing(info, IPCON_A_GROUP_NAME))
 		return -EINVAL;
+	err = ipcon_check_msg_attrs(info);
+	if (err)
+		return err;
 	/* A posted request has no reply to carry the fan-out report. */
 	if (info->attrs[IPCON_A_TICKET] && info->attrs[IPCON_A_SYNC]) {
 		NL_SET_ERR_MSG_ATTR(info->extack, info->attrs[IPCON_A_SYNC],

@@ -24,6 +24,15 @@ static int ipcon_nl_validate_min_len_1(const struct nlattr *attr,
 }
 
 /*
+ * The policies of nested sets, spanning each set's attribute space: every
+ * nest of an indexed array is validated against its set's policy.
+ */
+/* pack-entry */
+const struct nla_policy ipcon_pack_entry_nl_policy[IPCON_A_PACK_ENTRY_MAX + 1] = {
+	[IPCON_A_PACK_ENTRY_PAYLOAD] = { .type = NLA_BINARY, },
+};
+
+/*
  * One policy per request, spanning the whole attribute space so that a
  * handler may test any info->attrs[] entry: strict validation refuses every
  * attribute the request does not list.  A dump takes its do's attributes.
@@ -34,6 +43,7 @@ static const struct nla_policy ipcon_peer_register_nl_policy[IPCON_A_MAX + 1] = 
 		NLA_POLICY_VALIDATE_FN(NLA_NUL_STRING, ipcon_nl_validate_min_len_1, 31),
 	[IPCON_A_ACCESS] = NLA_POLICY_RANGE(NLA_U32, 1, 3),
 	[IPCON_A_GID] = { .type = NLA_U32, },
+	[IPCON_A_PACKED] = { .type = NLA_FLAG, },
 };
 
 /* IPCON_CMD_PEER_ATTACH - do */
@@ -58,6 +68,7 @@ static const struct nla_policy ipcon_unicast_nl_policy[IPCON_A_MAX + 1] = {
 		NLA_POLICY_VALIDATE_FN(NLA_NUL_STRING, ipcon_nl_validate_min_len_1, 31),
 	[IPCON_A_PORT] = { .type = NLA_U32, },
 	[IPCON_A_PAYLOAD] = { .type = NLA_BINARY, },
+	[IPCON_A_PACK] = NLA_POLICY_NESTED_ARRAY(ipcon_pack_entry_nl_policy),
 	[IPCON_A_TICKET] = { .type = NLA_U32, },
 	[IPCON_A_EXPECT_UID] = { .type = NLA_U32, },
 };
@@ -107,6 +118,7 @@ static const struct nla_policy ipcon_multicast_nl_policy[IPCON_A_MAX + 1] = {
 	[IPCON_A_GROUP_NAME] =
 		NLA_POLICY_VALIDATE_FN(NLA_NUL_STRING, ipcon_nl_validate_min_len_1, 31),
 	[IPCON_A_PAYLOAD] = { .type = NLA_BINARY, },
+	[IPCON_A_PACK] = NLA_POLICY_NESTED_ARRAY(ipcon_pack_entry_nl_policy),
 	[IPCON_A_SYNC] = { .type = NLA_FLAG, },
 	[IPCON_A_TICKET] = { .type = NLA_U32, },
 };
@@ -385,6 +397,9 @@ bool ipcon_nl_attr_missing(struct genl_info *info, unsigned int type)
 		break;
 	case IPCON_A_NAME_PATTERN:
 		NL_SET_ERR_MSG(info->extack, "missing attribute name-pattern");
+		break;
+	case IPCON_A_PACK:
+		NL_SET_ERR_MSG(info->extack, "missing attribute pack");
 		break;
 	default:
 		NL_SET_ERR_MSG(info->extack, "missing attribute");

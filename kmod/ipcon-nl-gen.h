@@ -12,6 +12,9 @@
 /* The family: operations, policies, multicast groups (ipcon-nl-gen.c). */
 extern struct genl_family ipcon_family;
 
+/* The policies of nested sets, for nla_parse_nested() of their nests. */
+extern const struct nla_policy ipcon_pack_entry_nl_policy[IPCON_A_PACK_ENTRY_MAX + 1];
+
 /* The handlers, one per do and dump of the spec. */
 int ipcon_nl_peer_register_doit(struct sk_buff *skb, struct genl_info *info);
 int ipcon_nl_peer_attach_doit(struct sk_buff *skb, struct genl_info *info);

@@ -196,6 +196,12 @@ struct ipcon_msg_desc {
 	const char *group;		/* NULL for unicast */
 	const void *payload;
 	u32 len;
+	/*
+	 * A pack (IPCON_A_PACK, checked) instead of payload and len: @count
+	 * messages, delivered in one datagram to a peer registered packed.
+	 */
+	const struct nlattr *pack;
+	u32 count;			/* messages: 1 without a pack */
 	bool replayed;
 	/* The pid namespace a shared copy of the message was built for. */
 	struct pid_namespace *shared_ns;

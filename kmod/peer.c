@@ -307,6 +307,8 @@ int ipcon_nl_peer_register_doit(struct sk_buff *skb, struct genl_info *info)
 		strscpy(peer->name, nla_data(name_attr), sizeof(peer->name));
 	else
 		peer->flags |= IPCON_PEER_FLAGS_ANONYMOUS;
+	if (nla_get_flag(info->attrs[IPCON_A_PACKED]))
+		peer->flags |= IPCON_PEER_FLAGS_PACKED;
 	do {
 		peer->cookie = get_random_u64();
 	} while (!peer->cookie);

@@ -32,6 +32,13 @@ pub const MAX_NAME_LEN: usize = 32;
 /// Largest payload; the module parameter max_payload may lower it at load time.
 pub const MAX_PAYLOAD_LEN: usize = 2048;
 
+/// Largest datagram the module queues to a data socket: a receive buffer of
+/// this size holds any delivery, a pack of deliveries included.
+pub const MAX_DELIVERY_LEN: usize = 2560;
+
+/// Most messages one pack carries.
+pub const MAX_PACK: usize = 64;
+
 /// Most rules a network namespace's ownership policy holds.
 pub const MAX_POLICY_RULES: usize = 256;
 
@@ -41,6 +48,9 @@ bitflags::bitflags! {
     pub struct PeerFlags: u32 {
         /// The peer registered without a name; it is reachable by port only.
         const ANONYMOUS = 1;
+        /// The peer's data socket takes packed deliveries: several messages in one
+        /// datagram (peer-register with packed).
+        const PACKED = 2;
     }
 }
 
@@ -405,9 +415,12 @@ pub enum AttrType {
     Flag,
     /// Alignment padding; carries nothing.
     Pad,
+    /// A nest (`NLA_F_NESTED`) of entries numbered by their index, each a nest of
+    /// the attributes of a nested set.
+    IndexedArray,
 }
 
-/// The single attribute space of the family.
+/// The attribute space of the family's messages (pack-entry nests in it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum Attr {
@@ -447,9 +460,11 @@ pub enum Attr {
     /// its receive queue was full since its previous delivery, failure
     /// notifications (send-failed) that could not be queued included.
     Missed,
-    /// In a sync multicast reply, subscribers the message was queued to.
+    /// In a sync multicast reply, messages queued to subscribers (with one
+    /// payload: the subscribers that got it).
     Delivered,
-    /// In a sync multicast reply, subscribers whose queue was full.
+    /// In a sync multicast reply, messages dropped because a subscriber's
+    /// queue was full (with one payload: those subscribers).
     Dropped,
     /// Who may join a group (one of group-access).
     Access,
@@ -506,13 +521,25 @@ pub enum Attr {
     /// In policy-load, the peer names a rule applies to: a name in which '*'
     /// matches any run of characters (also none) and '?' any one character.
     NamePattern,
+    /// In peer-register: the data socket takes packed deliveries, several
+    /// messages in one datagram, each a complete unicast-msg or group-msg
+    /// netlink message, no datagram longer than max-delivery-len.
+    Packed,
+    /// In unicast and multicast, instead of payload: 1..max-pack messages to
+    /// the same destination, in order, each entry with its payload. A
+    /// receiver that registered packed gets them in one datagram (at most
+    /// max-delivery-len bytes, else EMSGSIZE), all or none; a subscriber
+    /// that did not gets them one per datagram; a unicast to a receiver that
+    /// did not is EOPNOTSUPP. An empty pack counts as absent (YNL's generated
+    /// user code always puts the attribute).
+    Pack,
     /// An attribute number this version of the protocol does not know.
     Unknown(u16),
 }
 
 impl Attr {
     /// Every value this version of the protocol knows, in wire order.
-    pub const ALL: [Attr; 36] = [
+    pub const ALL: [Attr; 38] = [
         Self::PeerName,
         Self::GroupName,
         Self::Payload,
@@ -549,6 +576,8 @@ impl Attr {
         Self::RuleCount,
         Self::RuleIndex,
         Self::NamePattern,
+        Self::Packed,
+        Self::Pack,
     ];
 
     /// The value of a wire number.
@@ -590,6 +619,8 @@ impl Attr {
             34 => Self::RuleCount,
             35 => Self::RuleIndex,
             36 => Self::NamePattern,
+            37 => Self::Packed,
+            38 => Self::Pack,
             other => Self::Unknown(other),
         }
     }
@@ -633,6 +664,8 @@ impl Attr {
             Self::RuleCount => 34,
             Self::RuleIndex => 35,
             Self::NamePattern => 36,
+            Self::Packed => 37,
+            Self::Pack => 38,
             Self::Unknown(other) => other,
         }
     }
@@ -676,6 +709,8 @@ impl Attr {
             Self::RuleCount => Some("rule-count"),
             Self::RuleIndex => Some("rule-index"),
             Self::NamePattern => Some("name-pattern"),
+            Self::Packed => Some("packed"),
+            Self::Pack => Some("pack"),
             Self::Unknown(_) => None,
         }
     }
@@ -695,7 +730,7 @@ impl From<Attr> for u16 {
 
 impl Attr {
     /// The highest attribute number.
-    pub const MAX: u16 = 36;
+    pub const MAX: u16 = 38;
 
     /// How the value is encoded (`None` for an unknown attribute).
     pub const fn value_type(self) -> Option<AttrType> {
@@ -736,6 +771,8 @@ impl Attr {
             Self::RuleCount => Some(AttrType::U32),
             Self::RuleIndex => Some(AttrType::U32),
             Self::NamePattern => Some(AttrType::String),
+            Self::Packed => Some(AttrType::Flag),
+            Self::Pack => Some(AttrType::IndexedArray),
             Self::Unknown(_) => None,
         }
     }
@@ -775,9 +812,99 @@ impl Attr {
     /// The flags the kernel accepts, for an attribute holding a flags mask.
     pub const fn mask(self) -> Option<u32> {
         match self {
-            Self::PeerFlags => Some(0x1),
+            Self::PeerFlags => Some(0x3),
             _ => None,
         }
+    }
+}
+
+/// One message of a pack.
+///
+/// The attribute set `pack-entry`, nested in [`Attr::Pack`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum PackEntryAttr {
+    /// The message's payload, 0..max-payload-len bytes, as payload.
+    Payload,
+    /// An attribute number this version of the protocol does not know.
+    Unknown(u16),
+}
+
+impl PackEntryAttr {
+    /// Every value this version of the protocol knows, in wire order.
+    pub const ALL: [PackEntryAttr; 1] = [Self::Payload];
+
+    /// The value of a wire number.
+    pub const fn from_raw(raw: u16) -> Self {
+        match raw {
+            1 => Self::Payload,
+            other => Self::Unknown(other),
+        }
+    }
+
+    /// The wire number of this value.
+    pub const fn to_raw(self) -> u16 {
+        match self {
+            Self::Payload => 1,
+            Self::Unknown(other) => other,
+        }
+    }
+
+    /// The name the spec gives this value (`None` if unknown).
+    pub const fn name(self) -> Option<&'static str> {
+        match self {
+            Self::Payload => Some("payload"),
+            Self::Unknown(_) => None,
+        }
+    }
+}
+
+impl From<u16> for PackEntryAttr {
+    fn from(raw: u16) -> Self {
+        Self::from_raw(raw)
+    }
+}
+
+impl From<PackEntryAttr> for u16 {
+    fn from(value: PackEntryAttr) -> Self {
+        value.to_raw()
+    }
+}
+
+impl PackEntryAttr {
+    /// The highest attribute number.
+    pub const MAX: u16 = 1;
+
+    /// How the value is encoded (`None` for an unknown attribute).
+    pub const fn value_type(self) -> Option<AttrType> {
+        match self {
+            Self::Payload => Some(AttrType::Binary),
+            Self::Unknown(_) => None,
+        }
+    }
+
+    /// Smallest value length the kernel accepts (strings: without the NUL).
+    pub const fn min_len(self) -> Option<usize> {
+        let _ = self;
+        None
+    }
+
+    /// Largest value length the kernel accepts (strings: without the NUL).
+    pub const fn max_len(self) -> Option<usize> {
+        let _ = self;
+        None
+    }
+
+    /// Inclusive range of values the kernel accepts, where it checks one (an enum attribute admits its values).
+    pub const fn range(self) -> Option<(u64, u64)> {
+        let _ = self;
+        None
+    }
+
+    /// The flags the kernel accepts, for an attribute holding a flags mask.
+    pub const fn mask(self) -> Option<u32> {
+        let _ = self;
+        None
     }
 }
 
@@ -787,7 +914,7 @@ impl Attr {
 pub enum Command {
     /// Register the sending socket as a peer's data socket, named (peer-name)
     /// or anonymous (no peer-name); access (and gid) say who may send to it
-    /// (default open). Errors: EEXIST name taken, EACCES name reserved for
+    /// (default open); packed says its data socket takes packed deliveries. Errors: EEXIST name taken, EACCES name reserved for
     /// other users by the namespace's policy, EALREADY socket already
     /// registered, EINVAL bad name, ENOSPC peer limit reached.
     PeerRegister,
@@ -802,11 +929,13 @@ pub enum Command {
     /// absent), or list the peers of the network namespace (dump), only those
     /// matching peer-name and port where given. Needs no registration.
     PeerGet,
-    /// Send payload (required) to the peer named peer-name or at port (exactly
-    /// one). The receiver gets a unicast-msg. Errors: ENOENT no such peer,
+    /// Send payload, or a pack of messages, (exactly one) to the peer named
+    /// peer-name or at port (exactly one). The receiver gets a unicast-msg
+    /// per message. Errors: ENOENT no such peer,
     /// EACCES the receiver's access rule refuses the sender, EPERM the
     /// receiver's uid is not expect-uid, EAGAIN receiver queue full, EMSGSIZE
-    /// payload too big, ENOTCONN sender not registered. With ticket the
+    /// payload (or pack) too big, EOPNOTSUPP a pack to a receiver that did not
+    /// register packed, ENOTCONN sender not registered. With ticket the
     /// request is posted: errors other than ENOTCONN, missing attributes and
     /// policy errors come back as send-failed.
     Unicast,
@@ -829,10 +958,11 @@ pub enum Command {
     /// ENOENT when absent), or list groups (dump), only those matching
     /// peer-name and group-name where given.
     GroupGet,
-    /// Publish payload to the sender's group group-name (both required):
-    /// stored as the group's last message and queued to every subscriber as a
-    /// group-msg. With sync the reply says how many subscribers got it and how
-    /// many were full. With ticket the request is posted (see unicast); ticket
+    /// Publish payload, or a pack of messages, (exactly one) to the sender's
+    /// group group-name (required): the last message is stored as the group's
+    /// last message, and every subscriber is queued a group-msg per message.
+    /// With sync the reply says how many messages were queued to subscribers
+    /// and how many were dropped because a queue was full. With ticket the request is posted (see unicast); ticket
     /// with sync is EINVAL.
     Multicast,
     /// A kernel event, sent on the multicast group kevent.
@@ -975,13 +1105,14 @@ impl Command {
     /// Attributes of the request (do).
     pub const fn request_attrs(self) -> &'static [Attr] {
         match self {
-            Self::PeerRegister => &[Attr::PeerName, Attr::Access, Attr::Gid],
+            Self::PeerRegister => &[Attr::PeerName, Attr::Access, Attr::Gid, Attr::Packed],
             Self::PeerAttach => &[Attr::Cookie],
             Self::PeerGet => &[Attr::PeerName, Attr::Port],
             Self::Unicast => &[
                 Attr::PeerName,
                 Attr::Port,
                 Attr::Payload,
+                Attr::Pack,
                 Attr::Ticket,
                 Attr::ExpectUid,
             ],
@@ -995,7 +1126,13 @@ impl Command {
             ],
             Self::GroupLeave => &[Attr::PeerName, Attr::GroupName],
             Self::GroupGet => &[Attr::PeerName, Attr::GroupName],
-            Self::Multicast => &[Attr::GroupName, Attr::Payload, Attr::Sync, Attr::Ticket],
+            Self::Multicast => &[
+                Attr::GroupName,
+                Attr::Payload,
+                Attr::Pack,
+                Attr::Sync,
+                Attr::Ticket,
+            ],
             Self::PolicyLoad => &[
                 Attr::RuleCount,
                 Attr::RuleIndex,

@@ -10,6 +10,8 @@
 #define IPCON_VERSION		2
 #define IPCON_MAX_NAME_LEN	32
 #define IPCON_MAX_PAYLOAD_LEN	2048
+#define IPCON_MAX_DELIVERY_LEN	2560
+#define IPCON_MAX_PACK		64
 #define IPCON_MAX_POLICY_RULES	256
 
 /**
@@ -17,9 +19,12 @@
  *   kernel events.
  * @IPCON_PEER_FLAGS_ANONYMOUS: The peer registered without a name; it is
  *   reachable by port only.
+ * @IPCON_PEER_FLAGS_PACKED: The peer's data socket takes packed deliveries:
+ *   several messages in one datagram (peer-register with packed).
  */
 enum ipcon_peer_flags {
 	IPCON_PEER_FLAGS_ANONYMOUS = 1,
+	IPCON_PEER_FLAGS_PACKED = 2,
 };
 
 /**
@@ -136,9 +141,18 @@ enum {
 	IPCON_A_RULE_COUNT,
 	IPCON_A_RULE_INDEX,
 	IPCON_A_NAME_PATTERN,
+	IPCON_A_PACKED,
+	IPCON_A_PACK,
 
 	__IPCON_A_MAX,
 	IPCON_A_MAX = (__IPCON_A_MAX - 1)
+};
+
+enum {
+	IPCON_A_PACK_ENTRY_PAYLOAD = 1,
+
+	__IPCON_A_PACK_ENTRY_MAX,
+	IPCON_A_PACK_ENTRY_MAX = (__IPCON_A_PACK_ENTRY_MAX - 1)
 };
 
 enum {

@@ -5,6 +5,9 @@
  * generates (ipcon-user.h/.c) and YNL's own library (ynl.c).  It calls every
  * request of the spec, do and dump, and receives every notification, in the
  * VM with the module loaded; `cargo xtask ynl` builds and judges it.
+ * Packed deliveries too: peer-register's packed flag, and unicast and
+ * multicast with a pack (an indexed array of pack-entry nests) instead of
+ * payload.
  *
  * Output: "ok <what>" or "FAIL <what>: <why>" per check, then
  * "ynl-client: N passed, M failed".
@@ -13,6 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <linux/netlink.h>
 
 #include "ynl.h"
 #include "ipcon-user.h"
@@ -58,13 +64,88 @@ static struct ynl_ntf_base_type *next_ntf(struct ynl_sock *ys, __u8 cmd)
 	return NULL;
 }
 
-static __u32 register_peer(struct ynl_sock *ys, const char *name, __u64 *cookie)
+/*
+ * How many netlink messages the next datagram queued on @ys's socket holds,
+ * -1 if none is queued or it does not parse.  YNL's receive API cannot
+ * tell: ynl_ntf_check() reads every queued datagram and lines up the
+ * messages of all of them as one list of notifications, with nothing that
+ * says where a datagram ended.  So this peeks (MSG_PEEK, the datagram stays
+ * queued for ynl_ntf_check()) at the socket YNL hands out with
+ * ynl_socket_get_fd(), and walks the datagram's netlink headers.
+ */
+static int next_datagram_msgs(struct ynl_sock *ys)
+{
+	static unsigned char buf[2 * IPCON_MAX_DELIVERY_LEN];
+	const struct nlmsghdr *nlh = (const struct nlmsghdr *)buf;
+	ssize_t len = recv(ynl_socket_get_fd(ys), buf, sizeof(buf),
+			   MSG_PEEK | MSG_DONTWAIT | MSG_TRUNC);
+	int rem, n = 0;
+
+	if (len <= 0 || len > IPCON_MAX_DELIVERY_LEN)
+		return -1;
+	for (rem = len; NLMSG_OK(nlh, rem); nlh = NLMSG_NEXT(nlh, rem))
+		n++;
+	return rem ? -1 : n;
+}
+
+/* A pack of @n messages for a generated request's __..._set_pack(). */
+static struct ipcon_pack_entry *make_pack(const char *const *payloads, unsigned int n)
+{
+	struct ipcon_pack_entry *pack = ipcon_pack_entry_alloc(n);
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		ipcon_pack_entry_set_payload(&pack[i], payloads[i], strlen(payloads[i]));
+	return pack;
+}
+
+/*
+ * Whether what is queued on @ys is exactly @n notifications @cmd (unicast-msg
+ * or group-msg, of group @group), in order, with @payloads, each stamped
+ * with the sender @name at @port and this process's pid and uid.
+ */
+static int pack_delivered(struct ynl_sock *ys, __u8 cmd, const char *const *payloads,
+			  unsigned int n, const char *name, __u32 port, const char *group)
+{
+	struct ynl_ntf_base_type *ntf;
+	unsigned int i = 0;
+	int ok = ynl_ntf_check(ys) == 0;
+
+	while ((ntf = ynl_ntf_dequeue(ys))) {
+		/* unicast-msg and group-msg share the stamp and payload members */
+		struct ipcon_unicast_msg_rsp *um = &((struct ipcon_unicast_msg *)ntf)->obj;
+		struct ipcon_group_msg_rsp *gm = &((struct ipcon_group_msg *)ntf)->obj;
+		size_t len = i < n ? strlen(payloads[i]) : 0;
+
+		if (ntf->cmd != cmd || i >= n)
+			ok = 0;
+		else if (cmd == IPCON_CMD_UNICAST_MSG)
+			ok = ok && um->_len.payload == len && !memcmp(um->payload, payloads[i], len) &&
+			     um->peer_name && !strcmp(um->peer_name, name) && um->port == port &&
+			     um->_present.pid && um->pid == (__u32)getpid() &&
+			     um->_present.uid && um->uid == (__u32)getuid();
+		else
+			ok = ok && gm->_len.payload == len && !memcmp(gm->payload, payloads[i], len) &&
+			     gm->peer_name && !strcmp(gm->peer_name, name) && gm->port == port &&
+			     gm->_present.pid && gm->pid == (__u32)getpid() &&
+			     gm->_present.uid && gm->uid == (__u32)getuid() &&
+			     gm->group_name && !strcmp(gm->group_name, group) &&
+			     !gm->_present.replayed;
+		i++;
+		ynl_ntf_free(ntf);
+	}
+	return ok && i == n;
+}
+
+static __u32 register_peer(struct ynl_sock *ys, const char *name, __u64 *cookie, int packed)
 {
 	struct ipcon_peer_register_req *req = ipcon_peer_register_req_alloc();
 	struct ipcon_peer_register_rsp *rsp;
 	__u32 port = 0;
 
 	ipcon_peer_register_req_set_peer_name(req, name);
+	if (packed)
+		ipcon_peer_register_req_set_packed(req);
 	rsp = ipcon_peer_register(ys, req);
 	ipcon_peer_register_req_free(req);
 	if (rsp && rsp->_present.port && rsp->_present.cookie && rsp->peer_name &&
@@ -132,7 +213,7 @@ int main(void)
 	check(!ynl_subscribe(monitor, "kevent"), "subscribe to the kevent group", monitor);
 
 	/* peer-register, peer-attach */
-	a_port = register_peer(a_data, "ynl_a", &cookie);
+	a_port = register_peer(a_data, "ynl_a", &cookie, 0);
 	check(a_port && cookie, "peer-register ynl_a", a_data);
 	{
 		struct ipcon_peer_attach_req *req = ipcon_peer_attach_req_alloc();
@@ -141,8 +222,8 @@ int main(void)
 		check(!ipcon_peer_attach(a_ctl, req), "peer-attach a's control socket", a_ctl);
 		ipcon_peer_attach_req_free(req);
 	}
-	b_port = register_peer(b, "ynl_b", NULL);
-	check(b_port && b_port != a_port, "peer-register ynl_b", b);
+	b_port = register_peer(b, "ynl_b", NULL, 1);
+	check(b_port && b_port != a_port, "peer-register ynl_b, packed", b);
 
 	/* peer-get: do and dump, with and without filters */
 	{
@@ -162,6 +243,27 @@ int main(void)
 		check(!rsp && b->err.code == ENOENT && strstr(b->err.msg, "no such peer"),
 		      "peer-get of nobody: ENOENT, extended ACK", NULL);
 		ipcon_peer_get_req_free(req);
+	}
+	/* peer-flags: packed for ynl_b, which registered packed, not for ynl_a */
+	{
+		static const char *const names[] = { "ynl_a", "ynl_b" };
+		__u32 flags[2] = { ~0u, 0 };
+		unsigned int i;
+
+		for (i = 0; i < 2; i++) {
+			struct ipcon_peer_get_req *req = ipcon_peer_get_req_alloc();
+			struct ipcon_peer_get_rsp *rsp;
+
+			ipcon_peer_get_req_set_peer_name(req, names[i]);
+			rsp = ipcon_peer_get(a_ctl, req);
+			if (rsp && rsp->_present.peer_flags)
+				flags[i] = rsp->peer_flags;
+			if (rsp)
+				ipcon_peer_get_rsp_free(rsp);
+			ipcon_peer_get_req_free(req);
+		}
+		check(!(flags[0] & IPCON_PEER_FLAGS_PACKED) && (flags[1] & IPCON_PEER_FLAGS_PACKED),
+		      "peer-get: peer-flags packed for ynl_b, not for ynl_a", a_ctl);
 	}
 	check(dump_peers(b, NULL, 0) >= 2, "peer-get dump", b);
 	check(dump_peers(b, "ynl_a", 0) == 1, "peer-get dump, peer-name filter", b);
@@ -272,6 +374,61 @@ int main(void)
 		ok = 0;
 	}
 	check(ok, "send-failed notification: ticket 7, ENOENT", a_data);
+
+	/*
+	 * Packed deliveries.  A unicast with a pack of 3 to ynl_b, registered
+	 * packed: three unicast-msg in order, in one datagram.
+	 */
+	{
+		static const char *const payloads[] = { "first", "second!", "third msg" };
+		struct ipcon_unicast_req *req = ipcon_unicast_req_alloc();
+
+		ipcon_unicast_req_set_peer_name(req, "ynl_b");
+		__ipcon_unicast_req_set_pack(req, make_pack(payloads, 3), 3);
+		check(!ipcon_unicast(a_ctl, req), "unicast, pack of 3, to packed ynl_b", a_ctl);
+		ipcon_unicast_req_free(req);
+		/* the kernel queues the delivery before it ACKs the request */
+		check(next_datagram_msgs(b) == 3,
+		      "the pack of 3 came in one datagram of 3 unicast-msg", NULL);
+		check(pack_delivered(b, IPCON_CMD_UNICAST_MSG, payloads, 3, "ynl_a", a_port, NULL),
+		      "3 unicast-msg notifications in order, payloads, stamped ynl_a", b);
+	}
+	/* A sync multicast with a pack of 2 to news, ynl_b its one subscriber. */
+	{
+		static const char *const payloads[] = { "m2", "m3-last" };
+		struct ipcon_multicast_req *req = ipcon_multicast_req_alloc();
+		struct ipcon_multicast_rsp *rsp;
+
+		ipcon_multicast_req_set_group_name(req, "news");
+		__ipcon_multicast_req_set_pack(req, make_pack(payloads, 2), 2);
+		ipcon_multicast_req_set_sync(req);
+		rsp = ipcon_multicast(a_ctl, req);
+		check(rsp && rsp->_present.delivered && rsp->delivered == 2 &&
+		      rsp->_present.dropped && rsp->dropped == 0,
+		      "sync multicast, pack of 2: delivered 2, dropped 0", a_ctl);
+		if (rsp)
+			ipcon_multicast_rsp_free(rsp);
+		ipcon_multicast_req_free(req);
+		check(next_datagram_msgs(b) == 2,
+		      "the pack of 2 came to packed ynl_b in one datagram of 2 group-msg", NULL);
+		check(pack_delivered(b, IPCON_CMD_GROUP_MSG, payloads, 2, "ynl_a", a_port, "news"),
+		      "2 group-msg notifications on news in order, payloads, stamped ynl_a", b);
+	}
+	/* A unicast pack to ynl_a, registered without packed: EOPNOTSUPP. */
+	{
+		static const char *const payloads[] = { "x", "y" };
+		struct ipcon_unicast_req *req = ipcon_unicast_req_alloc();
+
+		ipcon_unicast_req_set_peer_name(req, "ynl_a");
+		__ipcon_unicast_req_set_pack(req, make_pack(payloads, 2), 2);
+		ok = ipcon_unicast(b, req);
+		check(ok && b->err.code == EOPNOTSUPP &&
+		      strstr(b->err.msg, "receiver did not register packed"),
+		      "unicast pack to ynl_a (not packed): EOPNOTSUPP, extended ACK",
+		      ok ? b : NULL);
+		ipcon_unicast_req_free(req);
+		check(next_datagram_msgs(a_data) == -1, "nothing delivered to ynl_a", NULL);
+	}
 
 	/* group-leave, group-unregister, peer-unregister */
 	{

@@ -22,6 +22,10 @@ pub struct PeerRegisterRequest<'a> {
     pub access: Option<GroupAccess>,
     /// `gid`: The group id that group-access gid admits.
     pub gid: Option<u32>,
+    /// `packed`: In peer-register: the data socket takes packed deliveries, several
+    /// messages in one datagram, each a complete unicast-msg or group-msg
+    /// netlink message, no datagram longer than max-delivery-len.
+    pub packed: bool,
 }
 
 impl<'a> PeerRegisterRequest<'a> {
@@ -34,6 +38,7 @@ impl<'a> PeerRegisterRequest<'a> {
             peer_name: t.string(Attr::PeerName),
             access: t.u32(Attr::Access)?.map(GroupAccess::from_raw),
             gid: t.u32(Attr::Gid)?,
+            packed: t.flag(Attr::Packed),
         })
     }
 }
@@ -54,6 +59,9 @@ impl MessageAttrs for PeerRegisterRequest<'_> {
         if self.gid.is_some() {
             len += attr_size(4);
         }
+        if self.packed {
+            len += attr_size(0);
+        }
         len
     }
 
@@ -66,6 +74,9 @@ impl MessageAttrs for PeerRegisterRequest<'_> {
         }
         if let Some(v) = self.gid {
             w.put_u32(Attr::Gid.to_raw(), v)?;
+        }
+        if self.packed {
+            w.put_flag(Attr::Packed.to_raw())?;
         }
         Ok(())
     }
@@ -411,6 +422,18 @@ pub struct UnicastRequest<'a> {
     /// against its max_payload parameter itself (not in the attribute policy),
     /// so every oversized payload gets EMSGSIZE with an extended-ACK message.
     pub payload: Option<&'a [u8]>,
+    /// `pack`: In unicast and multicast, instead of payload: 1..max-pack messages to
+    /// the same destination, in order, each entry with its payload. A
+    /// receiver that registered packed gets them in one datagram (at most
+    /// max-delivery-len bytes, else EMSGSIZE), all or none; a subscriber
+    /// that did not gets them one per datagram; a unicast to a receiver that
+    /// did not is EOPNOTSUPP. An empty pack counts as absent (YNL's generated
+    /// user code always puts the attribute).
+    ///
+    /// The value: the nest's contents, its entries (each a nest numbered by its
+    /// index, holding [`crate::spec::PackEntryAttr`] attributes); emitted
+    /// with `NLA_F_NESTED`.
+    pub pack: Option<&'a [u8]>,
     /// `ticket`: Chosen by the sender of a unicast or multicast request to post it:
     /// the request wants no ACK, and a failure comes back as a send-failed
     /// notification carrying the same ticket. Not allowed together with sync.
@@ -431,6 +454,7 @@ impl<'a> UnicastRequest<'a> {
             peer_name: t.string(Attr::PeerName),
             port: t.u32(Attr::Port)?,
             payload: t.binary(Attr::Payload),
+            pack: t.binary(Attr::Pack),
             ticket: t.u32(Attr::Ticket)?,
             expect_uid: t.u32(Attr::ExpectUid)?,
         })
@@ -453,6 +477,9 @@ impl MessageAttrs for UnicastRequest<'_> {
         if let Some(v) = self.payload {
             len += attr_size(v.len());
         }
+        if let Some(v) = self.pack {
+            len += attr_size(v.len());
+        }
         if self.ticket.is_some() {
             len += attr_size(4);
         }
@@ -471,6 +498,9 @@ impl MessageAttrs for UnicastRequest<'_> {
         }
         if let Some(v) = self.payload {
             w.put_bytes(Attr::Payload.to_raw(), v)?;
+        }
+        if let Some(v) = self.pack {
+            w.put_nested(Attr::Pack.to_raw(), v)?;
         }
         if let Some(v) = self.ticket {
             w.put_u32(Attr::Ticket.to_raw(), v)?;
@@ -875,6 +905,18 @@ pub struct MulticastRequest<'a> {
     /// against its max_payload parameter itself (not in the attribute policy),
     /// so every oversized payload gets EMSGSIZE with an extended-ACK message.
     pub payload: Option<&'a [u8]>,
+    /// `pack`: In unicast and multicast, instead of payload: 1..max-pack messages to
+    /// the same destination, in order, each entry with its payload. A
+    /// receiver that registered packed gets them in one datagram (at most
+    /// max-delivery-len bytes, else EMSGSIZE), all or none; a subscriber
+    /// that did not gets them one per datagram; a unicast to a receiver that
+    /// did not is EOPNOTSUPP. An empty pack counts as absent (YNL's generated
+    /// user code always puts the attribute).
+    ///
+    /// The value: the nest's contents, its entries (each a nest numbered by its
+    /// index, holding [`crate::spec::PackEntryAttr`] attributes); emitted
+    /// with `NLA_F_NESTED`.
+    pub pack: Option<&'a [u8]>,
     /// `sync`: In multicast: reply with delivered and dropped once the fan-out is
     /// done.
     pub sync: bool,
@@ -893,6 +935,7 @@ impl<'a> MulticastRequest<'a> {
         Ok(Self {
             group_name: t.string(Attr::GroupName),
             payload: t.binary(Attr::Payload),
+            pack: t.binary(Attr::Pack),
             sync: t.flag(Attr::Sync),
             ticket: t.u32(Attr::Ticket)?,
         })
@@ -912,6 +955,9 @@ impl MessageAttrs for MulticastRequest<'_> {
         if let Some(v) = self.payload {
             len += attr_size(v.len());
         }
+        if let Some(v) = self.pack {
+            len += attr_size(v.len());
+        }
         if self.sync {
             len += attr_size(0);
         }
@@ -928,6 +974,9 @@ impl MessageAttrs for MulticastRequest<'_> {
         if let Some(v) = self.payload {
             w.put_bytes(Attr::Payload.to_raw(), v)?;
         }
+        if let Some(v) = self.pack {
+            w.put_nested(Attr::Pack.to_raw(), v)?;
+        }
         if self.sync {
             w.put_flag(Attr::Sync.to_raw())?;
         }
@@ -941,9 +990,11 @@ impl MessageAttrs for MulticastRequest<'_> {
 /// The `multicast` reply (do).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct MulticastReply {
-    /// `delivered`: In a sync multicast reply, subscribers the message was queued to.
+    /// `delivered`: In a sync multicast reply, messages queued to subscribers (with one
+    /// payload: the subscribers that got it).
     pub delivered: Option<u32>,
-    /// `dropped`: In a sync multicast reply, subscribers whose queue was full.
+    /// `dropped`: In a sync multicast reply, messages dropped because a subscriber's
+    /// queue was full (with one payload: those subscribers).
     pub dropped: Option<u32>,
 }
 

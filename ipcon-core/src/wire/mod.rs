@@ -13,3 +13,4 @@ pub mod genl;
 pub mod ipcon;
 pub mod messages;
 pub mod netlink;
+pub mod pack;

@@ -75,8 +75,21 @@ pub mod attr {
     pub const SYNC: u16 = 10;
     pub const ACCESS: u16 = 16;
     pub const TICKET: u16 = 27;
+    pub const ERROR: u16 = 28;
+    pub const MISSED: u16 = 13;
+    pub const DELIVERED: u16 = 14;
+    pub const DROPPED: u16 = 15;
+    pub const PEER_FLAGS: u16 = 8;
+    pub const PACKED: u16 = 37;
+    pub const PACK: u16 = 38;
     /// The highest attribute number.
-    pub const MAX: u16 = 36;
+    pub const MAX: u16 = 38;
+    /// `NLA_F_NESTED`, set on a nest's type.
+    pub const F_NESTED: u16 = 0x8000;
+    /// The attributes of a `pack-entry` nest.
+    pub mod pack_entry {
+        pub const PAYLOAD: u16 = 1;
+    }
 }
 
 /// Rounds `len` up to netlink's 4-byte alignment.

@@ -138,9 +138,20 @@ fn command_and_attribute_numbers_are_the_specs() {
         (attr::SYNC, Attr::Sync),
         (attr::ACCESS, Attr::Access),
         (attr::TICKET, Attr::Ticket),
+        (attr::ERROR, Attr::Error),
+        (attr::MISSED, Attr::Missed),
+        (attr::DELIVERED, Attr::Delivered),
+        (attr::DROPPED, Attr::Dropped),
+        (attr::PEER_FLAGS, Attr::PeerFlags),
+        (attr::PACKED, Attr::Packed),
+        (attr::PACK, Attr::Pack),
     ];
     for (ours, spec) in attributes {
         assert_eq!(ours, spec.to_raw(), "{spec:?}");
     }
     assert_eq!(attr::MAX, Attr::MAX);
+    assert_eq!(
+        attr::pack_entry::PAYLOAD,
+        ipcon_core::spec::PackEntryAttr::Payload.to_raw()
+    );
 }
