@@ -37,6 +37,7 @@ pub fn errno_of(err: &Error) -> c_int {
         ErrorKind::Cancelled => e::ECANCELED,
         ErrorKind::CallFailed => e::EREMOTEIO,
         ErrorKind::UnexpectedOwner => e::EPERM,
+        ErrorKind::NotPacked => e::EOPNOTSUPP,
         _ => e::EIO,
     };
     errno as c_int

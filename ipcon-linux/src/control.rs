@@ -18,7 +18,7 @@ use linux_raw_sys::errno as e;
 use crate::batch::Batch;
 use crate::clock::{Clock, MonotonicClock};
 use crate::error::{Error, ErrorKind, Result};
-use crate::exchange::{Exchange, MAX_BATCH_MESSAGES};
+use crate::exchange::Exchange;
 use crate::socket::NetlinkSocket;
 
 /// What a sync multicast reports: subscribers the message was queued to
@@ -101,10 +101,11 @@ pub struct PolicyRule {
 }
 
 fn unicast_error(err: Error) -> Error {
-    if err.errno() == Some(e::EAGAIN as i32) {
-        err.with_kind(ErrorKind::QueueFull)
-    } else {
-        err
+    match err.errno().and_then(|errno| u32::try_from(errno).ok()) {
+        Some(e::EAGAIN) => err.with_kind(ErrorKind::QueueFull),
+        // Only a pack is refused so: its receiver did not register packed.
+        Some(e::EOPNOTSUPP) => err.with_kind(ErrorKind::NotPacked),
+        _ => err,
     }
 }
 
@@ -556,8 +557,9 @@ impl<C: Clock> Control<C> {
             batch.clear();
             return Err(not_registered(OPERATION));
         }
-        let unicasts = batch.unicast_mask();
-        let (encoded, count) = batch.encoded_mut();
+        let count = batch.len();
+        let layout = batch.layout();
+        let (encoded, requests) = batch.encoded_mut();
         let family = self.family.id;
         let outcome = self.exchange.request_batch(
             &self.socket,
@@ -565,15 +567,18 @@ impl<C: Clock> Control<C> {
             OPERATION,
             family,
             encoded,
-            count,
-            |index, errno, text| {
-                let unicast = index < MAX_BATCH_MESSAGES && unicasts & (1 << index) != 0;
-                let error = if unicast {
+            requests,
+            |request, errno, text| {
+                let error = if layout.is_unicast(request) {
                     unicast_error(Error::from_errno("send unicast", errno))
                 } else {
                     Error::from_errno("send multicast", errno)
                 };
-                on_failure(index, error.with_kernel_message(text));
+                let error = error.with_kernel_message(text);
+                // Every message of a failed request (a pack: all of them).
+                for index in layout.messages_of(request) {
+                    on_failure(index, error.clone());
+                }
             },
         );
         batch.clear();

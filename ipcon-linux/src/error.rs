@@ -90,6 +90,11 @@ pub enum ErrorKind {
     /// the request expected (`EPERM` to a request with an expected uid):
     /// nothing was delivered or joined.
     UnexpectedOwner,
+    /// A pack of messages (a [`Batch`](crate::Batch) with packing on) went to
+    /// a receiver that takes one message per datagram (`EOPNOTSUPP` on
+    /// unicast): none of them was queued. Every receiver of this library
+    /// takes packs; send to this one without packing.
+    NotPacked,
 }
 
 /// What an error is about, besides the operation.
@@ -461,6 +466,7 @@ impl fmt::Display for ErrorKind {
             Self::Cancelled => "cancelled",
             Self::CallFailed => "the call failed",
             Self::UnexpectedOwner => "the peer belongs to another user than expected",
+            Self::NotPacked => "the receiver takes one message per datagram, not packs",
         })
     }
 }

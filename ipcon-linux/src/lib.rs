@@ -152,7 +152,9 @@ pub use peer::{PeerOptions, DEFAULT_RECV_BUFFER, DEFAULT_REQUEST_TIMEOUT};
 pub use ipcon_core::machine::{Family, InboxStats};
 /// The ownership policy file an administrator loads ([`Directory::load_policy`]).
 pub use ipcon_core::policy;
-pub use ipcon_core::spec::{GroupAccess, PeerFlags, RemoveReason, MAX_NAME_LEN, MAX_PAYLOAD_LEN};
+pub use ipcon_core::spec::{
+    GroupAccess, PeerFlags, RemoveReason, MAX_DELIVERY_LEN, MAX_NAME_LEN, MAX_PACK, MAX_PAYLOAD_LEN,
+};
 pub use ipcon_core::wire::ipcon::{Overrun, OverrunSender, PeerRef, Sender};
 pub use ipcon_core::{
     Kevent, KeventKind, Message, MessageKind, Name, NameError, PeerIdentity, Ticket,

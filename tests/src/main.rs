@@ -30,6 +30,7 @@ mod netns;
 mod noalloc;
 mod overrun;
 mod ownership;
+mod packs;
 mod posted;
 mod protocol;
 mod rawnl;
@@ -69,6 +70,7 @@ fn all_tests() -> Vec<Test> {
     tests.extend_from_slice(dumps::TESTS);
     tests.extend_from_slice(noalloc::TESTS);
     tests.extend_from_slice(batch::TESTS);
+    tests.extend_from_slice(packs::TESTS);
     tests.extend_from_slice(posted::TESTS);
     tests.extend_from_slice(calls::TESTS);
     tests.extend_from_slice(event_loop::TESTS);
