@@ -13,7 +13,7 @@
 use core::ops::Range;
 
 use ipcon_core::machine::{Inbox, InboxStats, Received};
-use ipcon_core::spec::MAX_PAYLOAD_LEN;
+use ipcon_core::spec::MAX_DELIVERY_LEN;
 use ipcon_core::Message;
 use rustix::fd::{AsFd, BorrowedFd};
 
@@ -22,9 +22,10 @@ use crate::error::{Error, Result};
 use crate::socket::NetlinkSocket;
 use crate::sys::{Datagram, SocketOption, RECVMMSG_MAX};
 
-/// Receive buffer of one delivery: a full payload plus two names and a few
-/// numbers, well under this.
-pub const DELIVERY_BUF_LEN: usize = MAX_PAYLOAD_LEN + 512;
+/// Receive buffer of one datagram: the module sends none longer
+/// ([`MAX_DELIVERY_LEN`], a pack of deliveries included; one full payload
+/// with two names and a few numbers is well under it).
+pub const DELIVERY_BUF_LEN: usize = MAX_DELIVERY_LEN;
 
 /// Storage [`Receiver::receive_many`] needs to take the most datagrams one
 /// system call may (16): one [`DELIVERY_BUF_LEN`] slot per datagram.

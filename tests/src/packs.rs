@@ -525,7 +525,7 @@ fn bad_requests() -> TestResult {
         "max-pack + 1 entries",
     )?;
     // Two messages that cannot share one delivered datagram.
-    let big = vec![7u8; 1500];
+    let big = vec![7u8; ipcon_linux::MAX_DELIVERY_LEN / 2];
     let ack = raw_unicast(&raw, family, 17, "e2e_pk_target", |b| {
         b.attr(nested, &pack_of(&[&big, &big]));
     })?;
