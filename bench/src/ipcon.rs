@@ -104,7 +104,8 @@ impl Publish for IpconSender {
 }
 
 /// Sends a stream in batches: [`BATCH_MESSAGES`] messages per
-/// [`Handler::send_batch`] (one system call).
+/// [`Handler::send_batch`] (one system call), packed: the messages of a
+/// batch travel as packs, each one datagram to every receiver.
 #[derive(Debug)]
 pub struct IpconBatchSender {
     handler: Handler,
@@ -118,7 +119,7 @@ impl IpconBatchSender {
         Self {
             handler,
             target,
-            batch: Batch::new(),
+            batch: Batch::new().packed(),
         }
     }
 }

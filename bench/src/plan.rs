@@ -110,7 +110,7 @@ const CHECKED_PAIRS: &[(&str, Impl, Impl)] = &[
     ("median", Impl::Ipcon, Impl::RawNetlink),
     ("median", Impl::IpconPost, Impl::UdsSeqpacket),
     ("total", Impl::IpconBatch, Impl::UdsSeqpacket),
-    ("publisher-cpu", Impl::Ipcon, Impl::UdsSeqpacket),
+    ("publisher-cpu", Impl::IpconBatch, Impl::UdsSeqpacket),
     ("throughput", Impl::IpconBatch, Impl::Ubus),
     ("median", Impl::IpconPost, Impl::Ubus),
     ("total", Impl::IpconBatch, Impl::Ubus),

@@ -116,8 +116,9 @@ const SPREAD_LIMIT: f64 = 0.10;
 const KEY_IMPLEMENTATIONS: &str = "Issue ratios compare: library overhead ipcon vs \
      raw-netlink (both wait for each ACK); unicast ipcon-batch; rtt ipcon-post; fan-out \
      ipcon-batch, total deliveries per second on one CPU, which includes every subscriber's \
-     receive (publisher_cpu: the publisher's own CPU per message, ipcon per-message API; for \
-     ubus the publisher's plus ubusd's). The same ipcon variants stand against ubus: \
+     receive (publisher_cpu: the publisher's own CPU per message, ipcon-batch too, whose \
+     batches are packed; *_single_* ratios use the per-message API; for ubus the publisher's \
+     plus ubusd's). The same ipcon variants stand against ubus: \
      *_vs_ubus use ipcon-batch (one-way, fan-out) and ipcon-post (rtt). ubus: ubus_invoke \
      round trips to an object's method answered with ubus_send_reply; one-way and fan-out by \
      ubus_notify (no timeout) to ubus_subscriber receivers; blobmsg {seq, data}; ubusd's \
@@ -718,6 +719,13 @@ pub fn ratios(medians: &[Median]) -> Vec<(String, f64)> {
         named.push((
             format!("fanout_{subscribers}_publisher_cpu_vs_uds_loop"),
             quotient(
+                publisher_cpu(subscribers, "ipcon-batch"),
+                publisher_cpu(subscribers, "uds-seqpacket"),
+            ),
+        ));
+        named.push((
+            format!("fanout_{subscribers}_single_publisher_cpu_vs_uds_loop"),
+            quotient(
                 publisher_cpu(subscribers, "ipcon"),
                 publisher_cpu(subscribers, "uds-seqpacket"),
             ),
@@ -742,7 +750,7 @@ pub fn ratios(medians: &[Median]) -> Vec<(String, f64)> {
             named.push((
                 format!("fanout_{subscribers}_publisher_cpu_vs_{baseline}"),
                 quotient(
-                    publisher_cpu(subscribers, "ipcon"),
+                    publisher_cpu(subscribers, "ipcon-batch"),
                     publisher_cpu(subscribers, baseline),
                 ),
             ));
@@ -1871,7 +1879,11 @@ mod tests {
             }
             for subs in [1, 4, 16, 64] {
                 let s = f64::from(subs);
-                for (imp, cpu) in [("ipcon", 5.0), ("uds-seqpacket", 5.0 * s)] {
+                for (imp, cpu) in [
+                    ("ipcon", 5.0),
+                    ("ipcon-batch", 20.0),
+                    ("uds-seqpacket", 5.0 * s),
+                ] {
                     out.push(perf("fanout", "publisher-cpu", 64, subs, imp, run, cpu + r));
                 }
                 for (imp, total) in [
@@ -2079,8 +2091,8 @@ mod tests {
         );
         let medians = medians(&output.measurements);
         // 2 sizes x 4 impls + 2 metrics x 5 impls + 4 N x 2 metrics x 3
-        // impls + 4 N x publisher-cpu x 2 impls.
-        assert_eq!(medians.len(), 8 + 10 + 24 + 8);
+        // impls + 4 N x publisher-cpu x 3 impls.
+        assert_eq!(medians.len(), 8 + 10 + 24 + 12);
         assert!(medians.iter().all(|m| m.runs == 3));
         let first = &medians[0];
         assert_eq!(
@@ -2152,6 +2164,10 @@ mod tests {
         ));
         assert!(close(
             ratio(&ratios, "fanout_16_publisher_cpu_vs_uds_loop"),
+            22.0 / 82.0
+        ));
+        assert!(close(
+            ratio(&ratios, "fanout_16_single_publisher_cpu_vs_uds_loop"),
             7.0 / 82.0
         ));
         for n in [1, 4, 64] {
@@ -2299,8 +2315,8 @@ mod tests {
     fn dbus_is_compared_with_the_same_variants_and_may_lose_silently() {
         let mut text = Vec::new();
         for (imp, one_way, rtt, cpu) in [
-            ("ipcon", 0.0, 0.0, 30.0),
-            ("ipcon-batch", 60_000.0, 0.0, 0.0),
+            ("ipcon", 0.0, 0.0, 90.0),
+            ("ipcon-batch", 60_000.0, 0.0, 30.0),
             ("ipcon-post", 0.0, 30.0, 0.0),
             ("dbus", 10_000.0, 600.0, 120.0),
         ] {
@@ -2362,7 +2378,7 @@ mod tests {
         assert_eq!(names, ["ipcon", "ipcon-batch", "uds-seqpacket"]);
         let subs: Vec<u32> = total[0].points.iter().map(|p| p.0).collect();
         assert_eq!(subs, [1, 4, 16, 64]);
-        assert_eq!(fanout_series(&medians, "publisher-cpu").len(), 2);
+        assert_eq!(fanout_series(&medians, "publisher-cpu").len(), 3);
         assert!(fanout_series(&medians, "throughput").is_empty());
     }
 
