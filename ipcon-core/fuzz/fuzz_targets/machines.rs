@@ -25,15 +25,22 @@ fuzz_target!(|data: &[u8]| {
     let mut inbox = Inbox::new(0x1a);
     let mut message: Message = Message::new();
     let before = inbox.stats();
-    match inbox.accept(u32::from(knobs & 1), datagram.len(), datagram) {
-        Some(received) => {
+    if let Some(mut unread) = inbox.open(u32::from(knobs & 1), datagram.len(), datagram) {
+        assert_eq!(inbox.stats().foreign_dropped, before.foreign_dropped);
+        // Every delivery of the datagram, each call moving on, until none is left.
+        while let Some(received) = {
+            let left = unread.len();
+            let got = inbox.next(&mut unread);
+            assert!(got.is_none() || unread.len() < left);
+            got
+        } {
             if !matches!(received.delivery, Delivery::Kevent(_)) {
                 assert_eq!(received.kevents_missed, 0);
             }
-            assert_eq!(inbox.stats().foreign_dropped, before.foreign_dropped);
             let _ = message.fill_received(&received);
         }
-        None => {}
+        assert!(unread.is_empty());
+        assert!(inbox.stats().malformed_dropped >= before.malformed_dropped);
     }
     for (now, packet) in Messages::new(datagram).flatten().enumerate() {
         let _ = resolver.handle(&packet);
