@@ -527,6 +527,10 @@ static int ipcon_check_msg_attrs(struct genl_info *info)
 		return -EINVAL;
 	}
 	if (!payload && !pack) {
+		/* Reported as payload missing: a plain message lacks it. */
+#ifdef NL_SET_ERR_ATTR_MISS
+		NL_SET_ERR_ATTR_MISS(info->extack, NULL, IPCON_A_PAYLOAD);
+#endif
 		NL_SET_ERR_MSG(info->extack, "missing attribute payload or pack");
 		return -EINVAL;
 	}

@@ -167,14 +167,14 @@ fn missing_attributes() -> TestResult {
         )
         .missing(Attr::PeerName, "missing attribute peer-name or port"),
         Case::new("unicast without payload", cmd::UNICAST, vec![p.clone()])
-            .missing(Attr::Payload, "missing attribute payload"),
+            .missing(Attr::Payload, "missing attribute payload or pack"),
         Case::new(
             "posted unicast without payload",
             cmd::UNICAST,
             vec![p.clone(), (attr::TICKET, u32_value(5))],
         )
         .posted()
-        .missing(Attr::Payload, "missing attribute payload"),
+        .missing(Attr::Payload, "missing attribute payload or pack"),
         Case::new("group-register", cmd::GROUP_REGISTER, vec![])
             .missing(Attr::GroupName, "missing attribute group-name"),
         Case::new(
@@ -212,14 +212,14 @@ fn missing_attributes() -> TestResult {
         )
         .missing(Attr::GroupName, "missing attribute group-name"),
         Case::new("multicast without payload", cmd::MULTICAST, vec![g.clone()])
-            .missing(Attr::Payload, "missing attribute payload"),
+            .missing(Attr::Payload, "missing attribute payload or pack"),
         Case::new(
             "posted multicast without payload",
             cmd::MULTICAST,
             vec![g, (attr::TICKET, u32_value(6))],
         )
         .posted()
-        .missing(Attr::Payload, "missing attribute payload"),
+        .missing(Attr::Payload, "missing attribute payload or pack"),
     ];
     for (seq, case) in (1..).zip(&cases) {
         case.check(&raw, family, seq, misses)?;
