@@ -62,6 +62,14 @@ static size_t ipcon_msg_size(const struct ipcon_msg_desc *desc, u32 len,
 	return size;
 }
 
+/* The lengths of the sender's name and of the group's (0: unicast). */
+static void ipcon_name_lens(const struct ipcon_msg_desc *desc,
+			    size_t *name_len, size_t *group_len)
+{
+	*name_len = strnlen(desc->stamp->name, sizeof(desc->stamp->name));
+	*group_len = desc->group ? strnlen(desc->group, IPCON_MAX_NAME_LEN) : 0;
+}
+
 /* The payload of one pack entry (the entries were checked to have one). */
 static const struct nlattr *ipcon_pack_payload(const struct nlattr *entry)
 {
@@ -217,30 +225,26 @@ static struct sk_buff *ipcon_msg_build(const struct ipcon_msg_desc *desc,
 				       struct pid_namespace *pid_ns)
 {
 	const struct ipcon_report none = {};
-	const struct ipcon_stamp *stamp = desc->stamp;
-	size_t name_len = strnlen(stamp->name, sizeof(stamp->name));
-	size_t group_len = desc->group ?
-			   strnlen(desc->group, IPCON_MAX_NAME_LEN) : 0;
 	const struct nlattr *entry;
+	size_t name_len, group_len;
 	struct sk_buff *skb;
 	int rem;
 
+	ipcon_name_lens(desc, &name_len, &group_len);
 	/* Both names are NUL-terminated arrays of IPCON_MAX_NAME_LEN bytes. */
 	if (WARN_ON_ONCE(name_len >= IPCON_MAX_NAME_LEN ||
 			 group_len >= IPCON_MAX_NAME_LEN))
 		return NULL;
-	if (!desc->pack) {
-		skb = ipcon_skb_new(ipcon_msg_size(desc, desc->len, name_len,
-						   group_len, report));
-		if (skb && ipcon_msg_put(skb, desc, desc->payload, desc->len,
-					 name_len, group_len, report, pid_ns))
-			goto err;
-		return skb;
-	}
 	skb = ipcon_skb_alloc(ipcon_delivery_size(desc, name_len, group_len,
 						  report));
 	if (!skb)
 		return NULL;
+	if (!desc->pack) {
+		if (ipcon_msg_put(skb, desc, desc->payload, desc->len,
+				  name_len, group_len, report, pid_ns))
+			goto err;
+		return skb;
+	}
 	nla_for_each_nested(entry, desc->pack, rem) {
 		const struct nlattr *payload = ipcon_pack_payload(entry);
 
@@ -547,6 +551,7 @@ static int ipcon_request_msgs(struct genl_info *info,
 			      struct ipcon_msg_desc *desc)
 {
 	struct nlattr *payload = info->attrs[IPCON_A_PAYLOAD];
+	struct nlattr *pack = ipcon_request_pack(info);
 	unsigned int max = READ_ONCE(ipcon_max_payload);
 	const struct nlattr *entry, *one;
 	int rem;
@@ -560,7 +565,7 @@ static int ipcon_request_msgs(struct genl_info *info,
 		return 0;
 	}
 	desc->count = 0;
-	nla_for_each_nested(entry, ipcon_request_pack(info), rem) {
+	nla_for_each_nested(entry, pack, rem) {
 		one = ipcon_pack_payload(entry);
 		if (!one) {
 			NL_SET_ERR_MSG_ATTR(info->extack, entry,
@@ -583,11 +588,10 @@ static int ipcon_request_msgs(struct genl_info *info,
 		}
 	}
 	if (!desc->count) {
-		NL_SET_ERR_MSG_ATTR(info->extack, info->attrs[IPCON_A_PACK],
-				    "pack holds no message");
+		NL_SET_ERR_MSG_ATTR(info->extack, pack, "pack holds no message");
 		return -EINVAL;
 	}
-	desc->pack = ipcon_request_pack(info);
+	desc->pack = pack;
 	return 0;
 too_big:
 	NL_SET_ERR_MSG_ATTR(info->extack, payload,
@@ -605,10 +609,9 @@ static int ipcon_check_delivery_size(const struct ipcon_msg_desc *desc,
 	const struct ipcon_report worst = {
 		.missed = 1, .refused = 1, .culprit = true,
 	};
-	size_t name_len = strnlen(desc->stamp->name, IPCON_MAX_NAME_LEN);
-	size_t group_len = desc->group ?
-			   strnlen(desc->group, IPCON_MAX_NAME_LEN) : 0;
+	size_t name_len, group_len;
 
+	ipcon_name_lens(desc, &name_len, &group_len);
 	if (!desc->pack ||
 	    ipcon_delivery_size(desc, name_len, group_len, &worst) <=
 	    IPCON_MAX_DELIVERY_LEN)
