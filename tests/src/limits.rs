@@ -25,10 +25,23 @@ pub fn raw_request(
     command: u8,
     build: impl FnOnce(&mut MsgBuilder) -> &mut MsgBuilder,
 ) -> Result<Ack, String> {
+    raw_request_answered(socket, family, seq, command, build, |_, _| {})
+}
+
+/// [`raw_request`], handing every other message of the request's sequence
+/// number (a reply, a notice) to `on_reply` as its type and body.
+pub fn raw_request_answered(
+    socket: &RawSocket,
+    family: u16,
+    seq: u32,
+    command: u8,
+    build: impl FnOnce(&mut MsgBuilder) -> &mut MsgBuilder,
+    on_reply: impl FnMut(u16, &[u8]),
+) -> Result<Ack, String> {
     let mut msg = MsgBuilder::new();
     msg.begin(family, NLM_F_REQUEST | NLM_F_ACK, seq, command, 1);
     build(&mut msg);
-    socket.request(msg.finish(), seq, |_, _| {})
+    socket.request(msg.finish(), seq, on_reply)
 }
 
 fn expect_ack(ack: Ack, errno: i32, what: &str) -> Result<Ack, String> {

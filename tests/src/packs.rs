@@ -16,10 +16,10 @@ use ipcon_linux::{
 
 use crate::common::{expect_silence, receive, SOON};
 use crate::harness::{Context, Test, TestResult};
-use crate::limits::raw_request;
+use crate::limits::{raw_request, raw_request_answered};
 use crate::{ensure, ensure_eq};
 use ipcon_core::wire::pack;
-use ipcon_test_support::rawnl::{attr, cmd, packets, Ack, RawSocket, GENL_HDRLEN};
+use ipcon_test_support::rawnl::{align, attr, cmd, packets, Ack, RawSocket, GENL_HDRLEN};
 
 pub const TESTS: &[Test] = &[
     Test::new("pack_unicast_one_datagram_in_order", unicast_one_datagram),
@@ -76,10 +76,6 @@ fn pack_of(payloads: &[&[u8]]) -> Vec<u8> {
         out.resize(align(out.len()), 0);
     }
     out
-}
-
-fn align(len: usize) -> usize {
-    (len + 3) & !3
 }
 
 /// One delivered message as a raw receiver sees it: command, payload, sender
@@ -404,26 +400,6 @@ fn raw_unicast(
     })
 }
 
-/// A request of `command` asking for an ACK, with the attributes `build`
-/// adds, for `RawSocket::request` (whose answers other than the ACK matter).
-fn raw_message(
-    family: u16,
-    seq: u32,
-    command: u8,
-    build: impl FnOnce(&mut ipcon_test_support::rawnl::MsgBuilder),
-) -> Vec<u8> {
-    let mut m = ipcon_test_support::rawnl::MsgBuilder::new();
-    m.begin(
-        family,
-        ipcon_test_support::rawnl::NLM_F_REQUEST | ipcon_test_support::rawnl::NLM_F_ACK,
-        seq,
-        command,
-        1,
-    );
-    build(&mut m);
-    m.finish().to_vec()
-}
-
 fn expect_refused(ack: Ack, errno: i32, text: &str, what: &str) -> TestResult {
     ensure_eq!(ack.errno, errno, "{what}: errno ({:?})", ack.message);
     ensure_eq!(ack.message.as_deref(), Some(text), "{what}: kernel text");
@@ -557,19 +533,25 @@ fn bad_requests() -> TestResult {
         ensure!(msg.payload() == want, "good pack payload");
     }
     // A posted pack that fails is one send-failed notice with its ticket.
-    let posted = raw_message(family, 24, cmd::UNICAST, |m| {
-        m.attr_str(attr::PEER_NAME, "e2e_pk_nobody")
-            .attr(nested, &pack_of(&[b"p1", b"p2"]))
-            .attr(attr::TICKET, &77u32.to_ne_bytes());
-    });
     let send_failed = ipcon_core::spec::Command::SendFailed.to_raw();
     let mut notices = Vec::new();
-    let ack = raw.request(&posted, 24, |kind, body| {
-        if kind == family && body.len() >= GENL_HDRLEN && body[0] == send_failed {
-            let attrs = ipcon_test_support::rawnl::Attrs(&body[GENL_HDRLEN..]);
-            notices.push((attrs.u32(attr::TICKET), attrs.u32(attr::ERROR)));
-        }
-    })?;
+    let ack = raw_request_answered(
+        &raw,
+        family,
+        24,
+        cmd::UNICAST,
+        |m| {
+            m.attr_str(attr::PEER_NAME, "e2e_pk_nobody")
+                .attr(nested, &pack_of(&[b"p1", b"p2"]))
+                .attr(attr::TICKET, &77u32.to_ne_bytes())
+        },
+        |kind, body| {
+            if kind == family && body.len() >= GENL_HDRLEN && body[0] == send_failed {
+                let attrs = ipcon_test_support::rawnl::Attrs(&body[GENL_HDRLEN..]);
+                notices.push((attrs.u32(attr::TICKET), attrs.u32(attr::ERROR)));
+            }
+        },
+    )?;
     ensure_eq!(
         ack.errno,
         0,
@@ -588,19 +570,25 @@ fn bad_requests() -> TestResult {
     receiver
         .join_group("e2e_pk_bad", "e2e_pk_rg", Replay::Skip)
         .ctx("join raw group")?;
-    let msg_bytes = raw_message(family, 21, cmd::MULTICAST, |m| {
-        m.attr_str(attr::GROUP_NAME, "e2e_pk_rg")
-            .attr(nested, &pack_of(&[b"a", b"b", b"c"]))
-            .attr(attr::SYNC, &[]);
-    });
     let mut counts = None;
-    let ack = raw.request(&msg_bytes, 21, |kind, body| {
-        if kind != family || body.len() < GENL_HDRLEN {
-            return;
-        }
-        let attrs = ipcon_test_support::rawnl::Attrs(&body[GENL_HDRLEN..]);
-        counts = Some((attrs.u32(attr::DELIVERED), attrs.u32(attr::DROPPED)));
-    })?;
+    let ack = raw_request_answered(
+        &raw,
+        family,
+        21,
+        cmd::MULTICAST,
+        |m| {
+            m.attr_str(attr::GROUP_NAME, "e2e_pk_rg")
+                .attr(nested, &pack_of(&[b"a", b"b", b"c"]))
+                .attr(attr::SYNC, &[])
+        },
+        |kind, body| {
+            if kind != family || body.len() < GENL_HDRLEN {
+                return;
+            }
+            let attrs = ipcon_test_support::rawnl::Attrs(&body[GENL_HDRLEN..]);
+            counts = Some((attrs.u32(attr::DELIVERED), attrs.u32(attr::DROPPED)));
+        },
+    )?;
     ensure_eq!(ack.errno, 0, "sync multicast pack ({:?})", ack.message);
     ensure_eq!(
         counts,
