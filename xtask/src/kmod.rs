@@ -127,7 +127,13 @@ pub fn build_ipcon(workspace: &Workspace, kernel: &Kernel) -> Result<PathBuf, St
 /// `ipcon.ko` (named `ipcon` inside, like the real one).
 pub fn build_ipcon_version_skew(workspace: &Workspace, kernel: &Kernel) -> Result<PathBuf, String> {
     const DEFINE: &str = "#define IPCON_FAMILY_VERSION\t";
-    let source = workspace.xtask_dir().join("kmod-skew-source");
+    // One source copy per kernel: the matrix builds for several kernels in
+    // parallel threads, and a shared copy had one thread mirror the original
+    // header over the skewed one while another's kbuild read it.
+    let source = workspace
+        .xtask_dir()
+        .join("kmod-skew-source")
+        .join(&kernel.release);
     mirror_sources(&workspace.root.join("kmod"), &source)?;
     let header = source.join("uapi/ipcon.h");
     let text =
