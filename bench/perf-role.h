@@ -2,8 +2,9 @@
 /*
  * perf-role.h: what the C programs that play a baseline's roles in
  * ipcon-perf's measurements (ubus/ubus-perf.c, dbus/dbus-perf.c) share:
- * the role arguments, the handshake on stdin/stdout (READY, GO,
- * DONE key=value ..., ERROR text), the clocks, the broker's CPU time and
+ * the role arguments, the handshake on stdin/stdout (READY, GO, WARM
+ * and a second GO after a one-way stream's warm-up, DONE key=value ...,
+ * ERROR text, then stdin closed), the clocks, the broker's CPU time and
  * the round-trip report. Included once by each program, after it defines
  *
  *   PERF_IMPL        the implementation's name in ERROR lines ("ubus");
@@ -145,6 +146,12 @@ static void tally_end(void)
 	tally.missed += args.count - tally.expected;
 }
 
+/* A fresh account for the timed stream, numbered from 0 after the warm-up. */
+static void tally_reset(void)
+{
+	memset(&tally, 0, sizeof(tally));
+}
+
 /* The receiver's DONE line, with its @waits (voluntary context switches). */
 static void report_tally(long waits)
 {
@@ -205,7 +212,18 @@ static void run_client(void);
 static void run_receiver(void);
 static void run_sender(void);
 
-/* Plays the role args.role. */
+/*
+ * After DONE: waits until the orchestrator closes stdin, which it does once
+ * every process of the measurement has reported, so that none spends the
+ * CPU on its exit while the others are still timed.
+ */
+static void await_close(void)
+{
+	while (fgetc(stdin) != EOF)
+		;
+}
+
+/* Plays the role args.role, then waits to be let go. */
 static void play_role(void)
 {
 	if (!strcmp(args.role, "server"))
@@ -218,6 +236,7 @@ static void play_role(void)
 		run_sender();
 	else
 		fail("no role %s", args.role);
+	await_close();
 }
 
 #endif

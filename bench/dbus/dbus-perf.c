@@ -25,6 +25,9 @@
  *    messages to a receiver in order, so a receiver that answers it has
  *    seen every message the daemon delivered, and the sender learns that
  *    the daemon's backlog is gone.
+ *  - a one-way stream starts with an untimed warm-up stream (args.warmup
+ *    messages, numbered from 0) closed the same way by a "Warm" call; the
+ *    receivers count the timed stream afresh.
  *
  * Every message carries the arguments (uint32 seq, array of bytes of the
  * payload size). Receivers check that sequence numbers only grow and count
@@ -254,6 +257,11 @@ static void run_client(void)
 
 static int consume(DBusMessage *msg)
 {
+	if (is_call(msg, "Warm")) {
+		/* The warm-up's end: the timed stream comes next. */
+		reply_empty(msg);
+		return 1;
+	}
 	if (is_call(msg, "End")) {
 		/* The tail the daemon dropped, if any. */
 		tally_end();
@@ -297,31 +305,26 @@ static void run_receiver(void)
 		own_name(name);
 	}
 	say("READY");
+	if (args.warmup) {
+		message_loop(consume);
+		tally_reset();
+		say("WARM");
+	}
 	getrusage(RUSAGE_SELF, &before);
 	message_loop(consume);
 	getrusage(RUSAGE_SELF, &after);
 	report_tally(after.ru_nvcsw - before.ru_nvcsw);
 }
 
-static void run_sender(void)
+/*
+ * Sends messages 0..@count - 1 (signals for a fan-out, else method calls to
+ * @name), flushing and yielding after every burst.
+ */
+static void send_stream(int fanout, const char *name, unsigned long count)
 {
-	int fanout = !strcmp(args.role, "publisher");
-	char name[128];
-	uint64_t start, cpu;
-	unsigned long i;
 	uint32_t seq;
 
-	if (fanout) {
-		bus_name(name, sizeof(name), "pub", -1);
-		own_name(name);
-	} else {
-		bus_name(name, sizeof(name), "rx", -1);
-	}
-	say("READY");
-	await_go();
-	start = now_ns();
-	cpu = cpu_with_broker_ns();
-	for (seq = 0; seq < args.count; seq++) {
+	for (seq = 0; seq < count; seq++) {
 		DBusMessage *msg;
 
 		if (fanout) {
@@ -341,15 +344,48 @@ static void run_sender(void)
 		}
 	}
 	dbus_connection_flush(conn);
-	/* The end of the stream, behind the messages, to every receiver. */
-	if (fanout) {
-		for (i = 0; i < args.subscribers; i++) {
-			bus_name(name, sizeof(name), "s", (long)i);
-			call_empty(name, "End");
-		}
-	} else {
-		call_empty(name, "End");
+}
+
+/* The call @member ("Warm", "End") behind the messages, to every receiver. */
+static void mark(int fanout, const char *name, const char *member)
+{
+	char subscriber[128];
+	unsigned long i;
+
+	if (!fanout) {
+		call_empty(name, member);
+		return;
 	}
+	for (i = 0; i < args.subscribers; i++) {
+		bus_name(subscriber, sizeof(subscriber), "s", (long)i);
+		call_empty(subscriber, member);
+	}
+}
+
+static void run_sender(void)
+{
+	int fanout = !strcmp(args.role, "publisher");
+	char name[128];
+	uint64_t start, cpu;
+
+	if (fanout) {
+		bus_name(name, sizeof(name), "pub", -1);
+		own_name(name);
+	} else {
+		bus_name(name, sizeof(name), "rx", -1);
+	}
+	say("READY");
+	await_go();
+	if (args.warmup) {
+		send_stream(fanout, name, args.warmup);
+		mark(fanout, name, "Warm");
+		say("WARM");
+		await_go();
+	}
+	start = now_ns();
+	cpu = cpu_with_broker_ns();
+	send_stream(fanout, name, args.count);
+	mark(fanout, name, "End");
 	/* The daemon has forwarded everything: its work counts too. */
 	report_sent(start, cpu_with_broker_ns() - cpu);
 }

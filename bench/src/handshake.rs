@@ -5,9 +5,18 @@
 //! connected), the active side (sender, client, publisher) then waits for
 //! `GO`, and every child ends with `DONE key=value ...` or `ERROR <text>`.
 //! Nothing is measured before every child of a measurement said `READY`.
+//! After `DONE` a child waits until the orchestrator closes its stdin,
+//! which it does once every child of the measurement has reported: a
+//! child that finished early must not spend the CPU on its exit (freeing
+//! its memory, closing its sockets) while the others are still timed.
+//!
+//! A one-way stream with a warm-up has one more step: the sender, after
+//! `GO`, sends the warm-up stream and says `WARM`; each receiver says `WARM`
+//! once it took the warm-up's last message; when all of them have, the
+//! sender gets a second `GO` and the timed stream starts.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, Write};
+use std::io::{BufRead, Read, Write};
 
 use crate::error::{bail, Context, Error, Result};
 
@@ -16,6 +25,8 @@ use crate::error::{bail, Context, Error, Result};
 pub enum Line {
     /// Set up; waiting (for `GO` or for messages).
     Ready,
+    /// Through the warm-up stream (sent it, or took all of it).
+    Warm,
     /// Finished, with its figures.
     Done(Fields),
     /// Failed.
@@ -49,6 +60,9 @@ impl Line {
         if line == "READY" {
             return Ok(Line::Ready);
         }
+        if line == "WARM" {
+            return Ok(Line::Warm);
+        }
         if let Some(text) = line.strip_prefix("ERROR ") {
             return Ok(Line::Error(text.to_string()));
         }
@@ -72,6 +86,7 @@ impl Line {
     pub fn render(&self) -> String {
         match self {
             Line::Ready => "READY".to_string(),
+            Line::Warm => "WARM".to_string(),
             Line::Error(text) => format!("ERROR {}", text.replace('\n', " | ")),
             Line::Done(Fields(fields)) => {
                 let mut s = String::from("DONE");
@@ -105,6 +120,14 @@ pub fn await_go() -> Result<()> {
     Ok(())
 }
 
+/// After `DONE`: waits until the orchestrator closes this process's stdin
+/// (or is gone).
+pub fn await_close() {
+    let mut rest = Vec::new();
+    // Whatever ends the wait (EOF or an error) lets the process exit.
+    let _ = std::io::stdin().lock().read_to_end(&mut rest);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -113,7 +136,12 @@ mod tests {
     fn lines_round_trip() {
         let done = Line::Done(Fields::from_pairs(&[("sent", 20000), ("start_ns", 7)]));
         assert_eq!(done.render(), "DONE sent=20000 start_ns=7");
-        for line in [Line::Ready, done, Line::Error("queue: gone".into())] {
+        for line in [
+            Line::Ready,
+            Line::Warm,
+            done,
+            Line::Error("queue: gone".into()),
+        ] {
             assert_eq!(Line::parse(&format!("{}\n", line.render())).unwrap(), line);
         }
     }

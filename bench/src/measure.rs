@@ -61,9 +61,31 @@ fn start(what: String, args: &RoleArgs, deadline: Instant) -> Result<Process> {
     Ok(process)
 }
 
+/// The warm-up of a one-way stream, if it has one: `sender` was told `GO`
+/// and sends the warm-up stream; once it and every receiver said `WARM`,
+/// it is told `GO` again and the timed stream starts. What a process pays
+/// once (its buffers' first use, page faults, the first wakeups) is paid
+/// here, not in the figures.
+fn warm_up(
+    args: &RoleArgs,
+    sender: &mut Process,
+    receivers: &mut [&mut Process],
+    deadline: Instant,
+) -> Result<()> {
+    if args.warmup == 0 {
+        return Ok(());
+    }
+    with_causes(sender.expect_warm(deadline), receivers)?;
+    for receiver in receivers.iter_mut() {
+        receiver.expect_warm(deadline)?;
+    }
+    sender.go()
+}
+
 /// One-way unicast throughput: a sender process streams `args.count`
-/// messages to a receiver process. The value is messages received per
-/// second from the sender's start to the receiver's last message.
+/// messages to a receiver process, after `args.warmup` untimed ones. The
+/// value is messages received per second from the sender's start to the
+/// receiver's last message.
 pub fn unicast(args: &RoleArgs, run: u32) -> Result<Outcome> {
     let deadline = Instant::now() + DEADLINE;
     let name = args.imp.name();
@@ -89,8 +111,11 @@ pub fn unicast(args: &RoleArgs, run: u32) -> Result<Outcome> {
         (start_receiver()?, sender)
     };
     sender.go()?;
+    warm_up(args, &mut sender, &mut [&mut receiver], deadline)?;
     let sent = with_causes(sender.expect_done(deadline), &mut [&mut receiver])?;
     let got = receiver.expect_done(deadline)?;
+    sender.expect_exit(deadline)?;
+    receiver.expect_exit(deadline)?;
 
     let (count, received, missed) = (sent.get("sent")?, got.get("received")?, got.get("missed")?);
     let silent = args.imp.loses_silently();
@@ -153,6 +178,10 @@ pub fn round_trip(args: &RoleArgs, run: u32) -> Result<Vec<Measurement>> {
             );
         }
     }
+    client.expect_exit(deadline)?;
+    if let Some(server) = &mut server {
+        server.expect_exit(deadline)?;
+    }
     let count = trips.get("trips")?;
     let value = |metric: &'static str, ns: u64| Measurement {
         shape: "rtt",
@@ -174,10 +203,10 @@ pub fn round_trip(args: &RoleArgs, run: u32) -> Result<Vec<Measurement>> {
     ])
 }
 
-/// Fan-out: a publisher process sends `args.count` messages to each of
-/// `args.subscribers` subscriber processes. `total` is deliveries per
-/// second over all subscribers (publisher start to the last subscriber's
-/// last message); `per-subscriber` is the mean of each subscriber's own
+/// Fan-out: a publisher process sends `args.count` messages (after
+/// `args.warmup` untimed ones) to each of `args.subscribers` subscriber
+/// processes. `total` is deliveries per second over all subscribers
+/// (publisher start to the last subscriber's last message); `per-subscriber` is the mean of each subscriber's own
 /// rate. `sent` counts deliveries (messages × subscribers) and `lost` the
 /// messages the kernel reported as missed; a message neither received nor
 /// reported missed fails the measurement. `publisher-cpu` is the
@@ -209,6 +238,12 @@ pub fn fanout(args: &RoleArgs, run: u32) -> Result<Outcome> {
         sub.expect_ready(deadline)?;
     }
     publisher.go()?;
+    warm_up(
+        args,
+        &mut publisher,
+        &mut subscribers.iter_mut().collect::<Vec<_>>(),
+        deadline,
+    )?;
     let published = with_causes(
         publisher.expect_done(deadline),
         &mut subscribers.iter_mut().collect::<Vec<_>>(),

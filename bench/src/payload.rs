@@ -7,12 +7,18 @@
 //! once: a duplicate, a number out of range or a payload of the wrong size
 //! is an error, and at the end the orchestrator compares what arrived (plus
 //! what the kernel reported as missed) with what was sent.
+//!
+//! A stream may be preceded by an untimed warm-up stream of its own,
+//! numbered from 0 again and closed by [`WARM_UP_END`] instead.
 
 use crate::clock::now_ns;
 use crate::error::{bail, Result};
 
 /// The sequence number of the end marker.
 pub const END_MARKER: u64 = u64::MAX;
+
+/// The sequence number that closes a warm-up stream.
+pub const WARM_UP_END: u64 = u64::MAX - 1;
 
 /// The smallest payload that holds a sequence number.
 pub const MIN_SIZE: usize = 8;
@@ -53,6 +59,8 @@ pub enum Arrival {
 pub struct Tally {
     size: usize,
     count: u64,
+    /// The marker that closes this stream.
+    end: u64,
     seen: Vec<u64>,
     /// Data messages received.
     pub received: u64,
@@ -64,12 +72,14 @@ pub struct Tally {
 }
 
 impl Tally {
-    /// An empty account for messages `0..count`.
-    pub fn new(count: u64, size: usize) -> Self {
+    /// An empty account for messages `0..count`, closed by `end`
+    /// ([`END_MARKER`] or [`WARM_UP_END`]).
+    pub fn new(count: u64, size: usize, end: u64) -> Self {
         let words = usize::try_from(count.div_ceil(64)).expect("message count fits memory");
         Self {
             size,
             count,
+            end,
             seen: vec![0; words],
             received: 0,
             missed: 0,
@@ -90,7 +100,7 @@ impl Tally {
         let Some(seq) = seq_of(payload) else {
             bail!("received a payload without a sequence number");
         };
-        if seq == END_MARKER {
+        if seq == self.end {
             return Ok(Arrival::End);
         }
         if seq >= self.count {
@@ -127,7 +137,7 @@ mod tests {
 
     #[test]
     fn tally_counts_each_message_once() {
-        let mut t = Tally::new(130, 64);
+        let mut t = Tally::new(130, 64, END_MARKER);
         for seq in [0, 129, 64, 5] {
             assert_eq!(t.record(&message(seq, 64), 0).unwrap(), Arrival::Data);
         }
@@ -141,7 +151,7 @@ mod tests {
 
     #[test]
     fn the_end_marker_ends_and_brings_its_missed_count() {
-        let mut t = Tally::new(10, 2048);
+        let mut t = Tally::new(10, 2048, END_MARKER);
         t.record(&message(0, 2048), 0).unwrap();
         t.record(&message(3, 2048), 2).unwrap();
         assert_eq!(
@@ -149,5 +159,21 @@ mod tests {
             Arrival::End
         );
         assert_eq!((t.received, t.missed), (2, 9));
+    }
+
+    #[test]
+    fn a_warm_up_ends_at_its_own_marker_only() {
+        let mut warm = Tally::new(10, 64, WARM_UP_END);
+        warm.record(&message(9, 64), 0).unwrap();
+        let err = warm.record(&message(END_MARKER, 64), 0).unwrap_err();
+        assert!(err.to_string().contains("of a stream of 10"), "{err}");
+        assert_eq!(
+            warm.record(&message(WARM_UP_END, 64), 0).unwrap(),
+            Arrival::End
+        );
+        // A timed stream does not end at a warm-up's marker.
+        assert!(Tally::new(10, 64, END_MARKER)
+            .record(&message(WARM_UP_END, 64), 0)
+            .is_err());
     }
 }

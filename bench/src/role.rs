@@ -9,6 +9,7 @@ use crate::ipcon::{
     IpconBatchReceiver, IpconBatchSender, IpconClient, IpconPostClient, IpconPostSender,
     IpconPostServer, IpconReceiver, IpconSender, IpconServer, Target,
 };
+use crate::payload::{END_MARKER, WARM_UP_END};
 use crate::raw_netlink::{RawClient, RawReceiver, RawSender, RawServer};
 use crate::sched::voluntary_switches;
 use crate::stream::{receive_stream, send_stream, Consume, Publish};
@@ -164,7 +165,8 @@ pub struct RoleArgs {
     pub size: usize,
     /// Messages of the stream, or timed round trips.
     pub count: u64,
-    /// Untimed round trips first.
+    /// Untimed round trips first; for one-way streams, the messages of the
+    /// untimed warm-up stream sent before the timed one.
     pub warmup: u64,
     /// Unique to the measurement: names peers, groups and socket addresses.
     pub tag: String,
@@ -268,7 +270,18 @@ pub fn run(args: &RoleArgs) -> Result<()> {
             let mut sink = open_sender(args)?;
             say(&Line::Ready)?;
             await_go()?;
-            let sent = send_stream(sink.as_mut(), args.count, args.size, args.burst)?;
+            if args.warmup > 0 {
+                send_stream(
+                    sink.as_mut(),
+                    args.warmup,
+                    args.size,
+                    args.burst,
+                    WARM_UP_END,
+                )?;
+                say(&Line::Warm)?;
+                await_go()?;
+            }
+            let sent = send_stream(sink.as_mut(), args.count, args.size, args.burst, END_MARKER)?;
             say(&Line::Done(Fields::from_pairs(&[
                 ("sent", sent.sent),
                 ("retries", sent.retries),
@@ -283,8 +296,12 @@ pub fn run(args: &RoleArgs) -> Result<()> {
             sched::become_batch()?;
             let mut source = open_receiver(args)?;
             say(&Line::Ready)?;
+            if args.warmup > 0 {
+                receive_stream(source.as_mut(), args.warmup, args.size, WARM_UP_END)?;
+                say(&Line::Warm)?;
+            }
             let waits_before = voluntary_switches();
-            let tally = receive_stream(source.as_mut(), args.count, args.size)?;
+            let tally = receive_stream(source.as_mut(), args.count, args.size, END_MARKER)?;
             let waits = voluntary_switches()
                 .zip(waits_before)
                 .map_or(0, |(after, before)| after.saturating_sub(before));

@@ -94,6 +94,14 @@ impl Process {
         }
     }
 
+    /// Waits for the child's `WARM` (through the warm-up stream).
+    pub fn expect_warm(&mut self, deadline: Instant) -> Result<()> {
+        match self.next_line(deadline)? {
+            Line::Warm => Ok(()),
+            other => bail!("{}: expected WARM, got {other:?}", self.what),
+        }
+    }
+
     /// Tells the child to start.
     pub fn go(&mut self) -> Result<()> {
         let stdin = self.stdin.as_mut().expect("stdin is piped");
@@ -103,19 +111,25 @@ impl Process {
             .context(&format!("start {}", self.what))
     }
 
-    /// Waits for `DONE` and the child's exit (which must be a success).
+    /// Waits for `DONE`, with its figures.
     pub fn expect_done(&mut self, deadline: Instant) -> Result<Fields> {
-        let fields = match self.next_line(deadline)? {
-            Line::Done(fields) => fields,
+        match self.next_line(deadline)? {
+            Line::Done(fields) => Ok(fields),
             other => bail!("{}: expected DONE, got {other:?}", self.what),
-        };
+        }
+    }
+
+    /// Closes the child's stdin (it waits for that after `DONE`, see
+    /// [`crate::handshake`]) and waits until it exited successfully.
+    pub fn expect_exit(&mut self, deadline: Instant) -> Result<()> {
+        drop(self.stdin.take());
         loop {
             if let Some(status) = self.child.try_wait().context(&self.what)? {
                 self.reaped = true;
                 if !status.success() {
                     bail!("{}: {status} after its report", self.what);
                 }
-                return Ok(fields);
+                return Ok(());
             }
             if Instant::now() >= deadline {
                 bail!("{}: did not exit after its report", self.what);

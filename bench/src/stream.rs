@@ -9,7 +9,7 @@ use std::collections::VecDeque;
 
 use crate::clock::{now_ns, process_cpu_ns};
 use crate::error::Result;
-use crate::payload::{self, Arrival, Tally, END_MARKER};
+use crate::payload::{self, Arrival, Tally};
 
 /// The sending side: one receiver (unicast) or every subscriber (fan-out).
 pub trait Publish {
@@ -83,13 +83,20 @@ pub fn back_off() {
 }
 
 /// Sends messages `0..count` of `size` bytes, resending each that found a
-/// full queue, then the end marker. The sender yields the CPU after every
+/// full queue, then the marker `end` ([`payload::END_MARKER`], or
+/// [`payload::WARM_UP_END`] for a warm-up). The sender yields the CPU after every
 /// `burst` messages queued: a sender that is never blocked lets its
 /// receivers (which do not preempt it, see [`crate::sched`]) drain their
 /// queues instead of overrunning them, so `burst` must fit every
 /// receiver's queue. At each pause and at the end it collects the failures
 /// reported late ([`Publish::collect_failed`]) and sends those again.
-pub fn send_stream(sink: &mut dyn Publish, count: u64, size: usize, burst: usize) -> Result<Sent> {
+pub fn send_stream(
+    sink: &mut dyn Publish,
+    count: u64,
+    size: usize,
+    burst: usize,
+    end: u64,
+) -> Result<Sent> {
     let limit = sink.batch_limit().max(1);
     let mut packed = payload::template(size).repeat(limit);
     let mut seqs: Vec<u64> = Vec::with_capacity(limit);
@@ -152,7 +159,7 @@ pub fn send_stream(sink: &mut dyn Publish, count: u64, size: usize, burst: usize
     let cpu_ns = process_cpu_ns().saturating_sub(start_cpu_ns);
 
     let mut marker = payload::template(size);
-    payload::stamp(&mut marker, END_MARKER);
+    payload::stamp(&mut marker, end);
     sink.finish(&marker)?;
     Ok(Sent {
         sent: count,
@@ -163,10 +170,15 @@ pub fn send_stream(sink: &mut dyn Publish, count: u64, size: usize, burst: usize
     })
 }
 
-/// Receives a stream of `count` messages of `size` bytes up to its end
-/// marker and accounts for every message.
-pub fn receive_stream(source: &mut dyn Consume, count: u64, size: usize) -> Result<Tally> {
-    let mut tally = Tally::new(count, size);
+/// Receives a stream of `count` messages of `size` bytes up to its marker
+/// `end` and accounts for every message.
+pub fn receive_stream(
+    source: &mut dyn Consume,
+    count: u64,
+    size: usize,
+    end: u64,
+) -> Result<Tally> {
+    let mut tally = Tally::new(count, size, end);
     source.connect_peer()?;
     while source.receive(&mut |payload, missed| tally.record(payload, missed))? != Arrival::End {}
     Ok(tally)
@@ -175,6 +187,7 @@ pub fn receive_stream(source: &mut dyn Consume, count: u64, size: usize) -> Resu
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::payload::{END_MARKER, WARM_UP_END};
     use std::collections::VecDeque;
 
     /// An in-memory transport: what is sent is queued for the receiving
@@ -213,6 +226,24 @@ mod tests {
     }
 
     #[test]
+    fn a_warm_up_and_the_stream_after_it_are_told_apart() {
+        let mut link = Loopback {
+            queue: VecDeque::new(),
+            limit: 32,
+            finished: false,
+        };
+        send_stream(&mut link, 128, 64, 64, WARM_UP_END).unwrap();
+        let sent = send_stream(&mut link, 1000, 64, 64, END_MARKER).unwrap();
+        assert_eq!(sent.sent, 1000);
+        let warm = receive_stream(&mut link, 128, 64, WARM_UP_END).unwrap();
+        assert_eq!((warm.received, warm.missed), (128, 0));
+        // The timed stream's numbers start at 0 again: a fresh account.
+        let tally = receive_stream(&mut link, 1000, 64, END_MARKER).unwrap();
+        assert_eq!((tally.received, tally.missed), (1000, 0));
+        assert!(link.queue.is_empty());
+    }
+
+    #[test]
     fn every_message_arrives_once_in_single_sends_and_batches() {
         for limit in [1, 32] {
             let mut link = Loopback {
@@ -220,10 +251,10 @@ mod tests {
                 limit,
                 finished: false,
             };
-            let sent = send_stream(&mut link, 1000, 64, 100).unwrap();
+            let sent = send_stream(&mut link, 1000, 64, 100, END_MARKER).unwrap();
             assert_eq!((sent.sent, sent.retries), (1000, 0));
             assert!(link.finished);
-            let tally = receive_stream(&mut link, 1000, 64).unwrap();
+            let tally = receive_stream(&mut link, 1000, 64, END_MARKER).unwrap();
             assert_eq!((tally.received, tally.missed), (1000, 0));
         }
     }
@@ -265,7 +296,7 @@ mod tests {
             failed: Vec::new(),
             finished_after: None,
         };
-        let sent = send_stream(&mut sink, 1000, 16, 64).unwrap();
+        let sent = send_stream(&mut sink, 1000, 16, 64, END_MARKER).unwrap();
         assert!(sent.retries >= 200, "{}", sent.retries);
         assert_eq!(sink.finished_after, Some(1000));
         sink.got.sort_unstable();
@@ -302,7 +333,7 @@ mod tests {
             calls: 0,
             got: Vec::new(),
         };
-        let sent = send_stream(&mut sink, 500, 16, 64).unwrap();
+        let sent = send_stream(&mut sink, 500, 16, 64, END_MARKER).unwrap();
         assert!(sent.retries > 0);
         sink.got.sort_unstable();
         assert_eq!(sink.got, (0..500).collect::<Vec<u64>>());

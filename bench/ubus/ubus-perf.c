@@ -14,6 +14,10 @@
  *    ubus_subscriber subscribed to it; the sender calls ubus_notify() with
  *    no timeout (no wait for the subscribers: fire and forget, as a status
  *    broadcast would);
+ *  - a one-way stream starts with an untimed warm-up stream (args.warmup
+ *    messages, numbered from 0) closed the same way by notifications of
+ *    type "warm"; a receiver takes the first, ignores the repeats and
+ *    counts the timed stream afresh;
  *  - the end of a stream is a notification of type "end", sent 20 times
  *    50 ms apart (the receivers' queues drain in between, so one arrives):
  *    it travels behind the messages through ubusd, so a receiver that sees
@@ -197,6 +201,9 @@ static void run_client(void)
 
 /* ---- one-way streams: unicast (one receiver) and fan-out ---- */
 
+/* Whether a receiver has seen the end of the warm-up. */
+static int warmed;
+
 static int notify_handler(struct ubus_context *c, struct ubus_object *obj,
 			  struct ubus_request_data *req, const char *method,
 			  struct blob_attr *msg)
@@ -204,6 +211,14 @@ static int notify_handler(struct ubus_context *c, struct ubus_object *obj,
 	(void)c;
 	(void)obj;
 	(void)req;
+	if (!strcmp(method, "warm")) {
+		/* The warm-up's end: the first of its repeats ends the warm-up. */
+		if (!warmed) {
+			warmed = 1;
+			uloop_end();
+		}
+		return 0;
+	}
 	if (!strcmp(method, "end")) {
 		/* The tail ubusd dropped. */
 		tally_end();
@@ -233,10 +248,45 @@ static void run_receiver(void)
 	if (ubus_subscribe(ctx, &sub, lookup(done)))
 		fail("subscribe to %s", done);
 	say("READY");
+	if (args.warmup) {
+		uloop_run();
+		tally_reset();
+		say("WARM");
+	}
 	getrusage(RUSAGE_SELF, &before);
 	uloop_run();
 	getrusage(RUSAGE_SELF, &after);
 	report_tally(after.ru_nvcsw - before.ru_nvcsw);
+}
+
+/* Notifies messages 0..@count - 1, yielding after every burst. */
+static void notify_stream(struct ubus_object *obj, unsigned long count)
+{
+	uint32_t seq;
+	int err;
+
+	for (seq = 0; seq < count; seq++) {
+		err = ubus_notify(ctx, obj, "m", message(seq), -1);
+		if (err)
+			fail("notify %u: %s", seq, ubus_strerror(err));
+		if ((seq + 1) % args.burst == 0)
+			sched_yield();
+	}
+}
+
+/* The marker of @type ("warm", "end") behind the messages, repeated. */
+static void notify_marker(struct ubus_object *obj, const char *type)
+{
+	const struct timespec pause = { 0, 50 * 1000 * 1000 };
+	int i, err;
+
+	for (i = 0; i < END_NOTIFICATIONS; i++) {
+		blob_buf_init(&buf, 0);
+		err = ubus_notify(ctx, obj, type, buf.head, -1);
+		if (err)
+			fail("%s marker: %s", type, ubus_strerror(err));
+		nanosleep(&pause, NULL);
+	}
 }
 
 static void run_sender(void)
@@ -245,8 +295,6 @@ static void run_sender(void)
 	static struct ubus_object obj = { .type = &type };
 	static char name[96];
 	uint64_t start, cpu;
-	uint32_t seq;
-	int err;
 
 	object_name(name, sizeof(name), "pub", -1);
 	obj.name = name;
@@ -254,24 +302,16 @@ static void run_sender(void)
 		fail("add object %s", name);
 	say("READY");
 	await_go();
+	if (args.warmup) {
+		notify_stream(&obj, args.warmup);
+		notify_marker(&obj, "warm");
+		say("WARM");
+		await_go();
+	}
 	start = now_ns();
 	cpu = cpu_with_broker_ns();
-	for (seq = 0; seq < args.count; seq++) {
-		err = ubus_notify(ctx, &obj, "m", message(seq), -1);
-		if (err)
-			fail("notify %u: %s", seq, ubus_strerror(err));
-		if ((seq + 1) % args.burst == 0)
-			sched_yield();
-	}
-	for (seq = 0; seq < END_NOTIFICATIONS; seq++) {
-		const struct timespec pause = { 0, 50 * 1000 * 1000 };
-
-		blob_buf_init(&buf, 0);
-		err = ubus_notify(ctx, &obj, "end", buf.head, -1);
-		if (err)
-			fail("end of stream: %s", ubus_strerror(err));
-		nanosleep(&pause, NULL);
-	}
+	notify_stream(&obj, args.count);
+	notify_marker(&obj, "end");
 	/*
 	 * After the end markers: ubusd forwards its backlog after the sender's
 	 * loop is over, and that work counts too (the markers themselves are
