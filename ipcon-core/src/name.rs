@@ -19,6 +19,35 @@ pub struct Name {
     bytes: [u8; NAME_CAPACITY],
 }
 
+/// Whether a name may hold `b`.
+const fn allowed_byte(b: u8) -> bool {
+    b != b'/' && b >= 0x20 && b <= 0x7e
+}
+
+/// Each byte of a word, repeated.
+const fn bytes_of(b: u8) -> u64 {
+    u64::from_ne_bytes([b; 8])
+}
+
+/// Whether a byte of `word` is zero (exact).
+const fn has_zero_byte(word: u64) -> bool {
+    word.wrapping_sub(bytes_of(0x01)) & !word & bytes_of(0x80) != 0
+}
+
+/// Whether a byte of `word` is outside 0x20..=0x7e or is `/` (the bytes a
+/// name may not hold). Per byte, with `c` its low seven bits: the high bit
+/// catches 0x80.., `c + 0x60` stays below 0x80 exactly for `c` < 0x20, and
+/// `c + 1` reaches 0x80 exactly for 0x7f; no sum carries into the next
+/// byte.
+const fn has_forbidden_byte(word: u64) -> bool {
+    let high = bytes_of(0x80);
+    let low = word & bytes_of(0x7f);
+    let non_ascii = word & high;
+    let control = !(low + bytes_of(0x60)) & high;
+    let delete = (low + bytes_of(0x01)) & high;
+    non_ascii | control | delete != 0 || has_zero_byte(word ^ bytes_of(b'/'))
+}
+
 impl Name {
     /// Validates `name`.
     pub fn new(name: &str) -> Result<Self, NameError> {
@@ -33,9 +62,14 @@ impl Name {
         if raw.len() > NAME_CAPACITY {
             return Err(NameError::TooLong);
         }
-        if raw
-            .iter()
-            .any(|&b| b == b'/' || !(0x20..=0x7e).contains(&b))
+        // Every delivery received carries one or two names: check them
+        // eight bytes at a time, the rest byte by byte.
+        let words = raw.chunks_exact(8);
+        let tail = words.remainder();
+        if words
+            .map(|word| u64::from_le_bytes(word.try_into().unwrap_or([0; 8])))
+            .any(has_forbidden_byte)
+            || tail.iter().any(|&b| !allowed_byte(b))
         {
             return Err(NameError::ForbiddenChar);
         }
@@ -120,6 +154,32 @@ impl PartialEq<&str> for Name {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The rule, byte by byte, as the word-wise check must apply it.
+    fn allowed(b: u8) -> bool {
+        b != b'/' && (0x20..=0x7e).contains(&b)
+    }
+
+    #[test]
+    fn every_byte_value_at_every_position_is_judged_by_the_rule() {
+        for len in 1..=NAME_CAPACITY {
+            for at in 0..len {
+                for b in 0..=255u8 {
+                    let mut raw = [b'x'; NAME_CAPACITY];
+                    raw[at] = b;
+                    let got = Name::from_bytes(&raw[..len]);
+                    assert_eq!(
+                        got.is_ok(),
+                        allowed(b),
+                        "byte {b:#04x} at {at} of {len}: {got:?}"
+                    );
+                    if let Ok(name) = got {
+                        assert_eq!(name.as_bytes(), &raw[..len]);
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn accepts_valid_names() {

@@ -80,12 +80,27 @@ impl<'a> Attribute<'a> {
     /// The value as a NUL-terminated string: the bytes before the first NUL (all bytes when
     /// there is none).
     pub fn as_cstr_bytes(&self) -> &'a [u8] {
-        let end = self
-            .value
-            .iter()
-            .position(|&b| b == 0)
-            .unwrap_or(self.value.len());
-        self.value.get(..end).unwrap_or(&[])
+        // Names on every delivery go through here: looked for eight bytes
+        // at a time, the rest byte by byte. The lowest byte the zero-byte
+        // test flags is exact.
+        const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+        const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+        let words = self.value.chunks_exact(8);
+        let tail = words.remainder();
+        let mut start = 0;
+        for word in words {
+            let word = u64::from_le_bytes(word.try_into().unwrap_or([0; 8]));
+            let zeros = word.wrapping_sub(ONES) & !word & HIGHS;
+            if zeros != 0 {
+                let first = (zeros.trailing_zeros() / 8) as usize;
+                return self.value.get(..start + first).unwrap_or(&[]);
+            }
+            start += 8;
+        }
+        if let Some(first) = tail.iter().position(|&b| b == 0) {
+            return self.value.get(..start + first).unwrap_or(&[]);
+        }
+        self.value
     }
 
     /// The nested attributes of the value.
@@ -257,6 +272,41 @@ impl<'b> AttrWriter<'b> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_string_ends_at_its_first_nul_wherever_that_is() {
+        for len in 0..=40usize {
+            for nul in (0..len).map(Some).chain([None]) {
+                for second in [None, Some(len.saturating_sub(1))] {
+                    let mut value: std::vec::Vec<u8> =
+                        (0..len).map(|i| b'a' + (i % 26) as u8).collect();
+                    if let Some(at) = second {
+                        if at < len {
+                            value[at] = 0;
+                        }
+                    }
+                    if let Some(at) = nul {
+                        value[at] = 0;
+                    }
+                    let expected = value.iter().position(|&b| b == 0).unwrap_or(len);
+                    let attr = Attribute {
+                        kind: 1,
+                        flags: 0,
+                        value: &value,
+                    };
+                    assert_eq!(attr.as_cstr_bytes(), &value[..expected], "{value:?}");
+                }
+            }
+        }
+        // High bytes next to a NUL (the zero-byte test's borrow cases).
+        let value = [0xff, 0x80, 0x01, 0x00, 0x81, 0x00, 0xff, 0xff, 0x01];
+        let attr = Attribute {
+            kind: 1,
+            flags: 0,
+            value: &value,
+        };
+        assert_eq!(attr.as_cstr_bytes(), &value[..3]);
+    }
 
     #[test]
     fn write_then_read() {
