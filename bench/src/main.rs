@@ -73,14 +73,7 @@ fn child(args: &[String]) -> ExitCode {
     let parsed = RoleArgs::parse(args);
     let echo = matches!(&parsed, Ok(a) if a.role == Role::PipeEcho);
     match parsed.and_then(|a| role::run(&a)) {
-        Ok(()) => {
-            // The pipe echo's stdin is the data pipe, which its client
-            // closes.
-            if !echo {
-                handshake::await_close();
-            }
-            ExitCode::SUCCESS
-        }
+        Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             if echo || say(&Line::Error(e.to_string())).is_err() {
                 eprintln!("ipcon-perf: {e}");

@@ -4,7 +4,7 @@
 
 use crate::call::{IpconCallClient, IpconCallServer};
 use crate::error::{bail, Context, Error, Result};
-use crate::handshake::{await_go, say, Fields, Line};
+use crate::handshake::{await_close, await_go, say, Fields, Line};
 use crate::ipcon::{
     IpconBatchReceiver, IpconBatchSender, IpconClient, IpconPostClient, IpconPostSender,
     IpconPostServer, IpconReceiver, IpconSender, IpconServer, Target,
@@ -263,7 +263,21 @@ impl RoleArgs {
     }
 }
 
-/// Plays the role of `args` (in a child process), reporting on stdout.
+/// Says `DONE` with `fields`, then waits until the orchestrator closes
+/// stdin, which it does once every process of the measurement has
+/// reported. The caller's sockets stay open meanwhile: closing one is work
+/// in the kernel (for ipcon, removing a peer, its memberships and groups,
+/// with their events) that would take the one CPU from the receivers still
+/// timed.
+fn report_done(fields: Fields) -> Result<()> {
+    say(&Line::Done(fields))?;
+    await_close();
+    Ok(())
+}
+
+/// Plays the role of `args` (in a child process), reporting on stdout;
+/// every role but the pipe echo returns only after the orchestrator closed
+/// its stdin.
 pub fn run(args: &RoleArgs) -> Result<()> {
     match args.role {
         Role::Sender | Role::Publisher => {
@@ -282,13 +296,13 @@ pub fn run(args: &RoleArgs) -> Result<()> {
                 await_go()?;
             }
             let sent = send_stream(sink.as_mut(), args.count, args.size, args.burst, END_MARKER)?;
-            say(&Line::Done(Fields::from_pairs(&[
+            report_done(Fields::from_pairs(&[
                 ("sent", sent.sent),
                 ("retries", sent.retries),
                 ("start_ns", sent.start_ns),
                 ("end_ns", sent.end_ns),
                 ("cpu_ns", sent.cpu_ns),
-            ])))
+            ]))
         }
         Role::Receiver | Role::Subscriber => {
             // Throughput shapes: a woken receiver waits for its sender to
@@ -305,12 +319,12 @@ pub fn run(args: &RoleArgs) -> Result<()> {
             let waits = voluntary_switches()
                 .zip(waits_before)
                 .map_or(0, |(after, before)| after.saturating_sub(before));
-            say(&Line::Done(Fields::from_pairs(&[
+            report_done(Fields::from_pairs(&[
                 ("received", tally.received),
                 ("missed", tally.missed),
                 ("last_ns", tally.last_ns),
                 ("waits", waits),
-            ])))
+            ]))
         }
         Role::Client => {
             let mut client: Box<dyn rtt::Request> = match args.imp {
@@ -329,11 +343,11 @@ pub fn run(args: &RoleArgs) -> Result<()> {
             say(&Line::Ready)?;
             await_go()?;
             let trips = rtt::client_loop(client.as_mut(), args.count, args.warmup, args.size)?;
-            say(&Line::Done(Fields::from_pairs(&[
+            report_done(Fields::from_pairs(&[
                 ("trips", trips.trips),
                 ("median_ns", trips.median_ns.round() as u64),
                 ("p99_ns", trips.p99_ns),
-            ])))
+            ]))
         }
         Role::Server => {
             let mut server: Box<dyn rtt::Respond> = match args.imp {
@@ -348,7 +362,7 @@ pub fn run(args: &RoleArgs) -> Result<()> {
             };
             say(&Line::Ready)?;
             let served = rtt::server_loop(server.as_mut())?;
-            say(&Line::Done(Fields::from_pairs(&[("served", served)])))
+            report_done(Fields::from_pairs(&[("served", served)]))
         }
         Role::PipeEcho => pipe::echo(args.size),
     }
