@@ -62,6 +62,9 @@ Commands:
       --module PATH    load this .ko instead of building kmod/
       --no-module      do not load any module
       --no-slab-debug  boot without slub_debug/page_poison (for measurements)
+      --fixed-layout   boot with nokaslr norandmaps, as `bench` does: under
+                       emulation ipcon's figures move by a third with the
+                       address layout (for measurements)
       --file HOST[:GUEST]  also copy a host file into the VM (default /bin/NAME);
                        programs must be static, as the VM has no dynamic
                        loader: build Rust ones with --target x86_64-unknown-linux-musl
@@ -241,6 +244,7 @@ fn vm_command(workspace: &Workspace, args: &[String]) -> Result<(), String> {
     let mut module_choice: Option<Option<PathBuf>> = None;
     let mut extra_files = Vec::new();
     let mut slab_debug = true;
+    let mut fixed_layout = false;
     let mut index = 0;
     while index < args.len() {
         let name = args[index].as_str();
@@ -255,6 +259,7 @@ fn vm_command(workspace: &Workspace, args: &[String]) -> Result<(), String> {
             }
             "--no-module" => module_choice = Some(None),
             "--no-slab-debug" => slab_debug = false,
+            "--fixed-layout" => fixed_layout = true,
             "--file" => {
                 let spec = option_value(args, &mut index, name)?;
                 let (host, guest) = match spec.split_once(':') {
@@ -312,6 +317,7 @@ fn vm_command(workspace: &Workspace, args: &[String]) -> Result<(), String> {
     run.vcpus = vcpus;
     run.memory_mib = memory;
     run.slab_debug = slab_debug;
+    run.fixed_layout = fixed_layout;
     run.echo = vm::Echo::Live;
     let outcome = vm::run(&run, &workspace.target_dir)?;
     let label = format!("vm-{}", arch.name());
