@@ -147,6 +147,9 @@ struct Options {
     /// `--random-layout`: boot with address randomization on, to see what
     /// it does to the spreads (the figures are then not the README's kind).
     random_layout: bool,
+    /// `--icount`: the guest's clock counts instructions
+    /// ([`VmRun::icount`]): deterministic figures of another kind.
+    icount: bool,
 }
 
 /// ipcon-perf's own default rounds per configuration, always passed
@@ -163,6 +166,7 @@ fn parse_options(args: &[String]) -> Result<Options, String> {
         micro: true,
         timeout: None,
         random_layout: false,
+        icount: false,
     };
     let mut index = 0;
     while index < args.len() {
@@ -171,6 +175,7 @@ fn parse_options(args: &[String]) -> Result<Options, String> {
             "--quick" => options.quick = true,
             "--no-micro" => options.micro = false,
             "--random-layout" => options.random_layout = true,
+            "--icount" => options.icount = true,
             "--runs" => {
                 let runs = crate::parse_number(crate::option_value(args, &mut index, name)?, name)?;
                 if runs == 0 {
@@ -1480,7 +1485,7 @@ impl Report {
             other => other.to_string(),
         };
         format!(
-            "host {} ({} cores, Linux {}); guest Linux {}, {} vCPU, {} emulation ({}), address layout {}",
+            "host {} ({} cores, Linux {}); guest Linux {}, {} vCPU, {} emulation ({}), address layout {}, clock: {}",
             field("host_cpu"),
             field("host_cores"),
             field("host_kernel"),
@@ -1489,6 +1494,7 @@ impl Report {
             field("accel").to_uppercase(),
             field("qemu"),
             field("address_layout"),
+            field("clock"),
         )
     }
 
@@ -1689,6 +1695,7 @@ pub fn command(workspace: &Workspace, args: &[String]) -> Result<(), String> {
     run.vcpus = BENCH_VCPUS;
     run.slab_debug = false;
     run.fixed_layout = !options.random_layout;
+    run.icount = options.icount;
     run.timeout = options.vm_timeout();
     run.echo = Echo::Live;
     let load_before = host_load();
@@ -1709,6 +1716,11 @@ pub fn command(workspace: &Workspace, args: &[String]) -> Result<(), String> {
         "accel": "tcg",
         "qemu": qemu_version(arch),
         "slab_debug": false,
+        "clock": if run.icount {
+            format!("guest instructions (-icount {}: 1 ns each)", vm::ICOUNT)
+        } else {
+            "the emulated CPU's time".to_owned()
+        },
         "address_layout": if run.fixed_layout {
             format!("fixed ({})", vm::FIXED_LAYOUT_PARAMS.join(" "))
         } else {
@@ -2686,6 +2698,8 @@ done";
                 .unwrap()
                 .random_layout
         );
+        assert!(parse_options(&args("--icount")).unwrap().icount);
+        assert!(!default.icount);
         assert!(!parse_options(&args("")).unwrap().random_layout);
         assert_eq!(quick.runs(), 3);
         assert!(parse_options(&args("--quick --runs 3")).is_err());

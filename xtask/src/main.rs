@@ -65,6 +65,7 @@ Commands:
       --fixed-layout   boot with nokaslr norandmaps, as `bench` does: under
                        emulation ipcon's figures move by a third with the
                        address layout (for measurements)
+      --icount         the guest's clock counts instructions (see bench --icount)
       --file HOST[:GUEST]  also copy a host file into the VM (default /bin/NAME);
                        programs must be static, as the VM has no dynamic
                        loader: build Rust ones with --target x86_64-unknown-linux-musl
@@ -92,6 +93,9 @@ Commands:
       --random-layout  keep address randomization (KASLR, ASLR) on in the guest;
                        by default it is off, so that boots and processes measure
                        the same layout (TCG's caches are indexed by address)
+      --icount         the guest's clock counts instructions (QEMU -icount, 1 ns
+                       each): figures in executed instructions, the same on any
+                       host and in every run; memory and cache costs count nothing
       --timeout SECS   host-side limit for the VM run (default 300 + 480 per run)
   profile [options]    where the kernel's time goes: one short benchmark run under
                        ftrace's function_graph in the VM, folded into CPU time per
@@ -245,6 +249,7 @@ fn vm_command(workspace: &Workspace, args: &[String]) -> Result<(), String> {
     let mut extra_files = Vec::new();
     let mut slab_debug = true;
     let mut fixed_layout = false;
+    let mut icount = false;
     let mut index = 0;
     while index < args.len() {
         let name = args[index].as_str();
@@ -260,6 +265,7 @@ fn vm_command(workspace: &Workspace, args: &[String]) -> Result<(), String> {
             "--no-module" => module_choice = Some(None),
             "--no-slab-debug" => slab_debug = false,
             "--fixed-layout" => fixed_layout = true,
+            "--icount" => icount = true,
             "--file" => {
                 let spec = option_value(args, &mut index, name)?;
                 let (host, guest) = match spec.split_once(':') {
@@ -318,6 +324,7 @@ fn vm_command(workspace: &Workspace, args: &[String]) -> Result<(), String> {
     run.memory_mib = memory;
     run.slab_debug = slab_debug;
     run.fixed_layout = fixed_layout;
+    run.icount = icount;
     run.echo = vm::Echo::Live;
     let outcome = vm::run(&run, &workspace.target_dir)?;
     let label = format!("vm-{}", arch.name());

@@ -73,6 +73,13 @@ pub struct VmRun {
     /// makes the same code faster or slower from one boot (or process) to
     /// the next; tests keep randomization on.
     pub fixed_layout: bool,
+    /// The guest's clock counts instructions (QEMU `-icount`, one
+    /// instruction one nanosecond, no sleeping ahead of the host): what a
+    /// measurement times is then the instructions executed, user and
+    /// kernel, the same on every host and in every run. Memory latency,
+    /// cache misses and the emulator's own translation costs count for
+    /// nothing, so it complements the host-time figures, not replaces them.
+    pub icount: bool,
     pub echo: Echo,
     /// Static busybox of the guest's architecture.
     pub busybox: PathBuf,
@@ -94,6 +101,7 @@ impl VmRun {
             hung_task_secs: 30,
             slab_debug: true,
             fixed_layout: false,
+            icount: false,
             echo: Echo::Silent,
             busybox: initramfs::host_busybox(),
         }
@@ -235,6 +243,11 @@ fn nonce() -> String {
 /// kernel, no ASLR for processes.
 pub const FIXED_LAYOUT_PARAMS: [&str; 2] = ["nokaslr", "norandmaps"];
 
+/// QEMU's `-icount` setting of [`VmRun::icount`]: 2^0 ns per instruction,
+/// the guest's clock not aligned to the host's, and idle time skipped
+/// rather than slept.
+pub const ICOUNT: &str = "shift=0,align=off,sleep=off";
+
 fn kernel_command_line(run: &VmRun) -> String {
     let console = format!("console={},115200", run.kernel.arch.console());
     let mut words = vec![
@@ -321,6 +334,9 @@ fn boot(run: &VmRun, work_dir: &Path) -> Result<VmOutcome, String> {
         .args(["-append", &kernel_command_line(run)])
         .args(["-nodefaults", "-display", "none", "-no-reboot"])
         .args(["-serial", "stdio"]);
+    if run.icount {
+        qemu.args(["-icount", ICOUNT]);
+    }
     println!(
         "xtask: booting {} ({}, kernel {}, {} vCPUs, {} MiB, timeout {}s)",
         run.name,
