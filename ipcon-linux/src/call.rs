@@ -19,7 +19,7 @@ use ipcon_core::wire::call::{CallPacket, CallRepr};
 use ipcon_core::wire::ipcon::{Delivery, PeerRef};
 use ipcon_core::{KeventKind, Name};
 
-use crate::clock::{Clock, MonotonicClock, Wait};
+use crate::clock::{ms_rounded_up, Clock, MonotonicClock, Wait};
 use crate::error::{Error, ErrorKind, Result};
 use crate::handler::Handler;
 use crate::peer::PeerOptions;
@@ -145,20 +145,6 @@ fn now_ms() -> u64 {
     MonotonicClock.now_ms()
 }
 
-/// `d` in whole milliseconds, rounded up.
-fn ceil_ms(d: Duration) -> u64 {
-    u64::try_from(d.as_nanos().div_ceil(1_000_000)).unwrap_or(u64::MAX)
-}
-
-/// Where a call that begins now with `timeout` ends on the call table's
-/// millisecond clock. Both are rounded up: the table expires a call once
-/// the clock, rounded down, reaches its deadline, so a deadline counted
-/// from a rounded-down start could end the call up to a millisecond before
-/// its timeout (a 100 ms call timed out after 99.97 ms in the e2e suite).
-fn call_start(now: Duration, timeout: Option<Duration>) -> (u64, Option<u64>) {
-    (ceil_ms(now), timeout.map(ceil_ms))
-}
-
 impl Client {
     /// A client on a new anonymous peer, holding up to
     /// [`DEFAULT_CALL_CAPACITY`] calls at once.
@@ -252,7 +238,9 @@ impl Client {
         timeout: Option<Duration>,
     ) -> Result<PendingCall<'_>> {
         let method = Name::new(method).map_err(|e| Error::from(e).in_operation(OPERATION))?;
-        let (start_ms, timeout_ms) = call_start(MonotonicClock.now(), timeout);
+        // Rounded up, so the call never ends before its timeout.
+        let timeout_ms = timeout.map(ms_rounded_up);
+        let start_ms = MonotonicClock.start_ms();
         let mut buf = [0u8; MAX_PAYLOAD_LEN];
         // The lock is held until the ticket is noted, so a send-failed
         // notice routed by a receiving thread finds its call.
@@ -527,24 +515,6 @@ impl Drop for PendingCall<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_deadline_never_ends_before_its_timeout() {
-        let ms = Duration::from_millis;
-        assert_eq!(call_start(ms(5), Some(ms(100))), (5, Some(100)));
-        assert_eq!(call_start(ms(5), None), (5, None));
-        // Past the clock's millisecond, between whole timeouts: up.
-        let start = Duration::new(0, 5_900_000);
-        let timeout = Duration::new(0, 100_000_001);
-        let (start_ms, timeout_ms) = call_start(start, Some(timeout));
-        assert_eq!((start_ms, timeout_ms), (6, Some(101)));
-        // The table expires the call when the rounded-down clock reaches
-        // the deadline: the first such instant is no earlier than
-        // start + timeout.
-        let deadline = ms(start_ms + timeout_ms.unwrap());
-        assert!(deadline >= start + timeout);
-        assert_eq!(ceil_ms(Duration::MAX), u64::MAX);
-    }
 
     #[test]
     fn method_lists_parse_with_and_without_summaries() {

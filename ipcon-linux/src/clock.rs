@@ -15,6 +15,23 @@ pub trait Clock {
     fn now_ms(&self) -> u64 {
         u64::try_from(self.now().as_millis()).unwrap_or(u64::MAX)
     }
+
+    /// [`Clock::now`] in whole milliseconds rounded up: where a deadline
+    /// starts (see [`ms_rounded_up`]).
+    fn start_ms(&self) -> u64 {
+        ms_rounded_up(self.now())
+    }
+}
+
+/// `d` in whole milliseconds, rounded up. ipcon-core's machines expire a
+/// deadline once the clock in whole milliseconds, rounded down
+/// ([`Clock::now_ms`]), reaches it; a deadline counted from a start and a
+/// time limit rounded up ([`Clock::start_ms`] plus this) therefore never
+/// ends before its limit has passed, where one counted from values rounded
+/// down could end up to a millisecond early (a 100 ms call timed out after
+/// 99.97 ms in the e2e suite).
+pub(crate) fn ms_rounded_up(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos().div_ceil(1_000_000)).unwrap_or(u64::MAX)
 }
 
 /// `CLOCK_MONOTONIC`, read through rustix (the vDSO where the kernel offers
@@ -101,6 +118,22 @@ pub(crate) mod tests {
         assert_eq!(deadline.left(&clock), Duration::from_secs(2));
         clock.0.set(Duration::from_secs(300));
         assert_eq!(deadline.left(&clock), Duration::ZERO);
+    }
+
+    #[test]
+    fn a_deadline_from_rounded_up_times_never_ends_early() {
+        let ms = Duration::from_millis;
+        assert_eq!(ms_rounded_up(ms(100)), 100);
+        assert_eq!(ms_rounded_up(Duration::new(0, 100_000_001)), 101);
+        assert_eq!(ms_rounded_up(Duration::MAX), u64::MAX);
+        let clock = ManualClock::default();
+        clock.0.set(Duration::new(0, 5_900_000));
+        assert_eq!((clock.now_ms(), clock.start_ms()), (5, 6));
+        // The first instant the rounded-down clock reaches the deadline is
+        // no earlier than start + limit.
+        let limit = Duration::new(0, 100_000_001);
+        let deadline = ms(clock.start_ms() + ms_rounded_up(limit));
+        assert!(deadline >= clock.now() + limit);
     }
 
     #[test]

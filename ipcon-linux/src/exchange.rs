@@ -14,7 +14,7 @@ use ipcon_core::wire::netlink::{align, Messages, NetlinkFlags, NetlinkPacket};
 use ipcon_core::WireError;
 use rustix::io::Errno;
 
-use crate::clock::Clock;
+use crate::clock::{ms_rounded_up, Clock};
 use crate::error::{Error, ErrorKind, Result};
 use crate::socket::NetlinkSocket;
 
@@ -58,7 +58,8 @@ impl Exchange {
             tracker: RequestTracker::new(),
             request: [0; REQUEST_BUF_LEN],
             answers: [0; ANSWER_BUF_LEN],
-            timeout_ms: u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX),
+            // Rounded up, as the starts are: no answer is given up early.
+            timeout_ms: ms_rounded_up(timeout),
         }
     }
 
@@ -76,7 +77,7 @@ impl Exchange {
         seqs: &mut [u32],
         clock: &dyn Clock,
     ) -> Result<()> {
-        let now = clock.now_ms();
+        let now = clock.start_ms();
         for i in 0..seqs.len() {
             match self.tracker.begin(dump, now, self.timeout_ms) {
                 Ok(seq) => seqs[i] = seq,
@@ -160,7 +161,7 @@ impl Exchange {
         self.begin(operation, false, &mut seq, clock)?;
         let [seq] = seq;
         let mut resolver = FamilyResolver::new();
-        let now = clock.now_ms();
+        let now = clock.start_ms();
         let len = match resolver.start(seq, 0, now, self.timeout_ms, &mut self.request) {
             Ok(len) => len,
             Err(e) => return Err(self.abandon(seq, Error::from_wire(operation, e))),
