@@ -19,11 +19,6 @@ pub struct Name {
     bytes: [u8; NAME_CAPACITY],
 }
 
-/// Whether a name may hold `b`.
-const fn allowed_byte(b: u8) -> bool {
-    b != b'/' && b >= 0x20 && b <= 0x7e
-}
-
 /// Each byte of a word, repeated.
 const fn bytes_of(b: u8) -> u64 {
     u64::from_ne_bytes([b; 8])
@@ -62,19 +57,36 @@ impl Name {
         if raw.len() > NAME_CAPACITY {
             return Err(NameError::TooLong);
         }
-        // Every delivery received carries one or two names: check them
-        // eight bytes at a time, the rest byte by byte.
-        let words = raw.chunks_exact(8);
-        let tail = words.remainder();
-        if words
-            .map(|word| u64::from_le_bytes(word.try_into().unwrap_or([0; 8])))
-            .any(has_forbidden_byte)
-            || tail.iter().any(|&b| !allowed_byte(b))
-        {
+        // Every delivery received carries one or two names: they are read
+        // into words, eight bytes at a time and the rest byte by byte, and
+        // each word is checked at once.
+        let mut words = [0u64; 4];
+        let mut chunks = raw.chunks_exact(8);
+        let mut forbidden = false;
+        for (word, chunk) in words.iter_mut().zip(chunks.by_ref()) {
+            *word = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
+            forbidden |= has_forbidden_byte(*word);
+        }
+        let tail = chunks.remainder();
+        if !tail.is_empty() {
+            let mut last = 0u64;
+            for (i, &b) in tail.iter().enumerate() {
+                last |= u64::from(b) << (8 * i);
+            }
+            // Past the name the word holds zeros; the check sees spaces there.
+            forbidden |= has_forbidden_byte(last | bytes_of(b' ') << (8 * tail.len()));
+            words[raw.len() / 8] = last;
+        }
+        if forbidden {
             return Err(NameError::ForbiddenChar);
         }
+        // The fourth word only ever holds a tail (31 bytes at most): its last
+        // byte is zero.
         let mut bytes = [0u8; NAME_CAPACITY];
-        bytes[..raw.len()].copy_from_slice(raw);
+        bytes[..8].copy_from_slice(&words[0].to_le_bytes());
+        bytes[8..16].copy_from_slice(&words[1].to_le_bytes());
+        bytes[16..24].copy_from_slice(&words[2].to_le_bytes());
+        bytes[24..].copy_from_slice(&words[3].to_le_bytes()[..NAME_CAPACITY - 24]);
         // The length fits: checked against NAME_CAPACITY (31) above.
         Ok(Self {
             len: raw.len() as u8,
@@ -175,6 +187,8 @@ mod tests {
                     );
                     if let Ok(name) = got {
                         assert_eq!(name.as_bytes(), &raw[..len]);
+                        // Equality and hashing see the whole array.
+                        assert!(name.bytes[len..].iter().all(|&b| b == 0));
                     }
                 }
             }
