@@ -6,10 +6,11 @@ use heapless::String;
 
 use crate::error::WireError;
 use crate::kevent::Kevent;
-use crate::machine::inbox::Received;
 use crate::name::Name;
 use crate::spec::MAX_PAYLOAD_LEN;
 use crate::wire::ipcon::{Delivery, Overrun, PeerRef, Sender};
+
+mod data_fill;
 
 /// Room for the module's explanation of a failed posted send; its texts are shorter, a
 /// longer one is cut at a character boundary.
@@ -201,14 +202,12 @@ impl<const N: usize> Message<N> {
         self.error_msg.clear();
     }
 
-    /// Copies what a receive accepted in (see [`crate::machine::Inbox`]): the delivery,
-    /// and for a kernel event how many events were missed just before it.
-    pub fn fill_received(&mut self, received: &Received<'_>) -> Result<(), WireError> {
-        self.fill(&received.delivery)?;
+    /// Sets how many kernel events were missed just before this one (a kernel event
+    /// only; see [`crate::machine::Inbox`]).
+    pub(crate) fn set_kevents_missed(&mut self, missed: u64) {
         if self.kind == MessageKind::Kevent {
-            self.kevents_missed = received.kevents_missed;
+            self.kevents_missed = missed;
         }
-        Ok(())
     }
 
     /// Copies a parsed delivery in. A payload larger than `N` is
@@ -351,8 +350,7 @@ impl<const N: usize> Message<N> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kevent::{KeventKind, PeerIdentity};
-    use crate::spec::{PeerFlags, RemoveReason};
+    use crate::kevent::KeventKind;
     use crate::wire::ipcon::{GroupDelivery, OverrunSender, UnicastDelivery};
 
     #[test]
@@ -410,35 +408,6 @@ mod tests {
         assert_eq!(m.kevent(), Some(&e));
         assert!(m.payload().is_empty());
         assert_eq!(m.sender(), &NO_SENDER);
-    }
-
-    #[test]
-    fn a_kevent_names_its_peer_as_sender_and_counts_what_was_missed() {
-        let peer = PeerIdentity {
-            name: Name::new("srv").ok(),
-            port: 7,
-            pid: 8,
-            uid: 9,
-            flags: PeerFlags::empty(),
-        };
-        let event = Kevent {
-            seq: 10,
-            kind: KeventKind::PeerRemove {
-                peer,
-                reason: RemoveReason::Closed,
-            },
-        };
-        let mut m: Message<4> = Message::new();
-        m.fill_received(&Received {
-            delivery: Delivery::Kevent(event),
-            kevents_missed: 3,
-        })
-        .unwrap();
-        assert_eq!((m.kind(), m.kevents_missed()), (MessageKind::Kevent, 3));
-        assert_eq!((m.sender().name, m.sender().port), (peer.name, 7));
-        assert_eq!((m.sender().pid, m.sender().uid), (8, 9));
-        m.clear();
-        assert_eq!((m.kind(), m.kevents_missed()), (MessageKind::Empty, 0));
     }
 
     #[test]

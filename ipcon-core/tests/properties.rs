@@ -1,14 +1,17 @@
-//! Property tests: every message type survives emit → parse unchanged, and no parser panics
-//! on arbitrary or mutated bytes.
+//! Property tests: every message type survives emit → parse unchanged, no parser panics
+//! on arbitrary or mutated bytes, and a receive's fast path fills what the general one does.
 use ipcon_core::kevent::{Kevent, KeventKind, PeerIdentity};
+use ipcon_core::machine::Inbox;
 use ipcon_core::spec::{GroupAccess, PeerFlags, RemoveReason, MAX_PAYLOAD_LEN};
 use ipcon_core::wire::ack::{DoneRepr, ErrorRepr, ExtAck};
 use ipcon_core::wire::attr::Attributes;
 use ipcon_core::wire::ctrl::{FamilyRepr, GetFamilyRequest, McastGroup, GENL_ID_CTRL};
 use ipcon_core::wire::ipcon::{
-    parse_incoming, AttrTable, Delivery, GroupDelivery, GroupInfo, Incoming, MulticastOutcome,
-    PeerInfo, PeerRef, PeerRegistered, Reply, Request, SendFailure, Sender, UnicastDelivery,
+    parse_incoming, Delivery, GroupDelivery, GroupInfo, Incoming, MulticastOutcome, Overrun,
+    OverrunSender, PeerInfo, PeerRef, PeerRegistered, Reply, Request, SendFailure, Sender,
+    UnicastDelivery,
 };
+use ipcon_core::wire::messages;
 use ipcon_core::wire::netlink::{Messages, NetlinkFlags, NetlinkHeaderRepr, NetlinkPacket};
 use ipcon_core::{Message, Name};
 use proptest::prelude::*;
@@ -283,8 +286,59 @@ fn header(flags: u16, seq: u32, port_id: u32) -> NetlinkHeaderRepr {
     }
 }
 
+fn overrun() -> impl Strategy<Value = Option<Overrun>> {
+    proptest::option::of(
+        (
+            any::<u32>(),
+            proptest::option::of((any::<u32>(), any::<u32>())),
+        )
+            .prop_map(|(refused, by)| Overrun {
+                refused,
+                filled_by: by.map(|(port, uid)| OverrunSender { port, uid }),
+            }),
+    )
+}
+
+/// Takes every delivery of `datagram` both ways, into messages of `N` bytes: with
+/// [`Inbox::next_into`] (one pass for unicast and group messages) and with
+/// [`Inbox::next`] then [`Message::fill_received`]. They must fill the same messages and
+/// count the same drops.
+fn receive_paths_agree<const N: usize>(datagram: &[u8], family: u16) -> Result<(), TestCaseError> {
+    let (mut fast_inbox, mut general_inbox) = (Inbox::new(family), Inbox::new(family));
+    let (mut fast_unread, mut general_unread) = (datagram, datagram);
+    loop {
+        let mut fast: Message<N> = Message::new();
+        let mut general: Message<N> = Message::new();
+        let fast_got = fast_inbox.next_into(&mut fast_unread, &mut fast);
+        let general_got = loop {
+            match general_inbox.next(&mut general_unread) {
+                None => break false,
+                Some(r) if general.fill_received(&r).is_ok() => break true,
+                Some(_) => general_inbox.count_malformed(),
+            }
+        };
+        prop_assert_eq!(fast_got, general_got);
+        prop_assert_eq!(fast_inbox.stats(), general_inbox.stats());
+        prop_assert_eq!(fast_unread.len(), general_unread.len());
+        if !fast_got {
+            return Ok(());
+        }
+        prop_assert_eq!(fast, general);
+    }
+}
+
 /// Runs every parser over `bytes`; none may panic.
 fn parse_everything(bytes: &[u8]) {
+    for family in [
+        FAMILY,
+        Messages::new(bytes)
+            .flatten()
+            .next()
+            .map_or(FAMILY, |p| p.message_type()),
+    ] {
+        receive_paths_agree::<MAX_PAYLOAD_LEN>(bytes, family).unwrap();
+        receive_paths_agree::<8>(bytes, family).unwrap();
+    }
     let mut message: Message = Message::new();
     for packet in Messages::new(bytes).flatten() {
         for family in [FAMILY, GENL_ID_CTRL, packet.message_type()] {
@@ -297,7 +351,9 @@ fn parse_everything(bytes: &[u8]) {
         let _ = GetFamilyRequest::parse(&packet);
         let _ = ErrorRepr::parse(&packet);
         let _ = DoneRepr::parse(&packet);
-        let _ = AttrTable::parse(packet.payload());
+        let _ = messages::GroupMsgNtf::parse(packet.payload());
+        let _ = messages::KeventNtf::parse(packet.payload());
+        let _ = messages::PeerGetReply::parse(packet.payload());
         for a in Attributes::new(packet.payload()).flatten() {
             let _ = (
                 a.as_u8(),
@@ -426,6 +482,51 @@ proptest! {
         prop_assert_eq!(f.emit(&hdr, &mut buf).unwrap(), buf.len());
         let packet = NetlinkPacket::new_checked(&buf[..]).unwrap();
         prop_assert_eq!(FamilyRepr::parse(&packet).unwrap(), f);
+    }
+
+    #[test]
+    fn data_fill_agrees_with_the_general_path(
+        deliveries in proptest::collection::vec(
+            (
+                (any::<bool>(), sender(), name(), payload(), any::<u32>(), any::<bool>(), overrun()),
+                proptest::option::of((1u16..=40, proptest::collection::vec(any::<u8>(), 0..9))),
+            ),
+            1..5,
+        ),
+        flips in proptest::collection::vec((any::<usize>(), any::<u8>()), 0..4),
+        cut in any::<usize>(),
+    ) {
+        let mut datagram = Vec::new();
+        for ((group, sender, name, payload, missed, replayed, overrun), extra) in &deliveries {
+            let missed = *missed % 3;
+            let d = if *group {
+                Delivery::Group(GroupDelivery { sender: *sender, group: *name, payload, missed, replayed: *replayed, overrun: *overrun })
+            } else {
+                Delivery::Unicast(UnicastDelivery { sender: *sender, payload, missed, overrun: *overrun })
+            };
+            let at = datagram.len();
+            datagram.resize(at + d.buffer_len(), 0);
+            d.emit(&header(0, 0, 0), &mut datagram[at..]).unwrap();
+            // One more attribute, of any number and a value of any (maybe wrong) size.
+            if let Some((kind, value)) = extra {
+                let mut attr = vec![0u8; (4 + value.len() + 3) & !3];
+                attr[..2].copy_from_slice(&(4 + value.len() as u16).to_ne_bytes());
+                attr[2..4].copy_from_slice(&kind.to_ne_bytes());
+                attr[4..4 + value.len()].copy_from_slice(value);
+                datagram.extend_from_slice(&attr);
+                let len = (datagram.len() - at) as u32;
+                datagram[at..at + 4].copy_from_slice(&len.to_ne_bytes());
+            }
+        }
+        receive_paths_agree::<MAX_PAYLOAD_LEN>(&datagram, FAMILY)?;
+        receive_paths_agree::<64>(&datagram, FAMILY)?;
+        for (pos, byte) in flips {
+            let len = datagram.len();
+            datagram[pos % len] = byte;
+        }
+        let len = datagram.len();
+        receive_paths_agree::<MAX_PAYLOAD_LEN>(&datagram[..cut % (len + 1)], FAMILY)?;
+        receive_paths_agree::<64>(&datagram[..cut % (len + 1)], FAMILY)?;
     }
 
     #[test]

@@ -50,6 +50,22 @@ pub struct Receiver<C: Clock = MonotonicClock> {
     clock: C,
 }
 
+/// Where a receiver's unread messages are held: its own buffer or the stash
+/// (a macro, so that the borrow is of those fields alone).
+macro_rules! held {
+    ($receiver:expr) => {{
+        #[cfg(feature = "std")]
+        let held: &[u8] = if $receiver.unread_in_stash {
+            &$receiver.stash
+        } else {
+            &$receiver.buf
+        };
+        #[cfg(not(feature = "std"))]
+        let held: &[u8] = &$receiver.buf;
+        held
+    }};
+}
+
 impl<C: Clock> Receiver<C> {
     /// Receives on `socket` deliveries of family `family_id`; kernel events
     /// once it joins `kevent_group`.
@@ -78,16 +94,22 @@ impl<C: Clock> Receiver<C> {
         if self.unread.is_empty() {
             return None;
         }
-        #[cfg(feature = "std")]
-        let held: &[u8] = if self.unread_in_stash {
-            &self.stash
-        } else {
-            &self.buf
-        };
-        #[cfg(not(feature = "std"))]
-        let held: &[u8] = &self.buf;
+        let held = held!(self);
         let mut rest = &held[self.unread.clone()];
         let got = self.inbox.next(&mut rest);
+        self.unread.start = self.unread.end - rest.len();
+        got
+    }
+
+    /// The next delivery of the datagrams received but not handed out yet,
+    /// straight into `msg` ([`Inbox::next_into`]); whether there was one.
+    fn take_unread_into<const N: usize>(&mut self, msg: &mut Message<N>) -> bool {
+        if self.unread.is_empty() {
+            return false;
+        }
+        let held = held!(self);
+        let mut rest = &held[self.unread.clone()];
+        let got = self.inbox.next_into(&mut rest, msg);
         self.unread.start = self.unread.end - rest.len();
         got
     }
@@ -203,23 +225,31 @@ impl<C: Clock> Receiver<C> {
                 }
                 continue;
             }
-            let got = match deadline.as_mut() {
-                Some(deadline) => self
-                    .socket
-                    .recv_before(&mut self.buf, deadline, &self.clock),
-                None => self.socket.recv(&mut self.buf, wait, &self.clock),
-            }
-            .map_err(|e| Error::from_os("receive", e))?;
-            let datagram = &self.buf[..got.len];
-            if self
-                .inbox
-                .open(got.source_port, got.full_len, datagram)
-                .is_some()
-            {
-                self.unread = 0..got.len;
-                self.unread_in_stash = false;
-            }
+            self.receive_datagram(wait, &mut deadline)?;
         }
+    }
+
+    /// Receives one datagram into the own buffer as `wait` (within
+    /// `deadline`) says; its messages become the unread ones, unless the
+    /// inbox drops it.
+    fn receive_datagram(&mut self, wait: Wait, deadline: &mut Option<Deadline>) -> Result<()> {
+        let got = match deadline.as_mut() {
+            Some(deadline) => self
+                .socket
+                .recv_before(&mut self.buf, deadline, &self.clock),
+            None => self.socket.recv(&mut self.buf, wait, &self.clock),
+        }
+        .map_err(|e| Error::from_os("receive", e))?;
+        let datagram = &self.buf[..got.len];
+        if self
+            .inbox
+            .open(got.source_port, got.full_len, datagram)
+            .is_some()
+        {
+            self.unread = 0..got.len;
+            self.unread_in_stash = false;
+        }
+        Ok(())
     }
 
     /// Receives the next message into `msg` as `wait` says (see
@@ -227,7 +257,16 @@ impl<C: Clock> Receiver<C> {
     /// `msg` (`N` bytes) is dropped and counted. On error `msg` is left as it
     /// was.
     pub fn receive<const N: usize>(&mut self, msg: &mut Message<N>, wait: Wait) -> Result<()> {
-        self.receive_with(wait, |received| msg.fill_received(&received).ok())
+        let mut deadline = match wait {
+            Wait::Timeout(limit) => Some(Deadline::after(limit)),
+            _ => None,
+        };
+        loop {
+            if self.take_unread_into(msg) {
+                return Ok(());
+            }
+            self.receive_datagram(wait, &mut deadline)?;
+        }
     }
 
     /// Fills up to `msgs.len()` messages with queued deliveries, taking
@@ -252,15 +291,8 @@ impl<C: Clock> Receiver<C> {
     ) -> Result<usize> {
         let mut filled = 0;
         // What earlier datagrams left comes first.
-        while filled < msgs.len() {
-            let Some(received) = self.take_unread() else {
-                break;
-            };
-            if msgs[filled].fill_received(&received).is_ok() {
-                filled += 1;
-            } else {
-                self.inbox.count_malformed();
-            }
+        while filled < msgs.len() && self.take_unread_into(&mut msgs[filled]) {
+            filled += 1;
         }
         if filled == msgs.len() {
             return Ok(filled);
@@ -319,14 +351,10 @@ impl<C: Clock> Receiver<C> {
                         self.keep_unread(unread, datagrams);
                         return Ok(filled);
                     }
-                    let Some(received) = self.inbox.next(&mut unread) else {
+                    if !self.inbox.next_into(&mut unread, &mut msgs[filled]) {
                         break;
-                    };
-                    if msgs[filled].fill_received(&received).is_ok() {
-                        filled += 1;
-                    } else {
-                        self.inbox.count_malformed();
                     }
+                    filled += 1;
                 }
             }
             // A short read means the queue is empty.

@@ -1,8 +1,8 @@
-//! Attribute streams: iteration, typed accessors, nesting and the ipcon attribute table.
+//! Attribute streams: iteration, typed accessors, nesting and the generated messages'
+//! one-pass parsers.
 #![no_main]
-use ipcon_core::spec::Attr;
 use ipcon_core::wire::attr::{Attribute, Attributes};
-use ipcon_core::wire::ipcon::AttrTable;
+use ipcon_core::wire::messages as m;
 use libfuzzer_sys::fuzz_target;
 
 fn walk(attrs: Attributes<'_>, depth: u32) {
@@ -27,11 +27,15 @@ fn walk(attrs: Attributes<'_>, depth: u32) {
 
 fuzz_target!(|data: &[u8]| {
     walk(Attributes::new(data), 0);
-    if let Ok(t) = AttrTable::parse(data) {
-        for attr in Attr::ALL {
-            let _ = (t.u32(attr), t.u64(attr), t.name(attr), t.flag(attr));
-            let _ = (t.string(attr), t.binary(attr));
-        }
-        let _ = t.payload();
+    // A message parses only if its whole stream is well formed.
+    let whole = Attributes::new(data).all(|a| a.is_ok());
+    for parsed in [
+        m::GroupMsgNtf::parse(data).map(drop),
+        m::KeventNtf::parse(data).map(drop),
+        m::PeerRegisterRequest::parse(data).map(drop),
+        m::MulticastRequest::parse(data).map(drop),
+        m::PeerGetReply::parse(data).map(drop),
+    ] {
+        assert!(whole || parsed.is_err());
     }
 });

@@ -1,12 +1,43 @@
 //! Classification of everything the kernel sends (ACKs, errors, dumps, replies,
-//! deliveries, kernel events) and filling a received Message.
+//! deliveries, kernel events) and filling a received Message; a receive's one-pass
+//! path (`Inbox::next_into`) fills what the general one does.
 #![no_main]
+use ipcon_core::machine::Inbox;
 use ipcon_core::wire::ipcon::{parse_incoming, Incoming};
 use ipcon_core::wire::netlink::{Messages, NetlinkPacket};
 use ipcon_core::Message;
 use libfuzzer_sys::fuzz_target;
 
+/// Both receive paths over `data`, into messages of `N` bytes.
+fn receive_paths_agree<const N: usize>(data: &[u8], family: u16) {
+    let (mut fast_inbox, mut general_inbox) = (Inbox::new(family), Inbox::new(family));
+    let (mut fast_unread, mut general_unread) = (data, data);
+    loop {
+        let mut fast: Message<N> = Message::new();
+        let mut general: Message<N> = Message::new();
+        let fast_got = fast_inbox.next_into(&mut fast_unread, &mut fast);
+        let general_got = loop {
+            match general_inbox.next(&mut general_unread) {
+                None => break false,
+                Some(r) if general.fill_received(&r).is_ok() => break true,
+                Some(_) => general_inbox.count_malformed(),
+            }
+        };
+        assert_eq!(fast_got, general_got);
+        assert_eq!(fast_inbox.stats(), general_inbox.stats());
+        assert_eq!(fast_unread.len(), general_unread.len());
+        if !fast_got {
+            return;
+        }
+        assert_eq!(fast, general);
+    }
+}
+
 fuzz_target!(|data: &[u8]| {
+    if let Some(Ok(first)) = Messages::new(data).next() {
+        receive_paths_agree::<2048>(data, first.message_type());
+        receive_paths_agree::<16>(data, first.message_type());
+    }
     let mut message: Message = Message::new();
     let mut small: Message<16> = Message::new();
     for packet in Messages::new(data).flatten() {

@@ -6,7 +6,9 @@
 //! checks it ([`Inbox::open`]) and then hands out the deliveries it holds, one at a time
 //! and borrowed from the datagram ([`Inbox::next`]). A datagram may carry several.
 //! Everything else is counted in [`InboxStats`], never lost silently.
+use crate::error::WireError;
 use crate::kevent::KeventSeq;
+use crate::message::Message;
 use crate::wire::ipcon::{parse_incoming, Delivery, Incoming, SendFailure};
 use crate::wire::netlink::Messages;
 
@@ -170,13 +172,59 @@ impl Inbox {
             kevents_missed,
         })
     }
+
+    /// Takes the next delivery from `unread` straight into `msg`, as [`Inbox::next`]
+    /// followed by [`Message::fill_received`] would; a delivery `msg` cannot hold is
+    /// counted as dropped and the next one taken. Returns whether `msg` was filled:
+    /// `false` once `unread` holds no more deliveries (it is empty then).
+    ///
+    /// Unicast and group messages, what a data socket mostly receives, are read in one
+    /// pass over their attributes without the intermediate [`Delivery`]; everything else
+    /// goes the way of [`Inbox::next`].
+    pub fn next_into<const N: usize>(&mut self, unread: &mut &[u8], msg: &mut Message<N>) -> bool {
+        loop {
+            let mut packets = Messages::new(unread);
+            if let Some(Ok(packet)) = packets.next() {
+                if let Some(filled) = msg.fill_data_delivery(&packet, self.family_id) {
+                    *unread = packets.rest();
+                    match filled {
+                        Ok(()) => return true,
+                        Err(_e) => {
+                            self.stats.malformed_dropped += 1;
+                            log_warn!("ipcon: dropped a delivery: {}", _e);
+                            continue;
+                        }
+                    }
+                }
+            }
+            let Some(received) = self.next(unread) else {
+                return false;
+            };
+            if msg.fill_received(&received).is_ok() {
+                return true;
+            }
+            self.count_malformed();
+        }
+    }
+}
+
+impl<const N: usize> Message<N> {
+    /// Copies what a receive accepted in (see [`Inbox`]): the delivery, and for a kernel
+    /// event how many events were missed just before it.
+    pub fn fill_received(&mut self, received: &Received<'_>) -> Result<(), WireError> {
+        self.fill(&received.delivery)?;
+        self.set_kevents_missed(received.kevents_missed);
+        Ok(())
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kevent::{Kevent, KeventKind};
+    use crate::kevent::{Kevent, KeventKind, PeerIdentity};
+    use crate::message::MessageKind;
     use crate::name::Name;
+    use crate::spec::{PeerFlags, RemoveReason};
     use crate::wire::ack::{ErrorRepr, ExtAck};
     use crate::wire::ipcon::{Sender, UnicastDelivery};
     use crate::wire::netlink::{NetlinkFlags, NetlinkHeaderRepr};
@@ -222,6 +270,35 @@ mod tests {
             len += emit(delivery, &mut buf[len..]);
         }
         len
+    }
+
+    #[test]
+    fn a_kevent_names_its_peer_as_sender_and_counts_what_was_missed() {
+        let peer = PeerIdentity {
+            name: Name::new("srv").ok(),
+            port: 7,
+            pid: 8,
+            uid: 9,
+            flags: PeerFlags::empty(),
+        };
+        let event = Kevent {
+            seq: 10,
+            kind: KeventKind::PeerRemove {
+                peer,
+                reason: RemoveReason::Closed,
+            },
+        };
+        let mut m: Message<4> = Message::new();
+        m.fill_received(&Received {
+            delivery: Delivery::Kevent(event),
+            kevents_missed: 3,
+        })
+        .unwrap();
+        assert_eq!((m.kind(), m.kevents_missed()), (MessageKind::Kevent, 3));
+        assert_eq!((m.sender().name, m.sender().port), (peer.name, 7));
+        assert_eq!((m.sender().pid, m.sender().uid), (8, 9));
+        m.clear();
+        assert_eq!((m.kind(), m.kevents_missed()), (MessageKind::Empty, 0));
     }
 
     #[test]

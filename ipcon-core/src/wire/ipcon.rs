@@ -20,110 +20,10 @@ use crate::kevent::{Kevent, KeventKind, PeerIdentity};
 use crate::name::Name;
 use crate::spec::{Attr, Command, GroupAccess, KeventType, RemoveReason, MAX_PAYLOAD_LEN, VERSION};
 use crate::wire::ack::{DoneRepr, ErrorRepr, ExtAck};
-use crate::wire::attr::{AttrWriter, Attribute, Attributes};
+use crate::wire::attr::AttrWriter;
 use crate::wire::genl::{self, GenlHeaderRepr, GenlPacket};
-use crate::wire::messages as m;
+use crate::wire::messages::{self as m, MessageAttrs};
 use crate::wire::netlink::{self, message_type, NetlinkFlags, NetlinkHeaderRepr, NetlinkPacket};
-
-/// The attributes of one message, indexed by number (the last occurrence wins, as in the
-/// kernel's `nla_parse`).
-///
-/// The index keeps where each attribute starts rather than the attribute itself: a
-/// quarter of the size, which every received message fills and moves around (it counts on
-/// the per-message path under emulation).
-#[derive(Debug, Clone)]
-pub struct AttrTable<'a> {
-    stream: &'a [u8],
-    /// Per attribute number: 1 + the offset of its header in `stream`, 0 when absent.
-    starts: [u32; Attr::MAX as usize + 1],
-}
-
-impl<'a> AttrTable<'a> {
-    /// Reads an attribute stream; unknown attribute numbers are skipped.
-    pub fn parse(stream: &'a [u8]) -> Result<Self, WireError> {
-        let mut starts = [0u32; Attr::MAX as usize + 1];
-        let mut attrs = Attributes::new(stream);
-        loop {
-            let offset = stream.len() - attrs.remaining().len();
-            let Some(attr) = attrs.next() else { break };
-            let attr = attr?;
-            if let Some(start) = starts.get_mut(usize::from(attr.kind())) {
-                *start = u32::try_from(offset + 1).map_err(|_| WireError::Malformed)?;
-            }
-        }
-        Ok(Self { stream, starts })
-    }
-
-    /// The attribute, if present.
-    pub fn get(&self, attr: Attr) -> Option<Attribute<'a>> {
-        let start = *self.starts.get(usize::from(attr.to_raw()))?;
-        let offset = usize::try_from(start.checked_sub(1)?).ok()?;
-        // Checked by `parse`: the attribute at `offset` is well formed.
-        Attributes::new(self.stream.get(offset..)?).next()?.ok()
-    }
-
-    /// Whether a flag attribute is present.
-    pub fn flag(&self, attr: Attr) -> bool {
-        self.get(attr).is_some()
-    }
-
-    /// An optional `u32`.
-    pub fn u32(&self, attr: Attr) -> Result<Option<u32>, WireError> {
-        self.get(attr).map(|a| a.as_u32()).transpose()
-    }
-
-    /// An optional `u64`.
-    pub fn u64(&self, attr: Attr) -> Result<Option<u64>, WireError> {
-        self.get(attr).map(|a| a.as_u64()).transpose()
-    }
-
-    /// An optional string: its bytes before the first NUL.
-    pub fn string(&self, attr: Attr) -> Option<&'a [u8]> {
-        self.get(attr).map(|a| a.as_cstr_bytes())
-    }
-
-    /// An optional binary value.
-    pub fn binary(&self, attr: Attr) -> Option<&'a [u8]> {
-        self.get(attr).map(|a| a.value())
-    }
-
-    /// A required `u32`.
-    pub fn req_u32(&self, attr: Attr) -> Result<u32, WireError> {
-        required(self.u32(attr)?, attr)
-    }
-
-    /// A required `u64`.
-    pub fn req_u64(&self, attr: Attr) -> Result<u64, WireError> {
-        required(self.u64(attr)?, attr)
-    }
-
-    /// An optional name.
-    pub fn name(&self, attr: Attr) -> Result<Option<Name>, WireError> {
-        name(self.string(attr))
-    }
-
-    /// A required name.
-    pub fn req_name(&self, attr: Attr) -> Result<Name, WireError> {
-        required_name(self.string(attr), attr)
-    }
-
-    /// A required payload of at most [`MAX_PAYLOAD_LEN`] bytes.
-    pub fn payload(&self) -> Result<&'a [u8], WireError> {
-        payload(self.binary(Attr::Payload))
-    }
-}
-
-/// The attributes of one message, generated from the spec for every request, reply and
-/// notification (see [`super::messages`]); each also has an associated `COMMAND` and a
-/// `parse(&AttrTable)`.
-pub trait MessageAttrs {
-    /// The command the message is sent with.
-    fn command(&self) -> Command;
-    /// Bytes the present attributes take, padding included.
-    fn attrs_len(&self) -> usize;
-    /// Writes the present attributes in the spec's order.
-    fn emit_attrs(&self, w: &mut AttrWriter<'_>) -> Result<(), WireError>;
-}
 
 /// Length of the whole message: netlink and generic netlink headers and attributes.
 pub fn message_len(body: &dyn MessageAttrs) -> usize {
@@ -151,14 +51,14 @@ pub fn emit_message(
     Ok(total)
 }
 
-/// Splits a checked packet of the family into its command and attribute table.
-fn split<'a>(packet: &NetlinkPacket<&'a [u8]>) -> Result<(u8, AttrTable<'a>), WireError> {
+/// Splits a checked packet of the family into its command and attribute stream.
+pub(crate) fn split<'a>(packet: &NetlinkPacket<&'a [u8]>) -> Result<(u8, &'a [u8]), WireError> {
     let msg: &'a [u8] = packet.into_inner();
     let end = (packet.length() as usize).min(msg.len());
     let payload: &'a [u8] = msg.get(netlink::HEADER_LEN..end).unwrap_or(&[]);
     let genl = GenlPacket::new_checked(payload)?;
     let attrs: &'a [u8] = payload.get(genl::HEADER_LEN..).unwrap_or(&[]);
-    Ok((genl.command(), AttrTable::parse(attrs)?))
+    Ok((genl.command(), attrs))
 }
 
 /// A required attribute's value.
@@ -174,12 +74,12 @@ fn name(bytes: Option<&[u8]>) -> Result<Option<Name>, WireError> {
 }
 
 /// A required name.
-fn required_name(bytes: Option<&[u8]>, attr: Attr) -> Result<Name, WireError> {
+pub(crate) fn required_name(bytes: Option<&[u8]>, attr: Attr) -> Result<Name, WireError> {
     required(name(bytes)?, attr)
 }
 
 /// A required payload of at most [`MAX_PAYLOAD_LEN`] bytes.
-fn payload(bytes: Option<&[u8]>) -> Result<&[u8], WireError> {
+pub(crate) fn payload(bytes: Option<&[u8]>) -> Result<&[u8], WireError> {
     let p = required(bytes, Attr::Payload)?;
     if p.len() > MAX_PAYLOAD_LEN {
         return Err(WireError::PayloadTooLarge);
@@ -694,7 +594,7 @@ impl<'a> Request<'a> {
         let dump = packet.flags().contains(NetlinkFlags::DUMP);
         Ok(match Command::from_raw(cmd) {
             Command::PeerRegister => {
-                let r = m::PeerRegisterRequest::parse(&t)?;
+                let r = m::PeerRegisterRequest::parse(t)?;
                 let name = name(r.peer_name)?;
                 match r.access {
                     Some(access) => Request::PeerRegisterRestricted {
@@ -709,23 +609,23 @@ impl<'a> Request<'a> {
                 }
             }
             Command::PeerAttach => Request::PeerAttach {
-                cookie: required(m::PeerAttachRequest::parse(&t)?.cookie, Attr::Cookie)?,
+                cookie: required(m::PeerAttachRequest::parse(t)?.cookie, Attr::Cookie)?,
             },
             Command::PeerUnregister => Request::PeerUnregister,
             Command::PeerGet if dump => {
-                let r = m::PeerGetDumpRequest::parse(&t)?;
+                let r = m::PeerGetDumpRequest::parse(t)?;
                 no_filter(r.peer_name, Attr::PeerName)?;
                 no_filter(r.port, Attr::Port)?;
                 Request::PeerDump
             }
             Command::PeerGet => {
-                let r = m::PeerGetRequest::parse(&t)?;
+                let r = m::PeerGetRequest::parse(t)?;
                 Request::PeerGet {
                     peer: PeerRef::required(r.peer_name, r.port)?,
                 }
             }
             Command::Unicast => {
-                let r = m::UnicastRequest::parse(&t)?;
+                let r = m::UnicastRequest::parse(t)?;
                 let to = PeerRef::required(r.peer_name, r.port)?;
                 if let Some(entries) = r.pack {
                     no_filter(r.payload, Attr::Payload)?;
@@ -751,7 +651,7 @@ impl<'a> Request<'a> {
                 }
             }
             Command::GroupRegister => {
-                let r = m::GroupRegisterRequest::parse(&t)?;
+                let r = m::GroupRegisterRequest::parse(t)?;
                 Request::GroupRegister {
                     group: required_name(r.group_name, Attr::GroupName)?,
                     access: r.access,
@@ -760,12 +660,12 @@ impl<'a> Request<'a> {
             }
             Command::GroupUnregister => Request::GroupUnregister {
                 group: required_name(
-                    m::GroupUnregisterRequest::parse(&t)?.group_name,
+                    m::GroupUnregisterRequest::parse(t)?.group_name,
                     Attr::GroupName,
                 )?,
             },
             Command::GroupJoin => {
-                let r = m::GroupJoinRequest::parse(&t)?;
+                let r = m::GroupJoinRequest::parse(t)?;
                 let owner = required_name(r.peer_name, Attr::PeerName)?;
                 let group = required_name(r.group_name, Attr::GroupName)?;
                 match r.expect_uid {
@@ -783,28 +683,28 @@ impl<'a> Request<'a> {
                 }
             }
             Command::GroupLeave => {
-                let r = m::GroupLeaveRequest::parse(&t)?;
+                let r = m::GroupLeaveRequest::parse(t)?;
                 Request::GroupLeave {
                     owner: required_name(r.peer_name, Attr::PeerName)?,
                     group: required_name(r.group_name, Attr::GroupName)?,
                 }
             }
             Command::GroupGet if dump => {
-                let r = m::GroupGetDumpRequest::parse(&t)?;
+                let r = m::GroupGetDumpRequest::parse(t)?;
                 no_filter(r.group_name, Attr::GroupName)?;
                 Request::GroupDump {
                     owner: name(r.peer_name)?,
                 }
             }
             Command::GroupGet => {
-                let r = m::GroupGetRequest::parse(&t)?;
+                let r = m::GroupGetRequest::parse(t)?;
                 Request::GroupGet {
                     owner: required_name(r.peer_name, Attr::PeerName)?,
                     group: required_name(r.group_name, Attr::GroupName)?,
                 }
             }
             Command::Multicast => {
-                let r = m::MulticastRequest::parse(&t)?;
+                let r = m::MulticastRequest::parse(t)?;
                 let group = required_name(r.group_name, Attr::GroupName)?;
                 if let Some(entries) = r.pack {
                     no_filter(r.payload, Attr::Payload)?;
@@ -832,7 +732,7 @@ impl<'a> Request<'a> {
                 }
             }
             Command::PolicyLoad => {
-                let r = m::PolicyLoadRequest::parse(&t)?;
+                let r = m::PolicyLoadRequest::parse(t)?;
                 match required(r.rule_count, Attr::RuleCount)? {
                     0 => {
                         no_filter(r.rule_index, Attr::RuleIndex)?;
@@ -1103,7 +1003,7 @@ pub struct Sender {
 }
 
 impl Sender {
-    fn from_attrs(
+    pub(crate) fn from_attrs(
         name_attr: Option<&[u8]>,
         port: Option<u32>,
         pid: Option<u32>,
@@ -1144,7 +1044,11 @@ pub struct OverrunSender {
 impl Overrun {
     /// `None` when the delivery reports nothing; a port without a uid (or
     /// the reverse) is no sender.
-    fn from_attrs(refused: Option<u32>, port: Option<u32>, uid: Option<u32>) -> Option<Self> {
+    pub(crate) fn from_attrs(
+        refused: Option<u32>,
+        port: Option<u32>,
+        uid: Option<u32>,
+    ) -> Option<Self> {
         let filled_by = match (port, uid) {
             (Some(port), Some(uid)) => Some(OverrunSender { port, uid }),
             _ => None,
@@ -1516,32 +1420,32 @@ pub fn parse_incoming<'a>(
     let delivery = |d| Ok(Incoming::Delivery(d));
     match Command::from_raw(cmd) {
         Command::PeerRegister => reply(Reply::PeerRegistered(PeerRegistered::from_wire(
-            &m::PeerRegisterReply::parse(&t)?,
+            &m::PeerRegisterReply::parse(t)?,
         )?)),
         Command::PeerGet => reply(Reply::Peer(PeerInfo::from_wire(&m::PeerGetReply::parse(
-            &t,
+            t,
         )?)?)),
         Command::GroupGet => reply(Reply::Group(GroupInfo::from_wire(
-            &m::GroupGetReply::parse(&t)?,
+            &m::GroupGetReply::parse(t)?,
         )?)),
         Command::Multicast => {
-            let r = m::MulticastReply::parse(&t)?;
+            let r = m::MulticastReply::parse(t)?;
             reply(Reply::Multicast(MulticastOutcome::new(
                 r.delivered.unwrap_or(0),
                 r.dropped.unwrap_or(0),
             )))
         }
         Command::UnicastMsg => delivery(Delivery::Unicast(UnicastDelivery::from_wire(
-            &m::UnicastMsgNtf::parse(&t)?,
+            &m::UnicastMsgNtf::parse(t)?,
         )?)),
         Command::GroupMsg => delivery(Delivery::Group(GroupDelivery::from_wire(
-            &m::GroupMsgNtf::parse(&t)?,
+            &m::GroupMsgNtf::parse(t)?,
         )?)),
         Command::Kevent => delivery(Delivery::Kevent(KeventMessage::from_wire(
-            &m::KeventNtf::parse(&t)?,
+            &m::KeventNtf::parse(t)?,
         )?)),
         Command::SendFailed => delivery(Delivery::SendFailed(SendFailure::from_wire(
-            &m::SendFailedNtf::parse(&t)?,
+            &m::SendFailedNtf::parse(t)?,
         )?)),
         _ => Err(WireError::UnexpectedCommand(cmd)),
     }
@@ -1551,24 +1455,40 @@ pub fn parse_incoming<'a>(
 mod tests {
     use super::*;
     use crate::spec::PeerFlags;
-    use crate::wire::attr::attr_size;
+    use crate::wire::attr::{attr_size, Attributes};
 
     #[test]
-    fn attr_table_keeps_the_last_occurrence_and_skips_unknown_numbers() {
+    fn a_message_keeps_the_last_occurrence_and_skips_unknown_numbers() {
         let mut buf = [0u8; 64];
         let mut w = AttrWriter::new(&mut buf);
         w.put_u32(Attr::Port.to_raw(), 1).unwrap();
         w.put_bytes(Attr::Payload.to_raw(), b"abc").unwrap();
         w.put_u32(Attr::MAX + 1, 7).unwrap();
+        // Carried by other messages, not this one: ignored, whatever its value.
+        w.put_bytes(Attr::Cookie.to_raw(), b"x").unwrap();
         w.put_u32(Attr::Port.to_raw(), 2).unwrap();
         let len = w.len();
-        let t = AttrTable::parse(&buf[..len]).unwrap();
-        assert_eq!(t.u32(Attr::Port).unwrap(), Some(2));
-        assert_eq!(t.get(Attr::Payload).map(|a| a.value()), Some(&b"abc"[..]));
-        assert_eq!(t.get(Attr::Missed), None);
-        assert!(!t.flag(Attr::Replayed));
+        let n = m::UnicastMsgNtf::parse(&buf[..len]).unwrap();
+        assert_eq!(n.port, Some(2));
+        assert_eq!(n.payload, Some(&b"abc"[..]));
+        assert_eq!(n.missed, None);
         // A truncated stream fails as a whole.
-        assert!(AttrTable::parse(&buf[..len - 2]).is_err());
+        assert!(m::UnicastMsgNtf::parse(&buf[..len - 2]).is_err());
+        // So does a stream broken after everything the message carries.
+        assert!(m::SendFailedNtf::parse(&buf[..len - 2]).is_err());
+    }
+
+    #[test]
+    fn any_occurrence_of_a_carried_attribute_must_fit_its_type() {
+        let mut buf = [0u8; 64];
+        let mut w = AttrWriter::new(&mut buf);
+        w.put_bytes(Attr::Port.to_raw(), b"abc").unwrap();
+        w.put_u32(Attr::Port.to_raw(), 2).unwrap();
+        let len = w.len();
+        assert_eq!(
+            m::UnicastMsgNtf::parse(&buf[..len]),
+            Err(WireError::BadAttribute(Attr::Port.to_raw()))
+        );
     }
 
     const FAMILY: u16 = 0x1a;

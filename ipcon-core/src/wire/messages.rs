@@ -8,8 +8,19 @@
 
 use crate::error::WireError;
 use crate::spec::{Attr, Command, GroupAccess, KeventType, PeerFlags, RemoveReason};
-use crate::wire::attr::{attr_size, AttrWriter};
-use crate::wire::ipcon::{AttrTable, MessageAttrs};
+use crate::wire::attr::{attr_size, AttrWriter, Attributes};
+
+/// The attributes of one message, generated from the spec for every request, reply and
+/// notification; each also has an associated `COMMAND` and a `parse(attrs)` over its
+/// attribute stream.
+pub trait MessageAttrs {
+    /// The command the message is sent with.
+    fn command(&self) -> Command;
+    /// Bytes the present attributes take, padding included.
+    fn attrs_len(&self) -> usize;
+    /// Writes the present attributes in the spec's order.
+    fn emit_attrs(&self, w: &mut AttrWriter<'_>) -> Result<(), WireError>;
+}
 
 /// The `peer-register` request (do).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -32,14 +43,23 @@ impl<'a> PeerRegisterRequest<'a> {
     /// The command the message is sent with.
     pub const COMMAND: Command = Command::PeerRegister;
 
-    /// Reads the message's attributes from a table (others are ignored).
-    pub fn parse(t: &AttrTable<'a>) -> Result<Self, WireError> {
-        Ok(Self {
-            peer_name: t.string(Attr::PeerName),
-            access: t.u32(Attr::Access)?.map(GroupAccess::from_raw),
-            gid: t.u32(Attr::Gid)?,
-            packed: t.flag(Attr::Packed),
-        })
+    /// Reads the message's attributes from `attrs`, its attribute stream, in one
+    /// pass: the last occurrence of an attribute wins, others are ignored. A broken
+    /// stream, or an occurrence of a carried attribute whose value does not fit its
+    /// type, is an error.
+    pub fn parse(attrs: &'a [u8]) -> Result<Self, WireError> {
+        let mut m = Self::default();
+        for attr in Attributes::new(attrs) {
+            let attr = attr?;
+            match Attr::from_raw(attr.kind()) {
+                Attr::PeerName => m.peer_name = Some(attr.as_cstr_bytes()),
+                Attr::Access => m.access = Some(GroupAccess::from_raw(attr.as_u32()?)),
+                Attr::Gid => m.gid = Some(attr.as_u32()?),
+                Attr::Packed => m.packed = true,
+                _ => {}
+            }
+        }
+        Ok(m)
     }
 }
 
@@ -102,13 +122,22 @@ impl<'a> PeerRegisterReply<'a> {
     /// The command the message is sent with.
     pub const COMMAND: Command = Command::PeerRegister;
 
-    /// Reads the message's attributes from a table (others are ignored).
-    pub fn parse(t: &AttrTable<'a>) -> Result<Self, WireError> {
-        Ok(Self {
-            peer_name: t.string(Attr::PeerName),
-            port: t.u32(Attr::Port)?,
-            cookie: t.u64(Attr::Cookie)?,
-        })
+    /// Reads the message's attributes from `attrs`, its attribute stream, in one
+    /// pass: the last occurrence of an attribute wins, others are ignored. A broken
+    /// stream, or an occurrence of a carried attribute whose value does not fit its
+    /// type, is an error.
+    pub fn parse(attrs: &'a [u8]) -> Result<Self, WireError> {
+        let mut m = Self::default();
+        for attr in Attributes::new(attrs) {
+            let attr = attr?;
+            match Attr::from_raw(attr.kind()) {
+                Attr::PeerName => m.peer_name = Some(attr.as_cstr_bytes()),
+                Attr::Port => m.port = Some(attr.as_u32()?),
+                Attr::Cookie => m.cookie = Some(attr.as_u64()?),
+                _ => {}
+            }
+        }
+        Ok(m)
     }
 }
 
@@ -157,11 +186,21 @@ impl PeerAttachRequest {
     /// The command the message is sent with.
     pub const COMMAND: Command = Command::PeerAttach;
 
-    /// Reads the message's attributes from a table (others are ignored).
-    pub fn parse(t: &AttrTable<'_>) -> Result<Self, WireError> {
-        Ok(Self {
-            cookie: t.u64(Attr::Cookie)?,
-        })
+    /// Reads the message's attributes from `attrs`, its attribute stream, in one
+    /// pass: the last occurrence of an attribute wins, others are ignored. A broken
+    /// stream, or an occurrence of a carried attribute whose value does not fit its
+    /// type, is an error.
+    #[allow(clippy::single_match)]
+    pub fn parse(attrs: &[u8]) -> Result<Self, WireError> {
+        let mut m = Self::default();
+        for attr in Attributes::new(attrs) {
+            let attr = attr?;
+            match Attr::from_raw(attr.kind()) {
+                Attr::Cookie => m.cookie = Some(attr.as_u64()?),
+                _ => {}
+            }
+        }
+        Ok(m)
     }
 }
 
@@ -194,8 +233,14 @@ impl PeerUnregisterRequest {
     /// The command the message is sent with.
     pub const COMMAND: Command = Command::PeerUnregister;
 
-    /// Reads the message's attributes from a table (others are ignored).
-    pub fn parse(_t: &AttrTable<'_>) -> Result<Self, WireError> {
+    /// Reads the message's attributes from `attrs`, its attribute stream, in one
+    /// pass: the last occurrence of an attribute wins, others are ignored. A broken
+    /// stream, or an occurrence of a carried attribute whose value does not fit its
+    /// type, is an error.
+    pub fn parse(attrs: &[u8]) -> Result<Self, WireError> {
+        for attr in Attributes::new(attrs) {
+            attr?;
+        }
         Ok(Self)
     }
 }
@@ -231,12 +276,21 @@ impl<'a> PeerGetRequest<'a> {
     /// The command the message is sent with.
     pub const COMMAND: Command = Command::PeerGet;
 
-    /// Reads the message's attributes from a table (others are ignored).
-    pub fn parse(t: &AttrTable<'a>) -> Result<Self, WireError> {
-        Ok(Self {
-            peer_name: t.string(Attr::PeerName),
-            port: t.u32(Attr::Port)?,
-        })
+    /// Reads the message's attributes from `attrs`, its attribute stream, in one
+    /// pass: the last occurrence of an attribute wins, others are ignored. A broken
+    /// stream, or an occurrence of a carried attribute whose value does not fit its
+    /// type, is an error.
+    pub fn parse(attrs: &'a [u8]) -> Result<Self, WireError> {
+        let mut m = Self::default();
+        for attr in Attributes::new(attrs) {
+            let attr = attr?;
+            match Attr::from_raw(attr.kind()) {
+                Attr::PeerName => m.peer_name = Some(attr.as_cstr_bytes()),
+                Attr::Port => m.port = Some(attr.as_u32()?),
+                _ => {}
+            }
+        }
+        Ok(m)
     }
 }
 
@@ -302,21 +356,30 @@ impl<'a> PeerGetReply<'a> {
     /// The command the message is sent with.
     pub const COMMAND: Command = Command::PeerGet;
 
-    /// Reads the message's attributes from a table (others are ignored).
-    pub fn parse(t: &AttrTable<'a>) -> Result<Self, WireError> {
-        Ok(Self {
-            peer_name: t.string(Attr::PeerName),
-            port: t.u32(Attr::Port)?,
-            pid: t.u32(Attr::Pid)?,
-            uid: t.u32(Attr::Uid)?,
-            peer_flags: t.u32(Attr::PeerFlags)?.map(PeerFlags::from_bits_retain),
-            tx_msgs: t.u64(Attr::TxMsgs)?,
-            rx_msgs: t.u64(Attr::RxMsgs)?,
-            rx_dropped: t.u64(Attr::RxDropped)?,
-            groups: t.u32(Attr::Groups)?,
-            access: t.u32(Attr::Access)?.map(GroupAccess::from_raw),
-            gid: t.u32(Attr::Gid)?,
-        })
+    /// Reads the message's attributes from `attrs`, its attribute stream, in one
+    /// pass: the last occurrence of an attribute wins, others are ignored. A broken
+    /// stream, or an occurrence of a carried attribute whose value does not fit its
+    /// type, is an error.
+    pub fn parse(attrs: &'a [u8]) -> Result<Self, WireError> {
+        let mut m = Self::default();
+        for attr in Attributes::new(attrs) {
+            let attr = attr?;
+            match Attr::from_raw(attr.kind()) {
+                Attr::PeerName => m.peer_name = Some(attr.as_cstr_bytes()),
+                Attr::Port => m.port = Some(attr.as_u32()?),
+                Attr::Pid => m.pid = Some(attr.as_u32()?),
+                Attr::Uid => m.uid = Some(attr.as_u32()?),
+                Attr::PeerFlags => m.peer_flags = Some(PeerFlags::from_bits_retain(attr.as_u32()?)),
+                Attr::TxMsgs => m.tx_msgs = Some(attr.as_u64()?),
+                Attr::RxMsgs => m.rx_msgs = Some(attr.as_u64()?),
+                Attr::RxDropped => m.rx_dropped = Some(attr.as_u64()?),
+                Attr::Groups => m.groups = Some(attr.as_u32()?),
+                Attr::Access => m.access = Some(GroupAccess::from_raw(attr.as_u32()?)),
+                Attr::Gid => m.gid = Some(attr.as_u32()?),
+                _ => {}
+            }
+        }
+        Ok(m)
     }
 }
 
@@ -448,16 +511,25 @@ impl<'a> UnicastRequest<'a> {
     /// The command the message is sent with.
     pub const COMMAND: Command = Command::Unicast;
 
-    /// Reads the message's attributes from a table (others are ignored).
-    pub fn parse(t: &AttrTable<'a>) -> Result<Self, WireError> {
-        Ok(Self {
-            peer_name: t.string(Attr::PeerName),
-            port: t.u32(Attr::Port)?,
-            payload: t.binary(Attr::Payload),
-            pack: t.binary(Attr::Pack),
-            ticket: t.u32(Attr::Ticket)?,
-            expect_uid: t.u32(Attr::ExpectUid)?,
-        })
+    /// Reads the message's attributes from `attrs`, its attribute stream, in one
+    /// pass: the last occurrence of an attribute wins, others are ignored. A broken
+    /// stream, or an occurrence of a carried attribute whose value does not fit its
+    /// type, is an error.
+    pub fn parse(attrs: &'a [u8]) -> Result<Self, WireError> {
+        let mut m = Self::default();
+        for attr in Attributes::new(attrs) {
+            let attr = attr?;
+            match Attr::from_raw(attr.kind()) {
+                Attr::PeerName => m.peer_name = Some(attr.as_cstr_bytes()),
+                Attr::Port => m.port = Some(attr.as_u32()?),
+                Attr::Payload => m.payload = Some(attr.value()),
+                Attr::Pack => m.pack = Some(attr.value()),
+                Attr::Ticket => m.ticket = Some(attr.as_u32()?),
+                Attr::ExpectUid => m.expect_uid = Some(attr.as_u32()?),
+                _ => {}
+            }
+        }
+        Ok(m)
     }
 }
 
@@ -527,13 +599,22 @@ impl<'a> GroupRegisterRequest<'a> {
     /// The command the message is sent with.
     pub const COMMAND: Command = Command::GroupRegister;
 
-    /// Reads the message's attributes from a table (others are ignored).
-    pub fn parse(t: &AttrTable<'a>) -> Result<Self, WireError> {
-        Ok(Self {
-            group_name: t.string(Attr::GroupName),
-            access: t.u32(Attr::Access)?.map(GroupAccess::from_raw),
-            gid: t.u32(Attr::Gid)?,
-        })
+    /// Reads the message's attributes from `attrs`, its attribute stream, in one
+    /// pass: the last occurrence of an attribute wins, others are ignored. A broken
+    /// stream, or an occurrence of a carried attribute whose value does not fit its
+    /// type, is an error.
+    pub fn parse(attrs: &'a [u8]) -> Result<Self, WireError> {
+        let mut m = Self::default();
+        for attr in Attributes::new(attrs) {
+            let attr = attr?;
+            match Attr::from_raw(attr.kind()) {
+                Attr::GroupName => m.group_name = Some(attr.as_cstr_bytes()),
+                Attr::Access => m.access = Some(GroupAccess::from_raw(attr.as_u32()?)),
+                Attr::Gid => m.gid = Some(attr.as_u32()?),
+                _ => {}
+            }
+        }
+        Ok(m)
     }
 }
 
@@ -581,11 +662,21 @@ impl<'a> GroupUnregisterRequest<'a> {
     /// The command the message is sent with.
     pub const COMMAND: Command = Command::GroupUnregister;
 
-    /// Reads the message's attributes from a table (others are ignored).
-    pub fn parse(t: &AttrTable<'a>) -> Result<Self, WireError> {
-        Ok(Self {
-            group_name: t.string(Attr::GroupName),
-        })
+    /// Reads the message's attributes from `attrs`, its attribute stream, in one
+    /// pass: the last occurrence of an attribute wins, others are ignored. A broken
+    /// stream, or an occurrence of a carried attribute whose value does not fit its
+    /// type, is an error.
+    #[allow(clippy::single_match)]
+    pub fn parse(attrs: &'a [u8]) -> Result<Self, WireError> {
+        let mut m = Self::default();
+        for attr in Attributes::new(attrs) {
+            let attr = attr?;
+            match Attr::from_raw(attr.kind()) {
+                Attr::GroupName => m.group_name = Some(attr.as_cstr_bytes()),
+                _ => {}
+            }
+        }
+        Ok(m)
     }
 }
 
@@ -631,14 +722,23 @@ impl<'a> GroupJoinRequest<'a> {
     /// The command the message is sent with.
     pub const COMMAND: Command = Command::GroupJoin;
 
-    /// Reads the message's attributes from a table (others are ignored).
-    pub fn parse(t: &AttrTable<'a>) -> Result<Self, WireError> {
-        Ok(Self {
-            peer_name: t.string(Attr::PeerName),
-            group_name: t.string(Attr::GroupName),
-            rcv_last_msg: t.flag(Attr::RcvLastMsg),
-            expect_uid: t.u32(Attr::ExpectUid)?,
-        })
+    /// Reads the message's attributes from `attrs`, its attribute stream, in one
+    /// pass: the last occurrence of an attribute wins, others are ignored. A broken
+    /// stream, or an occurrence of a carried attribute whose value does not fit its
+    /// type, is an error.
+    pub fn parse(attrs: &'a [u8]) -> Result<Self, WireError> {
+        let mut m = Self::default();
+        for attr in Attributes::new(attrs) {
+            let attr = attr?;
+            match Attr::from_raw(attr.kind()) {
+                Attr::PeerName => m.peer_name = Some(attr.as_cstr_bytes()),
+                Attr::GroupName => m.group_name = Some(attr.as_cstr_bytes()),
+                Attr::RcvLastMsg => m.rcv_last_msg = true,
+                Attr::ExpectUid => m.expect_uid = Some(attr.as_u32()?),
+                _ => {}
+            }
+        }
+        Ok(m)
     }
 }
 
@@ -696,12 +796,21 @@ impl<'a> GroupLeaveRequest<'a> {
     /// The command the message is sent with.
     pub const COMMAND: Command = Command::GroupLeave;
 
-    /// Reads the message's attributes from a table (others are ignored).
-    pub fn parse(t: &AttrTable<'a>) -> Result<Self, WireError> {
-        Ok(Self {
-            peer_name: t.string(Attr::PeerName),
-            group_name: t.string(Attr::GroupName),
-        })
+    /// Reads the message's attributes from `attrs`, its attribute stream, in one
+    /// pass: the last occurrence of an attribute wins, others are ignored. A broken
+    /// stream, or an occurrence of a carried attribute whose value does not fit its
+    /// type, is an error.
+    pub fn parse(attrs: &'a [u8]) -> Result<Self, WireError> {
+        let mut m = Self::default();
+        for attr in Attributes::new(attrs) {
+            let attr = attr?;
+            match Attr::from_raw(attr.kind()) {
+                Attr::PeerName => m.peer_name = Some(attr.as_cstr_bytes()),
+                Attr::GroupName => m.group_name = Some(attr.as_cstr_bytes()),
+                _ => {}
+            }
+        }
+        Ok(m)
     }
 }
 
@@ -747,12 +856,21 @@ impl<'a> GroupGetRequest<'a> {
     /// The command the message is sent with.
     pub const COMMAND: Command = Command::GroupGet;
 
-    /// Reads the message's attributes from a table (others are ignored).
-    pub fn parse(t: &AttrTable<'a>) -> Result<Self, WireError> {
-        Ok(Self {
-            peer_name: t.string(Attr::PeerName),
-            group_name: t.string(Attr::GroupName),
-        })
+    /// Reads the message's attributes from `attrs`, its attribute stream, in one
+    /// pass: the last occurrence of an attribute wins, others are ignored. A broken
+    /// stream, or an occurrence of a carried attribute whose value does not fit its
+    /// type, is an error.
+    pub fn parse(attrs: &'a [u8]) -> Result<Self, WireError> {
+        let mut m = Self::default();
+        for attr in Attributes::new(attrs) {
+            let attr = attr?;
+            match Attr::from_raw(attr.kind()) {
+                Attr::PeerName => m.peer_name = Some(attr.as_cstr_bytes()),
+                Attr::GroupName => m.group_name = Some(attr.as_cstr_bytes()),
+                _ => {}
+            }
+        }
+        Ok(m)
     }
 }
 
@@ -812,18 +930,27 @@ impl<'a> GroupGetReply<'a> {
     /// The command the message is sent with.
     pub const COMMAND: Command = Command::GroupGet;
 
-    /// Reads the message's attributes from a table (others are ignored).
-    pub fn parse(t: &AttrTable<'a>) -> Result<Self, WireError> {
-        Ok(Self {
-            peer_name: t.string(Attr::PeerName),
-            port: t.u32(Attr::Port)?,
-            group_name: t.string(Attr::GroupName),
-            access: t.u32(Attr::Access)?.map(GroupAccess::from_raw),
-            gid: t.u32(Attr::Gid)?,
-            subscribers: t.u32(Attr::Subscribers)?,
-            tx_msgs: t.u64(Attr::TxMsgs)?,
-            last_msg_len: t.u32(Attr::LastMsgLen)?,
-        })
+    /// Reads the message's attributes from `attrs`, its attribute stream, in one
+    /// pass: the last occurrence of an attribute wins, others are ignored. A broken
+    /// stream, or an occurrence of a carried attribute whose value does not fit its
+    /// type, is an error.
+    pub fn parse(attrs: &'a [u8]) -> Result<Self, WireError> {
+        let mut m = Self::default();
+        for attr in Attributes::new(attrs) {
+            let attr = attr?;
+            match Attr::from_raw(attr.kind()) {
+                Attr::PeerName => m.peer_name = Some(attr.as_cstr_bytes()),
+                Attr::Port => m.port = Some(attr.as_u32()?),
+                Attr::GroupName => m.group_name = Some(attr.as_cstr_bytes()),
+                Attr::Access => m.access = Some(GroupAccess::from_raw(attr.as_u32()?)),
+                Attr::Gid => m.gid = Some(attr.as_u32()?),
+                Attr::Subscribers => m.subscribers = Some(attr.as_u32()?),
+                Attr::TxMsgs => m.tx_msgs = Some(attr.as_u64()?),
+                Attr::LastMsgLen => m.last_msg_len = Some(attr.as_u32()?),
+                _ => {}
+            }
+        }
+        Ok(m)
     }
 }
 
@@ -930,15 +1057,24 @@ impl<'a> MulticastRequest<'a> {
     /// The command the message is sent with.
     pub const COMMAND: Command = Command::Multicast;
 
-    /// Reads the message's attributes from a table (others are ignored).
-    pub fn parse(t: &AttrTable<'a>) -> Result<Self, WireError> {
-        Ok(Self {
-            group_name: t.string(Attr::GroupName),
-            payload: t.binary(Attr::Payload),
-            pack: t.binary(Attr::Pack),
-            sync: t.flag(Attr::Sync),
-            ticket: t.u32(Attr::Ticket)?,
-        })
+    /// Reads the message's attributes from `attrs`, its attribute stream, in one
+    /// pass: the last occurrence of an attribute wins, others are ignored. A broken
+    /// stream, or an occurrence of a carried attribute whose value does not fit its
+    /// type, is an error.
+    pub fn parse(attrs: &'a [u8]) -> Result<Self, WireError> {
+        let mut m = Self::default();
+        for attr in Attributes::new(attrs) {
+            let attr = attr?;
+            match Attr::from_raw(attr.kind()) {
+                Attr::GroupName => m.group_name = Some(attr.as_cstr_bytes()),
+                Attr::Payload => m.payload = Some(attr.value()),
+                Attr::Pack => m.pack = Some(attr.value()),
+                Attr::Sync => m.sync = true,
+                Attr::Ticket => m.ticket = Some(attr.as_u32()?),
+                _ => {}
+            }
+        }
+        Ok(m)
     }
 }
 
@@ -1002,12 +1138,21 @@ impl MulticastReply {
     /// The command the message is sent with.
     pub const COMMAND: Command = Command::Multicast;
 
-    /// Reads the message's attributes from a table (others are ignored).
-    pub fn parse(t: &AttrTable<'_>) -> Result<Self, WireError> {
-        Ok(Self {
-            delivered: t.u32(Attr::Delivered)?,
-            dropped: t.u32(Attr::Dropped)?,
-        })
+    /// Reads the message's attributes from `attrs`, its attribute stream, in one
+    /// pass: the last occurrence of an attribute wins, others are ignored. A broken
+    /// stream, or an occurrence of a carried attribute whose value does not fit its
+    /// type, is an error.
+    pub fn parse(attrs: &[u8]) -> Result<Self, WireError> {
+        let mut m = Self::default();
+        for attr in Attributes::new(attrs) {
+            let attr = attr?;
+            match Attr::from_raw(attr.kind()) {
+                Attr::Delivered => m.delivered = Some(attr.as_u32()?),
+                Attr::Dropped => m.dropped = Some(attr.as_u32()?),
+                _ => {}
+            }
+        }
+        Ok(m)
     }
 }
 
@@ -1070,19 +1215,28 @@ impl<'a> KeventNtf<'a> {
     /// The command the message is sent with.
     pub const COMMAND: Command = Command::Kevent;
 
-    /// Reads the message's attributes from a table (others are ignored).
-    pub fn parse(t: &AttrTable<'a>) -> Result<Self, WireError> {
-        Ok(Self {
-            kevent_type: t.u32(Attr::KeventType)?.map(KeventType::from_raw),
-            kevent_seq: t.u64(Attr::KeventSeq)?,
-            peer_name: t.string(Attr::PeerName),
-            port: t.u32(Attr::Port)?,
-            pid: t.u32(Attr::Pid)?,
-            uid: t.u32(Attr::Uid)?,
-            peer_flags: t.u32(Attr::PeerFlags)?.map(PeerFlags::from_bits_retain),
-            group_name: t.string(Attr::GroupName),
-            reason: t.u32(Attr::Reason)?.map(RemoveReason::from_raw),
-        })
+    /// Reads the message's attributes from `attrs`, its attribute stream, in one
+    /// pass: the last occurrence of an attribute wins, others are ignored. A broken
+    /// stream, or an occurrence of a carried attribute whose value does not fit its
+    /// type, is an error.
+    pub fn parse(attrs: &'a [u8]) -> Result<Self, WireError> {
+        let mut m = Self::default();
+        for attr in Attributes::new(attrs) {
+            let attr = attr?;
+            match Attr::from_raw(attr.kind()) {
+                Attr::KeventType => m.kevent_type = Some(KeventType::from_raw(attr.as_u32()?)),
+                Attr::KeventSeq => m.kevent_seq = Some(attr.as_u64()?),
+                Attr::PeerName => m.peer_name = Some(attr.as_cstr_bytes()),
+                Attr::Port => m.port = Some(attr.as_u32()?),
+                Attr::Pid => m.pid = Some(attr.as_u32()?),
+                Attr::Uid => m.uid = Some(attr.as_u32()?),
+                Attr::PeerFlags => m.peer_flags = Some(PeerFlags::from_bits_retain(attr.as_u32()?)),
+                Attr::GroupName => m.group_name = Some(attr.as_cstr_bytes()),
+                Attr::Reason => m.reason = Some(RemoveReason::from_raw(attr.as_u32()?)),
+                _ => {}
+            }
+        }
+        Ok(m)
     }
 }
 
@@ -1189,17 +1343,26 @@ impl<'a> SendFailedNtf<'a> {
     /// The command the message is sent with.
     pub const COMMAND: Command = Command::SendFailed;
 
-    /// Reads the message's attributes from a table (others are ignored).
-    pub fn parse(t: &AttrTable<'a>) -> Result<Self, WireError> {
-        Ok(Self {
-            ticket: t.u32(Attr::Ticket)?,
-            error: t.u32(Attr::Error)?,
-            error_msg: t.string(Attr::ErrorMsg),
-            peer_name: t.string(Attr::PeerName),
-            port: t.u32(Attr::Port)?,
-            group_name: t.string(Attr::GroupName),
-            missed: t.u32(Attr::Missed)?,
-        })
+    /// Reads the message's attributes from `attrs`, its attribute stream, in one
+    /// pass: the last occurrence of an attribute wins, others are ignored. A broken
+    /// stream, or an occurrence of a carried attribute whose value does not fit its
+    /// type, is an error.
+    pub fn parse(attrs: &'a [u8]) -> Result<Self, WireError> {
+        let mut m = Self::default();
+        for attr in Attributes::new(attrs) {
+            let attr = attr?;
+            match Attr::from_raw(attr.kind()) {
+                Attr::Ticket => m.ticket = Some(attr.as_u32()?),
+                Attr::Error => m.error = Some(attr.as_u32()?),
+                Attr::ErrorMsg => m.error_msg = Some(attr.as_cstr_bytes()),
+                Attr::PeerName => m.peer_name = Some(attr.as_cstr_bytes()),
+                Attr::Port => m.port = Some(attr.as_u32()?),
+                Attr::GroupName => m.group_name = Some(attr.as_cstr_bytes()),
+                Attr::Missed => m.missed = Some(attr.as_u32()?),
+                _ => {}
+            }
+        }
+        Ok(m)
     }
 }
 
@@ -1299,19 +1462,28 @@ impl<'a> UnicastMsgNtf<'a> {
     /// The command the message is sent with.
     pub const COMMAND: Command = Command::UnicastMsg;
 
-    /// Reads the message's attributes from a table (others are ignored).
-    pub fn parse(t: &AttrTable<'a>) -> Result<Self, WireError> {
-        Ok(Self {
-            peer_name: t.string(Attr::PeerName),
-            port: t.u32(Attr::Port)?,
-            pid: t.u32(Attr::Pid)?,
-            uid: t.u32(Attr::Uid)?,
-            payload: t.binary(Attr::Payload),
-            missed: t.u32(Attr::Missed)?,
-            overrun: t.u32(Attr::Overrun)?,
-            overrun_port: t.u32(Attr::OverrunPort)?,
-            overrun_uid: t.u32(Attr::OverrunUid)?,
-        })
+    /// Reads the message's attributes from `attrs`, its attribute stream, in one
+    /// pass: the last occurrence of an attribute wins, others are ignored. A broken
+    /// stream, or an occurrence of a carried attribute whose value does not fit its
+    /// type, is an error.
+    pub fn parse(attrs: &'a [u8]) -> Result<Self, WireError> {
+        let mut m = Self::default();
+        for attr in Attributes::new(attrs) {
+            let attr = attr?;
+            match Attr::from_raw(attr.kind()) {
+                Attr::PeerName => m.peer_name = Some(attr.as_cstr_bytes()),
+                Attr::Port => m.port = Some(attr.as_u32()?),
+                Attr::Pid => m.pid = Some(attr.as_u32()?),
+                Attr::Uid => m.uid = Some(attr.as_u32()?),
+                Attr::Payload => m.payload = Some(attr.value()),
+                Attr::Missed => m.missed = Some(attr.as_u32()?),
+                Attr::Overrun => m.overrun = Some(attr.as_u32()?),
+                Attr::OverrunPort => m.overrun_port = Some(attr.as_u32()?),
+                Attr::OverrunUid => m.overrun_uid = Some(attr.as_u32()?),
+                _ => {}
+            }
+        }
+        Ok(m)
     }
 }
 
@@ -1427,21 +1599,30 @@ impl<'a> GroupMsgNtf<'a> {
     /// The command the message is sent with.
     pub const COMMAND: Command = Command::GroupMsg;
 
-    /// Reads the message's attributes from a table (others are ignored).
-    pub fn parse(t: &AttrTable<'a>) -> Result<Self, WireError> {
-        Ok(Self {
-            peer_name: t.string(Attr::PeerName),
-            port: t.u32(Attr::Port)?,
-            pid: t.u32(Attr::Pid)?,
-            uid: t.u32(Attr::Uid)?,
-            group_name: t.string(Attr::GroupName),
-            payload: t.binary(Attr::Payload),
-            missed: t.u32(Attr::Missed)?,
-            replayed: t.flag(Attr::Replayed),
-            overrun: t.u32(Attr::Overrun)?,
-            overrun_port: t.u32(Attr::OverrunPort)?,
-            overrun_uid: t.u32(Attr::OverrunUid)?,
-        })
+    /// Reads the message's attributes from `attrs`, its attribute stream, in one
+    /// pass: the last occurrence of an attribute wins, others are ignored. A broken
+    /// stream, or an occurrence of a carried attribute whose value does not fit its
+    /// type, is an error.
+    pub fn parse(attrs: &'a [u8]) -> Result<Self, WireError> {
+        let mut m = Self::default();
+        for attr in Attributes::new(attrs) {
+            let attr = attr?;
+            match Attr::from_raw(attr.kind()) {
+                Attr::PeerName => m.peer_name = Some(attr.as_cstr_bytes()),
+                Attr::Port => m.port = Some(attr.as_u32()?),
+                Attr::Pid => m.pid = Some(attr.as_u32()?),
+                Attr::Uid => m.uid = Some(attr.as_u32()?),
+                Attr::GroupName => m.group_name = Some(attr.as_cstr_bytes()),
+                Attr::Payload => m.payload = Some(attr.value()),
+                Attr::Missed => m.missed = Some(attr.as_u32()?),
+                Attr::Replayed => m.replayed = true,
+                Attr::Overrun => m.overrun = Some(attr.as_u32()?),
+                Attr::OverrunPort => m.overrun_port = Some(attr.as_u32()?),
+                Attr::OverrunUid => m.overrun_uid = Some(attr.as_u32()?),
+                _ => {}
+            }
+        }
+        Ok(m)
     }
 }
 
@@ -1546,15 +1727,24 @@ impl<'a> PolicyLoadRequest<'a> {
     /// The command the message is sent with.
     pub const COMMAND: Command = Command::PolicyLoad;
 
-    /// Reads the message's attributes from a table (others are ignored).
-    pub fn parse(t: &AttrTable<'a>) -> Result<Self, WireError> {
-        Ok(Self {
-            rule_count: t.u32(Attr::RuleCount)?,
-            rule_index: t.u32(Attr::RuleIndex)?,
-            name_pattern: t.string(Attr::NamePattern),
-            uid: t.u32(Attr::Uid)?,
-            gid: t.u32(Attr::Gid)?,
-        })
+    /// Reads the message's attributes from `attrs`, its attribute stream, in one
+    /// pass: the last occurrence of an attribute wins, others are ignored. A broken
+    /// stream, or an occurrence of a carried attribute whose value does not fit its
+    /// type, is an error.
+    pub fn parse(attrs: &'a [u8]) -> Result<Self, WireError> {
+        let mut m = Self::default();
+        for attr in Attributes::new(attrs) {
+            let attr = attr?;
+            match Attr::from_raw(attr.kind()) {
+                Attr::RuleCount => m.rule_count = Some(attr.as_u32()?),
+                Attr::RuleIndex => m.rule_index = Some(attr.as_u32()?),
+                Attr::NamePattern => m.name_pattern = Some(attr.as_cstr_bytes()),
+                Attr::Uid => m.uid = Some(attr.as_u32()?),
+                Attr::Gid => m.gid = Some(attr.as_u32()?),
+                _ => {}
+            }
+        }
+        Ok(m)
     }
 }
 

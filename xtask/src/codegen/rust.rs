@@ -8,7 +8,8 @@
 //!   notification) with a field per attribute it may carry, borrowing strings,
 //!   binaries and nests (their contents, the raw attribute stream of their entries)
 //!   from the received buffer, parsed from and emitted through the hand-written
-//!   `wire::ipcon::{AttrTable, MessageAttrs}` (a nest with `NLA_F_NESTED`).
+//!   `wire::attr` (a nest with `NLA_F_NESTED`), each message parsed in one pass over its
+//!   attributes; the trait they share, `MessageAttrs`, is written there too.
 use std::fmt::Write as _;
 
 use super::model::{camel, lower, upper, Attr, AttrKind, ConstValue, Definition, EnumDef, Spec};
@@ -483,24 +484,27 @@ fn field_type(spec: &Spec, a: &Attr) -> String {
     }
 }
 
+/// The value of one occurrence `attr` of `a`, as its field holds it.
 fn parse_expr(spec: &Spec, a: &Attr) -> String {
-    let attr = format!("Attr::{}", camel(&a.name));
     match a.kind {
-        AttrKind::String => format!("t.string({attr})"),
-        AttrKind::Binary | AttrKind::NestArray => format!("t.binary({attr})"),
+        AttrKind::String => "Some(attr.as_cstr_bytes())".into(),
+        AttrKind::Binary | AttrKind::NestArray => "Some(attr.value())".into(),
         AttrKind::U32 => match &a.enum_name {
             Some(e) => {
                 let def = spec.enum_def(e);
                 if def.flags || a.as_flags {
-                    format!("t.u32({attr})?.map({}::from_bits_retain)", camel(&def.name))
+                    format!(
+                        "Some({}::from_bits_retain(attr.as_u32()?))",
+                        camel(&def.name)
+                    )
                 } else {
-                    format!("t.u32({attr})?.map({}::from_raw)", camel(&def.name))
+                    format!("Some({}::from_raw(attr.as_u32()?))", camel(&def.name))
                 }
             }
-            None => format!("t.u32({attr})?"),
+            None => "Some(attr.as_u32()?)".into(),
         },
-        AttrKind::U64 => format!("t.u64({attr})?"),
-        AttrKind::Flag => format!("t.flag({attr})"),
+        AttrKind::U64 => "Some(attr.as_u64()?)".into(),
+        AttrKind::Flag => "true".into(),
         AttrKind::Pad => unreachable!(),
     }
 }
@@ -555,11 +559,7 @@ fn write_message(out: &mut String, spec: &Spec, m: &Message<'_>) {
         out.push_str("}\n\n");
     }
     let anon = if borrows(m) { "<'_>" } else { "" };
-    let (generics, table) = if borrows(m) {
-        ("<'a>", "'a")
-    } else {
-        ("", "'_")
-    };
+    let generics = if borrows(m) { "<'a>" } else { "" };
     let _ = writeln!(out, "impl{generics} {}{lifetime} {{", m.name);
     out.push_str("    /// The command the message is sent with.\n");
     let _ = writeln!(
@@ -567,20 +567,45 @@ fn write_message(out: &mut String, spec: &Spec, m: &Message<'_>) {
         "    pub const COMMAND: Command = Command::{};\n",
         m.command
     );
-    out.push_str("    /// Reads the message's attributes from a table (others are ignored).\n");
-    let t = if m.attrs.is_empty() { "_t" } else { "t" };
-    let _ = writeln!(
-        out,
-        "    pub fn parse({t}: &AttrTable<{table}>) -> Result<Self, WireError> {{"
+    out.push_str(
+        "    /// Reads the message's attributes from `attrs`, its attribute stream, in one\n    \
+         /// pass: the last occurrence of an attribute wins, others are ignored. A broken\n    \
+         /// stream, or an occurrence of a carried attribute whose value does not fit its\n    \
+         /// type, is an error.\n",
     );
     if m.attrs.is_empty() {
+        out.push_str("    pub fn parse(attrs: &[u8]) -> Result<Self, WireError> {\n");
+        out.push_str(
+            "        for attr in Attributes::new(attrs) {\n            attr?;\n        }\n",
+        );
         out.push_str("        Ok(Self)\n    }\n}\n\n");
     } else {
-        out.push_str("        Ok(Self {\n");
-        for a in &m.attrs {
-            let _ = writeln!(out, "            {}: {},", field(a), parse_expr(spec, a));
+        if m.attrs.len() == 1 {
+            // One arm and a default: the same shape as every other message's.
+            out.push_str("    #[allow(clippy::single_match)]\n");
         }
-        out.push_str("        })\n    }\n}\n\n");
+        let _ = writeln!(
+            out,
+            "    pub fn parse(attrs: &{table_ref}[u8]) -> Result<Self, WireError> {{",
+            table_ref = if borrows(m) { "'a " } else { "" }
+        );
+        out.push_str("        let mut m = Self::default();\n");
+        out.push_str(
+            "        for attr in Attributes::new(attrs) {\n            let attr = attr?;\n",
+        );
+        out.push_str("            match Attr::from_raw(attr.kind()) {\n");
+        for a in &m.attrs {
+            let _ = writeln!(
+                out,
+                "                Attr::{} => m.{} = {},",
+                camel(&a.name),
+                field(a),
+                parse_expr(spec, a)
+            );
+        }
+        out.push_str(
+            "                _ => {}\n            }\n        }\n        Ok(m)\n    }\n}\n\n",
+        );
     }
     let _ = writeln!(out, "impl MessageAttrs for {}{anon} {{", m.name);
     out.push_str("    fn command(&self) -> Command {\n        Self::COMMAND\n    }\n\n");
@@ -671,8 +696,20 @@ pub fn messages_rs(spec: &Spec) -> String {
     use_line.extend(typed);
     out.push_str("use crate::error::WireError;\n");
     let _ = writeln!(out, "use crate::spec::{{{}}};", use_line.join(", "));
-    out.push_str("use crate::wire::attr::{attr_size, AttrWriter};\n");
-    out.push_str("use crate::wire::ipcon::{AttrTable, MessageAttrs};\n\n");
+    out.push_str("use crate::wire::attr::{attr_size, AttrWriter, Attributes};\n");
+    out.push('\n');
+    out.push_str(
+        "/// The attributes of one message, generated from the spec for every request, reply \
+         and\n/// notification; each also has an associated `COMMAND` and a `parse(attrs)` over \
+         its\n/// attribute stream.\n\
+         pub trait MessageAttrs {\n    \
+         /// The command the message is sent with.\n    \
+         fn command(&self) -> Command;\n    \
+         /// Bytes the present attributes take, padding included.\n    \
+         fn attrs_len(&self) -> usize;\n    \
+         /// Writes the present attributes in the spec's order.\n    \
+         fn emit_attrs(&self, w: &mut AttrWriter<'_>) -> Result<(), WireError>;\n}\n\n",
+    );
 
     for op in &spec.ops {
         let base = camel(&op.name);
