@@ -13,8 +13,9 @@
 //! [`Delivery`]: crate::wire::ipcon::Delivery
 use super::{Message, MessageKind};
 use crate::error::WireError;
+use crate::name::Name;
 use crate::spec::{Attr, Command};
-use crate::wire::attr::Attributes;
+use crate::wire::attr::{Attribute, Attributes};
 use crate::wire::ipcon::{self, Overrun, Sender};
 use crate::wire::netlink::{message_type, NetlinkPacket};
 
@@ -34,8 +35,8 @@ const OVERRUN_UID: u16 = Attr::OverrunUid.to_raw();
 impl<const N: usize> Message<N> {
     /// Fills the message from `packet` if it is a unicast or group message of the family
     /// `family_id`; `None` for anything else (to be taken by the general path). An error
-    /// is what the general path would return or, for a payload over `N` bytes,
-    /// [`WireError::PayloadTooLarge`]; the message is cleared then.
+    /// is what the general path would return, and leaves the message as it was; or, for a
+    /// payload over `N` bytes, [`WireError::PayloadTooLarge`] with the message cleared.
     pub(crate) fn fill_data_delivery(
         &mut self,
         packet: &NetlinkPacket<&[u8]>,
@@ -51,11 +52,7 @@ impl<const N: usize> Message<N> {
             Command::GroupMsg => true,
             _ => return None,
         };
-        let filled = self.fill_data_attrs(group, attrs);
-        if filled.is_err() {
-            self.clear();
-        }
-        Some(filled)
+        Some(self.fill_data_attrs(group, attrs))
     }
 
     fn fill_data_attrs(&mut self, group: bool, attrs: &[u8]) -> Result<(), WireError> {
@@ -72,7 +69,7 @@ impl<const N: usize> Message<N> {
         for attr in Attributes::new(attrs) {
             let attr = attr?;
             match attr.kind() {
-                PEER_NAME => peer_name = Some(attr.as_cstr_bytes()),
+                PEER_NAME => peer_name = Some(attr),
                 PORT => port = Some(attr.as_u32()?),
                 PID => pid = Some(attr.as_u32()?),
                 UID => uid = Some(attr.as_u32()?),
@@ -81,15 +78,26 @@ impl<const N: usize> Message<N> {
                 OVERRUN => overrun = Some(attr.as_u32()?),
                 OVERRUN_PORT => overrun_port = Some(attr.as_u32()?),
                 OVERRUN_UID => overrun_uid = Some(attr.as_u32()?),
-                GROUP_NAME if group => group_name = Some(attr.as_cstr_bytes()),
+                GROUP_NAME if group => group_name = Some(attr),
                 REPLAYED if group => replayed = true,
                 _ => {}
             }
         }
-        // The conversions of `UnicastDelivery`/`GroupDelivery::from_wire`, in their order.
-        let sender = Sender::from_attrs(peer_name, port, pid, uid)?;
+        // The conversions of `UnicastDelivery`/`GroupDelivery::from_wire`
+        // (`Sender::from_attrs`, `required_name`, `payload`), in their order.
+        let sender_name = match peer_name {
+            Some(attr) => Some(name_of(attr, self.sender.name)?),
+            None => None,
+        };
+        let sender = Sender {
+            name: sender_name,
+            port: port.ok_or(WireError::MissingAttribute(Attr::Port.to_raw()))?,
+            pid: pid.unwrap_or(0),
+            uid: uid.unwrap_or(0),
+        };
         let group_name = if group {
-            Some(ipcon::required_name(group_name, Attr::GroupName)?)
+            let attr = group_name.ok_or(WireError::MissingAttribute(Attr::GroupName.to_raw()))?;
+            Some(name_of(attr, self.group)?)
         } else {
             None
         };
@@ -111,4 +119,20 @@ impl<const N: usize> Message<N> {
         self.overrun = Overrun::from_attrs(overrun, overrun_port, overrun_uid);
         Ok(())
     }
+}
+
+/// A name attribute's value as a name. A receiver's messages mostly come from one sender
+/// and one group, and a message is mostly refilled from the next one: when the value is
+/// the name the message already `held` (valid, as every [`Name`] is) and its NUL, that
+/// name is taken after a comparison; otherwise the value is read up to its first NUL
+/// and validated.
+fn name_of(attr: Attribute<'_>, held: Option<Name>) -> Result<Name, WireError> {
+    if let Some(held) = held {
+        if let Some((0, name)) = attr.value().split_last() {
+            if name == held.as_bytes() {
+                return Ok(held);
+            }
+        }
+    }
+    Name::from_bytes(attr.as_cstr_bytes()).map_err(WireError::BadName)
 }

@@ -74,7 +74,7 @@ fn name(bytes: Option<&[u8]>) -> Result<Option<Name>, WireError> {
 }
 
 /// A required name.
-pub(crate) fn required_name(bytes: Option<&[u8]>, attr: Attr) -> Result<Name, WireError> {
+fn required_name(bytes: Option<&[u8]>, attr: Attr) -> Result<Name, WireError> {
     required(name(bytes)?, attr)
 }
 
@@ -1003,7 +1003,7 @@ pub struct Sender {
 }
 
 impl Sender {
-    pub(crate) fn from_attrs(
+    fn from_attrs(
         name_attr: Option<&[u8]>,
         port: Option<u32>,
         pid: Option<u32>,
