@@ -336,7 +336,7 @@ mod tests {
         for expected in [
             "pub struct GetRequest<'a> {",
             "pub items: Option<&'a [u8]>,",
-            "items: t.binary(Attr::Items),",
+            "Attr::Items => m.items = Some(attr.value()),",
             "w.put_nested(Attr::Items.to_raw(), v)?;",
         ] {
             assert!(messages.contains(expected), "{expected:?} in {messages}");
