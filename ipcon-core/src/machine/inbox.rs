@@ -4,8 +4,10 @@
 //!
 //! The caller receives a datagram and hands it over with the port it came from; the inbox
 //! checks it ([`Inbox::open`]) and then hands out the deliveries it holds, one at a time
-//! and borrowed from the datagram ([`Inbox::next`]). A datagram may carry several.
-//! Everything else is counted in [`InboxStats`], never lost silently.
+//! and borrowed from the datagram ([`Inbox::next`]), or straight into a [`Message`]
+//! ([`Inbox::next_into`], one pass over a unicast or group message's attributes: what
+//! a receive does). A datagram may carry several. Everything else is counted in
+//! [`InboxStats`], never lost silently.
 use crate::error::WireError;
 use crate::kevent::KeventSeq;
 use crate::message::Message;
