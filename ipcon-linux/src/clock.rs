@@ -78,6 +78,15 @@ impl Deadline {
         Self { limit, at: None }
     }
 
+    /// The deadline of a receive that waits as `wait` says: one for
+    /// [`Wait::Timeout`], none otherwise.
+    pub fn of_wait(wait: Wait) -> Option<Self> {
+        match wait {
+            Wait::Timeout(limit) => Some(Self::after(limit)),
+            Wait::Forever | Wait::Never => None,
+        }
+    }
+
     /// The time left; the first call starts the clock and returns the whole
     /// limit.
     pub fn left(&mut self, clock: &impl Clock) -> Duration {

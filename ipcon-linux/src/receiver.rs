@@ -213,10 +213,7 @@ impl<C: Clock> Receiver<C> {
         wait: Wait,
         mut route: impl FnMut(Received<'_>) -> Option<R>,
     ) -> Result<R> {
-        let mut deadline = match wait {
-            Wait::Timeout(limit) => Some(Deadline::after(limit)),
-            _ => None,
-        };
+        let mut deadline = Deadline::of_wait(wait);
         loop {
             if let Some(received) = self.take_unread() {
                 match route(received) {
@@ -257,10 +254,7 @@ impl<C: Clock> Receiver<C> {
     /// `msg` (`N` bytes) is dropped and counted. On error `msg` is left as it
     /// was.
     pub fn receive<const N: usize>(&mut self, msg: &mut Message<N>, wait: Wait) -> Result<()> {
-        let mut deadline = match wait {
-            Wait::Timeout(limit) => Some(Deadline::after(limit)),
-            _ => None,
-        };
+        let mut deadline = Deadline::of_wait(wait);
         loop {
             if self.take_unread_into(msg) {
                 return Ok(());
@@ -310,10 +304,7 @@ impl<C: Clock> Receiver<C> {
             return self.receive(&mut msgs[0], wait).map(|()| 1);
         }
         let mut got = [Datagram::default(); RECVMMSG_MAX];
-        let mut deadline = match wait {
-            Wait::Timeout(limit) => Some(Deadline::after(limit)),
-            _ => None,
-        };
+        let mut deadline = Deadline::of_wait(wait);
         while filled < msgs.len() {
             // Once something arrived, only take what is already queued.
             let this_wait = match (filled, deadline.as_mut()) {

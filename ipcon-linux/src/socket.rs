@@ -197,10 +197,7 @@ impl NetlinkSocket {
         wait: Wait,
         clock: &impl Clock,
     ) -> Result<usize, Errno> {
-        let mut deadline = match wait {
-            Wait::Timeout(limit) => Some(Deadline::after(limit)),
-            _ => None,
-        };
+        let mut deadline = Deadline::of_wait(wait);
         loop {
             let wait_for_one = wait == Wait::Forever;
             match sys::recv_datagrams(&self.fd, storage, slot_len, out, wait_for_one) {
