@@ -1,7 +1,6 @@
 //! Property tests: every message type survives emit → parse unchanged, no parser panics
 //! on arbitrary or mutated bytes, and a receive's fast path fills what the general one does.
 use ipcon_core::kevent::{Kevent, KeventKind, PeerIdentity};
-use ipcon_core::machine::Inbox;
 use ipcon_core::spec::{GroupAccess, PeerFlags, RemoveReason, MAX_PAYLOAD_LEN};
 use ipcon_core::wire::ack::{DoneRepr, ErrorRepr, ExtAck};
 use ipcon_core::wire::attr::Attributes;
@@ -15,6 +14,10 @@ use ipcon_core::wire::messages;
 use ipcon_core::wire::netlink::{Messages, NetlinkFlags, NetlinkHeaderRepr, NetlinkPacket};
 use ipcon_core::{Message, Name};
 use proptest::prelude::*;
+
+#[path = "support/receive_paths.rs"]
+mod receive_paths;
+use receive_paths::receive_paths_agree;
 
 const FAMILY: u16 = 0x1c;
 
@@ -299,36 +302,6 @@ fn overrun() -> impl Strategy<Value = Option<Overrun>> {
     )
 }
 
-/// Takes every delivery of `datagram` both ways, into messages of `N` bytes: with
-/// [`Inbox::next_into`] (one pass for unicast and group messages) and with
-/// [`Inbox::next`] then [`Message::fill_received`]. They must fill the same messages and
-/// count the same drops.
-fn receive_paths_agree<const N: usize>(datagram: &[u8], family: u16) -> Result<(), TestCaseError> {
-    let (mut fast_inbox, mut general_inbox) = (Inbox::new(family), Inbox::new(family));
-    let (mut fast_unread, mut general_unread) = (datagram, datagram);
-    // The messages are refilled, as a receiver's are: a name equal to the one a message
-    // holds is taken without validation.
-    let mut fast: Message<N> = Message::new();
-    let mut general: Message<N> = Message::new();
-    loop {
-        let fast_got = fast_inbox.next_into(&mut fast_unread, &mut fast);
-        let general_got = loop {
-            match general_inbox.next(&mut general_unread) {
-                None => break false,
-                Some(r) if general.fill_received(&r).is_ok() => break true,
-                Some(_) => general_inbox.count_malformed(),
-            }
-        };
-        prop_assert_eq!(fast_got, general_got);
-        prop_assert_eq!(fast_inbox.stats(), general_inbox.stats());
-        prop_assert_eq!(fast_unread.len(), general_unread.len());
-        prop_assert_eq!(&fast, &general);
-        if !fast_got {
-            return Ok(());
-        }
-    }
-}
-
 /// Runs every parser over `bytes`; none may panic.
 fn parse_everything(bytes: &[u8]) {
     for family in [
@@ -338,8 +311,8 @@ fn parse_everything(bytes: &[u8]) {
             .next()
             .map_or(FAMILY, |p| p.message_type()),
     ] {
-        receive_paths_agree::<MAX_PAYLOAD_LEN>(bytes, family).unwrap();
-        receive_paths_agree::<8>(bytes, family).unwrap();
+        receive_paths_agree::<MAX_PAYLOAD_LEN>(bytes, family);
+        receive_paths_agree::<8>(bytes, family);
     }
     let mut message: Message = Message::new();
     for packet in Messages::new(bytes).flatten() {
@@ -520,15 +493,15 @@ proptest! {
                 datagram[at..at + 4].copy_from_slice(&len.to_ne_bytes());
             }
         }
-        receive_paths_agree::<MAX_PAYLOAD_LEN>(&datagram, FAMILY)?;
-        receive_paths_agree::<64>(&datagram, FAMILY)?;
+        receive_paths_agree::<MAX_PAYLOAD_LEN>(&datagram, FAMILY);
+        receive_paths_agree::<64>(&datagram, FAMILY);
         for (pos, byte) in flips {
             let len = datagram.len();
             datagram[pos % len] = byte;
         }
         let len = datagram.len();
-        receive_paths_agree::<MAX_PAYLOAD_LEN>(&datagram[..cut % (len + 1)], FAMILY)?;
-        receive_paths_agree::<64>(&datagram[..cut % (len + 1)], FAMILY)?;
+        receive_paths_agree::<MAX_PAYLOAD_LEN>(&datagram[..cut % (len + 1)], FAMILY);
+        receive_paths_agree::<64>(&datagram[..cut % (len + 1)], FAMILY);
     }
 
     #[test]

@@ -2,38 +2,14 @@
 //! deliveries, kernel events) and filling a received Message; a receive's one-pass
 //! path (`Inbox::next_into`) fills what the general one does.
 #![no_main]
-use ipcon_core::machine::Inbox;
 use ipcon_core::wire::ipcon::{parse_incoming, Incoming};
 use ipcon_core::wire::netlink::{Messages, NetlinkPacket};
 use ipcon_core::Message;
 use libfuzzer_sys::fuzz_target;
 
-/// Both receive paths over `data`, into messages of `N` bytes.
-fn receive_paths_agree<const N: usize>(data: &[u8], family: u16) {
-    let (mut fast_inbox, mut general_inbox) = (Inbox::new(family), Inbox::new(family));
-    let (mut fast_unread, mut general_unread) = (data, data);
-    // The messages are refilled, as a receiver's are: a name equal to the one a message
-    // holds is taken without validation.
-    let mut fast: Message<N> = Message::new();
-    let mut general: Message<N> = Message::new();
-    loop {
-        let fast_got = fast_inbox.next_into(&mut fast_unread, &mut fast);
-        let general_got = loop {
-            match general_inbox.next(&mut general_unread) {
-                None => break false,
-                Some(r) if general.fill_received(&r).is_ok() => break true,
-                Some(_) => general_inbox.count_malformed(),
-            }
-        };
-        assert_eq!(fast_got, general_got);
-        assert_eq!(fast_inbox.stats(), general_inbox.stats());
-        assert_eq!(fast_unread.len(), general_unread.len());
-        assert_eq!(&fast, &general);
-        if !fast_got {
-            return;
-        }
-    }
-}
+#[path = "../../tests/support/receive_paths.rs"]
+mod receive_paths;
+use receive_paths::receive_paths_agree;
 
 fuzz_target!(|data: &[u8]| {
     if let Some(Ok(first)) = Messages::new(data).next() {
