@@ -6,7 +6,8 @@
 //!
 //! Versions are always resolved from the meta-packages in the lists at run
 //! time (`linux-image-amd64` → `linux-image-6.1.0-56-amd64`), never
-//! hard-coded; downloads and unpacked trees are cached and reused.
+//! hard-coded; unpacked trees are cached and reused (their `.deb`s are not
+//! kept).
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -218,20 +219,30 @@ impl PrivateApt {
         find().ok_or_else(|| format!("apt-get download {package} left no .deb"))
     }
 
-    /// Unpacks `debs` side by side into `tree` once (a `.complete` stamp
-    /// marks a finished tree; an interrupted one is redone).
-    pub fn unpack(&self, debs: &[PathBuf], tree: &Path) -> Result<bool, String> {
+    /// Unpacks `packages` side by side into `tree` once (a `.complete` stamp
+    /// marks a finished tree; an interrupted one is redone). Only what a tree
+    /// lacks is downloaded, and each `.deb` is removed once it is unpacked: a
+    /// finished tree is all a later run reads, and the archives of a kernel
+    /// alone take a quarter of a gigabyte. Returns whether it unpacked (the
+    /// caller's fix-ups then end with [`PrivateApt::finish`]).
+    pub fn unpack(&self, packages: &[Part], tree: &Path) -> Result<bool, String> {
         let stamp = tree.join(".complete");
         if stamp.is_file() {
             return Ok(false);
         }
+        let debs = packages
+            .iter()
+            .map(|part| self.download(&part.package))
+            .collect::<Result<Vec<_>, _>>()?;
         if tree.exists() {
             std::fs::remove_dir_all(tree).map_err(|e| format!("{}: {e}", tree.display()))?;
         }
         std::fs::create_dir_all(tree).map_err(|e| format!("{}: {e}", tree.display()))?;
-        for deb in debs {
-            process::run(Command::new("dpkg-deb").arg("-x").arg(deb).arg(tree))
-                .map_err(|e| format!("dpkg-deb -x {}: {e}", deb.display()))?;
+        for (part, deb) in packages.iter().zip(&debs) {
+            unpack_deb(deb, part.members, tree)?;
+        }
+        for deb in &debs {
+            std::fs::remove_file(deb).map_err(|e| format!("{}: {e}", deb.display()))?;
         }
         Ok(true)
     }
@@ -241,6 +252,80 @@ impl PrivateApt {
         let stamp = tree.join(".complete");
         std::fs::write(&stamp, b"").map_err(|e| format!("{}: {e}", stamp.display()))
     }
+}
+
+/// A package to unpack, whole or only some of its members.
+#[derive(Clone, Debug)]
+pub struct Part {
+    /// `name[:arch]`, its candidate version.
+    pub package: String,
+    /// The members to take (`./boot`: that directory and what is under
+    /// it); empty takes the whole package.
+    pub members: &'static [&'static str],
+}
+
+impl Part {
+    pub fn whole(package: impl Into<String>) -> Part {
+        Part {
+            package: package.into(),
+            members: &[],
+        }
+    }
+
+    pub fn only(package: impl Into<String>, members: &'static [&'static str]) -> Part {
+        Part {
+            package: package.into(),
+            members,
+        }
+    }
+}
+
+/// `dpkg-deb -x`, or for some members its data archive through `tar`.
+fn unpack_deb(deb: &Path, members: &[&str], tree: &Path) -> Result<(), String> {
+    if members.is_empty() {
+        return process::run(Command::new("dpkg-deb").arg("-x").arg(deb).arg(tree))
+            .map_err(|e| format!("dpkg-deb -x {}: {e}", deb.display()));
+    }
+    println!(
+        "$ dpkg-deb --fsys-tarfile {} | tar -x -C {} {}",
+        deb.display(),
+        tree.display(),
+        members.join(" ")
+    );
+    let spawn_error = |e: std::io::Error| format!("dpkg-deb --fsys-tarfile {}: {e}", deb.display());
+    let mut data = Command::new("dpkg-deb")
+        .arg("--fsys-tarfile")
+        .arg(deb)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .map_err(spawn_error)?;
+    let stdout = data.stdout.take().expect("piped");
+    let extracted = Command::new("tar")
+        .arg("-x")
+        .arg("-C")
+        .arg(tree)
+        .args(members)
+        .stdin(stdout)
+        .status();
+    let listed = data.wait().map_err(spawn_error)?;
+    match extracted {
+        Ok(status) if status.success() => {}
+        Ok(status) => {
+            return Err(format!(
+                "tar -x {members:?} from {}: {status}",
+                deb.display()
+            ));
+        }
+        Err(e) => return Err(format!("tar: {e}")),
+    }
+    if !listed.success() {
+        return Err(format!(
+            "dpkg-deb --fsys-tarfile {}: {listed}",
+            deb.display()
+        ));
+    }
+    Ok(())
 }
 
 /// The first `Field: value` of an apt-cache record.
@@ -277,6 +362,47 @@ pub fn dependency_names(depends: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_part_of_a_package_is_all_that_is_unpacked() {
+        let dir = std::env::temp_dir().join(format!("xtask-deb-{}", std::process::id()));
+        let package = dir.join("package");
+        for (path, text) in [
+            ("DEBIAN/control", "Package: xtask-test\nVersion: 1\nArchitecture: all\nMaintainer: x <x@example.org>\nDescription: test\n"),
+            ("boot/vmlinuz-test", "kernel"),
+            ("lib/modules/test/kernel/big.ko", "module"),
+        ] {
+            let file = package.join(path);
+            std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+            std::fs::write(&file, text).unwrap();
+        }
+        let deb = dir.join("test.deb");
+        let built = Command::new("dpkg-deb")
+            .args(["--root-owner-group", "-b"])
+            .arg(&package)
+            .arg(&deb)
+            .output()
+            .expect("dpkg-deb");
+        assert!(built.status.success(), "{built:?}");
+        let tree = dir.join("tree");
+        std::fs::create_dir_all(&tree).unwrap();
+        unpack_deb(&deb, &["./boot"], &tree).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(tree.join("boot/vmlinuz-test")).unwrap(),
+            "kernel"
+        );
+        assert!(!tree.join("lib").exists());
+        let whole = dir.join("whole");
+        std::fs::create_dir_all(&whole).unwrap();
+        unpack_deb(&deb, &[], &whole).unwrap();
+        assert!(whole.join("lib/modules/test/kernel/big.ko").is_file());
+        // A member the package does not have fails, not an empty tree.
+        let none = dir.join("none");
+        std::fs::create_dir_all(&none).unwrap();
+        let error = unpack_deb(&deb, &["./usr/src"], &none).unwrap_err();
+        assert!(error.contains("./usr/src"), "{error}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn fields_and_dependencies_are_parsed() {

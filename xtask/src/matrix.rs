@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::cross;
-use crate::debian::{self, PrivateApt};
+use crate::debian::{self, Part, PrivateApt};
 use crate::host_tools;
 use crate::kernel::{self, Arch, Kernel};
 use crate::suite::{self, StepResult};
@@ -274,25 +274,26 @@ impl MatrixKernel {
 
         // The headers need their `-common` tree and kbuild's host tools;
         // the tools are taken for amd64, as they run on this host.
-        let mut packages = vec![image_package, headers_package.clone()];
+        // Of the image only the kernel: the guest loads no module of the
+        // distribution, and its modules are three quarters of the package.
+        let mut packages = vec![
+            Part::only(image_package, &["./boot"]),
+            Part::whole(headers_package.clone()),
+        ];
         for name in debian::dependency_names(&apt.depends(&headers_package)?) {
             if name.starts_with("linux-headers-") {
-                packages.push(name);
+                packages.push(Part::whole(name));
             } else if name.starts_with("linux-kbuild-") {
-                packages.push(format!("{name}:amd64"));
+                packages.push(Part::whole(format!("{name}:amd64")));
             }
         }
-        let debs = packages
-            .iter()
-            .map(|package| apt.download(package))
-            .collect::<Result<Vec<_>, _>>()?;
         let tree = workspace
             .xtask_dir()
             .join("debian")
             .join(self.label)
             .join(format!("tree-{release}-{version}"));
         let build_dir = tree.join(format!("usr/src/linux-headers-{release}"));
-        if apt.unpack(&debs, &tree)? {
+        if apt.unpack(&packages, &tree)? {
             relocate_build_tree(&tree, &build_dir)?;
             PrivateApt::finish(&tree)?;
         }
@@ -314,12 +315,10 @@ impl MatrixKernel {
         let busybox = match self.arch {
             Arch::X86_64 => crate::initramfs::host_busybox(),
             _ => {
-                let deb = apt.download(&format!("busybox-static:{arch}"))?;
-                let tree = tree.with_file_name(format!(
-                    "busybox-{}",
-                    deb.file_stem().unwrap_or_default().to_string_lossy()
-                ));
-                if apt.unpack(&[deb], &tree)? {
+                let package = format!("busybox-static:{arch}");
+                let version = apt.version(&package)?.replace(':', "%3a");
+                let tree = tree.with_file_name(format!("busybox-static_{version}_{arch}"));
+                if apt.unpack(&[Part::whole(package)], &tree)? {
                     PrivateApt::finish(&tree)?;
                 }
                 tree.join("bin/busybox")

@@ -106,6 +106,8 @@ fn fetch(workspace: &Workspace) -> Result<Ynl, String> {
                 .args(["*/tools/net/ynl/*", "*/Documentation/netlink/*"]),
         )?;
         std::fs::remove_dir_all(&unpacked).map_err(|e| format!("{}: {e}", unpacked.display()))?;
+        // The stamped tree is all a later run reads (the .deb is 150 MB).
+        std::fs::remove_file(&deb).map_err(|e| format!("{}: {e}", deb.display()))?;
         std::fs::write(&stamp, b"").map_err(|e| format!("{}: {e}", stamp.display()))?;
     }
     Ok(Ynl {

@@ -9,7 +9,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::debian::PrivateApt;
+use crate::debian::{Part, PrivateApt};
 use crate::host_tools;
 use crate::process;
 
@@ -181,12 +181,9 @@ pub fn ensure_tar(dir: &Path) -> Result<Option<PathBuf>, String> {
     );
     let apt = PrivateApt::new(dir.join("apt"), &["amd64"], &["trixie"]);
     apt.update()?;
-    let debs = TRIXIE_TAR
-        .iter()
-        .map(|package| apt.download(package))
-        .collect::<Result<Vec<_>, _>>()?;
+    let packages: Vec<Part> = TRIXIE_TAR.iter().map(|p| Part::whole(*p)).collect();
     let tree = dir.join("trixie");
-    apt.unpack(&debs, &tree)?;
+    apt.unpack(&packages, &tree)?;
     PrivateApt::finish(&tree)?;
     fs::create_dir_all(&bin).map_err(|e| format!("{}: {e}", bin.display()))?;
     let wrapper = bin.join("tar");
