@@ -7,6 +7,7 @@ mod cross;
 mod dbus;
 mod debian;
 mod demo;
+mod disk;
 mod elf;
 mod fuzz;
 mod host_tools;

@@ -14,7 +14,7 @@ use crate::progress;
 use crate::selftest;
 use crate::vm::{self, VmRun};
 use crate::workspace::{self, Workspace};
-use crate::{codegen, cross, fuzz, libipcon, matrix, packaging, ynl};
+use crate::{codegen, cross, disk, fuzz, libipcon, matrix, packaging, ynl};
 
 /// The MSRV the crates users build must keep compiling with.
 const MSRV: &str = "1.75";
@@ -30,6 +30,11 @@ const ENGINE_TARGETS: &[&str] = &[
 ];
 /// Host limit for the end-to-end suite's VM run.
 const VM_SUITE_TIMEOUT: Duration = Duration::from_secs(900);
+
+/// The most a run from a clean clone took of the disk (the `disk:` summary
+/// line of such a run, on a machine that had its Debian packages already,
+/// rounded up); with less free, the run warns at its start.
+const RUN_TAKES: u64 = 8 << 30;
 
 /// The steps of `cargo xtask test`, in order, with what each checks (the
 /// names are what `XTASK_SKIP` takes; `cargo xtask help` lists them).
@@ -631,6 +636,22 @@ pub fn run(workspace: &Workspace) -> Result<(), String> {
     let started = Instant::now();
     let skip = skipped_steps(&std::env::var("XTASK_SKIP").unwrap_or_default())?;
     let mut reports: Vec<Report> = Vec::new();
+    let disk = disk::Watch::start(&workspace.root);
+    if let Some(disk) = &disk {
+        let free = disk.start_free();
+        println!(
+            "xtask: {} free on the disk of {}",
+            disk::human(free),
+            workspace.root.display()
+        );
+        if free < RUN_TAKES {
+            println!(
+                "xtask: WARNING: a run from a clean clone has taken up to {} of disk \
+                 (measured at the last change to what it unpacks); steps may fail for room",
+                disk::human(RUN_TAKES)
+            );
+        }
+    }
 
     let setup_started = Instant::now();
     let kernel = match setup(workspace) {
@@ -733,10 +754,23 @@ pub fn run(workspace: &Workspace) -> Result<(), String> {
                 continue;
             }
             println!("\n==> {name}");
+            if let Some(disk) = &disk {
+                disk.step(name);
+            }
             let step_started = Instant::now();
             let (outcome, summaries) = match step() {
                 Ok(summaries) => (Outcome::Passed, summaries),
-                Err((summaries, reason)) => (Outcome::Failed(reason), summaries),
+                Err((summaries, mut reason)) => {
+                    if let Some((lowest, during)) = disk.as_ref().map(disk::Watch::lowest) {
+                        if lowest < disk::NEARLY_FULL {
+                            reason.push_str(&format!(
+                                " (the disk was nearly full: {} free at the lowest, during {during})",
+                                disk::human(lowest)
+                            ));
+                        }
+                    }
+                    (Outcome::Failed(reason), summaries)
+                }
             };
             let duration = step_started.elapsed();
             for summary in &summaries {
@@ -760,10 +794,10 @@ pub fn run(workspace: &Workspace) -> Result<(), String> {
         }
     }
 
-    print_summary(&reports, started.elapsed())
+    print_summary(&reports, started.elapsed(), disk.map(disk::Watch::finish))
 }
 
-fn print_summary(reports: &[Report], total: Duration) -> Result<(), String> {
+fn print_summary(reports: &[Report], total: Duration, disk: Option<String>) -> Result<(), String> {
     println!("\n==== xtask test summary ====");
     let (mut passed, mut failed, mut skipped) = (0, 0, 0);
     for report in reports {
@@ -792,6 +826,9 @@ fn print_summary(reports: &[Report], total: Duration) -> Result<(), String> {
         );
     }
     println!("{:>7.1}s  total", total.as_secs_f64());
+    if let Some(disk) = disk {
+        println!("{disk}");
+    }
     println!();
     for report in reports {
         for summary in &report.summaries {

@@ -1,0 +1,171 @@
+//! The disk a run takes. `cargo xtask test` unpacks kernels, toolchains and
+//! build-system snapshots, so on a machine with little room a step can die of
+//! a full disk in the middle of a tool's output. Here: the free space of the
+//! filesystem the run writes to, sampled while the steps run (the lowest point
+//! and the step it fell in are printed with the summary).
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+/// How often [`Watch`] samples: often enough to see a toolchain unpacked
+/// and removed again (that takes tens of seconds).
+const SAMPLE_EVERY: Duration = Duration::from_millis(500);
+
+/// Below this much free space at the run's lowest point, a failed step's
+/// reason says the disk was nearly full (the usual cause of a tool failing
+/// there).
+pub const NEARLY_FULL: u64 = 512 << 20;
+
+/// Bytes free for an unprivileged writer on the filesystem holding `path`.
+pub fn free_bytes(path: &Path) -> Option<u64> {
+    let stat = rustix::fs::statvfs(path).ok()?;
+    Some(stat.f_bavail.saturating_mul(stat.f_frsize))
+}
+
+/// `1.2 GiB`, `340 MiB`.
+pub fn human(bytes: u64) -> String {
+    const GIB: f64 = (1u64 << 30) as f64;
+    const MIB: f64 = (1u64 << 20) as f64;
+    let value = bytes as f64;
+    if value >= GIB {
+        format!("{:.1} GiB", value / GIB)
+    } else {
+        format!("{:.0} MiB", value / MIB)
+    }
+}
+
+/// The lowest free space seen, and in which step.
+#[derive(Clone, Debug)]
+struct Lowest {
+    free: u64,
+    during: String,
+}
+
+#[derive(Debug)]
+struct State {
+    current: String,
+    start: u64,
+    lowest: Lowest,
+}
+
+/// Free space sampled on a thread until [`Watch::finish`].
+pub struct Watch {
+    state: Arc<Mutex<State>>,
+    stop: Arc<AtomicBool>,
+    sampler: Option<JoinHandle<()>>,
+    path: std::path::PathBuf,
+}
+
+impl Watch {
+    /// Starts sampling the filesystem of `path`; `None` when it cannot be
+    /// read (nothing is then reported).
+    pub fn start(path: &Path) -> Option<Watch> {
+        let start = free_bytes(path)?;
+        let state = Arc::new(Mutex::new(State {
+            current: "setup".into(),
+            start,
+            lowest: Lowest {
+                free: start,
+                during: "setup".into(),
+            },
+        }));
+        let stop = Arc::new(AtomicBool::new(false));
+        let sampler = {
+            let (state, stop, path) = (state.clone(), stop.clone(), path.to_path_buf());
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    if let Some(free) = free_bytes(&path) {
+                        note(&state, free);
+                    }
+                    std::thread::sleep(SAMPLE_EVERY);
+                }
+            })
+        };
+        Some(Watch {
+            state,
+            stop,
+            sampler: Some(sampler),
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Free space when sampling started.
+    pub fn start_free(&self) -> u64 {
+        lock(&self.state).start
+    }
+
+    /// From now on, samples count for step `name`.
+    pub fn step(&self, name: &str) {
+        if let Some(free) = free_bytes(&self.path) {
+            note(&self.state, free);
+        }
+        lock(&self.state).current = name.to_owned();
+    }
+
+    /// The lowest free space so far, and the step it fell in. A full disk
+    /// can fail a later step too (a file cut short, a background job), so
+    /// a failure is judged by the run's lowest point, not its step's.
+    pub fn lowest(&self) -> (u64, String) {
+        if let Some(free) = free_bytes(&self.path) {
+            note(&self.state, free);
+        }
+        let state = lock(&self.state);
+        (state.lowest.free, state.lowest.during.clone())
+    }
+
+    /// Stops sampling; the line for the summary.
+    pub fn finish(mut self) -> String {
+        if let Some(free) = free_bytes(&self.path) {
+            note(&self.state, free);
+        }
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(sampler) = self.sampler.take() {
+            let _ = sampler.join();
+        }
+        let state = lock(&self.state);
+        format!(
+            "disk: {} free at the start, {} at the lowest (during {}): down by up to {}",
+            human(state.start),
+            human(state.lowest.free),
+            state.lowest.during,
+            human(state.start.saturating_sub(state.lowest.free)),
+        )
+    }
+}
+
+fn lock(state: &Mutex<State>) -> std::sync::MutexGuard<'_, State> {
+    state.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn note(state: &Mutex<State>, free: u64) {
+    let mut state = lock(state);
+    if free < state.lowest.free {
+        state.lowest = Lowest {
+            free,
+            during: state.current.clone(),
+        };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_lowest_point_names_its_step() {
+        let watch = Watch::start(Path::new("/")).expect("statvfs /");
+        watch.step("first");
+        note(&watch.state, 1);
+        watch.step("second");
+        let line = watch.finish();
+        assert!(line.contains("during first"), "{line}");
+    }
+
+    #[test]
+    fn sizes_read_as_people_write_them() {
+        assert_eq!(human(340 << 20), "340 MiB");
+        assert_eq!(human(3 << 29), "1.5 GiB");
+    }
+}
