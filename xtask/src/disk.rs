@@ -2,7 +2,8 @@
 //! build-system snapshots, so on a machine with little room a step can die of
 //! a full disk in the middle of a tool's output. Here: the free space of the
 //! filesystem the run writes to, sampled while the steps run (the lowest point
-//! and the step it fell in are printed with the summary).
+//! and the step it fell in are printed with the summary), and the removal of
+//! scratch directories with their size.
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -22,6 +23,35 @@ pub const NEARLY_FULL: u64 = 512 << 20;
 pub fn free_bytes(path: &Path) -> Option<u64> {
     let stat = rustix::fs::statvfs(path).ok()?;
     Some(stat.f_bavail.saturating_mul(stat.f_frsize))
+}
+
+/// Bytes the files under `path` take on disk (symbolic links not followed).
+pub fn size_of(path: &Path) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(meta) = std::fs::symlink_metadata(path) else {
+        return 0;
+    };
+    let own = meta.blocks() * 512;
+    if !meta.is_dir() {
+        return own;
+    }
+    let Ok(entries) = std::fs::read_dir(path) else {
+        return own;
+    };
+    own + entries
+        .flatten()
+        .map(|entry| size_of(&entry.path()))
+        .sum::<u64>()
+}
+
+/// Removes `dir` and everything under it; the bytes that freed.
+pub fn remove_dir(dir: &Path) -> Result<u64, String> {
+    if !dir.exists() {
+        return Ok(0);
+    }
+    let size = size_of(dir);
+    std::fs::remove_dir_all(dir).map_err(|e| format!("remove {}: {e}", dir.display()))?;
+    Ok(size)
 }
 
 /// `1.2 GiB`, `340 MiB`.
@@ -152,6 +182,20 @@ fn note(state: &Mutex<State>, free: u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sizes_count_what_is_under_a_directory() {
+        let dir = std::env::temp_dir().join(format!("xtask-disk-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("a/b")).unwrap();
+        std::fs::write(dir.join("a/b/file"), vec![1u8; 64 << 10]).unwrap();
+        std::os::unix::fs::symlink("/usr", dir.join("link")).unwrap();
+        let size = size_of(&dir);
+        // The file's 64 KiB, the directories' blocks, not /usr's gigabytes.
+        assert!((64 << 10..1 << 20).contains(&size), "{size}");
+        assert_eq!(remove_dir(&dir).unwrap(), size);
+        assert!(!dir.exists());
+        assert_eq!(remove_dir(&dir).unwrap(), 0);
+    }
 
     #[test]
     fn the_lowest_point_names_its_step() {

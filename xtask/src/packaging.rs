@@ -33,7 +33,7 @@ use std::process::Command;
 use std::sync::{Condvar, Mutex};
 use std::time::Instant;
 
-use crate::process;
+use crate::{disk, process};
 
 /// What one check found: a summary, or what is wrong.
 pub type Outcome = Result<String, String>;
@@ -117,10 +117,13 @@ impl Board {
         }
     }
 
-    fn check(&self, name: &str, check: impl FnOnce() -> Outcome) {
+    /// Runs and records one check; whether it passed.
+    fn check(&self, name: &str, check: impl FnOnce() -> Outcome) -> bool {
         let started = Instant::now();
         let outcome = check();
+        let passed = outcome.is_ok();
         self.record(name, outcome, started);
+        passed
     }
 
     /// Records outcomes a tool run produced together (their time is the run's).
@@ -195,6 +198,9 @@ pub fn run(root: &Path) -> Result<(), String> {
     };
 
     let tar: Later<Result<Option<PathBuf>, String>> = Later::default();
+    // One Buildroot download step at a time: each unpacks a Rust toolchain
+    // of 1.9 GB before installing it (see `buildroot_checks`).
+    let unpacking = Mutex::new(());
     std::thread::scope(|scope| {
         let board = &board;
         if let Some(bb) = &bb {
@@ -235,8 +241,9 @@ pub fn run(root: &Path) -> Result<(), String> {
             board.record("buildroot: GNU tar >= 1.35", summary, started);
             tar.set(found);
         });
+        let unpacking = &unpacking;
         for version in buildroot::VERSIONS {
-            scope.spawn(move || buildroot_checks(root, board, *version, tar));
+            scope.spawn(move || buildroot_checks(root, board, *version, tar, unpacking));
         }
         scope.spawn(move || {
             board.check("oelint-adv", || lint::oelint(root));
@@ -247,12 +254,15 @@ pub fn run(root: &Path) -> Result<(), String> {
 }
 
 /// Every Buildroot check for one version, in order (later ones reuse the
-/// output directories and downloads of earlier ones).
+/// output directories and downloads of earlier ones). When all pass, the
+/// version's output directories go (2.7 GB, most of it the installed
+/// toolchain); a failure keeps them to be looked at. The downloads stay.
 fn buildroot_checks(
     root: &Path,
     board: &Board,
     version: buildroot::Version,
     tar: &Later<Result<Option<PathBuf>, String>>,
+    unpacking: &Mutex<()>,
 ) {
     let label = |what: &str| format!("buildroot {}: {what}", version.name);
     let setup = Instant::now();
@@ -260,30 +270,61 @@ fn buildroot_checks(
         Ok(br) => br,
         Err(e) => return board.record(&label("setup"), Err(e), setup),
     };
-    board.check(&label("utils/check-package"), || br.check_package());
+    let mut passed = board.check(&label("utils/check-package"), || br.check_package());
     for defconfig in buildroot::DEFCONFIGS {
-        board.check(&label(&format!("make {defconfig}")), || {
+        passed &= board.check(&label(&format!("make {defconfig}")), || {
             br.defconfig(defconfig)
         });
-        board.check(&label(&format!("show-info ({defconfig})")), || {
+        passed &= board.check(&label(&format!("show-info ({defconfig})")), || {
             br.check_show_info(defconfig)
         });
     }
-    board.check(&label("musl without C++"), || br.musl_without_cxx());
+    passed &= board.check(&label("musl without C++"), || br.musl_without_cxx());
     let br = match tar.wait() {
         Ok(found) => br.with_tar(found),
         // Reported once, by the thread that looked for it.
         Err(_) => return,
     };
-    board.check(
+    passed &= board.check(
         &label("make ipcon-source ipcon-c-samples-source ipcon-kmod-source"),
-        || br.download(),
+        || {
+            // The step installs the host's Rust toolchain, unpacked in its
+            // build directory first; installed, that copy is never read
+            // again.
+            let _one_at_a_time = unpacking.lock().unwrap_or_else(|e| e.into_inner());
+            let outcome = br.download();
+            match br.prune_installed_host_sources() {
+                Ok(freed) if freed > 0 => println!(
+                    "packaging: buildroot {}: {} of installed host packages' sources removed",
+                    version.name,
+                    disk::human(freed)
+                ),
+                Ok(_) => {}
+                Err(e) => return Err(e),
+            }
+            outcome
+        },
     );
-    board.check(
+    passed &= board.check(
         &label("legal-info (ipcon, ipcon-c-samples, ipcon-kmod)"),
         || br.legal_info(),
     );
-    board.check(&label("IPCON_OVERRIDE_SRCDIR"), || br.override_srcdir());
+    passed &= board.check(&label("IPCON_OVERRIDE_SRCDIR"), || br.override_srcdir());
+    if passed {
+        remove_scratch(&br.outputs());
+    }
+}
+
+/// Removes a directory of checks that passed, saying how much that freed.
+fn remove_scratch(dir: &Path) {
+    match disk::remove_dir(dir) {
+        Ok(freed) => println!(
+            "packaging: {} removed ({}), its checks passed",
+            dir.display(),
+            disk::human(freed)
+        ),
+        Err(e) => println!("packaging: WARNING: {e}"),
+    }
 }
 
 /// The policy file both trees install as /etc/ipcon/policy.conf (loaded at
