@@ -289,9 +289,19 @@ pub fn ensure_packages(packages: &[&str]) -> Result<(), String> {
     }
     println!("xtask: installing Debian packages: {}", missing.join(" "));
     apt_get_locked(&["update", "-q"])?;
-    let mut install: Vec<String> = ["install", "-y", "-q", "--no-install-recommends"]
-        .map(String::from)
-        .to_vec();
+    // The archives are not kept in apt's cache once installed: the packages
+    // a run installs are about a gigabyte of .debs (the kernel's source
+    // alone is 150 MB), on the disk the run needs for its own work.
+    let mut install: Vec<String> = [
+        "install",
+        "-y",
+        "-q",
+        "--no-install-recommends",
+        "-o",
+        "APT::Keep-Downloaded-Packages=false",
+    ]
+    .map(String::from)
+    .to_vec();
     // On some images qemu-utils comes from backports at a newer version than
     // qemu-system-x86 accepts; pin it to the version qemu-system-x86 will get.
     if missing.contains(&"qemu-system-x86") {

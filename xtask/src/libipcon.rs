@@ -169,7 +169,7 @@ fn zig(workspace: &Workspace) -> Result<Vec<String>, String> {
             .map_err(|e| format!("python3 -m venv: {e}"))?;
         process::run(
             Command::new(venv.join("bin/pip"))
-                .args(["install", "--quiet"])
+                .args(["install", "--quiet", "--no-cache-dir"])
                 .arg(format!("ziglang=={ZIG_VERSION}")),
         )
         .map_err(|e| format!("pip install ziglang: {e}"))?;

@@ -102,7 +102,7 @@ fn oelint_binary(root: &Path) -> Result<PathBuf, String> {
         return Err("python3 -m venv failed (is python3-venv installed?)".into());
     }
     let status = Command::new(venv.join("bin/pip"))
-        .args(["install", "--quiet", "oelint-adv"])
+        .args(["install", "--quiet", "--no-cache-dir", "oelint-adv"])
         .status()
         .map_err(|e| format!("pip install oelint-adv: {e}"))?;
     if !status.success() || !binary.exists() {
