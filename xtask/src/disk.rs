@@ -3,7 +3,7 @@
 //! a full disk in the middle of a tool's output. Here: the free space of the
 //! filesystem the run writes to, sampled while the steps run (the lowest point
 //! and the step it fell in are printed with the summary), and the removal of
-//! scratch directories with their size.
+//! scratch files and directories with their size.
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -44,13 +44,20 @@ pub fn size_of(path: &Path) -> u64 {
         .sum::<u64>()
 }
 
-/// Removes `dir` and everything under it; the bytes that freed.
-pub fn remove_dir(dir: &Path) -> Result<u64, String> {
-    if !dir.exists() {
+/// Removes `path`: a file, a symbolic link (not what it points to) or a
+/// directory with everything under it; the bytes that freed (0 when there
+/// was nothing).
+pub fn remove(path: &Path) -> Result<u64, String> {
+    let Ok(meta) = std::fs::symlink_metadata(path) else {
         return Ok(0);
-    }
-    let size = size_of(dir);
-    std::fs::remove_dir_all(dir).map_err(|e| format!("remove {}: {e}", dir.display()))?;
+    };
+    let size = size_of(path);
+    let removed = if meta.is_dir() {
+        std::fs::remove_dir_all(path)
+    } else {
+        std::fs::remove_file(path)
+    };
+    removed.map_err(|e| format!("remove {}: {e}", path.display()))?;
     Ok(size)
 }
 
@@ -67,7 +74,7 @@ pub fn human(bytes: u64) -> String {
 }
 
 /// The lowest free space seen, and in which step.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 struct Lowest {
     free: u64,
     during: String,
@@ -76,12 +83,13 @@ struct Lowest {
 #[derive(Debug)]
 struct State {
     current: String,
-    start: u64,
     lowest: Lowest,
 }
 
 /// Free space sampled on a thread until [`Watch::finish`].
 pub struct Watch {
+    /// Free space when sampling started.
+    start: u64,
     state: Arc<Mutex<State>>,
     stop: Arc<AtomicBool>,
     sampler: Option<JoinHandle<()>>,
@@ -95,7 +103,6 @@ impl Watch {
         let start = free_bytes(path)?;
         let state = Arc::new(Mutex::new(State {
             current: "setup".into(),
-            start,
             lowest: Lowest {
                 free: start,
                 during: "setup".into(),
@@ -106,14 +113,13 @@ impl Watch {
             let (state, stop, path) = (state.clone(), stop.clone(), path.to_path_buf());
             std::thread::spawn(move || {
                 while !stop.load(Ordering::Relaxed) {
-                    if let Some(free) = free_bytes(&path) {
-                        note(&state, free);
-                    }
+                    sample(&state, &path);
                     std::thread::sleep(SAMPLE_EVERY);
                 }
             })
         };
         Some(Watch {
+            start,
             state,
             stop,
             sampler: Some(sampler),
@@ -123,14 +129,12 @@ impl Watch {
 
     /// Free space when sampling started.
     pub fn start_free(&self) -> u64 {
-        lock(&self.state).start
+        self.start
     }
 
     /// From now on, samples count for step `name`.
     pub fn step(&self, name: &str) {
-        if let Some(free) = free_bytes(&self.path) {
-            note(&self.state, free);
-        }
+        sample(&self.state, &self.path);
         lock(&self.state).current = name.to_owned();
     }
 
@@ -138,18 +142,14 @@ impl Watch {
     /// can fail a later step too (a file cut short, a background job), so
     /// a failure is judged by the run's lowest point, not its step's.
     pub fn lowest(&self) -> (u64, String) {
-        if let Some(free) = free_bytes(&self.path) {
-            note(&self.state, free);
-        }
+        sample(&self.state, &self.path);
         let state = lock(&self.state);
         (state.lowest.free, state.lowest.during.clone())
     }
 
     /// Stops sampling; the line for the summary.
     pub fn finish(mut self) -> String {
-        if let Some(free) = free_bytes(&self.path) {
-            note(&self.state, free);
-        }
+        sample(&self.state, &self.path);
         self.stop.store(true, Ordering::Relaxed);
         if let Some(sampler) = self.sampler.take() {
             let _ = sampler.join();
@@ -157,16 +157,23 @@ impl Watch {
         let state = lock(&self.state);
         format!(
             "disk: {} free at the start, {} at the lowest (during {}): down by up to {}",
-            human(state.start),
+            human(self.start),
             human(state.lowest.free),
             state.lowest.during,
-            human(state.start.saturating_sub(state.lowest.free)),
+            human(self.start.saturating_sub(state.lowest.free)),
         )
     }
 }
 
 fn lock(state: &Mutex<State>) -> std::sync::MutexGuard<'_, State> {
     state.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Reads the free space of `path` now and notes it.
+fn sample(state: &Mutex<State>, path: &Path) {
+    if let Some(free) = free_bytes(path) {
+        note(state, free);
+    }
 }
 
 fn note(state: &Mutex<State>, free: u64) {
@@ -192,9 +199,14 @@ mod tests {
         let size = size_of(&dir);
         // The file's 64 KiB, the directories' blocks, not /usr's gigabytes.
         assert!((64 << 10..1 << 20).contains(&size), "{size}");
-        assert_eq!(remove_dir(&dir).unwrap(), size);
+        // A link goes, not what it points to; then the tree.
+        remove(&dir.join("link")).unwrap();
+        assert!(!dir.join("link").exists() && Path::new("/usr/bin").is_dir());
+        let tree = size_of(&dir);
+        assert!(tree <= size && tree >= 64 << 10, "{tree}");
+        assert_eq!(remove(&dir).unwrap(), tree);
         assert!(!dir.exists());
-        assert_eq!(remove_dir(&dir).unwrap(), 0);
+        assert_eq!(remove(&dir).unwrap(), 0);
     }
 
     #[test]

@@ -317,7 +317,7 @@ fn buildroot_checks(
 
 /// Removes a directory of checks that passed, saying how much that freed.
 fn remove_scratch(dir: &Path) {
-    match disk::remove_dir(dir) {
+    match disk::remove(dir) {
         Ok(freed) => println!(
             "packaging: {} removed ({}), its checks passed",
             dir.display(),

@@ -142,15 +142,7 @@ impl Buildroot {
                 if entry.file_name().to_string_lossy().starts_with('.') {
                     continue;
                 }
-                let path = entry.path();
-                let size = disk::size_of(&path);
-                let removed = if path.is_dir() && !path.is_symlink() {
-                    fs::remove_dir_all(&path)
-                } else {
-                    fs::remove_file(&path)
-                };
-                removed.map_err(|e| format!("remove {}: {e}", path.display()))?;
-                freed += size;
+                freed += disk::remove(&entry.path())?;
             }
         }
         Ok(freed)
