@@ -14,7 +14,7 @@ use ipcon_linux::{
 
 use crate::error::{bail, Context, Result};
 use crate::payload::{self, Arrival};
-use crate::rtt::{Request, Respond};
+use crate::rtt::{self, Request, Respond};
 use crate::stream::{back_off, Consume, Publish};
 
 /// Receive buffer of fan-out subscribers: room for several bursts of every
@@ -395,10 +395,7 @@ impl Request for IpconClient {
         self.handler
             .receive(&mut self.msg, Wait::Forever)
             .context("receive the answer")?;
-        let answer = self.msg.payload();
-        let len = answer.len().min(reply.len());
-        reply[..len].copy_from_slice(&answer[..len]);
-        Ok(answer.len())
+        Ok(rtt::answer_into(self.msg.payload(), reply))
     }
 }
 
@@ -464,10 +461,7 @@ impl Request for IpconPostClient {
                 .context("post the request again")
                 .map(drop)
         })?;
-        let answer = self.msg.payload();
-        let len = answer.len().min(reply.len());
-        reply[..len].copy_from_slice(&answer[..len]);
-        Ok(answer.len())
+        Ok(rtt::answer_into(self.msg.payload(), reply))
     }
 }
 

@@ -17,6 +17,7 @@ mod call;
 mod clock;
 mod dbus;
 mod error;
+mod genl_floor;
 mod handshake;
 mod ipcon;
 mod measure;

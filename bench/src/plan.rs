@@ -16,7 +16,7 @@ use crate::error::Result;
 use crate::output::{self, Measurement};
 use crate::role::{Impl, Role, RoleArgs};
 use crate::spread::spread;
-use crate::{dbus, measure, sched, ubus};
+use crate::{dbus, genl_floor, measure, sched, ubus};
 
 /// `--help`.
 pub const USAGE: &str = "\
@@ -192,11 +192,12 @@ impl Counts {
     }
 }
 
-/// The implementations of each shape, then the brokered baselines the VM
-/// has (ubus, D-Bus: every shape).
+/// The implementations of each shape, then the baselines the VM has that
+/// measure it (ubus, D-Bus: every shape; the generic netlink floors: round
+/// trips).
 fn impls(shape: Shape, baselines: &[Impl]) -> Vec<Impl> {
     let mut impls = built_in_impls(shape).to_vec();
-    impls.extend_from_slice(baselines);
+    impls.extend(baselines.iter().filter(|imp| imp.measures(shape)));
     impls
 }
 
@@ -215,6 +216,7 @@ fn built_in_impls(shape: Shape) -> &'static [Impl] {
             Impl::IpconPost,
             Impl::IpconCall,
             Impl::RawNetlink,
+            Impl::RawPost,
             Impl::UdsSeqpacket,
             Impl::Pipe,
         ],
@@ -456,23 +458,30 @@ pub fn run_all(options: &Options) -> Result<()> {
     } else {
         None
     };
+    let floor = genl_floor::available();
     let mut baselines = Vec::new();
-    for (name, imp, present, what) in [
+    for (name, imps, present, what) in [
         (
             "ubus",
-            Impl::Ubus,
+            &[Impl::Ubus][..],
             broker.is_some(),
             "ubusd + libubus (OpenWrt), measured",
         ),
         (
             "dbus",
-            Impl::Dbus,
+            &[Impl::Dbus][..],
             dbus_broker.is_some(),
             "dbus-daemon + libdbus-1 (Debian), measured",
         ),
+        (
+            "genl-floor",
+            &[Impl::GenlFloor, Impl::GenlFloorBare][..],
+            floor,
+            "the floor module (bench/floor) loaded: round trips measured",
+        ),
     ] {
         if present {
-            baselines.push(imp);
+            baselines.extend_from_slice(imps);
         }
         emit(&output::info_line(
             name,

@@ -22,7 +22,7 @@ use rustix::net::{
 
 use crate::error::{bail, Context, Result};
 use crate::payload::{self, Arrival};
-use crate::rtt::{Request, Respond};
+use crate::rtt::{self, Request, Respond};
 use crate::stream::{back_off, Consume, Publish};
 use ipcon_test_support::rawnl::{packets, MsgBuilder, Packet, NLM_F_ACK, NLM_F_REQUEST};
 
@@ -39,7 +39,7 @@ const ANSWER_BUF: usize = 8192;
 /// The kernel's netlink address.
 const KERNEL: SocketAddrNetlink = SocketAddrNetlink::new(0, 0);
 
-fn open_socket() -> Result<OwnedFd> {
+pub(crate) fn open_socket() -> Result<OwnedFd> {
     let fd = socket_with(
         AddressFamily::NETLINK,
         SocketType::RAW,
@@ -51,8 +51,20 @@ fn open_socket() -> Result<OwnedFd> {
     Ok(fd)
 }
 
+/// Sends `request` to the kernel whole (`what` names it in errors).
+pub(crate) fn send_to_kernel(fd: &OwnedFd, request: &[u8], what: &str) -> Result<()> {
+    loop {
+        match sendto(fd, request, SendFlags::empty(), &KERNEL) {
+            Ok(n) if n == request.len() => return Ok(()),
+            Ok(n) => bail!("{what}: sent {n} of {} bytes", request.len()),
+            Err(Errno::INTR) => {}
+            Err(e) => bail!("{what}: {e}"),
+        }
+    }
+}
+
 /// One datagram from the kernel into `buf` (others are skipped); its length.
-fn recv_from_kernel(fd: &OwnedFd, buf: &mut [u8]) -> Result<usize> {
+pub(crate) fn recv_from_kernel(fd: &OwnedFd, buf: &mut [u8]) -> Result<usize> {
     loop {
         match recvfrom(fd, &mut *buf, RecvFlags::empty()) {
             Ok((len, _, Some(addr))) => {
@@ -107,15 +119,7 @@ impl Requester {
         self.out
             .begin(family, NLM_F_REQUEST | NLM_F_ACK, seq, command, version);
         attrs(&mut self.out);
-        let request = self.out.finish();
-        loop {
-            match sendto(&self.fd, request, SendFlags::empty(), &KERNEL) {
-                Ok(n) if n == request.len() => break,
-                Ok(n) => bail!("sent {n} of {} bytes", request.len()),
-                Err(Errno::INTR) => {}
-                Err(e) => bail!("send request: {e}"),
-            }
-        }
+        send_to_kernel(&self.fd, self.out.finish(), "send request")?;
         loop {
             let len = recv_from_kernel(&self.fd, &mut self.answers)?;
             for packet in packets(&self.answers[..len]) {
@@ -129,6 +133,38 @@ impl Requester {
             }
         }
     }
+}
+
+impl Requester {
+    /// The id of the generic netlink family `name`, from `nlctrl`.
+    fn family_id(&mut self, name: &str) -> Result<u16> {
+        let mut family = None;
+        let errno = self.request(
+            GENL_ID_CTRL,
+            CTRL_CMD_GETFAMILY,
+            CTRL_VERSION,
+            |b| {
+                b.attr_str(ctrl_attr::FAMILY_NAME, name);
+            },
+            |reply| {
+                if let Some((_, attrs)) = reply.genl() {
+                    family = attrs.u16(ctrl_attr::FAMILY_ID);
+                }
+            },
+        )?;
+        if errno != 0 {
+            bail!("look up the {name} family: errno {errno} (module not loaded?)");
+        }
+        let Some(family) = family else {
+            bail!("look up the {name} family: no family id in the answer");
+        };
+        Ok(family)
+    }
+}
+
+/// The id of the generic netlink family `name`, asked on a socket of its own.
+pub(crate) fn family_id(name: &str) -> Result<u16> {
+    Requester::new(open_socket()?).family_id(name)
 }
 
 /// Where a unicast goes.
@@ -167,32 +203,14 @@ pub struct RawPeer {
     data: OwnedFd,
     control: Requester,
     delivery: Vec<u8>,
+    post_buf: MsgBuilder,
 }
 
 impl RawPeer {
     /// Registers a peer named `name` (anonymous for `None`).
     pub fn open(name: Option<&str>) -> Result<Self> {
         let mut control = Requester::new(open_socket()?);
-        let mut family = None;
-        let errno = control.request(
-            GENL_ID_CTRL,
-            CTRL_CMD_GETFAMILY,
-            CTRL_VERSION,
-            |b| {
-                b.attr_str(ctrl_attr::FAMILY_NAME, FAMILY_NAME);
-            },
-            |reply| {
-                if let Some((_, attrs)) = reply.genl() {
-                    family = attrs.u16(ctrl_attr::FAMILY_ID);
-                }
-            },
-        )?;
-        if errno != 0 {
-            bail!("look up the ipcon family: errno {errno} (module not loaded?)");
-        }
-        let Some(family) = family else {
-            bail!("look up the ipcon family: no family id in the answer");
-        };
+        let family = control.family_id(FAMILY_NAME)?;
 
         let data = open_socket()?;
         rustix::net::sockopt::set_socket_recv_buffer_size_force(&data, RECV_BUFFER)
@@ -238,6 +256,7 @@ impl RawPeer {
             data: registrar.fd,
             control,
             delivery: vec![0; DELIVERY_BUF],
+            post_buf: MsgBuilder::new(),
         })
     }
 
@@ -263,11 +282,28 @@ impl RawPeer {
         }
     }
 
+    /// Posts `payload` to `to` on the data socket, as ipcon-post does: no
+    /// acknowledgement; a failure comes back as a send-failed notice, which
+    /// [`receive`](Self::receive) turns into an error.
+    pub fn post(&mut self, to: Dest<'_>, payload: &[u8], ticket: u32) -> Result<()> {
+        let request = post_request(&mut self.post_buf, self.family, to, payload, ticket);
+        send_to_kernel(&self.data, request, "post")
+    }
+
     /// Waits for the next delivery (anything else on the data socket is
-    /// skipped).
+    /// skipped, but a send-failed notice is an error).
     pub fn receive(&mut self) -> Result<Delivery<'_>> {
         loop {
             let len = recv_from_kernel(&self.data, &mut self.delivery)?;
+            let failed = packets(&self.delivery[..len]).any(|packet| {
+                packet.kind == self.family
+                    && packet
+                        .genl()
+                        .is_some_and(|(command, _)| command == Command::SendFailed.to_raw())
+            });
+            if failed {
+                bail!("a posted unicast failed (send-failed notice)");
+            }
             // Offsets, not a slice: a loop that refills the buffer cannot
             // return a borrow of it (a limit of today's borrow checker).
             let Some((payload, missed, from_port)) =
@@ -282,6 +318,31 @@ impl RawPeer {
             });
         }
     }
+}
+
+/// A posted unicast request: the ticket as its sequence number, no
+/// `NLM_F_ACK`.
+fn post_request<'b>(
+    out: &'b mut MsgBuilder,
+    family: u16,
+    to: Dest<'_>,
+    payload: &[u8],
+    ticket: u32,
+) -> &'b [u8] {
+    out.begin(
+        family,
+        NLM_F_REQUEST,
+        ticket,
+        Command::Unicast.to_raw(),
+        VERSION,
+    );
+    match to {
+        Dest::Name(name) => out.attr_str(Attr::PeerName.to_raw(), name),
+        Dest::Port(port) => out.attr(Attr::Port.to_raw(), &port.to_ne_bytes()),
+    };
+    out.attr(Attr::Payload.to_raw(), payload);
+    out.attr(Attr::Ticket.to_raw(), &ticket.to_ne_bytes());
+    out.finish()
 }
 
 /// The payload's byte range, the missed count and the sender's port of the
@@ -384,10 +445,7 @@ impl Request for RawClient {
         if self.peer.unicast(Dest::Name(&self.server), request)? != Verdict::Queued {
             bail!("the server's queue is full with one request outstanding");
         }
-        let answer = self.peer.receive()?.payload;
-        let len = answer.len().min(reply.len());
-        reply[..len].copy_from_slice(&answer[..len]);
-        Ok(answer.len())
+        Ok(rtt::answer_into(self.peer.receive()?.payload, reply))
     }
 }
 
@@ -418,5 +476,97 @@ impl Respond for RawServer {
             bail!("the client's queue is full with one answer outstanding");
         }
         Ok(payload::seq_of(&self.request))
+    }
+}
+
+/// The client of posted round trips: post by name, wait for the answer
+/// (ipcon-post's work, by hand).
+#[derive(Debug)]
+pub struct RawPostClient {
+    peer: RawPeer,
+    server: String,
+    ticket: u32,
+}
+
+impl RawPostClient {
+    /// Registers an anonymous client of the server named `server`.
+    pub fn open(server: &str) -> Result<Self> {
+        Ok(Self {
+            peer: RawPeer::open(None)?,
+            server: server.to_string(),
+            ticket: 0,
+        })
+    }
+}
+
+impl Request for RawPostClient {
+    fn round_trip(&mut self, request: &[u8], reply: &mut [u8]) -> Result<usize> {
+        self.ticket = self.ticket.wrapping_add(1).max(1);
+        self.peer
+            .post(Dest::Name(&self.server), request, self.ticket)?;
+        Ok(rtt::answer_into(self.peer.receive()?.payload, reply))
+    }
+}
+
+/// The server of posted round trips: posts the answer to the sender's port.
+#[derive(Debug)]
+pub struct RawPostServer {
+    peer: RawPeer,
+    request: Vec<u8>,
+    ticket: u32,
+}
+
+impl RawPostServer {
+    /// Registers the server as `name`.
+    pub fn open(name: &str) -> Result<Self> {
+        Ok(Self {
+            peer: RawPeer::open(Some(name))?,
+            request: Vec::with_capacity(DELIVERY_BUF),
+            ticket: 0,
+        })
+    }
+}
+
+impl Respond for RawPostServer {
+    fn serve_one(&mut self) -> Result<Option<u64>> {
+        let delivery = self.peer.receive()?;
+        let port = delivery.from_port;
+        self.request.clear();
+        self.request.extend_from_slice(delivery.payload);
+        self.ticket = self.ticket.wrapping_add(1).max(1);
+        self.peer
+            .post(Dest::Port(port), &self.request, self.ticket)?;
+        Ok(payload::seq_of(&self.request))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ipcon_core::wire::ipcon::{PeerRef, Request as CoreRequest};
+    use ipcon_core::Name;
+
+    /// The hand-written post is byte for byte the one ipcon-linux sends.
+    #[test]
+    fn a_post_is_what_ipcon_core_emits() {
+        let payload = [7u8; 64];
+        for (to, core_to) in [
+            (
+                Dest::Name("p1m2_rx"),
+                PeerRef::Name(Name::new("p1m2_rx").unwrap()),
+            ),
+            (Dest::Port(4242), PeerRef::Port(4242)),
+        ] {
+            let mut out = MsgBuilder::new();
+            let raw = post_request(&mut out, 0x1d, to, &payload, 9).to_vec();
+            let request = CoreRequest::PostUnicast {
+                to: core_to,
+                payload: &payload,
+                ticket: 9,
+            };
+            let mut buf = [0u8; 512];
+            let len = request.emit(&request.header(0x1d, 9, 0), &mut buf).unwrap();
+            assert_eq!(raw, &buf[..len]);
+        }
     }
 }

@@ -4,13 +4,16 @@
 
 use crate::call::{IpconCallClient, IpconCallServer};
 use crate::error::{bail, Context, Error, Result};
+use crate::genl_floor::{Dispatch, FloorClient, FloorServer};
 use crate::handshake::{await_close, await_go, say, Fields, Line};
 use crate::ipcon::{
     IpconBatchReceiver, IpconBatchSender, IpconClient, IpconPostClient, IpconPostSender,
     IpconPostServer, IpconReceiver, IpconSender, IpconServer, Target,
 };
 use crate::payload::{END_MARKER, WARM_UP_END};
-use crate::raw_netlink::{RawClient, RawReceiver, RawSender, RawServer};
+use crate::raw_netlink::{
+    RawClient, RawPostClient, RawPostServer, RawReceiver, RawSender, RawServer,
+};
 use crate::sched::voluntary_switches;
 use crate::stream::{receive_stream, send_stream, Consume, Publish};
 use crate::uds::{UdsClient, UdsReceiver, UdsSender, UdsServer};
@@ -39,6 +42,15 @@ pub enum Impl {
     /// D-Bus (dbus-daemon + libdbus-1): a separate program,
     /// [`DBUS_PROGRAM`], plays its roles.
     Dbus,
+    /// Hand-written netlink system calls posting round trips as ipcon-post
+    /// does (round trips only).
+    RawPost,
+    /// The floor of a generic netlink forwarder (round trips only, where
+    /// its module is loaded): requests validated by generic netlink.
+    GenlFloor,
+    /// The same floor without generic netlink's attribute table and
+    /// policy walk.
+    GenlFloorBare,
 }
 
 /// The program that plays ubus's roles (bench/ubus/ubus-perf.c), with the
@@ -53,16 +65,19 @@ pub const DBUS_PROGRAM: &str = "/usr/libexec/ipcon-perf/dbus-perf";
 
 impl Impl {
     /// Every implementation, in report order.
-    pub const ALL: [Impl; 9] = [
+    pub const ALL: [Impl; 12] = [
         Impl::Ipcon,
         Impl::IpconBatch,
         Impl::IpconPost,
         Impl::RawNetlink,
+        Impl::RawPost,
         Impl::UdsSeqpacket,
         Impl::Pipe,
         Impl::IpconCall,
         Impl::Ubus,
         Impl::Dbus,
+        Impl::GenlFloor,
+        Impl::GenlFloorBare,
     ];
 
     /// The name in `PERF` lines.
@@ -72,11 +87,14 @@ impl Impl {
             Impl::IpconBatch => "ipcon-batch",
             Impl::IpconPost => "ipcon-post",
             Impl::RawNetlink => "raw-netlink",
+            Impl::RawPost => "raw-post",
             Impl::UdsSeqpacket => "uds-seqpacket",
             Impl::Pipe => "pipe",
             Impl::IpconCall => "ipcon-call",
             Impl::Ubus => "ubus",
             Impl::Dbus => "dbus",
+            Impl::GenlFloor => "genl-floor",
+            Impl::GenlFloorBare => "genl-floor-bare",
         }
     }
 
@@ -103,6 +121,16 @@ impl Impl {
     /// numbers, reported as loss instead of failing the run.
     pub fn loses_silently(self) -> bool {
         matches!(self, Impl::Ubus | Impl::Dbus)
+    }
+
+    /// Whether it measures `shape`: the floors only round trips.
+    pub fn measures(self, shape: crate::plan::Shape) -> bool {
+        match self {
+            Impl::RawPost | Impl::GenlFloor | Impl::GenlFloorBare => {
+                shape == crate::plan::Shape::Rtt
+            }
+            _ => true,
+        }
     }
 
     /// The implementation called `name`.
@@ -332,10 +360,17 @@ pub fn run(args: &RoleArgs) -> Result<()> {
                 Impl::IpconPost => Box::new(IpconPostClient::open(&args.receiver_name())?),
                 Impl::IpconCall => Box::new(IpconCallClient::open(&args.receiver_name())?),
                 Impl::RawNetlink => Box::new(RawClient::open(&args.receiver_name())?),
+                Impl::RawPost => Box::new(RawPostClient::open(&args.receiver_name())?),
                 Impl::UdsSeqpacket => Box::new(UdsClient::connect(&args.socket_name())?),
                 Impl::Pipe => Box::new(pipe::PipeClient::start(
                     &args.as_role(Role::PipeEcho).to_args(),
                 )?),
+                Impl::GenlFloor => {
+                    Box::new(FloorClient::open(&args.receiver_name(), Dispatch::Policed)?)
+                }
+                Impl::GenlFloorBare => {
+                    Box::new(FloorClient::open(&args.receiver_name(), Dispatch::Bare)?)
+                }
                 Impl::IpconBatch => bail!("round trips have no batch variant"),
                 Impl::Ubus => bail!("ubus runs as {UBUS_PROGRAM}"),
                 Impl::Dbus => bail!("D-Bus runs as {DBUS_PROGRAM}"),
@@ -355,7 +390,14 @@ pub fn run(args: &RoleArgs) -> Result<()> {
                 Impl::IpconPost => Box::new(IpconPostServer::open(&args.receiver_name())?),
                 Impl::IpconCall => Box::new(IpconCallServer::open(&args.receiver_name())?),
                 Impl::RawNetlink => Box::new(RawServer::open(&args.receiver_name())?),
+                Impl::RawPost => Box::new(RawPostServer::open(&args.receiver_name())?),
                 Impl::UdsSeqpacket => Box::new(UdsServer::listen(&args.socket_name())?),
+                Impl::GenlFloor => {
+                    Box::new(FloorServer::open(&args.receiver_name(), Dispatch::Policed)?)
+                }
+                Impl::GenlFloorBare => {
+                    Box::new(FloorServer::open(&args.receiver_name(), Dispatch::Bare)?)
+                }
                 Impl::Pipe | Impl::IpconBatch | Impl::Ubus | Impl::Dbus => {
                     bail!("{} has no server role here", args.imp.name())
                 }

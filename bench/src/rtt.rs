@@ -27,6 +27,14 @@ pub trait Respond {
     fn serve_one(&mut self) -> Result<Option<u64>>;
 }
 
+/// Copies an answer into the client's `reply` (as much as fits); returns the
+/// answer's whole length, which the client loop checks.
+pub fn answer_into(answer: &[u8], reply: &mut [u8]) -> usize {
+    let len = answer.len().min(reply.len());
+    reply[..len].copy_from_slice(&answer[..len]);
+    answer.len()
+}
+
 /// What a client measured.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RoundTrips {

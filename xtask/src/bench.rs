@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::initramfs::GuestFile;
-use crate::kernel::Arch;
+use crate::kernel::{Arch, Kernel};
 use crate::process;
 use crate::vm::{self, Echo, VmRun};
 use crate::workspace::{self, Workspace};
@@ -42,6 +42,23 @@ const PERF_PACKAGE: &str = "ipcon-perf";
 /// measurement shares it as on a small device and no run depends on how the
 /// host schedules several emulated CPUs.
 const BENCH_VCPUS: u32 = 1;
+
+/// Where the guest finds the generic netlink floor's module (`bench/floor`).
+const FLOOR_GUEST: &str = "/lib/modules/ipcon_floor.ko";
+
+/// Loads the floor's module: run before `ipcon-perf`, which then finds its
+/// family and measures its round trips beside the others.
+pub const FLOOR_INSMOD: &str = "insmod /lib/modules/ipcon_floor.ko";
+
+/// The generic netlink floor's module, built for `kernel`, as the guest
+/// file [`FLOOR_INSMOD`] loads.
+pub fn floor_guest_file(workspace: &Workspace, kernel: &Kernel) -> Result<GuestFile, String> {
+    Ok(GuestFile {
+        host: kmod::build_floor(workspace, kernel)?,
+        guest: FLOOR_GUEST.into(),
+        mode: 0o644,
+    })
+}
 
 /// Shapes, metrics and implementations in the order the table shows them.
 const SHAPES: &[&str] = &["unicast", "rtt", "fanout"];
@@ -127,7 +144,11 @@ const KEY_IMPLEMENTATIONS: &str = "Issue ratios compare: library overhead ipcon 
      are method calls (dbus_connection_send_with_reply_and_block) answered with a method \
      return; one-way is method calls flagged no-reply-expected to the receiver's well-known \
      name; fan-out is signals to subscribers' match rules; arguments (uint32 seq, byte array); \
-     the fan-out publisher's CPU includes dbus-daemon's.";
+     the fan-out publisher's CPU includes dbus-daemon's. genl-floor and genl-floor-bare \
+     (round trips only): bench/floor's generic netlink family that only forwards a payload \
+     to the port a request names, stamped with the sender's port, with no ipcon code in \
+     kernel or user space; genl-floor's requests are validated by generic netlink into the \
+     attribute table it allocates per request (as ipcon's are), genl-floor-bare's are not.";
 
 const EMULATION_NOTE: &str = "The VM runs under QEMU TCG emulation (no KVM): absolute figures are \
      those of an emulated CPU; only ratios between implementations within one run mean anything.";
@@ -141,6 +162,8 @@ struct Options {
     /// `--runs`; `None`: the program's default.
     runs: Option<u32>,
     only: Option<String>,
+    /// `--impl`: only these implementations (ipcon-perf's names, commas).
+    impls: Option<String>,
     micro: bool,
     /// Host-side limit for the VM run; `None`: derived from the runs.
     timeout: Option<u32>,
@@ -163,6 +186,7 @@ fn parse_options(args: &[String]) -> Result<Options, String> {
         quick: false,
         runs: None,
         only: None,
+        impls: None,
         micro: true,
         timeout: None,
         random_layout: false,
@@ -185,6 +209,9 @@ fn parse_options(args: &[String]) -> Result<Options, String> {
             }
             "--only" => {
                 options.only = Some(crate::option_value(args, &mut index, name)?.to_owned())
+            }
+            "--impl" => {
+                options.impls = Some(crate::option_value(args, &mut index, name)?.to_owned())
             }
             "--timeout" => {
                 options.timeout = Some(crate::parse_number(
@@ -222,6 +249,9 @@ impl Options {
         }
         if let Some(shape) = &self.only {
             command.push_str(&format!(" --only '{}'", shape.replace('\'', r"'\''")));
+        }
+        if let Some(impls) = &self.impls {
+            command.push_str(&format!(" --impl '{}'", impls.replace('\'', r"'\''")));
         }
         command
     }
@@ -669,6 +699,38 @@ pub fn ratios(medians: &[Median]) -> Vec<(String, f64)> {
         (
             "rtt_64_p99_vs_uds".into(),
             quotient(rtt("p99", "ipcon"), rtt("p99", "uds-seqpacket")),
+        ),
+        // The generic netlink floor (bench/floor): where any forwarder on
+        // generic netlink stands, and what ipcon adds to it.
+        (
+            "rtt_64_floor_vs_uds".into(),
+            quotient(rtt("median", "genl-floor"), rtt("median", "uds-seqpacket")),
+        ),
+        (
+            "rtt_64_floor_bare_vs_uds".into(),
+            quotient(
+                rtt("median", "genl-floor-bare"),
+                rtt("median", "uds-seqpacket"),
+            ),
+        ),
+        (
+            "rtt_64_post_vs_floor".into(),
+            quotient(rtt("median", "ipcon-post"), rtt("median", "genl-floor")),
+        ),
+        (
+            "rtt_64_raw_post_vs_floor".into(),
+            quotient(rtt("median", "raw-post"), rtt("median", "genl-floor")),
+        ),
+        (
+            "library_overhead_post_vs_raw".into(),
+            quotient(rtt("median", "ipcon-post"), rtt("median", "raw-post")).map(|q| q - 1.0),
+        ),
+        (
+            "rtt_64_floor_vs_floor_bare".into(),
+            quotient(
+                rtt("median", "genl-floor"),
+                rtt("median", "genl-floor-bare"),
+            ),
         ),
     ];
     // The brokered baselines, against the same ipcon variants.
@@ -1665,10 +1727,13 @@ pub fn command(workspace: &Workspace, args: &[String]) -> Result<(), String> {
     if !binaries.iter().any(|b| b.ends_with(PERF_PACKAGE)) {
         return Err(format!("the build produced no {PERF_PACKAGE} binary"));
     }
+    let floor = floor_guest_file(workspace, &kernel)?;
     let guest_kernel = kernel.release.clone();
-    let mut run = VmRun::new("bench", kernel, &options.perf_command());
+    let command = format!("{FLOOR_INSMOD} && {}", options.perf_command());
+    let mut run = VmRun::new("bench", kernel, &command);
     run.module = Some(module);
     run.files = binaries.iter().map(|b| GuestFile::binary(b)).collect();
+    run.files.push(floor);
     // The ubus baseline where it builds; the rest is measured without it.
     let ubus_note = match ubus::build(workspace) {
         Ok(ubus) => {

@@ -122,6 +122,18 @@ pub fn build_ipcon(workspace: &Workspace, kernel: &Kernel) -> Result<PathBuf, St
     Ok(module)
 }
 
+/// Builds the benchmark's generic netlink floor (`bench/floor`, not part of
+/// ipcon); returns its `ipcon_floor.ko`.
+pub fn build_floor(workspace: &Workspace, kernel: &Kernel) -> Result<PathBuf, String> {
+    let source = workspace.root.join("bench").join("floor");
+    let label = format!("floor-{}", kernel.release);
+    let module = build(workspace, kernel, &source, &label, &[])?.module("ipcon_floor");
+    if !module.is_file() {
+        return Err(format!("kbuild did not produce {}", module.display()));
+    }
+    Ok(module)
+}
+
 /// Builds `kmod/` with the next protocol version in its uapi header, for the
 /// e2e test that user space refuses a module of another version; returns that
 /// `ipcon.ko` (named `ipcon` inside, like the real one).

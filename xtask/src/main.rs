@@ -90,6 +90,7 @@ Commands:
       --runs N         runs of every measurement (default 3; median reported)
       --quick          one short run (smoke test)
       --only SHAPE     only unicast, rtt or fanout
+      --impl NAMES     only these implementations (e.g. ipcon-post,raw-post,genl-floor)
       --no-micro       skip the host micro-benchmarks
       --random-layout  keep address randomization (KASLR, ASLR) on in the guest;
                        by default it is off, so that boots and processes measure
@@ -108,6 +109,8 @@ Commands:
       --subscribers N  fan-out subscriber count only
       --depth N        call depth traced below a root (default 10)
       --show N         call depth listed (default 4)
+      --icount         the guest's clock counts instructions: paths in thousands
+                       of instructions
   selftest             only the harness self-test (deliberately broken modules)
   help                 this text
 ";

@@ -50,6 +50,9 @@ struct Options {
     /// How deep below a root the report lists paths.
     show: u32,
     timeout: u64,
+    /// The guest's clock counts instructions: times are in thousands of
+    /// instructions (the tracer's own included).
+    icount: bool,
 }
 
 impl Default for Options {
@@ -62,6 +65,7 @@ impl Default for Options {
             depth: 10,
             show: 4,
             timeout: 1200,
+            icount: false,
         }
     }
 }
@@ -95,6 +99,7 @@ fn parse_options(args: &[String]) -> Result<Options, String> {
             "--depth" => options.depth = number(value()?)?.clamp(1, 30),
             "--show" => options.show = number(value()?)?,
             "--timeout" => options.timeout = number(value()?)?.into(),
+            "--icount" => options.icount = true,
             other => return Err(format!("profile: unknown option {other:?}")),
         }
     }
@@ -121,6 +126,7 @@ impl Options {
     fn guest_command(&self) -> String {
         format!(
             "set -e
+{floor}
 T=/sys/kernel/tracing
 [ -d $T/options ] || mount -t tracefs nodev $T
 echo 0 > $T/tracing_on
@@ -147,6 +153,7 @@ awk -v SHOW={show} -f {fold} $T/trace
             args = self.perf_args(),
             show = self.show,
             fold = GUEST_FOLD_SCRIPT,
+            floor = bench::FLOOR_INSMOD,
         )
     }
 }
@@ -216,6 +223,12 @@ fn render(folded: &Folded, options: &Options) -> String {
         options.perf_args(),
         options.depth
     ));
+    if options.icount {
+        text.push_str(
+            "\nThe guest's clock counted instructions (`--icount`): a µs below is a \
+             thousand instructions, the tracer's own among them.\n",
+        );
+    }
     let entries = folded.stats.get("entries").copied().unwrap_or(0);
     let overrun = folded.stats.get("overrun").copied().unwrap_or(0);
     text.push_str(&format!(
@@ -289,9 +302,12 @@ pub fn command(workspace: &Workspace, args: &[String]) -> Result<(), String> {
     let kernel = prepare_vm_host(arch)?;
     let module = kmod::build_ipcon(workspace, &kernel)?;
     let binaries = workspace::build_static_binaries(workspace, arch, &["ipcon-perf"])?;
+    // The generic netlink floor too: `--impl genl-floor` profiles it.
+    let floor = bench::floor_guest_file(workspace, &kernel)?;
     let mut run = VmRun::new("profile", kernel, &options.guest_command());
     run.module = Some(module);
     run.files = binaries.iter().map(|b| GuestFile::binary(b)).collect();
+    run.files.push(floor);
     run.files.push(GuestFile {
         host: workspace.root.join(FOLD_SCRIPT),
         guest: GUEST_FOLD_SCRIPT.to_owned(),
@@ -301,6 +317,7 @@ pub fn command(workspace: &Workspace, args: &[String]) -> Result<(), String> {
     run.memory_mib = 2048;
     run.slab_debug = false;
     run.fixed_layout = true;
+    run.icount = options.icount;
     run.timeout = Duration::from_secs(options.timeout);
     run.echo = Echo::Silent;
     println!(
