@@ -814,9 +814,13 @@ int ipcon_nl_unicast_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct net *net = genl_info_net(info);
 	struct ipcon_net *inet = ipcon_net(net);
+	struct nlattr *attrs[IPCON_A_MAX + 1];
 	struct ipcon_peer *from;
 	int err;
 
+	err = ipcon_nl_parse(info, ipcon_unicast_nl_policy, attrs);
+	if (err)
+		return err;
 	/* Like policy errors, malformed requests get an error ACK, posted too. */
 	err = ipcon_check_peer_ref(info);
 	if (err)
@@ -1085,9 +1089,13 @@ out_put:
 int ipcon_nl_multicast_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct net *net = genl_info_net(info);
+	struct nlattr *attrs[IPCON_A_MAX + 1];
 	struct ipcon_peer *owner;
 	int err;
 
+	err = ipcon_nl_parse(info, ipcon_multicast_nl_policy, attrs);
+	if (err)
+		return err;
 	/* Like policy errors, malformed requests get an error ACK, posted too. */
 	if (ipcon_nl_attr_missing(info, IPCON_A_GROUP_NAME))
 		return -EINVAL;

@@ -62,8 +62,8 @@ static const struct nla_policy ipcon_peer_get_nl_policy[IPCON_A_MAX + 1] = {
 	[IPCON_A_PORT] = { .type = NLA_U32, },
 };
 
-/* IPCON_CMD_UNICAST - do */
-static const struct nla_policy ipcon_unicast_nl_policy[IPCON_A_MAX + 1] = {
+/* IPCON_CMD_UNICAST - do, parsed by the handler */
+const struct nla_policy ipcon_unicast_nl_policy[IPCON_A_MAX + 1] = {
 	[IPCON_A_PEER_NAME] =
 		NLA_POLICY_VALIDATE_FN(NLA_NUL_STRING, ipcon_nl_validate_min_len_1, 31),
 	[IPCON_A_PORT] = { .type = NLA_U32, },
@@ -113,8 +113,8 @@ static const struct nla_policy ipcon_group_get_nl_policy[IPCON_A_MAX + 1] = {
 		NLA_POLICY_VALIDATE_FN(NLA_NUL_STRING, ipcon_nl_validate_min_len_1, 31),
 };
 
-/* IPCON_CMD_MULTICAST - do */
-static const struct nla_policy ipcon_multicast_nl_policy[IPCON_A_MAX + 1] = {
+/* IPCON_CMD_MULTICAST - do, parsed by the handler */
+const struct nla_policy ipcon_multicast_nl_policy[IPCON_A_MAX + 1] = {
 	[IPCON_A_GROUP_NAME] =
 		NLA_POLICY_VALIDATE_FN(NLA_NUL_STRING, ipcon_nl_validate_min_len_1, 31),
 	[IPCON_A_PAYLOAD] = { .type = NLA_BINARY, },
@@ -178,7 +178,6 @@ static const struct genl_split_ops ipcon_nl_ops[] = {
 		.cmd		= IPCON_CMD_UNICAST,
 		.doit		= ipcon_nl_unicast_doit,
 		.policy		= ipcon_unicast_nl_policy,
-		.maxattr	= IPCON_A_MAX,
 		.flags		= GENL_CMD_CAP_DO,
 	},
 	{
@@ -227,7 +226,6 @@ static const struct genl_split_ops ipcon_nl_ops[] = {
 		.cmd		= IPCON_CMD_MULTICAST,
 		.doit		= ipcon_nl_multicast_doit,
 		.policy		= ipcon_multicast_nl_policy,
-		.maxattr	= IPCON_A_MAX,
 		.flags		= GENL_CMD_CAP_DO,
 	},
 	{
@@ -269,7 +267,6 @@ static const struct genl_ops ipcon_nl_ops[] = {
 		.cmd		= IPCON_CMD_UNICAST,
 		.doit		= ipcon_nl_unicast_doit,
 		.policy		= ipcon_unicast_nl_policy,
-		.maxattr	= IPCON_A_MAX,
 	},
 	{
 		.cmd		= IPCON_CMD_GROUP_REGISTER,
@@ -306,7 +303,6 @@ static const struct genl_ops ipcon_nl_ops[] = {
 		.cmd		= IPCON_CMD_MULTICAST,
 		.doit		= ipcon_nl_multicast_doit,
 		.policy		= ipcon_multicast_nl_policy,
-		.maxattr	= IPCON_A_MAX,
 	},
 	{
 		.cmd		= IPCON_CMD_POLICY_LOAD,
@@ -326,7 +322,7 @@ static const struct genl_multicast_group ipcon_nl_mcgrps[] = {
 struct genl_family ipcon_family __ro_after_init = {
 	.name		= IPCON_FAMILY_NAME,
 	.version	= IPCON_FAMILY_VERSION,
-	.maxattr	= IPCON_A_MAX,
+	/* No maxattr: every operation has its own, or none (see the policies). */
 	.netnsok	= true,
 	.parallel_ops	= true,
 	.module		= THIS_MODULE,
@@ -406,4 +402,22 @@ bool ipcon_nl_attr_missing(struct genl_info *info, unsigned int type)
 		break;
 	}
 	return true;
+}
+
+/*
+ * Parses the attributes of a request whose operation has no maxattr (see
+ * its policy) as generic netlink parses the others: strictly, against
+ * @policy, into @tb (IPCON_A_MAX + 1 entries, on the handler's stack);
+ * info->attrs then points to @tb.
+ */
+int ipcon_nl_parse(struct genl_info *info,
+		   const struct nla_policy *policy,
+		   struct nlattr **tb)
+{
+	int err = nla_parse(tb, IPCON_A_MAX, genlmsg_data(info->genlhdr),
+			    genlmsg_len(info->genlhdr), policy, info->extack);
+
+	if (!err)
+		info->attrs = tb;
+	return err;
 }

@@ -15,6 +15,13 @@ extern struct genl_family ipcon_family;
 /* The policies of nested sets, for nla_parse_nested() of their nests. */
 extern const struct nla_policy ipcon_pack_entry_nl_policy[IPCON_A_PACK_ENTRY_MAX + 1];
 
+/*
+ * The policies of the requests whose handlers parse their attributes
+ * (generic netlink does not: their operations have no maxattr).
+ */
+extern const struct nla_policy ipcon_unicast_nl_policy[IPCON_A_MAX + 1];
+extern const struct nla_policy ipcon_multicast_nl_policy[IPCON_A_MAX + 1];
+
 /* The handlers, one per do and dump of the spec. */
 int ipcon_nl_peer_register_doit(struct sk_buff *skb, struct genl_info *info);
 int ipcon_nl_peer_attach_doit(struct sk_buff *skb, struct genl_info *info);
@@ -37,6 +44,9 @@ enum {
 };
 
 bool ipcon_nl_attr_missing(struct genl_info *info, unsigned int type);
+int ipcon_nl_parse(struct genl_info *info,
+		   const struct nla_policy *policy,
+		   struct nlattr **tb);
 
 /*
  * The attributes of a dump request, validated against the dump's policy:

@@ -49,6 +49,26 @@ fn prototype(w: &mut CWriter, head: &str, args: &[&str], end: &str) {
 
 const DOIT_ARGS: [&str; 2] = ["struct sk_buff *skb", "struct genl_info *info"];
 const DUMPIT_ARGS: [&str; 2] = ["struct sk_buff *skb", "struct netlink_callback *cb"];
+const PARSE_ARGS: [&str; 3] = [
+    "struct genl_info *info",
+    "const struct nla_policy *policy",
+    "struct nlattr **tb",
+];
+
+/// The data requests (a message to a peer, a message to a group), whose
+/// handlers parse their attributes themselves: their operations carry the
+/// policy but no `maxattr`, so generic netlink parses nothing. For a
+/// `parallel_ops` family it would `kmalloc()` a table spanning the whole
+/// attribute space for every request, which `init_on_alloc` kernels (Debian's,
+/// among others) also zero, and free it after the handler; the handler runs the
+/// same strict validation against the same policy into a table on its stack.
+/// Only introspection differs: the policy dump shows these operations' policy
+/// with no attributes.
+const PARSED_BY_HANDLER: &[&str] = &["unicast", "multicast"];
+
+fn parsed_by_handler(op: &str) -> bool {
+    PARSED_BY_HANDLER.contains(&op)
+}
 
 fn prefix(spec: &Spec) -> String {
     upper(&spec.name)
@@ -216,6 +236,25 @@ pub fn header(spec: &Spec) -> String {
         }
         w.blank();
     }
+    let own: Vec<&str> = spec
+        .ops
+        .iter()
+        .filter(|o| o.is_request() && parsed_by_handler(&o.name))
+        .map(|o| o.name.as_str())
+        .collect();
+    if !own.is_empty() {
+        w.line("/*");
+        w.line(" * The policies of the requests whose handlers parse their attributes");
+        w.line(" * (generic netlink does not: their operations have no maxattr).");
+        w.line(" */");
+        for op in own {
+            w.line(&format!(
+                "extern const struct nla_policy {}[{pfx}_A_MAX + 1];",
+                policy_name(spec, op)
+            ));
+        }
+        w.blank();
+    }
     w.line("/* The handlers, one per do and dump of the spec. */");
     for op in &spec.ops {
         if op.do_.is_some() {
@@ -251,6 +290,9 @@ pub fn header(spec: &Spec) -> String {
         &["struct genl_info *info", "unsigned int type"],
         ";",
     );
+    if spec.ops.iter().any(|o| parsed_by_handler(&o.name)) {
+        prototype(&mut w, &format!("int {fam}_nl_parse"), &PARSE_ARGS, ";");
+    }
     w.blank();
     w.line("/*");
     w.line(" * The attributes of a dump request, validated against the dump's policy:");
@@ -367,9 +409,15 @@ pub fn source(spec: &Spec) -> String {
             (true, false) => "do",
             _ => "dump",
         };
-        w.line(&format!("/* {pfx}_CMD_{} - {modes} */", upper(&op.name)));
+        let own = parsed_by_handler(&op.name);
         w.line(&format!(
-            "static const struct nla_policy {}[{pfx}_A_MAX + 1] = {{",
+            "/* {pfx}_CMD_{} - {modes}{} */",
+            upper(&op.name),
+            if own { ", parsed by the handler" } else { "" }
+        ));
+        w.line(&format!(
+            "{}const struct nla_policy {}[{pfx}_A_MAX + 1] = {{",
+            if own { "" } else { "static " },
             policy_name(spec, &op.name)
         ));
         for name in op.request().unwrap_or_default() {
@@ -382,6 +430,8 @@ pub fn source(spec: &Spec) -> String {
 
     // Operations.
     let maxattr = format!("{pfx}_A_MAX");
+    // One column for every operation, with or without maxattr.
+    let op_column = column(&["cmd", "doit", "dumpit", "policy", "maxattr", "flags"]);
     w.line("/*");
     w.line(" * Split do/dump operations exist since 6.2 (Kbuild defines");
     w.line(&format!(
@@ -404,19 +454,17 @@ pub fn source(spec: &Spec) -> String {
         for (kind, handler, cap) in entries {
             let mut flags = admin_flags(&op.flags);
             flags.push(cap);
+            let mut fields = vec![
+                ("cmd", format!("{pfx}_CMD_{}", upper(&op.name))),
+                (kind, handler),
+                ("policy", policy.clone()),
+            ];
+            if !parsed_by_handler(&op.name) {
+                fields.push(("maxattr", maxattr.clone()));
+            }
+            fields.push(("flags", flags.join(" | ")));
             w.line("\t{");
-            members(
-                &mut w,
-                "\t\t",
-                &[
-                    ("cmd", format!("{pfx}_CMD_{}", upper(&op.name))),
-                    (kind, handler),
-                    ("policy", policy.clone()),
-                    ("maxattr", maxattr.clone()),
-                    ("flags", flags.join(" | ")),
-                ],
-                None,
-            );
+            members(&mut w, "\t\t", &fields, Some(op_column));
             w.line("\t},");
         }
     }
@@ -432,13 +480,15 @@ pub fn source(spec: &Spec) -> String {
             fields.push(("dumpit", dumpit(spec, &op.name)));
         }
         fields.push(("policy", policy_name(spec, &op.name)));
-        fields.push(("maxattr", maxattr.clone()));
+        if !parsed_by_handler(&op.name) {
+            fields.push(("maxattr", maxattr.clone()));
+        }
         let flags = admin_flags(&op.flags);
         if !flags.is_empty() {
             fields.push(("flags", flags.join(" | ")));
         }
         w.line("\t{");
-        members(&mut w, "\t\t", &fields, None);
+        members(&mut w, "\t\t", &fields, Some(op_column));
         w.line("\t},");
     }
     w.line("};");
@@ -491,7 +541,25 @@ pub fn source(spec: &Spec) -> String {
         &[
             ("name", format!("{pfx}_FAMILY_NAME")),
             ("version", format!("{pfx}_FAMILY_VERSION")),
-            ("maxattr", maxattr.clone()),
+        ],
+        Some(family_column),
+    );
+    if spec.ops.iter().any(|o| parsed_by_handler(&o.name)) {
+        // Before 6.2 an operation without maxattr takes the family's, and
+        // generic netlink would parse the data requests after all.
+        w.line("\t/* No maxattr: every operation has its own, or none (see the policies). */");
+    } else {
+        members(
+            &mut w,
+            "\t",
+            &[("maxattr", maxattr.clone())],
+            Some(family_column),
+        );
+    }
+    members(
+        &mut w,
+        "\t",
+        &[
             ("netnsok", "true".into()),
             ("parallel_ops", "true".into()),
             ("module", "THIS_MODULE".into()),
@@ -577,5 +645,27 @@ pub fn source(spec: &Spec) -> String {
     w.line("\t}");
     w.line("\treturn true;");
     w.line("}");
+    if spec.ops.iter().any(|o| parsed_by_handler(&o.name)) {
+        w.blank();
+        w.line("/*");
+        w.line(" * Parses the attributes of a request whose operation has no maxattr (see");
+        w.line(" * its policy) as generic netlink parses the others: strictly, against");
+        w.line(&format!(
+            " * @policy, into @tb ({pfx}_A_MAX + 1 entries, on the handler's stack);"
+        ));
+        w.line(" * info->attrs then points to @tb.");
+        w.line(" */");
+        prototype(&mut w, &format!("int {fam}_nl_parse"), &PARSE_ARGS, "");
+        w.line("{");
+        w.line(&format!(
+            "\tint err = nla_parse(tb, {pfx}_A_MAX, genlmsg_data(info->genlhdr),"
+        ));
+        w.line("\t\t\t    genlmsg_len(info->genlhdr), policy, info->extack);");
+        w.blank();
+        w.line("\tif (!err)");
+        w.line("\t\tinfo->attrs = tb;");
+        w.line("\treturn err;");
+        w.line("}");
+    }
     w.finish()
 }

@@ -245,6 +245,46 @@ mod tests {
         }
     }
 
+    /// The data requests reach their handlers unparsed (no maxattr on their
+    /// operations, none on the family that older kernels would lend them);
+    /// every other operation keeps generic netlink's parse.
+    #[test]
+    fn the_data_requests_are_parsed_by_their_handlers() {
+        let files = generate(&read_spec(&repo_root()).unwrap()).unwrap();
+        let text = |path: &str| {
+            files
+                .iter()
+                .find(|f| f.path == path)
+                .map(|f| f.content.clone())
+                .unwrap()
+        };
+        let source = text("kmod/ipcon-nl-gen.c");
+        let header = text("kmod/ipcon-nl-gen.h");
+        let entries: Vec<&str> = source.split("\t{\n").skip(1).collect();
+        let mut own = 0;
+        for entry in entries.iter().filter(|e| e.contains(".cmd")) {
+            let entry = &entry[..entry.find("\t},").unwrap()];
+            let data =
+                entry.contains("IPCON_CMD_UNICAST,") || entry.contains("IPCON_CMD_MULTICAST,");
+            assert_eq!(entry.contains(".maxattr"), !data, "{entry}");
+            assert!(entry.contains(".policy"), "{entry}");
+            own += usize::from(data);
+        }
+        // Split and full operations tables.
+        assert_eq!(own, 4);
+        let family = &source[source.find("struct genl_family ipcon_family").unwrap()..];
+        assert!(!family[..family.find("};").unwrap()].contains(".maxattr"));
+        for decl in [
+            "int ipcon_nl_parse(",
+            "extern const struct nla_policy ipcon_unicast_nl_policy[IPCON_A_MAX + 1];",
+            "extern const struct nla_policy ipcon_multicast_nl_policy[IPCON_A_MAX + 1];",
+        ] {
+            assert!(header.contains(decl), "{decl}");
+        }
+        assert!(source.contains("\nconst struct nla_policy ipcon_unicast_nl_policy["));
+        assert!(source.contains("\nstatic const struct nla_policy ipcon_peer_register_nl_policy["));
+    }
+
     #[test]
     fn a_drifted_file_fails_the_check() {
         let dir = scratch("drift");
