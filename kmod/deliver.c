@@ -611,9 +611,11 @@ static int ipcon_check_delivery_size(const struct ipcon_msg_desc *desc,
 	};
 	size_t name_len, group_len;
 
+	/* One message always fits: at most 2048 bytes of payload. */
+	if (!desc->pack)
+		return 0;
 	ipcon_name_lens(desc, &name_len, &group_len);
-	if (!desc->pack ||
-	    ipcon_delivery_size(desc, name_len, group_len, &worst) <=
+	if (ipcon_delivery_size(desc, name_len, group_len, &worst) <=
 	    IPCON_MAX_DELIVERY_LEN)
 		return 0;
 	NL_SET_ERR_MSG_ATTR(info->extack, desc->pack,
