@@ -2765,6 +2765,13 @@ done";
         );
         assert!(parse_options(&args("--icount")).unwrap().icount);
         assert!(!default.icount);
+        assert_eq!(
+            parse_options(&args("--only rtt --impl ipcon-post,genl-floor"))
+                .unwrap()
+                .perf_command(),
+            "/bin/ipcon-perf --runs 5 --only 'rtt' --impl 'ipcon-post,genl-floor'"
+        );
+        assert!(parse_options(&args("--impl")).is_err());
         assert!(!parse_options(&args("")).unwrap().random_layout);
         assert_eq!(quick.runs(), 3);
         assert!(parse_options(&args("--quick --runs 3")).is_err());

@@ -496,5 +496,11 @@ mod tests {
         assert!(parse(&["--depth"]).is_err());
         assert!(parse(&["--depth", "x"]).is_err());
         assert!(parse(&["--what"]).is_err());
+        let o = parse(&["--icount", "--impl", "genl-floor"]).unwrap();
+        assert!(o.icount && !Options::default().icount);
+        assert!(o
+            .guest_command()
+            .starts_with("set -e\ninsmod /lib/modules/ipcon_floor.ko\n"));
+        assert!(render(&Folded::default(), &o).contains("counted instructions"));
     }
 }
