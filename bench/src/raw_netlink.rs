@@ -133,9 +133,7 @@ impl Requester {
             }
         }
     }
-}
 
-impl Requester {
     /// The id of the generic netlink family `name`, from `nlctrl`.
     fn family_id(&mut self, name: &str) -> Result<u16> {
         let mut family = None;
@@ -423,18 +421,59 @@ impl Consume for RawReceiver {
     }
 }
 
-/// The client of round trips: unicast by name, wait for the answer.
+/// How a round trip's request and answer are sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sending {
+    /// With `NLM_F_ACK`, waiting for the kernel's verdict (`raw-netlink`).
+    Acked,
+    /// Posted as ipcon-post posts: a ticket, no acknowledgement
+    /// (`raw-post`); a failure comes back on the data socket.
+    Posted,
+}
+
+/// One side of round trips: a peer and how it sends.
+#[derive(Debug)]
+struct RoundTripPeer {
+    peer: RawPeer,
+    sending: Sending,
+    ticket: u32,
+}
+
+impl RoundTripPeer {
+    /// Sends `payload` to `to`; `full` says what a full queue means.
+    fn send(&mut self, to: Dest<'_>, payload: &[u8], full: &str) -> Result<()> {
+        match self.sending {
+            Sending::Acked => {
+                if self.peer.unicast(to, payload)? != Verdict::Queued {
+                    bail!("{full}");
+                }
+                Ok(())
+            }
+            Sending::Posted => {
+                self.ticket = self.ticket.wrapping_add(1).max(1);
+                self.peer.post(to, payload, self.ticket)
+            }
+        }
+    }
+}
+
+/// The client of round trips: a request to the server by name, then the
+/// answer.
 #[derive(Debug)]
 pub struct RawClient {
-    peer: RawPeer,
+    side: RoundTripPeer,
     server: String,
 }
 
 impl RawClient {
     /// Registers an anonymous client of the server named `server`.
-    pub fn open(server: &str) -> Result<Self> {
+    pub fn open(server: &str, sending: Sending) -> Result<Self> {
         Ok(Self {
-            peer: RawPeer::open(None)?,
+            side: RoundTripPeer {
+                peer: RawPeer::open(None)?,
+                sending,
+                ticket: 0,
+            },
             server: server.to_string(),
         })
     }
@@ -442,25 +481,31 @@ impl RawClient {
 
 impl Request for RawClient {
     fn round_trip(&mut self, request: &[u8], reply: &mut [u8]) -> Result<usize> {
-        if self.peer.unicast(Dest::Name(&self.server), request)? != Verdict::Queued {
-            bail!("the server's queue is full with one request outstanding");
-        }
-        Ok(rtt::answer_into(self.peer.receive()?.payload, reply))
+        self.side.send(
+            Dest::Name(&self.server),
+            request,
+            "the server's queue is full with one request outstanding",
+        )?;
+        Ok(rtt::answer_into(self.side.peer.receive()?.payload, reply))
     }
 }
 
 /// The server of round trips: answers to the sender's port.
 #[derive(Debug)]
 pub struct RawServer {
-    peer: RawPeer,
+    side: RoundTripPeer,
     request: Vec<u8>,
 }
 
 impl RawServer {
     /// Registers the server as `name`.
-    pub fn open(name: &str) -> Result<Self> {
+    pub fn open(name: &str, sending: Sending) -> Result<Self> {
         Ok(Self {
-            peer: RawPeer::open(Some(name))?,
+            side: RoundTripPeer {
+                peer: RawPeer::open(Some(name))?,
+                sending,
+                ticket: 0,
+            },
             request: Vec::with_capacity(DELIVERY_BUF),
         })
     }
@@ -468,74 +513,15 @@ impl RawServer {
 
 impl Respond for RawServer {
     fn serve_one(&mut self) -> Result<Option<u64>> {
-        let delivery = self.peer.receive()?;
+        let delivery = self.side.peer.receive()?;
         let port = delivery.from_port;
         self.request.clear();
         self.request.extend_from_slice(delivery.payload);
-        if self.peer.unicast(Dest::Port(port), &self.request)? != Verdict::Queued {
-            bail!("the client's queue is full with one answer outstanding");
-        }
-        Ok(payload::seq_of(&self.request))
-    }
-}
-
-/// The client of posted round trips: post by name, wait for the answer
-/// (ipcon-post's work, by hand).
-#[derive(Debug)]
-pub struct RawPostClient {
-    peer: RawPeer,
-    server: String,
-    ticket: u32,
-}
-
-impl RawPostClient {
-    /// Registers an anonymous client of the server named `server`.
-    pub fn open(server: &str) -> Result<Self> {
-        Ok(Self {
-            peer: RawPeer::open(None)?,
-            server: server.to_string(),
-            ticket: 0,
-        })
-    }
-}
-
-impl Request for RawPostClient {
-    fn round_trip(&mut self, request: &[u8], reply: &mut [u8]) -> Result<usize> {
-        self.ticket = self.ticket.wrapping_add(1).max(1);
-        self.peer
-            .post(Dest::Name(&self.server), request, self.ticket)?;
-        Ok(rtt::answer_into(self.peer.receive()?.payload, reply))
-    }
-}
-
-/// The server of posted round trips: posts the answer to the sender's port.
-#[derive(Debug)]
-pub struct RawPostServer {
-    peer: RawPeer,
-    request: Vec<u8>,
-    ticket: u32,
-}
-
-impl RawPostServer {
-    /// Registers the server as `name`.
-    pub fn open(name: &str) -> Result<Self> {
-        Ok(Self {
-            peer: RawPeer::open(Some(name))?,
-            request: Vec::with_capacity(DELIVERY_BUF),
-            ticket: 0,
-        })
-    }
-}
-
-impl Respond for RawPostServer {
-    fn serve_one(&mut self) -> Result<Option<u64>> {
-        let delivery = self.peer.receive()?;
-        let port = delivery.from_port;
-        self.request.clear();
-        self.request.extend_from_slice(delivery.payload);
-        self.ticket = self.ticket.wrapping_add(1).max(1);
-        self.peer
-            .post(Dest::Port(port), &self.request, self.ticket)?;
+        self.side.send(
+            Dest::Port(port),
+            &self.request,
+            "the client's queue is full with one answer outstanding",
+        )?;
         Ok(payload::seq_of(&self.request))
     }
 }

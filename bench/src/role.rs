@@ -11,9 +11,7 @@ use crate::ipcon::{
     IpconPostServer, IpconReceiver, IpconSender, IpconServer, Target,
 };
 use crate::payload::{END_MARKER, WARM_UP_END};
-use crate::raw_netlink::{
-    RawClient, RawPostClient, RawPostServer, RawReceiver, RawSender, RawServer,
-};
+use crate::raw_netlink::{RawClient, RawReceiver, RawSender, RawServer, Sending};
 use crate::sched::voluntary_switches;
 use crate::stream::{receive_stream, send_stream, Consume, Publish};
 use crate::uds::{UdsClient, UdsReceiver, UdsSender, UdsServer};
@@ -126,9 +124,7 @@ impl Impl {
     /// Whether it measures `shape`: the floors only round trips.
     pub fn measures(self, shape: crate::plan::Shape) -> bool {
         match self {
-            Impl::RawPost | Impl::GenlFloor | Impl::GenlFloorBare => {
-                shape == crate::plan::Shape::Rtt
-            }
+            Impl::GenlFloor | Impl::GenlFloorBare => shape == crate::plan::Shape::Rtt,
             _ => true,
         }
     }
@@ -359,8 +355,10 @@ pub fn run(args: &RoleArgs) -> Result<()> {
                 Impl::Ipcon => Box::new(IpconClient::open(&args.receiver_name())?),
                 Impl::IpconPost => Box::new(IpconPostClient::open(&args.receiver_name())?),
                 Impl::IpconCall => Box::new(IpconCallClient::open(&args.receiver_name())?),
-                Impl::RawNetlink => Box::new(RawClient::open(&args.receiver_name())?),
-                Impl::RawPost => Box::new(RawPostClient::open(&args.receiver_name())?),
+                Impl::RawNetlink => {
+                    Box::new(RawClient::open(&args.receiver_name(), Sending::Acked)?)
+                }
+                Impl::RawPost => Box::new(RawClient::open(&args.receiver_name(), Sending::Posted)?),
                 Impl::UdsSeqpacket => Box::new(UdsClient::connect(&args.socket_name())?),
                 Impl::Pipe => Box::new(pipe::PipeClient::start(
                     &args.as_role(Role::PipeEcho).to_args(),
@@ -389,8 +387,10 @@ pub fn run(args: &RoleArgs) -> Result<()> {
                 Impl::Ipcon => Box::new(IpconServer::open(&args.receiver_name())?),
                 Impl::IpconPost => Box::new(IpconPostServer::open(&args.receiver_name())?),
                 Impl::IpconCall => Box::new(IpconCallServer::open(&args.receiver_name())?),
-                Impl::RawNetlink => Box::new(RawServer::open(&args.receiver_name())?),
-                Impl::RawPost => Box::new(RawPostServer::open(&args.receiver_name())?),
+                Impl::RawNetlink => {
+                    Box::new(RawServer::open(&args.receiver_name(), Sending::Acked)?)
+                }
+                Impl::RawPost => Box::new(RawServer::open(&args.receiver_name(), Sending::Posted)?),
                 Impl::UdsSeqpacket => Box::new(UdsServer::listen(&args.socket_name())?),
                 Impl::GenlFloor => {
                     Box::new(FloorServer::open(&args.receiver_name(), Dispatch::Policed)?)

@@ -48,10 +48,12 @@ const FLOOR_GUEST: &str = "/lib/modules/ipcon_floor.ko";
 
 /// Loads the floor's module: run before `ipcon-perf`, which then finds its
 /// family and measures its round trips beside the others.
-pub const FLOOR_INSMOD: &str = "insmod /lib/modules/ipcon_floor.ko";
+pub fn floor_insmod() -> String {
+    format!("insmod {FLOOR_GUEST}")
+}
 
 /// The generic netlink floor's module, built for `kernel`, as the guest
-/// file [`FLOOR_INSMOD`] loads.
+/// file [`floor_insmod`] loads.
 pub fn floor_guest_file(workspace: &Workspace, kernel: &Kernel) -> Result<GuestFile, String> {
     Ok(GuestFile {
         host: kmod::build_floor(workspace, kernel)?,
@@ -1729,7 +1731,7 @@ pub fn command(workspace: &Workspace, args: &[String]) -> Result<(), String> {
     }
     let floor = floor_guest_file(workspace, &kernel)?;
     let guest_kernel = kernel.release.clone();
-    let command = format!("{FLOOR_INSMOD} && {}", options.perf_command());
+    let command = format!("{} && {}", floor_insmod(), options.perf_command());
     let mut run = VmRun::new("bench", kernel, &command);
     run.module = Some(module);
     run.files = binaries.iter().map(|b| GuestFile::binary(b)).collect();

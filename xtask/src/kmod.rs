@@ -111,23 +111,30 @@ pub fn build(
 
 /// Builds `kmod/` for the VM and returns `ipcon.ko`.
 pub fn build_ipcon(workspace: &Workspace, kernel: &Kernel) -> Result<PathBuf, String> {
-    let source = workspace.root.join("kmod");
-    // One build directory per kernel: the matrix builds for several.
-    let label = format!("ipcon-{}", kernel.release);
-    let build = build(workspace, kernel, &source, &label, &[])?;
-    let module = build.module("ipcon");
-    if !module.is_file() {
-        return Err(format!("kbuild did not produce {}", module.display()));
-    }
-    Ok(module)
+    build_one(workspace, kernel, &workspace.root.join("kmod"), "ipcon")
 }
 
 /// Builds the benchmark's generic netlink floor (`bench/floor`, not part of
 /// ipcon); returns its `ipcon_floor.ko`.
 pub fn build_floor(workspace: &Workspace, kernel: &Kernel) -> Result<PathBuf, String> {
-    let source = workspace.root.join("bench").join("floor");
-    let label = format!("floor-{}", kernel.release);
-    let module = build(workspace, kernel, &source, &label, &[])?.module("ipcon_floor");
+    build_one(
+        workspace,
+        kernel,
+        &workspace.root.join("bench").join("floor"),
+        "ipcon_floor",
+    )
+}
+
+/// Builds the module `name` of `source` against `kernel`, in a directory of
+/// its own per kernel (the matrix builds for several); returns `<name>.ko`.
+fn build_one(
+    workspace: &Workspace,
+    kernel: &Kernel,
+    source: &Path,
+    name: &str,
+) -> Result<PathBuf, String> {
+    let label = format!("{name}-{}", kernel.release);
+    let module = build(workspace, kernel, source, &label, &[])?.module(name);
     if !module.is_file() {
         return Err(format!("kbuild did not produce {}", module.display()));
     }

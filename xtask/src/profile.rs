@@ -153,7 +153,7 @@ awk -v SHOW={show} -f {fold} $T/trace
             args = self.perf_args(),
             show = self.show,
             fold = GUEST_FOLD_SCRIPT,
-            floor = bench::FLOOR_INSMOD,
+            floor = bench::floor_insmod(),
         )
     }
 }
