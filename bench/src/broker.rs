@@ -25,7 +25,7 @@ impl Broker {
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .spawn()
-            .context(&format!("start {program}"))?;
+            .with_context(|| format!("start {program}"))?;
         let mut broker = Broker { child };
         let deadline = Instant::now() + START_TIMEOUT;
         while !Path::new(socket).exists() {

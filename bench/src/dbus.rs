@@ -38,7 +38,7 @@ pub fn available() -> bool {
 pub fn start() -> Result<Broker> {
     for file in [DAEMON, DBUS_PROGRAM, LOADER] {
         std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o755))
-            .context(&format!("make {file} executable"))?;
+            .with_context(|| format!("make {file} executable"))?;
     }
     let args = [format!("--config-file={CONFIG}"), "--nofork".into()];
     let broker = Broker::start(DAEMON, &args, SOCKET)?;

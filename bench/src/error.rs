@@ -32,17 +32,30 @@ impl std::error::Error for Error {}
 pub trait Context<T> {
     /// Prefixes the error with `what` ("what: error").
     fn context(self, what: &str) -> Result<T>;
+
+    /// As [`context`](Context::context), with `what` built only on error:
+    /// for a loop that runs per message, where formatting the words on
+    /// every call would cost more than the step it describes.
+    fn with_context(self, what: impl FnOnce() -> String) -> Result<T>;
 }
 
 impl<T, E: fmt::Display> Context<T> for std::result::Result<T, E> {
     fn context(self, what: &str) -> Result<T> {
         self.map_err(|e| Error(format!("{what}: {e}")))
     }
+
+    fn with_context(self, what: impl FnOnce() -> String) -> Result<T> {
+        self.map_err(|e| Error(format!("{}: {e}", what())))
+    }
 }
 
 impl<T> Context<T> for Option<T> {
     fn context(self, what: &str) -> Result<T> {
         self.ok_or_else(|| Error(format!("{what}: missing")))
+    }
+
+    fn with_context(self, what: impl FnOnce() -> String) -> Result<T> {
+        self.ok_or_else(|| Error(format!("{}: missing", what())))
     }
 }
 
@@ -68,5 +81,24 @@ mod tests {
             None::<u8>.context("--runs").unwrap_err().to_string(),
             "--runs: missing"
         );
+    }
+
+    #[test]
+    fn with_context_builds_its_words_only_on_error() {
+        let ok: std::result::Result<u8, std::io::Error> = Ok(7);
+        let value = ok
+            .with_context(|| panic!("words built for a success"))
+            .unwrap();
+        assert_eq!(value, 7);
+        let failed: std::result::Result<(), std::io::Error> =
+            Err(std::io::Error::from(std::io::ErrorKind::BrokenPipe));
+        let err = failed
+            .with_context(|| format!("receive at {}", "the server"))
+            .unwrap_err();
+        assert_eq!(err.to_string(), "receive at the server: broken pipe");
+        let err = None::<u8>
+            .with_context(|| "--size".to_string())
+            .unwrap_err();
+        assert_eq!(err.to_string(), "--size: missing");
     }
 }

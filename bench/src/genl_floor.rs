@@ -149,7 +149,8 @@ impl FloorClient {
     /// Opens a client of the server named `server` (which is listening).
     pub fn open(server: &str, dispatch: Dispatch) -> Result<Self> {
         let file = port_file(server);
-        let text = std::fs::read_to_string(&file).context(&format!("read {}", file.display()))?;
+        let text =
+            std::fs::read_to_string(&file).with_context(|| format!("read {}", file.display()))?;
         let Ok(port) = text.trim().parse() else {
             bail!("{}: not a port: {text:?}", file.display());
         };
@@ -182,7 +183,7 @@ impl FloorServer {
         let peer = FloorPeer::open(dispatch)?;
         let file = port_file(name);
         std::fs::write(&file, peer.port()?.to_string())
-            .context(&format!("write {}", file.display()))?;
+            .with_context(|| format!("write {}", file.display()))?;
         Ok(Self {
             peer,
             request: Vec::with_capacity(MESSAGE_BUF),

@@ -74,7 +74,7 @@ impl Line {
                 };
                 let value = value
                     .parse()
-                    .context(&format!("figure {key} in {line:?}"))?;
+                    .with_context(|| format!("figure {key} in {line:?}"))?;
                 fields.insert(key.to_string(), value);
             }
             return Ok(Line::Done(Fields(fields)));

@@ -185,7 +185,7 @@ fn receive_unicast(
     loop {
         handler
             .receive(msg, Wait::Forever)
-            .context(&format!("receive at {side}"))?;
+            .with_context(|| format!("receive at {side}"))?;
         match msg.kind() {
             MessageKind::Unicast => return Ok(()),
             MessageKind::SendFailed => {

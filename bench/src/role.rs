@@ -232,7 +232,7 @@ impl RoleArgs {
         };
         let number = |flag: &str| -> Result<u64> {
             let text = value(flag)?;
-            text.parse().context(&format!("{flag} {text}"))
+            text.parse().with_context(|| format!("{flag} {text}"))
         };
         let role = value("--role")?;
         let imp = value("--impl")?;

@@ -36,7 +36,7 @@ impl Process {
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
-            .context(&format!("start {what}"))?;
+            .with_context(|| format!("start {what}"))?;
         let stdout = child.stdout.take().expect("stdout is piped");
         let (tx, lines) = mpsc::channel();
         std::thread::spawn(move || {
@@ -108,7 +108,7 @@ impl Process {
         stdin
             .write_all(b"GO\n")
             .and_then(|()| stdin.flush())
-            .context(&format!("start {}", self.what))
+            .with_context(|| format!("start {}", self.what))
     }
 
     /// Waits for `DONE`, with its figures.

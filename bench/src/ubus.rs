@@ -32,7 +32,7 @@ pub fn start() -> Result<Broker> {
     ] {
         if !Path::new(file).exists() {
             std::fs::create_dir_all("/etc").context("create /etc")?;
-            std::fs::write(file, line).context(&format!("write {file}"))?;
+            std::fs::write(file, line).with_context(|| format!("write {file}"))?;
         }
     }
     let broker = Broker::start(UBUSD, &["-s".into(), SOCKET.into()], SOCKET)?;

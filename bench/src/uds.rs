@@ -40,7 +40,7 @@ fn seqpacket() -> Result<OwnedFd> {
 /// A bound, listening socket with room for `backlog` waiting connections.
 pub fn listen_on(name: &str, backlog: usize) -> Result<OwnedFd> {
     let fd = seqpacket()?;
-    bind(&fd, &address(name)?).context(&format!("bind @{name}"))?;
+    bind(&fd, &address(name)?).with_context(|| format!("bind @{name}"))?;
     listen(&fd, i32::try_from(backlog).unwrap_or(i32::MAX)).context("listen")?;
     Ok(fd)
 }
@@ -48,7 +48,7 @@ pub fn listen_on(name: &str, backlog: usize) -> Result<OwnedFd> {
 /// A socket connected to the listener `name`.
 pub fn connect_to(name: &str) -> Result<OwnedFd> {
     let fd = seqpacket()?;
-    connect(&fd, &address(name)?).context(&format!("connect to @{name}"))?;
+    connect(&fd, &address(name)?).with_context(|| format!("connect to @{name}"))?;
     Ok(fd)
 }
 
