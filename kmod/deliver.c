@@ -169,6 +169,22 @@ u32 ipcon_pid_nr(struct pid *pid, struct pid_namespace *ns)
 }
 
 /*
+ * Write @stamp's attributes at @pos (the sender's name unless anonymous, its
+ * port, pid as pid namespace @pid_ns sees it, uid); return the byte after.
+ */
+static void *ipcon_stamp_fill(void *pos, const struct ipcon_stamp *stamp,
+			      size_t name_len, struct pid_namespace *pid_ns)
+{
+	if (name_len)
+		pos = ipcon_attr_fill(pos, IPCON_A_PEER_NAME, stamp->name,
+				      name_len + 1);
+	pos = ipcon_attr_fill_u32(pos, IPCON_A_PORT, stamp->port);
+	pos = ipcon_attr_fill_u32(pos, IPCON_A_PID,
+				  ipcon_pid_nr(stamp->pid, pid_ns));
+	return ipcon_attr_fill_u32(pos, IPCON_A_UID, stamp->uid);
+}
+
+/*
  * Put one delivered message with payload @payload of @len bytes at the end of
  * @skb, which has room for it (ipcon_msg_size()).  A message has at most
  * eleven attributes of sizes known up front: reserve them with one skb_put()
@@ -181,21 +197,14 @@ static int ipcon_msg_put(struct sk_buff *skb, const struct ipcon_msg_desc *desc,
 			 size_t group_len, const struct ipcon_report *report,
 			 struct pid_namespace *pid_ns)
 {
-	const struct ipcon_stamp *stamp = desc->stamp;
 	size_t size = ipcon_msg_size(desc, len, name_len, group_len, report);
 	void *hdr, *pos;
 
 	hdr = genlmsg_put(skb, 0, 0, &ipcon_family, 0, desc->cmd);
 	if (!hdr || skb_tailroom(skb) < size)
 		return -EMSGSIZE;
-	pos = skb_put(skb, size);
-	if (name_len)
-		pos = ipcon_attr_fill(pos, IPCON_A_PEER_NAME, stamp->name,
-				      name_len + 1);
-	pos = ipcon_attr_fill_u32(pos, IPCON_A_PORT, stamp->port);
-	pos = ipcon_attr_fill_u32(pos, IPCON_A_PID,
-				  ipcon_pid_nr(stamp->pid, pid_ns));
-	pos = ipcon_attr_fill_u32(pos, IPCON_A_UID, stamp->uid);
+	pos = ipcon_stamp_fill(skb_put(skb, size), desc->stamp, name_len,
+			       pid_ns);
 	if (desc->group)
 		pos = ipcon_attr_fill(pos, IPCON_A_GROUP_NAME, desc->group,
 				      group_len + 1);
@@ -257,6 +266,119 @@ static struct sk_buff *ipcon_msg_build(const struct ipcon_msg_desc *desc,
 err:
 	nlmsg_free(skb);
 	return NULL;
+}
+
+/*
+ * Forwarding: a posted unicast's request becomes its own delivery.
+ *
+ * netlink_sendmsg() copied the request into an skb of its own; generic
+ * netlink hands that skb to the handler.  Instead of building a second one
+ * and copying the payload again, the handler may rewrite the request in
+ * place into the unicast-msg the receiver would get (the headers of a
+ * kernel message, the sender's stamp written over the stamp-room the
+ * sender reserved, every other attribute but the payload turned into pad)
+ * and queue a clone of it: one sk_buff, the data shared.  A Unix socket's
+ * send works the same way: one buffer from the sender's copy to the
+ * receiver's.
+ *
+ * Only a request that no one else can see qualifies (ipcon_forwardable()):
+ * alone in its datagram, its data not shared (a netlink tap clones it
+ * before the handler runs), posted and without NLM_F_ACK, so that nothing
+ * after the handler reads the rewritten header but its length and flags:
+ * netlink_rcv_skb() looks at NLM_F_ACK (now clear, and the handler of a
+ * posted request returns 0: its failures become send-failed notices built
+ * from info, which keeps the request's sequence number) and at the length,
+ * which stays.  The rewrite keeps every attribute's data, so a failure after
+ * it still reads the ticket and the target from info->attrs.
+ *
+ * The price: the buffer is netlink's, allocated for the request without
+ * __GFP_ACCOUNT (as AF_UNIX allocates its datagrams), so a forwarded
+ * message waiting in a queue is not charged to its sender's memory cgroup,
+ * only to the receiver's socket buffer, which bounds it as it bounds every
+ * delivery.  The module parameter forward_unicast=0 turns forwarding off.
+ */
+static bool ipcon_forwardable(const struct sk_buff *skb,
+			      const struct genl_info *info,
+			      const struct ipcon_msg_desc *desc)
+{
+	const struct nlmsghdr *nlh = info->nlhdr;
+
+	return READ_ONCE(ipcon_forward_unicast) &&
+	       info->attrs[IPCON_A_STAMP_ROOM] && info->attrs[IPCON_A_TICKET] &&
+	       !desc->pack && !(nlh->nlmsg_flags & NLM_F_ACK) &&
+	       /* alone in its buffer: nothing before it, nothing after */
+	       (const unsigned char *)nlh == skb->head &&
+	       skb->data == skb->head &&
+	       skb->len <= NLMSG_ALIGN(nlh->nlmsg_len) &&
+	       !skb_is_nonlinear(skb) && !skb_cloned(skb) &&
+	       /* netlink's destructor, not the clone's release, frees vmalloc */
+	       !is_vmalloc_addr(skb->head);
+}
+
+/* Fill the @size bytes at @pos with one pad attribute. */
+static void ipcon_pad_fill(void *pos, int size)
+{
+	struct nlattr *nla = pos;
+
+	nla->nla_type = IPCON_A_PAD;
+	nla->nla_len = size;
+	memset(nla_data(nla), 0, size - NLA_HDRLEN);
+}
+
+/*
+ * Rewrite the request of @desc into the unicast-msg of its stamp for a
+ * receiver in pid namespace @pid_ns: the attributes a built delivery
+ * without a report has, and pad.
+ */
+static void ipcon_forward_rewrite(const struct ipcon_msg_desc *desc,
+				  struct pid_namespace *pid_ns)
+{
+	const struct ipcon_stamp *stamp = desc->stamp;
+	struct nlmsghdr *nlh = nlmsg_hdr(desc->request);
+	struct genlmsghdr *genl = nlmsg_data(nlh);
+	struct nlattr *room = desc->room;
+	size_t name_len = strnlen(stamp->name, sizeof(stamp->name));
+	struct nlattr *nla;
+	void *pos, *end;
+	int rem;
+
+	BUILD_BUG_ON(nla_total_size(IPCON_MAX_NAME_LEN) +
+		     3 * nla_total_size(sizeof(u32)) + NLA_HDRLEN >
+		     nla_total_size(IPCON_STAMP_ROOM_LEN));
+
+	nlh->nlmsg_flags = 0;
+	nlh->nlmsg_seq = 0;
+	nlh->nlmsg_pid = 0;
+	genl->cmd = IPCON_CMD_UNICAST_MSG;
+	genl->version = ipcon_family.version;
+	genl->reserved = 0;
+	nla_for_each_attr(nla, genlmsg_data(genl), genlmsg_len(genl), rem) {
+		if (nla == room)
+			continue;
+		nla->nla_type = nla_type(nla) == IPCON_A_PAYLOAD ?
+				IPCON_A_PAYLOAD : IPCON_A_PAD;
+	}
+	end = (u8 *)room + nla_total_size(IPCON_STAMP_ROOM_LEN);
+	pos = ipcon_stamp_fill(room, stamp, name_len, pid_ns);
+	ipcon_pad_fill(pos, (u8 *)end - (u8 *)pos);
+}
+
+/*
+ * The delivery of a forwardable request (see above) for a receiver in pid
+ * namespace @pid_ns, or NULL: the request rewritten, and a clone of it
+ * that carries nothing of the request's skb but its data (no sender port,
+ * no credentials: a kernel message).
+ */
+static struct sk_buff *ipcon_forward(const struct ipcon_msg_desc *desc,
+				     struct pid_namespace *pid_ns)
+{
+	struct sk_buff *skb;
+
+	ipcon_forward_rewrite(desc, pid_ns);
+	skb = ipcon_skb_clone(desc->request);
+	if (skb)
+		memset(skb->cb, 0, sizeof(skb->cb));
+	return skb;
 }
 
 /*
@@ -466,8 +588,10 @@ int ipcon_deliver(struct ipcon_peer *to, const struct ipcon_msg_desc *desc,
 	int err;
 
 	ipcon_report_claim(to, &report);
-	if (shared && ipcon_report_empty(&report) &&
-	    to->pid_ns == desc->shared_ns)
+	if (desc->request && ipcon_report_empty(&report))
+		skb = ipcon_forward(desc, to->pid_ns);
+	else if (shared && ipcon_report_empty(&report) &&
+		 to->pid_ns == desc->shared_ns)
 		skb = ipcon_shared_take(shared, last);
 	else
 		skb = ipcon_msg_build(desc, &report, to->pid_ns);
@@ -539,6 +663,21 @@ static int ipcon_check_msg_attrs(struct genl_info *info)
 		return -EINVAL;
 	}
 	return 0;
+}
+
+/*
+ * A unicast's stamp-room, when given, is exactly stamp-room-len bytes: the
+ * policy bounds it from above only.
+ */
+static int ipcon_check_stamp_room(struct genl_info *info)
+{
+	struct nlattr *room = info->attrs[IPCON_A_STAMP_ROOM];
+
+	if (!room || nla_len(room) == IPCON_STAMP_ROOM_LEN)
+		return 0;
+	NL_SET_ERR_MSG_ATTR(info->extack, room,
+			    "stamp-room must be stamp-room-len bytes");
+	return -EINVAL;
 }
 
 /*
@@ -798,6 +937,10 @@ static int ipcon_unicast(struct sk_buff *skb, struct net *net,
 	err = ipcon_check_delivery_size(&desc, info);
 	if (err)
 		goto out_put;
+	if (ipcon_forwardable(skb, info, &desc)) {
+		desc.request = skb;
+		desc.room = info->attrs[IPCON_A_STAMP_ROOM];
+	}
 	err = ipcon_deliver(to, &desc, NULL, false);
 	if (!err) {
 		atomic64_add(desc.count, &from->tx_msgs);
@@ -828,6 +971,9 @@ int ipcon_nl_unicast_doit(struct sk_buff *skb, struct genl_info *info)
 	if (err)
 		return err;
 	err = ipcon_check_msg_attrs(info);
+	if (err)
+		return err;
+	err = ipcon_check_stamp_room(info);
 	if (err)
 		return err;
 	from = ipcon_sender_get(inet, skb, info);

@@ -71,6 +71,7 @@ const struct nla_policy ipcon_unicast_nl_policy[IPCON_A_MAX + 1] = {
 	[IPCON_A_PACK] = NLA_POLICY_NESTED_ARRAY(ipcon_pack_entry_nl_policy),
 	[IPCON_A_TICKET] = { .type = NLA_U32, },
 	[IPCON_A_EXPECT_UID] = { .type = NLA_U32, },
+	[IPCON_A_STAMP_ROOM] = { .type = NLA_BINARY, .len = 60, },
 };
 
 /* IPCON_CMD_GROUP_REGISTER - do */
@@ -396,6 +397,9 @@ bool ipcon_nl_attr_missing(struct genl_info *info, unsigned int type)
 		break;
 	case IPCON_A_PACK:
 		NL_SET_ERR_MSG(info->extack, "missing attribute pack");
+		break;
+	case IPCON_A_STAMP_ROOM:
+		NL_SET_ERR_MSG(info->extack, "missing attribute stamp-room");
 		break;
 	default:
 		NL_SET_ERR_MSG(info->extack, "missing attribute");

@@ -55,6 +55,7 @@ extern unsigned int ipcon_max_peers;
 extern unsigned int ipcon_max_groups_per_peer;
 extern unsigned int ipcon_max_subscriptions_per_peer;
 extern unsigned int ipcon_max_payload;
+extern bool ipcon_forward_unicast;
 
 /* Where a peer's memory and socket references are released (main.c). */
 extern struct workqueue_struct *ipcon_wq;
@@ -205,6 +206,12 @@ struct ipcon_msg_desc {
 	bool replayed;
 	/* The pid namespace a shared copy of the message was built for. */
 	struct pid_namespace *shared_ns;
+	/*
+	 * A posted unicast that may become its own delivery (deliver.c,
+	 * ipcon_forwardable()): the request's skb and its stamp-room.
+	 */
+	struct sk_buff *request;
+	struct nlattr *room;
 };
 
 /* Who asked for a peer-get or group-get reply, and so what it is shown. */

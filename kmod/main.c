@@ -34,6 +34,15 @@ unsigned int ipcon_max_payload = IPCON_MAX_PAYLOAD_LEN;
 module_param_named(max_payload, ipcon_max_payload, uint, 0444);
 MODULE_PARM_DESC(max_payload, "Largest payload in bytes, 1..2048 (default 2048)");
 
+/*
+ * Writable: forwarding trades the memory cgroup charge of a posted unicast
+ * waiting in its receiver's queue (see deliver.c) for one copy less.
+ */
+bool ipcon_forward_unicast = true;
+module_param_named(forward_unicast, ipcon_forward_unicast, bool, 0644);
+MODULE_PARM_DESC(forward_unicast,
+		 "Queue a posted unicast's own buffer to its receiver (default 1)");
+
 struct workqueue_struct *ipcon_wq;
 
 /*

@@ -11,7 +11,7 @@
 
 use std::os::fd::OwnedFd;
 
-use ipcon_core::spec::{Attr, Command, FAMILY_NAME, VERSION};
+use ipcon_core::spec::{Attr, Command, FAMILY_NAME, STAMP_ROOM_LEN, VERSION};
 use ipcon_core::wire::ctrl::{ctrl_attr, CTRL_CMD_GETFAMILY, CTRL_VERSION, GENL_ID_CTRL};
 use rustix::io::Errno;
 use rustix::net::netlink::{self, SocketAddrNetlink};
@@ -340,6 +340,9 @@ fn post_request<'b>(
     };
     out.attr(Attr::Payload.to_raw(), payload);
     out.attr(Attr::Ticket.to_raw(), &ticket.to_ne_bytes());
+    // The room the module stamps the sender's identity into when it queues
+    // the request itself to the receiver, as it does for ipcon-linux's post.
+    out.attr(Attr::StampRoom.to_raw(), &[0; STAMP_ROOM_LEN]);
     out.finish()
 }
 

@@ -24,7 +24,7 @@ pub const FAMILY_NAME: &str = "ipcon";
 
 /// Protocol version, also the family's generic netlink version. User space
 /// refuses a module that reports another one.
-pub const VERSION: u8 = 2;
+pub const VERSION: u8 = 3;
 
 /// Size of a name buffer including its NUL; names are 1..31 bytes.
 pub const MAX_NAME_LEN: usize = 32;
@@ -35,6 +35,10 @@ pub const MAX_PAYLOAD_LEN: usize = 2048;
 /// Largest datagram the module queues to a data socket: a receive buffer of
 /// this size holds any delivery, a pack of deliveries included.
 pub const MAX_DELIVERY_LEN: usize = 2560;
+
+/// Bytes of a unicast's stamp-room: room for the attributes the module
+/// stamps a delivery with (a name of max-name-len bytes, port, pid, uid).
+pub const STAMP_ROOM_LEN: usize = 60;
 
 /// Most messages one pack carries.
 pub const MAX_PACK: usize = 64;
@@ -533,13 +537,21 @@ pub enum Attr {
     /// did not is EOPNOTSUPP. An empty pack counts as absent (YNL's generated
     /// user code always puts the attribute).
     Pack,
+    /// In a posted unicast (one with ticket, without NLM_F_ACK) with payload:
+    /// exactly stamp-room-len bytes (any content) that the module may
+    /// overwrite with the sender's stamp, so that it queues the request's
+    /// own buffer to the receiver as the unicast-msg instead of a copy. The
+    /// receiver then also sees the request's other attributes, turned into
+    /// pad. Optional: without it (or when the request cannot be forwarded)
+    /// the module builds the delivery.
+    StampRoom,
     /// An attribute number this version of the protocol does not know.
     Unknown(u16),
 }
 
 impl Attr {
     /// Every value this version of the protocol knows, in wire order.
-    pub const ALL: [Attr; 38] = [
+    pub const ALL: [Attr; 39] = [
         Self::PeerName,
         Self::GroupName,
         Self::Payload,
@@ -578,6 +590,7 @@ impl Attr {
         Self::NamePattern,
         Self::Packed,
         Self::Pack,
+        Self::StampRoom,
     ];
 
     /// The value of a wire number.
@@ -621,6 +634,7 @@ impl Attr {
             36 => Self::NamePattern,
             37 => Self::Packed,
             38 => Self::Pack,
+            39 => Self::StampRoom,
             other => Self::Unknown(other),
         }
     }
@@ -666,6 +680,7 @@ impl Attr {
             Self::NamePattern => 36,
             Self::Packed => 37,
             Self::Pack => 38,
+            Self::StampRoom => 39,
             Self::Unknown(other) => other,
         }
     }
@@ -711,6 +726,7 @@ impl Attr {
             Self::NamePattern => Some("name-pattern"),
             Self::Packed => Some("packed"),
             Self::Pack => Some("pack"),
+            Self::StampRoom => Some("stamp-room"),
             Self::Unknown(_) => None,
         }
     }
@@ -730,7 +746,7 @@ impl From<Attr> for u16 {
 
 impl Attr {
     /// The highest attribute number.
-    pub const MAX: u16 = 38;
+    pub const MAX: u16 = 39;
 
     /// How the value is encoded (`None` for an unknown attribute).
     pub const fn value_type(self) -> Option<AttrType> {
@@ -773,6 +789,7 @@ impl Attr {
             Self::NamePattern => Some(AttrType::String),
             Self::Packed => Some(AttrType::Flag),
             Self::Pack => Some(AttrType::IndexedArray),
+            Self::StampRoom => Some(AttrType::Binary),
             Self::Unknown(_) => None,
         }
     }
@@ -793,6 +810,7 @@ impl Attr {
             Self::PeerName => Some(31),
             Self::GroupName => Some(31),
             Self::NamePattern => Some(31),
+            Self::StampRoom => Some(60),
             _ => None,
         }
     }
@@ -1115,6 +1133,7 @@ impl Command {
                 Attr::Pack,
                 Attr::Ticket,
                 Attr::ExpectUid,
+                Attr::StampRoom,
             ],
             Self::GroupRegister => &[Attr::GroupName, Attr::Access, Attr::Gid],
             Self::GroupUnregister => &[Attr::GroupName],

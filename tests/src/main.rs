@@ -18,6 +18,7 @@ mod common;
 mod concurrency;
 mod dumps;
 mod event_loop;
+mod forwarded;
 mod fuzz;
 mod groups;
 mod harness;
@@ -72,6 +73,7 @@ fn all_tests() -> Vec<Test> {
     tests.extend_from_slice(batch::TESTS);
     tests.extend_from_slice(packs::TESTS);
     tests.extend_from_slice(posted::TESTS);
+    tests.extend_from_slice(forwarded::TESTS);
     tests.extend_from_slice(calls::TESTS);
     tests.extend_from_slice(event_loop::TESTS);
     tests.extend_from_slice(samples::TESTS);

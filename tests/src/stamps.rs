@@ -2,8 +2,9 @@
 //! (0 when the sender is not visible there), never the number the sender's
 //! own pid namespace gave it: a process in its own pid namespace is pid 1
 //! there, and must not be able to pass for pid 1 (or any chosen pid) of the
-//! receiver's namespace. Checked for unicast, multicast (one publish, two
-//! namespaces), replay, peer-get and kernel events.
+//! receiver's namespace. Checked for unicast (built and, posted, forwarded),
+//! multicast (one publish, two namespaces), replay, peer-get and kernel
+//! events.
 
 use std::process::Command;
 use std::time::Duration;
@@ -58,12 +59,22 @@ pub fn peer_in_new_pid_namespace() -> TestResult {
     ensure_eq!(msg.sender().pid, 0, "replayed stamp: the owner is outside");
     println!("ready");
     peer.send_unicast(RECEIVER, b"hello").ctx("unicast out")?;
+    // Posted, the module stamps the request itself (forwarding): the same pid.
+    peer.post_unicast(RECEIVER, b"posted hello")
+        .ctx("posted unicast out")?;
     let text = receive_kind(&peer, &mut msg, MessageKind::Group)?;
     ensure_eq!(text, "after", "published message");
     ensure_eq!(msg.sender().pid, 0, "multicast stamp: the owner is outside");
     let text = receive_kind(&peer, &mut msg, MessageKind::Unicast)?;
     ensure_eq!(text, "direct", "unicast in");
     ensure_eq!(msg.sender().pid, 0, "unicast stamp: the sender is outside");
+    let text = receive_kind(&peer, &mut msg, MessageKind::Unicast)?;
+    ensure_eq!(text, "posted direct", "posted unicast in");
+    ensure_eq!(
+        msg.sender().pid,
+        0,
+        "posted unicast stamp: the sender is outside"
+    );
     peer.send_unicast(INSIDE, b"self")
         .ctx("unicast to itself")?;
     receive_kind(&peer, &mut msg, MessageKind::Unicast)?;
@@ -121,6 +132,9 @@ fn pid_stamps() -> TestResult {
         host_pid,
         "stamp of a sender in its own pid namespace, as this namespace sees it"
     );
+    let text = receive_kind(&receiver, &mut msg, MessageKind::Unicast)?;
+    ensure_eq!(text, "posted hello", "posted unicast from inside");
+    ensure_eq!(msg.sender().pid, host_pid, "stamp of its posted unicast");
     // The peer inside waits for "after" now: it is still registered.
     let dir = Directory::open().ctx("directory")?;
     ensure_eq!(
@@ -136,6 +150,9 @@ fn pid_stamps() -> TestResult {
         "the same publish, to a subscriber in this namespace"
     );
     owner.send_unicast(INSIDE, b"direct").ctx("unicast in")?;
+    owner
+        .post_unicast(INSIDE, b"posted direct")
+        .ctx("posted unicast in")?;
     helper_outcome(&helper, Duration::from_secs(15))?;
     for _ in 0..8 {
         let event = next_kevent(&monitor)?;

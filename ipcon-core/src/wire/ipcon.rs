@@ -18,7 +18,9 @@
 use crate::error::WireError;
 use crate::kevent::{Kevent, KeventKind, PeerIdentity};
 use crate::name::Name;
-use crate::spec::{Attr, Command, GroupAccess, KeventType, RemoveReason, MAX_PAYLOAD_LEN, VERSION};
+use crate::spec::{
+    Attr, Command, GroupAccess, KeventType, RemoveReason, MAX_PAYLOAD_LEN, STAMP_ROOM_LEN, VERSION,
+};
 use crate::wire::ack::{DoneRepr, ErrorRepr, ExtAck};
 use crate::wire::attr::AttrWriter;
 use crate::wire::genl::{self, GenlHeaderRepr, GenlPacket};
@@ -50,6 +52,10 @@ pub fn emit_message(
     ))?;
     Ok(total)
 }
+
+/// The `stamp-room` of a posted unicast: its content does not matter (the module writes
+/// the sender's stamp over it), zeros are what a reader of the request expects.
+const STAMP_ROOM: [u8; STAMP_ROOM_LEN] = [0; STAMP_ROOM_LEN];
 
 /// Splits a checked packet of the family into its command and attribute stream.
 pub(crate) fn split<'a>(packet: &NetlinkPacket<&'a [u8]>) -> Result<(u8, &'a [u8]), WireError> {
@@ -227,7 +233,9 @@ pub enum Request<'a> {
     },
     /// [`Request::Unicast`], posted: sent without `NLM_F_ACK`; success produces nothing,
     /// a failure comes back to the sender's data socket as a [`SendFailure`] carrying
-    /// `ticket` (see `docs/protocol.md`, "Posted sends").
+    /// `ticket` (see `docs/protocol.md`, "Posted sends"). It carries a `stamp-room`, so
+    /// the module may queue the request itself to the receiver (see
+    /// `docs/protocol.md`, "Forwarded unicasts").
     PostUnicast {
         /// Destination.
         to: PeerRef,
@@ -398,6 +406,7 @@ impl Request<'_> {
                     pack: None,
                     ticket: None,
                     expect_uid: None,
+                    stamp_room: None,
                 })
             }
             Request::PostUnicast {
@@ -413,6 +422,7 @@ impl Request<'_> {
                     pack: None,
                     ticket: Some(ticket),
                     expect_uid: None,
+                    stamp_room: Some(&STAMP_ROOM),
                 })
             }
             Request::GroupRegister {
@@ -500,6 +510,7 @@ impl Request<'_> {
                     pack: None,
                     ticket: None,
                     expect_uid: Some(uid),
+                    stamp_room: None,
                 })
             }
             Request::GroupJoinExpecting {
@@ -539,6 +550,7 @@ impl Request<'_> {
                     pack: Some(pack),
                     ticket: None,
                     expect_uid: None,
+                    stamp_room: None,
                 })
             }
             Request::MulticastPack {
@@ -1506,7 +1518,7 @@ mod tests {
         0x05, 0, // REQUEST | ACK
         2, 0, 0, 0, // seq
         100, 0, 0, 0, // port
-        5, 2, 0, 0, // IPCON_CMD_UNICAST, version 2
+        5, 3, 0, 0, // IPCON_CMD_UNICAST, version 3
         11, 0, 1, 0, b's', b'e', b'r', b'v', b'e', b'r', 0, 0, // PEER_NAME "server\0" + pad
         6, 0, 3, 0, b'h', b'i', 0, 0, // PAYLOAD "hi" + pad
     ];
@@ -1524,6 +1536,39 @@ mod tests {
         assert_eq!(buf[..n], GOLDEN_UNICAST);
         let p = NetlinkPacket::new_checked(&buf[..n]).unwrap();
         assert_eq!(Request::parse(&p), Ok(req));
+    }
+
+    /// A post reserves the stamp-room the module may forward it with; the other requests
+    /// of the unicast command do not (the module builds their deliveries).
+    #[test]
+    fn a_post_carries_a_stamp_room() {
+        let post = Request::PostUnicast {
+            to: PeerRef::Port(9),
+            payload: b"hi",
+            ticket: 4,
+        };
+        let plain = Request::Unicast {
+            to: PeerRef::Port(9),
+            payload: b"hi",
+        };
+        let mut buf = [0u8; 256];
+        let n = post.emit(&post.header(FAMILY, 4, 0), &mut buf).unwrap();
+        assert_eq!(
+            n,
+            plain.buffer_len() + attr_size(4) + attr_size(STAMP_ROOM_LEN)
+        );
+        let attrs = &buf[netlink::HEADER_LEN + genl::HEADER_LEN..n];
+        let rooms: std::vec::Vec<_> = Attributes::new(attrs)
+            .map(|a| a.unwrap())
+            .filter(|a| a.kind() == Attr::StampRoom.to_raw())
+            .collect();
+        assert_eq!(rooms.len(), 1);
+        assert_eq!(rooms[0].value(), &[0u8; STAMP_ROOM_LEN][..]);
+        let p = NetlinkPacket::new_checked(&buf[..n]).unwrap();
+        assert_eq!(Request::parse(&p), Ok(post));
+        let n = plain.emit(&plain.header(FAMILY, 4, 0), &mut buf).unwrap();
+        let attrs = &buf[netlink::HEADER_LEN + genl::HEADER_LEN..n];
+        assert!(Attributes::new(attrs).all(|a| a.unwrap().kind() != Attr::StampRoom.to_raw()));
     }
 
     #[test]

@@ -505,6 +505,14 @@ pub struct UnicastRequest<'a> {
     /// owner) must have, as stamps give uids; another owner's peer gets
     /// EPERM and nothing is delivered or joined.
     pub expect_uid: Option<u32>,
+    /// `stamp-room`: In a posted unicast (one with ticket, without NLM_F_ACK) with payload:
+    /// exactly stamp-room-len bytes (any content) that the module may
+    /// overwrite with the sender's stamp, so that it queues the request's
+    /// own buffer to the receiver as the unicast-msg instead of a copy. The
+    /// receiver then also sees the request's other attributes, turned into
+    /// pad. Optional: without it (or when the request cannot be forwarded)
+    /// the module builds the delivery.
+    pub stamp_room: Option<&'a [u8]>,
 }
 
 impl<'a> UnicastRequest<'a> {
@@ -526,6 +534,7 @@ impl<'a> UnicastRequest<'a> {
                 Attr::Pack => m.pack = Some(attr.value()),
                 Attr::Ticket => m.ticket = Some(attr.as_u32()?),
                 Attr::ExpectUid => m.expect_uid = Some(attr.as_u32()?),
+                Attr::StampRoom => m.stamp_room = Some(attr.value()),
                 _ => {}
             }
         }
@@ -558,6 +567,9 @@ impl MessageAttrs for UnicastRequest<'_> {
         if self.expect_uid.is_some() {
             len += attr_size(4);
         }
+        if let Some(v) = self.stamp_room {
+            len += attr_size(v.len());
+        }
         len
     }
 
@@ -579,6 +591,9 @@ impl MessageAttrs for UnicastRequest<'_> {
         }
         if let Some(v) = self.expect_uid {
             w.put_u32(Attr::ExpectUid.to_raw(), v)?;
+        }
+        if let Some(v) = self.stamp_room {
+            w.put_bytes(Attr::StampRoom.to_raw(), v)?;
         }
         Ok(())
     }

@@ -70,20 +70,25 @@ pub mod attr {
     pub const GROUP_NAME: u16 = 2;
     pub const PAYLOAD: u16 = 3;
     pub const PORT: u16 = 4;
+    pub const PID: u16 = 5;
+    pub const UID: u16 = 6;
     pub const GID: u16 = 7;
     pub const COOKIE: u16 = 9;
     pub const SYNC: u16 = 10;
     pub const ACCESS: u16 = 16;
+    pub const PAD: u16 = 26;
     pub const TICKET: u16 = 27;
     pub const ERROR: u16 = 28;
+    pub const EXPECT_UID: u16 = 30;
     pub const MISSED: u16 = 13;
     pub const DELIVERED: u16 = 14;
     pub const DROPPED: u16 = 15;
     pub const PEER_FLAGS: u16 = 8;
     pub const PACKED: u16 = 37;
     pub const PACK: u16 = 38;
+    pub const STAMP_ROOM: u16 = 39;
     /// The highest attribute number.
-    pub const MAX: u16 = 38;
+    pub const MAX: u16 = 39;
     /// `NLA_F_NESTED`, set on a nest's type.
     pub const F_NESTED: u16 = 0x8000;
     /// The attributes of a `pack-entry` nest.

@@ -133,18 +133,23 @@ fn command_and_attribute_numbers_are_the_specs() {
         (attr::GROUP_NAME, Attr::GroupName),
         (attr::PAYLOAD, Attr::Payload),
         (attr::PORT, Attr::Port),
+        (attr::PID, Attr::Pid),
+        (attr::UID, Attr::Uid),
         (attr::GID, Attr::Gid),
         (attr::COOKIE, Attr::Cookie),
         (attr::SYNC, Attr::Sync),
         (attr::ACCESS, Attr::Access),
+        (attr::PAD, Attr::Pad),
         (attr::TICKET, Attr::Ticket),
         (attr::ERROR, Attr::Error),
+        (attr::EXPECT_UID, Attr::ExpectUid),
         (attr::MISSED, Attr::Missed),
         (attr::DELIVERED, Attr::Delivered),
         (attr::DROPPED, Attr::Dropped),
         (attr::PEER_FLAGS, Attr::PeerFlags),
         (attr::PACKED, Attr::Packed),
         (attr::PACK, Attr::Pack),
+        (attr::STAMP_ROOM, Attr::StampRoom),
     ];
     for (ours, spec) in attributes {
         assert_eq!(ours, spec.to_raw(), "{spec:?}");
