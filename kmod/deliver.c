@@ -306,9 +306,10 @@ static bool ipcon_forwardable(const struct sk_buff *skb,
 	return READ_ONCE(ipcon_forward_unicast) &&
 	       info->attrs[IPCON_A_STAMP_ROOM] && info->attrs[IPCON_A_TICKET] &&
 	       !desc->pack && !(nlh->nlmsg_flags & NLM_F_ACK) &&
-	       /* alone in its buffer: nothing before it, nothing after */
+	       /* no datagram the module queues is longer (receive buffers) */
+	       nlh->nlmsg_len <= IPCON_MAX_DELIVERY_LEN &&
+	       /* alone in its buffer (nlh is skb->data): nothing before or after */
 	       (const unsigned char *)nlh == skb->head &&
-	       skb->data == skb->head &&
 	       skb->len <= NLMSG_ALIGN(nlh->nlmsg_len) &&
 	       !skb_is_nonlinear(skb) && !skb_cloned(skb) &&
 	       /* netlink's destructor, not the clone's release, frees vmalloc */
@@ -328,7 +329,8 @@ static void ipcon_pad_fill(void *pos, int size)
 /*
  * Rewrite the request of @desc into the unicast-msg of its stamp for a
  * receiver in pid namespace @pid_ns: the attributes a built delivery
- * without a report has, and pad.
+ * without a report has, and pad.  Only the payload the handler checked (the
+ * last of duplicates, as nla_parse() keeps it) stays a payload.
  */
 static void ipcon_forward_rewrite(const struct ipcon_msg_desc *desc,
 				  struct pid_namespace *pid_ns)
@@ -355,7 +357,7 @@ static void ipcon_forward_rewrite(const struct ipcon_msg_desc *desc,
 	nla_for_each_attr(nla, genlmsg_data(genl), genlmsg_len(genl), rem) {
 		if (nla == room)
 			continue;
-		nla->nla_type = nla_type(nla) == IPCON_A_PAYLOAD ?
+		nla->nla_type = nla_data(nla) == desc->payload ?
 				IPCON_A_PAYLOAD : IPCON_A_PAD;
 	}
 	end = (u8 *)room + nla_total_size(IPCON_STAMP_ROOM_LEN);

@@ -26,7 +26,11 @@ pub const TESTS: &[Test] = &[
     Test::new("forwarded_not_alone_or_acked_is_built", built_instead),
     Test::new("forwarded_and_built_read_the_same", library_view),
     Test::new("forwarded_off_by_module_parameter", off_by_parameter),
+    Test::new("forwarded_one_payload_within_max_delivery_len", bounded),
 ];
+
+/// `max-delivery-len` (`kmod/ipcon.yaml`).
+const MAX_DELIVERY_LEN: usize = 2560;
 
 /// The writable module parameter that turns forwarding on and off.
 const FORWARD_PARAM: &str = "/sys/module/ipcon/parameters/forward_unicast";
@@ -361,5 +365,57 @@ fn off_by_parameter() -> TestResult {
         request.len(),
         "forwarded length"
     );
+    Ok(())
+}
+
+/// What the module forwards is a delivery like any other: one payload (the
+/// one it checked, the last of duplicates), no longer than max-delivery-len
+/// (a request padded beyond it is built instead).
+fn bounded() -> TestResult {
+    let rx = RawPeer::register("e2e_f_mrx")?;
+    let tx = RawPeer::register("e2e_f_mtx")?;
+    let euid = crate::common::euid().to_ne_bytes();
+    let decoy = MsgBuilder::new()
+        .begin(tx.family, NLM_F_REQUEST, 8, cmd::UNICAST, 1)
+        .attr_str(attr::PEER_NAME, "e2e_f_mrx")
+        .attr(attr::PAYLOAD, b"decoy")
+        .attr(attr::STAMP_ROOM, &[0; ROOM_LEN])
+        .attr(attr::PAYLOAD, b"checked")
+        .attr(attr::TICKET, &8u32.to_ne_bytes())
+        .finish()
+        .to_vec();
+    tx.socket.send(&decoy).ctx("post with two payloads")?;
+    let forwarded = rx.datagram("the forwarded delivery")?;
+    ensure_eq!(forwarded.len(), decoy.len(), "forwarded length");
+    let got = seen(&forwarded)?;
+    ensure_eq!(
+        got.attrs,
+        stamp_of("e2e_f_mtx", tx.socket.port(), b"checked"),
+        "one payload, the checked one"
+    );
+
+    // A full payload and enough repeated expect-uid to pass the limit.
+    let payload = vec![0x5a; 2048];
+    let mut padded = MsgBuilder::new();
+    padded
+        .begin(tx.family, NLM_F_REQUEST, 9, cmd::UNICAST, 1)
+        .attr_str(attr::PEER_NAME, "e2e_f_mrx")
+        .attr(attr::STAMP_ROOM, &[0; ROOM_LEN])
+        .attr(attr::PAYLOAD, &payload)
+        .attr(attr::TICKET, &9u32.to_ne_bytes());
+    for _ in 0..64 {
+        padded.attr(attr::EXPECT_UID, &euid);
+    }
+    let padded = padded.finish().to_vec();
+    ensure!(
+        padded.len() > MAX_DELIVERY_LEN,
+        "the request passes the limit"
+    );
+    tx.socket
+        .send(&padded)
+        .ctx("post beyond max-delivery-len")?;
+    let len = expect_built(&rx, "e2e_f_mtx", tx.socket.port(), &payload)?;
+    ensure!(len <= MAX_DELIVERY_LEN, "built delivery of {len} bytes");
+    tx.expect_nothing("the sender after both posts")?;
     Ok(())
 }
