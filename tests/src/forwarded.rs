@@ -8,12 +8,12 @@
 
 use ipcon_linux::{Handler, Message, MessageKind};
 
-use crate::common::{receive_kind, QUIET, SOON};
+use crate::common::{euid, receive_kind, QUIET, SOON};
 use crate::harness::{Context, Test, TestResult};
 use crate::limits::raw_request;
 use crate::{ensure, ensure_eq};
 use ipcon_test_support::rawnl::{
-    attr, cmd, packets, Attrs, MsgBuilder, RawSocket, GENL_HDRLEN, NLA_HDRLEN, NLMSG_HDRLEN,
+    align, attr, cmd, packets, Attrs, MsgBuilder, RawSocket, GENL_HDRLEN, NLA_HDRLEN, NLMSG_HDRLEN,
     NLM_F_ACK, NLM_F_REQUEST,
 };
 
@@ -79,25 +79,23 @@ impl RawPeer {
 /// Room content that would claim another identity if the module let it
 /// through: a name, port 1, pid 1 and uid 0, then a pad to fill the room.
 fn forged_room() -> Vec<u8> {
+    let name = "forged";
+    let claims = align(NLA_HDRLEN + name.len() + 1) + 3 * (NLA_HDRLEN + 4);
     let mut room = MsgBuilder::new();
     room.begin(0, 0, 0, 0, 0)
-        .attr_str(attr::PEER_NAME, "forged")
+        .attr_str(attr::PEER_NAME, name)
         .attr(attr::PORT, &1u32.to_ne_bytes())
         .attr(attr::PID, &1u32.to_ne_bytes())
-        .attr(attr::UID, &0u32.to_ne_bytes());
-    let mut bytes = room.finish()[NLMSG_HDRLEN + GENL_HDRLEN..].to_vec();
-    let pad = ROOM_LEN - bytes.len() - NLA_HDRLEN;
-    let mut tail = MsgBuilder::new();
-    tail.begin(0, 0, 0, 0, 0).attr(attr::PAD, &vec![0xee; pad]);
-    bytes.extend_from_slice(&tail.finish()[NLMSG_HDRLEN + GENL_HDRLEN..]);
+        .attr(attr::UID, &0u32.to_ne_bytes())
+        .attr(attr::PAD, &vec![0xee; ROOM_LEN - claims - NLA_HDRLEN]);
+    let bytes = room.finish()[NLMSG_HDRLEN + GENL_HDRLEN..].to_vec();
     assert_eq!(bytes.len(), ROOM_LEN);
     bytes
 }
 
 /// A posted unicast by hand to `to`, with `room` as its stamp-room.
 fn post(family: u16, flags: u16, seq: u32, to: &str, payload: &[u8], room: &[u8]) -> Vec<u8> {
-    // SAFETY: geteuid(2) cannot fail and touches no memory.
-    let euid = unsafe { libc::geteuid() };
+    let euid = euid();
     MsgBuilder::new()
         .begin(family, flags, seq, cmd::UNICAST, 1)
         .attr_str(attr::PEER_NAME, to)
@@ -153,8 +151,7 @@ fn seen(datagram: &[u8]) -> Result<Seen, String> {
 fn stamp_of(name: &str, port: u32, payload: &[u8]) -> Vec<(u16, Vec<u8>)> {
     let mut name_bytes = name.as_bytes().to_vec();
     name_bytes.push(0);
-    // SAFETY: geteuid(2) cannot fail and touches no memory.
-    let euid = unsafe { libc::geteuid() };
+    let euid = euid();
     let mut attrs = vec![
         (attr::PEER_NAME, name_bytes),
         (attr::PAYLOAD, payload.to_vec()),
@@ -374,7 +371,7 @@ fn off_by_parameter() -> TestResult {
 fn bounded() -> TestResult {
     let rx = RawPeer::register("e2e_f_mrx")?;
     let tx = RawPeer::register("e2e_f_mtx")?;
-    let euid = crate::common::euid().to_ne_bytes();
+    let euid = euid().to_ne_bytes();
     let decoy = MsgBuilder::new()
         .begin(tx.family, NLM_F_REQUEST, 8, cmd::UNICAST, 1)
         .attr_str(attr::PEER_NAME, "e2e_f_mrx")
